@@ -25,7 +25,7 @@ export function isValidIdNumber(id: string): boolean {
   const day = Number(id.slice(12, 14));
   const birth = new Date(Date.UTC(year, month - 1, day));
   const validDate =
-    year >= 1900 && birth.getUTCFullYear() === year && birth.getUTCMonth() === month - 1 && birth.getUTCDate() === day;
+    year >= 1800 && birth.getUTCFullYear() === year && birth.getUTCMonth() === month - 1 && birth.getUTCDate() === day;
   return validDate && idNumberCheckCharacter(id.slice(0, 17)) === id[17];
 }
 

@@ -1,0 +1,118 @@
+/**
+ * Everything with side effects that the workflow needs, built by a factory that receives its
+ * collaborators (agency adapter, settings, logger), so tests pass real or fake ones without mocking.
+ */
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import { AgencyRequestError, type AgencyClient, type AgencyRecord } from '../adapters/agency-client';
+import type { StepOutputs } from '../domain/agency-requests';
+import { canonicalJson } from '../domain/canonical-json';
+import type { AgencyId, StepId } from '../domain/steps';
+
+/** Settings that can change between deployments; they reach a workflow through an activity result. */
+export interface WorkflowSettings {
+  pollInitialMs: number;
+  pollMaxMs: number;
+  agencyMaxAttempts: number;
+}
+
+export interface ActivityDeps {
+  agencies: AgencyClient;
+  settings: WorkflowSettings;
+  /** Base URL agencies call back: `${callbackBaseUrl}/v1/agency-callbacks/<agency>`. */
+  callbackBaseUrl: string;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface AcceptedApplication {
+  acceptedAt: string;
+  settings: WorkflowSettings;
+}
+
+export interface FileAgencyRequestInput {
+  applicationId: string;
+  step: StepId;
+  agency: AgencyId;
+  procedure: string;
+  idempotencyKey: string;
+  payload: Record<string, unknown>;
+}
+
+export type AgencyOutcome = AgencyRecord & { attempt: number };
+
+export interface Dossier {
+  dossierId: string;
+  digest: string;
+  archivedAt: string;
+}
+
+function refusal(err: unknown): never {
+  if (err instanceof AgencyRequestError) {
+    // The agency refused the request itself: a bug or a contract change, not a passing fault.
+    throw ApplicationFailure.nonRetryable(err.message, 'AgencyRequestInvalid', { httpStatus: err.httpStatus });
+  }
+  throw err;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  return {
+    async acceptApplication(input: { applicationId: string }): Promise<AcceptedApplication> {
+      const acceptedAt = now().toISOString();
+      deps.logger.info({ applicationId: input.applicationId, acceptedAt }, 'application accepted');
+      return { acceptedAt, settings: deps.settings };
+    },
+
+    async fileAgencyRequest(input: FileAgencyRequestInput): Promise<AgencyOutcome> {
+      const { attempt } = Context.current().info;
+      const record = await deps.agencies
+        .file({
+          agency: input.agency,
+          procedure: input.procedure,
+          idempotencyKey: input.idempotencyKey,
+          reference: { applicationId: input.applicationId, step: input.step },
+          callbackUrl: `${deps.callbackBaseUrl}/v1/agency-callbacks/${input.agency}`,
+          payload: input.payload,
+        })
+        .catch(refusal);
+      deps.logger.info(
+        { applicationId: input.applicationId, step: input.step, ticket: record.ticket, status: record.status, attempt },
+        'agency request filed',
+      );
+      return { ...record, attempt };
+    },
+
+    async pollAgencyRequest(input: { agency: AgencyId; ticket: string }): Promise<AgencyOutcome> {
+      const record = await deps.agencies.get(input.agency, input.ticket).catch(refusal);
+      return { ...record, attempt: Context.current().info.attempt };
+    },
+
+    async cancelAgencyRequest(input: {
+      applicationId: string;
+      step: StepId;
+      agency: AgencyId;
+      ticket: string;
+      reason: string;
+    }): Promise<AgencyOutcome> {
+      const { attempt } = Context.current().info;
+      const record = await deps.agencies.cancel(input.agency, input.ticket, input.reason).catch(refusal);
+      deps.logger.info(
+        { applicationId: input.applicationId, step: input.step, ticket: input.ticket, status: record.status, attempt },
+        'agency request undone',
+      );
+      return { ...record, attempt };
+    },
+
+    async archiveDossier(input: { applicationId: string; outputs: StepOutputs }): Promise<Dossier> {
+      const digest = createHash('sha256').update(canonicalJson({ applicationId: input.applicationId, outputs: input.outputs })).digest('hex');
+      const dossier = { dossierId: `DOS-${input.applicationId}`, digest: `sha256:${digest}`, archivedAt: now().toISOString() };
+      deps.logger.info({ applicationId: input.applicationId, dossierId: dossier.dossierId }, 'dossier archived; applicant notified');
+      return dossier;
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,31 @@
+/** The API's one error shape and the single place where errors become HTTP answers. */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Problem } from '../domain/problems';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: Problem[],
+  ) {
+    super(message);
+  }
+}
+
+export function sendError(res: Response, status: number, code: string, message: string, issues?: Problem[]): void {
+  res.status(status).json({ error: { code, message, ...(issues ? { issues } : {}), requestId: res.locals.requestId } });
+}
+
+/** Body-parser failures carry `type` and `status`; anything else is a 500 without internals. */
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message, err.issues);
+  const type = (err as { type?: string }).type;
+  if (type === 'entity.too.large') return sendError(res, 413, 'BODY_TOO_LARGE', 'the request body is larger than the limit');
+  if (type === 'entity.parse.failed')
+    return sendError(res, 400, 'MALFORMED_JSON', 'the request body is not valid JSON');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return sendError(res, 415, 'UNSUPPORTED_ENCODING', 'send the body as UTF-8 JSON');
+  req.log?.error({ err }, 'unhandled error');
+  return sendError(res, 500, 'INTERNAL', 'internal error; quote the request id when reporting it');
+};

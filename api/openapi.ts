@@ -1,0 +1,109 @@
+/** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
+import { z } from 'zod';
+import { applicationSchema } from '../domain/application';
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        requestId: { type: 'string' },
+        issues: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['path', 'code', 'message'],
+            properties: { path: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+function errorResponse(description: string) {
+  return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+}
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  const application = z.toJSONSchema(applicationSchema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+  delete (application as { $schema?: string }).$schema;
+  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^kb-[0-9a-f]{32}$' } };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Kaiban API',
+      version: '1.0.0',
+      description: 'One-working-day business start-up (开办): submit an application, follow its steps.',
+    },
+    paths: {
+      '/v1/applications': {
+        post: {
+          summary: 'Submit an application',
+          parameters: [
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 200 } },
+            { name: 'Accept-Language', in: 'header', required: false, schema: { type: 'string' }, description: 'zh (default) or en for problem messages' },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Application' } } } },
+          responses: {
+            '202': {
+              description: 'Accepted; the application runs. A repeated Idempotency-Key returns the same id.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
+            },
+            '400': errorResponse('Invalid application: every problem listed in issues by field path'),
+            '409': errorResponse('The Idempotency-Key was used for a different application'),
+            '413': errorResponse('Body larger than 64 kB'),
+            '415': errorResponse('Body not JSON'),
+          },
+        },
+      },
+      '/v1/applications/{id}': {
+        get: {
+          summary: 'Status of an application: steps, times, attempts, outputs, results',
+          parameters: [idParam],
+          responses: { '200': { description: 'The whole picture' }, '404': errorResponse('Unknown application') },
+        },
+      },
+      '/v1/agency-callbacks/{agency}': {
+        post: {
+          summary: "An agency reports its decision (signed with the agency's secret)",
+          parameters: [
+            { name: 'agency', in: 'path', required: true, schema: { type: 'string', enum: ['market', 'police', 'tax', 'hrss', 'fund', 'bank'] } },
+            { name: 'X-Agency-Signature', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } },
+          ],
+          responses: { '204': { description: 'Delivered to the application' }, '401': errorResponse('Bad signature'), '404': errorResponse('No such application') },
+        },
+      },
+      '/v1/calendar/due': {
+        get: {
+          summary: 'Due instant of a working-time budget on the official calendar',
+          parameters: [
+            { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+            { name: 'hours', in: 'query', required: true, schema: { type: 'number', exclusiveMinimum: 0 } },
+            { name: 'rule', in: 'query', required: false, schema: { type: 'string', enum: ['working-time', 'next-day'] } },
+            { name: 'days', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+          ],
+          responses: { '200': { description: 'The due instant, ISO 8601 with +08:00' }, '400': errorResponse('Bad instant or hours'), '422': errorResponse('No calendar data for that year') },
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive' } } } },
+      '/readyz': { get: { summary: 'Readiness: Temporal reachable', responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
+    },
+    components: {
+      schemas: {
+        Application: application,
+        Accepted: {
+          type: 'object',
+          required: ['id', 'status'],
+          properties: { id: { type: 'string' }, status: { type: 'string', enum: ['accepted'] }, links: { type: 'object' } },
+        },
+        Error: errorSchema,
+      },
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/** Builds the app from config and listens; used by api/main.ts, `npm start` and the tests. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { createApp } from './app';
+
+export interface RunningApi {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startApi(options: { config: Config; client: Client; logger: Logger; port?: number }): Promise<RunningApi> {
+  const { config, client, logger } = options;
+  const app = createApp({
+    client,
+    taskQueue: config.env.TEMPORAL_TASK_QUEUE,
+    logger,
+    agencyCallbackSecrets: config.agencyCallbackSecrets,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port ?? config.env.PORT, config.env.HOST, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The one configuration schema: zod over process.env, read once at start-up. Every variable is
+ * listed in README.md; docker-compose.yml uses the same names.
+ */
+import { z } from 'zod';
+import { AGENCY_IDS, type AgencyId } from '../domain/steps';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: port.default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  KAIBAN_PUBLIC_URL: z.url().optional(),
+  KAIBAN_DATA_DIR: z.string().default('data'),
+
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('kaiban'),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+
+  AGENCY_BASE_URL: z.url().default('http://127.0.0.1:4000'),
+  AGENCY_MARKET_URL: z.url().optional(),
+  AGENCY_POLICE_URL: z.url().optional(),
+  AGENCY_TAX_URL: z.url().optional(),
+  AGENCY_HRSS_URL: z.url().optional(),
+  AGENCY_FUND_URL: z.url().optional(),
+  AGENCY_BANK_URL: z.url().optional(),
+  AGENCY_CALLBACK_SECRET: z.string().min(8).default('dev-agency-callback-secret'),
+  AGENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  AGENCY_POLL_INITIAL_SECONDS: z.coerce.number().positive().default(30),
+  AGENCY_POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
+  AGENCY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+
+  SIMULATOR_PORT: port.default(4000),
+  SIMULATOR_SEED: z.string().default('kaiban'),
+  EMBEDDED_SIMULATOR: bool.default(true),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env;
+  publicUrl: string;
+  agencyUrls: Record<AgencyId, string>;
+  agencyCallbackSecrets: Record<AgencyId, string>;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const agencyUrls = {} as Record<AgencyId, string>;
+  const agencyCallbackSecrets = {} as Record<AgencyId, string>;
+  for (const agency of AGENCY_IDS) {
+    const key = agency.toUpperCase();
+    const override = source[`AGENCY_${key}_URL`];
+    agencyUrls[agency] = override ?? `${env.AGENCY_BASE_URL.replace(/\/$/, '')}/agencies/${agency}`;
+    agencyCallbackSecrets[agency] = source[`AGENCY_${key}_CALLBACK_SECRET`] ?? env.AGENCY_CALLBACK_SECRET;
+  }
+  const publicUrl = env.KAIBAN_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
+  return { env, publicUrl, agencyUrls, agencyCallbackSecrets };
+}
+
+export const TASK_QUEUE_DEFAULT = 'kaiban';

@@ -1,0 +1,125 @@
+/**
+ * The application a founder submits: one zod schema shared by the API (validation at the edge),
+ * the workflow types and the generated OpenAPI document.
+ */
+import { z } from 'zod';
+import { isValidIdNumber } from './codes';
+import { isNanchangDistrict, NANCHANG_DISTRICTS } from './districts';
+import { problemsFromZodError, type Language, type Problem } from './problems';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** Stable codes for the rules this schema enforces beyond types; messages live in ./problems. */
+function rule(code: string) {
+  return { params: { code } };
+}
+
+const personName = z.string().trim().min(2).max(30).meta({ description: 'Full name as on the ID card', example: '张三' });
+
+const idNumber = z
+  .string()
+  .refine((v) => /^\d{17}[\dX]$/.test(v), { ...rule('ID_NUMBER_FORMAT'), abort: true })
+  .refine(isValidIdNumber, rule('ID_NUMBER_CHECK'))
+  .meta({ description: 'Resident identity card number (GB 11643-1999, 18 characters)', example: '360102199003071236' });
+
+const mobilePhone = z
+  .string()
+  .refine((v) => /^1[3-9]\d{9}$/.test(v), rule('PHONE_INVALID'))
+  .meta({ description: 'Mainland mobile number, 11 digits', example: '13807910001' });
+
+const yuan = z.number().int().positive().max(100_000_000_000);
+
+export const ENTITY_TYPES = ['limited_liability_company', 'one_person_limited_liability_company', 'sole_proprietorship', 'partnership'] as const;
+export const SEAL_TYPES = ['official', 'finance', 'invoice', 'contract', 'legal_representative'] as const;
+export const INVOICE_TYPES = ['vat_general_electronic', 'vat_special_electronic', 'vat_general_paper', 'vat_special_paper'] as const;
+export const BANKS = ['ICBC', 'CCB', 'ABC', 'BOC', 'BOCOM', 'PSBC', 'CMB', 'CIB', 'JXBANK', 'JJCCB'] as const;
+
+export const applicantSchema = z.strictObject({
+  name: personName,
+  idNumber,
+  phone: mobilePhone,
+  email: z.email().max(254).optional(),
+});
+
+export const companySchema = z.strictObject({
+  name: z.string().trim().min(4).max(60).meta({ example: '南昌赣江云数科技有限公司' }),
+  entityType: z.enum(ENTITY_TYPES),
+  registeredCapitalCny: yuan.meta({ description: 'Registered capital in yuan' }),
+  district: z
+    .string()
+    .refine(isNanchangDistrict, rule('DISTRICT_UNKNOWN'))
+    .meta({ description: 'County-level division code of Nanchang', enum: Object.keys(NANCHANG_DISTRICTS) }),
+  address: z.string().trim().min(5).max(200),
+  businessScope: z.array(z.string().trim().min(1).max(100)).refine((items) => items.length > 0, rule('SCOPE_EMPTY')).max(50),
+  employees: z.number().int().min(0).max(100_000),
+});
+
+export const peopleSchema = z.strictObject({
+  legalRepresentative: z.strictObject({ name: personName, idNumber, phone: mobilePhone }),
+  shareholders: z
+    .array(z.strictObject({ name: personName, idNumber, contributionCny: yuan }))
+    .refine((items) => items.length > 0, rule('SHAREHOLDERS_EMPTY'))
+    .max(50),
+  supervisor: z.strictObject({ name: personName, idNumber }),
+  financeOfficer: z.strictObject({ name: personName, idNumber, phone: mobilePhone }),
+});
+
+export const servicesSchema = z.strictObject({
+  seals: z.array(z.enum(SEAL_TYPES)).refine((items) => items.length > 0, rule('SEALS_EMPTY')).max(SEAL_TYPES.length),
+  electronicSeals: z.boolean(),
+  tax: z.strictObject({ invoiceTypes: z.array(z.enum(INVOICE_TYPES)).max(INVOICE_TYPES.length), taxUkey: z.boolean() }),
+  socialSecurity: z.strictObject({ insuredEmployees: z.number().int().min(0).max(100_000) }),
+  providentFund: z.strictObject({
+    depositRatePercent: z.number().min(5).max(12),
+    contributors: z.number().int().min(0).max(100_000),
+  }),
+  bank: z.strictObject({
+    bank: z.enum(BANKS),
+    branch: z.string().trim().min(2).max(60),
+    preferredDate: z.iso.date().nullable(),
+  }),
+  licenseDelivery: z.enum(['electronic', 'mail', 'pickup']),
+});
+
+export const applicationSchema = z
+  .strictObject({
+    applicant: applicantSchema,
+    company: companySchema,
+    people: peopleSchema,
+    services: servicesSchema,
+  })
+  .superRefine((app, ctx) => {
+    // Also runs when unrelated fields failed (see `when`), so guard the fields it reads.
+    const shareholders: unknown = app.people?.shareholders;
+    if (!Array.isArray(shareholders) || typeof app.company?.registeredCapitalCny !== 'number') return;
+    if (!shareholders.every((s) => isObject(s) && typeof s.contributionCny === 'number')) return;
+    const contributed = app.people.shareholders.reduce((sum, s) => sum + s.contributionCny, 0);
+    if (contributed !== app.company.registeredCapitalCny) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['people', 'shareholders'],
+        message: `contributions sum to ${contributed}, registered capital is ${app.company.registeredCapitalCny}`,
+        params: { code: 'CONTRIBUTIONS_MISMATCH', contributed, registeredCapital: app.company.registeredCapitalCny },
+      });
+    }
+    const seen = new Set<string>();
+    app.people.shareholders.forEach((s, i) => {
+      if (seen.has(s.idNumber)) {
+        ctx.addIssue({ code: 'custom', path: ['people', 'shareholders', i, 'idNumber'], message: 'duplicate shareholder', params: { code: 'SHAREHOLDER_DUPLICATE' } });
+      }
+      seen.add(s.idNumber);
+    });
+  }, { when: (payload) => isObject(payload.value) })
+  .meta({ id: 'Application', description: 'One application for the start of a new business' });
+
+export type Application = z.infer<typeof applicationSchema>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
+
+/** Parses an application, listing every problem (field path, stable code, message) on failure. */
+export function parseApplication(input: unknown, lang: Language = 'zh'): ParseResult<Application> {
+  const result = applicationSchema.safeParse(input, { reportInput: true });
+  return result.success ? { ok: true, value: result.data } : { ok: false, problems: problemsFromZodError(result.error, lang) };
+}

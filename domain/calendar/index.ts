@@ -1,0 +1,10 @@
+export { CalendarConfigError, CalendarYearMissingError, InstantFormatError } from './errors';
+export { calendarReadiness } from './readiness';
+export type { CalendarReadiness, CalendarReadinessIssue, CalendarReadinessOptions } from './readiness';
+export { scheduleDataSchema, yearScheduleSchema } from './schedule-data';
+export type { ScheduleData, YearSchedule } from './schedule-data';
+export { OFFICIAL_SCHEDULES } from './schedules';
+export { formatShanghai, parseInstant } from './time';
+export type { Instant } from './time';
+export { DEFAULT_OFFICE_HOURS, createWorkingCalendar } from './working-calendar';
+export type { OfficePeriod, WorkingCalendar, WorkingCalendarOptions } from './working-calendar';

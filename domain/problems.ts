@@ -1,0 +1,112 @@
+/**
+ * Turns validation failures into the problems the API returns: one per field, each with the
+ * field path, a stable code, and a message in the caller's language (zh-CN by default, or en).
+ */
+import type { z } from 'zod';
+
+export type Language = 'zh' | 'en';
+
+export interface Problem {
+  /** Dotted path of the field, with array indices in brackets: `people.shareholders[1].idNumber`. */
+  path: string;
+  code: string;
+  message: string;
+}
+
+type Params = Record<string, unknown>;
+const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => string }> = {
+  ID_NUMBER_FORMAT: { zh: () => '身份证号码应为18位（末位可为X）', en: () => 'an ID number has 18 characters: 17 digits and a digit or X' },
+  ID_NUMBER_CHECK: { zh: () => '身份证号码校验位或出生日期不正确（GB 11643）', en: () => 'the ID number check character or birth date is wrong (GB 11643)' },
+  PHONE_INVALID: { zh: () => '手机号码应为11位，以1开头', en: () => 'a mobile number has 11 digits and starts with 1' },
+  DISTRICT_UNKNOWN: { zh: () => '不是南昌市的县级行政区划代码', en: () => 'not a county-level division code of Nanchang' },
+  SCOPE_EMPTY: { zh: () => '经营范围至少填写一项', en: () => 'the business scope needs at least one item' },
+  SHAREHOLDERS_EMPTY: { zh: () => '至少需要一名股东', en: () => 'at least one shareholder is needed' },
+  SEALS_EMPTY: { zh: () => '至少刻制一枚印章', en: () => 'at least one seal is needed' },
+  SHAREHOLDER_DUPLICATE: { zh: () => '同一股东重复填写', en: () => 'the same shareholder is listed twice' },
+  CONTRIBUTIONS_MISMATCH: {
+    zh: (p) => `股东出资合计 ${p.contributed} 元，与注册资本 ${p.registeredCapital} 元不一致`,
+    en: (p) => `shareholder contributions sum to ${p.contributed} yuan, not the registered capital of ${p.registeredCapital} yuan`,
+  },
+  UNKNOWN_FIELD: { zh: (p) => `不接受的字段「${p.key}」`, en: (p) => `unknown field '${p.key}'` },
+  REQUIRED: { zh: () => '必填', en: () => 'required' },
+  INVALID_TYPE: { zh: (p) => `类型错误，应为 ${p.expected}`, en: (p) => `wrong type, expected ${p.expected}` },
+  TOO_SMALL: { zh: (p) => `不能小于 ${p.minimum}`, en: (p) => `must be at least ${p.minimum}` },
+  TOO_BIG: { zh: (p) => `不能大于 ${p.maximum}`, en: (p) => `must be at most ${p.maximum}` },
+  TOO_SHORT: { zh: (p) => `长度至少为 ${p.minimum}`, en: (p) => `must have at least ${p.minimum} characters or items` },
+  TOO_LONG: { zh: (p) => `长度不能超过 ${p.maximum}`, en: (p) => `must have at most ${p.maximum} characters or items` },
+  NOT_INTEGER: { zh: () => '应为整数', en: () => 'must be a whole number' },
+  INVALID_FORMAT: { zh: (p) => `格式不正确（${p.format}）`, en: (p) => `wrong format (${p.format})` },
+  NOT_ALLOWED_VALUE: { zh: (p) => `取值应为：${p.values}`, en: (p) => `must be one of: ${p.values}` },
+  INVALID: { zh: () => '取值不正确', en: () => 'invalid value' },
+};
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(body)';
+}
+
+export function problem(path: ReadonlyArray<PropertyKey>, code: string, lang: Language, params: Params = {}): Problem {
+  const text = MESSAGES[code] ?? MESSAGES.INVALID!;
+  return { path: formatPath(path), code, message: text[lang](params) };
+}
+
+/** Every problem of a failed parse, in the caller's language. */
+export function problemsFromZodError(error: z.ZodError, lang: Language): Problem[] {
+  const problems: Problem[] = [];
+  for (const issue of error.issues) {
+    const params = ('params' in issue ? (issue.params as Params | undefined) : undefined) ?? {};
+    if (typeof params.code === 'string') {
+      problems.push(problem(issue.path, params.code, lang, params));
+      continue;
+    }
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        for (const key of issue.keys) problems.push(problem([...issue.path, key], 'UNKNOWN_FIELD', lang, { key }));
+        break;
+      case 'invalid_type':
+        problems.push(
+          issue.input === undefined
+            ? problem(issue.path, 'REQUIRED', lang)
+            : problem(issue.path, issue.expected === 'int' ? 'NOT_INTEGER' : 'INVALID_TYPE', lang, { expected: issue.expected }),
+        );
+        break;
+      case 'too_small':
+        problems.push(problem(issue.path, issue.origin === 'number' || issue.origin === 'bigint' ? 'TOO_SMALL' : 'TOO_SHORT', lang, { minimum: issue.minimum }));
+        break;
+      case 'too_big':
+        problems.push(problem(issue.path, issue.origin === 'number' || issue.origin === 'bigint' ? 'TOO_BIG' : 'TOO_LONG', lang, { maximum: issue.maximum }));
+        break;
+      case 'invalid_format':
+        problems.push(problem(issue.path, 'INVALID_FORMAT', lang, { format: issue.format }));
+        break;
+      case 'invalid_value':
+        problems.push(problem(issue.path, 'NOT_ALLOWED_VALUE', lang, { values: issue.values.map(String).join(', ') }));
+        break;
+      default:
+        problems.push(problem(issue.path, 'INVALID', lang));
+    }
+  }
+  return problems;
+}
+
+/** zh-CN unless the caller prefers English over Chinese in Accept-Language. */
+export function languageFrom(acceptLanguage: string | undefined): Language {
+  if (!acceptLanguage) return 'zh';
+  const ranked = acceptLanguage
+    .split(',')
+    .map((part) => {
+      const [tag = '', ...rest] = part.trim().toLowerCase().split(';');
+      const q = rest.find((r) => r.trim().startsWith('q='));
+      return { tag, q: q ? Number(q.trim().slice(2)) || 0 : 1 };
+    })
+    .sort((a, b) => b.q - a.q);
+  for (const { tag } of ranked) {
+    if (tag.startsWith('zh')) return 'zh';
+    if (tag.startsWith('en')) return 'en';
+  }
+  return 'zh';
+}

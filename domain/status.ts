@@ -1,0 +1,76 @@
+/** The whole picture of one application, as the status query returns it. */
+import type { AgencyId, StepId } from './steps';
+
+export type ApplicationState = 'running' | 'completed' | 'compensating' | 'rejected' | 'withdrawn' | 'aborted';
+export const FINAL_STATES: readonly ApplicationState[] = ['completed', 'rejected', 'withdrawn', 'aborted'];
+
+export type StepState =
+  | 'waiting' // prerequisites not done
+  | 'filing' // sending the request to the agency
+  | 'pending' // filed; the agency has not decided
+  | 'done'
+  | 'rejected' // the agency said no
+  | 'incident' // retries exhausted: an operator must act
+  | 'skipped' // done offline, marked by an operator
+  | 'cancelled'; // never finished because the application ended
+
+export interface StepError {
+  code: string;
+  message: string;
+  /** Agency-supplied reason, in both languages when the agency gives them. */
+  reason?: { code: string; message_zh?: string; message_en?: string };
+}
+
+export interface CompensationRecord {
+  step: StepId;
+  action: 'undo' | 'cancel';
+  state: 'running' | 'done';
+  startedAt: string;
+  finishedAt?: string;
+  attempts: number;
+  result?: string;
+}
+
+export interface StepStatus {
+  id: StepId;
+  agency: AgencyId | null;
+  title: { zh: string; en: string };
+  needs: StepId[];
+  state: StepState;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Attempts to file the request with the agency (1 when the first try went through). */
+  attempts: number;
+  ticket?: string;
+  output?: Record<string, unknown>;
+  error?: StepError;
+  /** How the decision reached Kaiban: the agency's callback or Kaiban's polling fallback. */
+  decidedVia?: 'callback' | 'poll';
+}
+
+export interface ApplicationResults {
+  uscc?: string;
+  licenseNumber?: string;
+  eLicenseUrl?: string;
+  seals?: unknown;
+  electronicSealIds?: unknown;
+  tax?: unknown;
+  socialSecurityNumber?: string;
+  fundAccountNumber?: string;
+  bankAppointment?: unknown;
+  dossier?: { dossierId: string; digest: string; archivedAt: string };
+}
+
+export interface ApplicationStatus {
+  id: string;
+  status: ApplicationState;
+  company: { name: string; district: string };
+  submittedAt: string;
+  acceptedAt?: string;
+  finishedAt?: string;
+  steps: StepStatus[];
+  results: ApplicationResults;
+  compensations: CompensationRecord[];
+  /** Why the application ended without success, if it did. */
+  outcome?: { reason: string; by: string; step?: StepId };
+}

@@ -1,0 +1,88 @@
+/**
+ * The embedded Temporal dev server of `npm start`: the real server from the Temporal CLI, with its
+ * SQLite database on disk under the data folder, so applications survive a restart.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { searchAttributeArgs } from './search-attributes';
+import { temporalCliPath } from './temporal-binaries';
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startDevServer(options: {
+  dataDir: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+  logger: Logger;
+}): Promise<DevServer> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const dbFile = path.resolve(options.dataDir, 'temporal.sqlite');
+  const address = `127.0.0.1:${options.port}`;
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    dbFile,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
+    ...searchAttributeArgs(),
+  ];
+  const log = options.logger.child({ component: 'temporal-dev-server' });
+  const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = true;
+      log.info({ code, signal }, 'temporal dev server exited');
+      resolve();
+    }),
+  );
+  child.stdout?.on('data', (d: Buffer) => log.debug(d.toString().trim()));
+  child.stderr?.on('data', (d: Buffer) => log.warn(d.toString().trim()));
+  // If this process dies without a clean shutdown, do not leave the server behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (exited) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exit;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`temporal dev server exited at start; is port ${options.port} or ${options.uiPort} in use?`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.getSystemInfo({});
+      await connection.close();
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`temporal dev server did not become reachable at ${address}: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return { address, uiUrl: `http://127.0.0.1:${options.uiPort}`, stop };
+}

@@ -1,0 +1,102 @@
+/**
+ * `npm start`: the embedded default. Starts a real Temporal dev server (SQLite on disk under
+ * KAIBAN_DATA_DIR), the agency simulator, the Kaiban worker and the HTTP API in one command, and
+ * stops all of them on Ctrl-C. With TEMPORAL_ADDRESS set it connects to that cluster instead.
+ */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { startDevServer, type DevServer } from '../infra/dev-server';
+import { createLogger } from '../observability/logger';
+import { startApi } from '../api/server';
+import { startSimulator } from '../simulator/server';
+import { activityDepsFromConfig, createKaibanWorker, installTemporalRuntime } from '../worker/worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { env } = config;
+  const logger = createLogger({ level: env.LOG_LEVEL });
+  const stops: Array<() => Promise<void>> = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping…');
+    for (const stop of stops.reverse()) {
+      await stop().catch((err) => logger.error({ err }, 'error while stopping'));
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    let devServer: DevServer | undefined;
+    let address = env.TEMPORAL_ADDRESS;
+    if (!address) {
+      devServer = await startDevServer({
+        dataDir: path.resolve(env.KAIBAN_DATA_DIR),
+        port: env.TEMPORAL_PORT,
+        uiPort: env.TEMPORAL_UI_PORT,
+        namespace: env.TEMPORAL_NAMESPACE,
+        logger,
+      });
+      stops.push(devServer.stop);
+      address = devServer.address;
+    }
+
+    if (env.EMBEDDED_SIMULATOR) {
+      const simulator = await startSimulator({
+        port: env.SIMULATOR_PORT,
+        seed: env.SIMULATOR_SEED,
+        callbackSecrets: config.agencyCallbackSecrets,
+      });
+      stops.push(simulator.close);
+    }
+
+    installTemporalRuntime(logger);
+    const workerConnection = await NativeConnection.connect({ address });
+    const worker = await createKaibanWorker({
+      connection: workerConnection,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      activityDeps: activityDepsFromConfig(config, logger),
+    });
+    const workerRun = worker.run();
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+      await workerConnection.close();
+    });
+    workerRun.catch((err) => {
+      logger.fatal({ err }, 'worker failed');
+      void stopAll(1);
+    });
+
+    const connection = await Connection.connect({ address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+    const api = await startApi({ config, client, logger });
+    stops.push(api.close);
+
+    const lines = [
+      '',
+      'Kaiban is running (Ctrl-C stops everything)',
+      `  API                 ${api.url}   (OpenAPI: ${api.url}/openapi.json)`,
+      `  Operator console    ${api.url}/console`,
+      devServer ? `  Temporal Web UI     ${devServer.uiUrl}` : `  Temporal cluster    ${address}`,
+      env.EMBEDDED_SIMULATOR ? `  Agency simulator    http://127.0.0.1:${env.SIMULATOR_PORT}/records` : `  Agencies            ${env.AGENCY_BASE_URL}`,
+      devServer ? `  Data                ${path.resolve(env.KAIBAN_DATA_DIR)}` : '',
+      '',
+      `Try: curl -X POST ${api.url}/v1/applications -H 'content-type: application/json' -d @../shared/fixtures/application.sample.json`,
+      '',
+    ];
+    process.stdout.write(lines.filter((l, i) => l !== '' || i === 0 || i === lines.length - 1).join('\n') + '\n');
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    await stopAll(1);
+  }
+}
+
+void main();

@@ -1,0 +1,385 @@
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { CallbackSender } from './callbacks';
+import {
+  AGENCY_IDS,
+  type AgencyId,
+  applyConfigPatch,
+  configPatchSchema,
+  isAgencyId,
+  offersProcedure,
+  parseSimulatorConfig,
+  publicConfigView,
+  type SimulatorConfig,
+  type SimulatorConfigInput,
+} from './config';
+import { createSimulatorLogger } from './logger';
+import { COMPENSATIONS, type Decision, forcedRejection, type PreparedDecision, prepareFiling } from './procedures';
+import { SeededRandom } from './random';
+import { type AgencyRecord, isLive, RecordStore, recordView } from './store';
+
+export interface SimulatorOptions {
+  logger?: Logger;
+}
+
+export interface Simulator {
+  /** The express app; not listening (see `startSimulator`). */
+  app: Express;
+  store: RecordStore;
+  callbacks: CallbackSender;
+  /** The current config, including run-time changes from `PATCH /admin/config`. */
+  config(): SimulatorConfig;
+  /** Resolves when no callback is in flight. */
+  settled(): Promise<void>;
+  /** Stops pending decisions, callbacks and latency spikes. Idempotent. */
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: { path: string; code: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+const IDEMPOTENCY_KEY_MAX = 200;
+const TICKET_CHARSET = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+
+const referenceSchema = z.object({ applicationId: z.string().min(1).max(200), step: z.string().min(1).max(100) });
+const filingSchema = z.object({
+  procedure: z.string().min(1),
+  reference: referenceSchema,
+  callbackUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .optional(),
+  payload: z.record(z.string(), z.unknown()),
+});
+const cancelSchema = z.object({ reason: z.string().max(500).optional() }).default({});
+const recordsQuerySchema = z.object({
+  applicationId: z.string().min(1).optional(),
+  agency: z.enum(AGENCY_IDS).optional(),
+  live: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
+});
+
+function toIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []) {
+  return issues.map((issue) => ({
+    path: [...prefix, ...issue.path].map(String).join('.'),
+    code: issue.code,
+    message: issue.message,
+  }));
+}
+
+function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new HttpError(400, 'INVALID_REQUEST', `invalid ${what}`, toIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+function agencyOf(req: Request): AgencyId {
+  const agency = String(req.params.agency);
+  if (!isAgencyId(agency)) throw new HttpError(404, 'UNKNOWN_AGENCY', `no agency '${agency}'`);
+  return agency;
+}
+
+export function createSimulator(input: SimulatorConfigInput, options: SimulatorOptions = {}): Simulator {
+  let config = parseSimulatorConfig(input);
+  const logger = options.logger ?? createSimulatorLogger();
+  const random = new SeededRandom(config.seed);
+  const store = new RecordStore();
+  const callbacks = new CallbackSender(logger.child({ component: 'callbacks' }));
+  const decisionTimers = new Map<string, NodeJS.Timeout>();
+  const attemptCounters = new Map<string, number>();
+  const shutdown = new AbortController();
+
+  /**
+   * Latency spike and transient failure of one call to an agency. The rolls hash the seed, the key
+   * the call is about (idempotency key or ticket), how many times that key was seen on that route,
+   * and the route — so a retry rolls again, deterministically. Returns false after answering 503.
+   */
+  async function passesAgencyGate(agency: AgencyId, route: string, key: string, res: Response): Promise<boolean> {
+    const counterKey = `${agency}|${route}|${key}`;
+    const attempt = (attemptCounters.get(counterKey) ?? 0) + 1;
+    attemptCounters.set(counterKey, attempt);
+    const spike = config.agencies[agency];
+    if (spike.latencySpikeMs > 0 && random.roll(agency, key, attempt, route, 'latency') < spike.latencySpikeRate) {
+      await sleep(spike.latencySpikeMs, undefined, { signal: shutdown.signal });
+    }
+    if (random.roll(agency, key, attempt, route, 'unavailable') < config.agencies[agency].transientFailureRate) {
+      logger.info({ agency, route, attempt }, 'transient failure injected');
+      res.status(503).json({
+        error: { code: 'AGENCY_UNAVAILABLE', message: `agency '${agency}' is temporarily unavailable; retry later` },
+      });
+      return false;
+    }
+    return true;
+  }
+
+  function decide(record: AgencyRecord, prepared: PreparedDecision): void {
+    decisionTimers.delete(record.ticket);
+    if (record.status !== 'pending') return;
+    const settings = config.agencies[record.agency];
+    const decidedAt = new Date();
+    let decision: Decision;
+    if (settings.rejectAll || settings.rejectProcedures.includes(record.procedure)) {
+      decision = forcedRejection();
+    } else {
+      try {
+        decision = prepared({
+          config,
+          random,
+          drawParts: [record.agency, record.idempotencyKey],
+          applicationId: record.reference.applicationId,
+          decidedAt,
+          unique: (space, draw) => store.unique(space, draw),
+          nameHeldByOtherApplication: (name, applicationId) =>
+            store
+              .list({ agency: 'market' })
+              .some(
+                (other) =>
+                  other.procedure === 'name_reservation' &&
+                  other.status === 'approved' &&
+                  other.reference.applicationId !== applicationId &&
+                  other.result?.reservedName === name,
+              ),
+        });
+      } catch (error) {
+        logger.error({ err: error, agency: record.agency, ticket: record.ticket }, 'decision failed');
+        decision = {
+          status: 'rejected',
+          reason: { code: 'AGENCY_INTERNAL_ERROR', message_zh: '经办机构系统错误', message_en: 'Agency system error' },
+        };
+      }
+    }
+    record.status = decision.status;
+    record.decidedAt = decidedAt.toISOString();
+    if (decision.status === 'approved') {
+      record.result = decision.result;
+      if (decision.eLicense) {
+        record.eLicense = decision.eLicense;
+        store.indexRegistration(record);
+      }
+    } else {
+      record.reason = decision.reason;
+    }
+    logger.info(
+      {
+        agency: record.agency,
+        procedure: record.procedure,
+        ticket: record.ticket,
+        applicationId: record.reference.applicationId,
+        status: record.status,
+        code: record.reason?.code,
+      },
+      'decided',
+    );
+    sendCallback(record);
+  }
+
+  function sendCallback(record: AgencyRecord): void {
+    const { agency, ticket, callbackUrl } = record;
+    const settings = config.agencies[agency];
+    if (!callbackUrl || !settings.callbacks) return;
+    if (random.roll(agency, record.idempotencyKey, 'drop-callback') < settings.dropCallbackRate) {
+      logger.info({ agency, ticket }, 'callback dropped on purpose');
+      return;
+    }
+    callbacks.send(agency, ticket, callbackUrl, config.callbackSecrets[agency], {
+      agency,
+      ticket,
+      idempotencyKey: record.idempotencyKey,
+      reference: record.reference,
+      procedure: record.procedure,
+      status: record.status,
+      result: record.result,
+      reason: record.reason,
+      decidedAt: record.decidedAt,
+    });
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(express.json({ limit: '1mb' }));
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms }, 'request');
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.post('/agencies/:agency/requests', async (req, res) => {
+    const agency = agencyOf(req);
+    const idempotencyKey = req.get('idempotency-key') ?? '';
+    if (idempotencyKey.length < 1 || idempotencyKey.length > IDEMPOTENCY_KEY_MAX) {
+      throw new HttpError(
+        400,
+        'IDEMPOTENCY_KEY_REQUIRED',
+        `the Idempotency-Key header is required, 1 to ${IDEMPOTENCY_KEY_MAX} characters`,
+      );
+    }
+    if (!(await passesAgencyGate(agency, 'submit', idempotencyKey, res))) return;
+
+    // From here to store.add nothing awaits, so two filings with one key cannot both create a record.
+    const existing = store.findByIdempotencyKey(agency, idempotencyKey);
+    if (existing) {
+      res.status(200).json(recordView(existing));
+      return;
+    }
+    const filing = parseOrThrow(filingSchema, req.body, 'filing');
+    const { procedure } = filing;
+    if (!offersProcedure(agency, procedure)) {
+      throw new HttpError(400, 'UNKNOWN_PROCEDURE', `agency '${agency}' has no procedure '${procedure}'`, [
+        { path: 'procedure', code: 'invalid_value', message: `expected one of the procedures of '${agency}'` },
+      ]);
+    }
+    const prepared = prepareFiling(procedure, filing.payload);
+    if (!prepared.ok) {
+      throw new HttpError(
+        400,
+        'INVALID_REQUEST',
+        `invalid payload for ${procedure}`,
+        toIssues(prepared.issues, ['payload']),
+      );
+    }
+    const ticket = store.unique(
+      'ticket',
+      (n) => `${agency.toUpperCase()}-${random.chars(TICKET_CHARSET, 12, agency, idempotencyKey, 'ticket', n)}`,
+    );
+    const record: AgencyRecord = {
+      agency,
+      procedure,
+      ticket,
+      idempotencyKey,
+      reference: filing.reference,
+      callbackUrl: filing.callbackUrl,
+      status: 'pending',
+      createdAt: new Date().toISOString(),
+    };
+    store.add(record);
+    logger.info({ agency, procedure, ticket, applicationId: record.reference.applicationId }, 'filed');
+
+    const { processingMs } = config.agencies[agency];
+    if (processingMs === 0) decide(record, prepared.decide);
+    else
+      decisionTimers.set(
+        ticket,
+        setTimeout(() => decide(record, prepared.decide), processingMs),
+      );
+    res.status(202).json(recordView(record));
+  });
+
+  app.get('/agencies/:agency/requests/:ticket', async (req, res) => {
+    const agency = agencyOf(req);
+    const ticket = String(req.params.ticket);
+    if (!(await passesAgencyGate(agency, 'get', ticket, res))) return;
+    const record = store.findByTicket(agency, ticket);
+    if (!record) throw new HttpError(404, 'UNKNOWN_TICKET', `agency '${agency}' has no ticket '${ticket}'`);
+    res.json(recordView(record));
+  });
+
+  app.post('/agencies/:agency/requests/:ticket/cancel', async (req, res) => {
+    const agency = agencyOf(req);
+    const ticket = String(req.params.ticket);
+    const { reason } = parseOrThrow(cancelSchema, req.body, 'cancellation');
+    if (!(await passesAgencyGate(agency, 'cancel', ticket, res))) return;
+    const record = store.findByTicket(agency, ticket);
+    if (!record) throw new HttpError(404, 'UNKNOWN_TICKET', `agency '${agency}' has no ticket '${ticket}'`);
+    if (isLive(record)) {
+      const timer = decisionTimers.get(ticket);
+      if (timer) clearTimeout(timer);
+      decisionTimers.delete(ticket);
+      if (record.status === 'approved') record.compensation = COMPENSATIONS[record.procedure];
+      record.status = record.status === 'pending' ? 'cancelled' : 'revoked';
+      record.cancelledAt = new Date().toISOString();
+      if (reason !== undefined) record.cancelReason = reason;
+      logger.info({ agency, ticket, status: record.status, compensation: record.compensation }, 'undone');
+    }
+    res.json(recordView(record));
+  });
+
+  app.get('/records', (req, res) => {
+    const filter = parseOrThrow(recordsQuerySchema, req.query, 'query');
+    res.json({ records: store.list(filter).map(recordView) });
+  });
+
+  app.get('/e-license/:uscc', (req, res) => {
+    const record = store.findRegistration(String(req.params.uscc));
+    if (!record?.eLicense) throw new HttpError(404, 'UNKNOWN_LICENSE', 'no business license with this code');
+    res.json({
+      ...record.eLicense,
+      issuer: '南昌市市场监督管理局（模拟）',
+      status: record.status === 'approved' ? 'valid' : 'revoked',
+    });
+  });
+
+  app.get('/admin/config', (_req, res) => {
+    res.json(publicConfigView(config));
+  });
+
+  app.patch('/admin/config', (req, res) => {
+    const patch = parseOrThrow(configPatchSchema, req.body ?? {}, 'config patch');
+    config = applyConfigPatch(config, patch);
+    logger.info({ patch }, 'config changed');
+    res.json(publicConfigView(config));
+  });
+
+  app.use((req, _res, next) => {
+    next(new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.path}`));
+  });
+
+  const handleError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    if (res.headersSent) return;
+    if (error instanceof HttpError) {
+      const { code, message, issues } = error;
+      res.status(error.status).json({ error: issues ? { code, message, issues } : { code, message } });
+      return;
+    }
+    const bodyError = error as { type?: string; status?: number };
+    if (bodyError.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'INVALID_JSON', message: 'the body is not valid JSON' } });
+      return;
+    }
+    if (bodyError.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'BODY_TOO_LARGE', message: 'the body is too large' } });
+      return;
+    }
+    if (shutdown.signal.aborted) {
+      res.status(503).json({ error: { code: 'SHUTTING_DOWN', message: 'the simulator is shutting down' } });
+      return;
+    }
+    logger.error({ err: error }, 'unexpected error');
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } });
+  };
+  app.use(handleError);
+
+  return {
+    app,
+    store,
+    callbacks,
+    config: () => config,
+    settled: () => callbacks.settled(),
+    async close() {
+      shutdown.abort();
+      for (const timer of decisionTimers.values()) clearTimeout(timer);
+      decisionTimers.clear();
+      callbacks.close();
+      await callbacks.settled();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseApplication, type Application } from '../domain/application';
+import { languageFrom } from '../domain/problems';
+
+const fixture = JSON.parse(readFileSync(path.resolve(__dirname, '../../shared/fixtures/application.sample.json'), 'utf8'));
+
+function variant(edit: (app: Record<string, any>) => void): unknown {
+  const copy = structuredClone(fixture);
+  edit(copy);
+  return copy;
+}
+
+function codesOf(input: unknown, lang: 'zh' | 'en' = 'en') {
+  const result = parseApplication(input, lang);
+  if (result.ok) throw new Error('expected the application to be rejected');
+  return result.problems.map((p) => `${p.path} ${p.code}`);
+}
+
+describe('the application schema', () => {
+  it('accepts the integrators’ sample fixture as is', () => {
+    const result = parseApplication(fixture);
+    expect(result.ok).toBe(true);
+    expect((result as { value: Application }).value.company.district).toBe('360113');
+  });
+
+  it('lists every problem at once, each with its field path and stable code', () => {
+    const input = variant((a) => {
+      a.applicant.idNumber = '360102199003071235';
+      a.applicant.phone = '12345';
+      a.company.district = '110101';
+      a.company.businessScope = [];
+      a.company.employees = '5';
+      a.surprise = true;
+      a.people.shareholders[1].contributionCny = 1;
+      delete a.company.address;
+    });
+    expect(codesOf(input).sort()).toEqual(
+      [
+        'applicant.idNumber ID_NUMBER_CHECK',
+        'applicant.phone PHONE_INVALID',
+        'company.district DISTRICT_UNKNOWN',
+        'company.businessScope SCOPE_EMPTY',
+        'company.employees INVALID_TYPE',
+        'company.address REQUIRED',
+        'surprise UNKNOWN_FIELD',
+        'people.shareholders CONTRIBUTIONS_MISMATCH',
+      ].sort(),
+    );
+  });
+
+  it('names array elements in paths', () => {
+    const input = variant((a) => {
+      a.people.shareholders[1].idNumber = '36011119851112456Y';
+    });
+    expect(codesOf(input)).toEqual(['people.shareholders[1].idNumber ID_NUMBER_FORMAT']);
+  });
+
+  it('rejects unknown fields at any depth', () => {
+    const input = variant((a) => {
+      a.people.supervisor.role = 'chair';
+    });
+    expect(codesOf(input)).toEqual(['people.supervisor.role UNKNOWN_FIELD']);
+  });
+
+  it('speaks Chinese by default and English on request', () => {
+    const input = variant((a) => {
+      a.company.district = '999999';
+    });
+    const zh = parseApplication(input, 'zh');
+    const en = parseApplication(input, 'en');
+    expect(!zh.ok && zh.problems[0]!.message).toMatch(/南昌/);
+    expect(!en.ok && en.problems[0]!.message).toMatch(/Nanchang/);
+  });
+
+  it('checks that contributions sum to the registered capital', () => {
+    const input = variant((a) => {
+      a.company.registeredCapitalCny = 2_000_000;
+    });
+    expect(codesOf(input)).toEqual(['people.shareholders CONTRIBUTIONS_MISMATCH']);
+  });
+
+  it('rejects a body that is not an object', () => {
+    expect(codesOf([])).toEqual(['(body) INVALID_TYPE']);
+    expect(codesOf(null)).toEqual(['(body) INVALID_TYPE']);
+  });
+});
+
+describe('Accept-Language', () => {
+  it.each([
+    [undefined, 'zh'],
+    ['en-US,en;q=0.9', 'en'],
+    ['zh-CN,zh;q=0.9,en;q=0.8', 'zh'],
+    ['en;q=0.5,zh;q=0.9', 'zh'],
+    ['fr-FR', 'zh'],
+  ])('%s → %s', (header, lang) => {
+    expect(languageFrom(header)).toBe(lang);
+  });
+});

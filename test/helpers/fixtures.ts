@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Application } from '../../domain/application';
+
+/** The integrators' sample application from shared/fixtures, fresh each call. */
+export function sampleApplication(edit?: (app: Application) => void): Application {
+  const app = JSON.parse(
+    readFileSync(path.resolve(__dirname, '../../../shared/fixtures/application.sample.json'), 'utf8'),
+  ) as Application;
+  edit?.(app);
+  return app;
+}
+
+export const SAMPLE_PATH = path.resolve(__dirname, '../../../shared/fixtures/application.sample.json');
+
+const NAME_CHARS = '青山绿水蓝天白云金木火土东南西北春夏秋冬梅兰竹菊';
+let nameCounter = 0;
+
+/**
+ * A company name no other test has reserved (the market regulator refuses a taken name), made of
+ * Chinese characters like a real one: 南昌<unique word>科技有限公司.
+ */
+export function uniqueCompanyName(): string {
+  let n = Date.now() * 1000 + process.pid * 10 + nameCounter++;
+  let word = '';
+  for (let i = 0; i < 8; i++) {
+    word += NAME_CHARS[n % NAME_CHARS.length];
+    n = Math.floor(n / NAME_CHARS.length);
+  }
+  return `南昌${word}科技有限公司`;
+}
+
+/** The sample application under a company name of its own. */
+export function freshApplication(edit?: (app: Application) => void): Application {
+  return sampleApplication((app) => {
+    app.company.name = uniqueCompanyName();
+    edit?.(app);
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * A whole Kaiban stack on a real Temporal server for one test file: the agency simulator, the API
+ * (real HTTP on a free port) and a worker on a task queue of its own.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { startApi, type RunningApi } from '../../api/server';
+import type { WorkflowSettings } from '../../activities';
+import { loadConfig } from '../../config';
+import { createLogger } from '../../observability/logger';
+import { startSimulator, type RunningSimulator, type StartSimulatorOptions } from '../../simulator/server';
+import { activityDepsFromConfig, createKaibanWorker } from '../../worker/worker';
+import { workflowBundle } from './temporal';
+import { AGENCY_IDS } from '../../domain/steps';
+
+export const CALLBACK_SECRET = 'test-agency-callback-secret';
+
+export interface Stack {
+  api: RunningApi;
+  simulator: RunningSimulator;
+  worker: Worker;
+  taskQueue: string;
+  /** Stops the worker, the API and the simulator (not the Temporal server). */
+  close(): Promise<void>;
+}
+
+export async function startStack(
+  env: TestWorkflowEnvironment,
+  options: { simulator?: Partial<StartSimulatorOptions>; settings?: Partial<WorkflowSettings> } = {},
+): Promise<Stack> {
+  const taskQueue = `kaiban-test-${randomUUID()}`;
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const simulator = await startSimulator({
+    port: 0,
+    seed: 'test',
+    callbackSecrets: Object.fromEntries(AGENCY_IDS.map((a) => [a, CALLBACK_SECRET])) as Record<(typeof AGENCY_IDS)[number], string>,
+    logger,
+    ...options.simulator,
+  });
+  const config = loadConfig({
+    ...process.env,
+    PORT: '0',
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    AGENCY_BASE_URL: simulator.url,
+    AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
+  });
+  const api = await startApi({ config, client: env.client, logger, port: 0 });
+  const deps = activityDepsFromConfig(config, logger);
+  const worker = await createKaibanWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activityDeps: { ...deps, callbackBaseUrl: api.url, settings: { ...deps.settings, ...options.settings } },
+    workflowBundle: await workflowBundle(),
+  });
+  const running = worker.run();
+  return {
+    api,
+    simulator,
+    worker,
+    taskQueue,
+    async close() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await api.close();
+      await simulator.close();
+    },
+  };
+}
+
+/** The simulator's records, optionally for one application. */
+export async function agencyRecords(simulator: RunningSimulator, applicationId?: string): Promise<any[]> {
+  const query = applicationId ? `?applicationId=${encodeURIComponent(applicationId)}` : '';
+  const res = await fetch(`${simulator.url}/records${query}`);
+  return ((await res.json()) as { records: any[] }).records;
+}
+
+export async function patchSimulator(simulator: RunningSimulator, patch: unknown): Promise<void> {
+  const res = await fetch(`${simulator.url}/admin/config`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
+  if (!res.ok) throw new Error(`simulator PATCH failed: ${res.status} ${await res.text()}`);
+}

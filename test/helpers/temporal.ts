@@ -1,0 +1,45 @@
+/** Real Temporal servers for tests, from the project-local binaries (never a download, never a mock). */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { searchAttributeArgs } from '../../infra/search-attributes';
+import { temporalCliPath, temporalTestServerPath } from '../../infra/temporal-binaries';
+
+/** The time-skipping test server: timers fire as soon as the workflow is idle. */
+export function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
+  });
+}
+
+/** The Temporal CLI dev server (real time, real visibility), optionally persisted to a SQLite file. */
+export function startDevServer(options: { dbFilename?: string; port?: number } = {}): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCliPath() },
+      ip: '127.0.0.1',
+      ...(options.port ? { port: options.port } : {}),
+      ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
+      log: { format: 'json', level: 'error' },
+      extraArgs: searchAttributeArgs(),
+    },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string, meta?: Record<string, unknown>) {
+    console.error(message, meta);
+  },
+};

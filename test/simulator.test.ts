@@ -1,0 +1,669 @@
+/**
+ * The agency simulator over real HTTP on 127.0.0.1, with a real callback receiver.
+ */
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { isValidUscc, parseUscc } from '../domain/codes';
+import { AGENCY_IDS, type AgencyId } from '../simulator/config';
+import { readSimulatorEnv } from '../simulator/env';
+import { type RunningSimulator, startSimulator, type StartSimulatorOptions } from '../simulator/server';
+import { signCallbackBody } from '../simulator/signature';
+
+const SECRETS = Object.fromEntries(AGENCY_IDS.map((agency) => [agency, `secret-of-${agency}`])) as Record<
+  AgencyId,
+  string
+>;
+const FAST = Object.fromEntries(AGENCY_IDS.map((agency) => [agency, { processingMs: 20 }]));
+const DISTRICT = '360113';
+
+// ---------------------------------------------------------------- helpers
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  json: Record<string, unknown>;
+}
+
+/** A real HTTP endpoint for callbacks; answers 500 to the first `failFirst` calls. */
+async function startReceiver(failFirst = 0) {
+  const received: Received[] = [];
+  let calls = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      received.push({ headers: req.headers, rawBody, json: JSON.parse(rawBody) as Record<string, unknown> });
+      calls += 1;
+      res.statusCode = calls <= failFirst ? 500 : 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/callbacks`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const running: RunningSimulator[] = [];
+const receivers: { close(): Promise<void> }[] = [];
+
+async function simulator(options: Partial<StartSimulatorOptions> = {}) {
+  const sim = await startSimulator({
+    port: 0,
+    seed: 'test-seed',
+    callbackSecrets: SECRETS,
+    agencies: FAST,
+    logger: pino({ level: 'silent' }),
+    ...options,
+  });
+  running.push(sim);
+  return sim;
+}
+
+async function receiver(failFirst = 0) {
+  const r = await startReceiver(failFirst);
+  receivers.push(r);
+  return r;
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((sim) => sim.close()));
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function call(url: string, init: RequestInit = {}): Promise<{ status: number; body: Json }> {
+  const response = await fetch(url, init);
+  return { status: response.status, body: (await response.json()) as Json };
+}
+
+interface Filing {
+  procedure: string;
+  payload: Record<string, unknown>;
+  applicationId?: string;
+  step?: string;
+  callbackUrl?: string;
+}
+
+function file(sim: RunningSimulator, agency: string, key: string | undefined, filing: Filing) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (key !== undefined) headers['idempotency-key'] = key;
+  return call(`${sim.url}/agencies/${agency}/requests`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      procedure: filing.procedure,
+      reference: { applicationId: filing.applicationId ?? 'app-1', step: filing.step ?? 'step' },
+      callbackUrl: filing.callbackUrl,
+      payload: filing.payload,
+    }),
+  });
+}
+
+const get = (sim: RunningSimulator, agency: string, ticket: string) =>
+  call(`${sim.url}/agencies/${agency}/requests/${ticket}`);
+
+const cancel = (sim: RunningSimulator, agency: string, ticket: string, reason = 'withdrawn') =>
+  call(`${sim.url}/agencies/${agency}/requests/${ticket}/cancel`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reason }),
+  });
+
+const records = (sim: RunningSimulator, query = '') => call(`${sim.url}/records${query}`);
+
+const patchConfig = (sim: RunningSimulator, patch: unknown) =>
+  call(`${sim.url}/admin/config`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
+
+async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 3_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function decided(sim: RunningSimulator, agency: string, ticket: string): Promise<Json> {
+  return waitFor(async () => {
+    const { body } = await get(sim, agency, ticket);
+    return body.status === 'pending' ? undefined : body;
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const nameFiling = (companyName: string, applicationId = 'app-1'): Filing => ({
+  procedure: 'name_reservation',
+  applicationId,
+  step: 'name',
+  payload: { companyName, district: DISTRICT, entityType: 'limited_liability_company' },
+});
+
+const registrationFiling = (name: string, district = DISTRICT, applicationId = 'app-1'): Filing => ({
+  procedure: 'establishment_registration',
+  applicationId,
+  step: 'license',
+  payload: {
+    reservationId: 'NR-1',
+    company: {
+      name,
+      district,
+      entityType: 'limited_liability_company',
+      registeredCapitalCny: 1_000_000,
+      address: '南昌市红谷滩区丰和中大道1号',
+      businessScope: ['软件开发', '信息技术咨询服务'],
+    },
+    people: { legalRepresentative: { name: '张三', idNumber: '360102199003071236', phone: '13807910001' } },
+  },
+});
+
+/** Registers a company and returns its USCC. */
+async function registeredUscc(sim: RunningSimulator, key: string): Promise<string> {
+  const { body } = await file(sim, 'market', key, registrationFiling('南昌赣江云数科技有限公司'));
+  const record = await decided(sim, 'market', body.ticket);
+  return record.result.uscc as string;
+}
+
+// ---------------------------------------------------------------- tests
+
+describe('agency simulator: idempotency', () => {
+  it('when a filing is sent twice with one Idempotency-Key, then the second answers 200 with the same record', async () => {
+    const sim = await simulator();
+    const first = await file(sim, 'market', 'k-1', nameFiling('南昌青云一号科技有限公司'));
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ status: 'pending', procedure: 'name_reservation', agency: 'market' });
+    expect(first.body.ticket).toMatch(/^MARKET-[0-9A-Z]{12}$/);
+
+    const second = await file(sim, 'market', 'k-1', nameFiling('南昌青云一号科技有限公司'));
+    expect(second.status).toBe(200);
+    expect(second.body.ticket).toBe(first.body.ticket);
+
+    await decided(sim, 'market', first.body.ticket);
+    const third = await file(sim, 'market', 'k-1', nameFiling('南昌青云一号科技有限公司'));
+    expect(third).toMatchObject({ status: 200, body: { ticket: first.body.ticket, status: 'approved' } });
+    expect((await records(sim, '?agency=market')).body.records).toHaveLength(1);
+  });
+
+  it('when the same filing arrives concurrently (with latency spikes), then exactly one record is created', async () => {
+    const sim = await simulator({ agencies: { ...FAST, police: { latencySpikeRate: 1, latencySpikeMs: 30 } } });
+    const uscc = await registeredUscc(sim, 'reg-concurrent');
+    const filing: Filing = {
+      procedure: 'seal_filing',
+      applicationId: 'app-concurrent',
+      payload: { uscc, seals: ['official', 'finance'], electronicSeals: true },
+    };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => file(sim, 'police', 'seal-key', filing)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 202]);
+    expect(new Set(answers.map((a) => a.body.ticket)).size).toBe(1);
+    expect((await records(sim, '?applicationId=app-concurrent')).body.records).toHaveLength(1);
+  });
+
+  it('keys are per agency: the same key at two agencies makes two records', async () => {
+    const sim = await simulator();
+    const uscc = await registeredUscc(sim, 'shared-key');
+    const tax = await file(sim, 'tax', 'shared-key', {
+      procedure: 'taxpayer_registration',
+      payload: { uscc, invoiceTypes: [], taxUkey: false },
+    });
+    expect(tax.status).toBe(202);
+    expect((await records(sim, '?applicationId=app-1')).body.records).toHaveLength(2);
+  });
+});
+
+describe('agency simulator: request validation', () => {
+  it('answers 400 without an Idempotency-Key, 404 for an unknown agency, 400 for a foreign procedure or bad payload', async () => {
+    const sim = await simulator();
+    const noKey = await file(sim, 'market', undefined, nameFiling('南昌某某科技有限公司'));
+    expect(noKey).toMatchObject({ status: 400, body: { error: { code: 'IDEMPOTENCY_KEY_REQUIRED' } } });
+    const longKey = await file(sim, 'market', 'k'.repeat(201), nameFiling('南昌某某科技有限公司'));
+    expect(longKey.status).toBe(400);
+
+    const unknown = await file(sim, 'customs', 'k', nameFiling('南昌某某科技有限公司'));
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_AGENCY' } } });
+
+    const foreign = await file(sim, 'police', 'k', nameFiling('南昌某某科技有限公司'));
+    expect(foreign).toMatchObject({ status: 400, body: { error: { code: 'UNKNOWN_PROCEDURE' } } });
+
+    const badPayload = await file(sim, 'market', 'k2', {
+      procedure: 'name_reservation',
+      payload: { companyName: '', district: 'Honggutan' },
+    });
+    expect(badPayload.status).toBe(400);
+    expect(badPayload.body.error.code).toBe('INVALID_REQUEST');
+    const paths = (badPayload.body.error.issues as { path: string }[]).map((i) => i.path).sort();
+    expect(paths).toEqual(['payload.companyName', 'payload.district', 'payload.entityType']);
+
+    const badCallback = await file(sim, 'market', 'k3', {
+      ...nameFiling('南昌某某科技有限公司'),
+      callbackUrl: 'ftp://x/y',
+    });
+    expect(badCallback.body.error.issues[0].path).toBe('callbackUrl');
+
+    const notJson = await call(`${sim.url}/agencies/market/requests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'k4' },
+      body: '{nope',
+    });
+    expect(notJson).toMatchObject({ status: 400, body: { error: { code: 'INVALID_JSON' } } });
+    expect((await records(sim)).body.records).toHaveLength(0);
+
+    expect((await get(sim, 'market', 'MARKET-NOPE')).status).toBe(404);
+    expect((await cancel(sim, 'market', 'MARKET-NOPE')).status).toBe(404);
+    expect((await call(`${sim.url}/healthz`)).body).toEqual({ ok: true });
+  });
+});
+
+describe('agency simulator: decisions and callbacks', () => {
+  it('when a name is reserved, then a callback signed with the agency secret reports it and polling shows the same', async () => {
+    const sim = await simulator();
+    const hook = await receiver();
+    const filed = await file(sim, 'market', 'name-cb', {
+      ...nameFiling('南昌赣江云数科技有限公司', 'app-cb'),
+      callbackUrl: hook.url,
+    });
+    const callback = await waitFor(() => hook.received[0]);
+
+    expect(callback.headers['content-type']).toBe('application/json');
+    expect(callback.headers['x-agency-id']).toBe('market');
+    const expected = 'sha256=' + createHmac('sha256', SECRETS.market).update(callback.rawBody).digest('hex');
+    expect(callback.headers['x-agency-signature']).toBe(expected);
+    expect(signCallbackBody(SECRETS.market, callback.rawBody)).toBe(expected);
+    expect(signCallbackBody(SECRETS.police, callback.rawBody)).not.toBe(expected);
+
+    expect(callback.json).toMatchObject({
+      agency: 'market',
+      ticket: filed.body.ticket,
+      idempotencyKey: 'name-cb',
+      reference: { applicationId: 'app-cb', step: 'name' },
+      procedure: 'name_reservation',
+      status: 'approved',
+      result: { reservedName: '南昌赣江云数科技有限公司' },
+    });
+    const result = callback.json.result as Json;
+    expect(result.reservationId).toMatch(/^NR360113\d{10}$/);
+    const validUntil = Date.parse(`${result.validUntil}T00:00:00+08:00`);
+    expect(Math.round((validUntil - Date.now()) / 86_400_000)).toBeGreaterThanOrEqual(29);
+    expect(result.validUntil).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+
+    const polled = await get(sim, 'market', filed.body.ticket);
+    expect(polled.body).toMatchObject({ status: 'approved', result, decidedAt: callback.json.decidedAt, live: true });
+    await sleep(50);
+    expect(hook.received).toHaveLength(1);
+  });
+
+  it('rejects forbidden words and taken names with their codes', async () => {
+    const sim = await simulator({ agencies: { ...FAST, market: { processingMs: 0 } } });
+    const forbidden = await file(sim, 'market', 'n1', nameFiling('南昌中华实业有限公司'));
+    expect(forbidden.body).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'NAME_FORBIDDEN_WORD', message_zh: expect.stringContaining('中华') },
+    });
+    expect(forbidden.body.reason.message_en).toContain('中华');
+
+    const configuredTaken = await file(sim, 'market', 'n2', nameFiling('南昌赣江实业有限公司'));
+    expect(configuredTaken.body).toMatchObject({ status: 'rejected', reason: { code: 'NAME_TAKEN' } });
+
+    const held = await file(sim, 'market', 'n3', nameFiling('南昌红谷滩数据有限公司', 'app-a'));
+    expect(held.body.status).toBe('approved');
+    const again = await file(sim, 'market', 'n4', nameFiling('南昌红谷滩数据有限公司', 'app-b'));
+    expect(again.body).toMatchObject({ status: 'rejected', reason: { code: 'NAME_TAKEN' } });
+    const sameApplication = await file(sim, 'market', 'n5', nameFiling('南昌红谷滩数据有限公司', 'app-a'));
+    expect(sameApplication.body.status).toBe('approved');
+
+    await cancel(sim, 'market', held.body.ticket);
+    await cancel(sim, 'market', sameApplication.body.ticket);
+    const afterRelease = await file(sim, 'market', 'n6', nameFiling('南昌红谷滩数据有限公司', 'app-b'));
+    expect(afterRelease.body.status).toBe('approved');
+
+    const registration = await file(sim, 'market', 'n7', registrationFiling('南昌国家数据有限公司'));
+    expect(registration.body).toMatchObject({ status: 'rejected', reason: { code: 'REGISTRATION_FORBIDDEN_WORD' } });
+  });
+
+  it('issues 200 valid, distinct USCCs in the district of registration, with 15-digit license numbers and e-licenses', async () => {
+    const sim = await simulator({ agencies: { market: { processingMs: 0 } } });
+    const districts = ['360102', '360103', '360104', '360111', '360112', '360113', '360121', '360123', '360124'];
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        file(sim, 'market', `reg-${i}`, registrationFiling(`南昌测试${i}号有限公司`, districts[i % districts.length])),
+      ),
+    );
+    const usccs = answers.map((a, i) => {
+      expect(a.status).toBe(202);
+      expect(a.body.status).toBe('approved');
+      const uscc = a.body.result.uscc as string;
+      expect(isValidUscc(uscc)).toBe(true);
+      expect(parseUscc(uscc)).toMatchObject({
+        authority: '9',
+        category: '1',
+        regionCode: districts[i % districts.length],
+      });
+      expect(a.body.result.licenseNumber).toMatch(/^\d{15}$/);
+      expect(a.body.result.eLicenseUrl).toBe(`${sim.url}/e-license/${uscc}`);
+      return uscc;
+    });
+    expect(new Set(usccs).size).toBe(200);
+    expect(new Set(answers.map((a) => a.body.result.licenseNumber)).size).toBe(200);
+
+    const eLicense = await call(answers[0]!.body.result.eLicenseUrl);
+    expect(eLicense.body).toMatchObject({ uscc: usccs[0], name: '南昌测试0号有限公司', status: 'valid' });
+    expect(JSON.stringify(eLicense.body)).not.toContain('360102199003071236');
+    expect((await call(`${sim.url}/e-license/91360113XXXXXXXXXX`)).status).toBe(404);
+  });
+
+  it('decides the procedures after the license by their rules', async () => {
+    const sim = await simulator({ agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0 }])) });
+    const uscc = await registeredUscc(sim, 'reg-chain');
+    const region = uscc.slice(2, 8);
+
+    const seal = await file(sim, 'police', 's1', {
+      procedure: 'seal_filing',
+      payload: { uscc, seals: ['official', 'finance', 'invoice'], electronicSeals: true },
+    });
+    expect(seal.body.status).toBe('approved');
+    expect(seal.body.result.seals.map((s: Json) => s.type)).toEqual(['official', 'finance', 'invoice']);
+    expect(new Set(seal.body.result.seals.map((s: Json) => s.recordId)).size).toBe(3);
+    expect(seal.body.result.electronicSealIds).toHaveLength(3);
+
+    const tax = await file(sim, 'tax', 't1', {
+      procedure: 'taxpayer_registration',
+      payload: { uscc, invoiceTypes: ['vat_general_electronic'], taxUkey: true },
+    });
+    expect(tax.body.result).toMatchObject({
+      taxpayerId: uscc,
+      invoiceApproval: { types: ['vat_general_electronic'], monthlyQuota: 25, maxAmountCny: 100_000 },
+      taxUkeyIssued: true,
+    });
+
+    const social = await file(sim, 'hrss', 'h1', {
+      procedure: 'social_insurance_registration',
+      payload: { uscc, insuredEmployees: 3 },
+    });
+    expect(social.body.result.employerSocialSecurityNumber).toMatch(new RegExp(`^${region}\\d{10}$`));
+
+    const fund = await file(sim, 'fund', 'f1', {
+      procedure: 'fund_account_opening',
+      payload: { uscc, depositRatePercent: 12, contributors: 3 },
+    });
+    expect(fund.body.result.fundAccountNumber).toMatch(new RegExp(`^${region}\\d{12}$`));
+    const fundOutOfRange = await file(sim, 'fund', 'f2', {
+      procedure: 'fund_account_opening',
+      payload: { uscc, depositRatePercent: 4, contributors: 3 },
+    });
+    expect(fundOutOfRange.body.reason.code).toBe('DEPOSIT_RATE_OUT_OF_RANGE');
+
+    const sealRecordIds = seal.body.result.seals.map((s: Json) => s.recordId);
+    const bankPayload = { uscc, bank: 'JXBANK', branch: '红谷滩支行', preferredDate: '2026-03-02', sealRecordIds };
+    const bank = await file(sim, 'bank', 'b1', { procedure: 'account_appointment', payload: bankPayload });
+    expect(bank.body.result).toMatchObject({ bank: 'JXBANK', branch: '红谷滩支行', slot: { date: '2026-03-02' } });
+    expect(bank.body.result.slot.time).toMatch(/^\d{2}:\d{2}$/);
+    const nextDay = await file(sim, 'bank', 'b2', {
+      procedure: 'account_appointment',
+      payload: { ...bankPayload, preferredDate: null },
+    });
+    const tomorrow = new Date(Date.now() + 8 * 3_600_000 + 86_400_000).toISOString().slice(0, 10);
+    expect(nextDay.body.result.slot.date).toBe(tomorrow);
+    const noSeals = await file(sim, 'bank', 'b3', {
+      procedure: 'account_appointment',
+      payload: { ...bankPayload, sealRecordIds: [] },
+    });
+    expect(noSeals.body.reason.code).toBe('SEALS_MISSING');
+
+    const invalid = uscc.slice(0, 17) + (uscc[17] === '0' ? '1' : '0');
+    for (const [agency, procedure, payload] of [
+      ['police', 'seal_filing', { uscc: invalid, seals: ['official'], electronicSeals: false }],
+      ['tax', 'taxpayer_registration', { uscc: invalid, invoiceTypes: [], taxUkey: false }],
+      ['hrss', 'social_insurance_registration', { uscc: invalid, insuredEmployees: 1 }],
+      ['fund', 'fund_account_opening', { uscc: invalid, depositRatePercent: 5, contributors: 1 }],
+    ] as const) {
+      const answer = await file(sim, agency, `bad-${agency}`, { procedure, payload });
+      expect(answer.body).toMatchObject({ status: 'rejected', reason: { code: 'USCC_INVALID' } });
+    }
+  });
+
+  it('when callbacks are dropped, then no callback arrives but polling shows the decision', async () => {
+    const sim = await simulator({ agencies: { ...FAST, market: { processingMs: 10, dropCallbackRate: 1 } } });
+    const hook = await receiver();
+    const filed = await file(sim, 'market', 'drop', { ...nameFiling('南昌丢失回调有限公司'), callbackUrl: hook.url });
+    expect((await decided(sim, 'market', filed.body.ticket)).status).toBe('approved');
+    await sleep(100);
+    expect(hook.received).toHaveLength(0);
+  });
+
+  it('when the receiver fails twice, then the callback is retried with the same signed body until it is accepted', async () => {
+    const sim = await simulator();
+    const hook = await receiver(2);
+    await file(sim, 'market', 'retry', { ...nameFiling('南昌重试回调有限公司'), callbackUrl: hook.url });
+    await waitFor(() => hook.received[2]);
+    await sim.simulator.settled();
+    expect(hook.received).toHaveLength(3);
+    expect(new Set(hook.received.map((r) => r.rawBody)).size).toBe(1);
+    expect(new Set(hook.received.map((r) => r.headers['x-agency-signature'])).size).toBe(1);
+    expect(sim.simulator.callbacks.deliveries).toEqual([
+      expect.objectContaining({ agency: 'market', attempts: 3, outcome: 'delivered' }),
+    ]);
+  });
+
+  it('when the callback receiver is unreachable, then the simulator gives up after 4 attempts and keeps serving', async () => {
+    const sim = await simulator({ agencies: { ...FAST, market: { processingMs: 0 } } });
+    const hook = await receiver();
+    await hook.close();
+    const filed = await file(sim, 'market', 'gone', { ...nameFiling('南昌无人接收有限公司'), callbackUrl: hook.url });
+    await sim.simulator.settled();
+    expect(sim.simulator.callbacks.deliveries).toEqual([
+      expect.objectContaining({ ticket: filed.body.ticket, attempts: 4, outcome: 'failed' }),
+    ]);
+    expect((await get(sim, 'market', filed.body.ticket)).body.status).toBe('approved');
+  });
+});
+
+describe('agency simulator: faults and configuration', () => {
+  it('when the transient failure rate is 1, then every call answers 503 and nothing is created', async () => {
+    const sim = await simulator();
+    const filed = await file(sim, 'tax', 'before', {
+      procedure: 'taxpayer_registration',
+      payload: { uscc: 'x', invoiceTypes: [], taxUkey: false },
+    });
+    await patchConfig(sim, { agencies: { tax: { transientFailureRate: 1 } } });
+
+    const failed = await file(sim, 'tax', 'during', {
+      procedure: 'taxpayer_registration',
+      payload: { uscc: 'x', invoiceTypes: [], taxUkey: false },
+    });
+    expect(failed).toMatchObject({ status: 503, body: { error: { code: 'AGENCY_UNAVAILABLE' } } });
+    expect((await get(sim, 'tax', filed.body.ticket)).status).toBe(503);
+    expect((await cancel(sim, 'tax', filed.body.ticket)).status).toBe(503);
+    expect((await records(sim, '?agency=tax')).body.records).toHaveLength(1);
+    expect((await records(sim, '?agency=tax')).body.records[0].status).not.toBe('cancelled');
+
+    await patchConfig(sim, { agencies: { tax: { transientFailureRate: 0 } } });
+    const retried = await file(sim, 'tax', 'during', {
+      procedure: 'taxpayer_registration',
+      payload: { uscc: 'x', invoiceTypes: [], taxUkey: false },
+    });
+    expect(retried.status).toBe(202);
+  });
+
+  it('PATCH /admin/config merges agency settings, replaces lists, hides secrets and refuses unknown fields', async () => {
+    const sim = await simulator();
+    const before = (await call(`${sim.url}/admin/config`)).body;
+    expect(before.callbackSecrets.market).toBe('[redacted]');
+    expect(JSON.stringify(before)).not.toContain('secret-of-');
+    expect(before.agencies.police).toMatchObject({ processingMs: 20, callbacks: true, rejectAll: false });
+
+    const patched = await patchConfig(sim, {
+      agencies: { police: { rejectAll: true } },
+      forbiddenNameWords: ['禁词'],
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.agencies.police).toMatchObject({ processingMs: 20, rejectAll: true });
+    expect(patched.body.forbiddenNameWords).toEqual(['禁词']);
+    expect(sim.simulator.config().agencies.police.rejectAll).toBe(true);
+
+    expect((await patchConfig(sim, { agencies: { police: { rejectAlll: true } } })).status).toBe(400);
+    expect((await patchConfig(sim, { agencies: { customs: {} } })).status).toBe(400);
+    expect((await patchConfig(sim, { agencies: { tax: { transientFailureRate: 2 } } })).status).toBe(400);
+    expect((await patchConfig(sim, { seed: 'other' })).status).toBe(400);
+
+    await patchConfig(sim, {
+      agencies: { market: { processingMs: 0, rejectProcedures: ['establishment_registration'] } },
+    });
+    const name = await file(sim, 'market', 'p1', nameFiling('南昌中华禁词有限公司'));
+    expect(name.body.reason.code).toBe('NAME_FORBIDDEN_WORD');
+    const allowedNow = await file(sim, 'market', 'p2', nameFiling('南昌中华科技有限公司'));
+    expect(allowedNow.body.status).toBe('approved');
+    const registration = await file(sim, 'market', 'p3', registrationFiling('南昌普通有限公司'));
+    expect(registration.body).toMatchObject({ status: 'rejected', reason: { code: 'AGENCY_REJECTED' } });
+  });
+
+  it('with the same seed, two simulators give the same tickets, ids and failure rolls for the same requests', async () => {
+    const agencies = Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0, transientFailureRate: 0.5 }]));
+    const run = async (seed: string) => {
+      const sim = await simulator({ seed, agencies, publicUrl: 'http://simulator.test' });
+      const outcomes: unknown[] = [];
+      const send = async (agency: string, key: string, filing: Filing) => {
+        for (;;) {
+          const answer = await file(sim, agency, key, filing);
+          outcomes.push(answer.status);
+          if (answer.status !== 503) return answer.body;
+        }
+      };
+      const name = await send('market', 'a:name', nameFiling('南昌种子科技有限公司'));
+      const license = await send('market', 'a:license', registrationFiling('南昌种子科技有限公司'));
+      const uscc = license.result.uscc as string;
+      const seal = await send('police', 'a:seal', {
+        procedure: 'seal_filing',
+        payload: { uscc, seals: ['official', 'finance'], electronicSeals: true },
+      });
+      const bank = await send('bank', 'a:bank', {
+        procedure: 'account_appointment',
+        payload: { uscc, bank: 'ICBC', branch: '八一支行', preferredDate: null, sealRecordIds: ['x'] },
+      });
+      for (const answer of [name, license, seal, bank]) outcomes.push(answer.ticket, answer.result);
+      return JSON.parse(JSON.stringify(outcomes, (key, value) => (/At$/.test(key) ? undefined : value))) as unknown[];
+    };
+    const first = await run('same');
+    const second = await run('same');
+    expect(second).toEqual(first);
+    expect(first.filter((o) => o === 503).length).toBeGreaterThan(0);
+    const other = await run('different');
+    expect(other).not.toEqual(first);
+  });
+});
+
+describe('agency simulator: undo', () => {
+  it('when a pending request is cancelled, then it is never decided and no callback is sent', async () => {
+    const sim = await simulator({ agencies: { ...FAST, market: { processingMs: 100 } } });
+    const hook = await receiver();
+    const filed = await file(sim, 'market', 'c1', { ...nameFiling('南昌撤回有限公司'), callbackUrl: hook.url });
+    const cancelled = await cancel(sim, 'market', filed.body.ticket, 'applicant withdrew');
+    expect(cancelled).toMatchObject({
+      status: 200,
+      body: { status: 'cancelled', live: false, cancelReason: 'applicant withdrew' },
+    });
+    expect(cancelled.body.cancelledAt).toEqual(expect.any(String));
+    await sleep(200);
+    expect(hook.received).toHaveLength(0);
+    const after = await get(sim, 'market', filed.body.ticket);
+    expect(after.body.status).toBe('cancelled');
+    expect(after.body.decidedAt).toBeUndefined();
+    expect((await cancel(sim, 'market', filed.body.ticket)).body.status).toBe('cancelled');
+  });
+
+  it('when an approved registration is cancelled, then it is revoked, not live, and its e-license says so', async () => {
+    const sim = await simulator();
+    const filed = await file(sim, 'market', 'r1', registrationFiling('南昌撤销登记有限公司', DISTRICT, 'app-undo'));
+    const approved = await decided(sim, 'market', filed.body.ticket);
+    expect(approved.status).toBe('approved');
+
+    const revoked = await cancel(sim, 'market', filed.body.ticket);
+    expect(revoked.body).toMatchObject({ status: 'revoked', live: false, compensation: 'registration_revoked' });
+    expect(revoked.body.result).toEqual(approved.result);
+    expect((await cancel(sim, 'market', filed.body.ticket)).body).toMatchObject({
+      status: 'revoked',
+      cancelledAt: revoked.body.cancelledAt,
+    });
+    expect((await call(approved.result.eLicenseUrl)).body.status).toBe('revoked');
+    expect((await records(sim, '?applicationId=app-undo&live=true')).body.records).toEqual([]);
+  });
+
+  it('when a rejected request is cancelled, then it stays rejected', async () => {
+    const sim = await simulator({ agencies: { ...FAST, market: { processingMs: 0 } } });
+    const filed = await file(sim, 'market', 'x1', nameFiling('南昌全国有限公司'));
+    const answer = await cancel(sim, 'market', filed.body.ticket);
+    expect(answer.body).toMatchObject({ status: 'rejected', live: false });
+    expect(answer.body.cancelledAt).toBeUndefined();
+  });
+
+  it('GET /records filters by application, agency and liveness', async () => {
+    const sim = await simulator({ agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0 }])) });
+    const a1 = await file(sim, 'market', 'f-1', nameFiling('南昌过滤一号有限公司', 'app-f1'));
+    await file(sim, 'market', 'f-2', nameFiling('南昌过滤二号有限公司', 'app-f2'));
+    const uscc = await registeredUscc(sim, 'f-3');
+    await file(sim, 'hrss', 'f-4', {
+      procedure: 'social_insurance_registration',
+      applicationId: 'app-f1',
+      payload: { uscc, insuredEmployees: 1 },
+    });
+    await cancel(sim, 'market', a1.body.ticket);
+
+    const f1 = (await records(sim, '?applicationId=app-f1')).body.records as Json[];
+    expect(f1.map((r) => [r.agency, r.status, r.live])).toEqual([
+      ['market', 'revoked', false],
+      ['hrss', 'approved', true],
+    ]);
+    expect(f1[0]).toMatchObject({ procedure: 'name_reservation', idempotencyKey: 'f-1', reference: { step: 'name' } });
+    expect(f1[0]).not.toHaveProperty('payload');
+    expect((await records(sim, '?applicationId=app-f1&live=true')).body.records).toHaveLength(1);
+    expect((await records(sim, '?applicationId=app-f1&live=false&agency=market')).body.records).toHaveLength(1);
+    expect((await records(sim, '?agency=market')).body.records).toHaveLength(3);
+    expect((await records(sim, '?live=maybe')).status).toBe(400);
+    expect((await records(sim, '?agency=customs')).status).toBe(400);
+  });
+});
+
+describe('agency simulator: standalone environment', () => {
+  it('when the simulator closes, then pending decisions never fire', async () => {
+    const sim = await simulator({ agencies: { ...FAST, market: { processingMs: 30 } } });
+    const filed = await file(sim, 'market', 'close-1', nameFiling('南昌关闭有限公司'));
+    await sim.close();
+    await sleep(60);
+    expect(sim.simulator.store.findByTicket('market', filed.body.ticket)?.status).toBe('pending');
+  });
+
+  it('reads the port, seed and secrets from the environment and flags the default secret', () => {
+    const defaults = readSimulatorEnv({});
+    expect(defaults.options).toMatchObject({ port: 4000, host: '127.0.0.1', seed: 'kaiban' });
+    expect(defaults.agenciesOnDefaultSecret).toEqual([...AGENCY_IDS]);
+
+    const configured = readSimulatorEnv({
+      SIMULATOR_PORT: '0',
+      SIMULATOR_SEED: 's',
+      AGENCY_CALLBACK_SECRET: 'shared-secret',
+      AGENCY_POLICE_CALLBACK_SECRET: 'police-secret',
+      SIMULATOR_PROCESSING_MS: '0',
+      SIMULATOR_TRANSIENT_FAILURE_RATE: '0.25',
+    });
+    expect(configured.options.port).toBe(0);
+    expect(configured.options.callbackSecrets).toMatchObject({ market: 'shared-secret', police: 'police-secret' });
+    expect(configured.options.agencies?.bank).toEqual({ processingMs: 0, transientFailureRate: 0.25 });
+    expect(configured.agenciesOnDefaultSecret).toEqual([]);
+    expect(() => readSimulatorEnv({ SIMULATOR_TRANSIENT_FAILURE_RATE: '2' })).toThrow();
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * The businessStartup workflow on the time-skipping server, with the real agency simulator and
+ * the real API receiving the agencies' callbacks.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { isValidUscc } from '../domain/codes';
+import type { ApplicationStatus, StepStatus } from '../domain/status';
+import type { StepId } from '../domain/steps';
+import type { BusinessStartupInput } from '../workflows/businessStartup';
+import { freshApplication } from './helpers/fixtures';
+import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
+import { startTimeSkippingServer } from './helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+
+beforeAll(async () => {
+  env = await startTimeSkippingServer();
+  stack = await startStack(env, { simulator: { agencies: { police: { processingMs: 300 }, tax: { processingMs: 300 }, hrss: { processingMs: 300 }, fund: { processingMs: 300 } } } });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await env?.teardown();
+});
+
+function start(edit?: Parameters<typeof freshApplication>[0]) {
+  const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
+  const input: BusinessStartupInput = { applicationId, application: freshApplication(edit), submittedAt: new Date().toISOString() };
+  return env.client.workflow.start('businessStartup', { taskQueue: stack.taskQueue, workflowId: applicationId, args: [input] });
+}
+
+const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
+
+describe('businessStartup', () => {
+  it('runs the whole chain to completion with every result', async () => {
+    const handle = await start();
+    const status = (await handle.result()) as ApplicationStatus;
+
+    expect(status.status).toBe('completed');
+    for (const s of status.steps) {
+      expect(s.state).toBe('done');
+      expect(s.attempts).toBeGreaterThanOrEqual(1);
+      expect(Date.parse(s.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(s.startedAt!));
+    }
+    expect(isValidUscc(status.results.uscc!)).toBe(true);
+    expect(status.results.uscc!.slice(2, 8)).toBe('360113');
+    expect(status.results.licenseNumber).toEqual(expect.any(String));
+    expect(status.results.seals).toHaveLength(3);
+    expect(status.results.socialSecurityNumber).toEqual(expect.any(String));
+    expect(status.results.fundAccountNumber).toEqual(expect.any(String));
+    expect(status.results.bankAppointment).toMatchObject({ appointmentRef: expect.any(String) });
+    expect(status.results.dossier?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    // Dependencies hold: nothing starts before what it needs has finished.
+    for (const s of status.steps) {
+      for (const need of s.needs) expect(Date.parse(s.startedAt!)).toBeGreaterThanOrEqual(Date.parse(step(status, need).finishedAt!));
+    }
+  });
+
+  it('files seal, tax, social and fund in parallel: all four are filed before any is decided', async () => {
+    const handle = await start();
+    await handle.result();
+    const records = await agencyRecords(stack.simulator, handle.workflowId);
+    const parallel = records.filter((r) => ['seal', 'tax', 'social', 'fund'].includes(r.reference.step));
+    expect(parallel).toHaveLength(4);
+    const lastFiled = Math.max(...parallel.map((r) => Date.parse(r.createdAt)));
+    const firstDecided = Math.min(...parallel.map((r) => Date.parse(r.decidedAt)));
+    expect(lastFiled).toBeLessThan(firstDecided);
+  });
+
+  it('retries a transient agency failure until the agency answers', async () => {
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
+    try {
+      const handle = await start();
+      // Wait (in real time; nothing is awaiting the result, so no time is skipped) for a second attempt.
+      for (let i = 0; i < 100; i++) {
+        const d = await handle.describe();
+        const pending = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'fileAgencyRequest');
+        if ((pending?.attempt ?? 0) >= 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
+      const status = (await handle.result()) as ApplicationStatus;
+      expect(status.status).toBe('completed');
+      expect(step(status, 'seal').attempts).toBeGreaterThanOrEqual(2);
+      const seals = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.reference.step === 'seal');
+      expect(seals).toHaveLength(1);
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
+    }
+  });
+
+  it("fails the step with the agency's reason when the agency says no", async () => {
+    const handle = await start((app) => {
+      app.company.name = '南昌国家云数科技有限公司';
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('rejected');
+    expect(step(status, 'name').state).toBe('rejected');
+    expect(step(status, 'name').error?.reason?.code).toBe('NAME_FORBIDDEN_WORD');
+    expect(step(status, 'license').state).toBe('cancelled');
+  });
+
+  it('recovers a lost callback by polling', async () => {
+    await patchSimulator(stack.simulator, { agencies: { market: { dropCallbackRate: 1 } } });
+    try {
+      const handle = await start();
+      const status = (await handle.result()) as ApplicationStatus;
+      expect(status.status).toBe('completed');
+      expect(step(status, 'name').decidedVia).toBe('poll');
+      expect(step(status, 'license').decidedVia).toBe('poll');
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { market: { dropCallbackRate: 0 } } });
+    }
+  });
+});

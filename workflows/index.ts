@@ -1,0 +1,1 @@
+export { businessStartup } from './businessStartup';
