@@ -15,6 +15,8 @@ export interface WorkflowSettings {
   pollInitialMs: number;
   pollMaxMs: number;
   agencyMaxAttempts: number;
+  /** Whether the Temporal namespace has Kaiban's custom search attributes registered. */
+  searchAttributes: boolean;
 }
 
 export interface ActivityDeps {

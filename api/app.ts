@@ -93,7 +93,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/readyz', async (_req, res) => {
     try {
-      await client.workflowService.getSystemInfo({}, { timeout: 3000 } as never);
+      // A deadline through the connection: a second argument to a service method would be taken as a callback.
+      await client.connection.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
       res.json({ ready: true, temporal: 'reachable' });
     } catch (err) {
       res.status(503).json({ ready: false, temporal: `unreachable: ${(err as Error).message}` });

@@ -31,8 +31,14 @@ function errorResponse(description: string) {
 }
 
 export function buildOpenApiDocument(): Record<string, unknown> {
-  const application = z.toJSONSchema(applicationSchema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
-  delete (application as { $schema?: string }).$schema;
+  // The schema's meta id makes zod answer { $ref: '#/$defs/Application', $defs }; in OpenAPI a '#/…' reference points
+  // at the document root, so the definitions move into components.schemas and the references follow them.
+  const generated = z.toJSONSchema(applicationSchema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+  const { $defs: definitions = {}, ...root } = JSON.parse(
+    JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/'),
+  ) as Record<string, unknown> & { $defs?: Record<string, unknown> };
+  delete root.$schema;
+  const application = definitions.Application ?? root;
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^kb-[0-9a-f]{32}$' } };
   return {
     openapi: '3.1.0',
@@ -96,6 +102,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     components: {
       schemas: {
+        ...definitions,
         Application: application,
         Accepted: {
           type: 'object',

@@ -22,6 +22,8 @@ const envSchema = z.object({
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  /** Set false for a namespace without Kaiban's custom search attributes (see infra/search-attributes.ts). */
+  TEMPORAL_SEARCH_ATTRIBUTES: bool.default(true),
 
   AGENCY_BASE_URL: z.url().default('http://127.0.0.1:4000'),
   AGENCY_MARKET_URL: z.url().optional(),

@@ -8,6 +8,8 @@ export type StepState =
   | 'waiting' // prerequisites not done
   | 'filing' // sending the request to the agency
   | 'pending' // filed; the agency has not decided
+  | 'review' // waiting for an operator's review decision (license only)
+  | 'correction' // waiting for the applicant to correct the application (license only)
   | 'done'
   | 'rejected' // the agency said no
   | 'incident' // retries exhausted: an operator must act
@@ -19,6 +21,41 @@ export interface StepError {
   message: string;
   /** Agency-supplied reason, in both languages when the agency gives them. */
   reason?: { code: string; message_zh?: string; message_en?: string };
+}
+
+export type Role = 'applicant' | 'operator' | 'supervisor' | 'system';
+
+export interface Actor {
+  subject: string;
+  role: Role;
+}
+
+/** One entry of the audit trail: who did what, when and why. */
+export interface AuditEntry {
+  at: string;
+  actionId: string;
+  action: string;
+  by: Actor;
+  reason?: string;
+  step?: StepId;
+  detail?: Record<string, unknown>;
+}
+
+export interface ReviewFinding {
+  code: string;
+  path: string;
+  reason: { zh: string; en: string };
+}
+
+export interface ReviewStatus {
+  /** What the automatic rules decided (智能秒办). */
+  decision: 'auto_approve' | 'manual_review';
+  findings: ReviewFinding[];
+  state: 'not_needed' | 'pending' | 'correction_requested' | 'approved' | 'rejected';
+  decidedBy?: Actor;
+  decidedAt?: string;
+  reason?: string;
+  correction?: { message: string; fields: string[]; requestedAt: string; answeredAt?: string };
 }
 
 export interface CompensationRecord {
@@ -71,6 +108,11 @@ export interface ApplicationStatus {
   steps: StepStatus[];
   results: ApplicationResults;
   compensations: CompensationRecord[];
+  /** The automatic approval decision and any manual review. */
+  review?: ReviewStatus;
+  /** What the application waits for from a person: `review`, `correction`, `incident:<step>`. */
+  pendingTasks: string[];
+  audit: AuditEntry[];
   /** Why the application ended without success, if it did. */
-  outcome?: { reason: string; by: string; step?: StepId };
+  outcome?: { reason: string; by: Actor | { subject: string; role: 'agency' }; step?: StepId };
 }

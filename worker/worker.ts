@@ -44,6 +44,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       pollInitialMs: config.env.AGENCY_POLL_INITIAL_SECONDS * 1000,
       pollMaxMs: config.env.AGENCY_POLL_MAX_SECONDS * 1000,
       agencyMaxAttempts: config.env.AGENCY_MAX_ATTEMPTS,
+      searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
     },
     callbackBaseUrl: config.publicUrl,
     logger: logger.child({ component: 'activities' }),

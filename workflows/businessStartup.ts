@@ -1,10 +1,16 @@
 /**
- * One application for the start of a new business, from acceptance to archive.
+ * One application for the start of a new business, from acceptance to archive — or, when it ends
+ * without success, to the undoing of everything that was done.
  *
- * The step graph comes from domain/steps: a step starts as soon as the steps it needs are done,
- * so seal, tax, social and fund run in parallel after the license. Each agency step files a
- * request, then waits durably for the agency's decision: the callback arrives as a signal, and a
- * polling timer (with backoff) recovers a lost callback.
+ * - The step graph comes from domain/steps: a step starts as soon as the steps it needs are done,
+ *   so seal, tax, social and fund run in parallel after the license.
+ * - Each agency step files a request, then waits durably for the agency's decision: the callback
+ *   arrives as a signal; a polling timer with backoff recovers a lost callback.
+ * - The license step first runs the automatic approval rules; a finding sends it to an operator.
+ * - A step whose retries are exhausted becomes an incident that an operator resolves (retry, skip,
+ *   abort); it does not by itself fail the application.
+ * - Withdrawal, rejection and abort compensate: completed steps are undone in reverse dependency
+ *   order (in parallel where the graph allows), each undo retried until it succeeds.
  */
 import {
   ActivityFailure,
@@ -15,13 +21,32 @@ import {
   log,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
-import type { Application } from '../domain/application';
+import { applicationSchema, type Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, type StepOutputs } from '../domain/agency-requests';
-import type { ApplicationStatus, StepStatus } from '../domain/status';
-import { STEPS, stepDefinition, type StepId } from '../domain/steps';
-import { agencyDecisionSignal, statusQuery, type AgencyDecision } from './messages';
+import { isValidUscc } from '../domain/codes';
+import { assessApplication } from '../domain/review-rules';
+import type { Actor, ApplicationState, ApplicationStatus, AuditEntry, CompensationRecord, StepStatus } from '../domain/status';
+import { dependentsOf, STEPS, stepDefinition, type AgencyId, type StepId } from '../domain/steps';
+import { companyNameKey, districtKey, pendingTaskKey, statusKey } from '../infra/search-attributes';
+import {
+  abortUpdate,
+  agencyDecisionSignal,
+  applicationQuery,
+  correctionUpdate,
+  reviewUpdate,
+  statusQuery,
+  stepActionUpdate,
+  withdrawUpdate,
+  type ActionInput,
+  type ActionRejection,
+  type ActionResult,
+  type AgencyDecision,
+  type ReviewInput,
+  type StepActionInput,
+} from './messages';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -34,14 +59,36 @@ const { acceptApplication } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
+/** Undo must happen whatever the agency's state: retried without limit, backing off to 5 minutes. */
+const { cancelAgencyRequest, fileAgencyRequest: refileForUndo } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+const SYSTEM: Actor = { subject: 'kaiban', role: 'system' };
+
 /** The agency said no. Carries the agency's reason; ends the application as rejected. */
 class StepRejected extends Error {
   constructor(
     readonly step: StepId,
     readonly reason: AgencyOutcome['reason'],
   ) {
-    super(`${step} rejected: ${reason?.code ?? 'no reason given'}`);
+    super(`${step} rejected by the agency: ${reason?.code ?? 'no reason given'}`);
   }
+}
+
+/** An operator rejected the application in review. */
+class ReviewRejected extends Error {
+  constructor(
+    readonly by: Actor,
+    readonly reason: string,
+  ) {
+    super(`rejected in review: ${reason}`);
+  }
+}
+
+function rejectAction(code: ActionRejection, message: string): never {
+  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
 }
 
 function nowIso(): string {
@@ -49,8 +96,14 @@ function nowIso(): string {
   return new Date().toISOString();
 }
 
+/** Today's date in Asia/Shanghai (UTC+8, no DST), from workflow time. */
+function todayShanghai(): string {
+  return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+}
+
 export async function businessStartup(input: BusinessStartupInput): Promise<ApplicationStatus> {
-  const { applicationId, application } = input;
+  const { applicationId } = input;
+  let application = input.application;
   const status: ApplicationStatus = {
     id: applicationId,
     status: 'running',
@@ -61,20 +114,163 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     ),
     results: {},
     compensations: [],
+    pendingTasks: [],
+    audit: [],
   };
   const stepStatus = (id: StepId) => status.steps.find((s) => s.id === id)!;
   const outputs: StepOutputs = {};
   /** Decisions that arrived by callback, by ticket (a callback may overtake the filing's result). */
   const decisions = new Map<string, AgencyDecision>();
+  /** Results of accepted actions by action id: a repeated action returns its first result. */
+  const actions = new Map<string, ActionResult>();
+  /** Filing rounds per step: a step filed again (a corrected name) gets a new idempotency key. */
+  const rounds = new Map<StepId, number>();
+  let reviewDecision: ReviewInput | undefined;
+  let correctedApplication: Application | undefined;
+  const incidentActions = new Map<StepId, StepActionInput>();
+  let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
+  let settings: WorkflowSettings | undefined;
+  /** The scope of the step graph; withdraw and abort cancel it, which triggers compensation. */
+  const graph = new CancellationScope();
+
+  const finished = () => status.status !== 'running';
+
+  function syncVisibility(): void {
+    if (!settings?.searchAttributes) return;
+    upsertSearchAttributes([
+      { key: statusKey, value: status.status },
+      { key: pendingTaskKey, value: [...status.pendingTasks] },
+    ]);
+  }
+
+  function setPending(task: string, on: boolean): void {
+    const has = status.pendingTasks.includes(task);
+    if (on && !has) status.pendingTasks.push(task);
+    if (!on && has) status.pendingTasks = status.pendingTasks.filter((t) => t !== task);
+    syncVisibility();
+  }
+
+  function record(action: string, input: ActionInput, extra: Partial<AuditEntry> = {}): ActionResult {
+    const at = nowIso();
+    status.audit.push({ at, actionId: input.actionId, action, by: input.by, ...(input.reason ? { reason: input.reason } : {}), ...extra });
+    const result: ActionResult = { actionId: input.actionId, action, accepted: true, at, status: status.status };
+    actions.set(input.actionId, result);
+    return result;
+  }
+
+  // ---- queries, signals, updates ----------------------------------------------------------
 
   setHandler(statusQuery, () => status);
+  setHandler(applicationQuery, () => application);
   setHandler(agencyDecisionSignal, (decision) => {
     if (decision.status !== 'pending') decisions.set(decision.ticket, decision);
   });
 
+  const requireRunning = (input: ActionInput) => {
+    if (!actions.has(input.actionId) && (finished() || ending)) {
+      rejectAction('APPLICATION_FINISHED', `the application is already ${ending?.kind ?? status.status}`);
+    }
+  };
+  const requireReason = (input: ActionInput) => {
+    if (!input.reason?.trim()) rejectAction('REASON_REQUIRED', 'give a reason for this action');
+  };
+
+  const endBy =
+    (kind: 'withdrawn' | 'aborted') =>
+    (input: ActionInput): ActionResult => {
+      const earlier = actions.get(input.actionId);
+      if (earlier) return earlier;
+      ending = { kind, by: input.by, reason: input.reason ?? (kind === 'withdrawn' ? 'withdrawn by the applicant' : '') };
+      graph.cancel();
+      return record(kind === 'withdrawn' ? 'withdraw' : 'abort', input);
+    };
+  setHandler(withdrawUpdate, endBy('withdrawn'), { validator: requireRunning });
+  setHandler(abortUpdate, endBy('aborted'), {
+    validator: (input) => {
+      requireRunning(input);
+      if (!actions.has(input.actionId)) requireReason(input);
+    },
+  });
+
+  setHandler(
+    reviewUpdate,
+    (input) => {
+      const earlier = actions.get(input.actionId);
+      if (earlier) return earlier;
+      reviewDecision = input;
+      return record(`review:${input.decision}`, input, { step: 'license', detail: input.fields ? { fields: input.fields } : undefined });
+    },
+    {
+      validator: (input) => {
+        if (actions.has(input.actionId)) return;
+        requireRunning(input);
+        if (status.review?.state !== 'pending' || reviewDecision) rejectAction('NO_REVIEW_PENDING', 'no review is waiting for a decision');
+        requireReason(input);
+      },
+    },
+  );
+
+  setHandler(
+    correctionUpdate,
+    (input) => {
+      const earlier = actions.get(input.actionId);
+      if (earlier) return earlier;
+      correctedApplication = input.application;
+      return record('answer_correction', input, { step: 'license' });
+    },
+    {
+      validator: (input) => {
+        if (actions.has(input.actionId)) return;
+        requireRunning(input);
+        if (status.review?.state !== 'correction_requested' || correctedApplication) {
+          rejectAction('NO_CORRECTION_PENDING', 'no correction was requested');
+        }
+        if (!applicationSchema.safeParse(input.application).success) {
+          rejectAction('APPLICATION_INVALID', 'the corrected application does not pass the application schema');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    stepActionUpdate,
+    (input) => {
+      const earlier = actions.get(input.actionId);
+      if (earlier) return earlier;
+      incidentActions.set(input.step, input);
+      return record(input.action, input, { step: input.step });
+    },
+    {
+      validator: (input) => {
+        if (actions.has(input.actionId)) return;
+        requireRunning(input);
+        const step = status.steps.find((s) => s.id === input.step);
+        if (!step || step.state !== 'incident' || incidentActions.has(input.step)) {
+          rejectAction('STEP_NOT_IN_INCIDENT', `step ${input.step} is not in an incident`);
+        }
+        if (input.action === 'skip') {
+          requireReason(input);
+          if (input.step === 'license' && !isValidUscc(String(input.output?.uscc ?? ''))) {
+            rejectAction('OUTPUT_REQUIRED', 'skipping the license needs output.uscc: the USCC issued offline');
+          }
+        }
+      },
+    },
+  );
+
+  // ---- acceptance --------------------------------------------------------------------------
+
   const accepted = await acceptApplication({ applicationId });
   status.acceptedAt = accepted.acceptedAt;
-  const settings: WorkflowSettings = accepted.settings;
+  settings = accepted.settings;
+  const config = settings;
+  if (config.searchAttributes) {
+    upsertSearchAttributes([
+      { key: districtKey, value: application.company.district },
+      { key: companyNameKey, value: application.company.name },
+    ]);
+  }
+  syncVisibility();
 
   const agencyActivities = proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
@@ -82,77 +278,164 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       initialInterval: '1 second',
       backoffCoefficient: 2,
       maximumInterval: '1 minute',
-      maximumAttempts: settings.agencyMaxAttempts,
+      maximumAttempts: config.agencyMaxAttempts,
       nonRetryableErrorTypes: ['AgencyRequestInvalid'],
     },
   });
 
-  async function awaitDecision(step: StepId, agency: NonNullable<StepStatus['agency']>, ticket: string): Promise<AgencyOutcome | AgencyDecision> {
-    let delay = settings.pollInitialMs;
+  // ---- steps -------------------------------------------------------------------------------
+
+  const keyFor = (id: StepId) => {
+    const round = rounds.get(id) ?? 1;
+    return round === 1 ? filingKey(applicationId, id) : `${filingKey(applicationId, id)}:r${round}`;
+  };
+
+  async function awaitDecision(step: StepStatus, agency: AgencyId, ticket: string): Promise<AgencyOutcome | AgencyDecision> {
+    let delay = config.pollInitialMs;
     for (;;) {
       if (await condition(() => decisions.has(ticket), delay)) {
-        stepStatus(step).decidedVia = 'callback';
+        step.decidedVia = 'callback';
         return decisions.get(ticket)!;
       }
       const polled = await agencyActivities.pollAgencyRequest({ agency, ticket });
       if (polled.status !== 'pending') {
-        stepStatus(step).decidedVia = 'poll';
+        step.decidedVia = 'poll';
         return polled;
       }
-      delay = Math.min(delay * 2, settings.pollMaxMs);
+      delay = Math.min(delay * 2, config.pollMaxMs);
     }
   }
 
-  async function runAgencyStep(id: StepId): Promise<Record<string, unknown>> {
+  async function fileAndAwait(id: StepId): Promise<Record<string, unknown>> {
     const def = stepDefinition(id);
     const step = stepStatus(id);
     const agency = def.agency!;
     step.state = 'filing';
+    step.ticket = undefined;
     const filed = await agencyActivities.fileAgencyRequest({
       applicationId,
       step: id,
       agency,
       procedure: def.procedure,
-      idempotencyKey: filingKey(applicationId, id),
+      idempotencyKey: keyFor(id),
       payload: buildAgencyPayload(id, application, outputs),
     });
-    step.attempts = filed.attempt;
+    step.attempts += filed.attempt;
     step.ticket = filed.ticket;
     step.state = 'pending';
-    const decision = filed.status === 'pending' ? await awaitDecision(id, agency, filed.ticket) : filed;
+    const decision = filed.status === 'pending' ? await awaitDecision(step, agency, filed.ticket) : filed;
     if (decision.status !== 'approved') throw new StepRejected(id, decision.reason);
     return decision.result ?? {};
+  }
+
+  /** Manual review of the license, with any number of correction rounds. */
+  async function reviewLicense(): Promise<void> {
+    const step = stepStatus('license');
+    for (;;) {
+      const assessment = assessApplication(application, todayShanghai());
+      status.review = { ...status.review, decision: assessment.decision, findings: assessment.findings, state: 'pending' };
+      if (assessment.decision === 'auto_approve' && !status.review.correction) {
+        status.review.state = 'not_needed';
+        return;
+      }
+      step.state = 'review';
+      setPending('review', true);
+      await condition(() => reviewDecision !== undefined);
+      const decision = reviewDecision!;
+      reviewDecision = undefined;
+      setPending('review', false);
+      status.review.decidedBy = decision.by;
+      status.review.decidedAt = nowIso();
+      status.review.reason = decision.reason;
+      if (decision.decision === 'approve') {
+        status.review.state = 'approved';
+        return;
+      }
+      if (decision.decision === 'reject') {
+        status.review.state = 'rejected';
+        throw new ReviewRejected(decision.by, decision.reason);
+      }
+      status.review.state = 'correction_requested';
+      status.review.correction = { message: decision.reason, fields: decision.fields ?? [], requestedAt: nowIso() };
+      step.state = 'correction';
+      setPending('correction', true);
+      await condition(() => correctedApplication !== undefined);
+      const corrected = correctedApplication!;
+      correctedApplication = undefined;
+      setPending('correction', false);
+      status.review.correction.answeredAt = nowIso();
+      const nameChanged = corrected.company.name !== application.company.name;
+      application = corrected;
+      status.company = { name: application.company.name, district: application.company.district };
+      if (nameChanged) await reserveNameAgain();
+    }
+  }
+
+  /** A corrected company name: release the old reservation, then reserve the new name. */
+  async function reserveNameAgain(): Promise<void> {
+    const name = stepStatus('name');
+    if (name.ticket) await undo('name', 'undo', 'the company name was corrected');
+    rounds.set('name', (rounds.get('name') ?? 1) + 1);
+    const output = await fileAndAwait('name');
+    outputs.name = output;
+    name.output = output;
+    name.state = 'done';
+    name.finishedAt = nowIso();
+    if (config.searchAttributes) upsertSearchAttributes([{ key: companyNameKey, value: application.company.name }]);
+  }
+
+  async function attemptStep(id: StepId): Promise<Record<string, unknown>> {
+    if (id === 'archive') {
+      const dossier = await agencyActivities.archiveDossier({ applicationId, outputs });
+      stepStatus(id).attempts += 1;
+      return { ...dossier };
+    }
+    if (id === 'license' && status.review?.state !== 'approved' && status.review?.state !== 'not_needed') {
+      await reviewLicense();
+    }
+    return fileAndAwait(id);
   }
 
   async function runStep(id: StepId): Promise<void> {
     const step = stepStatus(id);
     step.startedAt = nowIso();
-    try {
-      const output =
-        id === 'archive'
-          ? { ...(await agencyActivities.archiveDossier({ applicationId, outputs })) }
-          : await runAgencyStep(id);
-      if (id === 'archive') step.attempts = 1;
-      outputs[id] = output;
-      step.output = output;
-      step.state = 'done';
-      step.finishedAt = nowIso();
-    } catch (err) {
-      step.finishedAt = nowIso();
-      if (err instanceof StepRejected) {
-        step.state = 'rejected';
-        step.error = {
-          code: 'AGENCY_REJECTED',
-          message: err.reason?.message_en ?? err.message,
-          ...(err.reason ? { reason: err.reason } : {}),
-        };
-      } else if (isCancellation(err)) {
-        step.state = 'cancelled';
-      } else {
+    for (;;) {
+      try {
+        const output = await attemptStep(id);
+        outputs[id] = output;
+        step.output = output;
+        step.state = 'done';
+        step.error = undefined;
+        step.finishedAt = nowIso();
+        return;
+      } catch (err) {
+        if (err instanceof StepRejected) {
+          step.state = 'rejected';
+          step.finishedAt = nowIso();
+          step.error = { code: 'AGENCY_REJECTED', message: err.reason?.message_en ?? err.message, ...(err.reason ? { reason: err.reason } : {}) };
+          throw err;
+        }
+        if (err instanceof ReviewRejected || isCancellation(err)) throw err;
+        // Retries exhausted (or the request is malformed): an operator decides what happens next.
         step.state = 'incident';
-        step.error = { code: 'STEP_FAILED', message: describe(err) };
+        if (err instanceof ActivityFailure) step.attempts += config.agencyMaxAttempts;
+        step.error = { code: 'STEP_INCIDENT', message: describe(err) };
+        setPending(`incident:${id}`, true);
+        log.warn('step incident: waiting for an operator', { applicationId, step: id });
+        await condition(() => incidentActions.has(id));
+        const action = incidentActions.get(id)!;
+        incidentActions.delete(id);
+        setPending(`incident:${id}`, false);
+        if (action.action === 'skip') {
+          const output = { ...(action.output ?? {}), skippedOffline: true, reason: action.reason };
+          outputs[id] = output;
+          step.output = output;
+          step.state = 'skipped';
+          step.finishedAt = nowIso();
+          return;
+        }
+        step.error = undefined;
       }
-      throw err;
     }
   }
 
@@ -161,41 +444,108 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const schedule = (id: StepId): Promise<void> => {
     let promise = started.get(id);
     if (!promise) {
-      const def = stepDefinition(id);
-      promise = Promise.all(def.needs.map(schedule)).then(() => runStep(id));
+      promise = Promise.all(stepDefinition(id).needs.map(schedule)).then(() => runStep(id));
       started.set(id, promise);
     }
     return promise;
   };
 
-  const graph = new CancellationScope();
-  try {
-    await graph.run(async () => {
-      const all = STEPS.map((s) => schedule(s.id));
-      // The first failure cancels whatever else is still in flight.
-      await Promise.all(all).catch((err) => {
-        graph.cancel();
-        throw err;
+  // ---- compensation ------------------------------------------------------------------------
+
+  async function undo(id: StepId, action: 'undo' | 'cancel', reason: string): Promise<void> {
+    const step = stepStatus(id);
+    const agency = stepDefinition(id).agency;
+    if (!agency) return;
+    const entry: CompensationRecord = { step: id, action, state: 'running', startedAt: nowIso(), attempts: 0 };
+    status.compensations.push(entry);
+    let ticket = step.ticket;
+    if (!ticket) {
+      // The filing may have reached the agency before it was interrupted: file again with the
+      // same idempotency key, which returns the agency's record if there is one, then cancel it.
+      const refiled = await refileForUndo({
+        applicationId,
+        step: id,
+        agency,
+        procedure: stepDefinition(id).procedure,
+        idempotencyKey: keyFor(id),
+        payload: buildAgencyPayload(id, application, outputs),
       });
-    });
-  } catch (err) {
-    if (err instanceof StepRejected) {
-      status.status = 'rejected';
-      status.outcome = { reason: err.message, by: `agency:${stepDefinition(err.step).agency}`, step: err.step };
-    } else {
-      status.status = 'aborted';
-      status.outcome = { reason: describe(err), by: 'system' };
+      ticket = refiled.ticket;
     }
-    for (const s of status.steps) if (s.state === 'waiting') s.state = 'cancelled';
+    const undone = await cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
+    entry.attempts = undone.attempt;
+    entry.state = 'done';
+    entry.finishedAt = nowIso();
+    entry.result = undone.status;
+  }
+
+  /** Undoes every step that reached its agency, dependents first, in parallel where the graph allows. */
+  async function compensate(reason: string): Promise<void> {
+    const needsUndo = (id: StepId) => {
+      const s = stepStatus(id);
+      return stepDefinition(id).agency !== null && (s.state === 'done' || s.state === 'filing' || s.state === 'pending' || s.state === 'incident' || (s.state === 'cancelled' && s.ticket !== undefined));
+    };
+    const undone = new Map<StepId, Promise<void>>();
+    const undoInOrder = (id: StepId): Promise<void> => {
+      let promise = undone.get(id);
+      if (!promise) {
+        promise = Promise.all(dependentsOf(id).map(undoInOrder)).then(async () => {
+          if (!needsUndo(id)) return;
+          const s = stepStatus(id);
+          await undo(id, s.state === 'done' ? 'undo' : 'cancel', reason);
+          s.state = s.state === 'done' ? s.state : 'cancelled';
+        });
+        undone.set(id, promise);
+      }
+      return promise;
+    };
+    await Promise.all(STEPS.map((s) => undoInOrder(s.id)));
+  }
+
+  // ---- run ---------------------------------------------------------------------------------
+
+  let failure: unknown;
+  try {
+    await graph.run(() => Promise.all(STEPS.map((s) => schedule(s.id))));
+  } catch (err) {
+    failure = err;
+    // The first failure cancels whatever else is still in flight.
+    graph.cancel();
+  }
+
+  if (failure === undefined && !ending) {
+    collectResults(status, outputs);
+    status.status = 'completed';
     status.finishedAt = nowIso();
-    log.warn('application ended without success', { applicationId, status: status.status });
+    syncVisibility();
+    log.info('application completed', { applicationId });
     return status;
   }
 
-  collectResults(status, outputs);
-  status.status = 'completed';
+  let finalState: ApplicationState;
+  if (ending) {
+    finalState = ending.kind;
+    status.outcome = { reason: ending.reason, by: ending.by };
+  } else if (failure instanceof StepRejected) {
+    finalState = 'rejected';
+    status.outcome = { reason: failure.message, by: { subject: stepDefinition(failure.step).agency ?? 'kaiban', role: 'agency' }, step: failure.step };
+  } else if (failure instanceof ReviewRejected) {
+    finalState = 'rejected';
+    status.outcome = { reason: failure.reason, by: failure.by, step: 'license' };
+  } else {
+    finalState = 'aborted';
+    status.outcome = { reason: describe(failure), by: SYSTEM };
+  }
+  for (const s of status.steps) if (s.state === 'waiting' || s.state === 'review' || s.state === 'correction') s.state = 'cancelled';
+  status.pendingTasks = [];
+  status.status = 'compensating';
+  syncVisibility();
+  await CancellationScope.nonCancellable(() => compensate(`application ${finalState}: ${status.outcome?.reason ?? ''}`));
+  for (const s of status.steps) if (s.state === 'filing' || s.state === 'pending' || s.state === 'incident') s.state = 'cancelled';
+  status.status = finalState;
   status.finishedAt = nowIso();
-  log.info('application completed', { applicationId });
+  syncVisibility();
+  log.warn('application ended without success', { applicationId, status: finalState });
   return status;
 }
 

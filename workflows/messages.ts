@@ -1,7 +1,12 @@
-/** Messages of the businessStartup workflow, shared by the workflow and its callers. */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+/**
+ * Messages of the businessStartup workflow, shared by the workflow and its callers (the API).
+ * Status is a query; agency decisions are signals (fire-and-forget); every person's action is an
+ * update with a validator, so the caller learns at once whether the action was accepted.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgencyReason, AgencyRequestStatus } from '../adapters/agency-client';
-import type { ApplicationStatus } from '../domain/status';
+import type { Application } from '../domain/application';
+import type { Actor, ApplicationState, ApplicationStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
 
 /** An agency's decision, delivered by its callback through the API. */
@@ -13,5 +18,59 @@ export interface AgencyDecision {
   reason?: AgencyReason;
 }
 
+/** Every action carries an id (a repeated id returns the first result) and who acts. */
+export interface ActionInput {
+  actionId: string;
+  by: Actor;
+  reason?: string;
+}
+
+export interface ActionResult {
+  actionId: string;
+  action: string;
+  accepted: true;
+  at: string;
+  /** The application's state right after the action was applied. */
+  status: ApplicationState;
+}
+
+export interface ReviewInput extends ActionInput {
+  decision: 'approve' | 'reject' | 'request_correction';
+  reason: string;
+  /** For request_correction: the field paths the applicant must fix. */
+  fields?: string[];
+}
+
+export interface CorrectionInput extends ActionInput {
+  /** The whole corrected application, already validated by the API with the application schema. */
+  application: Application;
+}
+
+export interface StepActionInput extends ActionInput {
+  step: StepId;
+  action: 'retry' | 'skip';
+  /** For skip: what was obtained offline (e.g. the USCC when the license was issued at the counter). */
+  output?: Record<string, unknown>;
+}
+
+/** Codes of rejected actions; the API maps them to HTTP answers. */
+export const ACTION_REJECTIONS = {
+  APPLICATION_FINISHED: 409,
+  NO_REVIEW_PENDING: 409,
+  NO_CORRECTION_PENDING: 409,
+  STEP_NOT_IN_INCIDENT: 409,
+  REASON_REQUIRED: 400,
+  OUTPUT_REQUIRED: 400,
+  APPLICATION_INVALID: 400,
+  NAME_CHANGE_NOT_ALLOWED: 400,
+} as const;
+export type ActionRejection = keyof typeof ACTION_REJECTIONS;
+
 export const statusQuery = defineQuery<ApplicationStatus>('status');
+export const applicationQuery = defineQuery<Application>('application');
 export const agencyDecisionSignal = defineSignal<[AgencyDecision]>('agencyDecision');
+export const withdrawUpdate = defineUpdate<ActionResult, [ActionInput]>('withdraw');
+export const abortUpdate = defineUpdate<ActionResult, [ActionInput]>('abort');
+export const reviewUpdate = defineUpdate<ActionResult, [ReviewInput]>('review');
+export const correctionUpdate = defineUpdate<ActionResult, [CorrectionInput]>('answerCorrection');
+export const stepActionUpdate = defineUpdate<ActionResult, [StepActionInput]>('stepAction');

@@ -51,7 +51,16 @@ export async function startStack(
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    activityDeps: { ...deps, callbackBaseUrl: api.url, settings: { ...deps.settings, ...options.settings } },
+    activityDeps: {
+      ...deps,
+      callbackBaseUrl: api.url,
+      settings: {
+        ...deps.settings,
+        // The time-skipping test server has no Kaiban search attributes registered.
+        searchAttributes: !env.supportsTimeSkipping,
+        ...options.settings,
+      },
+    },
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
