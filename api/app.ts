@@ -22,6 +22,9 @@ import { agencyDecisionSignal, statusQuery } from '../workflows/messages';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
+import { actionsRouter } from './routes/actions';
+import { operatorRouter } from './routes/operator';
+import { companyNameKey, companySearchText, districtKey, statusKey } from '../infra/search-attributes';
 
 export const BODY_LIMIT = '64kb';
 export const IDEMPOTENCY_KEY_MAX = 200;
@@ -31,6 +34,8 @@ export interface AppDeps {
   taskQueue: string;
   logger: Logger;
   agencyCallbackSecrets: Record<AgencyId, string>;
+  /** Whether the namespace has Kaiban's custom search attributes (set at start for operators' lists). */
+  searchAttributes?: boolean;
   /** Extra routers mounted before the 404 handler (the calendar calculator, metrics, …). */
   routers?: express.Router[];
   now?: () => Date;
@@ -130,6 +135,15 @@ export function createApp(deps: AppDeps): express.Express {
         args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         memo: { requestHash: hash },
+        ...(deps.searchAttributes
+          ? {
+              typedSearchAttributes: [
+                { key: statusKey, value: 'running' },
+                { key: districtKey, value: parsed.value.company.district },
+                { key: companyNameKey, value: companySearchText(parsed.value.company.name) },
+              ],
+            }
+          : {}),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -172,6 +186,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(204).end();
   });
 
+  app.use(actionsRouter({ client }));
+  app.use(operatorRouter({ client, taskQueue: deps.taskQueue }));
   for (const router of deps.routers ?? []) app.use(router);
 
   app.use((_req, res) => {

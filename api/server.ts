@@ -19,10 +19,11 @@ export async function startApi(options: { config: Config; client: Client; logger
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
     logger,
     agencyCallbackSecrets: config.agencyCallbackSecrets,
+    searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port ?? config.env.PORT, config.env.HOST, () => resolve(s));
-    s.once('error', reject);
+    // Express 5 also calls this callback on a listen error (EADDRINUSE…), with the error.
+    const s = app.listen(options.port ?? config.env.PORT, config.env.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const { port } = server.address() as AddressInfo;
   return {

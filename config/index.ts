@@ -41,6 +41,20 @@ const envSchema = z.object({
   SIMULATOR_PORT: port.default(4000),
   SIMULATOR_SEED: z.string().default('kaiban'),
   EMBEDDED_SIMULATOR: bool.default(true),
+
+  // Security (security/): where the keys come from is explained in security/jwt.ts and security/codec.ts.
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_PUBLIC_KEY: z.string().optional(),
+  AUTH_SECRET: z.string().min(32).optional(),
+  AUTH_ISSUER: z.string().min(1).default('kaiban'),
+  AUTH_AUDIENCE: z.string().min(1).default('kaiban'),
+  AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
+  KAIBAN_CODEC_KEYS: z.string().optional(),
+  CODEC_CORS_ORIGINS: z.string().optional(),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
+  RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: z.coerce.number().int().positive().default(10),
+  RATE_LIMIT_SUBMISSIONS_PER_IP: z.coerce.number().int().positive().default(30),
+  TRUST_PROXY: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

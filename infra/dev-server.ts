@@ -53,8 +53,10 @@ export async function startDevServer(options: {
       resolve();
     }),
   );
+  let stopping = false;
   child.stdout?.on('data', (d: Buffer) => log.debug(d.toString().trim()));
-  child.stderr?.on('data', (d: Buffer) => log.warn(d.toString().trim()));
+  // While it shuts down, the server's own workers warn about the connections it is closing: not news.
+  child.stderr?.on('data', (d: Buffer) => (stopping ? log.debug(d.toString().trim()) : log.warn(d.toString().trim())));
   // If this process dies without a clean shutdown, do not leave the server behind.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -62,6 +64,7 @@ export async function startDevServer(options: {
   const stop = async () => {
     process.removeListener('exit', killOnExit);
     if (exited) return;
+    stopping = true;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exit;

@@ -87,12 +87,12 @@ async function main(): Promise<void> {
       `  Operator console    ${api.url}/console`,
       devServer ? `  Temporal Web UI     ${devServer.uiUrl}` : `  Temporal cluster    ${address}`,
       env.EMBEDDED_SIMULATOR ? `  Agency simulator    http://127.0.0.1:${env.SIMULATOR_PORT}/records` : `  Agencies            ${env.AGENCY_BASE_URL}`,
-      devServer ? `  Data                ${path.resolve(env.KAIBAN_DATA_DIR)}` : '',
+      devServer ? `  Data                ${path.resolve(env.KAIBAN_DATA_DIR)}` : undefined,
       '',
       `Try: curl -X POST ${api.url}/v1/applications -H 'content-type: application/json' -d @../shared/fixtures/application.sample.json`,
       '',
     ];
-    process.stdout.write(lines.filter((l, i) => l !== '' || i === 0 || i === lines.length - 1).join('\n') + '\n');
+    process.stdout.write(lines.filter((l) => l !== undefined).join('\n') + '\n');
   } catch (err) {
     logger.fatal({ err }, 'start-up failed');
     await stopAll(1);

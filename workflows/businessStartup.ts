@@ -30,7 +30,7 @@ import { isValidUscc } from '../domain/codes';
 import { assessApplication } from '../domain/review-rules';
 import type { Actor, ApplicationState, ApplicationStatus, AuditEntry, CompensationRecord, StepStatus } from '../domain/status';
 import { dependentsOf, STEPS, stepDefinition, type AgencyId, type StepId } from '../domain/steps';
-import { companyNameKey, districtKey, pendingTaskKey, statusKey } from '../infra/search-attributes';
+import { companyNameKey, companySearchText, districtKey, pendingTaskKey, statusKey } from '../infra/search-attributes';
 import {
   abortUpdate,
   agencyDecisionSignal,
@@ -267,7 +267,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   if (config.searchAttributes) {
     upsertSearchAttributes([
       { key: districtKey, value: application.company.district },
-      { key: companyNameKey, value: application.company.name },
+      { key: companyNameKey, value: companySearchText(application.company.name) },
     ]);
   }
   syncVisibility();
@@ -381,7 +381,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     name.output = output;
     name.state = 'done';
     name.finishedAt = nowIso();
-    if (config.searchAttributes) upsertSearchAttributes([{ key: companyNameKey, value: application.company.name }]);
+    if (config.searchAttributes) upsertSearchAttributes([{ key: companyNameKey, value: companySearchText(application.company.name) }]);
   }
 
   async function attemptStep(id: StepId): Promise<Record<string, unknown>> {

@@ -44,6 +44,8 @@ export async function startStack(
     TEMPORAL_TASK_QUEUE: taskQueue,
     AGENCY_BASE_URL: simulator.url,
     AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
+    // The time-skipping test server has no Kaiban search attributes registered.
+    TEMPORAL_SEARCH_ATTRIBUTES: String(!env.supportsTimeSkipping),
   });
   const api = await startApi({ config, client: env.client, logger, port: 0 });
   const deps = activityDepsFromConfig(config, logger);
@@ -56,8 +58,6 @@ export async function startStack(
       callbackBaseUrl: api.url,
       settings: {
         ...deps.settings,
-        // The time-skipping test server has no Kaiban search attributes registered.
-        searchAttributes: !env.supportsTimeSkipping,
         ...options.settings,
       },
     },

@@ -1,0 +1,150 @@
+/**
+ * Actions on one application: the applicant's (withdraw, answer a correction) and the operator's
+ * (review, retry or skip a step in an incident, abort). Each is a Temporal update, so the caller
+ * learns at once whether the action was accepted; each has an action id (the Idempotency-Key
+ * header, else a new one) that makes a repeated request return the first result.
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import { parseApplication, type Application } from '../../domain/application';
+import { languageFrom, problem } from '../../domain/problems';
+import { STEP_IDS, type StepId } from '../../domain/steps';
+import {
+  abortUpdate,
+  ACTION_REJECTIONS,
+  applicationQuery,
+  correctionUpdate,
+  reviewUpdate,
+  stepActionUpdate,
+  withdrawUpdate,
+  type ActionRejection,
+  type ActionResult,
+} from '../../workflows/messages';
+import { HttpError } from '../errors';
+import { isApplicationId } from '../ids';
+import { actorOf } from '../identity';
+
+const reason = z.string().trim().min(1).max(500);
+const withdrawBody = z.strictObject({ reason: z.string().trim().max(500).optional() });
+const abortBody = z.strictObject({ reason });
+const reviewBody = z.strictObject({
+  decision: z.enum(['approve', 'reject', 'request_correction']),
+  reason,
+  fields: z.array(z.string().max(200)).max(50).optional(),
+});
+const stepBody = z.strictObject({ reason: z.string().trim().max(500).optional(), output: z.record(z.string(), z.unknown()).optional() });
+/** A correction names only what changes: top-level sections, merged over the current application. */
+const correctionBody = z.strictObject({
+  applicant: z.record(z.string(), z.unknown()).optional(),
+  company: z.record(z.string(), z.unknown()).optional(),
+  people: z.record(z.string(), z.unknown()).optional(),
+  services: z.record(z.string(), z.unknown()).optional(),
+});
+
+function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
+  const parsed = schema.safeParse(req.body ?? {});
+  if (!parsed.success) {
+    const lang = languageFrom(req.headers['accept-language']);
+    throw new HttpError(400, 'VALIDATION_FAILED', 'the request body has problems; see issues', parsed.error.issues.map((i) => problem(i.path, 'INVALID', lang)));
+  }
+  return parsed.data;
+}
+
+function actionId(req: Request): string {
+  const key = req.header('idempotency-key');
+  if (key === undefined) return randomUUID();
+  if (key.length === 0 || key.length > 200) throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 characters');
+  return key;
+}
+
+function applicationIdOf(req: Request<{ id: string }>): string {
+  if (!isApplicationId(req.params.id)) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+  return req.params.id;
+}
+
+/** Objects merge key by key; arrays and scalars are replaced. */
+function mergeDeep(base: unknown, patch: unknown): unknown {
+  if (patch === undefined) return base;
+  if (base && patch && typeof base === 'object' && typeof patch === 'object' && !Array.isArray(base) && !Array.isArray(patch)) {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+      if (k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
+      out[k] = mergeDeep(out[k], v);
+    }
+    return out;
+  }
+  return patch;
+}
+
+export function actionsRouter(deps: { client: Client }): express.Router {
+  const { client } = deps;
+  const router = express.Router();
+
+  async function run<A>(id: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<A>): Promise<A> {
+    const handle = client.workflow.getHandle(id);
+    try {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') {
+        throw new HttpError(409, 'APPLICATION_FINISHED', 'the application is finished; no action applies any more');
+      }
+      return await send(handle);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        const code = err.cause.type as ActionRejection;
+        const httpStatus = ACTION_REJECTIONS[code];
+        if (httpStatus) throw new HttpError(httpStatus, code, err.cause.message);
+      }
+      throw err;
+    }
+  }
+
+  const answer = (res: Response, result: ActionResult) => res.status(200).json(result);
+
+  router.post('/v1/applications/:id/withdraw', async (req: Request<{ id: string }>, res) => {
+    const id = applicationIdOf(req);
+    const body = parseBody(withdrawBody, req);
+    const input = { actionId: actionId(req), by: actorOf(res), reason: body.reason ?? 'withdrawn by the applicant' };
+    answer(res, await run(id, (h) => h.executeUpdate(withdrawUpdate, { args: [input], updateId: input.actionId })));
+  });
+
+  router.post('/v1/applications/:id/abort', async (req: Request<{ id: string }>, res) => {
+    const id = applicationIdOf(req);
+    const body = parseBody(abortBody, req);
+    const input = { actionId: actionId(req), by: actorOf(res), reason: body.reason };
+    answer(res, await run(id, (h) => h.executeUpdate(abortUpdate, { args: [input], updateId: input.actionId })));
+  });
+
+  router.post('/v1/applications/:id/review', async (req: Request<{ id: string }>, res) => {
+    const id = applicationIdOf(req);
+    const body = parseBody(reviewBody, req);
+    const input = { actionId: actionId(req), by: actorOf(res), ...body };
+    answer(res, await run(id, (h) => h.executeUpdate(reviewUpdate, { args: [input], updateId: input.actionId })));
+  });
+
+  router.post('/v1/applications/:id/corrections', async (req: Request<{ id: string }>, res) => {
+    const id = applicationIdOf(req);
+    const patch = parseBody(correctionBody, req);
+    const current = await run(id, (h) => h.query(applicationQuery));
+    const merged = parseApplication(mergeDeep(current, patch), languageFrom(req.headers['accept-language']));
+    if (!merged.ok) throw new HttpError(400, 'VALIDATION_FAILED', 'the corrected application has problems; see issues', merged.problems);
+    const input = { actionId: actionId(req), by: actorOf(res), application: merged.value as Application };
+    answer(res, await run(id, (h) => h.executeUpdate(correctionUpdate, { args: [input], updateId: input.actionId })));
+  });
+
+  for (const action of ['retry', 'skip'] as const) {
+    router.post(`/v1/applications/:id/steps/:step/${action}`, async (req: Request<{ id: string; step: string }>, res) => {
+      const id = applicationIdOf(req);
+      const { step } = req.params;
+      if (!(STEP_IDS as readonly string[]).includes(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
+      const body = parseBody(stepBody, req);
+      const input = { actionId: actionId(req), by: actorOf(res), step: step as StepId, action, reason: body.reason, output: body.output };
+      answer(res, await run(id, (h) => h.executeUpdate(stepActionUpdate, { args: [input], updateId: input.actionId })));
+    });
+  }
+
+  return router;
+}

@@ -1,0 +1,127 @@
+/**
+ * Operators' views across applications, answered by Temporal visibility with Kaiban's custom
+ * search attributes: a filtered, paged list and the dashboard counts.
+ */
+import type { Client } from '@temporalio/client';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import express, { type Request } from 'express';
+import { z } from 'zod';
+import { NANCHANG_DISTRICTS } from '../../domain/districts';
+import { languageFrom, problemsFromZodError } from '../../domain/problems';
+import { STEP_IDS } from '../../domain/steps';
+import {
+  breachedKey,
+  companyNameFromSearchText,
+  companyNameKey,
+  companySearchQuery,
+  districtKey,
+  dueAtKey,
+  pendingTaskKey,
+  slaLevelKey,
+  statusKey,
+} from '../../infra/search-attributes';
+import { HttpError } from '../errors';
+
+export const APPLICATION_STATES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'] as const;
+export const SLA_LEVELS = ['on_track', 'warning', 'breached'] as const;
+export const PAGE_SIZE_MAX = 100;
+
+const taskPattern = new RegExp(`^(review|correction|incident:(${STEP_IDS.join('|')}))$`);
+
+export const listQuerySchema = z.strictObject({
+  status: z.enum(APPLICATION_STATES).optional(),
+  sla: z.enum(SLA_LEVELS).optional(),
+  district: z.enum(Object.keys(NANCHANG_DISTRICTS) as [string, ...string[]]).optional(),
+  task: z.string().regex(taskPattern).optional(),
+  q: z.string().trim().min(1).max(60).optional(),
+  pageSize: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(25),
+  pageToken: z.string().max(2000).regex(/^[A-Za-z0-9+/=_-]*$/).optional(),
+});
+
+export interface ApplicationSummary {
+  id: string;
+  status: string;
+  companyName?: string;
+  district?: string;
+  pendingTasks: string[];
+  slaLevel?: string;
+  dueAt?: string;
+  breached: string[];
+  submittedAt?: string;
+  closedAt?: string;
+}
+
+/** The visibility query for the filters; every value is validated by listQuerySchema first. */
+export function visibilityQuery(taskQueue: string, filters: Omit<z.infer<typeof listQuerySchema>, 'pageSize' | 'pageToken'>): string {
+  const clauses = [`WorkflowType = 'businessStartup'`, `TaskQueue = '${taskQueue}'`];
+  if (filters.status) clauses.push(`KaibanStatus = '${filters.status}'`);
+  if (filters.sla) clauses.push(`KaibanSlaLevel = '${filters.sla}'`);
+  if (filters.district) clauses.push(`KaibanDistrict = '${filters.district}'`);
+  if (filters.task) clauses.push(`KaibanPendingTask = '${filters.task}'`);
+  if (filters.q) {
+    const byName = companySearchQuery(filters.q);
+    const byId = /^kb-[0-9a-f]{32}$/.test(filters.q) ? `WorkflowId = '${filters.q}'` : '';
+    clauses.push(`(${[byName, byId].filter(Boolean).join(' OR ') || 'false'})`);
+  }
+  return clauses.join(' AND ');
+}
+
+export function operatorRouter(deps: { client: Client; taskQueue: string }): express.Router {
+  const { client, taskQueue } = deps;
+  const router = express.Router();
+  const namespace = client.options.namespace;
+
+  router.get('/v1/applications', async (req: Request, res) => {
+    const parsed = listQuerySchema.safeParse(req.query);
+    if (!parsed.success) {
+      throw new HttpError(400, 'VALIDATION_FAILED', 'bad filters; see issues', problemsFromZodError(parsed.error, languageFrom(req.headers['accept-language'])));
+    }
+    const { pageSize, pageToken, ...filters } = parsed.data;
+    const response = await client.workflowService.listWorkflowExecutions({
+      namespace,
+      query: visibilityQuery(taskQueue, filters),
+      pageSize,
+      nextPageToken: pageToken ? Buffer.from(pageToken, 'base64url') : undefined,
+    });
+    const items: ApplicationSummary[] = (response.executions ?? []).map((e) => {
+      const attributes = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
+      const dueAt = attributes.get(dueAtKey);
+      return {
+        id: e.execution?.workflowId ?? '',
+        status: attributes.get(statusKey) ?? 'running',
+        companyName: companyNameFromSearchText(attributes.get(companyNameKey)),
+        district: attributes.get(districtKey),
+        pendingTasks: attributes.get(pendingTaskKey) ?? [],
+        slaLevel: attributes.get(slaLevelKey),
+        dueAt: dueAt ? dueAt.toISOString() : undefined,
+        breached: attributes.get(breachedKey) ?? [],
+        submittedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
+        closedAt: e.closeTime?.seconds ? new Date(Number(e.closeTime.seconds) * 1000).toISOString() : undefined,
+      };
+    });
+    const next = response.nextPageToken && response.nextPageToken.length > 0 ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
+    res.json({ items, nextPageToken: next ?? null });
+  });
+
+  router.get('/v1/stats', async (_req, res) => {
+    const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
+    const count = async (clause: string) => (await client.workflow.count(`${base} AND ${clause}`)).count;
+    // Visibility groups only by ExecutionStatus, so each figure is its own count query (in parallel).
+    const [byStatus, bySla, breachesByStep, breachesByDistrict, total] = await Promise.all([
+      Promise.all(APPLICATION_STATES.map(async (s) => [s, await count(`KaibanStatus = '${s}'`)] as const)),
+      Promise.all(SLA_LEVELS.map(async (l) => [l, await count(`KaibanSlaLevel = '${l}' AND KaibanStatus IN ('running', 'compensating')`)] as const)),
+      Promise.all(['application', ...STEP_IDS].map(async (s) => [s, await count(`KaibanBreached = '${s}'`)] as const)),
+      Promise.all(Object.keys(NANCHANG_DISTRICTS).map(async (d) => [d, await count(`KaibanDistrict = '${d}' AND KaibanBreached = 'application'`)] as const)),
+      client.workflow.count(base).then((c) => c.count),
+    ]);
+    res.json({
+      total,
+      byStatus: Object.fromEntries(byStatus),
+      openBySlaLevel: Object.fromEntries(bySla),
+      breachesByScope: Object.fromEntries(breachesByStep),
+      breachesByDistrict: Object.fromEntries(breachesByDistrict),
+    });
+  });
+
+  return router;
+}

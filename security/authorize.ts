@@ -1,0 +1,170 @@
+/**
+ * Authorization (OWASP API1, API5): one table decides every route, enforced by one middleware that
+ * runs before any route. A route with no entry answers 404 to everyone (fail closed), and
+ * test/security/routes.test.ts fails until the entry is written.
+ *
+ * Decisions:
+ *   public         anyone, no token (health, the OpenAPI document, the calendar calculator);
+ *   agency-signed  no user token: the route checks the agency's HMAC signature itself;
+ *   roles          a valid bearer token with one of the roles; `own` means an applicant may act only
+ *                  on applications they submitted: another applicant's id answers 404, the same as
+ *                  an unknown id, so ids cannot be probed.
+ * Supervisors read everything and act on nothing: they appear only on GET routes.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { HttpError } from '../api/errors';
+import { isApplicationId } from '../api/ids';
+import { AuthenticationError, type Identity, type Role, type TokenVerifier } from './jwt';
+
+export type Access = 'any' | 'own';
+export type Decision =
+  | { kind: 'public' }
+  | { kind: 'agency-signed' }
+  | { kind: 'roles'; roles: Partial<Record<Role, Access>> };
+
+export type PolicyMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RoutePolicy {
+  method: PolicyMethod;
+  /** Exactly as the route is registered (express 5 syntax). */
+  path: string;
+  decision: Decision;
+}
+
+const PUBLIC: Decision = { kind: 'public' };
+const AGENCY_SIGNED: Decision = { kind: 'agency-signed' };
+const roles = (r: Partial<Record<Role, Access>>): Decision => ({ kind: 'roles', roles: r });
+
+const APPLICANTS = roles({ applicant: 'any' });
+const OWNER = roles({ applicant: 'own' });
+const OWNER_AND_STAFF = roles({ applicant: 'own', operator: 'any', supervisor: 'any' });
+const STAFF = roles({ operator: 'any', supervisor: 'any' });
+const OPERATORS = roles({ operator: 'any' });
+
+export const POLICY: readonly RoutePolicy[] = [
+  { method: 'get', path: '/healthz', decision: PUBLIC },
+  { method: 'get', path: '/readyz', decision: PUBLIC },
+  { method: 'get', path: '/openapi.json', decision: PUBLIC },
+  { method: 'get', path: '/v1/calendar/due', decision: PUBLIC },
+  // The console page holds no data; every call it makes carries the operator's token.
+  { method: 'get', path: '/console', decision: PUBLIC },
+  { method: 'get', path: '/console/{*asset}', decision: PUBLIC },
+  { method: 'get', path: '/metrics', decision: STAFF },
+
+  { method: 'post', path: '/v1/applications', decision: APPLICANTS },
+  { method: 'get', path: '/v1/applications', decision: STAFF },
+  { method: 'get', path: '/v1/stats', decision: STAFF },
+  { method: 'get', path: '/v1/applications/:id', decision: OWNER_AND_STAFF },
+  { method: 'post', path: '/v1/applications/:id/withdraw', decision: OWNER },
+  { method: 'post', path: '/v1/applications/:id/corrections', decision: OWNER },
+  { method: 'post', path: '/v1/applications/:id/review', decision: OPERATORS },
+  { method: 'post', path: '/v1/applications/:id/abort', decision: OPERATORS },
+  { method: 'post', path: '/v1/applications/:id/steps/:step/retry', decision: OPERATORS },
+  { method: 'post', path: '/v1/applications/:id/steps/:step/skip', decision: OPERATORS },
+
+  { method: 'post', path: '/v1/agency-callbacks/:agency', decision: AGENCY_SIGNED },
+
+  // Decoding reveals personal data: operators only (security/codec-server.ts).
+  { method: 'post', path: '/codec/encode', decision: OPERATORS },
+  { method: 'post', path: '/codec/decode', decision: OPERATORS },
+];
+
+export function policyFor(method: string, path: string): RoutePolicy | undefined {
+  const m = method.toLowerCase();
+  return POLICY.find((p) => p.path === path && (p.method === m || (m === 'head' && p.method === 'get')));
+}
+
+/** The owner (token subject) of an application, or undefined when there is no such application. */
+export type OwnerLookup = (applicationId: string) => Promise<string | undefined>;
+
+/** The owner is recorded in the workflow's memo at submission (encrypted by the payload codec). */
+export function ownerFromMemo(client: Client): OwnerLookup {
+  return async (applicationId) => {
+    try {
+      const { memo } = await client.workflow.getHandle(applicationId).describe();
+      const owner = memo?.owner;
+      return typeof owner === 'string' ? owner : undefined;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  };
+}
+
+export interface AuthorizeOptions {
+  verifier: TokenVerifier;
+  ownerOf: OwnerLookup;
+}
+
+function bearerToken(req: Request): string {
+  const header = req.headers.authorization;
+  if (!header) throw new AuthenticationError('TOKEN_MISSING', 'this route needs a bearer token: Authorization: Bearer <token>');
+  const match = /^Bearer ([A-Za-z0-9_.~+/=-]{1,8192})$/i.exec(header);
+  if (!match) throw new AuthenticationError('TOKEN_INVALID', 'the Authorization header must be "Bearer <token>"');
+  return match[1]!;
+}
+
+function unauthorized(res: Response, err: AuthenticationError): HttpError {
+  const error = err.code === 'TOKEN_MISSING' ? '' : `, error="invalid_token"`;
+  res.setHeader('www-authenticate', `Bearer realm="kaiban"${error}`);
+  return new HttpError(401, err.code, err.message);
+}
+
+/** The middleware: finds the route's decision, authenticates, checks the role and ownership. */
+export function authorize(options: AuthorizeOptions): express.Router {
+  const router = express.Router();
+
+  const enforce = (policy: RoutePolicy) => async (req: Request, res: Response, next: NextFunction) => {
+    const { decision } = policy;
+    if (decision.kind !== 'roles') return next('router');
+    // Answers about people or applications must not be kept by browsers or proxies.
+    res.setHeader('cache-control', 'no-store');
+
+    let identity: Identity;
+    try {
+      identity = await options.verifier.verify(bearerToken(req));
+    } catch (err) {
+      if (err instanceof AuthenticationError) {
+        req.log?.info({ code: err.code, route: `${policy.method.toUpperCase()} ${policy.path}` }, 'request not authenticated');
+        throw unauthorized(res, err);
+      }
+      throw err;
+    }
+    res.locals.identity = identity;
+    req.log = req.log?.child({ subject: identity.subject, role: identity.role });
+
+    const access = decision.roles[identity.role];
+    if (!access) {
+      const allowed = Object.keys(decision.roles).join(' or ');
+      req.log?.info({ route: `${policy.method.toUpperCase()} ${policy.path}` }, 'role not allowed');
+      throw new HttpError(403, 'FORBIDDEN', `a ${identity.role} may not do this; it needs the role ${allowed}`);
+    }
+    if (access === 'own') {
+      const id = req.params.id ?? '';
+      const owner = isApplicationId(id) ? await options.ownerOf(id) : undefined;
+      // Not "forbidden": whether someone else's application exists is not the caller's business.
+      if (owner !== identity.subject) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    }
+    next('router');
+  };
+
+  for (const policy of POLICY) {
+    // `own` is checked against the :id of the route; without one it would let every applicant through.
+    if (policy.decision.kind === 'roles' && Object.values(policy.decision.roles).includes('own') && !policy.path.includes('/:id')) {
+      throw new Error(`policy ${policy.method} ${policy.path}: 'own' needs an :id in the path`);
+    }
+    router[policy.method](policy.path, enforce(policy));
+  }
+  // No decision, no route: the same 404 as an unknown path.
+  router.use((req: Request) => {
+    req.log?.debug({ method: req.method, path: req.path }, 'no authorization decision for this path');
+    throw new HttpError(404, 'NOT_FOUND', 'no such route');
+  });
+  return router;
+}
+
+/** The caller's identity, set by `authorize` on every route that needs a token. */
+export function identityOf(res: Response): Identity | undefined {
+  return res.locals.identity as Identity | undefined;
+}

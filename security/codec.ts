@@ -1,0 +1,137 @@
+/**
+ * Encryption at rest in Temporal (PIPL arts. 28, 51): a PayloadCodec that seals every payload —
+ * workflow inputs and results, signals, updates, queries, memos, activity arguments and, with the
+ * failure converter of ./failure-converter.ts, failure messages and stack traces — with AES-256-GCM
+ * before it leaves the process. The key id travels in the payload's metadata, so keys rotate:
+ * the first key encrypts, every listed key decrypts.
+ *
+ * Keys: `KAIBAN_CODEC_KEYS=k2:<base64 of 32 bytes>,k1:<base64>` (first = current). Without it, the
+ * embedded default generates `<KAIBAN_DATA_DIR>/secrets/codec-keys` (same format) on first use;
+ * production refuses to start without the variable. Rotating: prepend a new key, restart workers
+ * and API; keep the old key listed until no open workflow or retained history uses it.
+ *
+ * Every Client and Worker takes its converter from `dataConverter(config)` (workers: also the
+ * workflow bundle, through `failureConverterPath`).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import { ConfigError, type Config } from '../config';
+import { devSecretFile } from './secret-files';
+
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+export const KEY_ID_METADATA = 'encryption-key-id';
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export interface CodecKey {
+  id: string;
+  key: Buffer;
+}
+
+export class CodecKeyUnknownError extends Error {
+  override name = 'CodecKeyUnknownError';
+}
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+const text = (bytes: Uint8Array | null | undefined) => (bytes ? new TextDecoder().decode(bytes) : undefined);
+/** Binds each ciphertext to its key id and to this format. */
+const aad = (keyId: string) => Buffer.from(`kaiban-codec-v1:${keyId}`);
+
+/** The original payload, framed for encryption: metadata and data, base64 in JSON. */
+function serialize(payload: Payload): Buffer {
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(payload.metadata ?? {})) if (v) metadata[k] = Buffer.from(v).toString('base64');
+  return Buffer.from(JSON.stringify({ m: metadata, d: Buffer.from(payload.data ?? new Uint8Array()).toString('base64') }));
+}
+
+function deserialize(bytes: Buffer): Payload {
+  const framed = JSON.parse(bytes.toString('utf8')) as { m: Record<string, string>; d: string };
+  const metadata: Record<string, Uint8Array> = {};
+  for (const [k, v] of Object.entries(framed.m)) metadata[k] = new Uint8Array(Buffer.from(v, 'base64'));
+  return { metadata, data: new Uint8Array(Buffer.from(framed.d, 'base64')) };
+}
+
+export class AesGcmCodec implements PayloadCodec {
+  private readonly current: CodecKey;
+  private readonly byId: Map<string, Buffer>;
+
+  constructor(keys: readonly CodecKey[]) {
+    if (keys.length === 0) throw new ConfigError('the payload codec needs at least one key');
+    this.current = keys[0]!;
+    this.byId = new Map(keys.map((k) => [k.id, k.key]));
+  }
+
+  get currentKeyId(): string {
+    return this.current.id;
+  }
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+      cipher.setAAD(aad(this.current.id));
+      const sealed = Buffer.concat([iv, cipher.update(serialize(payload)), cipher.final(), cipher.getAuthTag()]);
+      return {
+        metadata: { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(this.current.id) },
+        data: new Uint8Array(sealed),
+      };
+    });
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      // Payloads written before encryption was enabled stay readable.
+      if (text(payload.metadata?.encoding) !== ENCRYPTED_ENCODING) return payload;
+      const keyId = text(payload.metadata?.[KEY_ID_METADATA]) ?? '';
+      const key = this.byId.get(keyId);
+      if (!key) throw new CodecKeyUnknownError(`payload encrypted with key "${keyId}", which is not in KAIBAN_CODEC_KEYS`);
+      const sealed = Buffer.from(payload.data ?? new Uint8Array());
+      if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error('encrypted payload is truncated');
+      const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
+      decipher.setAAD(aad(keyId));
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      return deserialize(plain);
+    });
+  }
+}
+
+/** Parses `k2:<base64>,k1:<base64>`; the first key is the current one. */
+export function parseCodecKeys(spec: string, variable = 'KAIBAN_CODEC_KEYS'): CodecKey[] {
+  const keys = spec
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const colon = part.indexOf(':');
+      const id = part.slice(0, colon);
+      const key = Buffer.from(part.slice(colon + 1), 'base64');
+      if (colon <= 0 || !KEY_ID.test(id)) throw new ConfigError(`${variable}: each key is <id>:<base64>, the id of letters, digits, . _ -`);
+      if (key.length !== 32) throw new ConfigError(`${variable}: key "${id}" must be 32 bytes (base64 of 32 random bytes)`);
+      return { id, key };
+    });
+  if (keys.length === 0) throw new ConfigError(`${variable} lists no key`);
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError(`${variable}: key ids must be unique`);
+  return keys;
+}
+
+export function newCodecKeySpec(id = 'k1'): string {
+  return `${id}:${randomBytes(32).toString('base64')}`;
+}
+
+export function codecKeysFromConfig(config: Config): CodecKey[] {
+  if (config.env.KAIBAN_CODEC_KEYS) return parseCodecKeys(config.env.KAIBAN_CODEC_KEYS);
+  return parseCodecKeys(devSecretFile(config, 'codec-keys', 'KAIBAN_CODEC_KEYS', () => newCodecKeySpec('k1')), 'secrets/codec-keys');
+}
+
+/** The one data converter of every Client and Worker. */
+export function dataConverterFromKeys(keys: readonly CodecKey[]): DataConverter {
+  return { payloadCodecs: [new AesGcmCodec(keys)], failureConverterPath: FAILURE_CONVERTER_PATH };
+}
+
+export function dataConverter(config: Config): DataConverter {
+  return dataConverterFromKeys(codecKeysFromConfig(config));
+}

@@ -1,0 +1,289 @@
+/**
+ * Compensation (saga), manual review and incidents, on the time-skipping server with the real
+ * agency simulator. Actions are sent as Temporal updates, as the API sends them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Application } from '../domain/application';
+import type { ApplicationStatus, CompensationRecord, StepStatus } from '../domain/status';
+import type { StepId } from '../domain/steps';
+import type { BusinessStartupInput } from '../workflows/businessStartup';
+import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate, withdrawUpdate } from '../workflows/messages';
+import { freshApplication } from './helpers/fixtures';
+import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
+import { startTimeSkippingServer } from './helpers/temporal';
+import { updateRejection, waitForStatus } from './helpers/wait';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+const operator = { subject: 'op-1', role: 'operator' as const };
+const applicant = { subject: 'applicant-1', role: 'applicant' as const };
+
+beforeAll(async () => {
+  env = await startTimeSkippingServer();
+  stack = await startStack(env, { settings: { agencyMaxAttempts: 2 } });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await env?.teardown();
+});
+
+const DEFAULT_AGENCIES = Object.fromEntries(
+  ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [a, { processingMs: 0, transientFailureRate: 0, rejectProcedures: [], rejectAll: false }]),
+);
+
+beforeEach(async () => {
+  await patchSimulator(stack.simulator, { agencies: DEFAULT_AGENCIES });
+});
+
+async function start(edit?: (app: Application) => void): Promise<WorkflowHandle> {
+  const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
+  const input: BusinessStartupInput = { applicationId, application: freshApplication(edit), submittedAt: new Date().toISOString() };
+  return env.client.workflow.start('businessStartup', { taskQueue: stack.taskQueue, workflowId: applicationId, args: [input] });
+}
+
+const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
+const undoOf = (status: ApplicationStatus, id: StepId): CompensationRecord | undefined => status.compensations.find((c) => c.step === id);
+const action = () => randomUUID();
+
+async function expectNothingLive(applicationId: string): Promise<void> {
+  const records = await agencyRecords(stack.simulator, applicationId);
+  expect(records.filter((r) => r.live)).toEqual([]);
+}
+
+/** Every undo of a step finished before the undo of anything it needs started. */
+function expectReverseDependencyOrder(status: ApplicationStatus): void {
+  for (const c of status.compensations) {
+    for (const need of step(status, c.step).needs) {
+      const undoOfNeed = undoOf(status, need);
+      if (undoOfNeed) expect(Date.parse(undoOfNeed.startedAt)).toBeGreaterThanOrEqual(Date.parse(c.finishedAt!));
+    }
+  }
+}
+
+describe('withdrawal', () => {
+  it('when the applicant withdraws before the license, then the name reservation is released and nothing is left', async () => {
+    await patchSimulator(stack.simulator, { agencies: { market: { processingMs: 600_000 } } });
+    const handle = await start();
+    await waitForStatus(handle, (s) => step(s, 'name').state === 'pending');
+    const result = await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant, reason: 'changed my mind' }] });
+    expect(result.accepted).toBe(true);
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('withdrawn');
+    expect(status.compensations.map((c) => [c.step, c.action, c.result])).toEqual([['name', 'cancel', 'cancelled']]);
+    expect(step(status, 'license').state).toBe('cancelled');
+    expect(status.audit).toEqual([expect.objectContaining({ action: 'withdraw', by: applicant, reason: 'changed my mind' })]);
+    await expectNothingLive(handle.workflowId);
+  });
+
+  it('when the applicant withdraws during the parallel steps, then every filed step is undone, dependents first', async () => {
+    await patchSimulator(stack.simulator, { agencies: { police: { processingMs: 600_000 }, tax: { processingMs: 600_000 } } });
+    const handle = await start();
+    await waitForStatus(handle, (s) => ['seal', 'tax'].every((id) => step(s, id as StepId).state === 'pending') && ['social', 'fund'].every((id) => step(s, id as StepId).state === 'done'));
+    await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('withdrawn');
+    const actions = Object.fromEntries(status.compensations.map((c) => [c.step, `${c.action}:${c.result}`]));
+    expect(actions).toEqual({
+      seal: 'cancel:cancelled',
+      tax: 'cancel:cancelled',
+      social: 'undo:revoked',
+      fund: 'undo:revoked',
+      license: 'undo:revoked',
+      name: 'undo:revoked',
+    });
+    expectReverseDependencyOrder(status);
+    await expectNothingLive(handle.workflowId);
+  });
+
+  it('when the applicant withdraws while the bank step waits, then the appointment is cancelled before the seals and the license', async () => {
+    await patchSimulator(stack.simulator, { agencies: { bank: { processingMs: 600_000 } } });
+    const handle = await start();
+    await waitForStatus(handle, (s) => step(s, 'bank').state === 'pending');
+    await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('withdrawn');
+    expect(status.compensations.map((c) => c.step).sort()).toEqual(['bank', 'fund', 'license', 'name', 'seal', 'social', 'tax']);
+    expect(undoOf(status, 'bank')).toMatchObject({ action: 'cancel', result: 'cancelled' });
+    expect(Date.parse(undoOf(status, 'seal')!.startedAt)).toBeGreaterThanOrEqual(Date.parse(undoOf(status, 'bank')!.finishedAt!));
+    expectReverseDependencyOrder(status);
+    await expectNothingLive(handle.workflowId);
+  });
+
+  it('refuses to withdraw twice, but a repeated action id returns the first result', async () => {
+    await patchSimulator(stack.simulator, { agencies: { market: { processingMs: 600_000 } } });
+    const handle = await start();
+    await waitForStatus(handle, (s) => step(s, 'name').state === 'pending');
+    const id = action();
+    const first = await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: id, by: applicant }], updateId: id });
+    const again = await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: id, by: applicant }], updateId: id });
+    expect(again).toEqual(first);
+    expect(await updateRejection(handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] }))).toEqual({
+      type: 'APPLICATION_FINISHED',
+      message: 'the application is already withdrawn',
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.audit.filter((a) => a.action === 'withdraw')).toHaveLength(1);
+  });
+});
+
+describe('rejection', () => {
+  it('when the market regulator rejects the registration, then the name is released and the application is rejected', async () => {
+    await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: ['establishment_registration'] } } });
+    const handle = await start();
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('rejected');
+    expect(step(status, 'license').state).toBe('rejected');
+    expect(step(status, 'license').error?.reason?.code).toBe('AGENCY_REJECTED');
+    expect(status.compensations.map((c) => [c.step, c.result])).toEqual([['name', 'revoked']]);
+    expect(status.outcome).toMatchObject({ step: 'license', by: { role: 'agency', subject: 'market' } });
+    await expectNothingLive(handle.workflowId);
+  });
+
+  it('retries a compensation that fails transiently until it succeeds, and reports it', async () => {
+    await patchSimulator(stack.simulator, { agencies: { bank: { processingMs: 600_000 } } });
+    const handle = await start();
+    await waitForStatus(handle, (s) => step(s, 'bank').state === 'pending');
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
+    await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
+    await waitForStatus(handle, (s) => s.compensations.some((c) => c.step === 'seal'));
+    for (let i = 0; i < 100; i++) {
+      const d = await handle.describe();
+      if (d.raw.pendingActivities?.some((a) => a.activityType?.name === 'cancelAgencyRequest' && (a.attempt ?? 0) >= 2)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('withdrawn');
+    expect(undoOf(status, 'seal')).toMatchObject({ state: 'done', result: 'revoked' });
+    expect(undoOf(status, 'seal')!.attempts).toBeGreaterThanOrEqual(2);
+    await expectNothingLive(handle.workflowId);
+  });
+});
+
+describe('automatic approval and manual review', () => {
+  it('approves the sample application with no human', async () => {
+    const handle = await start();
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(status.review).toMatchObject({ decision: 'auto_approve', findings: [], state: 'not_needed' });
+    expect(status.audit).toEqual([]);
+  });
+
+  it('sends a sensitive name to review; an operator approves; the chain completes', async () => {
+    const handle = await start((app) => {
+      app.company.name = app.company.name.replace('科技', '投资');
+    });
+    const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    expect(waiting.review?.findings.map((f) => f.code)).toEqual(['NAME_SENSITIVE_WORD']);
+    expect(step(waiting, 'license').state).toBe('review');
+    await handle.executeUpdate(reviewUpdate, { args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'investment consulting only' }] });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(status.review).toMatchObject({ state: 'approved', decidedBy: operator });
+    expect(status.audit.map((a) => a.action)).toEqual(['review:approve']);
+  });
+
+  it('refuses a review decision when no review is pending, with a clear reason', async () => {
+    await patchSimulator(stack.simulator, { agencies: { market: { processingMs: 600_000 } } });
+    const handle = await start();
+    await waitForStatus(handle, (s) => step(s, 'name').state === 'pending');
+    expect(
+      await updateRejection(handle.executeUpdate(reviewUpdate, { args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'ok' }] })),
+    ).toEqual({ type: 'NO_REVIEW_PENDING', message: 'no review is waiting for a decision' });
+    await handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'test cleanup' }] });
+    expect(((await handle.result()) as ApplicationStatus).status).toBe('aborted');
+  });
+
+  it('when an operator rejects in review, then the name reservation is released', async () => {
+    const handle = await start((app) => {
+      app.company.businessScope = ['私人侦探服务'];
+    });
+    const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    expect(waiting.review?.findings.map((f) => f.code)).toEqual(['SCOPE_NON_STANDARD']);
+    await handle.executeUpdate(reviewUpdate, { args: [{ actionId: action(), by: operator, decision: 'reject', reason: 'not a lawful business scope' }] });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('rejected');
+    expect(status.outcome).toMatchObject({ by: operator, reason: 'not a lawful business scope' });
+    expect(status.compensations.map((c) => [c.step, c.result])).toEqual([['name', 'revoked']]);
+    await expectNothingLive(handle.workflowId);
+  });
+
+  it('request correction → the applicant corrects the name → approved → completed, the old name released', async () => {
+    const handle = await start((app) => {
+      app.company.name = app.company.name.replace('科技', '金融');
+    });
+    const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    await handle.executeUpdate(reviewUpdate, {
+      args: [{ actionId: action(), by: operator, decision: 'request_correction', reason: '名称不得含「金融」', fields: ['company.name'] }],
+    });
+    const correcting = await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+    expect(correcting.review?.correction).toMatchObject({ message: '名称不得含「金融」', fields: ['company.name'] });
+    const corrected = freshApplication();
+    await handle.executeUpdate(correctionUpdate, { args: [{ actionId: action(), by: applicant, application: corrected }] });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    await handle.executeUpdate(reviewUpdate, { args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'corrected' }] });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(status.company.name).toBe(corrected.company.name);
+    expect(status.audit.map((a) => a.action)).toEqual(['review:request_correction', 'answer_correction', 'review:approve']);
+    const names = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.procedure === 'name_reservation');
+    expect(names.map((r) => r.status)).toEqual(['revoked', 'approved']);
+    expect(names[1].result.reservedName).toBe(corrected.company.name);
+    expect(waiting.company.name).not.toBe(corrected.company.name);
+  });
+});
+
+describe('incidents', () => {
+  async function incidentOnSeal(): Promise<WorkflowHandle> {
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
+    const handle = await start();
+    const status = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:seal'), 30_000);
+    expect(step(status, 'seal')).toMatchObject({ state: 'incident', error: { code: 'STEP_INCIDENT' } });
+    expect(status.status).toBe('running');
+    return handle;
+  }
+
+  it('when an agency is down beyond the retry budget, the step becomes an incident; an operator retry succeeds', async () => {
+    const handle = await incidentOnSeal();
+    expect(
+      await updateRejection(handle.executeUpdate(stepActionUpdate, { args: [{ actionId: action(), by: operator, step: 'tax', action: 'retry' }] })),
+    ).toEqual({ type: 'STEP_NOT_IN_INCIDENT', message: 'step tax is not in an incident' });
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
+    await handle.executeUpdate(stepActionUpdate, { args: [{ actionId: action(), by: operator, step: 'seal', action: 'retry', reason: 'police system back' }] });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(step(status, 'seal').attempts).toBeGreaterThanOrEqual(3);
+    expect(status.audit.map((a) => [a.action, a.step])).toEqual([['retry', 'seal']]);
+  });
+
+  it('an operator may mark the step done offline (skip) with a reason', async () => {
+    const handle = await incidentOnSeal();
+    expect(
+      await updateRejection(handle.executeUpdate(stepActionUpdate, { args: [{ actionId: action(), by: operator, step: 'seal', action: 'skip' }] })),
+    ).toEqual({ type: 'REASON_REQUIRED', message: 'give a reason for this action' });
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [{ actionId: action(), by: operator, step: 'seal', action: 'skip', reason: 'filed at the counter', output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] } }],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(step(status, 'seal')).toMatchObject({ state: 'skipped', output: { skippedOffline: true, reason: 'filed at the counter' } });
+  });
+
+  it('an operator abort compensates everything done so far', async () => {
+    const handle = await incidentOnSeal();
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
+    await handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'applicant unreachable' }] });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('aborted');
+    expect(status.outcome).toMatchObject({ by: operator, reason: 'applicant unreachable' });
+    expect(status.compensations.map((c) => c.step).sort()).toEqual(['fund', 'license', 'name', 'seal', 'social', 'tax']);
+    expectReverseDependencyOrder(status);
+    await expectNothingLive(handle.workflowId);
+    // The workflow is closed: the update cannot even be delivered.
+    await expect(handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'again' }] })).rejects.toThrow();
+  });
+});
