@@ -1,0 +1,156 @@
+/**
+ * The operator's HTTP API on the Temporal dev server (real visibility with Kaiban's search
+ * attributes): list with filters and paging, dashboard counts, and actions over HTTP.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ApplicationStatus } from '../domain/status';
+import { freshApplication } from './helpers/fixtures';
+import { startStack, type Stack } from './helpers/stack';
+import { startDevServer } from './helpers/temporal';
+import { authHeaders } from './helpers/auth';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+
+beforeAll(async () => {
+  env = await startDevServer();
+  stack = await startStack(env);
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await env?.teardown();
+});
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${stack.api.url}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(await authHeaders('operator')), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function submit(edit?: Parameters<typeof freshApplication>[0]) {
+  const app = freshApplication(edit);
+  const res = await fetch(`${stack.api.url}/v1/applications`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
+    body: JSON.stringify(app),
+  });
+  expect(res.status).toBe(202);
+  return { id: ((await res.json()) as { id: string }).id, app };
+}
+
+async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not reached: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const statusOf = (id: string) => call('GET', `/v1/applications/${id}`).then((r) => r.body as ApplicationStatus);
+const list = (query: string) => call('GET', `/v1/applications?${query}`).then((r) => r.body as { items: { id: string; status: string; pendingTasks: string[]; companyName?: string; district?: string }[]; nextPageToken: string | null });
+
+describe('operator API', () => {
+  let standard: { id: string; app: ReturnType<typeof freshApplication> };
+  let review: { id: string; app: ReturnType<typeof freshApplication> };
+  let elsewhere: { id: string; app: ReturnType<typeof freshApplication> };
+
+  beforeAll(async () => {
+    standard = await submit();
+    review = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    elsewhere = await submit((a) => {
+      a.company.district = '360102';
+      a.company.address = '八一大道1号';
+    });
+    await until(() => statusOf(standard.id), (s) => s.status === 'completed');
+    await until(() => statusOf(elsewhere.id), (s) => s.status === 'completed');
+    await until(() => statusOf(review.id), (s) => s.pendingTasks.includes('review'));
+  });
+
+  it('lists applications waiting for review, and only those', async () => {
+    const page = await until(() => list('task=review'), (p) => p.items.length >= 1);
+    expect(page.items.map((i) => i.id)).toEqual([review.id]);
+    expect(page.items[0]).toMatchObject({ status: 'running', pendingTasks: ['review'], companyName: review.app.company.name, district: '360113' });
+  });
+
+  it('filters by status and district, and finds a company by part of its name', async () => {
+    const done = await until(() => list('status=completed'), (p) => p.items.length >= 2);
+    expect(done.items.map((i) => i.id).sort()).toEqual([standard.id, elsewhere.id].sort());
+    const donghu = await list('district=360102');
+    expect(donghu.items.map((i) => i.id)).toEqual([elsewhere.id]);
+    const fragment = [...review.app.company.name].slice(2, 6).join('');
+    const found = await list(`q=${encodeURIComponent(fragment)}`);
+    expect(found.items.map((i) => i.id)).toContain(review.id);
+    const byId = await list(`q=${review.id}`);
+    expect(byId.items.map((i) => i.id)).toEqual([review.id]);
+  });
+
+  it('pages with pageToken without repeating or losing an application', async () => {
+    const first = await list('pageSize=2');
+    expect(first.items).toHaveLength(2);
+    expect(first.nextPageToken).toEqual(expect.any(String));
+    const second = await list(`pageSize=2&pageToken=${first.nextPageToken}`);
+    const ids = [...first.items, ...second.items].map((i) => i.id);
+    expect(new Set(ids).size).toBe(3);
+    expect(ids.sort()).toEqual([standard.id, review.id, elsewhere.id].sort());
+  });
+
+  it('rejects bad filters naming the field', async () => {
+    const res = await call('GET', '/v1/applications?status=lost&pageSize=1000');
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['pageSize', 'status']);
+  });
+
+  it('counts applications for the dashboard', async () => {
+    const stats = await until(() => call('GET', '/v1/stats').then((r) => r.body), (s) => s.byStatus.completed === 2);
+    expect(stats).toMatchObject({ total: 3, byStatus: { running: 1, completed: 2, rejected: 0 } });
+    expect(Object.keys(stats.breachesByScope)).toEqual(expect.arrayContaining(['application', 'seal', 'bank']));
+  });
+
+  it('applies a review decision over HTTP; the same Idempotency-Key returns the first result; a second decision is a 409', async () => {
+    const body = { decision: 'approve', reason: '投资咨询，不涉及金融业务' };
+    const first = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-1' });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ accepted: true, action: 'review:approve', actionId: 'review-1' });
+    const again = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-1' });
+    expect(again.body).toEqual(first.body);
+    const other = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-2' });
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('NO_REVIEW_PENDING');
+    const status = await until(() => statusOf(review.id), (s) => s.status === 'completed');
+    expect(status.audit).toEqual([expect.objectContaining({ action: 'review:approve', reason: body.reason })]);
+  });
+
+  it('answers 409 to withdrawing a completed application, 404 to an unknown one', async () => {
+    const completed = await call('POST', `/v1/applications/${standard.id}/withdraw`, {}, await authHeaders('applicant'));
+    expect(completed.status).toBe(409);
+    expect(completed.body.error.code).toBe('APPLICATION_FINISHED');
+    const unknown = await call('POST', `/v1/applications/kb-${'0'.repeat(32)}/abort`, { reason: 'x' });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('validates a correction with the application schema before it reaches the workflow', async () => {
+    const pending = await submit((a) => void (a.company.name = a.company.name.replace('科技', '金融')));
+    await until(() => statusOf(pending.id), (s) => s.pendingTasks.includes('review'));
+    const asked = await call('POST', `/v1/applications/${pending.id}/review`, { decision: 'request_correction', reason: '名称含金融', fields: ['company.name'] });
+    expect(asked.status).toBe(200);
+    await until(() => statusOf(pending.id), (s) => s.pendingTasks.includes('correction'));
+    const bad = await call('POST', `/v1/applications/${pending.id}/corrections`, { company: { district: '999999' } }, await authHeaders('applicant'));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: 'company.district', code: 'DISTRICT_UNKNOWN' })]);
+    const newName = freshApplication().company.name;
+    const good = await call('POST', `/v1/applications/${pending.id}/corrections`, { company: { name: newName } }, await authHeaders('applicant'));
+    expect(good.status).toBe(200);
+    const back = await until(() => statusOf(pending.id), (s) => s.pendingTasks.includes('review'));
+    expect(back.company.name).toBe(newName);
+    const abort = await call('POST', `/v1/applications/${pending.id}/abort`, { reason: 'test done' });
+    expect(abort.status).toBe(200);
+    await until(() => statusOf(pending.id), (s) => s.status === 'aborted');
+  });
+});
