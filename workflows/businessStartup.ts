@@ -129,14 +129,15 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   let correctedApplication: Application | undefined;
   const incidentActions = new Map<StepId, StepActionInput>();
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
-  let settings: WorkflowSettings | undefined;
+  /** Known after acceptance; until then there is nothing to publish to visibility. */
+  let searchAttributesEnabled = false;
   /** The scope of the step graph; withdraw and abort cancel it, which triggers compensation. */
   const graph = new CancellationScope();
 
   const finished = () => status.status !== 'running';
 
   function syncVisibility(): void {
-    if (!settings?.searchAttributes) return;
+    if (!searchAttributesEnabled) return;
     upsertSearchAttributes([
       { key: statusKey, value: status.status },
       { key: pendingTaskKey, value: [...status.pendingTasks] },
@@ -262,8 +263,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   const accepted = await acceptApplication({ applicationId });
   status.acceptedAt = accepted.acceptedAt;
-  settings = accepted.settings;
-  const config = settings;
+  const config: WorkflowSettings = accepted.settings;
+  searchAttributesEnabled = config.searchAttributes;
   if (config.searchAttributes) {
     upsertSearchAttributes([
       { key: districtKey, value: application.company.district },
