@@ -9,6 +9,7 @@ import { AgencyRequestError, type AgencyClient, type AgencyRecord } from '../ada
 import type { StepOutputs } from '../domain/agency-requests';
 import { canonicalJson } from '../domain/canonical-json';
 import type { AgencyId, StepId } from '../domain/steps';
+import { createSlaActivities, defaultSlaDeps, type SlaActivityDeps } from './sla';
 
 /** Settings that can change between deployments; they reach a workflow through an activity result. */
 export interface WorkflowSettings {
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   callbackBaseUrl: string;
   logger: Logger;
   now?: () => Date;
+  /** SLA budgets, calendar and alert channels (./sla.ts); the PRODUCT.md defaults, log channel only, when absent. */
+  sla?: SlaActivityDeps;
 }
 
 export interface AcceptedApplication {
@@ -114,6 +117,8 @@ export function createActivities(deps: ActivityDeps) {
       deps.logger.info({ applicationId: input.applicationId, dossierId: dossier.dossierId }, 'dossier archived; applicant notified');
       return dossier;
     },
+
+    ...createSlaActivities(deps.sla ?? defaultSlaDeps(deps.logger)),
   };
 }
 

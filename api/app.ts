@@ -10,6 +10,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import express, { type Request, type Response } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
@@ -24,7 +25,19 @@ import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } f
 import { buildOpenApiDocument } from './openapi';
 import { actionsRouter } from './routes/actions';
 import { operatorRouter } from './routes/operator';
+import { calendarRouter } from './routes/calendar';
+import { calendarReadiness, createWorkingCalendar, type WorkingCalendar } from '../domain/calendar';
+import { refreshSla, SLA_LEVELS } from '../domain/sla';
+import { metricsRouter, processMetrics, type KaibanMetrics } from '../observability/metrics';
+import { consoleRouter, type ConsoleOptions } from './routes/console';
 import { companyNameKey, companySearchText, districtKey, statusKey } from '../infra/search-attributes';
+import { maskPersonalData } from '../observability/logger';
+import type { ApiSecurity } from '../security';
+import { authorize, identityOf, ownerFromMemo } from '../security/authorize';
+import { codecCors, codecRouter } from '../security/codec-server';
+import { requireJsonBodies } from '../security/input';
+import { presentToCaller } from '../security/masking';
+import { submissionRateLimit } from '../security/rate-limit';
 
 export const BODY_LIMIT = '64kb';
 export const IDEMPOTENCY_KEY_MAX = 200;
@@ -34,10 +47,18 @@ export interface AppDeps {
   taskQueue: string;
   logger: Logger;
   agencyCallbackSecrets: Record<AgencyId, string>;
+  /** Token verification, the payload codec (for the codec endpoint), rate limits: security/index.ts. */
+  security: ApiSecurity;
   /** Whether the namespace has Kaiban's custom search attributes (set at start for operators' lists). */
   searchAttributes?: boolean;
+  /** The operator console at /console (static files; dev sign-in only in the embedded default). */
+  console?: ConsoleOptions;
   /** Extra routers mounted before the 404 handler (the calendar calculator, metrics, …). */
   routers?: express.Router[];
+  /** The SLA calendar (config/sla.ts): /v1/calendar/due, /readyz, live SLA figures. Default: shipped data, default hours. */
+  calendar?: WorkingCalendar;
+  /** The Prometheus registry served at /metrics (default: this process's, shared with the activities). */
+  metrics?: KaibanMetrics;
   now?: () => Date;
 }
 
@@ -59,11 +80,16 @@ function signatureMatches(secret: string, rawBody: Buffer, header: string | unde
 }
 
 export function createApp(deps: AppDeps): express.Express {
-  const { client, logger } = deps;
+  const { client, logger, security } = deps;
   const now = deps.now ?? (() => new Date());
+  const calendar = deps.calendar ?? createWorkingCalendar();
+  const metrics = deps.metrics ?? processMetrics();
+  if (deps.searchAttributes) metrics.openApplicationsByLevel = openApplicationsByLevel(client, deps.taskQueue);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', security.trustProxy);
+  app.use(helmet());
 
   app.use(
     pinoHttp({
@@ -75,13 +101,22 @@ export function createApp(deps: AppDeps): express.Express {
         return id;
       },
       customProps: (req) => ({ requestId: req.id }),
-      serializers: { req: (req) => ({ method: req.method, url: req.url }), res: (res) => ({ statusCode: res.statusCode }) },
+      // Request logs are bound once per request, outside the logger's scrubbing: the URL's query
+      // (`?q=…`, `&reason=…`) is masked here.
+      serializers: { req: (req) => ({ method: req.method, url: maskPersonalData(req.url ?? '') }), res: (res) => ({ statusCode: res.statusCode }) },
     }),
   );
   app.use((req, res, next) => {
     res.locals.requestId = req.id;
     next();
   });
+  // Before any route and before any body is read: every route's authorization decision
+  // (security/authorize.ts), submission rate limits, JSON only, the Web UI's codec endpoint.
+  app.use(codecCors(security.codecCorsOrigins));
+  app.use(authorize({ verifier: security.verifier, ownerOf: ownerFromMemo(client) }));
+  app.post('/v1/applications', ...submissionRateLimit(security.submissionLimits));
+  app.use(requireJsonBodies);
+  app.use(codecRouter(security.codec));
   app.use(
     express.json({
       limit: BODY_LIMIT,
@@ -96,13 +131,15 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ ok: true });
   });
 
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', async (req, res) => {
     try {
       // A deadline through the connection: a second argument to a service method would be taken as a callback.
       await client.connection.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
-      res.json({ ready: true, temporal: 'reachable' });
+      // A missing schedule year is reported (deadlines wait for it) but does not take the API out of service.
+      res.json({ ready: true, temporal: 'reachable', calendar: calendarReadiness(calendar, now()) });
     } catch (err) {
-      res.status(503).json({ ready: false, temporal: `unreachable: ${(err as Error).message}` });
+      req.log.warn({ err }, 'Temporal unreachable');
+      res.status(503).json({ ready: false, temporal: 'unreachable', calendar: calendarReadiness(calendar, now()) });
     }
   });
 
@@ -126,7 +163,9 @@ export function createApp(deps: AppDeps): express.Express {
       throw new HttpError(400, 'VALIDATION_FAILED', message, parsed.problems);
     }
     const hash = requestHash(parsed.value);
-    const id = key ? applicationIdForKey('public', key) : newApplicationId();
+    // The owner is the token's subject: kept in the memo (encrypted by the codec), never in the id.
+    const owner = identityOf(res)!.subject;
+    const id = key ? applicationIdForKey(`applicant:${owner}`, key) : newApplicationId();
     const input: BusinessStartupInput = { applicationId: id, application: parsed.value, submittedAt: now().toISOString() };
     try {
       await client.workflow.start('businessStartup', {
@@ -134,7 +173,7 @@ export function createApp(deps: AppDeps): express.Express {
         workflowId: id,
         args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        memo: { requestHash: hash },
+        memo: { requestHash: hash, owner },
         ...(deps.searchAttributes
           ? {
               typedSearchAttributes: [
@@ -162,7 +201,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/v1/applications/:id', async (req: Request<{ id: string }>, res: Response) => {
     const { id } = req.params;
     if (!isApplicationId(id)) throw new HttpError(404, 'NOT_FOUND', 'no such application');
-    res.json(await readStatus(client, id));
+    // The workflow's SLA figures are as of its last activation; bring the running clocks to now.
+    const status = refreshSla(await readStatus(client, id), calendar, now().getTime());
+    res.json(presentToCaller(status, req, res, id));
   });
 
   app.post('/v1/agency-callbacks/:agency', async (req: Request<{ agency: string }>, res: Response) => {
@@ -188,6 +229,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(actionsRouter({ client }));
   app.use(operatorRouter({ client, taskQueue: deps.taskQueue }));
+  app.use(consoleRouter(deps.console));
+  app.use(calendarRouter(calendar));
+  app.use(metricsRouter(metrics));
   for (const router of deps.routers ?? []) app.use(router);
 
   app.use((_req, res) => {
@@ -208,4 +252,13 @@ export async function readStatus(client: Client, id: string): Promise<Applicatio
     if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
     throw err;
   }
+}
+
+/** Open applications by SLA level, from visibility (the same counts as /v1/stats), for the metrics gauge. */
+function openApplicationsByLevel(client: Client, taskQueue: string) {
+  return async () => {
+    const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}' AND KaibanStatus IN ('running', 'compensating')`;
+    const counts = await Promise.all(SLA_LEVELS.map(async (level) => [level, (await client.workflow.count(`${base} AND KaibanSlaLevel = '${level}'`)).count] as const));
+    return Object.fromEntries(counts) as Record<(typeof SLA_LEVELS)[number], number>;
+  };
 }

@@ -26,6 +26,11 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return sendError(res, 400, 'MALFORMED_JSON', 'the request body is not valid JSON');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
     return sendError(res, 415, 'UNSUPPORTED_ENCODING', 'send the body as UTF-8 JSON');
+  // Any other unreadable request (aborted upload, bad Content-Length…): the caller's fault, no internals.
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return sendError(res, status, 'REQUEST_UNREADABLE', 'the request could not be read');
+  }
   req.log?.error({ err }, 'unhandled error');
   return sendError(res, 500, 'INTERNAL', 'internal error; quote the request id when reporting it');
 };

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
+import { dataConverter } from '../security/codec';
 import { startApi } from './server';
 
 async function main(): Promise<void> {
@@ -9,7 +10,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.env.LOG_LEVEL, name: 'kaiban-api' });
   const address = config.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.env.TEMPORAL_PORT}`;
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
   const api = await startApi({ config, client, logger });
   logger.info({ url: api.url }, 'API listening');
   const shutdown = async () => {

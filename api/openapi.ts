@@ -1,6 +1,7 @@
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
 import { z } from 'zod';
 import { applicationSchema } from '../domain/application';
+import { documentAuthorization } from '../security/authorize';
 
 const errorSchema = {
   type: 'object',
@@ -40,7 +41,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   delete root.$schema;
   const application = definitions.Application ?? root;
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^kb-[0-9a-f]{32}$' } };
-  return {
+  // Security requirements, roles and 401/403 answers come from the authorization table.
+  return documentAuthorization({
     openapi: '3.1.0',
     info: {
       title: 'Kaiban API',
@@ -71,7 +73,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/applications/{id}': {
         get: {
           summary: 'Status of an application: steps, times, attempts, outputs, results',
-          parameters: [idParam],
+          parameters: [
+            idParam,
+            { name: 'reveal', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'Operators only: show ID and mobile numbers unmasked (logged)' },
+            { name: 'reason', in: 'query', required: false, schema: { type: 'string', minLength: 5, maxLength: 500 }, description: 'Why the reveal is needed; required with reveal=true' },
+          ],
           responses: { '200': { description: 'The whole picture' }, '404': errorResponse('Unknown application') },
         },
       },
@@ -112,5 +118,5 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         Error: errorSchema,
       },
     },
-  };
+  });
 }

@@ -2,13 +2,19 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { apiSecurityFromConfig } from '../security';
+import { loadSlaConfig } from '../config/sla';
 import { createApp } from './app';
+import { devTokenMinter } from './routes/console';
 
 export interface RunningApi {
   url: string;
   server: Server;
+  /** The express app (test/security enumerates its routes against the authorization table). */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -19,7 +25,10 @@ export async function startApi(options: { config: Config; client: Client; logger
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
     logger,
     agencyCallbackSecrets: config.agencyCallbackSecrets,
+    security: apiSecurityFromConfig(config),
+    console: { devToken: devTokenMinter(config), roleClaim: config.env.AUTH_ROLE_CLAIM },
     searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
+    calendar: loadSlaConfig(config).calendar,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 also calls this callback on a listen error (EADDRINUSE…), with the error.
@@ -29,6 +38,7 @@ export async function startApi(options: { config: Config; client: Client; logger
   return {
     url: `http://127.0.0.1:${port}`,
     server,
+    app,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

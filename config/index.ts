@@ -38,9 +38,24 @@ const envSchema = z.object({
   AGENCY_POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
   AGENCY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
 
+  // Worker tuning (worker/worker.ts); the defaults come from bench/ measurements, see README "Benchmarks".
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASK_EXECUTIONS: z.coerce.number().int().min(2).default(40),
+  WORKER_MAX_CONCURRENT_ACTIVITY_TASK_EXECUTIONS: z.coerce.number().int().min(1).default(100),
+  WORKER_REUSE_V8_CONTEXT: bool.default(true),
+
   SIMULATOR_PORT: port.default(4000),
   SIMULATOR_SEED: z.string().default('kaiban'),
   EMBEDDED_SIMULATOR: bool.default(true),
+
+  // The one-working-day SLA: parsed and checked by config/sla.ts; semantics in domain/sla.ts and PRODUCT.md.
+  SLA_BUDGETS: z.string().optional(),
+  SLA_OFFICE_HOURS: z.string().optional(),
+  SLA_COUNTING_RULE: z.enum(['working-time', 'next-day']).default('working-time'),
+  SLA_CALENDAR_FILE: z.string().optional(),
+  SLA_WEBHOOK_URLS: z.string().optional(),
+  SLA_WEBHOOK_SECRET: z.string().min(16).optional(),
+  SLA_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 
   // Security (security/): where the keys come from is explained in security/jwt.ts and security/codec.ts.
   AUTH_JWKS_URL: z.url().optional(),

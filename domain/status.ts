@@ -1,4 +1,5 @@
 /** The whole picture of one application, as the status query returns it. */
+import type { ApplicationSla, SlaScopeStatus } from './sla';
 import type { AgencyId, StepId } from './steps';
 
 export type ApplicationState = 'running' | 'completed' | 'compensating' | 'rejected' | 'withdrawn' | 'aborted';
@@ -83,6 +84,8 @@ export interface StepStatus {
   error?: StepError;
   /** How the decision reached Kaiban: the agency's callback or Kaiban's polling fallback. */
   decidedVia?: 'callback' | 'poll';
+  /** The step's SLA clock: statutory limit, committed budget, actual working time, level, due instant. */
+  sla?: SlaScopeStatus;
 }
 
 export interface ApplicationResults {
@@ -115,4 +118,6 @@ export interface ApplicationStatus {
   audit: AuditEntry[];
   /** Why the application ended without success, if it did. */
   outcome?: { reason: string; by: Actor | { subject: string; role: 'agency' }; step?: StepId };
+  /** The one-working-day SLA: the application's clock, pauses and alerts (each step's clock is in `steps[].sla`). */
+  sla?: ApplicationSla;
 }

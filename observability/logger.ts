@@ -5,17 +5,48 @@
  */
 import pino, { type Logger, type LoggerOptions } from 'pino';
 
-const PERSONAL_FIELDS = ['idNumber', 'phone', 'email'];
+/** Personal fields of an application, and credentials, censored under any parent. */
+const PERSONAL_FIELDS = ['idNumber', 'phone', 'email', 'authorization', 'token'];
+/** A person's name (a company's `name` is public register data and stays readable). */
+const PERSON_NAMES = ['applicant.name', 'legalRepresentative.name', 'supervisor.name', 'financeOfficer.name', 'shareholders[*].name'];
+const DEPTHS = ['', '*.', '*.*.', '*.*.*.', '*.*.*.*.', '*.*.*.*.*.'];
 
-/** Paths up to four levels deep: `*.idNumber`, `*.*.idNumber`, … (pino redaction has no `**`). */
-export const REDACT_PATHS = PERSONAL_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`, `*.*.*.*.${f}`]);
+/** Paths up to six levels deep: `idNumber`, `*.idNumber`, `*.*.idNumber`, … (pino redaction has no `**`). */
+export const REDACT_PATHS = [...PERSONAL_FIELDS, ...PERSON_NAMES].flatMap((f) => DEPTHS.map((d) => `${d}${f}`));
 
-const ID_NUMBER = /\b(\d{4})\d{10}(\d{3}[\dXx])\b/g;
-const MOBILE = /\b(1[3-9]\d)\d{4}(\d{4})\b/g;
+const ID_NUMBER = /(?<![0-9])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])/g;
+const MOBILE = /(?<![0-9])(1[3-9]\d)\d{4}(\d{4})(?![0-9])/g;
 
 /** Masks ID numbers (`3601**********1236`) and mobile numbers (`138****0001`) inside free text. */
 export function maskPersonalData(text: string): string {
-  return text.replace(ID_NUMBER, '$1**********$2').replace(MOBILE, '$1****$2');
+  // A URL's query (`reason=call%2013807910001`) hides digits behind escapes: log it decoded.
+  return percentDecoded(text).replace(ID_NUMBER, '$1**********$2').replace(MOBILE, '$1****$2');
+}
+
+function percentDecoded(text: string): string {
+  if (!/%[0-9A-Fa-f]{2}/.test(text)) return text;
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text.replace(/%([0-9A-Fa-f]{2})/g, ' ');
+  }
+}
+
+/** A copy of `value` in which every string is scrubbed with maskPersonalData. */
+function maskStrings(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return maskPersonalData(value);
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (value instanceof Error) {
+    // Same prototype (pino's err serializer reports its type), own fields scrubbed and enumerable.
+    const copy = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
+    for (const key of Object.getOwnPropertyNames(value)) copy[key] = maskStrings((value as unknown as Record<string, unknown>)[key], depth + 1);
+    return copy;
+  }
+  if (Array.isArray(value)) return value.map((item) => maskStrings(item, depth + 1));
+  if (value instanceof Uint8Array || value instanceof Date) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = maskStrings(v, depth + 1);
+  return out;
 }
 
 export function maskIdNumber(id: string): string {
@@ -29,13 +60,9 @@ export function createLogger(options: { level?: string; name?: string; destinati
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: {
       log(object) {
-        // Error messages and free text may quote personal data (an agency echoing an ID number).
-        if (typeof object.msg === 'string') object.msg = maskPersonalData(object.msg);
-        const err = object.err as { message?: string; stack?: string } | undefined;
-        if (err && typeof err === 'object') {
-          object.err = { ...err, message: maskPersonalData(String(err.message ?? '')), stack: maskPersonalData(String(err.stack ?? '')) };
-        }
-        return object;
+        // Error messages and free text anywhere in the line (Temporal's log meta, an agency echoing
+        // an ID number) may quote personal data: every string is scrubbed, every error flattened.
+        return maskStrings(object, 0) as Record<string, unknown>;
       },
     },
     hooks: {

@@ -10,8 +10,9 @@ import { loadConfig } from '../config';
 import { startDevServer, type DevServer } from '../infra/dev-server';
 import { createLogger } from '../observability/logger';
 import { startApi } from '../api/server';
+import { dataConverter } from '../security/codec';
 import { startSimulator } from '../simulator/server';
-import { activityDepsFromConfig, createKaibanWorker, installTemporalRuntime } from '../worker/worker';
+import { activityDepsFromConfig, createKaibanWorker, installTemporalRuntime, workerTuningFromConfig } from '../worker/worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -56,12 +57,16 @@ async function main(): Promise<void> {
     }
 
     installTemporalRuntime(logger);
+    // One encrypting converter (keys from KAIBAN_CODEC_KEYS or the data folder) for worker and client.
+    const converter = dataConverter(config);
     const workerConnection = await NativeConnection.connect({ address });
     const worker = await createKaibanWorker({
       connection: workerConnection,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       activityDeps: activityDepsFromConfig(config, logger),
+      dataConverter: converter,
+      tuning: workerTuningFromConfig(config),
     });
     const workerRun = worker.run();
     stops.push(async () => {
@@ -76,7 +81,7 @@ async function main(): Promise<void> {
 
     const connection = await Connection.connect({ address });
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+    const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: converter });
     const api = await startApi({ config, client, logger });
     stops.push(api.close);
 
@@ -89,7 +94,9 @@ async function main(): Promise<void> {
       env.EMBEDDED_SIMULATOR ? `  Agency simulator    http://127.0.0.1:${env.SIMULATOR_PORT}/records` : `  Agencies            ${env.AGENCY_BASE_URL}`,
       devServer ? `  Data                ${path.resolve(env.KAIBAN_DATA_DIR)}` : undefined,
       '',
-      `Try: curl -X POST ${api.url}/v1/applications -H 'content-type: application/json' -d @../shared/fixtures/application.sample.json`,
+      'Calls about applications need a bearer token; print one (role applicant, operator or supervisor) with',
+      '  npm run -s token -- --role applicant --sub alice',
+      `Try: curl -X POST ${api.url}/v1/applications -H "authorization: Bearer $(npm run -s token -- --role applicant --sub alice)" -H 'content-type: application/json' -d @../shared/fixtures/application.sample.json`,
       '',
     ];
     process.stdout.write(lines.filter((l) => l !== undefined).join('\n') + '\n');

@@ -19,9 +19,7 @@ import { AuthenticationError, type Identity, type Role, type TokenVerifier } fro
 
 export type Access = 'any' | 'own';
 export type Decision =
-  | { kind: 'public' }
-  | { kind: 'agency-signed' }
-  | { kind: 'roles'; roles: Partial<Record<Role, Access>> };
+  { kind: 'public' } | { kind: 'agency-signed' } | { kind: 'roles'; roles: Partial<Record<Role, Access>> };
 
 export type PolicyMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -49,7 +47,10 @@ export const POLICY: readonly RoutePolicy[] = [
   { method: 'get', path: '/v1/calendar/due', decision: PUBLIC },
   // The console page holds no data; every call it makes carries the operator's token.
   { method: 'get', path: '/console', decision: PUBLIC },
+  { method: 'get', path: '/console/config.json', decision: PUBLIC },
   { method: 'get', path: '/console/{*asset}', decision: PUBLIC },
+  // Mints development tokens; the route itself answers only in the embedded default, to this machine.
+  { method: 'post', path: '/console/dev-token', decision: PUBLIC },
   { method: 'get', path: '/metrics', decision: STAFF },
 
   { method: 'post', path: '/v1/applications', decision: APPLICANTS },
@@ -99,7 +100,8 @@ export interface AuthorizeOptions {
 
 function bearerToken(req: Request): string {
   const header = req.headers.authorization;
-  if (!header) throw new AuthenticationError('TOKEN_MISSING', 'this route needs a bearer token: Authorization: Bearer <token>');
+  if (!header)
+    throw new AuthenticationError('TOKEN_MISSING', 'this route needs a bearer token: Authorization: Bearer <token>');
   const match = /^Bearer ([A-Za-z0-9_.~+/=-]{1,8192})$/i.exec(header);
   if (!match) throw new AuthenticationError('TOKEN_INVALID', 'the Authorization header must be "Bearer <token>"');
   return match[1]!;
@@ -126,7 +128,10 @@ export function authorize(options: AuthorizeOptions): express.Router {
       identity = await options.verifier.verify(bearerToken(req));
     } catch (err) {
       if (err instanceof AuthenticationError) {
-        req.log?.info({ code: err.code, route: `${policy.method.toUpperCase()} ${policy.path}` }, 'request not authenticated');
+        req.log?.info(
+          { code: err.code, route: `${policy.method.toUpperCase()} ${policy.path}` },
+          'request not authenticated',
+        );
         throw unauthorized(res, err);
       }
       throw err;
@@ -141,7 +146,8 @@ export function authorize(options: AuthorizeOptions): express.Router {
       throw new HttpError(403, 'FORBIDDEN', `a ${identity.role} may not do this; it needs the role ${allowed}`);
     }
     if (access === 'own') {
-      const id = req.params.id ?? '';
+      const param = req.params.id;
+      const id = typeof param === 'string' ? param : '';
       const owner = isApplicationId(id) ? await options.ownerOf(id) : undefined;
       // Not "forbidden": whether someone else's application exists is not the caller's business.
       if (owner !== identity.subject) throw new HttpError(404, 'NOT_FOUND', 'no such application');
@@ -151,7 +157,11 @@ export function authorize(options: AuthorizeOptions): express.Router {
 
   for (const policy of POLICY) {
     // `own` is checked against the :id of the route; without one it would let every applicant through.
-    if (policy.decision.kind === 'roles' && Object.values(policy.decision.roles).includes('own') && !policy.path.includes('/:id')) {
+    if (
+      policy.decision.kind === 'roles' &&
+      Object.values(policy.decision.roles).includes('own') &&
+      !policy.path.includes('/:id')
+    ) {
       throw new Error(`policy ${policy.method} ${policy.path}: 'own' needs an :id in the path`);
     }
     router[policy.method](policy.path, enforce(policy));
@@ -161,7 +171,87 @@ export function authorize(options: AuthorizeOptions): express.Router {
     req.log?.debug({ method: req.method, path: req.path }, 'no authorization decision for this path');
     throw new HttpError(404, 'NOT_FOUND', 'no such route');
   });
+  (router as unknown as Record<symbol, boolean>)[AUTHORIZE_ROUTER] = true;
   return router;
+}
+
+const AUTHORIZE_ROUTER = Symbol('kaiban.authorize');
+
+export interface RegisteredRoute {
+  method: string;
+  path: string;
+}
+
+interface StackLayer {
+  rawPath?: string;
+  route?: { path: string | string[]; methods: Record<string, boolean> };
+  handle?: { stack?: StackLayer[] } & Record<symbol, boolean>;
+}
+
+/**
+ * Every route registered on an express 5 app or router, with the prefix of the routers it sits in
+ * (the authorization router itself excluded): what the route table test holds against POLICY.
+ */
+export function registeredRoutes(app: { router: unknown } | express.Router): RegisteredRoute[] {
+  const routes: RegisteredRoute[] = [];
+  const walk = (stack: StackLayer[], prefix: string) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+        for (const method of Object.keys(layer.route.methods)) {
+          for (const p of paths) routes.push({ method: method === '_all' ? 'all' : method, path: `${prefix}${p}` });
+        }
+      } else if (layer.handle?.stack && !layer.handle[AUTHORIZE_ROUTER]) {
+        walk(layer.handle.stack, layer.rawPath && layer.rawPath !== '/' ? `${prefix}${layer.rawPath}` : prefix);
+      }
+    }
+  };
+  const root = ('stack' in app ? app : (app as { router: express.Router }).router) as unknown as {
+    stack: StackLayer[];
+  };
+  walk(root.stack, '');
+  return routes;
+}
+
+type OpenApiOperation = Record<string, unknown> & { responses?: Record<string, unknown> };
+
+/**
+ * Writes the table into an OpenAPI document (api/openapi.ts): each operation's security requirement,
+ * the roles it admits (`x-kaiban-roles`; `own` = only the applicant who submitted it) and its 401/403 answers.
+ */
+export function documentAuthorization<T extends Record<string, unknown>>(doc: T): T {
+  const error = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, OpenApiOperation>>;
+  for (const [openApiPath, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const policy = policyFor(method, openApiPath.replace(/\{(\w+)\}/g, ':$1'));
+      if (!policy) continue;
+      if (policy.decision.kind !== 'roles') {
+        operation.security = [];
+        continue;
+      }
+      operation.security = [{ bearerAuth: [] }];
+      operation['x-kaiban-roles'] = policy.decision.roles;
+      const responses = (operation.responses ??= {});
+      responses['401'] ??= error('No bearer token, or not a valid one');
+      responses['403'] ??= error('The role may not do this');
+      if (Object.values(policy.decision.roles).includes('own'))
+        responses['404'] ??= error("Unknown, or another applicant's, application");
+    }
+  }
+  const components = ((doc as Record<string, unknown>).components ??= {}) as Record<string, unknown>;
+  components.securitySchemes = {
+    bearerAuth: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: 'role claim: applicant, operator or supervisor; sub: the caller',
+    },
+  };
+  return doc;
 }
 
 /** The caller's identity, set by `authorize` on every route that needs a token. */

@@ -44,7 +44,9 @@ const aad = (keyId: string) => Buffer.from(`kaiban-codec-v1:${keyId}`);
 function serialize(payload: Payload): Buffer {
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(payload.metadata ?? {})) if (v) metadata[k] = Buffer.from(v).toString('base64');
-  return Buffer.from(JSON.stringify({ m: metadata, d: Buffer.from(payload.data ?? new Uint8Array()).toString('base64') }));
+  return Buffer.from(
+    JSON.stringify({ m: metadata, d: Buffer.from(payload.data ?? new Uint8Array()).toString('base64') }),
+  );
 }
 
 function deserialize(bytes: Buffer): Payload {
@@ -87,13 +89,17 @@ export class AesGcmCodec implements PayloadCodec {
       if (text(payload.metadata?.encoding) !== ENCRYPTED_ENCODING) return payload;
       const keyId = text(payload.metadata?.[KEY_ID_METADATA]) ?? '';
       const key = this.byId.get(keyId);
-      if (!key) throw new CodecKeyUnknownError(`payload encrypted with key "${keyId}", which is not in KAIBAN_CODEC_KEYS`);
+      if (!key)
+        throw new CodecKeyUnknownError(`payload encrypted with key "${keyId}", which is not in KAIBAN_CODEC_KEYS`);
       const sealed = Buffer.from(payload.data ?? new Uint8Array());
       if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error('encrypted payload is truncated');
       const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
       decipher.setAAD(aad(keyId));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return deserialize(plain);
     });
   }
@@ -109,8 +115,10 @@ export function parseCodecKeys(spec: string, variable = 'KAIBAN_CODEC_KEYS'): Co
       const colon = part.indexOf(':');
       const id = part.slice(0, colon);
       const key = Buffer.from(part.slice(colon + 1), 'base64');
-      if (colon <= 0 || !KEY_ID.test(id)) throw new ConfigError(`${variable}: each key is <id>:<base64>, the id of letters, digits, . _ -`);
-      if (key.length !== 32) throw new ConfigError(`${variable}: key "${id}" must be 32 bytes (base64 of 32 random bytes)`);
+      if (colon <= 0 || !KEY_ID.test(id))
+        throw new ConfigError(`${variable}: each key is <id>:<base64>, the id of letters, digits, . _ -`);
+      if (key.length !== 32)
+        throw new ConfigError(`${variable}: key "${id}" must be 32 bytes (base64 of 32 random bytes)`);
       return { id, key };
     });
   if (keys.length === 0) throw new ConfigError(`${variable} lists no key`);
@@ -124,7 +132,10 @@ export function newCodecKeySpec(id = 'k1'): string {
 
 export function codecKeysFromConfig(config: Config): CodecKey[] {
   if (config.env.KAIBAN_CODEC_KEYS) return parseCodecKeys(config.env.KAIBAN_CODEC_KEYS);
-  return parseCodecKeys(devSecretFile(config, 'codec-keys', 'KAIBAN_CODEC_KEYS', () => newCodecKeySpec('k1')), 'secrets/codec-keys');
+  return parseCodecKeys(
+    devSecretFile(config, 'codec-keys', 'KAIBAN_CODEC_KEYS', () => newCodecKeySpec('k1')),
+    'secrets/codec-keys',
+  );
 }
 
 /** The one data converter of every Client and Worker. */

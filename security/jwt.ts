@@ -41,7 +41,18 @@ export interface TokenVerifier {
   verify(token: string): Promise<Identity>;
 }
 
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 function algorithmsFor(key: KeyObject): string[] {
   switch (key.asymmetricKeyType) {
@@ -61,7 +72,8 @@ function algorithmsFor(key: KeyObject): string[] {
 /** The HS256 secret for `npm run token` and the embedded default: AUTH_SECRET or the generated file. */
 export function hs256Secret(config: Config): Uint8Array {
   const secret =
-    config.env.AUTH_SECRET ?? devSecretFile(config, 'jwt-dev-secret', 'AUTH_SECRET', () => randomBytes(32).toString('base64url'));
+    config.env.AUTH_SECRET ??
+    devSecretFile(config, 'jwt-dev-secret', 'AUTH_SECRET', () => randomBytes(32).toString('base64url'));
   return new TextEncoder().encode(secret);
 }
 
@@ -75,7 +87,12 @@ export function createTokenVerifier(config: Config): TokenVerifier {
   const { env } = config;
   let source: TokenVerifier['source'];
   let check: (token: string) => Promise<JWTPayload>;
-  const options = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, requiredClaims: ['sub', 'exp'], clockTolerance: 5 };
+  const options = {
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+    requiredClaims: ['sub', 'exp'],
+    clockTolerance: 5,
+  };
 
   if (env.AUTH_JWKS_URL) {
     source = 'jwks';
@@ -105,7 +122,8 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       try {
         payload = await check(token);
       } catch (err) {
-        if (err instanceof errors.JWTExpired) throw new AuthenticationError('TOKEN_EXPIRED', 'the bearer token has expired');
+        if (err instanceof errors.JWTExpired)
+          throw new AuthenticationError('TOKEN_EXPIRED', 'the bearer token has expired');
         if (err instanceof errors.JOSEError) {
           throw new AuthenticationError('TOKEN_INVALID', `the bearer token is not valid (${err.code})`);
         }
@@ -117,7 +135,10 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       }
       const role = roleOf(payload[env.AUTH_ROLE_CLAIM]);
       if (!role) {
-        throw new AuthenticationError('TOKEN_INVALID', `the bearer token has no Kaiban role in "${env.AUTH_ROLE_CLAIM}" (${ROLES.join(', ')})`);
+        throw new AuthenticationError(
+          'TOKEN_INVALID',
+          `the bearer token has no Kaiban role in "${env.AUTH_ROLE_CLAIM}" (${ROLES.join(', ')})`,
+        );
       }
       return { subject, role };
     },
@@ -125,7 +146,11 @@ export function createTokenVerifier(config: Config): TokenVerifier {
 }
 
 /** Signs a token for the embedded default or a deployment with AUTH_SECRET (`npm run token`, tests). */
-export async function signToken(config: Config, identity: Identity, expiresIn: string | number = '12h'): Promise<string> {
+export async function signToken(
+  config: Config,
+  identity: Identity,
+  expiresIn: string | number = '12h',
+): Promise<string> {
   const { env } = config;
   if (env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY) {
     throw new ConfigError('tokens come from your identity provider when AUTH_JWKS_URL or AUTH_PUBLIC_KEY is set');

@@ -7,6 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parseUscc } from '../domain/codes';
 import type { ApplicationStatus } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
+import { authHeaders } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
 import { agencyRecords, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -37,9 +38,13 @@ interface Answer {
 async function call(
   method: string,
   path: string,
-  options: { json?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  options: { json?: unknown; raw?: string; headers?: Record<string, string>; anonymous?: boolean } = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = { ...options.headers };
+  // As the applicant (a real bearer token signed with the stack's test secret) unless told otherwise.
+  const headers: Record<string, string> = {
+    ...(options.anonymous ? {} : await authHeaders('applicant')),
+    ...options.headers,
+  };
   let body: string | undefined = options.raw;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
@@ -95,7 +100,11 @@ describe('an application submitted over HTTP', () => {
     const status = await waitForFinalStatus(id);
     console.info(`e2e: application ${id} completed in ${Date.now() - startedAt} ms`);
 
-    expect(status).toMatchObject({ id, status: 'completed', company: { name: application.company.name, district: '360113' } });
+    expect(status).toMatchObject({
+      id,
+      status: 'completed',
+      company: { name: application.company.name, district: '360113' },
+    });
     expect(status.steps.map((s) => s.id)).toEqual([...STEP_IDS]);
     for (const step of status.steps) {
       expect(step.state).toBe('done');
@@ -122,11 +131,20 @@ describe('an application submitted over HTTP', () => {
       branch: application.services.bank.branch,
       slot: { date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), time: expect.stringMatching(/^\d{2}:\d{2}$/) },
     });
-    expect(results.dossier).toMatchObject({ dossierId: `DOS-${id}`, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(results.dossier).toMatchObject({
+      dossierId: `DOS-${id}`,
+      digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
 
     const records = await agencyRecords(stack.simulator, id);
     expect(records.map((r) => r.reference.step).sort()).toEqual([...AGENCY_STEPS].sort());
     for (const record of records) expect(record).toMatchObject({ status: 'approved', live: true });
+
+    // Only its applicant (and staff) may read it; to another applicant it does not exist.
+    const stranger = await call('GET', `/v1/applications/${id}`, {
+      headers: await authHeaders('applicant', 'applicant-2'),
+    });
+    expect(stranger.status).toBe(404);
   });
 
   it('when the same Idempotency-Key is sent again, then the same application comes back and nothing new is started or filed', async () => {
@@ -203,7 +221,9 @@ describe('a request the API refuses', () => {
     expect(zh.body.error.code).toBe('VALIDATION_FAILED');
     expect(zh.body.error.issues).toHaveLength(expectedProblems.length);
     expect(zh.body.error.issues).toEqual(
-      expect.arrayContaining(expectedProblems.map((p) => ({ ...p, message: expect.stringMatching(/[\u4e00-\u9fff]/) }))),
+      expect.arrayContaining(
+        expectedProblems.map((p) => ({ ...p, message: expect.stringMatching(/[\u4e00-\u9fff]/) })),
+      ),
     );
 
     const en = await submit(invalidApplication(), { 'accept-language': 'en' });
@@ -217,6 +237,16 @@ describe('a request the API refuses', () => {
     const keyed = await submit(invalidApplication(), { 'idempotency-key': `e2e-${randomUUID()}` });
     expect(keyed.status).toBe(400);
 
+    await sleep(1000);
+    expect(await settledCount(queueQuery())).toBe(onQueueBefore);
+  });
+
+  it('when no bearer token is sent, then 401 and no workflow is started', async () => {
+    const onQueueBefore = await settledCount(queueQuery());
+    const res = await call('POST', '/v1/applications', { json: freshApplication(), anonymous: true });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('TOKEN_MISSING');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
     await sleep(1000);
     expect(await settledCount(queueQuery())).toBe(onQueueBefore);
   });
@@ -238,7 +268,10 @@ describe('a request the API refuses', () => {
   });
 
   it('when the JSON is malformed, then 400', async () => {
-    const res = await call('POST', '/v1/applications', { raw: '{"company": ', headers: { 'content-type': 'application/json' } });
+    const res = await call('POST', '/v1/applications', {
+      raw: '{"company": ',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('MALFORMED_JSON');
   });
@@ -253,15 +286,15 @@ describe('a request the API refuses', () => {
 });
 
 describe('service endpoints', () => {
-  it('answers /healthz and /readyz with 200', async () => {
-    expect((await call('GET', '/healthz')).status).toBe(200);
-    const ready = await call('GET', '/readyz');
+  it('answers /healthz and /readyz with 200, without a token', async () => {
+    expect((await call('GET', '/healthz', { anonymous: true })).status).toBe(200);
+    const ready = await call('GET', '/readyz', { anonymous: true });
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ ready: true });
   });
 
-  it('serves an OpenAPI 3.1 document with the Application schema', async () => {
-    const res = await call('GET', '/openapi.json');
+  it('serves an OpenAPI 3.1 document with the Application schema, without a token', async () => {
+    const res = await call('GET', '/openapi.json', { anonymous: true });
     expect(res.status).toBe(200);
     expect(res.body.openapi).toMatch(/^3\.1\./);
     expect(res.body.paths['/v1/applications'].post).toBeDefined();

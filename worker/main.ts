@@ -2,7 +2,8 @@
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
-import { activityDepsFromConfig, createKaibanWorker, installTemporalRuntime } from './worker';
+import { dataConverter } from '../security/codec';
+import { activityDepsFromConfig, createKaibanWorker, installTemporalRuntime, workerTuningFromConfig } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
     namespace: config.env.TEMPORAL_NAMESPACE,
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
     activityDeps: activityDepsFromConfig(config, logger),
+    dataConverter: dataConverter(config),
+    tuning: workerTuningFromConfig(config),
   });
   logger.info({ address, taskQueue: config.env.TEMPORAL_TASK_QUEUE }, 'worker running');
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM.

@@ -2,11 +2,14 @@
  * Worker bootstrap: connection, task queue, workflow bundle, activities, tuning, shutdown.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type LogLevel } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createAgencyClient } from '../adapters/agency-client';
 import type { Config } from '../config';
+import { criticalPathWarning, loadSlaConfig } from '../config/sla';
 import { topologicalOrder } from '../domain/steps';
+import { processMetrics } from '../observability/metrics';
 
 let runtimeInstalled = false;
 
@@ -48,6 +51,21 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
     },
     callbackBaseUrl: config.publicUrl,
     logger: logger.child({ component: 'activities' }),
+    sla: slaActivityDepsFromConfig(config, logger),
+  };
+}
+
+function slaActivityDepsFromConfig(config: Config, logger: Logger): NonNullable<ActivityDeps['sla']> {
+  const sla = loadSlaConfig(config);
+  const warning = criticalPathWarning(sla.settings);
+  if (warning) logger.warn(warning);
+  return {
+    settings: sla.settings,
+    webhooks: sla.webhooks,
+    ...(sla.webhookSecret ? { webhookSecret: sla.webhookSecret } : {}),
+    webhookTimeoutMs: sla.webhookTimeoutMs,
+    logger: logger.child({ component: 'sla' }),
+    metrics: processMetrics(),
   };
 }
 
@@ -56,8 +74,32 @@ export interface KaibanWorkerOptions {
   namespace: string;
   taskQueue: string;
   activityDeps: ActivityDeps;
+  /**
+   * The encrypting data converter, `dataConverter(config)` from security/codec.ts: the same keys as
+   * the clients'. A prebuilt bundle must be built with its `failureConverterPath`.
+   */
+  dataConverter: DataConverter;
   /** A prebuilt bundle (tests build one per file); otherwise the workflows folder is bundled. */
   workflowBundle?: WorkflowBundleOption;
+  /** Cache size, slots, sandbox model: `workerTuningFromConfig(config)`; the SDK defaults when absent. */
+  tuning?: WorkerTuning;
+}
+
+/** The worker's tuning knobs (WORKER_* in config). The defaults come from bench/ measurements; see README, Benchmarks. */
+export interface WorkerTuning {
+  maxCachedWorkflows: number;
+  maxConcurrentWorkflowTaskExecutions: number;
+  maxConcurrentActivityTaskExecutions: number;
+  reuseV8Context: boolean;
+}
+
+export function workerTuningFromConfig(config: Config): WorkerTuning {
+  return {
+    maxCachedWorkflows: config.env.WORKER_MAX_CACHED_WORKFLOWS,
+    maxConcurrentWorkflowTaskExecutions: config.env.WORKER_MAX_CONCURRENT_WORKFLOW_TASK_EXECUTIONS,
+    maxConcurrentActivityTaskExecutions: config.env.WORKER_MAX_CONCURRENT_ACTIVITY_TASK_EXECUTIONS,
+    reuseV8Context: config.env.WORKER_REUSE_V8_CONTEXT,
+  };
 }
 
 export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<Worker> {
@@ -66,7 +108,9 @@ export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.activityDeps),
+    ...options.tuning,
   });
 }

@@ -47,6 +47,7 @@ import {
   type ReviewInput,
   type StepActionInput,
 } from './messages';
+import { SlaClock } from './sla';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -133,6 +134,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   let searchAttributesEnabled = false;
   /** The scope of the step graph; withdraw and abort cancel it, which triggers compensation. */
   const graph = new CancellationScope();
+  /** The one-working-day SLA clocks (./sla.ts): started at acceptance, paused while the applicant corrects. */
+  const sla = new SlaClock(applicationId, status);
 
   const finished = () => status.status !== 'running';
 
@@ -161,7 +164,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   // ---- queries, signals, updates ----------------------------------------------------------
 
-  setHandler(statusQuery, () => status);
+  setHandler(statusQuery, () => sla.present());
   setHandler(applicationQuery, () => application);
   setHandler(agencyDecisionSignal, (decision) => {
     if (decision.status !== 'pending') decisions.set(decision.ticket, decision);
@@ -265,6 +268,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   status.acceptedAt = accepted.acceptedAt;
   const config: WorkflowSettings = accepted.settings;
   searchAttributesEnabled = config.searchAttributes;
+  sla.start({ acceptedAt: accepted.acceptedAt, searchAttributes: config.searchAttributes });
   if (config.searchAttributes) {
     upsertSearchAttributes([
       { key: districtKey, value: application.company.district },
@@ -360,10 +364,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       status.review.correction = { message: decision.reason, fields: decision.fields ?? [], requestedAt: nowIso() };
       step.state = 'correction';
       setPending('correction', true);
+      // The promise is about the government's time: no working time counts while the applicant corrects.
+      sla.pause('correction requested');
       await condition(() => correctedApplication !== undefined);
       const corrected = correctedApplication!;
       correctedApplication = undefined;
       setPending('correction', false);
+      sla.resume();
       status.review.correction.answeredAt = nowIso();
       const nameChanged = corrected.company.name !== application.company.name;
       application = corrected;
@@ -520,6 +527,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     status.finishedAt = nowIso();
     syncVisibility();
     log.info('application completed', { applicationId });
+    await sla.finish();
     return status;
   }
 
@@ -547,6 +555,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   status.finishedAt = nowIso();
   syncVisibility();
   log.warn('application ended without success', { applicationId, status: finalState });
+  await sla.finish();
   return status;
 }
 

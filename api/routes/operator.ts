@@ -21,6 +21,8 @@ import {
   statusKey,
 } from '../../infra/search-attributes';
 import { HttpError } from '../errors';
+import { createWorkingCalendar, type WorkingCalendar } from '../../domain/calendar';
+import { completionStats } from './completion';
 
 export const APPLICATION_STATES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'] as const;
 export const SLA_LEVELS = ['on_track', 'warning', 'breached'] as const;
@@ -49,6 +51,8 @@ export interface ApplicationSummary {
   breached: string[];
   submittedAt?: string;
   closedAt?: string;
+  /** Working time until dueAt for an open application, negative when overdue (so the console needs no calendar). */
+  workingMsLeft?: number;
 }
 
 /** The visibility query for the filters; every value is validated by listQuerySchema first. */
@@ -66,8 +70,20 @@ export function visibilityQuery(taskQueue: string, filters: Omit<z.infer<typeof 
   return clauses.join(' AND ');
 }
 
-export function operatorRouter(deps: { client: Client; taskQueue: string }): express.Router {
+export function operatorRouter(deps: { client: Client; taskQueue: string; calendar?: WorkingCalendar; now?: () => Date }): express.Router {
   const { client, taskQueue } = deps;
+  const calendar = deps.calendar ?? createWorkingCalendar();
+  const now = deps.now ?? (() => new Date());
+  const completionFigures = completionStats(client, calendar);
+  const workingMsLeft = (status: string, dueAt: Date | undefined): number | undefined => {
+    if (!dueAt || (status !== 'running' && status !== 'compensating')) return undefined;
+    const at = now().getTime();
+    try {
+      return dueAt.getTime() >= at ? calendar.workingTimeBetween(at, dueAt) : -calendar.workingTimeBetween(dueAt, at);
+    } catch {
+      return undefined; // the calendar lacks the year: no figure rather than a wrong one
+    }
+  };
   const router = express.Router();
   const namespace = client.options.namespace;
 
@@ -86,9 +102,10 @@ export function operatorRouter(deps: { client: Client; taskQueue: string }): exp
     const items: ApplicationSummary[] = (response.executions ?? []).map((e) => {
       const attributes = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
       const dueAt = attributes.get(dueAtKey);
+      const status = attributes.get(statusKey) ?? 'running';
       return {
         id: e.execution?.workflowId ?? '',
-        status: attributes.get(statusKey) ?? 'running',
+        status,
         companyName: companyNameFromSearchText(attributes.get(companyNameKey)),
         district: attributes.get(districtKey),
         pendingTasks: attributes.get(pendingTaskKey) ?? [],
@@ -97,6 +114,7 @@ export function operatorRouter(deps: { client: Client; taskQueue: string }): exp
         breached: attributes.get(breachedKey) ?? [],
         submittedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
         closedAt: e.closeTime?.seconds ? new Date(Number(e.closeTime.seconds) * 1000).toISOString() : undefined,
+        workingMsLeft: workingMsLeft(status, dueAt),
       };
     });
     const next = response.nextPageToken && response.nextPageToken.length > 0 ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
@@ -107,19 +125,30 @@ export function operatorRouter(deps: { client: Client; taskQueue: string }): exp
     const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
     const count = async (clause: string) => (await client.workflow.count(`${base} AND ${clause}`)).count;
     // Visibility groups only by ExecutionStatus, so each figure is its own count query (in parallel).
-    const [byStatus, bySla, breachesByStep, breachesByDistrict, total] = await Promise.all([
+    const [byStatus, bySla, breachesByStep, breachesByDistrict, total, completion, byTask] = await Promise.all([
       Promise.all(APPLICATION_STATES.map(async (s) => [s, await count(`KaibanStatus = '${s}'`)] as const)),
       Promise.all(SLA_LEVELS.map(async (l) => [l, await count(`KaibanSlaLevel = '${l}' AND KaibanStatus IN ('running', 'compensating')`)] as const)),
       Promise.all(['application', ...STEP_IDS].map(async (s) => [s, await count(`KaibanBreached = '${s}'`)] as const)),
       Promise.all(Object.keys(NANCHANG_DISTRICTS).map(async (d) => [d, await count(`KaibanDistrict = '${d}' AND KaibanBreached = 'application'`)] as const)),
       client.workflow.count(base).then((c) => c.count),
+      completionFigures(base, now().getTime()),
+      Promise.all(
+        [['review', `'review'`], ['correction', `'correction'`], ['incident', STEP_IDS.map((s) => `'incident:${s}'`).join(', ')]].map(
+          async ([task, values]) => [task, await count(`KaibanPendingTask IN (${values}) AND KaibanStatus = 'running'`)] as const,
+        ),
+      ),
     ]);
+    const statusCounts = Object.fromEntries(byStatus);
     res.json({
       total,
-      byStatus: Object.fromEntries(byStatus),
+      byStatus: statusCounts,
       openBySlaLevel: Object.fromEntries(bySla),
       breachesByScope: Object.fromEntries(breachesByStep),
       breachesByDistrict: Object.fromEntries(breachesByDistrict),
+      openTotal: (statusCounts.running ?? 0) + (statusCounts.compensating ?? 0),
+      openByTask: Object.fromEntries(byTask),
+      ...completion,
+      generatedAt: now().toISOString(),
     });
   });
 

@@ -3,14 +3,18 @@
  * (real HTTP on a free port) and a worker on a task queue of its own.
  */
 import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { startApi, type RunningApi } from '../../api/server';
 import type { WorkflowSettings } from '../../activities';
 import { loadConfig } from '../../config';
 import { createLogger } from '../../observability/logger';
 import { startSimulator, type RunningSimulator, type StartSimulatorOptions } from '../../simulator/server';
 import { activityDepsFromConfig, createKaibanWorker } from '../../worker/worker';
+import { dataConverter } from '../../security/codec';
+import { securityTestEnv } from './auth';
 import { workflowBundle } from './temporal';
 import { AGENCY_IDS } from '../../domain/steps';
 
@@ -27,10 +31,18 @@ export interface Stack {
 
 export async function startStack(
   env: TestWorkflowEnvironment,
-  options: { simulator?: Partial<StartSimulatorOptions>; settings?: Partial<WorkflowSettings> } = {},
+  options: {
+    simulator?: Partial<StartSimulatorOptions>;
+    settings?: Partial<WorkflowSettings>;
+    /** Configuration overrides (e.g. KAIBAN_CODEC_KEYS, rate limits). */
+    env?: Record<string, string>;
+    /** The API's Temporal client (default env.client; its codec keys must match the config's). */
+    client?: Client;
+    logger?: Logger;
+  } = {},
 ): Promise<Stack> {
   const taskQueue = `kaiban-test-${randomUUID()}`;
-  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const simulator = await startSimulator({
     port: 0,
     seed: 'test',
@@ -40,6 +52,11 @@ export async function startStack(
   });
   const config = loadConfig({
     ...process.env,
+    ...securityTestEnv(),
+    // Tests submit many applications as one applicant; test/security/ checks the limits themselves.
+    RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '100000',
+    RATE_LIMIT_SUBMISSIONS_PER_IP: '100000',
+    ...options.env,
     PORT: '0',
     TEMPORAL_TASK_QUEUE: taskQueue,
     AGENCY_BASE_URL: simulator.url,
@@ -47,7 +64,7 @@ export async function startStack(
     // The time-skipping test server has no Kaiban search attributes registered.
     TEMPORAL_SEARCH_ATTRIBUTES: String(!env.supportsTimeSkipping),
   });
-  const api = await startApi({ config, client: env.client, logger, port: 0 });
+  const api = await startApi({ config, client: options.client ?? env.client, logger, port: 0 });
   const deps = activityDepsFromConfig(config, logger);
   const worker = await createKaibanWorker({
     connection: env.nativeConnection,
@@ -61,6 +78,7 @@ export async function startStack(
         ...options.settings,
       },
     },
+    dataConverter: dataConverter(config),
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();

@@ -3,11 +3,15 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { searchAttributeArgs } from '../../infra/search-attributes';
 import { temporalCliPath, temporalTestServerPath } from '../../infra/temporal-binaries';
+import { FAILURE_CONVERTER_PATH } from '../../security/codec';
+import { testDataConverter } from './auth';
 
 /** The time-skipping test server: timers fire as soon as the workflow is idle. */
 export function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
+    // env.client encrypts like every Kaiban client, so tests exercise the codec.
+    client: { dataConverter: testDataConverter() },
   });
 }
 
@@ -22,6 +26,7 @@ export function startDevServer(options: { dbFilename?: string; port?: number } =
       log: { format: 'json', level: 'error' },
       extraArgs: searchAttributeArgs(),
     },
+    client: { dataConverter: testDataConverter() },
   });
 }
 
@@ -29,7 +34,12 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    // Failures leave the workflow sandbox with their messages encoded (security/failure-converter.ts).
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietBundlerLogger,
+  });
   return bundle;
 }
 

@@ -1,0 +1,207 @@
+/**
+ * The SLA's side effects: reading the deployment's calendar and budgets (so that a replayed history never depends on
+ * the calendar data of the day), and delivering alerts — a structured log line with its metric, and each configured
+ * webhook, signed. Merged into the activities object by activities/index.ts.
+ */
+import { createHmac } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import {
+  CalendarYearMissingError,
+  createWorkingCalendar,
+  DEFAULT_OFFICE_HOURS,
+  OFFICIAL_SCHEDULES,
+  formatShanghai,
+  parseInstant,
+  type OfficePeriod,
+  type ScheduleData,
+} from '../domain/calendar';
+import { yearOfDayNumber, shanghaiDayAndOffset } from '../domain/calendar/time';
+import {
+  DEFAULT_SLA_BUDGETS,
+  effectiveBudgetMs,
+  instantWhenCounted,
+  thresholdMs,
+  type CountingRule,
+  type SlaAlert,
+  type SlaBudgets,
+  type SlaLevel,
+  type SlaScope,
+  type SlaSettings,
+} from '../domain/sla';
+import type { KaibanMetrics } from '../observability/metrics';
+
+export interface SlaActivityDeps {
+  settings: SlaSettings;
+  /** Alert webhooks: `id` names the channel (config/sla.ts webhookChannelId), `url` receives the POST. */
+  webhooks?: readonly { id: string; url: string }[];
+  /** HMAC-SHA256 key of `X-Kaiban-Signature`; required when there are webhooks. */
+  webhookSecret?: string;
+  webhookTimeoutMs?: number;
+  logger: Logger;
+  metrics?: KaibanMetrics;
+  now?: () => Date;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Everything the workflow needs to run its SLA clocks deterministically, recorded in history once: the calendar
+ * data and office hours (the workflow builds the same pure calendar from them), the budgets, the alert channels.
+ */
+export interface SlaPlan {
+  computedAt: string;
+  clockStartedAt: string;
+  countingRule: CountingRule;
+  officeHours: OfficePeriod[];
+  /** The schedules from the year of the clock start on. */
+  schedules: ScheduleData;
+  budgets: SlaBudgets;
+  /** `log`, then one `webhook:<id>` per configured webhook. */
+  channels: string[];
+  /** The application's deadlines at the clock start (before any pause), for the record and the log. */
+  application: { budgetMs: number; warningAt: string; dueAt: string };
+}
+
+export interface ComputeDeadlinesInput {
+  applicationId: string;
+  /** The acceptance instant (ISO 8601): the application's clock start. */
+  clockStartedAt: string;
+  /** A later year the workflow's clocks reached: the answer must cover it. */
+  coverYear?: number;
+}
+
+export interface DeliverAlertInput {
+  channel: string;
+  alert: SlaAlert;
+}
+
+export interface AlertDelivered {
+  deliveredAt: string;
+  attempts: number;
+}
+
+export interface SlaOutcomeInput {
+  applicationId: string;
+  outcome: string;
+  /** For completed applications: the application clock's working time, pauses excluded. */
+  elapsedWorkingMs?: number;
+  level: SlaLevel;
+  breached: SlaScope[];
+}
+
+export const ALERT_SIGNATURE_HEADER = 'X-Kaiban-Signature';
+export const ALERT_ID_HEADER = 'X-Kaiban-Alert-Id';
+
+/** `sha256=<lowercase hex HMAC-SHA256 of the exact body bytes>`. */
+export function signAlertBody(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** The PRODUCT.md defaults with the shipped calendar, alerts to the log only: for callers that configure nothing. */
+export function defaultSlaDeps(logger: Logger): SlaActivityDeps {
+  return {
+    settings: { budgets: DEFAULT_SLA_BUDGETS, officeHours: DEFAULT_OFFICE_HOURS, countingRule: 'working-time', schedules: OFFICIAL_SCHEDULES },
+    logger,
+  };
+}
+
+export function createSlaActivities(deps: SlaActivityDeps) {
+  const now = deps.now ?? (() => new Date());
+  const send = deps.fetch ?? fetch;
+  const { settings, logger } = deps;
+  const calendar = createWorkingCalendar({ officeHours: settings.officeHours, schedules: settings.schedules });
+  const webhooks = new Map((deps.webhooks ?? []).map((w) => [w.id, w]));
+  if (webhooks.size > 0 && !deps.webhookSecret) throw new Error('SLA webhooks need a signing secret');
+
+  const yearMissing = (applicationId: string, year: number): never => {
+    logger.error({ applicationId, year }, 'SLA deadlines wait for the official schedule of a missing year');
+    // Retried (with backoff) until the data is deployed; the application itself goes on meanwhile.
+    throw ApplicationFailure.retryable(new CalendarYearMissingError(year).message, 'CalendarYearMissing', { year });
+  };
+
+  return {
+    async computeDeadlines(input: ComputeDeadlinesInput): Promise<SlaPlan> {
+      const start = parseInstant(input.clockStartedAt);
+      const startYear = yearOfDayNumber(shanghaiDayAndOffset(start).dayNumber);
+      const covered = calendar.coveredYears();
+      for (const year of [startYear, input.coverYear]) if (year !== undefined && !covered.includes(year)) yearMissing(input.applicationId, year);
+      let application: SlaPlan['application'];
+      try {
+        const budget = effectiveBudgetMs(calendar, 'application', settings.countingRule, start, settings.budgets.application);
+        const at = (target: number) => formatShanghai(instantWhenCounted(calendar, start, [], target, start));
+        application = { budgetMs: budget, warningAt: at(thresholdMs(budget, 'warning')), dueAt: at(budget) };
+      } catch (err) {
+        if (err instanceof CalendarYearMissingError) yearMissing(input.applicationId, err.year);
+        throw err;
+      }
+      const plan: SlaPlan = {
+        computedAt: now().toISOString(),
+        clockStartedAt: formatShanghai(start),
+        countingRule: settings.countingRule,
+        officeHours: settings.officeHours.map((p) => ({ start: p.start, end: p.end })),
+        schedules: { years: settings.schedules.years.filter((y) => y.year >= startYear) },
+        budgets: settings.budgets,
+        channels: ['log', ...webhooks.keys()],
+        application,
+      };
+      logger.info({ applicationId: input.applicationId, clockStartedAt: plan.clockStartedAt, ...application, rule: plan.countingRule }, 'SLA deadlines computed');
+      return plan;
+    },
+
+    async deliverAlert(input: DeliverAlertInput): Promise<AlertDelivered> {
+      const { alert, channel } = input;
+      const { attempt } = Context.current().info;
+      const fields = { alertId: alert.alertId, applicationId: alert.applicationId, scope: alert.scope, level: alert.level, channel, attempt };
+      if (channel === 'log') {
+        const line = { ...fields, event: 'sla_alert', deadline: alert.deadline, thresholdAt: alert.thresholdAt, consumedFraction: alert.consumedFraction };
+        const message = `SLA ${alert.level}: ${alert.scope} of ${alert.applicationId}, due ${alert.deadline}`;
+        if (alert.level === 'breached') logger.error(line, message);
+        else logger.warn(line, message);
+        deps.metrics?.slaAlerts.inc({ level: alert.level, scope: alert.scope });
+        return { deliveredAt: now().toISOString(), attempts: attempt };
+      }
+      const webhook = webhooks.get(channel);
+      if (!webhook) {
+        // The webhook was removed from the configuration since the alert was raised.
+        throw ApplicationFailure.nonRetryable(`alert channel ${channel} is not configured any more`, 'AlertChannelUnknown');
+      }
+      const body = JSON.stringify(alert);
+      let failure: string;
+      try {
+        const res = await send(webhook.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'kaiban-sla-alerts',
+            [ALERT_ID_HEADER]: alert.alertId,
+            [ALERT_SIGNATURE_HEADER]: signAlertBody(deps.webhookSecret!, body),
+            'X-Kaiban-Delivery-Attempt': String(attempt),
+          },
+          body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000),
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) {
+          logger.info(fields, 'SLA alert delivered');
+          return { deliveredAt: now().toISOString(), attempts: attempt };
+        }
+        failure = `the webhook answered ${res.status}`;
+      } catch (err) {
+        failure = `the webhook is unreachable: ${(err as Error).message}`;
+      }
+      deps.metrics?.slaAlertDeliveryFailures.inc({ channel });
+      logger.warn({ ...fields, failure }, 'SLA alert delivery failed; retrying');
+      throw ApplicationFailure.retryable(failure, 'AlertDeliveryFailed');
+    },
+
+    async recordSlaOutcome(input: SlaOutcomeInput): Promise<void> {
+      if (input.outcome === 'completed' && input.elapsedWorkingMs !== undefined) {
+        deps.metrics?.slaCompletionWorkingHours.observe(input.elapsedWorkingMs / 3_600_000);
+      }
+      logger.info({ ...input, event: 'sla_outcome' }, 'application SLA closed');
+    },
+  };
+}
+
+export type SlaActivities = ReturnType<typeof createSlaActivities>;

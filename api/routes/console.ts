@@ -1,0 +1,96 @@
+/**
+ * The operator console at /console: static files built by scripts/build-console.ts into
+ * console/dist. The files hold no data (every API call the page makes carries the operator's
+ * token), so they are public. Hashed assets are cached for a year; index.html is revalidated.
+ *
+ * In the embedded default only (the generated development secret, NODE_ENV not production, a caller
+ * on this machine), POST /console/dev-token mints a short-lived token per role for one-click sign-in.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Config } from '../../config';
+import { ROLES, signToken, type Role } from '../../security/jwt';
+import { isProduction } from '../../security/secret-files';
+import { HttpError } from '../errors';
+
+export const CONSOLE_DIST = path.resolve(__dirname, '../../console/dist');
+export const DEV_TOKEN_TTL = '8h';
+const HASHED_ASSET = /-[A-Z0-9]{8}\.(js|css)$/;
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+export type DevTokenMinter = (role: Role) => Promise<string>;
+
+export interface ConsoleOptions {
+  distDir?: string;
+  /** Present only in the embedded default: see devTokenMinter. */
+  devToken?: DevTokenMinter;
+  /** The token claim that holds the role (AUTH_ROLE_CLAIM), so the page can say who is signed in. */
+  roleClaim?: string;
+}
+
+/**
+ * The dev sign-in exists only where `npm run token` would work without any configured secret: no
+ * identity provider, no AUTH_SECRET, not production. Anywhere else tokens come from the real issuer.
+ */
+export function devTokenMinter(config: Config): DevTokenMinter | undefined {
+  const { env } = config;
+  if (isProduction(config) || env.AUTH_JWKS_URL || env.AUTH_PUBLIC_KEY || env.AUTH_SECRET) return undefined;
+  return (role) => signToken(config, { subject: `dev-${role}`, role }, DEV_TOKEN_TTL);
+}
+
+const devTokenBody = z.strictObject({ role: z.enum(ROLES) });
+
+const notBuilt = `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>Kaiban console</title>
+<p>运营控制台尚未构建：请运行 <code>npm run build:console</code>（<code>npm run setup</code> 也会构建）。</p>
+<p>The operator console is not built: run <code>npm run build:console</code> (<code>npm run setup</code> builds it too).</p></html>`;
+
+export function consoleRouter(options: ConsoleOptions = {}): express.Router {
+  const distDir = options.distDir ?? CONSOLE_DIST;
+  const router = express.Router();
+  const devSignIn = (req: Request) => options.devToken !== undefined && LOOPBACK.has(req.socket.remoteAddress ?? '');
+
+  const sendIndex = (_req: Request, res: Response) => {
+    const index = path.join(distDir, 'index.html');
+    if (!existsSync(index)) {
+      res.status(503).type('html').setHeader('cache-control', 'no-store').send(notBuilt);
+      return;
+    }
+    res.setHeader('cache-control', 'no-cache');
+    res.sendFile(index, { cacheControl: false });
+  };
+  router.get('/console', sendIndex);
+
+  router.get('/console/config.json', (req, res) => {
+    res.setHeader('cache-control', 'no-store');
+    res.json({
+      devSignIn: devSignIn(req),
+      roles: devSignIn(req) ? [...ROLES] : ['operator', 'supervisor'],
+      roleClaim: options.roleClaim ?? 'role',
+    });
+  });
+
+  router.post('/console/dev-token', async (req, res) => {
+    if (!devSignIn(req)) throw new HttpError(404, 'NOT_FOUND', 'no such route');
+    const parsed = devTokenBody.safeParse(req.body);
+    if (!parsed.success) throw new HttpError(400, 'VALIDATION_FAILED', `role must be one of ${ROLES.join(', ')}`);
+    const { role } = parsed.data;
+    req.log?.info({ role }, 'development token issued for the console');
+    res.setHeader('cache-control', 'no-store');
+    res.json({ token: await options.devToken!(role), role, subject: `dev-${role}`, expiresIn: DEV_TOKEN_TTL });
+  });
+
+  router.use(
+    '/console',
+    express.static(distDir, {
+      index: false,
+      redirect: false,
+      dotfiles: 'ignore',
+      setHeaders: (res, file) => {
+        res.setHeader('cache-control', HASHED_ASSET.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,160 @@
+/**
+ * Orchestration figures: throughput (N applications at once, completed per second) and end-to-end
+ * latency of one application at a time, Kaiban against the baseline on the same server and settings.
+ */
+import { performance } from 'node:perf_hooks';
+import { configureAgencies, type BenchEnvironment } from './environment';
+import { cpuTimeOf } from '../test/helpers/processes';
+import { mean, percentiles, pool, type Percentiles } from './stats';
+import { finalStatus, startOne, type Kind } from './workloads';
+
+/**
+ * `kaiban-no-callbacks`: the agencies decide in their answer to the filing and do not call back, so
+ * the workflow gets no redundant callback signals: how much of the gap those signals explain.
+ */
+export type Variant = Kind | 'kaiban-no-callbacks';
+
+export interface ThroughputRound {
+  kind: Variant;
+  n: number;
+  seconds: number;
+  perSecond: number;
+  /** Applications that did not end `completed` (must be 0). */
+  notCompleted: number;
+  /** Each application's submit-to-result time under this load. */
+  latency: Percentiles;
+  /** CPU milliseconds per application, by process, during the round. */
+  cpuMsPerApplication: Record<string, number>;
+}
+
+export interface ThroughputResult {
+  n: number;
+  rounds: ThroughputRound[];
+  kaibanPerSecond: number;
+  baselinePerSecond: number;
+  ratio: number;
+  noCallbacksPerSecond?: number;
+  noCallbacksRatio?: number;
+  /** Ids of Kaiban applications that completed, for the API's GET benchmark. */
+  completedIds: string[];
+}
+
+/** Starts `n` runs (at most `concurrency` start calls in flight), then waits for every result. */
+async function throughputRound(
+  env: BenchEnvironment,
+  variant: Variant,
+  n: number,
+  concurrency: number,
+): Promise<ThroughputRound & { ids: string[] }> {
+  const kind: Kind = variant === 'baseline' ? 'baseline' : 'kaiban';
+  if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: false });
+  const cpuBefore = cpuSnapshot(env);
+  const t0 = performance.now();
+  const finishTimes: number[] = [];
+  const startTimes: number[] = [];
+  const statuses = await pool(Array.from({ length: n }), concurrency, async (_, i) => {
+    startTimes[i] = performance.now();
+    const handle = await startOne(env, kind);
+    return { handle, result: finalStatus(handle).then((s) => ((finishTimes[i] = performance.now()), s)) };
+  });
+  const results = await Promise.all(statuses.map((s) => s.result));
+  const seconds = (Math.max(...finishTimes) - t0) / 1000;
+  const cpuAfter = cpuSnapshot(env);
+  const cpuMsPerApplication = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, (v - cpuBefore[k]!) / n]));
+  if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: true });
+  return {
+    kind: variant,
+    n,
+    seconds,
+    perSecond: n / seconds,
+    notCompleted: results.filter((r) => r !== 'completed').length,
+    latency: percentiles(finishTimes.map((t, i) => t - startTimes[i]!)),
+    cpuMsPerApplication,
+    ids: statuses.filter((_, i) => results[i] === 'completed').map((s) => s.handle.workflowId),
+  };
+}
+
+/** CPU used so far by each process of the benchmark (this one hosts the simulator and the clients). */
+function cpuSnapshot(env: BenchEnvironment): Record<string, number> {
+  const self = process.cpuUsage();
+  return {
+    temporal: cpuTimeOf(env.temporal.pid),
+    kaibanWorker: cpuTimeOf(env.kaibanWorker.pid),
+    baselineWorker: cpuTimeOf(env.baselineWorker.pid),
+    api: cpuTimeOf(env.api.process.pid),
+    benchAndSimulator: (self.user + self.system) / 1000,
+  };
+}
+
+export async function measureThroughput(
+  env: BenchEnvironment,
+  options: {
+    n: number;
+    rounds: number;
+    warmup: number;
+    concurrency?: number;
+    withoutCallbacks?: boolean;
+    log: (line: string) => void;
+  },
+): Promise<ThroughputResult> {
+  const concurrency = options.concurrency ?? 50;
+  options.log(`throughput: warm-up (${options.warmup} of each)`);
+  await throughputRound(env, 'baseline', options.warmup, concurrency);
+  await throughputRound(env, 'kaiban', options.warmup, concurrency);
+  const rounds: ThroughputRound[] = [];
+  const completedIds: string[] = [];
+  // Alternate, baseline first, so a machine that slows down over the run hurts neither side alone.
+  for (let r = 0; r < options.rounds; r++) {
+    const variants: Variant[] = options.withoutCallbacks
+      ? ['baseline', 'kaiban', 'kaiban-no-callbacks']
+      : ['baseline', 'kaiban'];
+    for (const variant of variants) {
+      const { ids, ...round } = await throughputRound(env, variant, options.n, concurrency);
+      if (variant === 'kaiban') completedIds.push(...ids);
+      rounds.push(round);
+      options.log(
+        `throughput: ${variant} round ${r + 1}: ${round.n} in ${round.seconds.toFixed(1)} s = ${round.perSecond.toFixed(1)}/s`,
+      );
+      if (round.notCompleted) options.log(`throughput: ${round.notCompleted} ${variant} runs did not complete`);
+    }
+  }
+  const perSecond = (variant: Variant) => mean(rounds.filter((r) => r.kind === variant).map((r) => r.perSecond));
+  const kaibanPerSecond = perSecond('kaiban');
+  const baselinePerSecond = perSecond('baseline');
+  const noCallbacksPerSecond = options.withoutCallbacks ? perSecond('kaiban-no-callbacks') : undefined;
+  return {
+    n: options.n,
+    rounds,
+    kaibanPerSecond,
+    baselinePerSecond,
+    ratio: kaibanPerSecond / baselinePerSecond,
+    ...(noCallbacksPerSecond === undefined
+      ? {}
+      : { noCallbacksPerSecond, noCallbacksRatio: noCallbacksPerSecond / baselinePerSecond }),
+    completedIds,
+  };
+}
+
+export interface LatencyResult {
+  samples: number;
+  kaiban: Percentiles;
+  baseline: Percentiles;
+}
+
+/** One application at a time, Kaiban and baseline alternating: submit-to-result in milliseconds. */
+export async function measureLatency(
+  env: BenchEnvironment,
+  options: { samples: number; log: (line: string) => void },
+): Promise<LatencyResult> {
+  const times: Record<Kind, number[]> = { kaiban: [], baseline: [] };
+  for (let i = -2; i < options.samples; i++) {
+    for (const kind of ['baseline', 'kaiban'] as const) {
+      const t0 = performance.now();
+      const status = await finalStatus(await startOne(env, kind));
+      if (status !== 'completed') throw new Error(`${kind} run ended ${status}`);
+      if (i >= 0) times[kind].push(performance.now() - t0); // the first two of each warm up
+    }
+  }
+  options.log(`latency: ${options.samples} of each`);
+  return { samples: options.samples, kaiban: percentiles(times.kaiban), baseline: percentiles(times.baseline) };
+}

@@ -1,0 +1,300 @@
+/**
+ * `npm run bench [-- options]`: Kaiban against raw Temporal, each figure beside a baseline measured
+ * in the same run on the same dev server and worker settings. Prints a table and writes JSON under
+ * bench/results/. Benchmarks never fail on slow figures, only on crashes.
+ *
+ *   --smoke            a tiny size of everything (< 2 minutes), for CI
+ *   --n <count>        applications per throughput round (default 200)
+ *   --rounds <count>   throughput rounds of each kind (default 2)
+ *   --samples <count>  latency samples of each kind (default 50)
+ *   --duration <s>     seconds of each API load (default 10)
+ *   --connections <c>  concurrent API connections (default 100)
+ *   --capacity <count> applications parked for the capacity figures (default 1000; try 10000)
+ *   --only <a,b>       run only these: throughput, latency, api, capacity, sla
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { temporalCliPath } from '../infra/temporal-binaries';
+import { workerTuningFromConfig } from '../worker/worker';
+import { measureApi, type ApiResult } from './api-load';
+import { measureCapacity, type CapacityResult } from './capacity';
+import { startBenchEnvironment } from './environment';
+import { measureLatency, measureThroughput, type LatencyResult, type ThroughputResult } from './orchestration';
+import { measureSlaPrecision, type SlaResult } from './sla-precision';
+import { fmt, mib, ratio, renderTable, type Row } from './stats';
+
+const PHASES = ['throughput', 'latency', 'api', 'capacity', 'sla'] as const;
+type Phase = (typeof PHASES)[number];
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      n: { type: 'string' },
+      rounds: { type: 'string' },
+      samples: { type: 'string' },
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      capacity: { type: 'string' },
+      only: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'npm run bench -- [--smoke] [--n 200] [--rounds 2] [--samples 50] [--duration 10] [--connections 100] [--capacity 1000] [--only throughput,latency,api,capacity,sla]\n',
+    );
+    process.exit(0);
+  }
+  const smoke = values.smoke;
+  const int = (value: string | undefined, normal: number, tiny: number) =>
+    value ? Number.parseInt(value, 10) : smoke ? tiny : normal;
+  const only = values.only ? (values.only.split(',') as Phase[]) : [...PHASES];
+  for (const p of only)
+    if (!PHASES.includes(p)) throw new Error(`--only: unknown benchmark '${p}' (${PHASES.join(', ')})`);
+  return {
+    smoke,
+    n: int(values.n, 200, 10),
+    rounds: int(values.rounds, 2, 1),
+    warmup: smoke ? 2 : 20,
+    samples: int(values.samples, 50, 3),
+    duration: int(values.duration, 10, 2),
+    connections: int(values.connections, 100, 10),
+    capacity: int(values.capacity, 1000, 20),
+    listSamples: smoke ? 2 : 20,
+    only: new Set(only),
+  };
+}
+
+function machine() {
+  let temporal = 'unknown';
+  try {
+    temporal = execFileSync(temporalCliPath(), ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // Reported as unknown.
+  }
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryBytes: os.totalmem(),
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    temporal,
+  };
+}
+
+function rows(results: {
+  throughput?: ThroughputResult;
+  latency?: LatencyResult;
+  api?: ApiResult;
+  capacity?: CapacityResult;
+  sla?: SlaResult;
+}): Row[] {
+  const out: Row[] = [];
+  const ms = (v: number) => `${fmt(v)} ms`;
+  const { throughput, latency, api, capacity, sla } = results;
+  if (throughput) {
+    out.push({
+      section: `throughput (${throughput.n} apps)`,
+      metric: 'completed / s',
+      kaiban: fmt(throughput.kaibanPerSecond),
+      baseline: fmt(throughput.baselinePerSecond),
+      ratio: `${fmt(throughput.ratio, 2)}×`,
+      goal: '≥ 0.9×',
+    });
+    if (throughput.noCallbacksPerSecond !== undefined) {
+      out.push({
+        section: `throughput (${throughput.n} apps)`,
+        metric: 'completed / s, agencies not calling back',
+        kaiban: fmt(throughput.noCallbacksPerSecond),
+        baseline: fmt(throughput.baselinePerSecond),
+        ratio: `${fmt(throughput.noCallbacksRatio ?? NaN, 2)}×`,
+      });
+    }
+  }
+  if (latency) {
+    for (const p of ['p50', 'p95', 'p99'] as const) {
+      out.push({
+        section: `latency (1 app, ${latency.samples}×)`,
+        metric: p,
+        kaiban: ms(latency.kaiban[p]),
+        baseline: ms(latency.baseline[p]),
+        ratio: `${fmt(ratio(latency.kaiban[p], latency.baseline[p]), 2)}×`,
+      });
+    }
+  }
+  if (api) {
+    const c = `${api.connections} conn`;
+    out.push({
+      section: `POST /v1/applications (${c})`,
+      metric: 'requests / s',
+      kaiban: fmt(api.post.perSecond),
+      baseline: fmt(api.postBaseline.perSecond),
+      ratio: `${fmt(ratio(api.post.perSecond, api.postBaseline.perSecond), 2)}×`,
+    });
+    out.push({
+      section: `POST /v1/applications (${c})`,
+      metric: 'p99',
+      kaiban: ms(api.post.latency.p99),
+      baseline: ms(api.postBaseline.latency.p99),
+      ratio: `${fmt(ratio(api.post.latency.p99, api.postBaseline.latency.p99), 2)}×`,
+    });
+    out.push({
+      section: `GET /v1/applications/:id (${c})`,
+      metric: 'requests / s',
+      kaiban: fmt(api.get.perSecond),
+      baseline: fmt(api.getBaseline.perSecond),
+      ratio: `${fmt(ratio(api.get.perSecond, api.getBaseline.perSecond), 2)}×`,
+    });
+    out.push({
+      section: `GET /v1/applications/:id (${c})`,
+      metric: 'p99',
+      kaiban: ms(api.get.latency.p99),
+      baseline: ms(api.getBaseline.latency.p99),
+      ratio: `${fmt(ratio(api.get.latency.p99, api.getBaseline.latency.p99), 2)}×`,
+    });
+  }
+  if (capacity) {
+    const s = `capacity (${capacity.parked} parked)`;
+    out.push({
+      section: s,
+      metric: 'worker RSS',
+      kaiban: mib(capacity.kaiban.workerRss),
+      baseline: mib(capacity.baseline.workerRss),
+      ratio: `${fmt(ratio(capacity.kaiban.workerRss, capacity.baseline.workerRss), 2)}×`,
+      goal: '< 1 GiB',
+    });
+    out.push({
+      section: s,
+      metric: 'worker peak RSS',
+      kaiban: mib(capacity.kaiban.workerPeakRss),
+      baseline: mib(capacity.baseline.workerPeakRss),
+      ratio: `${fmt(ratio(capacity.kaiban.workerPeakRss, capacity.baseline.workerPeakRss), 2)}×`,
+    });
+    out.push({
+      section: s,
+      metric: 'dev-server RSS growth',
+      kaiban: mib(capacity.kaiban.serverRssGrowth),
+      baseline: mib(capacity.baseline.serverRssGrowth),
+      ratio: `${fmt(ratio(capacity.kaiban.serverRssGrowth, capacity.baseline.serverRssGrowth), 2)}×`,
+    });
+    out.push({
+      section: s,
+      metric: 'dev-server RSS (end)',
+      kaiban: mib(capacity.serverRssEnd),
+      baseline: '',
+      ratio: '',
+    });
+    out.push({
+      section: s,
+      metric: 'list p99 (API vs bare visibility)',
+      kaiban: ms(capacity.list.p99),
+      baseline: ms(capacity.listBaseline.p99),
+      ratio: `${fmt(ratio(capacity.list.p99, capacity.listBaseline.p99), 2)}×`,
+      goal: '< 200 ms',
+    });
+    out.push({
+      section: s,
+      metric: 'list p50',
+      kaiban: ms(capacity.list.p50),
+      baseline: ms(capacity.listBaseline.p50),
+      ratio: `${fmt(ratio(capacity.list.p50, capacity.listBaseline.p50), 2)}×`,
+    });
+  }
+  if (sla) {
+    if (sla.available) {
+      out.push({
+        section: 'SLA alert delay (due → webhook)',
+        metric: 'p50',
+        kaiban: ms(sla.delay.p50),
+        baseline: ms(sla.timerDelay.p50),
+        ratio: `${fmt(ratio(sla.delay.p50, sla.timerDelay.p50), 2)}×`,
+      });
+      out.push({
+        section: 'SLA alert delay (due → webhook)',
+        metric: 'p99 / max',
+        kaiban: `${ms(sla.delay.p99)} / ${ms(sla.delay.max)}`,
+        baseline: `${ms(sla.timerDelay.p99)} / ${ms(sla.timerDelay.max)}`,
+        ratio: '',
+      });
+    } else {
+      out.push({
+        section: 'SLA alert delay',
+        metric: 'not available yet',
+        kaiban: '–',
+        baseline: '–',
+        ratio: '',
+        goal: sla.reason,
+      });
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const started = Date.now();
+  const log = (line: string) =>
+    process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const env = await startBenchEnvironment({ log });
+  const results: Parameters<typeof rows>[0] = {};
+  try {
+    if (opts.only.has('throughput'))
+      results.throughput = await measureThroughput(env, {
+        n: opts.n,
+        rounds: opts.rounds,
+        warmup: opts.warmup,
+        withoutCallbacks: true,
+        log,
+      });
+    if (opts.only.has('latency')) results.latency = await measureLatency(env, { samples: opts.samples, log });
+    // Capacity before the API load: the load leaves thousands of queued submissions on the server.
+    if (opts.only.has('capacity'))
+      results.capacity = await measureCapacity(env, { size: opts.capacity, listSamples: opts.listSamples, log });
+    if (opts.only.has('api')) {
+      results.api = await measureApi(env, {
+        duration: opts.duration,
+        connections: opts.connections,
+        statusIds: results.throughput?.completedIds ?? [],
+        parkedIds: results.capacity?.parkedIds ?? [],
+        log,
+      });
+    }
+    if (opts.only.has('sla')) results.sla = await measureSlaPrecision(env, { samples: opts.smoke ? 2 : 10, log });
+  } finally {
+    await env.close();
+  }
+
+  const report = {
+    at: new Date().toISOString(),
+    options: { ...opts, only: [...opts.only] },
+    machine: machine(),
+    tuning: workerTuningFromConfig(env.config),
+    durationSeconds: (Date.now() - started) / 1000,
+    results: {
+      ...results,
+      throughput: results.throughput && { ...results.throughput, completedIds: undefined },
+      capacity: results.capacity && { ...results.capacity, parkedIds: undefined },
+    },
+  };
+  const dir = path.resolve(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `bench-${report.at.replace(/[:.]/g, '-')}${opts.smoke ? '-smoke' : ''}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2));
+
+  const m = report.machine;
+  process.stdout.write(
+    `\nKaiban benchmarks — ${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.platform}, Node ${m.node}\n` +
+      `${m.temporal.split('\n')[0]}; worker tuning ${JSON.stringify(report.tuning)}\n\n` +
+      renderTable(rows(results)) +
+      `\n\n${file} (${report.durationSeconds.toFixed(0)} s)\n`,
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,790 @@
+/**
+ * One application: header, actions, the SLA clock, the step timeline and table, review, results,
+ * alerts, compensations and the audit trail. Polled every few seconds; the actions panel is rebuilt
+ * only when what the operator can do changes, so a half-written reason is never lost to a refresh.
+ */
+import type { ApplicationStatus, StepStatus } from '../../domain/status';
+import { call, newActionId } from './api';
+import { gauge, timeline, type TimelineRow } from './charts';
+import { h, replaceKeepingFocus, type Child } from './dom';
+import { bilingual, districtName, formatDuration, formatPercent, formatTime, t, tk, type MessageKey } from './i18n';
+import { stepTitle } from './list';
+import type { Page } from './page';
+import { readSla, type ClockView, type SlaView } from './sla';
+import { confirmAction, errorBox, Poller, slaPill, statusPill, taskBadges } from './ui';
+import type { ActionAnswer } from './types';
+
+const REFRESH_MS = 3000;
+const FINAL = new Set(['completed', 'rejected', 'withdrawn', 'aborted']);
+
+function section(id: string, title: string, ...children: Child[]): HTMLElement {
+  return h(
+    'section',
+    { class: 'card', id, 'aria-labelledby': `${id}-h` },
+    h('h2', { id: `${id}-h` }, title),
+    ...children,
+  );
+}
+
+function dl(entries: [string, Child][]): HTMLElement {
+  return h(
+    'dl',
+    { class: 'facts' },
+    entries
+      .filter(([, v]) => v !== undefined && v !== null && v !== '')
+      .map(([k, v]) => [h('dt', null, k), h('dd', null, v)]),
+  );
+}
+
+function value(v: unknown): Child {
+  if (v === undefined || v === null || v === '') return '—';
+  if (typeof v === 'string' && /^https?:\/\//.test(v))
+    return h('a', { href: v, rel: 'noopener noreferrer', target: '_blank' }, v);
+  if (Array.isArray(v))
+    return h(
+      'ul',
+      { class: 'plain' },
+      v.map((x) => h('li', null, value(x))),
+    );
+  if (typeof v === 'object')
+    return h(
+      'dl',
+      { class: 'nested' },
+      Object.entries(v as Record<string, unknown>).map(([k, x]) => [h('dt', null, k), h('dd', null, value(x))]),
+    );
+  return String(v);
+}
+
+function actorText(by: { subject: string; role: string } | undefined): string {
+  return by ? `${tk('role', by.role)} ${by.subject}` : '—';
+}
+
+function stepState(step: StepStatus): HTMLElement {
+  return h('span', { class: `pill step state-${step.state}`, 'data-state': step.state }, tk('step', step.state));
+}
+
+function statutoryCell(clock: ClockView | undefined): Child {
+  if (!clock) return '—';
+  return [bilingual(clock.statutory), clock.statutoryBasis ? h('span', { class: 'sub' }, clock.statutoryBasis) : null];
+}
+
+// ---- sections ------------------------------------------------------------------------------
+
+function slaSection(status: ApplicationStatus, sla: SlaView | undefined): Child[] {
+  if (!sla) return [h('p', { class: 'muted' }, t('clockNotStarted'))];
+  const notes: Child[] = [
+    sla.missingCalendarYear ? errorBox(t('missingYear', { year: sla.missingCalendarYear })) : null,
+    sla.error ? errorBox(sla.error) : null,
+  ];
+  const app = sla.application;
+  if (!app || sla.state === 'starting') return [...notes, h('p', { class: 'muted' }, t('slaStarting'))];
+  const open = !FINAL.has(status.status);
+  return [
+    ...notes,
+    h(
+      'div',
+      { class: 'clock', 'data-testid': 'sla-clock', 'data-sla': app.level },
+      slaPill(app.level),
+      sla.pausedNow && open ? h('span', { class: 'badge paused' }, t('pausedNow')) : null,
+      gauge(app.consumed, app.level, {
+        width: 520,
+        height: 22,
+        label: `${t('consumed')} ${formatPercent(app.consumed)}`,
+      }),
+      h('span', { class: 'big' }, formatPercent(app.consumed)),
+    ),
+    dl([
+      [t('due'), app.dueAt ? h('time', { datetime: app.dueAt }, formatTime(app.dueAt)) : undefined],
+      [t('warningAt'), app.warningAt ? h('time', { datetime: app.warningAt }, formatTime(app.warningAt)) : undefined],
+      [t('colBudget'), `${formatDuration(app.budgetMs)}（${tk('rule', app.countingRule)}）`],
+      [t('consumed'), `${formatDuration(app.elapsedMs)}（${formatPercent(app.consumed)}）`],
+      [
+        t('workingLeft'),
+        app.leftMs === undefined
+          ? undefined
+          : app.leftMs >= 0
+            ? formatDuration(app.leftMs)
+            : t('overdue', { time: formatDuration(-app.leftMs) }),
+      ],
+      [t('pausedTotal'), sla.pausedMs > 0 || sla.pausedNow ? formatDuration(sla.pausedMs) : undefined],
+    ]),
+    sla.pauses.length > 0
+      ? h(
+          'div',
+          null,
+          h('h3', null, t('pauses')),
+          h(
+            'ul',
+            { class: 'plain pauses' },
+            sla.pauses.map((p) =>
+              h(
+                'li',
+                null,
+                `${formatTime(p.from)} – ${p.to ? formatTime(p.to) : t('now')}（${formatDuration(p.workingMs)}，${p.reason}）`,
+              ),
+            ),
+          ),
+        )
+      : null,
+  ];
+}
+
+function timelineSection(status: ApplicationStatus, sla: SlaView | undefined, now: number): Child[] {
+  const from = Date.parse(status.acceptedAt ?? status.submittedAt);
+  const ends = status.steps.flatMap((s) => (s.finishedAt ? [Date.parse(s.finishedAt)] : []));
+  const anyOpen = status.steps.some((s) => s.startedAt && !s.finishedAt);
+  const until = Math.max(
+    from + 1000,
+    status.finishedAt
+      ? Date.parse(status.finishedAt)
+      : anyOpen || !FINAL.has(status.status)
+        ? now
+        : Math.max(from, ...ends),
+  );
+  const rows: TimelineRow[] = status.steps.map((step) => {
+    const clock = sla?.steps.get(step.id);
+    const label = bilingual(step.title);
+    const open = !!step.startedAt && !step.finishedAt && !FINAL.has(status.status);
+    return {
+      id: step.id,
+      label,
+      state: step.state,
+      needs: step.needs,
+      start: step.startedAt ? Date.parse(step.startedAt) : undefined,
+      end: step.finishedAt ? Date.parse(step.finishedAt) : open ? undefined : step.startedAt ? until : undefined,
+      open,
+      due: clock?.dueAt && !step.finishedAt ? Date.parse(clock.dueAt) : undefined,
+      title: `${label}：${tk('step', step.state)}，${formatTime(step.startedAt)} – ${step.finishedAt ? formatTime(step.finishedAt) : t('now')}`,
+    };
+  });
+  const appDue = sla?.application?.dueAt ? Date.parse(sla.application.dueAt) : undefined;
+  const desc = `${t('timelineDesc')}：${rows.map((r) => r.title).join('；')}`;
+
+  const table = h(
+    'table',
+    { class: 'steps', 'data-testid': 'steps' },
+    h('caption', { class: 'visually-hidden' }, t('timelineTitle')),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        [
+          t('colStep'),
+          t('colState'),
+          t('colBudget'),
+          t('colActual'),
+          t('colConsumed'),
+          t('colStatutory'),
+          t('colAttempts'),
+          t('colTicket'),
+          t('colError'),
+        ].map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      status.steps.map((step) => {
+        const clock = sla?.steps.get(step.id);
+        const wallMs = step.startedAt
+          ? (step.finishedAt ? Date.parse(step.finishedAt) : now) - Date.parse(step.startedAt)
+          : undefined;
+        const needs = step.needs.length ? t('dependsOn', { steps: step.needs.map(stepTitle).join('、') }) : '';
+        return h(
+          'tr',
+          { 'data-step': step.id, 'data-state': step.state, class: step.state === 'incident' ? 'incident' : '' },
+          h('th', { scope: 'row' }, bilingual(step.title), needs ? h('span', { class: 'sub' }, needs) : null),
+          h(
+            'td',
+            null,
+            stepState(step),
+            step.decidedVia ? h('span', { class: 'sub' }, tk('via', step.decidedVia)) : null,
+          ),
+          h('td', null, clock ? formatDuration(clock.budgetMs) : '—'),
+          h(
+            'td',
+            null,
+            clock && clock.clock !== 'not_started' ? formatDuration(clock.elapsedMs) : '—',
+            wallMs !== undefined ? h('span', { class: 'sub' }, `${t('wallClock')} ${formatDuration(wallMs)}`) : null,
+          ),
+          h(
+            'td',
+            { class: 'consumed' },
+            clock && clock.clock !== 'not_started'
+              ? [
+                  gauge(clock.consumed, clock.level, {
+                    label: `${bilingual(step.title)} ${t('consumed')} ${formatPercent(clock.consumed)}`,
+                  }),
+                  ' ',
+                  formatPercent(clock.consumed),
+                ]
+              : '—',
+          ),
+          h('td', null, statutoryCell(clock)),
+          h('td', { class: 'num' }, step.attempts),
+          h('td', null, step.ticket ? h('code', null, step.ticket) : '—'),
+          h(
+            'td',
+            { class: 'error-cell' },
+            step.error
+              ? [
+                  h('strong', null, step.error.code),
+                  ' ',
+                  step.error.reason ? (lang2(step.error.reason) ?? step.error.message) : step.error.message,
+                ]
+              : '—',
+          ),
+        );
+      }),
+    ),
+  );
+  return [
+    h('div', { class: 'timeline-wrap' }, timeline(rows, from, until, appDue, desc)),
+    h('div', { class: 'table-wrap' }, table),
+  ];
+}
+
+function lang2(reason: { message_zh?: string; message_en?: string }): string | undefined {
+  return document.documentElement.lang === 'en'
+    ? (reason.message_en ?? reason.message_zh)
+    : (reason.message_zh ?? reason.message_en);
+}
+
+function reviewSection(status: ApplicationStatus): Child[] {
+  const review = status.review;
+  if (!review) return [h('p', { class: 'muted' }, '—')];
+  return [
+    h(
+      'p',
+      null,
+      review.decision === 'auto_approve' && review.state === 'not_needed' ? t('autoApproved') : t('manualReview'),
+      ' ',
+      h('span', { class: `pill review-${review.state}` }, tk('review', review.state)),
+    ),
+    review.findings.length
+      ? h(
+          'div',
+          null,
+          h('h3', null, t('findings')),
+          h(
+            'ul',
+            { class: 'findings' },
+            review.findings.map((f) => h('li', null, h('code', null, f.path), ' ', bilingual(f.reason))),
+          ),
+        )
+      : null,
+    dl([
+      [
+        t('decidedBy'),
+        review.decidedBy ? `${actorText(review.decidedBy)} · ${formatTime(review.decidedAt)}` : undefined,
+      ],
+      [t('reason'), review.reason],
+      [
+        t('correctionAsked'),
+        review.correction
+          ? `${review.correction.message}（${review.correction.fields.join(', ')}）· ${formatTime(review.correction.requestedAt)}${review.correction.answeredAt ? ` → ${formatTime(review.correction.answeredAt)}` : ''}`
+          : undefined,
+      ],
+    ]),
+  ];
+}
+
+function resultsSection(status: ApplicationStatus): Child[] {
+  const entries = Object.entries(status.results ?? {}).filter(([, v]) => v !== undefined && v !== null);
+  if (entries.length === 0) return [h('p', { class: 'muted' }, t('noResults'))];
+  return [dl(entries.map(([k, v]) => [tk('res', k), value(v)]))];
+}
+
+function alertsSection(sla: SlaView | undefined): Child[] {
+  if (!sla || sla.alerts.length === 0) return [h('p', { class: 'muted' }, t('noAlerts'))];
+  return [
+    h(
+      'table',
+      { class: 'alerts' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          [t('colScope'), t('colLevel'), t('thresholdAt'), t('due'), t('colConsumed'), t('colDelivery')].map((c) =>
+            h('th', { scope: 'col' }, c),
+          ),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        sla.alerts.map((a) =>
+          h(
+            'tr',
+            null,
+            h('td', null, a.scope === 'application' ? t('wholeApplication') : stepTitle(a.scope)),
+            h('td', null, slaPill(a.level)),
+            h('td', null, formatTime(a.thresholdAt)),
+            h('td', null, formatTime(a.dueAt)),
+            h('td', null, formatPercent(a.consumed)),
+            h(
+              'td',
+              null,
+              a.deliveries.length
+                ? h(
+                    'ul',
+                    { class: 'plain' },
+                    a.deliveries.map((d) =>
+                      h(
+                        'li',
+                        { title: d.error ?? '' },
+                        `${d.channel}：${tk('delivery', d.state)}${d.attempts ? `（${t('attemptsN', { n: d.attempts })}）` : ''}`,
+                      ),
+                    ),
+                  )
+                : '—',
+            ),
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
+function compensationsSection(status: ApplicationStatus): Child[] {
+  return [
+    h(
+      'table',
+      null,
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          [
+            t('colStep'),
+            t('colAction'),
+            t('colState'),
+            t('colAt'),
+            t('finishedAt'),
+            t('colAttempts'),
+            t('colResult'),
+          ].map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        status.compensations.map((c) =>
+          h(
+            'tr',
+            null,
+            h('th', { scope: 'row' }, stepTitle(c.step)),
+            h('td', null, tk('comp', c.action)),
+            h('td', null, tk('comp', c.state)),
+            h('td', null, formatTime(c.startedAt)),
+            h('td', null, formatTime(c.finishedAt)),
+            h('td', { class: 'num' }, c.attempts),
+            h('td', null, c.result ?? '—'),
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
+function auditSection(status: ApplicationStatus): Child[] {
+  if (status.audit.length === 0) return [h('p', { class: 'muted' }, t('noAudit'))];
+  return [
+    h(
+      'table',
+      { class: 'audit', 'data-testid': 'audit' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          [t('colAt'), t('colBy'), t('colAction'), t('colStep'), t('colReason')].map((c) =>
+            h('th', { scope: 'col' }, c),
+          ),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        status.audit.map((e) =>
+          h(
+            'tr',
+            null,
+            h('td', null, h('time', { datetime: e.at }, formatTime(e.at))),
+            h('td', null, actorText(e.by)),
+            h('td', null, tk('act', e.action)),
+            h('td', null, e.step ? stepTitle(e.step) : '—'),
+            h('td', null, e.reason ?? '—'),
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
+// ---- actions -------------------------------------------------------------------------------
+
+interface ActionContext {
+  id: string;
+  status: ApplicationStatus;
+  result: HTMLElement;
+  refresh: () => Promise<void>;
+}
+
+async function send(ctx: ActionContext, path: string, body: unknown, actionId: string): Promise<boolean> {
+  const answer = await call<ActionAnswer>('POST', `/v1/applications/${ctx.id}${path}`, {
+    body,
+    idempotencyKey: actionId,
+  });
+  let message: string;
+  if (answer.ok && answer.body) {
+    const a = answer.body;
+    message = t('accepted', { action: tk('act', a.action), time: formatTime(a.at), status: tk('status', a.status) });
+    replaceKeepingFocus(
+      ctx.result,
+      h('p', { class: 'ok', 'data-testid': 'action-answer', 'data-accepted': 'true', tabindex: '-1' }, message),
+    );
+  } else {
+    const issues = answer.error?.issues?.map((i) => `${i.path}: ${i.message}`).join('; ');
+    message = t('refused', {
+      code: answer.error?.code ?? String(answer.status),
+      message: `${answer.error?.message ?? ''}${issues ? ` (${issues})` : ''}`,
+    });
+    replaceKeepingFocus(
+      ctx.result,
+      h('p', { class: 'error', 'data-testid': 'action-answer', 'data-accepted': 'false', tabindex: '-1' }, message),
+    );
+  }
+  await ctx.refresh();
+  // The panel is rebuilt when the action changes what can be done; focus then goes to the answer.
+  if (!document.activeElement || document.activeElement === document.body)
+    ctx.result.querySelector<HTMLElement>('p')?.focus();
+  return answer.ok;
+}
+
+function reasonField(id: string, required = true): HTMLTextAreaElement {
+  return h('textarea', {
+    id,
+    name: 'reason',
+    rows: 2,
+    maxlength: 500,
+    required,
+    'aria-describedby': `${id}-help`,
+  }) as HTMLTextAreaElement;
+}
+
+function reviewForm(ctx: ActionContext): HTMLElement {
+  let actionId = newActionId();
+  const reason = reasonField('review-reason');
+  const findings = ctx.status.review?.findings ?? [];
+  const paths = [...new Set(findings.map((f) => f.path))];
+  const fields = h(
+    'fieldset',
+    { class: 'fields', hidden: true },
+    h('legend', null, t('fieldsToCorrect')),
+    paths.map((p, i) =>
+      h(
+        'label',
+        { class: 'check' },
+        h('input', { type: 'checkbox', name: 'fields', value: p, id: `field-${i}`, checked: true }),
+        p,
+      ),
+    ),
+  );
+  const radio = (value: string, label: MessageKey) =>
+    h(
+      'label',
+      { class: 'check' },
+      h('input', { type: 'radio', name: 'decision', value, required: true, 'data-testid': `decision-${value}` }),
+      t(label),
+    );
+  const form = h(
+    'form',
+    { class: 'action-form', 'aria-labelledby': 'review-h', 'data-testid': 'review-form' },
+    h('h3', { id: 'review-h' }, t('reviewTitle')),
+    findings.length
+      ? h(
+          'ul',
+          { class: 'findings' },
+          findings.map((f) => h('li', null, h('code', null, f.path), ' ', bilingual(f.reason))),
+        )
+      : null,
+    h(
+      'fieldset',
+      { class: 'decision' },
+      h('legend', null, t('decision')),
+      radio('approve', 'approve'),
+      radio('reject', 'reject'),
+      radio('request_correction', 'requestCorrection'),
+    ),
+    fields,
+    h('label', { for: 'review-reason' }, t('reason')),
+    reason,
+    h('p', { id: 'review-reason-help', class: 'help' }, t('reasonHelp')),
+    h('button', { type: 'submit', class: 'primary', 'data-testid': 'review-submit' }, t('submit')),
+  );
+  form.addEventListener('change', () => {
+    const decision = new FormData(form).get('decision');
+    fields.hidden = decision !== 'request_correction' || paths.length === 0;
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void (async () => {
+      const data = new FormData(form);
+      const decision = String(data.get('decision') ?? '');
+      if (decision === 'reject' && !(await confirmAction(t('confirmReject'), t('reject'), true))) return;
+      const body: Record<string, unknown> = { decision, reason: reason.value.trim() };
+      if (decision === 'request_correction') body.fields = data.getAll('fields').map(String);
+      const button = form.querySelector('button[type=submit]') as HTMLButtonElement;
+      button.disabled = true;
+      const ok = await send(ctx, '/review', body, actionId);
+      button.disabled = false;
+      if (!ok) actionId = newActionId();
+    })();
+  });
+  return form;
+}
+
+function incidentForm(ctx: ActionContext, step: StepStatus): HTMLElement {
+  const title = bilingual(step.title);
+  const reason = reasonField(`skip-reason-${step.id}`);
+  const uscc =
+    step.id === 'license'
+      ? (h('input', {
+          id: 'skip-uscc',
+          name: 'uscc',
+          required: true,
+          maxlength: 18,
+          pattern: '[0-9A-HJ-NPQRTUWXY]{18}',
+          autocomplete: 'off',
+        }) as HTMLInputElement)
+      : null;
+  const retry = h(
+    'button',
+    {
+      type: 'button',
+      class: 'primary',
+      'data-testid': `retry-${step.id}`,
+      onclick: async () => {
+        if (await confirmAction(t('confirmRetry', { step: title }), t('retry')))
+          await send(ctx, `/steps/${step.id}/retry`, {}, newActionId());
+      },
+    },
+    t('retry'),
+  );
+  const skip = h(
+    'form',
+    { class: 'inline-form' },
+    h('label', { for: `skip-reason-${step.id}` }, t('reason')),
+    reason,
+    h('p', { id: `skip-reason-${step.id}-help`, class: 'help' }, t('reasonHelp')),
+    uscc ? [h('label', { for: 'skip-uscc' }, t('skipUscc')), uscc] : null,
+    h('button', { type: 'submit', class: 'secondary', 'data-testid': `skip-${step.id}` }, t('skip')),
+  );
+  skip.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void (async () => {
+      if (!(await confirmAction(t('confirmSkip', { step: title }), t('skip')))) return;
+      await send(
+        ctx,
+        `/steps/${step.id}/skip`,
+        { reason: reason.value.trim(), ...(uscc ? { output: { uscc: uscc.value.trim() } } : {}) },
+        newActionId(),
+      );
+    })();
+  });
+  return h(
+    'div',
+    { class: 'action-form incident', 'aria-labelledby': `incident-${step.id}-h`, role: 'group' },
+    h('h3', { id: `incident-${step.id}-h` }, t('incidentTitle', { step: title })),
+    step.error ? h('p', { class: 'error-text' }, `${step.error.code}: ${step.error.message}`) : null,
+    h('div', { class: 'buttons' }, retry),
+    skip,
+  );
+}
+
+function abortForm(ctx: ActionContext): HTMLElement {
+  const reason = reasonField('abort-reason');
+  const form = h(
+    'form',
+    { class: 'inline-form' },
+    h('p', { class: 'help' }, t('abortHelp')),
+    h('label', { for: 'abort-reason' }, t('reason')),
+    reason,
+    h('p', { id: 'abort-reason-help', class: 'help' }, t('reasonHelp')),
+    h('button', { type: 'submit', class: 'danger', 'data-testid': 'abort' }, t('abort')),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void (async () => {
+      if (await confirmAction(t('confirmAbort'), t('abort'), true))
+        await send(ctx, '/abort', { reason: reason.value.trim() }, newActionId());
+    })();
+  });
+  return h('details', { class: 'abort' }, h('summary', null, t('abort')), form);
+}
+
+function actionsContent(ctx: ActionContext, role: string): Child[] {
+  const { status } = ctx;
+  if (FINAL.has(status.status) || status.status === 'compensating') return [h('p', { class: 'muted' }, t('noActions'))];
+  if (role !== 'operator') return [h('p', { class: 'muted' }, t('readOnly'))];
+  const incidents = status.steps.filter((s) => s.state === 'incident');
+  return [
+    status.pendingTasks.includes('review') ? reviewForm(ctx) : null,
+    incidents.map((step) => incidentForm(ctx, step)),
+    !status.pendingTasks.includes('review') && incidents.length === 0
+      ? h('p', { class: 'muted' }, t('noActions'))
+      : null,
+    abortForm(ctx),
+  ];
+}
+
+// ---- page ----------------------------------------------------------------------------------
+
+export function detailPage(id: string, role: string): Page {
+  const heading = h('h1', { tabindex: '-1' }, t('loading'));
+  const head = h('div', { class: 'detail-head' });
+  const problem = h('div');
+  const actionResult = h('div', {
+    class: 'action-result',
+    role: 'status',
+    'aria-live': 'polite',
+    'data-testid': 'action-result',
+  });
+  const actions = h('div', { class: 'actions-body' });
+  const parts = {
+    sla: h('div'),
+    timeline: h('div'),
+    review: h('div'),
+    results: h('div'),
+    alerts: h('div'),
+    compensations: h('div'),
+    audit: h('div'),
+    outcome: h('div'),
+  };
+  let actionsSignature = '';
+
+  const render = (status: ApplicationStatus) => {
+    const sla = readSla(status);
+    const now = Date.now();
+    heading.textContent = status.company.name;
+    document.title = `${status.company.name} · ${t('appName')}`;
+    replaceKeepingFocus(
+      head,
+      h('p', { class: 'crumbs' }, h('a', { href: '#/applications' }, `← ${t('back')}`)),
+      h(
+        'div',
+        { class: 'status-line', 'data-testid': 'detail-status', 'data-status': status.status },
+        statusPill(status.status),
+        slaPill(sla?.application?.level),
+        taskBadges(status.pendingTasks, stepTitle),
+      ),
+      dl([
+        [t('colId'), h('code', null, status.id)],
+        [t('colDistrict'), districtName(status.company.district)],
+        [t('submittedAt'), formatTime(status.submittedAt)],
+        [t('acceptedAt'), formatTime(status.acceptedAt)],
+        [t('finishedAt'), status.finishedAt ? formatTime(status.finishedAt) : undefined],
+      ]),
+    );
+    const signature = JSON.stringify([
+      status.status,
+      status.pendingTasks,
+      status.steps.map((s) => s.state === 'incident'),
+      document.documentElement.lang,
+    ]);
+    if (signature !== actionsSignature) {
+      actionsSignature = signature;
+      replaceKeepingFocus(
+        actions,
+        actionsContent({ id, status, result: actionResult, refresh: () => poller.now() }, role),
+      );
+    }
+    replaceKeepingFocus(parts.sla, ...slaSection(status, sla));
+    replaceKeepingFocus(parts.timeline, ...timelineSection(status, sla, now));
+    replaceKeepingFocus(parts.review, ...reviewSection(status));
+    replaceKeepingFocus(parts.results, ...resultsSection(status));
+    replaceKeepingFocus(parts.alerts, ...alertsSection(sla));
+    replaceKeepingFocus(parts.audit, ...auditSection(status));
+    parts.compensations.hidden = status.compensations.length === 0;
+    if (status.compensations.length)
+      replaceKeepingFocus(
+        parts.compensations,
+        section('compensations', t('compensations'), ...compensationsSection(status)),
+      );
+    parts.outcome.hidden = !status.outcome;
+    if (status.outcome) {
+      replaceKeepingFocus(
+        parts.outcome,
+        section(
+          'outcome',
+          t('outcome'),
+          dl([
+            [t('colReason'), status.outcome.reason],
+            [t('colBy'), actorText(status.outcome.by)],
+            [t('colStep'), status.outcome.step ? stepTitle(status.outcome.step) : undefined],
+          ]),
+        ),
+      );
+    }
+  };
+
+  const load = async () => {
+    try {
+      const answer = await call<ApplicationStatus>('GET', `/v1/applications/${encodeURIComponent(id)}`);
+      if (answer.ok && answer.body) {
+        replaceKeepingFocus(problem);
+        render(answer.body);
+        if (FINAL.has(answer.body.status)) poller.stop();
+      } else if (answer.status === 404) {
+        heading.textContent = t('notFound');
+        poller.stop();
+      } else if (answer.status !== 401) {
+        replaceKeepingFocus(problem, errorBox(`${answer.error?.code}: ${answer.error?.message}`));
+      }
+    } catch (err) {
+      replaceKeepingFocus(problem, errorBox(t('unreachable', { message: (err as Error).message })));
+    }
+  };
+  const poller = new Poller(load, REFRESH_MS);
+  poller.start();
+
+  const el = h(
+    'div',
+    { class: 'detail-page', 'data-id': id },
+    heading,
+    head,
+    problem,
+    h(
+      'section',
+      { class: 'card actions', id: 'actions', 'aria-labelledby': 'actions-h' },
+      h('h2', { id: 'actions-h' }, t('actions')),
+      actionResult,
+      actions,
+    ),
+    parts.outcome,
+    h(
+      'div',
+      { class: 'grid-2' },
+      section('sla', t('slaTitle'), parts.sla),
+      section('review', t('reviewInfo'), parts.review),
+    ),
+    section('timeline', t('timelineTitle'), h('p', { class: 'help' }, t('timelineDesc')), parts.timeline),
+    h(
+      'div',
+      { class: 'grid-2' },
+      section('results', t('results'), parts.results),
+      section('alerts', t('alerts'), parts.alerts),
+    ),
+    parts.compensations,
+    section('audit', t('audit'), parts.audit),
+  );
+  return { el, title: t('loading'), stop: () => poller.stop() };
+}

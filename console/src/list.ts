@@ -1,0 +1,353 @@
+/**
+ * The applications list: filters (kept in the address, so a reload or a link keeps them), SLA as
+ * colour + shape + working time left, most urgent first, paged with the API's pageToken, refreshed
+ * every few seconds in place: rows are updated by key, so focus, scroll and page survive a refresh.
+ */
+import { STEP_IDS, STEPS } from '../../domain/steps';
+import { NANCHANG_DISTRICTS } from '../../domain/districts';
+import { call } from './api';
+import { h, replaceChildren } from './dom';
+import { bilingual, districtName, formatDuration, formatTime, t, tk } from './i18n';
+import type { Page } from './page';
+import { errorBox, levelRank, Poller, slaPill, statusPill, taskBadges } from './ui';
+import type { ApplicationPage, ApplicationSummary } from './types';
+
+const STATUSES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'];
+const LEVELS = ['on_track', 'warning', 'breached'];
+const TASKS = ['review', 'correction', ...STEP_IDS.map((s) => `incident:${s}`)];
+const FILTERS = ['status', 'sla', 'district', 'task', 'q'] as const;
+type Filters = Partial<Record<(typeof FILTERS)[number] | 'sort' | 'pageSize', string>>;
+const PAGE_SIZE = 25;
+const REFRESH_MS = 4000;
+const OPEN = new Set(['running', 'compensating']);
+
+export function stepTitle(id: string): string {
+  return bilingual(STEPS.find((s) => s.id === id)?.title) || id;
+}
+
+/** Where the operator was, kept while they look at an application and come back. */
+let remembered: { key: string; tokens: (string | undefined)[]; index: number; scrollY: number } | undefined;
+
+export function filtersFromHash(query: string): Filters {
+  const params = new URLSearchParams(query);
+  const filters: Filters = {};
+  for (const name of [...FILTERS, 'sort', 'pageSize'] as const) {
+    const value = params.get(name)?.trim();
+    if (value) filters[name] = value;
+  }
+  return filters;
+}
+
+function hashFor(filters: Filters): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(filters)) if (v) params.set(k, v);
+  const query = params.toString();
+  return `#/applications${query ? `?${query}` : ''}`;
+}
+
+/** Most urgent first: open before closed; then breached, warning, on track; then least working time left. */
+export function byUrgency(a: ApplicationSummary, b: ApplicationSummary): number {
+  const openA = OPEN.has(a.status) ? 0 : 1;
+  const openB = OPEN.has(b.status) ? 0 : 1;
+  if (openA !== openB) return openA - openB;
+  if (openA === 1) return (b.closedAt ?? '').localeCompare(a.closedAt ?? '');
+  const humanA = a.pendingTasks.some((x) => x !== 'correction') ? 0 : 1;
+  const humanB = b.pendingTasks.some((x) => x !== 'correction') ? 0 : 1;
+  const level = levelRank(a.slaLevel) - levelRank(b.slaLevel);
+  if (level !== 0) return level;
+  const left = (a.workingMsLeft ?? Infinity) - (b.workingMsLeft ?? Infinity);
+  if (left !== 0 && !Number.isNaN(left)) return left;
+  if (humanA !== humanB) return humanA - humanB;
+  return (a.submittedAt ?? '').localeCompare(b.submittedAt ?? '');
+}
+
+function slaCell(item: ApplicationSummary): HTMLElement {
+  let detail: string | undefined;
+  if (OPEN.has(item.status)) {
+    if (item.pendingTasks.includes('correction')) detail = t('paused');
+    else if (item.workingMsLeft !== undefined) {
+      detail =
+        item.workingMsLeft >= 0
+          ? t('left', { time: formatDuration(item.workingMsLeft) })
+          : t('overdue', { time: formatDuration(-item.workingMsLeft) });
+    }
+  }
+  return slaPill(item.slaLevel, detail);
+}
+
+function row(item: ApplicationSummary): HTMLTableRowElement {
+  const name = item.companyName || item.id;
+  return h(
+    'tr',
+    {
+      'data-id': item.id,
+      'data-status': item.status,
+      'data-sla': item.slaLevel ?? 'none',
+      class: `row sla-row-${item.slaLevel ?? 'none'}`,
+    },
+    h('td', null, slaCell(item)),
+    h('th', { scope: 'row' }, h('a', { href: `#/applications/${item.id}`, 'data-focus-key': `open-${item.id}` }, name)),
+    h('td', null, h('code', { title: item.id }, `${item.id.slice(0, 11)}…`)),
+    h('td', null, districtName(item.district)),
+    h('td', null, statusPill(item.status)),
+    h('td', null, taskBadges(item.pendingTasks, stepTitle)),
+    h('td', null, h('time', { datetime: item.submittedAt ?? '' }, formatTime(item.submittedAt))),
+    h(
+      'td',
+      null,
+      !OPEN.has(item.status) && item.closedAt
+        ? h(
+            'span',
+            { class: 'muted' },
+            t('closedAt'),
+            ' ',
+            h('time', { datetime: item.closedAt }, formatTime(item.closedAt)),
+          )
+        : item.dueAt
+          ? h('time', { datetime: item.dueAt }, formatTime(item.dueAt))
+          : '—',
+    ),
+  );
+}
+
+function select(name: string, label: string, options: [string, string][], value: string | undefined): HTMLElement {
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: `f-${name}` }, label),
+    h(
+      'select',
+      { id: `f-${name}`, name },
+      h('option', { value: '' }, t('fAll')),
+      options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)),
+    ),
+  );
+}
+
+export function listPage(query: string): Page {
+  const filters = filtersFromHash(query);
+  const filterKey = JSON.stringify(filters);
+  const state =
+    remembered?.key === filterKey ? remembered : { key: filterKey, tokens: [undefined], index: 0, scrollY: 0 };
+  remembered = state;
+  const rows = new Map<string, { el: HTMLTableRowElement; signature: string }>();
+  let firstRender = true;
+
+  const form = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': t('filters') },
+    select(
+      'status',
+      t('fStatus'),
+      STATUSES.map((s) => [s, tk('status', s)]),
+      filters.status,
+    ),
+    select(
+      'sla',
+      t('fSla'),
+      LEVELS.map((l) => [l, tk('sla', l)]),
+      filters.sla,
+    ),
+    select(
+      'district',
+      t('fDistrict'),
+      Object.entries(NANCHANG_DISTRICTS).map(([code]) => [code, districtName(code)]),
+      filters.district,
+    ),
+    select(
+      'task',
+      t('fTask'),
+      TASKS.map((task) => [
+        task,
+        task.startsWith('incident:') ? t('task_incident', { step: stepTitle(task.slice(9)) }) : tk('task', task),
+      ]),
+      filters.task,
+    ),
+    h(
+      'div',
+      { class: 'field grow' },
+      h('label', { for: 'f-q' }, t('fQuery')),
+      h('input', { id: 'f-q', name: 'q', type: 'search', value: filters.q ?? '', maxlength: 60 }),
+    ),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'f-sort' }, t('sortLabel')),
+      h(
+        'select',
+        { id: 'f-sort', name: 'sort' },
+        h('option', { value: '' }, t('sortUrgency')),
+        h('option', { value: 'newest', selected: filters.sort === 'newest' }, t('sortNewest')),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'field buttons' },
+      h('button', { type: 'submit', class: 'primary' }, t('apply')),
+      h('button', { type: 'reset', class: 'secondary' }, t('reset')),
+    ),
+  );
+  const readForm = (): Filters => {
+    const data = new FormData(form);
+    const next: Filters = filters.pageSize ? { pageSize: filters.pageSize } : {};
+    for (const name of [...FILTERS, 'sort'] as const) {
+      const value = String(data.get(name) ?? '').trim();
+      if (value) next[name] = value;
+    }
+    return next;
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    location.hash = hashFor(readForm());
+  });
+  form.addEventListener('change', (e) => {
+    if ((e.target as HTMLElement).tagName === 'SELECT') location.hash = hashFor(readForm());
+  });
+  form.addEventListener('reset', (e) => {
+    e.preventDefault();
+    location.hash = hashFor({});
+  });
+
+  const tbody = h('tbody');
+  const caption = h('caption', { class: 'visually-hidden' });
+  const table = h(
+    'table',
+    { class: 'applications', 'data-testid': 'applications' },
+    caption,
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        [
+          t('colSla'),
+          t('colCompany'),
+          t('colId'),
+          t('colDistrict'),
+          t('colStatus'),
+          t('colTasks'),
+          t('colSubmitted'),
+          t('colDue'),
+        ].map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
+    tbody,
+  );
+  const emptyNote = h('p', { class: 'empty', hidden: true }, t('empty'));
+  const problem = h('div');
+  const updated = h('span', { class: 'updated', 'data-testid': 'updated' });
+  const auto = h('input', { type: 'checkbox', id: 'auto-refresh', checked: true }) as HTMLInputElement;
+  const prev = h(
+    'button',
+    { type: 'button', class: 'secondary', 'data-testid': 'prev' },
+    t('prevPage'),
+  ) as HTMLButtonElement;
+  const next = h(
+    'button',
+    { type: 'button', class: 'secondary', 'data-testid': 'next' },
+    t('nextPage'),
+  ) as HTMLButtonElement;
+  const pageLabel = h('span', { class: 'page-n', 'aria-live': 'polite' });
+
+  const render = (page: ApplicationPage) => {
+    const items = [...page.items];
+    if (filters.sort !== 'newest') items.sort(byUrgency);
+    const wanted = items.map((item) => {
+      const signature = JSON.stringify(item) + document.documentElement.lang;
+      const known = rows.get(item.id);
+      if (known && known.signature === signature) return known.el;
+      const el = row(item);
+      const focusedKey = known?.el.contains(document.activeElement)
+        ? (document.activeElement as HTMLElement).dataset.focusKey
+        : undefined;
+      if (known) known.el.replaceWith(el);
+      rows.set(item.id, { el, signature });
+      if (focusedKey) el.querySelector<HTMLElement>(`[data-focus-key="${focusedKey}"]`)?.focus({ preventScroll: true });
+      return el;
+    });
+    const keep = new Set(items.map((i) => i.id));
+    for (const [id, { el }] of rows) {
+      if (!keep.has(id)) {
+        el.remove();
+        rows.delete(id);
+      }
+    }
+    // Reorder only what moved: moving a node that holds focus would drop the focus.
+    wanted.forEach((el, i) => {
+      if (tbody.children[i] !== el) tbody.insertBefore(el, tbody.children[i] ?? null);
+    });
+    caption.textContent = t('listCaption', { n: items.length });
+    emptyNote.hidden = items.length > 0;
+    state.tokens[state.index + 1] = page.nextPageToken ?? undefined;
+    if (!page.nextPageToken) state.tokens.length = state.index + 1;
+    prev.disabled = state.index === 0;
+    next.disabled = !page.nextPageToken;
+    pageLabel.textContent = t('pageN', { n: state.index + 1 });
+    updated.textContent = t('updatedAt', { time: formatTime(Date.now(), { date: false }) });
+    if (firstRender && state.scrollY) window.scrollTo(0, state.scrollY);
+    firstRender = false;
+  };
+
+  const load = async () => {
+    const params = new URLSearchParams();
+    for (const name of FILTERS) if (filters[name]) params.set(name, filters[name]!);
+    const size = Number(filters.pageSize);
+    params.set('pageSize', String(Number.isInteger(size) && size >= 1 && size <= 100 ? size : PAGE_SIZE));
+    const token = state.tokens[state.index];
+    if (token) params.set('pageToken', token);
+    try {
+      const answer = await call<ApplicationPage>('GET', `/v1/applications?${params.toString()}`);
+      if (answer.ok && answer.body) {
+        replaceChildren(problem);
+        render(answer.body);
+      } else if (answer.status !== 401) {
+        replaceChildren(problem, errorBox(`${answer.error?.code}: ${answer.error?.message}`));
+      }
+    } catch (err) {
+      replaceChildren(problem, errorBox(t('unreachable', { message: (err as Error).message })));
+    }
+  };
+
+  const poller = new Poller(load, REFRESH_MS);
+  auto.addEventListener('change', () => (auto.checked ? poller.start() : poller.stop()));
+  const go = (delta: number) => {
+    state.index = Math.max(0, state.index + delta);
+    void poller.now();
+  };
+  prev.addEventListener('click', () => go(-1));
+  next.addEventListener('click', () => go(1));
+
+  const el = h(
+    'div',
+    { class: 'list-page' },
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { tabindex: '-1' }, t('listTitle')),
+      h(
+        'div',
+        { class: 'refresh' },
+        h('label', { for: 'auto-refresh', class: 'check' }, auto, t('autoRefresh')),
+        updated,
+      ),
+    ),
+    form,
+    problem,
+    h('div', { class: 'table-wrap' }, table),
+    emptyNote,
+    h('nav', { class: 'pager', 'aria-label': t('pagination') }, prev, pageLabel, next),
+  );
+
+  const onScroll = () => (state.scrollY = window.scrollY);
+  window.addEventListener('scroll', onScroll, { passive: true });
+  poller.start();
+  return {
+    el,
+    title: t('listTitle'),
+    stop: () => {
+      poller.stop();
+      window.removeEventListener('scroll', onScroll);
+    },
+  };
+}

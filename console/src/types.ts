@@ -1,0 +1,69 @@
+/** What the console reads from the API (the status object itself comes from domain/status.ts). */
+export type SlaLevel = 'on_track' | 'warning' | 'breached';
+
+/** One row of GET /v1/applications (api/routes/operator.ts). */
+export interface ApplicationSummary {
+  id: string;
+  status: string;
+  companyName?: string;
+  district?: string;
+  pendingTasks: string[];
+  slaLevel?: string;
+  dueAt?: string;
+  breached: string[];
+  submittedAt?: string;
+  closedAt?: string;
+  /** Working time until the due instant, negative when overdue (computed by the API with the calendar). */
+  workingMsLeft?: number;
+}
+
+export interface ApplicationPage {
+  items: ApplicationSummary[];
+  nextPageToken: string | null;
+}
+
+/** GET /v1/stats. */
+export interface Stats {
+  total: number;
+  byStatus: Record<string, number>;
+  openBySlaLevel: Record<string, number>;
+  breachesByScope: Record<string, number>;
+  breachesByDistrict: Record<string, number>;
+  openTotal?: number;
+  /** Open applications waiting for a person: review, correction (the applicant), incident. */
+  openByTask?: Record<string, number>;
+  completedToday?: number;
+  completedThisWeek?: number;
+  completedByDay?: { date: string; count: number }[];
+  completion?: {
+    sampleSize: number;
+    withinOneWorkingDay: number | null;
+    medianWorkingMs: number | null;
+    p95WorkingMs: number | null;
+    method: string;
+  };
+  generatedAt?: string;
+}
+
+export interface ApiErrorBody {
+  error: {
+    code: string;
+    message: string;
+    issues?: { path: string; code: string; message: string }[];
+    requestId?: string;
+  };
+}
+
+export interface ActionAnswer {
+  actionId: string;
+  action: string;
+  accepted: true;
+  at: string;
+  status: string;
+}
+
+export interface ConsoleConfig {
+  devSignIn: boolean;
+  roles: string[];
+  roleClaim: string;
+}

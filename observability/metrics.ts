@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics (`GET /metrics`): one prom-client registry per process. Activities count the SLA
+ * alerts and completions where they happen (the worker); the API serves the registry and counts the
+ * open applications by SLA level from Temporal visibility at scrape time. In the embedded default
+ * (`npm start`) worker and API share the process, hence the registry.
+ */
+import express from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { SLA_LEVELS, type SlaLevel } from '../domain/sla';
+
+export interface KaibanMetrics {
+  registry: Registry;
+  /** Alerts raised, by level and scope (`application` or a step id). */
+  slaAlerts: Counter<'level' | 'scope'>;
+  /** Failed webhook delivery attempts (each is retried), by channel. */
+  slaAlertDeliveryFailures: Counter<'channel'>;
+  /** Working hours from acceptance to completion, pauses excluded, of completed applications. */
+  slaCompletionWorkingHours: Histogram<never>;
+  /** Open applications by SLA level, counted at scrape time by `openApplicationsByLevel`. */
+  slaOpenApplications: Gauge<'level'>;
+  /** Set by the API when visibility has Kaiban's search attributes; the gauge stays empty otherwise. */
+  openApplicationsByLevel?: () => Promise<Record<SlaLevel, number>>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logger } = {}): KaibanMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'kaiban_' });
+  const metrics: KaibanMetrics = {
+    registry,
+    slaAlerts: new Counter({
+      name: 'kaiban_sla_alerts_total',
+      help: 'SLA alerts raised (one per application, scope and level), by level and scope',
+      labelNames: ['level', 'scope'],
+      registers: [registry],
+    }),
+    slaAlertDeliveryFailures: new Counter({
+      name: 'kaiban_sla_alert_delivery_failures_total',
+      help: 'Failed SLA alert webhook delivery attempts (each is retried until delivered), by channel',
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    slaCompletionWorkingHours: new Histogram({
+      name: 'kaiban_sla_completion_working_hours',
+      help: 'Working hours from acceptance to completion of completed applications (pauses excluded); the promise is 7',
+      buckets: [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 10, 14, 21, 35],
+      registers: [registry],
+    }),
+    slaOpenApplications: new Gauge({
+      name: 'kaiban_sla_open_applications',
+      help: 'Open (running or compensating) applications by SLA level (the worst level of any scope), from Temporal visibility',
+      labelNames: ['level'],
+      registers: [registry],
+      async collect() {
+        if (!metrics.openApplicationsByLevel) return;
+        try {
+          const counts = await metrics.openApplicationsByLevel();
+          for (const level of SLA_LEVELS) this.set({ level }, counts[level]);
+        } catch (err) {
+          // A scrape must not fail because visibility is slow; the previous figures stay.
+          options.logger?.warn({ err }, 'open applications by SLA level: visibility count failed');
+        }
+      },
+    }),
+  };
+  return metrics;
+}
+
+let processWide: KaibanMetrics | undefined;
+
+/** The registry of this process, shared by the activities and the API. */
+export function processMetrics(): KaibanMetrics {
+  processWide ??= createMetrics();
+  return processWide;
+}
+
+export function metricsRouter(metrics: KaibanMetrics): express.Router {
+  const router = express.Router();
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  return router;
+}

@@ -1,0 +1,363 @@
+/**
+ * `npm run record-histories [-- --out test/histories] [--only completed,withdrawn]`
+ *
+ * Runs one application down every path of the businessStartup workflow on a throwaway Temporal dev
+ * server (real time, Kaiban's search attributes, the agency simulator, the API for callbacks, the
+ * worker with the current workflow code) and writes each history as JSON into test/histories/,
+ * where test/replay.test.ts replays them against the workflow code of every later change.
+ *
+ * Histories are recorded without the payload codec (failures still go through the production
+ * failure converter): replay does not depend on encryption, and plain JSON keeps them readable and
+ * diffable. The applications are synthetic (the sample fixture under made-up company names).
+ * See README "Upgrading workflow code safely" for when to record and when to keep old histories.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { startApi } from '../api/server';
+import { loadConfig } from '../config';
+import type { Application } from '../domain/application';
+import type { Actor, ApplicationStatus } from '../domain/status';
+import { AGENCY_IDS, type AgencyId, type StepId } from '../domain/steps';
+import { createLogger } from '../observability/logger';
+import { FAILURE_CONVERTER_PATH, newCodecKeySpec } from '../security/codec';
+import { startSimulator, type RunningSimulator } from '../simulator/server';
+import { freshApplication } from '../test/helpers/fixtures';
+import { historyToJson, readHistoryFile } from '../test/helpers/histories';
+import { startTemporalProcess } from '../test/helpers/processes';
+import { activityDepsFromConfig, createKaibanWorker } from '../worker/worker';
+import type { BusinessStartupInput } from '../workflows/businessStartup';
+import {
+  abortUpdate,
+  correctionUpdate,
+  reviewUpdate,
+  statusQuery,
+  stepActionUpdate,
+  withdrawUpdate,
+  type ActionInput,
+} from '../workflows/messages';
+
+const operator = { subject: 'op-recorder', role: 'operator' as const };
+const applicant = { subject: 'applicant-recorder', role: 'applicant' as const };
+const DEFAULT_AGENCY = {
+  processingMs: 100,
+  transientFailureRate: 0,
+  dropCallbackRate: 0,
+  rejectAll: false,
+  callbacks: true,
+};
+
+interface Context {
+  client: Client;
+  taskQueue: string;
+  simulator: RunningSimulator;
+  start(path: string, edit?: (app: Application) => void): Promise<WorkflowHandle>;
+  agencies(settings: Partial<typeof DEFAULT_AGENCY>, which?: readonly AgencyId[]): Promise<void>;
+}
+
+/** One path through the workflow: what to do, and the final state it must reach. */
+interface PathRecipe {
+  name: string;
+  expect: ApplicationStatus['status'];
+  run(ctx: Context): Promise<WorkflowHandle>;
+}
+
+let actionCounter = 0;
+const action = (by: Actor = operator, reason?: string): ActionInput => ({
+  actionId: `recorder-${++actionCounter}`,
+  by,
+  ...(reason ? { reason } : {}),
+});
+
+async function waitFor(
+  handle: WorkflowHandle,
+  predicate: (s: ApplicationStatus) => boolean,
+  timeoutMs = 60_000,
+): Promise<ApplicationStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await handle.query(statusQuery).catch(() => undefined);
+    if (status && predicate(status)) return status;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${handle.workflowId}: condition not reached; last ${JSON.stringify(status?.steps.map((s) => [s.id, s.state]))}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const stepState = (s: ApplicationStatus, id: StepId) => s.steps.find((step) => step.id === id)?.state;
+const withSensitiveName = (a: Application) => void (a.company.name = a.company.name.replace('科技', '投资'));
+
+export const PATHS: PathRecipe[] = [
+  { name: 'completed', expect: 'completed', run: (ctx) => ctx.start('completed') },
+  {
+    name: 'callback-lost-polled',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ dropCallbackRate: 1 }, ['market']);
+      const handle = await ctx.start('callback-lost-polled');
+      await handle.result();
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
+    name: 'withdrawn',
+    expect: 'withdrawn',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 600_000 }, ['police']);
+      const handle = await ctx.start('withdrawn');
+      await waitFor(handle, (s) => stepState(s, 'seal') === 'pending' && stepState(s, 'fund') === 'done');
+      await handle.executeUpdate(withdrawUpdate, { args: [action(applicant, 'changed my mind')] });
+      await handle.result();
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
+    name: 'rejected-by-agency',
+    expect: 'rejected',
+    async run(ctx) {
+      await ctx.agencies({ rejectAll: true }, ['bank']);
+      const handle = await ctx.start('rejected-by-agency');
+      await handle.result();
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
+    name: 'rejected-name',
+    expect: 'rejected',
+    run: (ctx) => ctx.start('rejected-name', (a) => void (a.company.name = a.company.name.replace('科技', '国家科技'))),
+  },
+  {
+    name: 'review-approved',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await ctx.start('review-approved', withSensitiveName);
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [{ ...action(operator), decision: 'approve', reason: '投资咨询，不涉及金融业务' }],
+      });
+      return handle;
+    },
+  },
+  {
+    name: 'review-rejected',
+    expect: 'rejected',
+    async run(ctx) {
+      const handle = await ctx.start('review-rejected', withSensitiveName);
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [{ ...action(operator), decision: 'reject', reason: '经营范围涉及金融业务' }],
+      });
+      return handle;
+    },
+  },
+  {
+    name: 'correction',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await ctx.start('correction', withSensitiveName);
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [
+          {
+            ...action(operator),
+            decision: 'request_correction',
+            reason: '名称含“投资”，请修改',
+            fields: ['company.name'],
+          },
+        ],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+      const corrected = freshApplication();
+      corrected.company.name = corrected.company.name.replace('科技', '信息');
+      await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [{ ...action(operator), decision: 'approve', reason: '已更正' }],
+      });
+      return handle;
+    },
+  },
+  {
+    name: 'incident-retried',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ transientFailureRate: 1 }, ['police']);
+      const handle = await ctx.start('incident-retried');
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:seal'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(stepActionUpdate, { args: [{ ...action(operator), step: 'seal', action: 'retry' }] });
+      return handle;
+    },
+  },
+  {
+    name: 'incident-skipped',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ transientFailureRate: 1 }, ['hrss']);
+      const handle = await ctx.start('incident-skipped');
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:social'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [
+          {
+            ...action(operator, '窗口线下已办理社保登记'),
+            step: 'social',
+            action: 'skip',
+            output: { employerSocialSecurityNumber: '3601130000000001' },
+          },
+        ],
+      });
+      return handle;
+    },
+  },
+  {
+    name: 'incident-aborted',
+    expect: 'aborted',
+    async run(ctx) {
+      await ctx.agencies({ transientFailureRate: 1 }, ['tax']);
+      const handle = await ctx.start('incident-aborted');
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:tax'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(abortUpdate, { args: [action(operator, '税务系统长时间不可用，申请人同意终止')] });
+      return handle;
+    },
+  },
+];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { out: { type: 'string', default: 'test/histories' }, only: { type: 'string' } },
+  });
+  const outDir = path.resolve(values.out!);
+  const only = values.only ? new Set(values.only.split(',')) : undefined;
+  const recipes = PATHS.filter((p) => !only || only.has(p.name));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-record-'));
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'record-histories' });
+  const secret = randomBytes(16).toString('hex');
+
+  // The incident paths make activities fail on purpose: the SDK's warnings about them are expected.
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+  });
+  const temporal = await startTemporalProcess({ dbFilename: path.join(dir, 'temporal.sqlite') });
+  const simulator = await startSimulator({
+    port: 0,
+    seed: 'record-histories',
+    callbackSecrets: Object.fromEntries(AGENCY_IDS.map((a) => [a, secret])) as Record<AgencyId, string>,
+    agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, DEFAULT_AGENCY])),
+    logger: createLogger({ level: 'silent' }),
+  });
+  const taskQueue = 'kaiban-record-histories';
+  const config = loadConfig({
+    ...process.env,
+    KAIBAN_DATA_DIR: dir,
+    PORT: '0',
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    TEMPORAL_SEARCH_ATTRIBUTES: 'true',
+    AGENCY_BASE_URL: simulator.url,
+    AGENCY_CALLBACK_SECRET: secret,
+    AGENCY_POLL_INITIAL_SECONDS: '1',
+    AGENCY_POLL_MAX_SECONDS: '2',
+    // Incidents after two attempts, so the incident paths are short.
+    AGENCY_MAX_ATTEMPTS: '2',
+    AUTH_SECRET: randomBytes(32).toString('base64url'),
+    KAIBAN_CODEC_KEYS: newCodecKeySpec('recorder'),
+  });
+  // No payload codec (see above); the production failure converter.
+  const converter = { failureConverterPath: FAILURE_CONVERTER_PATH };
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, dataConverter: converter });
+  const api = await startApi({ config, client, logger, port: 0 });
+  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  const deps = activityDepsFromConfig(config, logger);
+  const worker = await createKaibanWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    activityDeps: { ...deps, callbackBaseUrl: api.url },
+    dataConverter: converter,
+  });
+
+  const ctx: Context = {
+    client,
+    taskQueue,
+    simulator,
+    start(name, edit) {
+      // A stable id per path, shaped like the API's ids.
+      const applicationId = `kb-${createHash('sha256').update(`history:${name}`).digest('hex').slice(0, 32)}`;
+      const input: BusinessStartupInput = {
+        applicationId,
+        application: freshApplication(edit),
+        submittedAt: new Date().toISOString(),
+      };
+      return client.workflow.start('businessStartup', { taskQueue, workflowId: applicationId, args: [input] });
+    },
+    async agencies(settings, which = AGENCY_IDS) {
+      const res = await fetch(`${simulator.url}/admin/config`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ agencies: Object.fromEntries(which.map((a) => [a, settings])) }),
+      });
+      if (!res.ok) throw new Error(`simulator PATCH: ${res.status} ${await res.text()}`);
+    },
+  };
+
+  let failed = false;
+  try {
+    await worker.runUntil(async () => {
+      mkdirSync(outDir, { recursive: true });
+      for (const recipe of recipes) {
+        const handle = await recipe.run(ctx);
+        const status = (await handle.result()) as ApplicationStatus;
+        if (status.status !== recipe.expect) {
+          failed = true;
+          process.stderr.write(`${recipe.name}: ended ${status.status}, expected ${recipe.expect}; not written\n`);
+          continue;
+        }
+        const history = await handle.fetchHistory();
+        const file = path.join(outDir, `${recipe.name}.json`);
+        writeFileSync(file, historyToJson(history));
+        process.stdout.write(
+          `${recipe.name.padEnd(22)} ${status.status.padEnd(10)} ${String(history.events?.length ?? 0).padStart(4)} events → ${path.relative(process.cwd(), file)}\n`,
+        );
+      }
+    });
+    // Every history just written must replay against the code that wrote it.
+    const written = recipes.map((r) => ({ workflowId: r.name, file: path.join(outDir, `${r.name}.json`) }));
+    const histories = written.map(({ workflowId, file }) => ({ workflowId, history: readHistoryFile(file) }));
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath: require.resolve('../workflows'), dataConverter: converter },
+      histories,
+    )) {
+      if (result.error) {
+        failed = true;
+        process.stderr.write(`${result.workflowId}: does not replay: ${result.error.message}\n`);
+      }
+    }
+  } finally {
+    await api.close();
+    await connection.close();
+    await nativeConnection.close();
+    await simulator.close();
+    await temporal.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (failed) process.exit(1);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

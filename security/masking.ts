@@ -1,0 +1,78 @@
+/**
+ * Property-level control of what answers show (OWASP API3, PIPL art. 51 de-identification): ID
+ * numbers, mobile numbers and e-mail addresses are masked in every answer by default
+ * (`3601**********1236`, `138****0001`, `z***@example.com`). An operator who needs the clear value
+ * asks for it with `?reveal=true&reason=<why>`; the reveal is logged with who, what and why.
+ */
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { HttpError } from '../api/errors';
+import { maskIdNumber } from '../observability/logger';
+import { identityOf } from './authorize';
+
+export { maskIdNumber };
+
+export function maskPhone(phone: string): string {
+  return phone.length === 11 ? `${phone.slice(0, 3)}****${phone.slice(7)}` : '*'.repeat(phone.length);
+}
+
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  return at > 0 ? `${email[0]}***${email.slice(at)}` : '***';
+}
+
+const MASKS: Record<string, (value: string) => string> = {
+  idNumber: maskIdNumber,
+  phone: maskPhone,
+  email: maskEmail,
+};
+
+/** A copy of `value` with every personal field masked, wherever it sits (statuses, applications, lists). */
+export function maskPersonalFields<T>(value: T, depth = 0): T {
+  if (depth > 32 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => maskPersonalFields(item, depth + 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+    const mask = MASKS[key];
+    out[key] = mask && typeof field === 'string' ? mask(field) : maskPersonalFields(field, depth + 1);
+  }
+  return out as T;
+}
+
+const revealQuery = z.object({
+  reveal: z.enum(['true', 'false']).optional(),
+  reason: z.string().trim().min(5).max(500).optional(),
+});
+
+/**
+ * Whether this request may see personal data in the clear: only an operator, only with a reason,
+ * and the reveal is logged. Anything else gets the masked view.
+ */
+export function revealRequested(req: Request, res: Response, applicationId: string): boolean {
+  const parsed = revealQuery.safeParse({ reveal: req.query.reveal, reason: req.query.reason });
+  if (!parsed.success) {
+    throw new HttpError(400, 'REVEAL_INVALID', 'reveal=true needs reason=<why, 5 to 500 characters>, each given once');
+  }
+  if (parsed.data.reveal !== 'true') return false;
+  const identity = identityOf(res);
+  if (identity?.role !== 'operator')
+    throw new HttpError(403, 'REVEAL_FORBIDDEN', 'only operators may reveal personal data');
+  if (!parsed.data.reason)
+    throw new HttpError(400, 'REVEAL_REASON_REQUIRED', 'reveal=true needs reason=<why, 5 to 500 characters>');
+  req.log?.warn(
+    {
+      audit: 'personal-data-revealed',
+      by: identity.subject,
+      role: identity.role,
+      applicationId,
+      reason: parsed.data.reason,
+    },
+    'personal data revealed to an operator',
+  );
+  return true;
+}
+
+/** What an answer about one application shows this caller: masked, unless a logged reveal was asked for. */
+export function presentToCaller<T>(value: T, req: Request, res: Response, applicationId: string): T {
+  return revealRequested(req, res, applicationId) ? value : maskPersonalFields(value);
+}

@@ -1,0 +1,58 @@
+/**
+ * Submissions are the expensive route (each starts a workflow that calls six agencies), so they are
+ * limited per caller and per address (OWASP API4): a stolen token cannot flood the agencies, and
+ * one address cannot hide behind many tokens. Mounted after `authorize` (the identity is known) and
+ * before the body is parsed (a flood costs no parsing).
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
+import type { Config } from '../config';
+import { sendError } from '../api/errors';
+import { identityOf } from './authorize';
+
+export interface SubmissionLimits {
+  windowMs: number;
+  perIdentity: number;
+  perIp: number;
+}
+
+export function submissionLimitsFromConfig(config: Config): SubmissionLimits {
+  return {
+    windowMs: config.env.RATE_LIMIT_WINDOW_SECONDS * 1000,
+    perIdentity: config.env.RATE_LIMIT_SUBMISSIONS_PER_IDENTITY,
+    perIp: config.env.RATE_LIMIT_SUBMISSIONS_PER_IP,
+  };
+}
+
+export function submissionRateLimit(limits: SubmissionLimits): RequestHandler[] {
+  const common: Partial<Options> = {
+    windowMs: limits.windowMs,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (req: Request, res: Response, _next, options) => {
+      req.log?.warn({ limit: options.limit }, 'submission rate limit reached');
+      sendError(
+        res,
+        429,
+        'RATE_LIMITED',
+        `too many submissions; try again in ${Math.ceil(limits.windowMs / 1000)} seconds`,
+      );
+    },
+  };
+  return [
+    rateLimit({ ...common, limit: limits.perIp, keyGenerator: (req) => `ip:${ipKeyGenerator(req.ip ?? 'unknown')}` }),
+    rateLimit({
+      ...common,
+      limit: limits.perIdentity,
+      keyGenerator: (req, res) => `sub:${identityOf(res)?.subject ?? ipKeyGenerator(req.ip ?? 'unknown')}`,
+    }),
+  ];
+}
+
+/** `TRUST_PROXY` as express understands it: a hop count, true/false, or addresses/subnets. */
+export function trustProxySetting(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}

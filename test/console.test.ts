@@ -1,0 +1,271 @@
+/**
+ * The operator console in a real browser: Debian's Chromium (`apt-get install chromium`, see .ci/run)
+ * driven by playwright-core, against the whole stack on the Temporal dev server. Screenshots go to
+ * test-artifacts/ (ignored by git).
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startApi, type RunningApi } from '../api/server';
+import { loadConfig } from '../config';
+import { createLogger } from '../observability/logger';
+import { buildConsole } from '../scripts/build-console';
+import { authHeaders, securityTestEnv, tokenFor } from './helpers/auth';
+import { freshApplication } from './helpers/fixtures';
+import { patchSimulator, startStack, type Stack } from './helpers/stack';
+import { startDevServer } from './helpers/temporal';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(__dirname, '../test-artifacts');
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await buildConsole();
+  env = await startDevServer();
+  // Two filing attempts, so a failing agency turns into an incident within seconds.
+  stack = await startStack(env, { settings: { agencyMaxAttempts: 2 } });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Containers run CI as root, where Chromium's sandbox cannot start.
+    chromiumSandbox: false,
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+  await env?.teardown();
+});
+
+/** A fresh tab in Shanghai time that records every console error and uncaught exception. */
+async function openTab(): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({
+    viewport: { width: 1360, height: 900 },
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
+  return { page, errors };
+}
+
+async function submit(edit?: Parameters<typeof freshApplication>[0]): Promise<{ id: string; name: string }> {
+  const application = freshApplication(edit);
+  const res = await fetch(`${stack.api.url}/v1/applications`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
+    body: JSON.stringify(application),
+  });
+  expect(res.status).toBe(202);
+  return { id: ((await res.json()) as { id: string }).id, name: application.company.name };
+}
+
+async function signInWithToken(page: Page, baseUrl: string, token: string): Promise<void> {
+  await page.goto(`${baseUrl}/console`);
+  await page.getByRole('heading', { name: '登录' }).waitFor();
+  await page.getByLabel('身份令牌').fill(token);
+  await page.getByTestId('sign-in').click();
+}
+
+const row = (page: Page, id: string) => page.locator(`tr[data-id="${id}"]`);
+
+describe('the operator console', () => {
+  it('serves the built page and its hashed assets with their content types and cache headers', async () => {
+    const index = await fetch(`${stack.api.url}/console`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const html = await index.text();
+    const script = /src="(\/console\/app-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+    const style = /href="(\/console\/style-[A-Z0-9]+\.css)"/.exec(html)?.[1];
+    expect(script && style).toBeTruthy();
+    const js = await fetch(`${stack.api.url}${script}`);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const css = await fetch(`${stack.api.url}${style}`);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect((await fetch(`${stack.api.url}/console/nothing-here.js`)).status).toBe(404);
+    // With a configured AUTH_SECRET (as here) there is no dev sign-in: tokens come from the issuer.
+    expect(await (await fetch(`${stack.api.url}/console/config.json`)).json()).toMatchObject({ devSignIn: false });
+    const devToken = await fetch(`${stack.api.url}/console/dev-token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"role":"operator"}',
+    });
+    expect(devToken.status).toBe(404);
+  });
+
+  it('when an operator signs in, then both applications appear with their SLA colour; approving the review one completes it; list, application and dashboard have no console errors', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await expect(page.getByTestId('who').getAttribute('data-role')).resolves.toBe('operator');
+
+    const standard = await submit();
+    const review = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+
+    // The list refreshes itself: no reload, the rows arrive and change state on their own.
+    await row(page, standard.id).and(page.locator('[data-status="completed"]')).waitFor({ timeout: 30_000 });
+    await row(page, review.id).locator('.badge.task-review').waitFor({ timeout: 30_000 });
+    await expect(row(page, review.id).getAttribute('data-status')).resolves.toBe('running');
+    await expect(row(page, review.id).locator('th a').textContent()).resolves.toBe(review.name);
+    for (const id of [standard.id, review.id]) {
+      // Both are on track (green): a background of the green family, and the words say so too.
+      const pill = row(page, id).locator('.pill.sla');
+      await expect(pill.getAttribute('data-sla')).resolves.toBe('on_track');
+      await expect(pill.textContent()).resolves.toContain('正常');
+      // (The test's TypeScript has no DOM library; the function runs in the page.)
+      const background = await pill.evaluate(
+        (el) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el)
+            .backgroundColor,
+      );
+      expect(background).toBe('rgb(218, 251, 225)');
+    }
+    // Urgency order: the open application (waiting for a review) before the completed one.
+    const order = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    expect(order.indexOf(review.id)).toBeLessThan(order.indexOf(standard.id));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-list.png'), fullPage: true });
+
+    await row(page, review.id).locator('th a').click();
+    await page.getByRole('heading', { name: review.name }).waitFor();
+    const form = page.getByTestId('review-form');
+    await form.waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-application-review.png'), fullPage: true });
+    await form.getByLabel('通过').check();
+    await form.getByLabel('理由').fill('投资咨询，不涉及金融业务');
+    await form.getByTestId('review-submit').click();
+    const answer = page.getByTestId('action-answer');
+    await answer.waitFor();
+    await expect(answer.getAttribute('data-accepted')).resolves.toBe('true');
+    await expect(answer.textContent()).resolves.toContain('已受理');
+    await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="audit"]').getByText('审核通过').waitFor();
+    await expect(page.locator('[data-testid="steps"] tbody tr[data-state="done"]').count()).resolves.toBe(8);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-application.png'), fullPage: true });
+
+    await page.getByRole('link', { name: '监察看板' }).click();
+    await page.getByTestId('kpi-week').waitFor();
+    await expect(page.getByTestId('kpi-week').locator('.kpi-value').textContent()).resolves.toBe('2');
+    await expect(page.locator('figure.chart-card svg').count()).resolves.toBeGreaterThanOrEqual(4);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-dashboard.png'), fullPage: true });
+
+    // English is one click away, and the place in the console is kept.
+    await page.getByTestId('lang').click();
+    await page.getByRole('heading', { name: 'Supervision dashboard' }).waitFor();
+    await expect(page.locator('html').getAttribute('lang')).resolves.toBe('en');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-dashboard-en.png'), fullPage: true });
+
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('when someone signs in with an applicant-only token, then the console refuses them and keeps no token', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('applicant', 'applicant-console'));
+    const refusal = page.locator('.signin-message .error');
+    await refusal.waitFor();
+    await expect(refusal.textContent()).resolves.toContain('拒绝访问');
+    await expect(page.evaluate<string | null>("sessionStorage.getItem('kaiban.token')")).resolves.toBeNull();
+    await expect(page.getByRole('heading', { name: '申请列表' }).count()).resolves.toBe(0);
+    // The only error is the browser's own note of the API's 403.
+    expect(errors.filter((e) => !/status of 403/.test(e))).toEqual([]);
+    await page.context().close();
+  });
+
+  it('when an agency stays down, then the step shows as an incident; a confirmed retry from the console finishes the application', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
+    try {
+      const stuck = await submit();
+      await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 30_000 });
+      await row(page, stuck.id).locator('th a').click();
+      await page.getByTestId('retry-seal').waitFor();
+      await expect(page.locator('[data-testid="steps"] tr[data-step="seal"]').getAttribute('data-state')).resolves.toBe(
+        'incident',
+      );
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-incident.png'), fullPage: true });
+      await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
+
+      // The supervisor's view while it waits: one open application, waiting on an incident.
+      await page.getByRole('link', { name: '监察看板' }).click();
+      await page.getByTestId('kpi-open').waitFor();
+      await expect(page.getByTestId('kpi-open').locator('.kpi-value').textContent()).resolves.toBe('1');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-dashboard-open.png'), fullPage: true });
+      await page.goBack();
+
+      await page.getByTestId('retry-seal').click();
+      const dialog = page.getByRole('dialog');
+      await expect(dialog.textContent()).resolves.toContain('印章刻制备案');
+      await dialog.getByTestId('confirm').click();
+      await expect(page.getByTestId('action-answer').getAttribute('data-accepted')).resolves.toBe('true');
+      await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+      await page.locator('[data-testid="audit"]').getByText('重试步骤').waitFor();
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  describe('in the embedded default (the generated development secret)', () => {
+    let devApi: RunningApi;
+
+    beforeAll(async () => {
+      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-console-'));
+      const config = loadConfig({
+        ...process.env,
+        ...securityTestEnv(),
+        AUTH_SECRET: undefined,
+        NODE_ENV: 'development',
+        KAIBAN_DATA_DIR: dataDir,
+        PORT: '0',
+        TEMPORAL_TASK_QUEUE: stack.taskQueue,
+      });
+      devApi = await startApi({ config, client: env.client, logger: createLogger({ level: 'silent' }), port: 0 });
+    });
+
+    afterAll(async () => {
+      await devApi?.close();
+    });
+
+    it('offers a one-click sign-in per role; the operator lands on the list and pages through it', async () => {
+      const { page, errors } = await openTab();
+      await page.goto(`${devApi.url}/console`);
+      await page.getByTestId('dev-operator').click();
+      await page.getByRole('heading', { name: '申请列表' }).waitFor();
+      await page.locator('tbody tr').first().waitFor();
+      await expect(page.getByTestId('who').textContent()).resolves.toContain('dev-operator');
+
+      // Paging with the API's pageToken: three applications, two per page; the live refresh keeps the page.
+      await page.goto(`${devApi.url}/console#/applications?pageSize=2`);
+      await page.getByText('第 1 页').waitFor();
+      await expect(page.locator('tbody tr').count()).resolves.toBe(2);
+      const ids = () => page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+      const first = await ids();
+      await page.getByTestId('next').click();
+      await page.getByText('第 2 页').waitFor();
+      const second = await ids();
+      expect(second.some((id) => first.includes(id))).toBe(false);
+      await page.waitForTimeout(4500);
+      await expect(page.getByText('第 2 页').count()).resolves.toBe(1);
+      await page.getByTestId('prev').click();
+      await page.getByText('第 1 页').waitFor();
+      expect(errors).toEqual([]);
+      await page.context().close();
+    });
+  });
+});

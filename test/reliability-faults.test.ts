@@ -1,0 +1,142 @@
+/**
+ * Reliability: every agency misbehaves at once — 30 % of calls answer 503, 10 % are held 1.5 s
+ * (longer than the adapter's 1 s timeout, so Kaiban gives up on a call the agency then carries
+ * out) — and every application still reaches its end: completed ones with exactly one filing per
+ * step, rejected ones compensated until nothing is left live at any agency.
+ */
+import { authHeaders } from './helpers/auth';
+import { freshApplication } from './helpers/fixtures';
+import {
+  AGENCY_STEPS,
+  patchSimulator,
+  recordsByStep,
+  startReliabilityStack,
+  submit,
+  until,
+  waitForResults,
+  type ReliabilityStack,
+} from './helpers/reliability-stack';
+
+const AGENCIES = ['market', 'police', 'tax', 'hrss', 'fund', 'bank'];
+const FAULTS = { processingMs: 200, transientFailureRate: 0.3, latencySpikeRate: 0.1, latencySpikeMs: 1500 };
+
+let stack: ReliabilityStack;
+
+beforeAll(async () => {
+  stack = await startReliabilityStack({
+    simulator: { agencies: Object.fromEntries(AGENCIES.map((a) => [a, FAULTS])) },
+    env: {
+      AGENCY_TIMEOUT_MS: '1000',
+      // 0.37 of attempts fail: 15 attempts make an incident (all 15 failing) a one-in-three-million event.
+      AGENCY_MAX_ATTEMPTS: '15',
+    },
+  });
+  await stack.startApiHere();
+  await stack.startWorker();
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function review(id: string, decision: 'reject' | 'approve'): Promise<number> {
+  const res = await fetch(`${stack.apiUrl}/v1/applications/${id}/review`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+    body: JSON.stringify({ decision, reason: '经营范围不符 / scope not allowed' }),
+  });
+  return res.status;
+}
+
+async function pendingTasks(id: string): Promise<string[]> {
+  const res = await fetch(`${stack.apiUrl}/v1/applications/${id}`, { headers: await authHeaders('operator') });
+  return res.ok ? ((await res.json()) as { pendingTasks: string[] }).pendingTasks : [];
+}
+
+async function liveRecords(ids: readonly string[]): Promise<string[]> {
+  const byApplication = await recordsByStep(stack.simulator);
+  return ids.flatMap((id) =>
+    [...(byApplication.get(id)?.values() ?? [])]
+      .flat()
+      .filter((r) => r.live)
+      .map((r) => `${id} ${r.reference.step} ${r.status}`),
+  );
+}
+
+async function filingCounts(ids: readonly string[]): Promise<string[]> {
+  const byApplication = await recordsByStep(stack.simulator);
+  return ids.flatMap((id) =>
+    [...(byApplication.get(id)?.entries() ?? [])]
+      .filter(([, records]) => records.length !== 1)
+      .map(([step, records]) => `${id} ${step}: ${records.length}`),
+  );
+}
+
+describe('agency faults', () => {
+  it('when 30 % of agency calls fail and 10 % stall past the timeout, then every application ends, completed ones filed once per step, rejected ones fully undone', async () => {
+    const submitMany = (count: number, prefix: string, edit?: Parameters<typeof freshApplication>[0]) =>
+      Promise.all(
+        Array.from(
+          { length: count },
+          async (_, i) => (await submit(stack.apiUrl, freshApplication(edit), `${prefix}-${i}`)).id,
+        ),
+      );
+
+    const normal = await submitMany(30, 'faults-normal');
+    // 国家 is forbidden: the market regulator rejects the name reservation.
+    const forbidden = await submitMany(
+      5,
+      'faults-forbidden',
+      (a) => void (a.company.name = a.company.name.replace('科技', '国家科技')),
+    );
+    // 投资 needs a manual review, which the operator rejects: the reserved name is released.
+    const reviewed = await submitMany(
+      5,
+      'faults-review',
+      (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
+    );
+    for (const id of reviewed) {
+      await until(
+        () => pendingTasks(id),
+        (tasks) => tasks.includes('review'),
+        60_000,
+        `${id} waiting for review`,
+      );
+      expect(await review(id, 'reject')).toBe(200);
+    }
+
+    const first = await waitForResults(stack.client, [...normal, ...forbidden, ...reviewed], 100_000);
+    expect(normal.map((id) => first.get(id)!.status)).toEqual(normal.map(() => 'completed'));
+    expect(forbidden.map((id) => first.get(id)!.status)).toEqual(forbidden.map(() => 'rejected'));
+    expect(reviewed.map((id) => first.get(id)!.status)).toEqual(reviewed.map(() => 'rejected'));
+
+    // Then the bank turns everyone down: six completed steps to undo per application, under the same faults.
+    await patchSimulator(stack.simulator, { agencies: { bank: { rejectAll: true } } });
+    const bankRejected = await submitMany(8, 'faults-bank');
+    const second = await waitForResults(stack.client, bankRejected, 100_000);
+    for (const id of bankRejected) {
+      const status = second.get(id)!;
+      expect(status.status).toBe('rejected');
+      expect(status.compensations.map((c) => c.step).sort()).toEqual([
+        'fund',
+        'license',
+        'name',
+        'seal',
+        'social',
+        'tax',
+      ]);
+      expect(status.compensations.every((c) => c.state === 'done')).toBe(true);
+    }
+
+    // The faults were real: steps needed more than one attempt.
+    const retried = [...first.values(), ...second.values()].flatMap((s) => s.steps).filter((step) => step.attempts > 1);
+    expect(retried.length).toBeGreaterThan(0);
+
+    const all = [...normal, ...forbidden, ...reviewed, ...bankRejected];
+    expect(await filingCounts(all)).toEqual([]);
+    expect(await liveRecords([...forbidden, ...reviewed, ...bankRejected])).toEqual([]);
+    const byApplication = await recordsByStep(stack.simulator);
+    for (const id of normal)
+      expect([...(byApplication.get(id)?.keys() ?? [])].sort()).toEqual([...AGENCY_STEPS].sort());
+  }, 240_000);
+});

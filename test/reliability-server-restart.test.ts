@@ -1,0 +1,71 @@
+/**
+ * Reliability: the Temporal dev server goes away mid-run — killed outright — and comes back on
+ * the same SQLite file and port. Workers, API and clients reconnect by themselves; callbacks lost
+ * while it was away are recovered by polling; every application completes, nothing is filed twice.
+ */
+import { freshApplication } from './helpers/fixtures';
+import type { NodeProcess } from './helpers/processes';
+import {
+  countWorkflows,
+  duplicateOrMissingFilings,
+  sleep,
+  startReliabilityStack,
+  submit,
+  until,
+  waitForResults,
+  type ReliabilityStack,
+} from './helpers/reliability-stack';
+
+const APPLICATIONS = 40;
+
+let stack: ReliabilityStack;
+let worker: NodeProcess;
+
+beforeAll(async () => {
+  stack = await startReliabilityStack({
+    simulator: {
+      agencies: Object.fromEntries(
+        ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [a, { processingMs: 800 }]),
+      ),
+    },
+  });
+  await stack.startApiHere();
+  worker = await stack.startWorker();
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('Temporal server restarted mid-run', () => {
+  it('when the dev server is killed and restarted on the same SQLite file, then every application completes with exactly one filing per step', async () => {
+    const ids = await Promise.all(
+      Array.from(
+        { length: APPLICATIONS },
+        async (_, i) => (await submit(stack.apiUrl, freshApplication(), `server-restart-${i}`)).id,
+      ),
+    );
+    await until(
+      () => countWorkflows(stack, `KaibanStatus = 'running'`),
+      (n) => n >= APPLICATIONS / 2,
+      30_000,
+      'applications running',
+    );
+    const pidBefore = stack.temporal.pid;
+
+    await stack.temporal.stop('SIGKILL');
+    // Agencies decide meanwhile; their callbacks fail against an API that cannot reach Temporal.
+    await sleep(3000);
+    await stack.temporal.start();
+    expect(stack.temporal.pid).not.toBe(pidBefore);
+
+    const results = await waitForResults(stack.client, ids, 90_000);
+    expect([...results.values()].filter((s) => s.status !== 'completed').map((s) => `${s.id}: ${s.status}`)).toEqual(
+      [],
+    );
+    expect(await duplicateOrMissingFilings(stack.simulator, ids)).toEqual([]);
+    expect(await countWorkflows(stack)).toBe(APPLICATIONS);
+    // The same worker process rode out the outage: it reconnected by itself.
+    expect(worker.running).toBe(true);
+  }, 150_000);
+});

@@ -1,0 +1,95 @@
+/**
+ * Replay: every recorded history in test/histories/ (one per path of the workflow, recorded by
+ * `npm run record-histories`) is replayed against the current workflow code. A change to
+ * workflows/ that would break applications already running fails here — see README, "Upgrading
+ * workflow code safely", for what to do then (patched(), or keep the old code on its own queue).
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../security/codec';
+import { readHistoryFile } from './helpers/histories';
+import { workflowBundle } from './helpers/temporal';
+
+const HISTORIES = path.resolve(__dirname, 'histories');
+/** The paths scripts/record-histories.ts records; each must have a history (a deleted one fails here). */
+const EXPECTED_PATHS = [
+  'completed',
+  'callback-lost-polled',
+  'withdrawn',
+  'rejected-by-agency',
+  'rejected-name',
+  'review-approved',
+  'review-rejected',
+  'correction',
+  'incident-retried',
+  'incident-skipped',
+  'incident-aborted',
+];
+
+/** Every *.json under test/histories/, including folders kept from earlier releases. */
+function historyFiles(dir = HISTORIES): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? historyFiles(path.join(dir, entry.name))
+      : entry.name.endsWith('.json')
+        ? [path.join(dir, entry.name)]
+        : [],
+  );
+}
+
+const files = historyFiles();
+// Recorded without the payload codec (plain JSON payloads); failures through the production failure converter.
+const dataConverter = { failureConverterPath: FAILURE_CONVERTER_PATH };
+
+beforeAll(() => {
+  // The replay worker's own log lines (bundling, the expected nondeterminism warning) are noise here.
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+    });
+  } catch {
+    // Already installed by another test in this process.
+  }
+});
+
+describe('replay of recorded histories', () => {
+  it('has a recorded history for every path of the workflow', () => {
+    const names = files.filter((f) => path.dirname(f) === HISTORIES).map((f) => path.basename(f, '.json'));
+    expect(names.sort()).toEqual([...EXPECTED_PATHS].sort());
+  });
+
+  it.each(files.map((f) => [path.relative(HISTORIES, f), f]))(
+    'replays %s without a determinism violation',
+    async (_name, file) => {
+      await Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle(), dataConverter },
+        readHistoryFile(file),
+        path.basename(file, '.json'),
+      );
+    },
+  );
+
+  it('would catch an incompatible change: a timer added before the first activity fails replay', async () => {
+    const incompatible: WorkflowBundleWithSourceMap = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./helpers/incompatible-workflow'),
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: incompatible, dataConverter },
+        readHistoryFile(path.join(HISTORIES, 'completed.json')),
+        'completed',
+      ),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});

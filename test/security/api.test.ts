@@ -1,0 +1,296 @@
+/**
+ * The API's own defences on the dev server: property-level control (API3), idempotency keys per
+ * caller, masking with logged reveals, security headers and error hygiene, submission rate limits
+ * (API4) and the codec endpoint of the Temporal Web UI.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startApi, type RunningApi } from '../../api/server';
+import { loadConfig } from '../../config';
+import { AesGcmCodec, ENCRYPTED_ENCODING, parseCodecKeys } from '../../security/codec';
+import { maskPersonalFields } from '../../security/masking';
+import { securityTestEnv, TEST_CODEC_KEYS, tokenFor } from '../helpers/auth';
+import { freshApplication } from '../helpers/fixtures';
+import { startStack, type Stack } from '../helpers/stack';
+import { startDevServer } from '../helpers/temporal';
+import { call, capturingLogger } from './support';
+
+const capture = capturingLogger();
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+
+beforeAll(async () => {
+  env = await startDevServer();
+  stack = await startStack(env, { logger: capture.logger });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await env?.teardown();
+});
+
+const submit = async (subject: string, body: unknown, headers: Record<string, string> = {}) =>
+  call(stack.api.url, 'POST', '/v1/applications', { token: await tokenFor('applicant', subject), json: body, headers });
+
+describe('property-level control', () => {
+  it.each([
+    ['status', { status: 'completed' }],
+    ['results', { results: { uscc: '91360113MA00000000' } }],
+    ['review', { review: { state: 'approved', decidedBy: { subject: 'me', role: 'operator' } } }],
+    ['owner', { owner: 'applicant-victim' }],
+    ['pendingTasks', { pendingTasks: [] }],
+  ])('when a client sets %s, then the application is refused with the field named', async (field, extra) => {
+    const res = await submit('applicant-props', { ...freshApplication(), ...extra });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues).toEqual([expect.objectContaining({ path: field, code: 'UNKNOWN_FIELD' })]);
+  });
+
+  it('when a nested section carries a privileged or prototype key, then it is refused too', async () => {
+    const app = freshApplication() as unknown as Record<string, Record<string, unknown>>;
+    Object.defineProperty(app.company, '__proto__', { value: { isAdmin: true }, enumerable: true });
+    app.services!.decidedBy = 'op-1';
+    const res = await submit('applicant-props', app);
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+      'company.__proto__',
+      'services.decidedBy',
+    ]);
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+});
+
+describe('idempotency keys', () => {
+  it('when two applicants use the same Idempotency-Key, then each gets an application of their own', async () => {
+    const body = freshApplication();
+    const first = await submit('applicant-idem-a', body, { 'idempotency-key': 'same-key' });
+    const again = await submit('applicant-idem-a', body, { 'idempotency-key': 'same-key' });
+    const other = await submit('applicant-idem-b', body, { 'idempotency-key': 'same-key' });
+    expect([first.status, again.status, other.status]).toEqual([202, 202, 202]);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(other.body.id).not.toBe(first.body.id);
+    const peek = await call(stack.api.url, 'GET', `/v1/applications/${first.body.id}`, {
+      token: await tokenFor('applicant', 'applicant-idem-b'),
+    });
+    expect(peek.status).toBe(404);
+  });
+
+  it('when the key is empty or longer than 200 characters, then 400', async () => {
+    for (const key of ['', 'k'.repeat(201)]) {
+      const res = await submit('applicant-idem-a', freshApplication(), { 'idempotency-key': key });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('IDEMPOTENCY_KEY_INVALID');
+    }
+  });
+
+  it('when an operator asks for a page larger than the maximum, then 400', async () => {
+    const res = await call(stack.api.url, 'GET', '/v1/applications?pageSize=100000', {
+      token: await tokenFor('operator'),
+    });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('masking and reveal', () => {
+  it('masks ID numbers, mobile numbers and e-mail addresses wherever they sit', () => {
+    const masked = maskPersonalFields({ application: freshApplication(), note: 'kept' });
+    expect(masked.application.applicant).toMatchObject({
+      idNumber: '3601**********1236',
+      phone: '138****0001',
+      email: 'z***@example.com',
+      name: '张三',
+    });
+    expect(masked.application.people.shareholders[1]!.idNumber).toBe('3601**********456X');
+    expect(masked.note).toBe('kept');
+  });
+
+  it('when someone asks to reveal, then only an operator with a reason may, and the reveal is logged with who and why', async () => {
+    const id = (await submit('applicant-mask', freshApplication())).body.id as string;
+    const url = (query: string) => `/v1/applications/${id}?${query}`;
+    const operator = await tokenFor('operator', 'op-reveal');
+    expect((await call(stack.api.url, 'GET', url('reveal=true'), { token: operator })).body.error.code).toBe(
+      'REVEAL_REASON_REQUIRED',
+    );
+    expect((await call(stack.api.url, 'GET', url('reveal=true&reason=x'), { token: operator })).status).toBe(400);
+    for (const role of ['supervisor', 'applicant'] as const) {
+      const token = await tokenFor(role, role === 'applicant' ? 'applicant-mask' : 'sup-1');
+      const res = await call(stack.api.url, 'GET', url('reveal=true&reason=checking%20the%20file'), { token });
+      expect({ role, status: res.status, code: res.body.error?.code }).toEqual({
+        role,
+        status: 403,
+        code: 'REVEAL_FORBIDDEN',
+      });
+    }
+    const revealed = await call(stack.api.url, 'GET', url('reveal=true&reason=applicant%20called%20the%20hotline'), {
+      token: operator,
+    });
+    expect(revealed.status).toBe(200);
+    const audit = capture.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.audit === 'personal-data-revealed' && l.applicationId === id);
+    expect(audit).toMatchObject({ by: 'op-reveal', role: 'operator', reason: 'applicant called the hotline' });
+  });
+});
+
+describe('headers and errors', () => {
+  it('answers with security headers, a request id and no framework fingerprint', async () => {
+    const res = await call(stack.api.url, 'GET', '/healthz');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+    expect(res.headers.get('x-request-id')).toMatch(/^[\w.-]+$/);
+  });
+
+  it('gives every error a request id, no stack and no internals; personal answers are not cached', async () => {
+    const token = await tokenFor('applicant', 'applicant-errors');
+    const cases = [
+      await call(stack.api.url, 'GET', '/v1/applications/kb-nope'),
+      await call(stack.api.url, 'GET', `/v1/applications/kb-${'0'.repeat(32)}`, { token }),
+      await call(stack.api.url, 'POST', '/v1/applications', {
+        token,
+        raw: '{"applicant":',
+        headers: { 'content-type': 'application/json' },
+      }),
+      await call(stack.api.url, 'POST', '/v1/applications', {
+        token,
+        raw: 'name=x',
+        headers: { 'content-type': 'text/plain' },
+      }),
+      await call(stack.api.url, 'POST', '/v1/applications', {
+        token,
+        raw: `{"a":"${'x'.repeat(70_000)}"}`,
+        headers: { 'content-type': 'application/json' },
+      }),
+      await call(stack.api.url, 'GET', '/no/such/route', { headers: { 'x-request-id': 'trace-me-42' } }),
+    ];
+    expect(cases.map((c) => c.status)).toEqual([401, 404, 400, 415, 413, 404]);
+    for (const c of cases) {
+      expect(Object.keys(c.body.error).sort()).toEqual(expect.arrayContaining(['code', 'message', 'requestId']));
+      expect(c.body.error.requestId).toBe(c.headers.get('x-request-id'));
+      expect(c.text).not.toMatch(/stack|node_modules|\.ts:\d+/);
+    }
+    expect(cases[5]!.headers.get('x-request-id')).toBe('trace-me-42');
+    expect(cases[1]!.headers.get('cache-control')).toBe('no-store');
+  });
+});
+
+describe('submission rate limits', () => {
+  let limited: RunningApi;
+
+  beforeAll(async () => {
+    const config = loadConfig({
+      ...process.env,
+      ...securityTestEnv(),
+      PORT: '0',
+      TEMPORAL_TASK_QUEUE: `rate-limited-${Date.now()}`,
+      RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '2',
+      RATE_LIMIT_SUBMISSIONS_PER_IP: '3',
+      RATE_LIMIT_WINDOW_SECONDS: '60',
+    });
+    limited = await startApi({ config, client: env.client, logger: capture.logger, port: 0 });
+  });
+
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it('when one applicant submits too often, then 429; when another then submits from the same address, also 429', async () => {
+    // Invalid bodies: the limits count attempts, and no workflow need start for the test.
+    const attempt = async (subject: string) =>
+      (await call(limited.url, 'POST', '/v1/applications', { token: await tokenFor('applicant', subject), json: {} }))
+        .status;
+    expect([await attempt('applicant-busy'), await attempt('applicant-busy'), await attempt('applicant-busy')]).toEqual(
+      [400, 400, 429],
+    );
+    const fromSameAddress = await call(limited.url, 'POST', '/v1/applications', {
+      token: await tokenFor('applicant', 'applicant-calm'),
+      json: {},
+    });
+    expect(fromSameAddress.status).toBe(429);
+    expect(fromSameAddress.body.error.code).toBe('RATE_LIMITED');
+    expect(fromSameAddress.headers.get('ratelimit-policy')).toContain('3;w=60');
+    // Reading is not limited.
+    expect((await call(limited.url, 'GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('codec endpoint for the Temporal Web UI', () => {
+  const payload = {
+    metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+    data: Buffer.from('{"idNumber":"360102199003071236"}').toString('base64'),
+  };
+
+  it('when an operator encodes and decodes, then the payload round-trips and is encrypted in between', async () => {
+    const token = await tokenFor('operator', 'op-codec');
+    const encoded = await call(stack.api.url, 'POST', '/codec/encode', { token, json: { payloads: [payload] } });
+    expect(encoded.status).toBe(200);
+    const sealed = encoded.body.payloads[0];
+    expect(Buffer.from(sealed.metadata.encoding, 'base64').toString()).toBe(ENCRYPTED_ENCODING);
+    expect(Buffer.from(sealed.data, 'base64').toString('latin1')).not.toContain('360102199003071236');
+    const decoded = await call(stack.api.url, 'POST', '/codec/decode', {
+      token,
+      json: { payloads: [sealed] },
+      headers: { 'x-namespace': 'default' },
+    });
+    expect(decoded.status).toBe(200);
+    expect(decoded.body.payloads).toEqual([payload]);
+    expect(capture.lines.some((l) => l.includes('"audit":"codec-decode"') && l.includes('op-codec'))).toBe(true);
+  });
+
+  it('when a payload from the history is sent, then the operator sees the application; a damaged or foreign one is a 400', async () => {
+    const id = (await submit('applicant-codec', freshApplication())).body.id as string;
+    const history = await env.client.workflow.getHandle(id).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const toJson = (p: typeof input) => ({
+      metadata: Object.fromEntries(
+        Object.entries(p?.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+      ),
+      data: Buffer.from(p?.data ?? new Uint8Array()).toString('base64'),
+    });
+    const token = await tokenFor('operator', 'op-codec');
+    const decoded = await call(stack.api.url, 'POST', '/codec/decode', { token, json: { payloads: [toJson(input)] } });
+    expect(decoded.status).toBe(200);
+    expect(JSON.parse(Buffer.from(decoded.body.payloads[0].data, 'base64').toString())).toMatchObject({
+      applicationId: id,
+    });
+
+    const foreign = (
+      await new AesGcmCodec(parseCodecKeys('other:' + Buffer.alloc(32, 7).toString('base64'))).encode([
+        { metadata: {}, data: new Uint8Array([1]) },
+      ])
+    )[0]!;
+    const refused = await call(stack.api.url, 'POST', '/codec/decode', {
+      token,
+      json: { payloads: [toJson(foreign)] },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('CODEC_FAILED');
+    expect((await call(stack.api.url, 'POST', '/codec/decode', { token, json: { nope: 1 } })).status).toBe(400);
+    expect(TEST_CODEC_KEYS).not.toContain('other:');
+  });
+
+  it("answers the Web UI's CORS preflight for its origin only", async () => {
+    const preflight = (origin: string) =>
+      call(stack.api.url, 'OPTIONS', '/codec/decode', {
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace,authorization',
+        },
+      });
+    const ui = await preflight('http://127.0.0.1:8233');
+    expect(ui.status).toBe(204);
+    expect(ui.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8233');
+    expect(ui.headers.get('access-control-allow-headers')).toContain('authorization');
+    const evil = await preflight('https://evil.example');
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    // Without a token the UI is told so, in a way its browser lets it read.
+    const anonymous = await call(stack.api.url, 'POST', '/codec/decode', {
+      json: { payloads: [] },
+      headers: { origin: 'http://127.0.0.1:8233' },
+    });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8233');
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Logs over whole application runs — the API's request logs, the activities', the workflow's (via
+ * the worker's log sink) and the Temporal runtime's, all at trace level — hold no ID number,
+ * mobile number or person's name in the clear, and every API line carries its request id.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ApplicationStatus } from '../../domain/status';
+import { installTemporalRuntime } from '../../worker/worker';
+import { tokenFor } from '../helpers/auth';
+import { freshApplication } from '../helpers/fixtures';
+import { startStack, type Stack } from '../helpers/stack';
+import { startDevServer } from '../helpers/temporal';
+import { call, capturingLogger, samplePersonalData } from './support';
+
+const capture = capturingLogger();
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+
+beforeAll(async () => {
+  // Before any connection: the Temporal runtime (core, workflow and activity logs) logs through pino.
+  installTemporalRuntime(capture.logger);
+  env = await startDevServer();
+  stack = await startStack(env, { logger: capture.logger });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await env?.teardown();
+});
+
+async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not reached: ${JSON.stringify(value).slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+describe('log output', () => {
+  it('when applications run end to end (and callers put personal data where it does not belong), then no ID number, mobile number or name of a person reaches a log line', async () => {
+    const applicant = await tokenFor('applicant', 'applicant-logs');
+    const operator = await tokenFor('operator', 'op-logs');
+    const { idNumbers, phones, names } = samplePersonalData();
+    const api = (method: string, path: string, token: string, json?: unknown) =>
+      call(stack.api.url, method, path, { token, json });
+
+    const completed = (await api('POST', '/v1/applications', applicant, freshApplication())).body.id as string;
+    const withdrawn = (await api('POST', '/v1/applications', applicant, freshApplication())).body.id as string;
+    await api('POST', `/v1/applications/${withdrawn}/withdraw`, applicant, {
+      reason: `电话 ${phones[0]} 身份证 ${idNumbers[0]}`,
+    });
+    // Invalid input that quotes personal data: rejected, and not echoed into the logs.
+    const invalid = await api('POST', '/v1/applications', applicant, { ...freshApplication(), note: idNumbers[1] });
+    expect(invalid.status).toBe(400);
+    const status = await until(
+      () => api('GET', `/v1/applications/${completed}`, applicant).then((r) => r.body as ApplicationStatus),
+      (s) => s.status === 'completed',
+    );
+    expect(status.status).toBe('completed');
+    const revealed = await call(
+      stack.api.url,
+      'GET',
+      `/v1/applications/${completed}?reveal=true&reason=${encodeURIComponent(`applicant ${phones[1]} called`)}`,
+      { token: operator },
+    );
+    expect(revealed.status).toBe(200);
+    await until(
+      () => api('GET', `/v1/applications/${withdrawn}`, applicant).then((r) => r.body as ApplicationStatus),
+      (s) => s.status === 'withdrawn',
+    );
+
+    const output = capture.lines.join('');
+    // The run really was logged, from every source.
+    expect(output).toContain('application submitted');
+    expect(output).toContain('agency request filed');
+    expect(output).toContain('"component":"temporal"');
+    expect(output).toContain('personal data revealed');
+    const leaks = capture.lines.filter((line) =>
+      [...idNumbers, ...phones, ...names].some((secret) => line.includes(secret)),
+    );
+    expect(leaks).toEqual([]);
+    // Every line of the API carries its request id.
+    const apiLines = capture.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.component === 'api');
+    expect(apiLines.length).toBeGreaterThan(5);
+    for (const line of apiLines) expect(line.reqId ?? line.requestId).toEqual(expect.any(String));
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * Authorization of every route (OWASP API1/API5) on the real API over HTTP, the dev server behind it:
+ * each route × {no token, wrong role, another applicant, the owner or staff} answers as the table in
+ * security/authorize.ts says, and a route registered without a decision fails the route table test.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SignJWT } from 'jose';
+import { POLICY, policyFor, registeredRoutes, type RoutePolicy } from '../../security/authorize';
+import { ROLES, type Role } from '../../security/jwt';
+import { tokenFor } from '../helpers/auth';
+import { freshApplication } from '../helpers/fixtures';
+import { CALLBACK_SECRET, startStack, type Stack } from '../helpers/stack';
+import { startDevServer } from '../helpers/temporal';
+import { call } from './support';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+const OWNER = 'applicant-owner';
+const STRANGER = 'applicant-stranger';
+let sharedId: string;
+
+beforeAll(async () => {
+  env = await startDevServer();
+  stack = await startStack(env);
+  sharedId = await submitAs(OWNER);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await env?.teardown();
+});
+
+async function submitAs(subject: string): Promise<string> {
+  const res = await call(stack.api.url, 'POST', '/v1/applications', {
+    token: await tokenFor('applicant', subject),
+    json: freshApplication(),
+  });
+  expect(res.status).toBe(202);
+  return res.body.id as string;
+}
+
+function concretePath(path: string, id: string): string {
+  return path.replace(':id', id).replace(':step', 'seal').replace(':agency', 'market').replace('{*asset}', 'app.js');
+}
+
+function isRegistered(policy: RoutePolicy): boolean {
+  return registeredRoutes(stack.api.app).some((r) => r.path === policy.path && r.method === policy.method);
+}
+
+/** An empty JSON body for methods that take one; enough to get past authorization. */
+function send(policy: RoutePolicy, id: string, token?: string, headers: Record<string, string> = {}) {
+  return call(stack.api.url, policy.method.toUpperCase(), concretePath(policy.path, id), {
+    token,
+    headers,
+    ...(policy.method === 'get' ? {} : { json: {} }),
+  });
+}
+
+const DENIED = [401, 403, 404];
+const label = (p: RoutePolicy) => `${p.method.toUpperCase()} ${p.path}`;
+
+describe('the route table', () => {
+  it('when a route is registered, then it has an authorization decision in security/authorize.ts', () => {
+    const routes = registeredRoutes(stack.api.app);
+    expect(routes.length).toBeGreaterThan(5);
+    const missing = routes
+      .filter((r) => !policyFor(r.method, r.path))
+      .map((r) => `${r.method.toUpperCase()} ${r.path}`);
+    expect(missing).toEqual([]);
+  });
+
+  it('when a supervisor holds a token, then no route that changes anything lets them through', () => {
+    const acting = POLICY.filter(
+      (p) => p.method !== 'get' && p.decision.kind === 'roles' && 'supervisor' in p.decision.roles,
+    );
+    expect(acting.map(label)).toEqual([]);
+  });
+
+  it('when a path has no decision, then it answers 404 to everyone, even an operator', async () => {
+    const res = await call(stack.api.url, 'GET', '/v1/internal/secrets', { token: await tokenFor('operator') });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe.each(POLICY.filter((p) => p.decision.kind === 'roles').map((p) => [label(p), p] as const))(
+  '%s',
+  (_name, policy) => {
+    const decision = policy.decision as Extract<RoutePolicy['decision'], { kind: 'roles' }>;
+    const allowed = Object.keys(decision.roles) as Role[];
+    const denied = ROLES.filter((r) => !allowed.includes(r));
+
+    it('without a token answers 401 with a Bearer challenge', async () => {
+      if (!isRegistered(policy)) return;
+      const res = await send(policy, sharedId);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('TOKEN_MISSING');
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="kaiban"/);
+    });
+
+    it('with a forged, expired or malformed token answers 401', async () => {
+      if (!isRegistered(policy)) return;
+      const forged = await new SignJWT({ role: 'operator' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('mallory')
+        .setIssuer('kaiban')
+        .setAudience('kaiban')
+        .setExpirationTime('1h')
+        .sign(randomBytes(32));
+      const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"x","role":"operator"}').toString('base64url')}.`;
+      const expired = await tokenFor('operator', 'op-1', Math.floor(Date.now() / 1000) - 60);
+      for (const [token, code] of [
+        [forged, 'TOKEN_INVALID'],
+        [unsigned, 'TOKEN_INVALID'],
+        [expired, 'TOKEN_EXPIRED'],
+      ] as const) {
+        const res = await send(policy, sharedId, token);
+        expect(res.status).toBe(401);
+        expect(res.body.error.code).toBe(code);
+      }
+      const notBearer = await send(policy, sharedId, undefined, { authorization: 'Basic b3A6b3A=' });
+      expect(notBearer.status).toBe(401);
+    });
+
+    if (denied.length > 0) {
+      it(`with the wrong role (${denied.join(', ')}) answers 403`, async () => {
+        if (!isRegistered(policy)) return;
+        for (const role of denied) {
+          const res = await send(policy, sharedId, await tokenFor(role, role === 'applicant' ? OWNER : `${role}-1`));
+          expect({ role, status: res.status }).toEqual({ role, status: 403 });
+          expect(res.body.error.code).toBe('FORBIDDEN');
+        }
+      });
+    }
+
+    if (decision.roles.applicant === 'own') {
+      it("with another applicant's token answers 404, as for an unknown application", async () => {
+        if (!isRegistered(policy)) return;
+        const stranger = await send(policy, sharedId, await tokenFor('applicant', STRANGER));
+        expect(stranger.status).toBe(404);
+        const unknown = await send(policy, `kb-${'0'.repeat(32)}`, await tokenFor('applicant', OWNER));
+        expect(unknown.status).toBe(404);
+        expect(stranger.body.error).toMatchObject({
+          code: unknown.body.error.code,
+          message: unknown.body.error.message,
+        });
+      });
+    }
+
+    it(`as ${allowed.map((r) => (decision.roles[r] === 'own' ? 'the owning applicant' : `${r === 'supervisor' ? 'a' : 'an'} ${r}`)).join(', ')} gets past authorization`, async () => {
+      if (!isRegistered(policy)) return;
+      for (const role of allowed) {
+        // A fresh application per caller: an owner's action (withdraw…) must not change what the next one sees.
+        const id = policy.path.includes(':id') ? await submitAs(OWNER) : sharedId;
+        const res = await send(policy, id, await tokenFor(role, role === 'applicant' ? OWNER : `${role}-1`));
+        expect({ role, denied: DENIED.includes(res.status), serverError: res.status >= 500 }).toEqual({
+          role,
+          denied: false,
+          serverError: false,
+        });
+      }
+    });
+  },
+);
+
+describe.each(POLICY.filter((p) => p.decision.kind === 'public').map((p) => [label(p), p] as const))(
+  '%s (public)',
+  (_name, policy) => {
+    it('answers without a token, and a token changes nothing', async () => {
+      if (!isRegistered(policy)) return;
+      const anonymous = await send(policy, sharedId);
+      expect([401, 403, 500]).not.toContain(anonymous.status);
+      const withToken = await send(policy, sharedId, await tokenFor('applicant', OWNER));
+      expect(withToken.status).toBe(anonymous.status);
+    });
+  },
+);
+
+describe('POST /v1/agency-callbacks/:agency (agency-signed)', () => {
+  const body = (applicationId = sharedId) =>
+    JSON.stringify({ ticket: 'T-1', status: 'pending', reference: { applicationId, step: 'name' } });
+  const post = (raw: string, headers: Record<string, string>) =>
+    call(stack.api.url, 'POST', '/v1/agency-callbacks/market', {
+      raw,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+
+  it("when the agency's HMAC is missing, then 401 — and no user token, not even an operator's, replaces it", async () => {
+    expect((await post(body(), {})).status).toBe(401);
+    const withOperator = await post(body(), { authorization: `Bearer ${await tokenFor('operator')}` });
+    expect(withOperator.status).toBe(401);
+    expect(withOperator.body.error.code).toBe('SIGNATURE_INVALID');
+  });
+
+  it("when the body is signed with the agency's secret, then it is delivered", async () => {
+    const raw = body(await submitAs(OWNER));
+    const signature = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`;
+    const res = await post(raw, { 'x-agency-signature': signature });
+    expect(res.status).toBe(204);
+  });
+});

@@ -1,0 +1,384 @@
+/**
+ * The SLA clocks of one application, inside the workflow: the application's clock from acceptance, each step's
+ * from its start to its end, all stopped by a pause (the application waiting on the applicant).
+ *
+ * Deterministic: time is workflow time, and the calendar is built from the data the `computeDeadlines` activity
+ * returned once at acceptance — recorded in history, so new calendar data never changes a replayed history. One
+ * timer at a time wakes the loop at the next 75 % or 100 % instant of any open clock; a state change (a step starts
+ * or ends, a pause, the end of the application) wakes it earlier and the timer is replaced.
+ *
+ * Exactly one alert per (application, scope, level): the loop raises a level once, records it in workflow state
+ * (rebuilt identically on replay, so a worker crash never raises it again) and schedules one `deliverAlert`
+ * activity per channel, retried by Temporal until delivered. The alert id is stable, for receivers that see a
+ * delivery twice (an attempt that succeeded but whose completion was lost).
+ *
+ * Used by businessStartup: `start` after acceptance, `pause`/`resume` around a correction request, `present` for
+ * the status query, `finish` before returning (it waits for alert deliveries still being retried).
+ */
+import { condition, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { SlaActivities, SlaPlan } from '../activities/sla';
+import { CalendarYearMissingError, createWorkingCalendar, formatShanghai, type WorkingCalendar } from '../domain/calendar';
+import {
+  ALERT_LEVELS,
+  budgetMs,
+  consumedFraction,
+  countedWorkingTime,
+  effectiveBudgetMs,
+  instantWhenCounted,
+  pausedWorkingTime,
+  scopeStatus,
+  thresholdMs,
+  worseLevel,
+  type AlertLevel,
+  type ApplicationSla,
+  type ClockSpan,
+  type SlaAlert,
+  type SlaAlertDelivery,
+  type SlaAlertRecord,
+  type SlaLevel,
+  type SlaScope,
+  type SlaScopeStatus,
+} from '../domain/sla';
+import type { ApplicationStatus, StepState } from '../domain/status';
+import { breachedKey, dueAtKey, slaLevelKey } from '../infra/search-attributes';
+
+const { computeDeadlines } = proxyActivities<SlaActivities>({
+  startToCloseTimeout: '30 seconds',
+  // Fails only while the calendar lacks a year: retried until the data is deployed; the application goes on.
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
+});
+
+/** Delivered durably: unlimited attempts with backoff, unless the channel was removed from the configuration. */
+const { deliverAlert } = proxyActivities<SlaActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: ['AlertChannelUnknown'] },
+});
+
+const { recordSlaOutcome } = proxyActivities<SlaActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5 },
+});
+
+/** States in which a step's clock has stopped for good. */
+const STEP_ENDED: ReadonlySet<StepState> = new Set<StepState>(['done', 'skipped', 'rejected', 'cancelled']);
+
+interface Clock extends ClockSpan {
+  /** The effective budget in working ms (the counting rule applied). */
+  budgetMs: number;
+}
+
+interface Pause {
+  from: number;
+  to?: number;
+  reason: string;
+}
+
+export class SlaClock {
+  private plan?: SlaPlan;
+  private calendar?: WorkingCalendar;
+  private acceptedAt = 0;
+  private searchAttributes = false;
+  private readonly pauses: Pause[] = [];
+  private readonly clocks = new Map<SlaScope, Clock>();
+  private readonly alerts: SlaAlertRecord[] = [];
+  private readonly raised = new Set<string>();
+  private readonly deliveries: Promise<void>[] = [];
+  /** Bumped by pause, resume and finish: wakes the loop. */
+  private version = 0;
+  private stoppedAt?: number;
+  private finishing = false;
+  private finished = false;
+  private loopDone = false;
+  private waitingForCalendar = false;
+  private published: { level?: SlaLevel; breached?: string; dueAt?: number } = {};
+
+  constructor(
+    private readonly applicationId: string,
+    private readonly status: ApplicationStatus,
+  ) {}
+
+  /** Starts the clocks at acceptance; the deadlines come from an activity, so this returns at once. */
+  start(input: { acceptedAt: string; searchAttributes: boolean }): void {
+    this.acceptedAt = Date.parse(input.acceptedAt);
+    this.searchAttributes = input.searchAttributes;
+    this.status.sla = {
+      state: 'starting',
+      asOf: formatShanghai(Date.now()),
+      paused: { now: false, totalWorkingMs: 0, totalMs: 0, intervals: [] },
+      alerts: this.alerts,
+    };
+    void this.run().catch((err: unknown) => {
+      this.loopDone = true;
+      if (isCancellation(err)) return;
+      // The SLA watches the application; a fault in it must not stop the application.
+      log.error('SLA clock failed', { applicationId: this.applicationId, error: String(err) });
+      if (this.status.sla) this.status.sla.error = err instanceof Error ? err.message : String(err);
+    });
+  }
+
+  /** Stops every open clock (the application waits on the applicant). No effect if already paused or ended. */
+  pause(reason: string): void {
+    if (this.stoppedAt !== undefined || this.isPaused()) return;
+    this.pauses.push({ from: Date.now(), reason });
+    this.version++;
+    log.info('SLA clock paused', { applicationId: this.applicationId, reason });
+  }
+
+  /** Restarts the clocks; every open deadline moves by the working time the pause lasted. */
+  resume(): void {
+    const open = this.openPause();
+    if (!open) return;
+    open.to = Date.now();
+    this.version++;
+    log.info('SLA clock resumed', { applicationId: this.applicationId });
+  }
+
+  /** The status with the SLA figures as of now (workflow time), for the status query. Never throws. */
+  present(): ApplicationStatus {
+    if (this.finished || !this.plan) return this.status;
+    try {
+      const at = Date.now();
+      return { ...this.status, sla: this.view(at), steps: this.status.steps.map((s) => ({ ...s, sla: this.scopeView(s.id, at) })) };
+    } catch {
+      return this.status;
+    }
+  }
+
+  /**
+   * Called once the application has ended (its status is no longer `running`): stops the clocks, waits for the
+   * alert deliveries still being retried, writes the final figures into the status and records the outcome.
+   */
+  async finish(): Promise<void> {
+    this.finishing = true;
+    this.version++;
+    await condition(() => this.loopDone || this.waitingForCalendar || !this.plan);
+    await Promise.all(this.deliveries);
+    this.finished = true;
+    if (!this.plan || !this.calendar || !this.status.sla) {
+      if (this.status.sla) this.status.sla.state = 'stopped';
+      return;
+    }
+    const end = this.stoppedAt ?? Date.now();
+    this.status.sla = this.view(end);
+    for (const step of this.status.steps) step.sla = this.scopeView(step.id, end);
+    const application = this.status.sla.application;
+    try {
+      await recordSlaOutcome({
+        applicationId: this.applicationId,
+        outcome: this.status.status,
+        ...(application ? { elapsedWorkingMs: application.elapsedWorkingMs } : {}),
+        level: this.worstLevel(),
+        breached: this.breachedScopes(),
+      });
+    } catch (err) {
+      log.warn('SLA outcome not recorded', { applicationId: this.applicationId, error: String(err) });
+    }
+  }
+
+  // ---- the loop ----------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    this.usePlan(await computeDeadlines({ applicationId: this.applicationId, clockStartedAt: new Date(this.acceptedAt).toISOString() }));
+    for (;;) {
+      const now = Date.now();
+      try {
+        this.observe(now);
+        this.evaluate(now);
+        this.publish(now);
+        this.status.sla = this.view(now);
+        if (this.stoppedAt !== undefined) break;
+        const wake = this.nextWake(now);
+        const seen = this.signature();
+        const changed = () => this.signature() !== seen;
+        if (wake === undefined) await condition(changed);
+        else await condition(changed, Math.max(1, wake - now));
+      } catch (err) {
+        if (!(err instanceof CalendarYearMissingError)) throw err;
+        // A clock reached a year the recorded data lacks: ask for data that covers it (recorded in history too).
+        if (this.status.sla) this.status.sla.missingCalendarYear = err.year;
+        this.waitingForCalendar = true;
+        const plan = await computeDeadlines({ applicationId: this.applicationId, clockStartedAt: new Date(this.acceptedAt).toISOString(), coverYear: err.year });
+        this.waitingForCalendar = false;
+        this.usePlan(plan);
+        if (this.status.sla) delete this.status.sla.missingCalendarYear;
+      }
+    }
+    this.loopDone = true;
+  }
+
+  private usePlan(plan: SlaPlan): void {
+    this.plan = plan;
+    this.calendar = createWorkingCalendar({ officeHours: plan.officeHours, schedules: plan.schedules });
+    if (!this.clocks.has('application')) {
+      const budget = effectiveBudgetMs(this.calendar, 'application', plan.countingRule, this.acceptedAt, plan.budgets.application);
+      this.clocks.set('application', { startedAt: this.acceptedAt, budgetMs: budget });
+    }
+  }
+
+  /** Starts and stops clocks from what the workflow recorded in the status. */
+  private observe(now: number): void {
+    const plan = this.plan!;
+    for (const step of this.status.steps) {
+      let clock = this.clocks.get(step.id);
+      if (!clock && step.startedAt) {
+        clock = { startedAt: Date.parse(step.startedAt), budgetMs: budgetMs(plan.budgets[step.id]) };
+        this.clocks.set(step.id, clock);
+      }
+      if (clock && clock.stoppedAt === undefined && STEP_ENDED.has(step.state)) {
+        clock.stoppedAt = step.finishedAt ? Date.parse(step.finishedAt) : now;
+      }
+    }
+    if (this.stoppedAt === undefined && (this.finishing || this.status.status !== 'running')) {
+      this.stoppedAt = now;
+      for (const clock of this.clocks.values()) clock.stoppedAt ??= now;
+      const open = this.openPause();
+      if (open) open.to = now;
+    }
+  }
+
+  /** Raises every level an open clock has reached (both, in order, if the worker was away past both). */
+  private evaluate(now: number): void {
+    const calendar = this.calendar!;
+    for (const [scope, clock] of this.clocks) {
+      const counted = countedWorkingTime(calendar, clock, this.pauses, now);
+      for (const level of ALERT_LEVELS) {
+        if (this.raised.has(`${scope}:${level}`)) continue;
+        if (counted < thresholdMs(clock.budgetMs, level)) break;
+        this.raise(scope, clock, level, counted, now);
+      }
+    }
+  }
+
+  private raise(scope: SlaScope, clock: Clock, level: AlertLevel, counted: number, now: number): void {
+    const calendar = this.calendar!;
+    this.raised.add(`${scope}:${level}`);
+    const instant = (target: number) => formatShanghai(instantWhenCounted(calendar, clock.startedAt, this.pauses, target, now));
+    const alert: SlaAlert = {
+      type: `sla.${level}`,
+      alertId: `${this.applicationId}:${scope}:${level}`,
+      applicationId: this.applicationId,
+      scope,
+      level,
+      deadline: instant(clock.budgetMs),
+      thresholdAt: instant(thresholdMs(clock.budgetMs, level)),
+      consumedFraction: consumedFraction(counted, clock.budgetMs),
+      committedHours: this.plan!.budgets[scope].committedHours,
+      at: formatShanghai(now),
+    };
+    const record: SlaAlertRecord = { ...alert, deliveries: this.plan!.channels.map((channel) => ({ channel, state: 'pending' })) };
+    this.alerts.push(record);
+    for (const delivery of record.deliveries) this.deliveries.push(this.deliver(alert, delivery));
+  }
+
+  private async deliver(alert: SlaAlert, delivery: SlaAlertDelivery): Promise<void> {
+    try {
+      const done = await deliverAlert({ channel: delivery.channel, alert });
+      delivery.state = 'delivered';
+      delivery.attempts = done.attempts;
+      delivery.deliveredAt = done.deliveredAt;
+    } catch (err) {
+      delivery.state = 'dropped';
+      delivery.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    }
+  }
+
+  /** The next instant at which an open clock reaches a level not raised yet; none while paused. */
+  private nextWake(now: number): number | undefined {
+    if (this.isPaused()) return undefined;
+    let wake: number | undefined;
+    for (const [scope, clock] of this.clocks) {
+      if (clock.stoppedAt !== undefined) continue;
+      const level = ALERT_LEVELS.find((l) => !this.raised.has(`${scope}:${l}`));
+      if (!level) continue;
+      const at = instantWhenCounted(this.calendar!, clock.startedAt, this.pauses, thresholdMs(clock.budgetMs, level), now);
+      if (wake === undefined || at < wake) wake = at;
+    }
+    return wake;
+  }
+
+  /** Changes whenever a clock must start or stop, or the pause state changes. */
+  private signature(): string {
+    let signature = `${this.version}|${this.status.status}|`;
+    for (const s of this.status.steps) signature += `${s.startedAt ? 1 : 0}${STEP_ENDED.has(s.state) ? 1 : 0}`;
+    return signature;
+  }
+
+  /** Search attributes for operators' filters: the worst level of any scope, the breached scopes, the promise. */
+  private publish(now: number): void {
+    if (!this.searchAttributes) return;
+    const level = this.worstLevel();
+    const breached = this.breachedScopes();
+    const application = this.clocks.get('application')!;
+    const dueAt = this.isPaused()
+      ? this.published.dueAt
+      : instantWhenCounted(this.calendar!, application.startedAt, this.pauses, application.budgetMs, now);
+    if (level === this.published.level && breached.join() === this.published.breached && dueAt === this.published.dueAt) return;
+    upsertSearchAttributes([
+      { key: slaLevelKey, value: level },
+      { key: breachedKey, value: breached },
+      ...(dueAt !== undefined ? [{ key: dueAtKey, value: new Date(dueAt) }] : []),
+    ]);
+    this.published = { level, breached: breached.join(), dueAt };
+  }
+
+  // ---- figures -----------------------------------------------------------------------------
+
+  private worstLevel(): SlaLevel {
+    return this.alerts.reduce<SlaLevel>((worst, a) => worseLevel(worst, a.level), 'on_track');
+  }
+
+  private breachedScopes(): SlaScope[] {
+    return this.alerts.filter((a) => a.level === 'breached').map((a) => a.scope);
+  }
+
+  private isPaused(): boolean {
+    return this.openPause() !== undefined;
+  }
+
+  private openPause(): Pause | undefined {
+    const last = this.pauses[this.pauses.length - 1];
+    return last && last.to === undefined ? last : undefined;
+  }
+
+  private scopeView(scope: SlaScope, at: number): SlaScopeStatus {
+    const plan = this.plan!;
+    const clock = this.clocks.get(scope);
+    return scopeStatus(this.calendar!, {
+      scope,
+      budget: plan.budgets[scope],
+      effectiveBudgetMs: clock?.budgetMs ?? budgetMs(plan.budgets[scope]),
+      rule: plan.countingRule,
+      ...(clock ? { span: clock } : {}),
+      pauses: this.pauses,
+      at,
+    });
+  }
+
+  private view(at: number): ApplicationSla {
+    const plan = this.plan!;
+    const calendar = this.calendar!;
+    const end = this.stoppedAt !== undefined ? Math.min(this.stoppedAt, at) : at;
+    return {
+      state: this.stoppedAt !== undefined && this.stoppedAt <= at ? 'stopped' : this.isPaused() ? 'paused' : 'running',
+      asOf: formatShanghai(at),
+      countingRule: plan.countingRule,
+      officeHours: plan.officeHours,
+      calendarYears: plan.schedules.years.map((y) => y.year),
+      ...(this.status.sla?.missingCalendarYear !== undefined ? { missingCalendarYear: this.status.sla.missingCalendarYear } : {}),
+      application: this.scopeView('application', at),
+      paused: {
+        now: this.isPaused(),
+        totalWorkingMs: pausedWorkingTime(calendar, this.pauses, this.acceptedAt, end),
+        totalMs: this.pauses.reduce((sum, p) => sum + Math.max(0, (p.to ?? end) - p.from), 0),
+        intervals: this.pauses.map((p) => ({
+          from: formatShanghai(p.from),
+          ...(p.to !== undefined ? { to: formatShanghai(p.to) } : {}),
+          reason: p.reason,
+          workingMs: calendar.workingTimeBetween(p.from, p.to ?? end),
+        })),
+      },
+      alerts: this.alerts,
+      ...(this.status.sla?.error ? { error: this.status.sla.error } : {}),
+    };
+  }
+}
