@@ -160,6 +160,16 @@ describe('the operator console', () => {
     await expect(page.getByTestId('kpi-week').locator('.kpi-value').textContent()).resolves.toBe('2');
     await expect(page.locator('figure.chart-card svg').count()).resolves.toBeGreaterThanOrEqual(4);
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-dashboard.png'), fullPage: true });
+    // The figures behind it, as the supervisor's API call returns them (exact: read from the final statuses).
+    const stats = (await (
+      await fetch(`${stack.api.url}/v1/stats`, { headers: await authHeaders('supervisor') })
+    ).json()) as { completedByDay: unknown[] };
+    expect(stats).toMatchObject({
+      completedToday: 2,
+      completedThisWeek: 2,
+      completion: { sampleSize: 2, exact: 2, withinOneWorkingDay: 1 },
+    });
+    expect(stats.completedByDay).toHaveLength(7);
 
     // English is one click away, and the place in the console is kept.
     await page.getByTestId('lang').click();

@@ -159,8 +159,17 @@ export class SlaClock {
       return;
     }
     const end = this.stoppedAt ?? Date.now();
-    this.status.sla = this.view(end);
-    for (const step of this.status.steps) step.sla = this.scopeView(step.id, end);
+    try {
+      const final = this.view(end);
+      const steps = this.status.steps.map((s) => this.scopeView(s.id, end));
+      this.status.sla = final;
+      this.status.steps.forEach((step, i) => (step.sla = steps[i]));
+    } catch (err) {
+      if (!(err instanceof CalendarYearMissingError)) throw err;
+      // The clocks ran into a year the recorded data lacks: no figures rather than wrong ones.
+      this.status.sla = { ...this.status.sla, state: 'stopped', asOf: formatShanghai(end), missingCalendarYear: err.year };
+      return;
+    }
     const application = this.status.sla.application;
     try {
       await recordSlaOutcome({
