@@ -59,7 +59,9 @@ export interface SlaPlan {
   /** `log`, then one `webhook:<id>` per configured webhook. */
   channels: string[];
   /** The application's deadlines at the clock start (before any pause), for the record and the log. */
-  application: { budgetMs: number; warningAt: string; dueAt: string };
+  application?: { budgetMs: number; warningAt: string; dueAt: string };
+  /** A year the deadlines need but the calendar data lacks (see domain/calendar/README.md); ask again later. */
+  missingYear?: number;
 }
 
 export interface ComputeDeadlinesInput {
@@ -100,7 +102,12 @@ export function signAlertBody(secret: string, body: string | Buffer): string {
 /** The PRODUCT.md defaults with the shipped calendar, alerts to the log only: for callers that configure nothing. */
 export function defaultSlaDeps(logger: Logger): SlaActivityDeps {
   return {
-    settings: { budgets: DEFAULT_SLA_BUDGETS, officeHours: DEFAULT_OFFICE_HOURS, countingRule: 'working-time', schedules: OFFICIAL_SCHEDULES },
+    settings: {
+      budgets: DEFAULT_SLA_BUDGETS,
+      officeHours: DEFAULT_OFFICE_HOURS,
+      countingRule: 'working-time',
+      schedules: OFFICIAL_SCHEDULES,
+    },
     logger,
   };
 }
@@ -113,26 +120,32 @@ export function createSlaActivities(deps: SlaActivityDeps) {
   const webhooks = new Map((deps.webhooks ?? []).map((w) => [w.id, w]));
   if (webhooks.size > 0 && !deps.webhookSecret) throw new Error('SLA webhooks need a signing secret');
 
-  const yearMissing = (applicationId: string, year: number): never => {
-    logger.error({ applicationId, year }, 'SLA deadlines wait for the official schedule of a missing year');
-    // Retried (with backoff) until the data is deployed; the application itself goes on meanwhile.
-    throw ApplicationFailure.retryable(new CalendarYearMissingError(year).message, 'CalendarYearMissing', { year });
-  };
-
   return {
+    /**
+     * Never fails for missing calendar data: the plan then names the missing year, and the workflow asks again
+     * later (a timer), so a December without next year's schedule is visible in the status, not a failing activity.
+     */
     async computeDeadlines(input: ComputeDeadlinesInput): Promise<SlaPlan> {
       const start = parseInstant(input.clockStartedAt);
       const startYear = yearOfDayNumber(shanghaiDayAndOffset(start).dayNumber);
       const covered = calendar.coveredYears();
-      for (const year of [startYear, input.coverYear]) if (year !== undefined && !covered.includes(year)) yearMissing(input.applicationId, year);
+      let missingYear = [startYear, input.coverYear].find((year) => year !== undefined && !covered.includes(year));
       let application: SlaPlan['application'];
-      try {
-        const budget = effectiveBudgetMs(calendar, 'application', settings.countingRule, start, settings.budgets.application);
-        const at = (target: number) => formatShanghai(instantWhenCounted(calendar, start, [], target, start));
-        application = { budgetMs: budget, warningAt: at(thresholdMs(budget, 'warning')), dueAt: at(budget) };
-      } catch (err) {
-        if (err instanceof CalendarYearMissingError) yearMissing(input.applicationId, err.year);
-        throw err;
+      if (missingYear === undefined) {
+        try {
+          const budget = effectiveBudgetMs(
+            calendar,
+            'application',
+            settings.countingRule,
+            start,
+            settings.budgets.application,
+          );
+          const at = (target: number) => formatShanghai(instantWhenCounted(calendar, start, [], target, start));
+          application = { budgetMs: budget, warningAt: at(thresholdMs(budget, 'warning')), dueAt: at(budget) };
+        } catch (err) {
+          if (!(err instanceof CalendarYearMissingError)) throw err;
+          missingYear = err.year;
+        }
       }
       const plan: SlaPlan = {
         computedAt: now().toISOString(),
@@ -142,18 +155,48 @@ export function createSlaActivities(deps: SlaActivityDeps) {
         schedules: { years: settings.schedules.years.filter((y) => y.year >= startYear) },
         budgets: settings.budgets,
         channels: ['log', ...webhooks.keys()],
-        application,
+        ...(application ? { application } : {}),
+        ...(missingYear !== undefined ? { missingYear } : {}),
       };
-      logger.info({ applicationId: input.applicationId, clockStartedAt: plan.clockStartedAt, ...application, rule: plan.countingRule }, 'SLA deadlines computed');
+      if (missingYear !== undefined) {
+        logger.error(
+          { applicationId: input.applicationId, year: missingYear },
+          `SLA deadlines wait for the official schedule of ${missingYear}: ${new CalendarYearMissingError(missingYear).message}`,
+        );
+      } else {
+        logger.info(
+          {
+            applicationId: input.applicationId,
+            clockStartedAt: plan.clockStartedAt,
+            ...application,
+            rule: plan.countingRule,
+          },
+          'SLA deadlines computed',
+        );
+      }
       return plan;
     },
 
     async deliverAlert(input: DeliverAlertInput): Promise<AlertDelivered> {
       const { alert, channel } = input;
       const { attempt } = Context.current().info;
-      const fields = { alertId: alert.alertId, applicationId: alert.applicationId, scope: alert.scope, level: alert.level, channel, attempt };
+      // `slaLevel`, not `level`: pino's own `level` field must stay the log level.
+      const fields = {
+        alertId: alert.alertId,
+        applicationId: alert.applicationId,
+        scope: alert.scope,
+        slaLevel: alert.level,
+        channel,
+        attempt,
+      };
       if (channel === 'log') {
-        const line = { ...fields, event: 'sla_alert', deadline: alert.deadline, thresholdAt: alert.thresholdAt, consumedFraction: alert.consumedFraction };
+        const line = {
+          ...fields,
+          event: 'sla_alert',
+          deadline: alert.deadline,
+          thresholdAt: alert.thresholdAt,
+          consumedFraction: alert.consumedFraction,
+        };
         const message = `SLA ${alert.level}: ${alert.scope} of ${alert.applicationId}, due ${alert.deadline}`;
         if (alert.level === 'breached') logger.error(line, message);
         else logger.warn(line, message);
@@ -163,7 +206,10 @@ export function createSlaActivities(deps: SlaActivityDeps) {
       const webhook = webhooks.get(channel);
       if (!webhook) {
         // The webhook was removed from the configuration since the alert was raised.
-        throw ApplicationFailure.nonRetryable(`alert channel ${channel} is not configured any more`, 'AlertChannelUnknown');
+        throw ApplicationFailure.nonRetryable(
+          `alert channel ${channel} is not configured any more`,
+          'AlertChannelUnknown',
+        );
       }
       const body = JSON.stringify(alert);
       let failure: string;
@@ -199,7 +245,8 @@ export function createSlaActivities(deps: SlaActivityDeps) {
       if (input.outcome === 'completed' && input.elapsedWorkingMs !== undefined) {
         deps.metrics?.slaCompletionWorkingHours.observe(input.elapsedWorkingMs / 3_600_000);
       }
-      logger.info({ ...input, event: 'sla_outcome' }, 'application SLA closed');
+      const { level, ...rest } = input;
+      logger.info({ ...rest, slaLevel: level, event: 'sla_outcome' }, 'application SLA closed');
     },
   };
 }

@@ -36,7 +36,7 @@ import type { ApiSecurity } from '../security';
 import { authorize, identityOf, ownerFromMemo } from '../security/authorize';
 import { codecCors, codecRouter } from '../security/codec-server';
 import { requireJsonBodies } from '../security/input';
-import { presentToCaller } from '../security/masking';
+import { maskPersonalFields, revealRequested } from '../security/masking';
 import { submissionRateLimit } from '../security/rate-limit';
 
 export const BODY_LIMIT = '64kb';
@@ -202,8 +202,10 @@ export function createApp(deps: AppDeps): express.Express {
     const { id } = req.params;
     if (!isApplicationId(id)) throw new HttpError(404, 'NOT_FOUND', 'no such application');
     // The workflow's SLA figures are as of its last activation; bring the running clocks to now.
+    // Personal data is masked unless an operator asks for it with a reason (checked, and logged, first).
+    const reveal = revealRequested(req, res, id);
     const status = refreshSla(await readStatus(client, id), calendar, now().getTime());
-    res.json(presentToCaller(status, req, res, id));
+    res.json(reveal ? status : maskPersonalFields(status));
   });
 
   app.post('/v1/agency-callbacks/:agency', async (req: Request<{ agency: string }>, res: Response) => {

@@ -112,8 +112,11 @@ export async function measureThroughput(
       const { ids, ...round } = await throughputRound(env, variant, options.n, concurrency);
       if (variant === 'kaiban') completedIds.push(...ids);
       rounds.push(round);
+      const cpu = Object.entries(round.cpuMsPerApplication)
+        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+        .join(', ');
       options.log(
-        `throughput: ${variant} round ${r + 1}: ${round.n} in ${round.seconds.toFixed(1)} s = ${round.perSecond.toFixed(1)}/s`,
+        `throughput: ${variant} round ${r + 1}: ${round.n} in ${round.seconds.toFixed(1)} s = ${round.perSecond.toFixed(1)}/s; CPU ms per app: ${cpu}`,
       );
       if (round.notCompleted) options.log(`throughput: ${round.notCompleted} ${variant} runs did not complete`);
     }

@@ -102,7 +102,9 @@ export function loadSlaConfig(config: Config): SlaConfig {
     if (!webhookUrl.safeParse(url).success) throw new ConfigError(`SLA_WEBHOOK_URLS: '${url}' is not an http(s) URL`);
   }
   if (urls.length > 0 && !env.SLA_WEBHOOK_SECRET) {
-    throw new ConfigError('SLA_WEBHOOK_SECRET is required when SLA_WEBHOOK_URLS is set: receivers verify X-Kaiban-Signature with it');
+    throw new ConfigError(
+      'SLA_WEBHOOK_SECRET is required when SLA_WEBHOOK_URLS is set: receivers verify X-Kaiban-Signature with it',
+    );
   }
 
   return {

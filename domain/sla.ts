@@ -35,10 +35,7 @@ export const WARNING_NUMERATOR = 3;
 export const WARNING_DENOMINATOR = 4;
 
 export type StatutoryLimit =
-  | { kind: 'immediate' }
-  | { kind: 'working_days'; value: number }
-  | { kind: 'days'; value: number }
-  | { kind: 'none' };
+  { kind: 'immediate' } | { kind: 'working_days'; value: number } | { kind: 'days'; value: number } | { kind: 'none' };
 
 export interface ScopeBudget {
   /** The committed budget in working hours. */
@@ -52,7 +49,11 @@ export type SlaBudgets = Record<SlaScope, ScopeBudget>;
 
 /** PRODUCT.md, "Default budgets": the critical path name → license → seal → bank → archive uses exactly 7 h. */
 export const DEFAULT_SLA_BUDGETS: SlaBudgets = {
-  application: { committedHours: 7, statutory: { kind: 'none' }, basis: '南昌市开办企业一个工作日内办结 (2021 work plan, item 9)' },
+  application: {
+    committedHours: 7,
+    statutory: { kind: 'none' },
+    basis: '南昌市开办企业一个工作日内办结 (2021 work plan, item 9)',
+  },
   name: { committedHours: 0.5, statutory: { kind: 'immediate' }, basis: '名称自主申报, 即时办结' },
   license: { committedHours: 3, statutory: { kind: 'working_days', value: 3 }, basis: '市场主体登记管理条例 第十九条' },
   seal: { committedHours: 2, statutory: { kind: 'working_days', value: 1 }, basis: '国办发〔2018〕32号' },
@@ -68,8 +69,12 @@ const statutorySchema = z.union([
   z.literal('immediate').transform((): StatutoryLimit => ({ kind: 'immediate' })),
   z.literal('none').transform((): StatutoryLimit => ({ kind: 'none' })),
   z.null().transform((): StatutoryLimit => ({ kind: 'none' })),
-  z.strictObject({ workingDays: z.number().positive().max(3650) }).transform((v): StatutoryLimit => ({ kind: 'working_days', value: v.workingDays })),
-  z.strictObject({ days: z.number().positive().max(3650) }).transform((v): StatutoryLimit => ({ kind: 'days', value: v.days })),
+  z
+    .strictObject({ workingDays: z.number().positive().max(3650) })
+    .transform((v): StatutoryLimit => ({ kind: 'working_days', value: v.workingDays })),
+  z
+    .strictObject({ days: z.number().positive().max(3650) })
+    .transform((v): StatutoryLimit => ({ kind: 'days', value: v.days })),
 ]);
 
 /**
@@ -92,7 +97,11 @@ export function resolveBudgets(override: SlaBudgetsOverride = {}): SlaBudgets {
     budgets[scope] =
       typeof change === 'number'
         ? { ...base, committedHours: change }
-        : { ...base, ...(change.committedHours !== undefined ? { committedHours: change.committedHours } : {}), ...(change.statutory ? { statutory: change.statutory, basis: undefined } : {}) };
+        : {
+            ...base,
+            ...(change.committedHours !== undefined ? { committedHours: change.committedHours } : {}),
+            ...(change.statutory ? { statutory: change.statutory, basis: undefined } : {}),
+          };
   }
   return budgets;
 }
@@ -144,7 +153,8 @@ export function levelFor(countedMs: number, budget: number): SlaLevel {
   return 'on_track';
 }
 
-export const worseLevel = (a: SlaLevel, b: SlaLevel): SlaLevel => (SLA_LEVELS.indexOf(a) >= SLA_LEVELS.indexOf(b) ? a : b);
+export const worseLevel = (a: SlaLevel, b: SlaLevel): SlaLevel =>
+  SLA_LEVELS.indexOf(a) >= SLA_LEVELS.indexOf(b) ? a : b;
 
 /** Consumed share of the budget, 4 decimals (1.0 = the whole budget; it keeps growing after a breach). */
 export function consumedFraction(countedMs: number, budget: number): number {
@@ -165,7 +175,12 @@ export interface ClockSpan {
 }
 
 /** Working time of the pauses inside [from, to). */
-export function pausedWorkingTime(calendar: WorkingCalendar, pauses: readonly PauseInterval[], from: number, to: number): number {
+export function pausedWorkingTime(
+  calendar: WorkingCalendar,
+  pauses: readonly PauseInterval[],
+  from: number,
+  to: number,
+): number {
   let paused = 0;
   for (const p of pauses) {
     const start = Math.max(p.from, from);
@@ -176,7 +191,12 @@ export function pausedWorkingTime(calendar: WorkingCalendar, pauses: readonly Pa
 }
 
 /** Working time the clock has counted by `at`: from its start to its stop (or `at`), pauses excluded. */
-export function countedWorkingTime(calendar: WorkingCalendar, span: ClockSpan, pauses: readonly PauseInterval[], at: number): number {
+export function countedWorkingTime(
+  calendar: WorkingCalendar,
+  span: ClockSpan,
+  pauses: readonly PauseInterval[],
+  at: number,
+): number {
   const end = Math.min(span.stoppedAt ?? at, at);
   if (end <= span.startedAt) return 0;
   return calendar.workingTimeBetween(span.startedAt, end) - pausedWorkingTime(calendar, pauses, span.startedAt, end);
@@ -213,7 +233,13 @@ export function instantWhenCounted(
  * close of the last one, expressed as the working time from the clock start to that close (so 75 % and pauses work
  * the same way under both rules).
  */
-export function effectiveBudgetMs(calendar: WorkingCalendar, scope: SlaScope, rule: CountingRule, startedAt: number, budget: ScopeBudget): number {
+export function effectiveBudgetMs(
+  calendar: WorkingCalendar,
+  scope: SlaScope,
+  rule: CountingRule,
+  startedAt: number,
+  budget: ScopeBudget,
+): number {
   const ms = budgetMs(budget);
   if (rule !== 'next-day' || scope !== 'application') return ms;
   const days = Math.max(1, Math.ceil(ms / calendar.workingDayMs));
@@ -303,35 +329,53 @@ export interface ApplicationSla {
  */
 export function scopeStatus(
   calendar: WorkingCalendar,
-  options: { scope: SlaScope; budget: ScopeBudget; effectiveBudgetMs: number; rule: CountingRule; span?: ClockSpan; pauses: readonly PauseInterval[]; at: number },
+  options: {
+    scope: SlaScope;
+    budget: ScopeBudget;
+    effectiveBudgetMs: number;
+    rule: CountingRule;
+    span?: ClockSpan;
+    pauses: readonly PauseInterval[];
+    at: number;
+  },
 ): SlaScopeStatus {
   const { scope, budget, span, pauses, at } = options;
-  const base = {
-    scope,
-    statutoryLimit: { ...budget.statutory, label: statutoryLabel(budget.statutory), ...(budget.basis ? { basis: budget.basis } : {}) },
-    committedBudget: { hours: budget.committedHours, workingMs: options.effectiveBudgetMs },
-    countingRule: scope === 'application' ? options.rule : ('working-time' as const),
+  const effective = options.effectiveBudgetMs;
+  const statutoryLimit: SlaScopeStatus['statutoryLimit'] = {
+    ...budget.statutory,
+    label: statutoryLabel(budget.statutory),
   };
-  if (!span) return { ...base, clock: 'not_started', elapsedWorkingMs: 0, pausedWorkingMs: 0, consumedFraction: 0, level: 'on_track' };
+  if (budget.basis) statutoryLimit.basis = budget.basis;
+  const status: SlaScopeStatus = {
+    scope,
+    statutoryLimit,
+    committedBudget: { hours: budget.committedHours, workingMs: effective },
+    countingRule: scope === 'application' ? options.rule : 'working-time',
+    clock: 'not_started',
+    elapsedWorkingMs: 0,
+    pausedWorkingMs: 0,
+    consumedFraction: 0,
+    level: 'on_track',
+  };
+  if (!span) return status;
   const end = Math.min(span.stoppedAt ?? at, at);
   const counted = countedWorkingTime(calendar, span, pauses, at);
-  const paused = end > span.startedAt ? pausedWorkingTime(calendar, pauses, span.startedAt, end) : 0;
-  const isPaused = pauses.some((p) => p.from <= at && (p.to === undefined || p.to > at));
   const stopped = span.stoppedAt !== undefined && span.stoppedAt <= at;
-  const when = (level: AlertLevel) => formatShanghai(instantWhenCounted(calendar, span.startedAt, pauses, thresholdMs(options.effectiveBudgetMs, level), at));
-  return {
-    ...base,
-    clock: stopped ? 'stopped' : isPaused ? 'paused' : 'running',
-    startedAt: formatShanghai(span.startedAt),
-    ...(stopped ? { stoppedAt: formatShanghai(span.stoppedAt!) } : {}),
-    elapsedWorkingMs: counted,
-    pausedWorkingMs: paused,
-    consumedFraction: consumedFraction(counted, options.effectiveBudgetMs),
-    level: levelFor(counted, options.effectiveBudgetMs),
-    // A stopped clock keeps the deadlines that applied to it, reached or not.
-    warningAt: when('warning'),
-    dueAt: when('breached'),
-  };
+  let paused = false;
+  for (const p of pauses) if (p.from <= at && (p.to === undefined || p.to > at)) paused = true;
+  status.clock = stopped ? 'stopped' : paused ? 'paused' : 'running';
+  status.startedAt = formatShanghai(span.startedAt);
+  if (stopped) status.stoppedAt = formatShanghai(span.stoppedAt!);
+  status.elapsedWorkingMs = counted;
+  status.pausedWorkingMs = end > span.startedAt ? pausedWorkingTime(calendar, pauses, span.startedAt, end) : 0;
+  status.consumedFraction = consumedFraction(counted, effective);
+  status.level = levelFor(counted, effective);
+  // A stopped clock keeps the deadlines that applied to it, reached or not; a paused one shows them as if resumed now.
+  status.warningAt = formatShanghai(
+    instantWhenCounted(calendar, span.startedAt, pauses, thresholdMs(effective, 'warning'), at),
+  );
+  status.dueAt = formatShanghai(instantWhenCounted(calendar, span.startedAt, pauses, effective, at));
+  return status;
 }
 
 /**
@@ -340,7 +384,11 @@ export function scopeStatus(
  * workflow with the calendar of its history stay as they were. Levels only ever go up here; the workflow's timers
  * raise the alerts.
  */
-export function refreshSla<T extends { sla?: ApplicationSla; steps: { sla?: SlaScopeStatus }[] }>(status: T, calendar: WorkingCalendar, now: number): T {
+export function refreshSla<T extends { sla?: ApplicationSla; steps: { sla?: SlaScopeStatus }[] }>(
+  status: T,
+  calendar: WorkingCalendar,
+  now: number,
+): T {
   const sla = status.sla;
   if (!sla || sla.state !== 'running') return status;
   const asOf = Date.parse(sla.asOf);
@@ -355,7 +403,12 @@ export function refreshSla<T extends { sla?: ApplicationSla; steps: { sla?: SlaS
     if (!scope || scope.clock !== 'running') return scope;
     const elapsed = scope.elapsedWorkingMs + delta;
     const budget = scope.committedBudget.workingMs;
-    return { ...scope, elapsedWorkingMs: elapsed, consumedFraction: consumedFraction(elapsed, budget), level: worseLevel(scope.level, levelFor(elapsed, budget)) };
+    return {
+      ...scope,
+      elapsedWorkingMs: elapsed,
+      consumedFraction: consumedFraction(elapsed, budget),
+      level: worseLevel(scope.level, levelFor(elapsed, budget)),
+    };
   };
   return {
     ...status,

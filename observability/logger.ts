@@ -36,14 +36,16 @@ function percentDecoded(text: string): string {
 function maskStrings(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return maskPersonalData(value);
   if (value === null || typeof value !== 'object' || depth > 8) return value;
-  if (value instanceof Error) {
+  if (value instanceof Error || Object.prototype.toString.call(value) === '[object Error]') {
     // Same prototype (pino's err serializer reports its type), own fields scrubbed and enumerable.
     const copy = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
     for (const key of Object.getOwnPropertyNames(value)) copy[key] = maskStrings((value as unknown as Record<string, unknown>)[key], depth + 1);
     return copy;
   }
   if (Array.isArray(value)) return value.map((item) => maskStrings(item, depth + 1));
-  if (value instanceof Uint8Array || value instanceof Date) return value;
+  // Plain objects only (of any realm); instances (requests, responses, buffers) are left to their serializers.
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== null && Object.getPrototypeOf(proto) !== null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = maskStrings(v, depth + 1);
   return out;

@@ -15,7 +15,13 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { HttpError } from '../api/errors';
 import { isApplicationId } from '../api/ids';
-import { AuthenticationError, type Identity, type Role, type TokenVerifier } from './jwt';
+import {
+  AuthenticationError,
+  AuthenticationUnavailableError,
+  type Identity,
+  type Role,
+  type TokenVerifier,
+} from './jwt';
 
 export type Access = 'any' | 'own';
 export type Decision =
@@ -133,6 +139,10 @@ export function authorize(options: AuthorizeOptions): express.Router {
           'request not authenticated',
         );
         throw unauthorized(res, err);
+      }
+      if (err instanceof AuthenticationUnavailableError) {
+        req.log?.error({ err }, 'bearer tokens cannot be verified');
+        throw new HttpError(503, 'AUTH_UNAVAILABLE', 'tokens cannot be checked at the moment; try again shortly');
       }
       throw err;
     }

@@ -35,6 +35,11 @@ export class AuthenticationError extends Error {
   }
 }
 
+/** The keys cannot be fetched (the identity provider's JWKS endpoint is down): not the caller's fault. */
+export class AuthenticationUnavailableError extends Error {
+  override name = 'AuthenticationUnavailableError';
+}
+
 export interface TokenVerifier {
   /** How tokens are checked, for the start-up banner and logs. */
   readonly source: 'jwks' | 'public-key' | 'secret' | 'dev-secret';
@@ -124,10 +129,10 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       } catch (err) {
         if (err instanceof errors.JWTExpired)
           throw new AuthenticationError('TOKEN_EXPIRED', 'the bearer token has expired');
-        if (err instanceof errors.JOSEError) {
+        if (err instanceof errors.JOSEError && !(err instanceof errors.JWKSTimeout)) {
           throw new AuthenticationError('TOKEN_INVALID', `the bearer token is not valid (${err.code})`);
         }
-        throw err; // e.g. the JWKS endpoint is unreachable: not the caller's fault
+        throw new AuthenticationUnavailableError(`token keys unavailable: ${(err as Error).message}`, { cause: err });
       }
       const subject = payload.sub;
       if (typeof subject !== 'string' || subject.length === 0 || subject.length > SUBJECT_MAX) {

@@ -71,8 +71,3 @@ export function revealRequested(req: Request, res: Response, applicationId: stri
   );
   return true;
 }
-
-/** What an answer about one application shows this caller: masked, unless a logged reveal was asked for. */
-export function presentToCaller<T>(value: T, req: Request, res: Response, applicationId: string): T {
-  return revealRequested(req, res, applicationId) ? value : maskPersonalFields(value);
-}

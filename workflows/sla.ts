@@ -17,7 +17,12 @@
  */
 import { condition, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SlaActivities, SlaPlan } from '../activities/sla';
-import { CalendarYearMissingError, createWorkingCalendar, formatShanghai, type WorkingCalendar } from '../domain/calendar';
+import {
+  CalendarYearMissingError,
+  createWorkingCalendar,
+  formatShanghai,
+  type WorkingCalendar,
+} from '../domain/calendar';
 import {
   ALERT_LEVELS,
   budgetMs,
@@ -44,14 +49,18 @@ import { breachedKey, dueAtKey, slaLevelKey } from '../infra/search-attributes';
 
 const { computeDeadlines } = proxyActivities<SlaActivities>({
   startToCloseTimeout: '30 seconds',
-  // Fails only while the calendar lacks a year: retried until the data is deployed; the application goes on.
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 /** Delivered durably: unlimited attempts with backoff, unless the channel was removed from the configuration. */
 const { deliverAlert } = proxyActivities<SlaActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: ['AlertChannelUnknown'] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    nonRetryableErrorTypes: ['AlertChannelUnknown'],
+  },
 });
 
 const { recordSlaOutcome } = proxyActivities<SlaActivities>({
@@ -107,13 +116,16 @@ export class SlaClock {
       paused: { now: false, totalWorkingMs: 0, totalMs: 0, intervals: [] },
       alerts: this.alerts,
     };
-    void this.run().catch((err: unknown) => {
-      this.loopDone = true;
-      if (isCancellation(err)) return;
-      // The SLA watches the application; a fault in it must not stop the application.
-      log.error('SLA clock failed', { applicationId: this.applicationId, error: String(err) });
-      if (this.status.sla) this.status.sla.error = err instanceof Error ? err.message : String(err);
-    });
+    void this.run()
+      .catch((err: unknown) => this.failed(err))
+      .finally(() => (this.loopDone = true));
+  }
+
+  /** The SLA watches the application; a fault in it is reported, and must not stop the application. */
+  private failed(err: unknown): void {
+    if (isCancellation(err)) return;
+    log.error('SLA clock failed', { applicationId: this.applicationId, error: String(err) });
+    if (this.status.sla) this.status.sla.error = err instanceof Error ? err.message : String(err);
   }
 
   /** Stops every open clock (the application waits on the applicant). No effect if already paused or ended. */
@@ -138,7 +150,11 @@ export class SlaClock {
     if (this.finished || !this.plan) return this.status;
     try {
       const at = Date.now();
-      return { ...this.status, sla: this.view(at), steps: this.status.steps.map((s) => ({ ...s, sla: this.scopeView(s.id, at) })) };
+      return {
+        ...this.status,
+        sla: this.view(at),
+        steps: this.status.steps.map((s) => ({ ...s, sla: this.scopeView(s.id, at) })),
+      };
     } catch {
       return this.status;
     }
@@ -151,7 +167,7 @@ export class SlaClock {
   async finish(): Promise<void> {
     this.finishing = true;
     this.version++;
-    await condition(() => this.loopDone || this.waitingForCalendar || !this.plan);
+    await condition(() => this.loopDone || this.waitingForCalendar || !this.status.sla);
     await Promise.all(this.deliveries);
     this.finished = true;
     if (!this.plan || !this.calendar || !this.status.sla) {
@@ -167,7 +183,12 @@ export class SlaClock {
     } catch (err) {
       if (!(err instanceof CalendarYearMissingError)) throw err;
       // The clocks ran into a year the recorded data lacks: no figures rather than wrong ones.
-      this.status.sla = { ...this.status.sla, state: 'stopped', asOf: formatShanghai(end), missingCalendarYear: err.year };
+      this.status.sla = {
+        ...this.status.sla,
+        state: 'stopped',
+        asOf: formatShanghai(end),
+        missingCalendarYear: err.year,
+      };
       return;
     }
     const application = this.status.sla.application;
@@ -187,7 +208,9 @@ export class SlaClock {
   // ---- the loop ----------------------------------------------------------------------------
 
   private async run(): Promise<void> {
-    this.usePlan(await computeDeadlines({ applicationId: this.applicationId, clockStartedAt: new Date(this.acceptedAt).toISOString() }));
+    const first = await this.obtainPlan();
+    if (!first) return;
+    this.usePlan(first);
     for (;;) {
       const now = Date.now();
       try {
@@ -203,23 +226,50 @@ export class SlaClock {
         else await condition(changed, Math.max(1, wake - now));
       } catch (err) {
         if (!(err instanceof CalendarYearMissingError)) throw err;
-        // A clock reached a year the recorded data lacks: ask for data that covers it (recorded in history too).
-        if (this.status.sla) this.status.sla.missingCalendarYear = err.year;
-        this.waitingForCalendar = true;
-        const plan = await computeDeadlines({ applicationId: this.applicationId, clockStartedAt: new Date(this.acceptedAt).toISOString(), coverYear: err.year });
-        this.waitingForCalendar = false;
+        // A clock reached a year the recorded data lacks: data that covers it, recorded in history too.
+        const plan = await this.obtainPlan(err.year);
+        if (!plan) return;
         this.usePlan(plan);
-        if (this.status.sla) delete this.status.sla.missingCalendarYear;
       }
     }
-    this.loopDone = true;
+  }
+
+  /**
+   * The deadline activity's answer; while the calendar data lacks a year the clocks need, asks again after a
+   * backing-off timer (1 h up to 12 h): a new year's schedule is published in December and deployed once.
+   * Undefined when the application ends meanwhile.
+   */
+  private async obtainPlan(coverYear?: number): Promise<SlaPlan | undefined> {
+    let delay = 3_600_000;
+    for (;;) {
+      const plan = await computeDeadlines({
+        applicationId: this.applicationId,
+        clockStartedAt: new Date(this.acceptedAt).toISOString(),
+        ...(coverYear !== undefined ? { coverYear } : {}),
+      });
+      if (plan.missingYear === undefined) {
+        if (this.status.sla) delete this.status.sla.missingCalendarYear;
+        this.waitingForCalendar = false;
+        return plan;
+      }
+      if (this.status.sla) this.status.sla.missingCalendarYear = plan.missingYear;
+      this.waitingForCalendar = true;
+      if (await condition(() => this.finishing, delay)) return undefined;
+      delay = Math.min(delay * 2, 12 * 3_600_000);
+    }
   }
 
   private usePlan(plan: SlaPlan): void {
     this.plan = plan;
     this.calendar = createWorkingCalendar({ officeHours: plan.officeHours, schedules: plan.schedules });
     if (!this.clocks.has('application')) {
-      const budget = effectiveBudgetMs(this.calendar, 'application', plan.countingRule, this.acceptedAt, plan.budgets.application);
+      const budget = effectiveBudgetMs(
+        this.calendar,
+        'application',
+        plan.countingRule,
+        this.acceptedAt,
+        plan.budgets.application,
+      );
       this.clocks.set('application', { startedAt: this.acceptedAt, budgetMs: budget });
     }
   }
@@ -261,7 +311,8 @@ export class SlaClock {
   private raise(scope: SlaScope, clock: Clock, level: AlertLevel, counted: number, now: number): void {
     const calendar = this.calendar!;
     this.raised.add(`${scope}:${level}`);
-    const instant = (target: number) => formatShanghai(instantWhenCounted(calendar, clock.startedAt, this.pauses, target, now));
+    const instant = (target: number) =>
+      formatShanghai(instantWhenCounted(calendar, clock.startedAt, this.pauses, target, now));
     const alert: SlaAlert = {
       type: `sla.${level}`,
       alertId: `${this.applicationId}:${scope}:${level}`,
@@ -274,7 +325,10 @@ export class SlaClock {
       committedHours: this.plan!.budgets[scope].committedHours,
       at: formatShanghai(now),
     };
-    const record: SlaAlertRecord = { ...alert, deliveries: this.plan!.channels.map((channel) => ({ channel, state: 'pending' })) };
+    const record: SlaAlertRecord = {
+      ...alert,
+      deliveries: this.plan!.channels.map((channel) => ({ channel, state: 'pending' })),
+    };
     this.alerts.push(record);
     for (const delivery of record.deliveries) this.deliveries.push(this.deliver(alert, delivery));
   }
@@ -287,7 +341,8 @@ export class SlaClock {
       delivery.deliveredAt = done.deliveredAt;
     } catch (err) {
       delivery.state = 'dropped';
-      delivery.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      delivery.error =
+        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     }
   }
 
@@ -299,7 +354,13 @@ export class SlaClock {
       if (clock.stoppedAt !== undefined) continue;
       const level = ALERT_LEVELS.find((l) => !this.raised.has(`${scope}:${l}`));
       if (!level) continue;
-      const at = instantWhenCounted(this.calendar!, clock.startedAt, this.pauses, thresholdMs(clock.budgetMs, level), now);
+      const at = instantWhenCounted(
+        this.calendar!,
+        clock.startedAt,
+        this.pauses,
+        thresholdMs(clock.budgetMs, level),
+        now,
+      );
       if (wake === undefined || at < wake) wake = at;
     }
     return wake;
@@ -321,7 +382,8 @@ export class SlaClock {
     const dueAt = this.isPaused()
       ? this.published.dueAt
       : instantWhenCounted(this.calendar!, application.startedAt, this.pauses, application.budgetMs, now);
-    if (level === this.published.level && breached.join() === this.published.breached && dueAt === this.published.dueAt) return;
+    if (level === this.published.level && breached.join() === this.published.breached && dueAt === this.published.dueAt)
+      return;
     upsertSearchAttributes([
       { key: slaLevelKey, value: level },
       { key: breachedKey, value: breached },
@@ -373,7 +435,9 @@ export class SlaClock {
       countingRule: plan.countingRule,
       officeHours: plan.officeHours,
       calendarYears: plan.schedules.years.map((y) => y.year),
-      ...(this.status.sla?.missingCalendarYear !== undefined ? { missingCalendarYear: this.status.sla.missingCalendarYear } : {}),
+      ...(this.status.sla?.missingCalendarYear !== undefined
+        ? { missingCalendarYear: this.status.sla.missingCalendarYear }
+        : {}),
       application: this.scopeView('application', at),
       paused: {
         now: this.isPaused(),

@@ -97,6 +97,7 @@ export function shiftYear(rules: ReferenceRules, from: number, to: number): Refe
 
 function range(from: string, to: string): string[] {
   const days: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY) days.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY)
+    days.push(new Date(t).toISOString().slice(0, 10));
   return days;
 }

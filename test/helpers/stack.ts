@@ -8,11 +8,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { startApi, type RunningApi } from '../../api/server';
-import type { WorkflowSettings } from '../../activities';
+import type { ActivityDeps, WorkflowSettings } from '../../activities';
 import { loadConfig } from '../../config';
 import { createLogger } from '../../observability/logger';
 import { startSimulator, type RunningSimulator, type StartSimulatorOptions } from '../../simulator/server';
-import { activityDepsFromConfig, createKaibanWorker } from '../../worker/worker';
+import { activityDepsFromConfig, createKaibanWorker, type WorkerTuning } from '../../worker/worker';
 import { dataConverter } from '../../security/codec';
 import { securityTestEnv } from './auth';
 import { workflowBundle } from './temporal';
@@ -39,6 +39,10 @@ export async function startStack(
     /** The API's Temporal client (default env.client; its codec keys must match the config's). */
     client?: Client;
     logger?: Logger;
+    /** Changes the worker's activity dependencies (e.g. the acceptance clock of the SLA tests). */
+    activityDeps?: (deps: ActivityDeps) => ActivityDeps;
+    /** Worker tuning (e.g. maxCachedWorkflows 0: every workflow task replays the history, as after a crash). */
+    tuning?: WorkerTuning;
   } = {},
 ): Promise<Stack> {
   const taskQueue = `kaiban-test-${randomUUID()}`;
@@ -66,20 +70,22 @@ export async function startStack(
   });
   const api = await startApi({ config, client: options.client ?? env.client, logger, port: 0 });
   const deps = activityDepsFromConfig(config, logger);
+  const activityDeps: ActivityDeps = {
+    ...deps,
+    callbackBaseUrl: api.url,
+    settings: {
+      ...deps.settings,
+      ...options.settings,
+    },
+  };
   const worker = await createKaibanWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    activityDeps: {
-      ...deps,
-      callbackBaseUrl: api.url,
-      settings: {
-        ...deps.settings,
-        ...options.settings,
-      },
-    },
+    activityDeps: options.activityDeps ? options.activityDeps(activityDeps) : activityDeps,
     dataConverter: dataConverter(config),
     workflowBundle: await workflowBundle(),
+    ...(options.tuning ? { tuning: options.tuning } : {}),
   });
   const running = worker.run();
   return {

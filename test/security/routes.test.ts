@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import express from 'express';
 import { SignJWT } from 'jose';
 import { POLICY, policyFor, registeredRoutes, type RoutePolicy } from '../../security/authorize';
 import { ROLES, type Role } from '../../security/jwt';
@@ -68,6 +69,16 @@ describe('the route table', () => {
       .filter((r) => !policyFor(r.method, r.path))
       .map((r) => `${r.method.toUpperCase()} ${r.path}`);
     expect(missing).toEqual([]);
+  });
+
+  it('when someone adds a route without a decision (even in a router under a prefix), then the check names it', () => {
+    const app = express();
+    const nested = express.Router();
+    nested.post('/export', (_req, res) => res.end());
+    app.get('/healthz', (_req, res) => res.end());
+    app.use('/v1/admin', nested);
+    const missing = registeredRoutes(app).filter((r) => !policyFor(r.method, r.path));
+    expect(missing).toEqual([{ method: 'post', path: '/v1/admin/export' }]);
   });
 
   it('when a supervisor holds a token, then no route that changes anything lets them through', () => {

@@ -1,0 +1,179 @@
+/**
+ * Where keys come from and what they accept, without a Temporal server: bearer tokens (dev secret,
+ * `npm run token`, a PEM public key, a JWKS endpoint) and the payload codec's keys.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { ConfigError, loadConfig } from '../../config';
+import { AesGcmCodec, codecKeysFromConfig, newCodecKeySpec, parseCodecKeys } from '../../security/codec';
+import { AuthenticationError, AuthenticationUnavailableError, createTokenVerifier } from '../../security/jwt';
+
+const run = promisify(execFile);
+const freshDataDir = () => mkdtempSync(path.join(os.tmpdir(), 'kaiban-keys-'));
+/** The developer's shell must not leak into these configurations. */
+const clean = {
+  AUTH_SECRET: undefined,
+  AUTH_JWKS_URL: undefined,
+  AUTH_PUBLIC_KEY: undefined,
+  KAIBAN_CODEC_KEYS: undefined,
+  NODE_ENV: 'development',
+  AUTH_ISSUER: 'kaiban',
+  AUTH_AUDIENCE: 'kaiban',
+  AUTH_ROLE_CLAIM: 'role',
+};
+const configFor = (extra: Record<string, string | undefined>) => loadConfig({ ...process.env, ...clean, ...extra });
+
+describe('the embedded default', () => {
+  it('when `npm run token` prints a token, then the API of the same data folder accepts it', async () => {
+    const dataDir = freshDataDir();
+    const { stdout } = await run(
+      process.execPath,
+      [require.resolve('tsx/cli'), 'scripts/token.ts', '--role', 'operator', '--sub', 'op1'],
+      {
+        cwd: path.resolve(__dirname, '../..'),
+        env: { ...process.env, ...clean, KAIBAN_DATA_DIR: dataDir } as NodeJS.ProcessEnv,
+      },
+    );
+    const verifier = createTokenVerifier(configFor({ KAIBAN_DATA_DIR: dataDir }));
+    expect(verifier.source).toBe('dev-secret');
+    await expect(verifier.verify(stdout.trim())).resolves.toEqual({ subject: 'op1', role: 'operator' });
+    // The secret is the owner's alone, and another data folder's API does not accept the token.
+    expect(statSync(path.join(dataDir, 'secrets', 'jwt-dev-secret')).mode & 0o077).toBe(0);
+    await expect(
+      createTokenVerifier(configFor({ KAIBAN_DATA_DIR: freshDataDir() })).verify(stdout.trim()),
+    ).rejects.toBeInstanceOf(AuthenticationError);
+  }, 30_000);
+
+  it('generates the codec keys once, in the data folder, and reads the same keys afterwards', () => {
+    const dataDir = freshDataDir();
+    const first = codecKeysFromConfig(configFor({ KAIBAN_DATA_DIR: dataDir }));
+    const second = codecKeysFromConfig(configFor({ KAIBAN_DATA_DIR: dataDir }));
+    expect(second).toEqual(first);
+    expect(readFileSync(path.join(dataDir, 'secrets', 'codec-keys'), 'utf8')).toMatch(/^k1:[A-Za-z0-9+/]{43}=\n$/);
+  });
+
+  it('in production, refuses to start without configured keys rather than generating any', () => {
+    const production = configFor({ NODE_ENV: 'production', KAIBAN_DATA_DIR: freshDataDir() });
+    expect(() => createTokenVerifier(production)).toThrow(ConfigError);
+    expect(() => codecKeysFromConfig(production)).toThrow(ConfigError);
+  });
+});
+
+describe('tokens from an identity provider', () => {
+  it('with AUTH_PUBLIC_KEY, accepts its signatures only, with the right issuer, audience, expiry and role', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const verifier = createTokenVerifier(
+      configFor({
+        AUTH_PUBLIC_KEY: await exportSPKI(publicKey),
+        AUTH_ISSUER: 'https://idp.example',
+        AUTH_AUDIENCE: 'kaiban-api',
+        AUTH_ROLE_CLAIM: 'roles',
+      }),
+    );
+    const sign = (claims: Record<string, unknown>, edit: (jwt: SignJWT) => SignJWT = (j) => j) =>
+      edit(
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'ES256' })
+          .setSubject('op7')
+          .setIssuer('https://idp.example')
+          .setAudience('kaiban-api')
+          .setExpirationTime('5m'),
+      ).sign(privateKey);
+
+    await expect(verifier.verify(await sign({ roles: ['staff', 'operator'] }))).resolves.toEqual({
+      subject: 'op7',
+      role: 'operator',
+    });
+    for (const bad of [
+      await sign({ roles: 'operator' }, (j) => j.setIssuer('https://evil.example')),
+      await sign({ roles: 'operator' }, (j) => j.setAudience('another-api')),
+      await sign({ roles: ['admin'] }),
+      await new SignJWT({ roles: 'operator' })
+        .setProtectedHeader({ alg: 'ES256' })
+        .setSubject('op7')
+        .setIssuer('https://idp.example')
+        .setAudience('kaiban-api')
+        .sign(privateKey),
+      // Algorithm confusion: the public key used as an HMAC secret.
+      await new SignJWT({ roles: 'operator' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('op7')
+        .setIssuer('https://idp.example')
+        .setAudience('kaiban-api')
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(await exportSPKI(publicKey))),
+    ]) {
+      await expect(verifier.verify(bad)).rejects.toBeInstanceOf(AuthenticationError);
+    }
+  });
+
+  it('with AUTH_JWKS_URL, fetches the keys; when the endpoint is down, the failure is not blamed on the caller', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };
+    const server: Server = createServer((_req, res) =>
+      res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [jwk] })),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    const token = await new SignJWT({ role: 'supervisor' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+      .setSubject('sup1')
+      .setIssuer('kaiban')
+      .setAudience('kaiban')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    try {
+      await expect(createTokenVerifier(configFor({ AUTH_JWKS_URL: url })).verify(token)).resolves.toEqual({
+        subject: 'sup1',
+        role: 'supervisor',
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    await expect(createTokenVerifier(configFor({ AUTH_JWKS_URL: url })).verify(token)).rejects.toBeInstanceOf(
+      AuthenticationUnavailableError,
+    );
+  });
+});
+
+describe('the payload codec', () => {
+  const payload = {
+    metadata: { encoding: new TextEncoder().encode('json/plain') },
+    data: new TextEncoder().encode('{"idNumber":"360102199003071236"}'),
+  };
+
+  it('round-trips, refuses tampering and unknown keys, and lets unencrypted payloads through', async () => {
+    const codec = new AesGcmCodec(
+      parseCodecKeys(`k2:${Buffer.alloc(32, 2).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}`),
+    );
+    const [sealed] = await codec.encode([payload]);
+    expect(Buffer.from(sealed!.metadata!['encryption-key-id']!).toString()).toBe('k2');
+    expect(await codec.decode([sealed!])).toEqual([payload]);
+
+    const tampered = { ...sealed!, data: Uint8Array.from(sealed!.data!, (b, i) => (i === 20 ? b ^ 1 : b)) };
+    await expect(codec.decode([tampered])).rejects.toThrow();
+    const relabelled = {
+      ...sealed!,
+      metadata: { ...sealed!.metadata, 'encryption-key-id': new TextEncoder().encode('k1') },
+    };
+    await expect(codec.decode([relabelled])).rejects.toThrow();
+    const foreign = (await new AesGcmCodec(parseCodecKeys(newCodecKeySpec('k9'))).encode([payload]))[0]!;
+    await expect(codec.decode([foreign])).rejects.toThrow(/k9/);
+    expect(await codec.decode([payload])).toEqual([payload]);
+  });
+
+  it.each([
+    ['k1', 'no colon'],
+    [`k1:${Buffer.alloc(16).toString('base64')}`, 'a 16-byte key'],
+    [`:${Buffer.alloc(32).toString('base64')}`, 'an empty id'],
+    [`k1:${Buffer.alloc(32).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}`, 'a repeated id'],
+  ])('refuses KAIBAN_CODEC_KEYS=%s (%s)', (spec) => {
+    expect(() => parseCodecKeys(spec)).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,250 @@
+/**
+ * The SLA activities and the SLA parts of the API without Temporal: the deadline plan (calendar data recorded for the
+ * workflow, a missing year named, never guessed), alert delivery (signed webhook, log line, metric), configuration,
+ * and the routes /v1/calendar/due, /metrics and /readyz on the real app.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import express from 'express';
+import {
+  createSlaActivities,
+  signAlertBody,
+  type AlertDelivered,
+  type SlaActivityDeps,
+  type SlaPlan,
+} from '../activities/sla';
+import { ConfigError, loadConfig } from '../config';
+import { criticalPathWarning, loadSlaConfig, parseOfficeHours, webhookChannelId } from '../config/sla';
+import { OFFICIAL_SCHEDULES } from '../domain/calendar';
+import { DEFAULT_SLA_BUDGETS, type SlaAlert } from '../domain/sla';
+import { createLogger } from '../observability/logger';
+import { createMetrics, metricsRouter } from '../observability/metrics';
+import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver';
+
+const SECRET = 'activities-test-webhook-secret';
+const lines: Array<Record<string, unknown>> = [];
+const logger = createLogger({
+  level: 'info',
+  destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+});
+let receiver: WebhookReceiver;
+
+beforeAll(async () => {
+  receiver = await startWebhookReceiver(SECRET);
+});
+afterAll(() => receiver.close());
+
+function activities(overrides: Partial<SlaActivityDeps> = {}) {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const deps: SlaActivityDeps = {
+    settings: {
+      budgets: DEFAULT_SLA_BUDGETS,
+      officeHours: [
+        { start: '09:00', end: '12:00' },
+        { start: '13:30', end: '17:30' },
+      ],
+      countingRule: 'working-time',
+      schedules: OFFICIAL_SCHEDULES,
+    },
+    webhooks: [{ id: webhookChannelId(receiver.url), url: receiver.url }],
+    webhookSecret: SECRET,
+    logger,
+    metrics,
+    ...overrides,
+  };
+  return { run: createSlaActivities(deps), metrics };
+}
+
+const alert: SlaAlert = {
+  type: 'sla.breached',
+  alertId: 'kb-1:seal:breached',
+  applicationId: 'kb-1',
+  scope: 'seal',
+  level: 'breached',
+  deadline: '2026-02-14T10:00:00+08:00',
+  thresholdAt: '2026-02-14T10:00:00+08:00',
+  consumedFraction: 1,
+  committedHours: 2,
+  at: '2026-02-14T10:00:00.012+08:00',
+};
+
+describe('computeDeadlines', () => {
+  it('returns the calendar data and office hours the workflow needs, from the year of acceptance on, and the application deadlines', async () => {
+    const { run } = activities();
+    const plan: SlaPlan = await new MockActivityEnvironment().run(run.computeDeadlines, {
+      applicationId: 'kb-1',
+      clockStartedAt: '2026-02-13T08:00:00.000Z',
+    });
+    expect(plan.schedules.years.map((y) => y.year)).toEqual([2026]);
+    expect(plan.officeHours).toEqual([
+      { start: '09:00', end: '12:00' },
+      { start: '13:30', end: '17:30' },
+    ]);
+    expect(plan.channels).toEqual(['log', webhookChannelId(receiver.url)]);
+    // Friday 16:00 before the Spring Festival; Saturday 14 February is a make-up working day.
+    expect(plan.application).toEqual({
+      budgetMs: 7 * 3_600_000,
+      warningAt: '2026-02-14T14:15:00+08:00',
+      dueAt: '2026-02-14T16:00:00+08:00',
+    });
+    expect(plan.missingYear).toBeUndefined();
+  });
+
+  it('names a missing year instead of guessing from weekends', async () => {
+    const { run } = activities();
+    const env = new MockActivityEnvironment();
+    expect(
+      await env.run(run.computeDeadlines, { applicationId: 'kb-1', clockStartedAt: '2026-12-31T08:00:00Z' }),
+    ).toMatchObject({ missingYear: 2027 });
+    expect(
+      await env.run(run.computeDeadlines, {
+        applicationId: 'kb-1',
+        clockStartedAt: '2026-03-02T08:00:00Z',
+        coverYear: 2027,
+      }),
+    ).toMatchObject({ missingYear: 2027 });
+    expect(lines.some((l) => l.level === 50 && l.year === 2027)).toBe(true);
+  });
+});
+
+describe('deliverAlert', () => {
+  it('posts the alert to the webhook with its id and an HMAC-SHA256 signature of the exact body', async () => {
+    const { run, metrics } = activities();
+    const done: AlertDelivered = await new MockActivityEnvironment({ attempt: 3 }).run(run.deliverAlert, {
+      channel: webhookChannelId(receiver.url),
+      alert,
+    });
+    expect(done.attempts).toBe(3);
+    const got = receiver.received.at(-1)!;
+    expect(got.signatureValid).toBe(true);
+    expect(got.headers['x-kaiban-signature']).toBe(signAlertBody(SECRET, got.rawBody));
+    expect(got.headers['x-kaiban-alert-id']).toBe('kb-1:seal:breached');
+    expect(got.body).toEqual(alert);
+    expect((await metrics.registry.getSingleMetric('kaiban_sla_alerts_total')!.get()).values).toEqual([]);
+  });
+
+  it('fails (so Temporal retries) when the webhook does not answer 2xx, and counts the failure', async () => {
+    const { run, metrics } = activities();
+    receiver.failNext('kb-2:seal:breached', 1);
+    await expect(
+      new MockActivityEnvironment().run(run.deliverAlert, {
+        channel: webhookChannelId(receiver.url),
+        alert: { ...alert, alertId: 'kb-2:seal:breached' },
+      }),
+    ).rejects.toMatchObject({
+      type: 'AlertDeliveryFailed',
+      nonRetryable: false,
+    });
+    expect(await metrics.registry.getSingleMetricAsString('kaiban_sla_alert_delivery_failures_total')).toContain(
+      `channel="${webhookChannelId(receiver.url)}"} 1`,
+    );
+  });
+
+  it('does not retry a channel removed from the configuration', async () => {
+    const { run } = activities();
+    await expect(
+      new MockActivityEnvironment().run(run.deliverAlert, { channel: 'webhook:000000000000', alert }),
+    ).rejects.toMatchObject({ type: 'AlertChannelUnknown', nonRetryable: true });
+  });
+
+  it('the log channel writes one structured line and counts the alert by level and scope', async () => {
+    const { run, metrics } = activities();
+    await new MockActivityEnvironment().run(run.deliverAlert, { channel: 'log', alert });
+    expect(lines.at(-1)).toMatchObject({
+      level: 50,
+      slaLevel: 'breached',
+      event: 'sla_alert',
+      alertId: 'kb-1:seal:breached',
+      scope: 'seal',
+      deadline: alert.deadline,
+      msg: expect.stringContaining('SLA breached'),
+    });
+    expect(await metrics.registry.getSingleMetricAsString('kaiban_sla_alerts_total')).toContain(
+      'kaiban_sla_alerts_total{level="breached",scope="seal"} 1',
+    );
+  });
+
+  it('observes the completion working time of completed applications', async () => {
+    const { run, metrics } = activities();
+    await new MockActivityEnvironment().run(run.recordSlaOutcome, {
+      applicationId: 'kb-1',
+      outcome: 'completed',
+      elapsedWorkingMs: 5.5 * 3_600_000,
+      level: 'on_track' as const,
+      breached: [],
+    });
+    const text = await metrics.registry.getSingleMetricAsString('kaiban_sla_completion_working_hours');
+    expect(text).toContain('kaiban_sla_completion_working_hours_bucket{le="6"} 1');
+    expect(text).toContain('kaiban_sla_completion_working_hours_bucket{le="5"} 0');
+  });
+});
+
+describe('configuration', () => {
+  const base = {
+    ...process.env,
+    SLA_WEBHOOK_URLS: undefined,
+    SLA_WEBHOOK_SECRET: undefined,
+    SLA_BUDGETS: undefined,
+    SLA_OFFICE_HOURS: undefined,
+    SLA_CALENDAR_FILE: undefined,
+  };
+
+  it('reads budgets, office hours, the counting rule and webhooks', () => {
+    const sla = loadSlaConfig(
+      loadConfig({
+        ...base,
+        SLA_BUDGETS: '{"license": 2.5}',
+        SLA_OFFICE_HOURS: '08:30-12:00, 14:00-17:30',
+        SLA_COUNTING_RULE: 'next-day',
+        SLA_WEBHOOK_URLS: 'https://a.example/x, https://b.example/y',
+        SLA_WEBHOOK_SECRET: SECRET,
+      }),
+    );
+    expect(sla.settings.budgets.license.committedHours).toBe(2.5);
+    expect(sla.settings.officeHours).toEqual([
+      { start: '08:30', end: '12:00' },
+      { start: '14:00', end: '17:30' },
+    ]);
+    expect(sla.calendar.workingDayMs).toBe(7 * 3_600_000);
+    expect(sla.settings.countingRule).toBe('next-day');
+    expect(sla.webhooks.map((w) => w.id)).toEqual([
+      webhookChannelId('https://a.example/x'),
+      webhookChannelId('https://b.example/y'),
+    ]);
+    expect(criticalPathWarning(sla.settings)).toBeUndefined();
+  });
+
+  it('refuses webhooks without a secret, bad budgets and bad office hours, naming the variable', () => {
+    expect(() => loadSlaConfig(loadConfig({ ...base, SLA_WEBHOOK_URLS: 'https://a.example/x' }))).toThrow(
+      /SLA_WEBHOOK_SECRET is required/,
+    );
+    expect(() => loadSlaConfig(loadConfig({ ...base, SLA_BUDGETS: '{"lisence": 2}' }))).toThrow(ConfigError);
+    expect(() => parseOfficeHours('9-12')).toThrow(/SLA_OFFICE_HOURS/);
+    expect(() => loadSlaConfig(loadConfig({ ...base, SLA_OFFICE_HOURS: '12:00-09:00' }))).toThrow(/SLA calendar/);
+  });
+
+  it('warns when the committed step budgets on the critical path exceed the promise', () => {
+    const sla = loadSlaConfig(loadConfig({ ...base, SLA_BUDGETS: '{"seal": 3}' }));
+    expect(criticalPathWarning(sla.settings)).toMatch(/name → license → seal → bank → archive commits 8 h/);
+  });
+});
+
+describe('/metrics', () => {
+  it('serves the registry in the Prometheus text format, with open applications by level from visibility', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.openApplicationsByLevel = async () => ({ on_track: 4, warning: 2, breached: 1 });
+    metrics.slaAlerts.inc({ level: 'warning', scope: 'application' });
+    const app = express().use(metricsRouter(metrics));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`);
+      expect(res.headers.get('content-type')).toContain('text/plain');
+      const text = await res.text();
+      expect(text).toContain('kaiban_sla_alerts_total{level="warning",scope="application"} 1');
+      expect(text).toContain('kaiban_sla_open_applications{level="breached"} 1');
+      expect(text).toContain('kaiban_sla_open_applications{level="on_track"} 4');
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -1,0 +1,346 @@
+/**
+ * The one-working-day SLA in the businessStartup workflow, on the time-skipping server with the real agency
+ * simulator, the real API and a real webhook receiver. The server's clock is moved by hand (env.sleep) around each
+ * expected instant; the expected instants are worked out here from the calendar rules (and checked against the naive
+ * calendar of helpers/sla-reference.ts), never taken from the implementation.
+ *
+ * The worker caches no workflow (maxCachedWorkflows 0): every workflow task replays the history from the start, as
+ * after a worker crash, so "exactly one alert" is tested against replays too.
+ */
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Application } from '../domain/application';
+import type { SlaAlert } from '../domain/sla';
+import type { ApplicationStatus, StepStatus } from '../domain/status';
+import type { StepId } from '../domain/steps';
+import type { BusinessStartupInput } from '../workflows/businessStartup';
+import { correctionUpdate, reviewUpdate, statusQuery } from '../workflows/messages';
+import { freshApplication } from './helpers/fixtures';
+import { referenceCalendar, RULES_2026, shiftYear } from './helpers/sla-reference';
+import { eventually, skipTo, TEST_YEAR, writeTestCalendarFile } from './helpers/sla-world';
+import { patchSimulator, startStack, type Stack } from './helpers/stack';
+import { startTimeSkippingServer } from './helpers/temporal';
+import { waitForStatus } from './helpers/wait';
+import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver';
+
+const H = 3_600_000;
+const DAY = 24 * H;
+const SECRET = 'test-sla-webhook-secret';
+const at = (text: string) => Date.parse(text);
+const iso = (ms: number) => {
+  const d = new Date(ms + 8 * H).toISOString();
+  return `${d.slice(0, 19)}${d.slice(19, 23) === '.000' ? '' : d.slice(19, 23)}+08:00`;
+};
+/** The 2026 rules on the 2037 dates, written out independently of domain/calendar. */
+const reference = referenceCalendar(shiftYear(RULES_2026, 2026, TEST_YEAR));
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+let receiver: WebhookReceiver;
+/** The instant the next acceptance reports (see helpers/sla-world.ts). */
+let acceptAt = 0;
+
+const FAST_AGENCIES = Object.fromEntries(
+  ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [a, { processingMs: 0, callbacks: true }]),
+);
+
+beforeAll(async () => {
+  env = await startTimeSkippingServer();
+  receiver = await startWebhookReceiver(SECRET);
+  stack = await startStack(env, {
+    env: { SLA_WEBHOOK_URLS: receiver.url, SLA_WEBHOOK_SECRET: SECRET, SLA_CALENDAR_FILE: writeTestCalendarFile() },
+    // A slow agency is polled only every 10 days: its decision reaches the workflow at a time the test knows.
+    settings: { pollInitialMs: 10 * DAY, pollMaxMs: 10 * DAY },
+    activityDeps: (deps) => ({ ...deps, now: () => new Date(acceptAt) }),
+    tuning: {
+      maxCachedWorkflows: 0,
+      maxConcurrentWorkflowTaskExecutions: 10,
+      maxConcurrentActivityTaskExecutions: 20,
+      reuseV8Context: true,
+    },
+  });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await receiver?.close();
+  await env?.teardown();
+});
+
+beforeEach(async () => {
+  await patchSimulator(stack.simulator, { agencies: FAST_AGENCIES });
+});
+
+async function acceptAtInstant(instant: number, edit?: (app: Application) => void): Promise<WorkflowHandle> {
+  await skipTo(env, instant);
+  acceptAt = instant;
+  const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
+  const input: BusinessStartupInput = {
+    applicationId,
+    application: freshApplication(edit),
+    submittedAt: new Date(instant).toISOString(),
+  };
+  return env.client.workflow.start('businessStartup', {
+    taskQueue: stack.taskQueue,
+    workflowId: applicationId,
+    args: [input],
+  });
+}
+
+const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
+const alertsOf = (applicationId: string) => receiver.accepted(applicationId).map((a) => `${a.scope}:${a.level}`);
+const deliveriesOf = (alertId: string) => receiver.received.filter((r) => r.alertId === alertId);
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
+/** Until the workflow has completed (in real time: time is skipped only by the test). */
+async function completed(handle: WorkflowHandle): Promise<ApplicationStatus> {
+  await eventually(
+    () => handle.describe(),
+    (d) => d.status.name !== 'RUNNING',
+  );
+  return handle.query(statusQuery);
+}
+
+describe('the one-working-day SLA', () => {
+  it('accepted on the eve of National Day with a slow public-security bureau: the seal and the application are warned and breached at the exact instants, once each, while the steps that finish in time raise nothing', async () => {
+    // Wednesday 30 September 16:00; 1–7 October are days off; Thursday 8 October is the next working day.
+    const accepted = at(`${TEST_YEAR}-09-30T16:00:00+08:00`);
+    await patchSimulator(stack.simulator, { agencies: { police: { processingMs: 1, callbacks: false } } });
+    receiver.failNext(':seal:warning', 2);
+    const handle = await acceptAtInstant(accepted);
+    const id = handle.workflowId;
+
+    const filed = await waitForStatus(
+      handle,
+      (s) =>
+        step(s, 'seal').state === 'pending' &&
+        (['tax', 'social', 'fund'] as const).every((x) => step(s, x).state === 'done'),
+    );
+    const sealStart = Date.parse(step(filed, 'seal').startedAt!);
+    const lag = sealStart - accepted; // real milliseconds between acceptance and the seal step
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThan(60_000);
+
+    // By hand. Application, 7 h from 16:00: 1.5 h on 30 September, then 8 October 09:00–12:00 (4.5 h) and 13:30 on:
+    // 75 % = 5.25 h at 14:15, 100 % at 16:00. Seal, 2 h from 16:00 + lag: 1.5 h − lag on 30 September, so 75 %
+    // (1.5 h) is reached at 09:00 + lag on 8 October and 100 % half an hour later.
+    const expected = {
+      sealWarning: at(`${TEST_YEAR}-10-08T09:00:00+08:00`) + lag,
+      sealBreach: at(`${TEST_YEAR}-10-08T09:30:00+08:00`) + lag,
+      appWarning: at(`${TEST_YEAR}-10-08T14:15:00+08:00`),
+      appBreach: at(`${TEST_YEAR}-10-08T16:00:00+08:00`),
+    };
+    expect(reference.add(sealStart, 1.5 * H)).toBe(expected.sealWarning);
+    expect(reference.add(sealStart, 2 * H)).toBe(expected.sealBreach);
+    expect(reference.add(accepted, 5.25 * H)).toBe(expected.appWarning);
+    expect(reference.add(accepted, 7 * H)).toBe(expected.appBreach);
+    expect(filed.sla?.application).toMatchObject({
+      dueAt: iso(expected.appBreach),
+      warningAt: iso(expected.appWarning),
+      level: 'on_track',
+    });
+
+    const exact = (alert: SlaAlert | undefined, instant: number, deadline: number) => {
+      expect(alert).toBeDefined();
+      expect(alert!.thresholdAt).toBe(iso(instant));
+      expect(alert!.deadline).toBe(iso(deadline));
+      // Raised by the timer that fires at that instant (workflow time), not later.
+      expect(Date.parse(alert!.at) - instant).toBeGreaterThanOrEqual(0);
+      expect(Date.parse(alert!.at) - instant).toBeLessThan(1000);
+    };
+    const find = (scope: string, level: string) =>
+      receiver.accepted(id).find((a) => a.scope === scope && a.level === level);
+
+    await skipTo(env, expected.sealWarning - 1000);
+    await settle();
+    expect(alertsOf(id)).toEqual([]);
+
+    // The first two deliveries of the seal warning answer 500; Temporal retries with backoff (skipped time).
+    await skipTo(env, expected.sealBreach - 1000);
+    await eventually(
+      () => alertsOf(id),
+      (a) => a.length === 1,
+    );
+    exact(find('seal', 'warning'), expected.sealWarning, expected.sealBreach);
+    expect(deliveriesOf(`${id}:seal:warning`).map((r) => r.answered)).toEqual([500, 500, 200]);
+
+    await skipTo(env, expected.appWarning - 1000);
+    await eventually(
+      () => alertsOf(id),
+      (a) => a.length === 2,
+    );
+    exact(find('seal', 'breached'), expected.sealBreach, expected.sealBreach);
+
+    await skipTo(env, expected.appBreach - 1000);
+    await eventually(
+      () => alertsOf(id),
+      (a) => a.length === 3,
+    );
+    exact(find('application', 'warning'), expected.appWarning, expected.appBreach);
+    expect(find('application', 'warning')!.consumedFraction).toBe(0.75);
+
+    await skipTo(env, expected.appBreach + 1000);
+    await eventually(
+      () => alertsOf(id),
+      (a) => a.length === 4,
+    );
+    exact(find('application', 'breached'), expected.appBreach, expected.appBreach);
+
+    // A breach never stops the application: the bureau's decision is polled 10 days after the filing, the chain goes on.
+    const breached = await handle.query(statusQuery);
+    expect(breached.status).toBe('running');
+    expect(breached.sla?.application).toMatchObject({ level: 'breached', consumedFraction: expect.any(Number) });
+    expect(step(breached, 'seal').sla).toMatchObject({
+      level: 'breached',
+      clock: 'running',
+      dueAt: iso(expected.sealBreach),
+    });
+    await skipTo(env, sealStart + 10 * DAY + 60_000);
+    const status = await completed(handle);
+    expect(status.status).toBe('completed');
+
+    // Exactly one alert per (application, scope, level), each signed, each delivered once with a 2xx.
+    expect(alertsOf(id).sort()).toEqual([
+      'application:breached',
+      'application:warning',
+      'seal:breached',
+      'seal:warning',
+    ]);
+    const mine = receiver.received.filter((r) => r.body.applicationId === id);
+    expect(mine.every((r) => r.signatureValid)).toBe(true);
+    for (const alertId of new Set(mine.map((r) => r.alertId))) {
+      const deliveries = deliveriesOf(alertId);
+      expect(deliveries.filter((r) => r.answered < 300)).toHaveLength(1);
+      expect(new Set(deliveries.map((r) => r.rawBody)).size).toBe(1); // a retry sends the same body and signature
+    }
+    expect(mine[0]!.body).toMatchObject({
+      type: 'sla.warning',
+      alertId: `${id}:seal:warning`,
+      applicationId: id,
+      scope: 'seal',
+      level: 'warning',
+      consumedFraction: 0.75,
+      committedHours: 2,
+    });
+
+    // The status shows the alerts with their delivery per channel, and every scope's figures.
+    expect(
+      status.sla?.alerts.map((a) => [
+        a.alertId,
+        a.deliveries.map((d) => [d.channel.replace(/:.*/, ''), d.state, d.attempts]),
+      ]),
+    ).toEqual([
+      [
+        `${id}:seal:warning`,
+        [
+          ['log', 'delivered', 1],
+          ['webhook', 'delivered', 3],
+        ],
+      ],
+      [
+        `${id}:seal:breached`,
+        [
+          ['log', 'delivered', 1],
+          ['webhook', 'delivered', 1],
+        ],
+      ],
+      [
+        `${id}:application:warning`,
+        [
+          ['log', 'delivered', 1],
+          ['webhook', 'delivered', 1],
+        ],
+      ],
+      [
+        `${id}:application:breached`,
+        [
+          ['log', 'delivered', 1],
+          ['webhook', 'delivered', 1],
+        ],
+      ],
+    ]);
+    for (const s of status.steps.filter((x) => x.id !== 'seal'))
+      expect([s.id, s.sla?.level]).toEqual([s.id, 'on_track']);
+    const finishedAt = Date.parse(status.finishedAt!);
+    expect(status.sla).toMatchObject({ state: 'stopped', countingRule: 'working-time', calendarYears: [TEST_YEAR] });
+    expect(status.sla?.application).toMatchObject({
+      statutoryLimit: { kind: 'none' },
+      committedBudget: { hours: 7, workingMs: 7 * H },
+      clock: 'stopped',
+      level: 'breached',
+      elapsedWorkingMs: reference.between(accepted, finishedAt),
+      startedAt: iso(accepted),
+      dueAt: iso(expected.appBreach),
+    });
+    expect(step(status, 'seal').sla).toMatchObject({
+      statutoryLimit: { kind: 'working_days', value: 1, label: '1 working day' },
+      committedBudget: { hours: 2 },
+    });
+  });
+
+  it('when the operator requests a correction, the clocks stop until the applicant answers, and the deadlines move by exactly the paused working time', async () => {
+    // Tuesday 10 November 10:00. 7 h are due Wednesday 11 November 10:00 (2 h + 4 h on Tuesday, 1 h on Wednesday).
+    const accepted = at(`${TEST_YEAR}-11-10T10:00:00+08:00`);
+    const handle = await acceptAtInstant(accepted, (app) => {
+      app.company.name = app.company.name.replace('科技', '金融');
+    });
+    const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('review') && s.sla?.state === 'running');
+    const dueBefore = waiting.sla!.application!.dueAt!;
+    expect(dueBefore).toBe(`${TEST_YEAR}-11-11T10:00:00+08:00`);
+    const licenseDueBefore = step(waiting, 'license').sla!.dueAt!;
+
+    await handle.executeUpdate(reviewUpdate, {
+      args: [
+        {
+          actionId: randomUUID(),
+          by: { subject: 'op-1', role: 'operator' },
+          decision: 'request_correction',
+          reason: '名称不得含「金融」',
+          fields: ['company.name'],
+        },
+      ],
+    });
+    const paused = await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+    expect(paused.sla).toMatchObject({ state: 'paused', paused: { now: true } });
+    expect(step(paused, 'license').sla?.clock).toBe('paused');
+
+    // Past the original deadline, and then some: nothing counts while the applicant corrects.
+    await skipTo(env, at(`${TEST_YEAR}-11-11T15:00:00+08:00`));
+    await settle();
+    expect(alertsOf(handle.workflowId)).toEqual([]);
+
+    await handle.executeUpdate(correctionUpdate, {
+      args: [
+        { actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' }, application: freshApplication() },
+      ],
+    });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    await handle.executeUpdate(reviewUpdate, {
+      args: [
+        { actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, decision: 'approve', reason: 'corrected' },
+      ],
+    });
+    const status = await completed(handle);
+    expect(status.status).toBe('completed');
+
+    const [interval] = status.sla!.paused.intervals;
+    const pausedWorking = reference.between(Date.parse(interval!.from), Date.parse(interval!.to!));
+    // From 10:00 + a few ms on Tuesday to 15:00 + a few ms on Wednesday: 2 h + 4 h, then 3 h + 1.5 h of working time.
+    expect(Math.abs(pausedWorking - 10.5 * H)).toBeLessThan(60_000);
+    expect(interval).toMatchObject({ reason: 'correction requested', workingMs: pausedWorking });
+    expect(status.sla!.paused).toMatchObject({ now: false, totalWorkingMs: pausedWorking });
+    expect(status.sla!.application).toMatchObject({
+      pausedWorkingMs: pausedWorking,
+      dueAt: iso(reference.add(Date.parse(dueBefore), pausedWorking)),
+    });
+    expect(step(status, 'license').sla).toMatchObject({
+      pausedWorkingMs: pausedWorking,
+      dueAt: iso(reference.add(Date.parse(licenseDueBefore), pausedWorking)),
+    });
+    // The name step had finished before the pause: its clock is untouched.
+    expect(step(status, 'name').sla).toMatchObject({ pausedWorkingMs: 0, level: 'on_track' });
+    expect(status.sla!.alerts).toEqual([]);
+    expect(alertsOf(handle.workflowId)).toEqual([]);
+  });
+});
