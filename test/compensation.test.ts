@@ -1,6 +1,7 @@
 /**
- * Compensation (saga), manual review and incidents, on the time-skipping server with the real
- * agency simulator. Actions are sent as Temporal updates, as the API sends them.
+ * Compensation (saga), manual review and incidents, on the Temporal dev server with the real agency
+ * simulator. Actions are sent as Temporal updates, as the API sends them. (The time-skipping test
+ * server is kept for the SLA timers: it mishandles bursts of agency callbacks, see workflow.test.ts.)
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -12,7 +13,7 @@ import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate, withdrawUpdate } from '../workflows/messages';
 import { freshApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
-import { startTimeSkippingServer } from './helpers/temporal';
+import { startDevServer } from './helpers/temporal';
 import { updateRejection, waitForStatus } from './helpers/wait';
 
 let env: TestWorkflowEnvironment;
@@ -21,7 +22,7 @@ const operator = { subject: 'op-1', role: 'operator' as const };
 const applicant = { subject: 'applicant-1', role: 'applicant' as const };
 
 beforeAll(async () => {
-  env = await startTimeSkippingServer();
+  env = await startDevServer();
   stack = await startStack(env, { settings: { agencyMaxAttempts: 2 } });
 });
 
