@@ -118,12 +118,14 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
     };
     log('starting the API and the workers');
     const api = await startApi(kaibanQueue, apiPort);
+    // Node flags of both workers alike (e.g. a heap limit: BENCH_WORKER_NODE_OPTIONS=--max-old-space-size=1024).
+    const workerEnv = process.env.BENCH_WORKER_NODE_OPTIONS ? { ...childEnv, NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : childEnv;
     const [kaibanWorker, baselineWorker] = await Promise.all([
-      startWorkerProcess({ address: temporal.address, taskQueue: kaibanQueue, env: childEnv, label: 'kaiban-worker' }),
+      startWorkerProcess({ address: temporal.address, taskQueue: kaibanQueue, env: workerEnv, label: 'kaiban-worker' }),
       startWorkerProcess({
         address: temporal.address,
         taskQueue: baselineQueue,
-        env: childEnv,
+        env: workerEnv,
         entry: 'bench/baseline-worker.ts',
         label: 'baseline-worker',
       }),

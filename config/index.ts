@@ -56,6 +56,8 @@ const envSchema = z.object({
   SLA_WEBHOOK_URLS: z.string().optional(),
   SLA_WEBHOOK_SECRET: z.string().min(16).optional(),
   SLA_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** A standalone worker serves its metrics (SLA alerts, completion times) at http://HOST:<port>/metrics. */
+  WORKER_METRICS_PORT: port.optional(),
 
   // Security (security/): where the keys come from is explained in security/jwt.ts and security/codec.ts.
   AUTH_JWKS_URL: z.url().optional(),

@@ -4,6 +4,8 @@
  * open applications by SLA level from Temporal visibility at scrape time. In the embedded default
  * (`npm start`) worker and API share the process, hence the registry.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -81,4 +83,33 @@ export function metricsRouter(metrics: KaibanMetrics): express.Router {
     res.send(await metrics.registry.metrics());
   });
   return router;
+}
+
+/**
+ * `/metrics` for a process without the API — a standalone worker (WORKER_METRICS_PORT), whose activities count the
+ * alerts and completions. Unauthenticated like any exporter: bind it to a private interface.
+ */
+export async function startMetricsServer(
+  metrics: KaibanMetrics,
+  options: { port: number; host: string },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host}:${port}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -17,7 +17,7 @@ import { criticalPathWarning, loadSlaConfig, parseOfficeHours, webhookChannelId 
 import { OFFICIAL_SCHEDULES } from '../domain/calendar';
 import { DEFAULT_SLA_BUDGETS, type SlaAlert } from '../domain/sla';
 import { createLogger } from '../observability/logger';
-import { createMetrics, metricsRouter } from '../observability/metrics';
+import { createMetrics, metricsRouter, startMetricsServer } from '../observability/metrics';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver';
 
 const SECRET = 'activities-test-webhook-secret';
@@ -245,6 +245,18 @@ describe('/metrics', () => {
       expect(text).toContain('kaiban_sla_open_applications{level="on_track"} 4');
     } finally {
       server.close();
+    }
+  });
+
+  it('a standalone worker serves the same registry on WORKER_METRICS_PORT', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.slaCompletionWorkingHours.observe(6.5);
+    const server = await startMetricsServer(metrics, { port: 0, host: '127.0.0.1' });
+    try {
+      expect(await (await fetch(server.url)).text()).toContain('kaiban_sla_completion_working_hours_count 1');
+      expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
+    } finally {
+      await server.close();
     }
   });
 });

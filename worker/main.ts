@@ -2,6 +2,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
+import { processMetrics, startMetricsServer } from '../observability/metrics';
 import { dataConverter } from '../security/codec';
 import { activityDepsFromConfig, createKaibanWorker, installTemporalRuntime, workerTuningFromConfig } from './worker';
 
@@ -20,8 +21,14 @@ async function main(): Promise<void> {
     tuning: workerTuningFromConfig(config),
   });
   logger.info({ address, taskQueue: config.env.TEMPORAL_TASK_QUEUE }, 'worker running');
+  const metrics =
+    config.env.WORKER_METRICS_PORT === undefined
+      ? undefined
+      : await startMetricsServer(processMetrics(), { port: config.env.WORKER_METRICS_PORT, host: config.env.HOST });
+  if (metrics) logger.info({ url: metrics.url }, 'worker metrics');
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM.
   await worker.run();
+  await metrics?.close();
   await connection.close();
 }
 

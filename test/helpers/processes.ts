@@ -75,8 +75,9 @@ class Child {
     this.process.stderr?.on('data', keep);
     const killOnExit = () => this.process.kill('SIGKILL');
     process.once('exit', killOnExit);
+    // 'close', not 'exit': the output is complete by then, for the error messages.
     this.exited = new Promise((resolve) =>
-      this.process.once('exit', (code, signal) => {
+      this.process.once('close', (code, signal) => {
         this.done = true;
         process.removeListener('exit', killOnExit);
         resolve({ code, signal });
@@ -108,8 +109,8 @@ class Child {
 }
 
 export interface TemporalProcess {
-  address: string;
-  port: number;
+  readonly address: string;
+  readonly port: number;
   dbFilename: string;
   /** The pid of the server process now running (changes on restart). */
   readonly pid: number;
@@ -124,26 +125,27 @@ export interface TemporalProcess {
  * restarts), headless, on `port`. Resolves when the frontend answers.
  */
 export async function startTemporalProcess(options: { dbFilename: string; port?: number }): Promise<TemporalProcess> {
-  const port = options.port ?? (await freePort());
-  const address = `127.0.0.1:${port}`;
-  const args = [
-    'server',
-    'start-dev',
-    '--db-filename',
-    options.dbFilename,
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--headless',
-    '--log-level',
-    'error',
-    ...searchAttributeArgs(),
-  ];
+  let port = options.port ?? (await freePort());
   let child: Child | undefined;
 
   const start = async () => {
-    const current = new Child('temporal', temporalCliPath(), args, process.env);
+    const address = `127.0.0.1:${port}`;
+    const args = [
+      'server',
+      'start-dev',
+      '--db-filename',
+      options.dbFilename,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+    ];
+    const current = new Child(
+      'temporal',
+      temporalCliPath(),
+      [...args, '--headless', '--log-level', 'error', ...searchAttributeArgs()],
+      process.env,
+    );
     child = current;
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -168,10 +170,23 @@ export async function startTemporalProcess(options: { dbFilename: string; port?:
     }
   };
 
-  await start();
+  // The server also binds ports of its own choosing: on a busy machine a first start may lose a race.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (options.port !== undefined || attempt >= 3) throw err;
+      port = await freePort();
+    }
+  }
   return {
-    address,
-    port,
+    get address() {
+      return `127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
     dbFilename: options.dbFilename,
     get pid() {
       return child!.pid;
