@@ -232,7 +232,7 @@ describe('automatic approval and manual review', () => {
     expect(status.audit.map((a) => a.action)).toEqual(['review:request_correction', 'answer_correction', 'review:approve']);
     const names = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.procedure === 'name_reservation');
     expect(names.map((r) => r.status)).toEqual(['revoked', 'approved']);
-    expect(names[1].result.reservedName).toBe(corrected.company.name);
+    expect(names[1]?.result?.reservedName).toBe(corrected.company.name);
     expect(waiting.company.name).not.toBe(corrected.company.name);
   });
 });

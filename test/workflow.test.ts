@@ -72,7 +72,7 @@ describe('businessStartup', () => {
     const parallel = records.filter((r) => ['seal', 'tax', 'social', 'fund'].includes(r.reference.step));
     expect(parallel).toHaveLength(4);
     const lastFiled = Math.max(...parallel.map((r) => Date.parse(r.createdAt)));
-    const firstDecided = Math.min(...parallel.map((r) => Date.parse(r.decidedAt)));
+    const firstDecided = Math.min(...parallel.map((r) => Date.parse(r.decidedAt ?? "")));
     expect(lastFiled).toBeLessThan(firstDecided);
   });
 

@@ -48,7 +48,7 @@ export function cpuTimeOf(pid: number): number {
   }
 }
 
-interface Exit {
+export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
@@ -114,6 +114,8 @@ export interface TemporalProcess {
   dbFilename: string;
   /** The pid of the server process now running (changes on restart). */
   readonly pid: number;
+  /** Resolves when the server process now running exits. */
+  readonly exited: Promise<Exit>;
   /** Stops the server (SIGTERM by default, SIGKILL for a crash). */
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts the server again on the same SQLite file and port. */
@@ -190,6 +192,9 @@ export async function startTemporalProcess(options: { dbFilename: string; port?:
     dbFilename: options.dbFilename,
     get pid() {
       return child!.pid;
+    },
+    get exited() {
+      return child!.exited;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       await child?.stop(signal);

@@ -102,11 +102,26 @@ export async function startStack(
   };
 }
 
+/** One record as the simulator's `GET /records` lists it (simulator/README.md). */
+export interface SimulatorRecord {
+  agency: string;
+  procedure: string;
+  ticket: string;
+  idempotencyKey: string;
+  reference: { applicationId: string; step: string };
+  status: 'pending' | 'approved' | 'rejected' | 'cancelled' | 'revoked';
+  live: boolean;
+  result?: Record<string, unknown> & { reservedName?: string };
+  createdAt: string;
+  decidedAt?: string;
+  cancelledAt?: string;
+}
+
 /** The simulator's records, optionally for one application. */
-export async function agencyRecords(simulator: RunningSimulator, applicationId?: string): Promise<any[]> {
+export async function agencyRecords(simulator: RunningSimulator, applicationId?: string): Promise<SimulatorRecord[]> {
   const query = applicationId ? `?applicationId=${encodeURIComponent(applicationId)}` : '';
   const res = await fetch(`${simulator.url}/records${query}`);
-  return ((await res.json()) as { records: any[] }).records;
+  return ((await res.json()) as { records: SimulatorRecord[] }).records;
 }
 
 export async function patchSimulator(simulator: RunningSimulator, patch: unknown): Promise<void> {
