@@ -18,8 +18,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'os', 'child_process'], message: 'Workflows must stay deterministic: no Node built-ins.' },
-            { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Import activities type-only.' },
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'os', 'child_process'],
+              message: 'Workflows must stay deterministic: no Node built-ins.',
+            },
+            {
+              group: ['../activities', '../activities/*'],
+              allowTypeImports: true,
+              message: 'Import activities type-only.',
+            },
           ],
         },
       ],

@@ -6,7 +6,10 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
     // jose (JWT verification) ships only ES modules; jest on Node 20 loads CommonJS, so it is transpiled.
-    '^.+/node_modules/jose/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' } }],
+    '^.+/node_modules/jose/.+\\.js$': [
+      'ts-jest',
+      { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' } },
+    ],
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 120_000,

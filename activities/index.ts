@@ -112,9 +112,18 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async archiveDossier(input: { applicationId: string; outputs: StepOutputs }): Promise<Dossier> {
-      const digest = createHash('sha256').update(canonicalJson({ applicationId: input.applicationId, outputs: input.outputs })).digest('hex');
-      const dossier = { dossierId: `DOS-${input.applicationId}`, digest: `sha256:${digest}`, archivedAt: now().toISOString() };
-      deps.logger.info({ applicationId: input.applicationId, dossierId: dossier.dossierId }, 'dossier archived; applicant notified');
+      const digest = createHash('sha256')
+        .update(canonicalJson({ applicationId: input.applicationId, outputs: input.outputs }))
+        .digest('hex');
+      const dossier = {
+        dossierId: `DOS-${input.applicationId}`,
+        digest: `sha256:${digest}`,
+        archivedAt: now().toISOString(),
+      };
+      deps.logger.info(
+        { applicationId: input.applicationId, dossierId: dossier.dossierId },
+        'dossier archived; applicant notified',
+      );
       return dossier;
     },
 

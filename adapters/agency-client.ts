@@ -58,13 +58,23 @@ export interface AgencyClient {
 }
 
 export function createAgencyClient(options: { urls: Record<AgencyId, string>; timeoutMs: number }): AgencyClient {
-  async function call(agency: AgencyId, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  async function call(
+    agency: AgencyId,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
     const url = `${options.urls[agency]}${path}`;
     let response: Response;
     try {
       response = await fetch(url, {
         method,
-        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
@@ -79,10 +89,17 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
       // A non-JSON answer is handled by the status checks below.
     }
     if (response.status >= 500 || response.status === 429 || response.status === 408) {
-      throw new AgencyUnavailableError(`${agency} agency answered ${response.status} to ${method} ${path}`, response.status);
+      throw new AgencyUnavailableError(
+        `${agency} agency answered ${response.status} to ${method} ${path}`,
+        response.status,
+      );
     }
     if (!response.ok) {
-      throw new AgencyRequestError(`${agency} agency refused ${method} ${path} with ${response.status}: ${text.slice(0, 300)}`, response.status, json);
+      throw new AgencyRequestError(
+        `${agency} agency refused ${method} ${path} with ${response.status}: ${text.slice(0, 300)}`,
+        response.status,
+        json,
+      );
     }
     return toRecord(agency, json);
   }
@@ -97,7 +114,8 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
         { 'idempotency-key': r.idempotencyKey },
       ),
     get: (agency, ticket) => call(agency, 'GET', `/requests/${encodeURIComponent(ticket)}`),
-    cancel: (agency, ticket, reason) => call(agency, 'POST', `/requests/${encodeURIComponent(ticket)}/cancel`, { reason }),
+    cancel: (agency, ticket, reason) =>
+      call(agency, 'POST', `/requests/${encodeURIComponent(ticket)}/cancel`, { reason }),
   };
 }
 

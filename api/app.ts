@@ -67,7 +67,9 @@ const callbackSchema = z.object({
   status: z.enum(['pending', 'approved', 'rejected', 'cancelled', 'revoked']),
   reference: z.object({ applicationId: z.string().max(100), step: z.enum(STEP_IDS) }),
   result: z.record(z.string(), z.unknown()).optional(),
-  reason: z.object({ code: z.string(), message_zh: z.string().optional(), message_en: z.string().optional() }).optional(),
+  reason: z
+    .object({ code: z.string(), message_zh: z.string().optional(), message_en: z.string().optional() })
+    .optional(),
 });
 
 type RawBodyRequest = Request & { rawBody?: Buffer };
@@ -103,7 +105,10 @@ export function createApp(deps: AppDeps): express.Express {
       customProps: (req) => ({ requestId: req.id }),
       // Request logs are bound once per request, outside the logger's scrubbing: the URL's query
       // (`?q=…`, `&reason=…`) is masked here.
-      serializers: { req: (req) => ({ method: req.method, url: maskPersonalData(req.url ?? '') }), res: (res) => ({ statusCode: res.statusCode }) },
+      serializers: {
+        req: (req) => ({ method: req.method, url: maskPersonalData(req.url ?? '') }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
   app.use((req, res, next) => {
@@ -155,7 +160,11 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const key = req.headers['idempotency-key'];
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX)) {
-      throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', `Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_MAX} characters`);
+      throw new HttpError(
+        400,
+        'IDEMPOTENCY_KEY_INVALID',
+        `Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_MAX} characters`,
+      );
     }
     const parsed = parseApplication(req.body, lang);
     if (!parsed.ok) {
@@ -166,7 +175,11 @@ export function createApp(deps: AppDeps): express.Express {
     // The owner is the token's subject: kept in the memo (encrypted by the codec), never in the id.
     const owner = identityOf(res)!.subject;
     const id = key ? applicationIdForKey(`applicant:${owner}`, key) : newApplicationId();
-    const input: BusinessStartupInput = { applicationId: id, application: parsed.value, submittedAt: now().toISOString() };
+    const input: BusinessStartupInput = {
+      applicationId: id,
+      application: parsed.value,
+      submittedAt: now().toISOString(),
+    };
     try {
       await client.workflow.start('businessStartup', {
         taskQueue: deps.taskQueue,
@@ -195,7 +208,10 @@ export function createApp(deps: AppDeps): express.Express {
       return;
     }
     req.log.info({ applicationId: id }, 'application submitted');
-    res.status(202).location(`/v1/applications/${id}`).json({ id, status: 'accepted', links: { self: `/v1/applications/${id}` } });
+    res
+      .status(202)
+      .location(`/v1/applications/${id}`)
+      .json({ id, status: 'accepted', links: { self: `/v1/applications/${id}` } });
   });
 
   app.get('/v1/applications/:id', async (req: Request<{ id: string }>, res: Response) => {
@@ -223,7 +239,8 @@ export function createApp(deps: AppDeps): express.Express {
         .getHandle(reference.applicationId)
         .signal(agencyDecisionSignal, { step: reference.step, ticket, status, result, reason });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no running application for this callback');
+      if (err instanceof WorkflowNotFoundError)
+        throw new HttpError(404, 'NOT_FOUND', 'no running application for this callback');
       throw err;
     }
     res.status(204).end();
@@ -260,7 +277,12 @@ export async function readStatus(client: Client, id: string): Promise<Applicatio
 function openApplicationsByLevel(client: Client, taskQueue: string) {
   return async () => {
     const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}' AND KaibanStatus IN ('running', 'compensating')`;
-    const counts = await Promise.all(SLA_LEVELS.map(async (level) => [level, (await client.workflow.count(`${base} AND KaibanSlaLevel = '${level}'`)).count] as const));
+    const counts = await Promise.all(
+      SLA_LEVELS.map(
+        async (level) =>
+          [level, (await client.workflow.count(`${base} AND KaibanSlaLevel = '${level}'`)).count] as const,
+      ),
+    );
     return Object.fromEntries(counts) as Record<(typeof SLA_LEVELS)[number], number>;
   };
 }

@@ -21,7 +21,8 @@ export function sendError(res: Response, status: number, code: string, message: 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message, err.issues);
   const type = (err as { type?: string }).type;
-  if (type === 'entity.too.large') return sendError(res, 413, 'BODY_TOO_LARGE', 'the request body is larger than the limit');
+  if (type === 'entity.too.large')
+    return sendError(res, 413, 'BODY_TOO_LARGE', 'the request body is larger than the limit');
   if (type === 'entity.parse.failed')
     return sendError(res, 400, 'MALFORMED_JSON', 'the request body is not valid JSON');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')

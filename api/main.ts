@@ -10,7 +10,11 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.env.LOG_LEVEL, name: 'kaiban-api' });
   const address = config.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.env.TEMPORAL_PORT}`;
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE, dataConverter: dataConverter(config) });
+  const client = new Client({
+    connection,
+    namespace: config.env.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverter(config),
+  });
   const api = await startApi({ config, client, logger });
   logger.info({ url: api.url }, 'API listening');
   const shutdown = async () => {

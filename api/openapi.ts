@@ -54,10 +54,24 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         post: {
           summary: 'Submit an application',
           parameters: [
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 200 } },
-            { name: 'Accept-Language', in: 'header', required: false, schema: { type: 'string' }, description: 'zh (default) or en for problem messages' },
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', minLength: 1, maxLength: 200 },
+            },
+            {
+              name: 'Accept-Language',
+              in: 'header',
+              required: false,
+              schema: { type: 'string' },
+              description: 'zh (default) or en for problem messages',
+            },
           ],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Application' } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Application' } } },
+          },
           responses: {
             '202': {
               description: 'Accepted; the application runs. A repeated Idempotency-Key returns the same id.',
@@ -75,8 +89,20 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary: 'Status of an application: steps, times, attempts, outputs, results',
           parameters: [
             idParam,
-            { name: 'reveal', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] }, description: 'Operators only: show ID and mobile numbers unmasked (logged)' },
-            { name: 'reason', in: 'query', required: false, schema: { type: 'string', minLength: 5, maxLength: 500 }, description: 'Why the reveal is needed; required with reveal=true' },
+            {
+              name: 'reveal',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['true', 'false'] },
+              description: 'Operators only: show ID and mobile numbers unmasked (logged)',
+            },
+            {
+              name: 'reason',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', minLength: 5, maxLength: 500 },
+              description: 'Why the reveal is needed; required with reveal=true',
+            },
           ],
           responses: { '200': { description: 'The whole picture' }, '404': errorResponse('Unknown application') },
         },
@@ -85,10 +111,24 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         post: {
           summary: "An agency reports its decision (signed with the agency's secret)",
           parameters: [
-            { name: 'agency', in: 'path', required: true, schema: { type: 'string', enum: ['market', 'police', 'tax', 'hrss', 'fund', 'bank'] } },
-            { name: 'X-Agency-Signature', in: 'header', required: true, schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } },
+            {
+              name: 'agency',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', enum: ['market', 'police', 'tax', 'hrss', 'fund', 'bank'] },
+            },
+            {
+              name: 'X-Agency-Signature',
+              in: 'header',
+              required: true,
+              schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' },
+            },
           ],
-          responses: { '204': { description: 'Delivered to the application' }, '401': errorResponse('Bad signature'), '404': errorResponse('No such application') },
+          responses: {
+            '204': { description: 'Delivered to the application' },
+            '401': errorResponse('Bad signature'),
+            '404': errorResponse('No such application'),
+          },
         },
       },
       '/v1/calendar/due': {
@@ -97,14 +137,28 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           parameters: [
             { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
             { name: 'hours', in: 'query', required: true, schema: { type: 'number', exclusiveMinimum: 0 } },
-            { name: 'rule', in: 'query', required: false, schema: { type: 'string', enum: ['working-time', 'next-day'] } },
+            {
+              name: 'rule',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['working-time', 'next-day'] },
+            },
             { name: 'days', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
           ],
-          responses: { '200': { description: 'The due instant, ISO 8601 with +08:00' }, '400': errorResponse('Bad instant or hours'), '422': errorResponse('No calendar data for that year') },
+          responses: {
+            '200': { description: 'The due instant, ISO 8601 with +08:00' },
+            '400': errorResponse('Bad instant or hours'),
+            '422': errorResponse('No calendar data for that year'),
+          },
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive' } } } },
-      '/readyz': { get: { summary: 'Readiness: Temporal reachable', responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: Temporal reachable',
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+        },
+      },
     },
     components: {
       schemas: {
@@ -113,7 +167,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         Accepted: {
           type: 'object',
           required: ['id', 'status'],
-          properties: { id: { type: 'string' }, status: { type: 'string', enum: ['accepted'] }, links: { type: 'object' } },
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string', enum: ['accepted'] },
+            links: { type: 'object' },
+          },
         },
         Error: errorSchema,
       },

@@ -18,7 +18,12 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-export async function startApi(options: { config: Config; client: Client; logger: Logger; port?: number }): Promise<RunningApi> {
+export async function startApi(options: {
+  config: Config;
+  client: Client;
+  logger: Logger;
+  port?: number;
+}): Promise<RunningApi> {
   const { config, client, logger } = options;
   const app = createApp({
     client,
@@ -32,7 +37,9 @@ export async function startApi(options: { config: Config; client: Client; logger
   });
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 also calls this callback on a listen error (EADDRINUSE…), with the error.
-    const s = app.listen(options.port ?? config.env.PORT, config.env.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(options.port ?? config.env.PORT, config.env.HOST, (err?: Error) =>
+      err ? reject(err) : resolve(s),
+    );
   });
   const { port } = server.address() as AddressInfo;
   return {

@@ -16,7 +16,12 @@ function rule(code: string) {
   return { params: { code } };
 }
 
-const personName = z.string().trim().min(2).max(30).meta({ description: 'Full name as on the ID card', example: '张三' });
+const personName = z
+  .string()
+  .trim()
+  .min(2)
+  .max(30)
+  .meta({ description: 'Full name as on the ID card', example: '张三' });
 
 const idNumber = z
   .string()
@@ -31,9 +36,19 @@ const mobilePhone = z
 
 const yuan = z.number().int().positive().max(100_000_000_000);
 
-export const ENTITY_TYPES = ['limited_liability_company', 'one_person_limited_liability_company', 'sole_proprietorship', 'partnership'] as const;
+export const ENTITY_TYPES = [
+  'limited_liability_company',
+  'one_person_limited_liability_company',
+  'sole_proprietorship',
+  'partnership',
+] as const;
 export const SEAL_TYPES = ['official', 'finance', 'invoice', 'contract', 'legal_representative'] as const;
-export const INVOICE_TYPES = ['vat_general_electronic', 'vat_special_electronic', 'vat_general_paper', 'vat_special_paper'] as const;
+export const INVOICE_TYPES = [
+  'vat_general_electronic',
+  'vat_special_electronic',
+  'vat_general_paper',
+  'vat_special_paper',
+] as const;
 export const BANKS = ['ICBC', 'CCB', 'ABC', 'BOC', 'BOCOM', 'PSBC', 'CMB', 'CIB', 'JXBANK', 'JJCCB'] as const;
 
 export const applicantSchema = z.strictObject({
@@ -52,7 +67,10 @@ export const companySchema = z.strictObject({
     .refine(isNanchangDistrict, rule('DISTRICT_UNKNOWN'))
     .meta({ description: 'County-level division code of Nanchang', enum: Object.keys(NANCHANG_DISTRICTS) }),
   address: z.string().trim().min(5).max(200),
-  businessScope: z.array(z.string().trim().min(1).max(100)).refine((items) => items.length > 0, rule('SCOPE_EMPTY')).max(50),
+  businessScope: z
+    .array(z.string().trim().min(1).max(100))
+    .refine((items) => items.length > 0, rule('SCOPE_EMPTY'))
+    .max(50),
   employees: z.number().int().min(0).max(100_000),
 });
 
@@ -67,7 +85,10 @@ export const peopleSchema = z.strictObject({
 });
 
 export const servicesSchema = z.strictObject({
-  seals: z.array(z.enum(SEAL_TYPES)).refine((items) => items.length > 0, rule('SEALS_EMPTY')).max(SEAL_TYPES.length),
+  seals: z
+    .array(z.enum(SEAL_TYPES))
+    .refine((items) => items.length > 0, rule('SEALS_EMPTY'))
+    .max(SEAL_TYPES.length),
   electronicSeals: z.boolean(),
   tax: z.strictObject({ invoiceTypes: z.array(z.enum(INVOICE_TYPES)).max(INVOICE_TYPES.length), taxUkey: z.boolean() }),
   socialSecurity: z.strictObject({ insuredEmployees: z.number().int().min(0).max(100_000) }),
@@ -90,28 +111,36 @@ export const applicationSchema = z
     people: peopleSchema,
     services: servicesSchema,
   })
-  .superRefine((app, ctx) => {
-    // Also runs when unrelated fields failed (see `when`), so guard the fields it reads.
-    const shareholders: unknown = app.people?.shareholders;
-    if (!Array.isArray(shareholders) || typeof app.company?.registeredCapitalCny !== 'number') return;
-    if (!shareholders.every((s) => isObject(s) && typeof s.contributionCny === 'number')) return;
-    const contributed = app.people.shareholders.reduce((sum, s) => sum + s.contributionCny, 0);
-    if (contributed !== app.company.registeredCapitalCny) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['people', 'shareholders'],
-        message: `contributions sum to ${contributed}, registered capital is ${app.company.registeredCapitalCny}`,
-        params: { code: 'CONTRIBUTIONS_MISMATCH', contributed, registeredCapital: app.company.registeredCapitalCny },
-      });
-    }
-    const seen = new Set<string>();
-    app.people.shareholders.forEach((s, i) => {
-      if (seen.has(s.idNumber)) {
-        ctx.addIssue({ code: 'custom', path: ['people', 'shareholders', i, 'idNumber'], message: 'duplicate shareholder', params: { code: 'SHAREHOLDER_DUPLICATE' } });
+  .superRefine(
+    (app, ctx) => {
+      // Also runs when unrelated fields failed (see `when`), so guard the fields it reads.
+      const shareholders: unknown = app.people?.shareholders;
+      if (!Array.isArray(shareholders) || typeof app.company?.registeredCapitalCny !== 'number') return;
+      if (!shareholders.every((s) => isObject(s) && typeof s.contributionCny === 'number')) return;
+      const contributed = app.people.shareholders.reduce((sum, s) => sum + s.contributionCny, 0);
+      if (contributed !== app.company.registeredCapitalCny) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['people', 'shareholders'],
+          message: `contributions sum to ${contributed}, registered capital is ${app.company.registeredCapitalCny}`,
+          params: { code: 'CONTRIBUTIONS_MISMATCH', contributed, registeredCapital: app.company.registeredCapitalCny },
+        });
       }
-      seen.add(s.idNumber);
-    });
-  }, { when: (payload) => isObject(payload.value) })
+      const seen = new Set<string>();
+      app.people.shareholders.forEach((s, i) => {
+        if (seen.has(s.idNumber)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', 'shareholders', i, 'idNumber'],
+            message: 'duplicate shareholder',
+            params: { code: 'SHAREHOLDER_DUPLICATE' },
+          });
+        }
+        seen.add(s.idNumber);
+      });
+    },
+    { when: (payload) => isObject(payload.value) },
+  )
   .meta({ id: 'Application', description: 'One application for the start of a new business' });
 
 export type Application = z.infer<typeof applicationSchema>;
@@ -121,5 +150,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: Pro
 /** Parses an application, listing every problem (field path, stable code, message) on failure. */
 export function parseApplication(input: unknown, lang: Language = 'zh'): ParseResult<Application> {
   const result = applicationSchema.safeParse(input, { reportInput: true });
-  return result.success ? { ok: true, value: result.data } : { ok: false, problems: problemsFromZodError(result.error, lang) };
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, problems: problemsFromZodError(result.error, lang) };
 }

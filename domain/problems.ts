@@ -15,17 +15,27 @@ export interface Problem {
 
 type Params = Record<string, unknown>;
 const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => string }> = {
-  ID_NUMBER_FORMAT: { zh: () => '身份证号码应为18位（末位可为X）', en: () => 'an ID number has 18 characters: 17 digits and a digit or X' },
-  ID_NUMBER_CHECK: { zh: () => '身份证号码校验位或出生日期不正确（GB 11643）', en: () => 'the ID number check character or birth date is wrong (GB 11643)' },
+  ID_NUMBER_FORMAT: {
+    zh: () => '身份证号码应为18位（末位可为X）',
+    en: () => 'an ID number has 18 characters: 17 digits and a digit or X',
+  },
+  ID_NUMBER_CHECK: {
+    zh: () => '身份证号码校验位或出生日期不正确（GB 11643）',
+    en: () => 'the ID number check character or birth date is wrong (GB 11643)',
+  },
   PHONE_INVALID: { zh: () => '手机号码应为11位，以1开头', en: () => 'a mobile number has 11 digits and starts with 1' },
-  DISTRICT_UNKNOWN: { zh: () => '不是南昌市的县级行政区划代码', en: () => 'not a county-level division code of Nanchang' },
+  DISTRICT_UNKNOWN: {
+    zh: () => '不是南昌市的县级行政区划代码',
+    en: () => 'not a county-level division code of Nanchang',
+  },
   SCOPE_EMPTY: { zh: () => '经营范围至少填写一项', en: () => 'the business scope needs at least one item' },
   SHAREHOLDERS_EMPTY: { zh: () => '至少需要一名股东', en: () => 'at least one shareholder is needed' },
   SEALS_EMPTY: { zh: () => '至少刻制一枚印章', en: () => 'at least one seal is needed' },
   SHAREHOLDER_DUPLICATE: { zh: () => '同一股东重复填写', en: () => 'the same shareholder is listed twice' },
   CONTRIBUTIONS_MISMATCH: {
     zh: (p) => `股东出资合计 ${p.contributed} 元，与注册资本 ${p.registeredCapital} 元不一致`,
-    en: (p) => `shareholder contributions sum to ${p.contributed} yuan, not the registered capital of ${p.registeredCapital} yuan`,
+    en: (p) =>
+      `shareholder contributions sum to ${p.contributed} yuan, not the registered capital of ${p.registeredCapital} yuan`,
   },
   UNKNOWN_FIELD: { zh: (p) => `不接受的字段「${p.key}」`, en: (p) => `unknown field '${p.key}'` },
   REQUIRED: { zh: () => '必填', en: () => 'required' },
@@ -71,14 +81,27 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
         problems.push(
           issue.input === undefined
             ? problem(issue.path, 'REQUIRED', lang)
-            : problem(issue.path, issue.expected === 'int' ? 'NOT_INTEGER' : 'INVALID_TYPE', lang, { expected: issue.expected }),
+            : problem(issue.path, issue.expected === 'int' ? 'NOT_INTEGER' : 'INVALID_TYPE', lang, {
+                expected: issue.expected,
+              }),
         );
         break;
       case 'too_small':
-        problems.push(problem(issue.path, issue.origin === 'number' || issue.origin === 'bigint' ? 'TOO_SMALL' : 'TOO_SHORT', lang, { minimum: issue.minimum }));
+        problems.push(
+          problem(
+            issue.path,
+            issue.origin === 'number' || issue.origin === 'bigint' ? 'TOO_SMALL' : 'TOO_SHORT',
+            lang,
+            { minimum: issue.minimum },
+          ),
+        );
         break;
       case 'too_big':
-        problems.push(problem(issue.path, issue.origin === 'number' || issue.origin === 'bigint' ? 'TOO_BIG' : 'TOO_LONG', lang, { maximum: issue.maximum }));
+        problems.push(
+          problem(issue.path, issue.origin === 'number' || issue.origin === 'bigint' ? 'TOO_BIG' : 'TOO_LONG', lang, {
+            maximum: issue.maximum,
+          }),
+        );
         break;
       case 'invalid_format':
         problems.push(problem(issue.path, 'INVALID_FORMAT', lang, { format: issue.format }));

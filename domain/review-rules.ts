@@ -18,7 +18,20 @@ export interface Assessment {
 }
 
 /** Words that need a registrar's look: they suggest a regulated trade or an official status. */
-export const SENSITIVE_NAME_WORDS = ['中国', '国际', '集团', '银行', '证券', '保险', '金融', '投资', '基金', '期货', '支付', '控股'];
+export const SENSITIVE_NAME_WORDS = [
+  '中国',
+  '国际',
+  '集团',
+  '银行',
+  '证券',
+  '保险',
+  '金融',
+  '投资',
+  '基金',
+  '期货',
+  '支付',
+  '控股',
+];
 
 /** Standard business-scope wording (经营范围规范表述目录), general items that need no prior permit. */
 export const STANDARD_SCOPE_ITEMS = [
@@ -86,7 +99,12 @@ export function assessApplication(app: Application, today: string): Assessment {
   for (const word of SENSITIVE_NAME_WORDS) {
     if (company.name.includes(word)) {
       findings.push(
-        finding('NAME_SENSITIVE_WORD', 'company.name', `企业名称含需人工审核的字词「${word}」`, `the company name contains '${word}', which needs a registrar's review`),
+        finding(
+          'NAME_SENSITIVE_WORD',
+          'company.name',
+          `企业名称含需人工审核的字词「${word}」`,
+          `the company name contains '${word}', which needs a registrar's review`,
+        ),
       );
     }
   }
@@ -94,41 +112,74 @@ export function assessApplication(app: Application, today: string): Assessment {
   company.businessScope.forEach((item, i) => {
     if (!STANDARD_SCOPE_ITEMS.includes(item)) {
       findings.push(
-        finding('SCOPE_NON_STANDARD', `company.businessScope[${i}]`, `经营范围「${item}」不在规范表述目录中`, `business scope item '${item}' is not in the standard wording list`),
+        finding(
+          'SCOPE_NON_STANDARD',
+          `company.businessScope[${i}]`,
+          `经营范围「${item}」不在规范表述目录中`,
+          `business scope item '${item}' is not in the standard wording list`,
+        ),
       );
     }
   });
 
   const districtName = NANCHANG_DISTRICTS[company.district as DistrictCode]?.zh ?? '';
-  const address = company.address.startsWith(districtName) ? company.address.slice(districtName.length) : company.address;
+  const address = company.address.startsWith(districtName)
+    ? company.address.slice(districtName.length)
+    : company.address;
   const roads = STANDARD_ROADS[company.district as DistrictCode] ?? [];
   if (!roads.some((road) => new RegExp(`^${road}\\d+号`).test(address))) {
     findings.push(
-      finding('ADDRESS_NON_STANDARD', 'company.address', '住所不在标准地址库中（应为本区道路名加门牌号）', 'the address is not in the standard address list (a road of the district and a number)'),
+      finding(
+        'ADDRESS_NON_STANDARD',
+        'company.address',
+        '住所不在标准地址库中（应为本区道路名加门牌号）',
+        'the address is not in the standard address list (a road of the district and a number)',
+      ),
     );
   }
 
   if (company.registeredCapitalCny < CAPITAL_RANGE_CNY.min || company.registeredCapitalCny > CAPITAL_RANGE_CNY.max) {
     findings.push(
-      finding('CAPITAL_OUT_OF_RANGE', 'company.registeredCapitalCny', `注册资本超出自动审批范围（${CAPITAL_RANGE_CNY.min}–${CAPITAL_RANGE_CNY.max} 元）`, `registered capital outside the automatic range (${CAPITAL_RANGE_CNY.min}–${CAPITAL_RANGE_CNY.max} yuan)`),
+      finding(
+        'CAPITAL_OUT_OF_RANGE',
+        'company.registeredCapitalCny',
+        `注册资本超出自动审批范围（${CAPITAL_RANGE_CNY.min}–${CAPITAL_RANGE_CNY.max} 元）`,
+        `registered capital outside the automatic range (${CAPITAL_RANGE_CNY.min}–${CAPITAL_RANGE_CNY.max} yuan)`,
+      ),
     );
   }
 
   // One ID number, one name, across every role.
   const namesById = new Map<string, Set<string>>();
-  const persons = [app.applicant, people.legalRepresentative, people.supervisor, people.financeOfficer, ...people.shareholders];
+  const persons = [
+    app.applicant,
+    people.legalRepresentative,
+    people.supervisor,
+    people.financeOfficer,
+    ...people.shareholders,
+  ];
   for (const p of persons) namesById.set(p.idNumber, (namesById.get(p.idNumber) ?? new Set()).add(p.name));
   for (const names of namesById.values()) {
     if (names.size > 1) {
       findings.push(
-        finding('PEOPLE_INCONSISTENT', 'people', `同一身份证号对应不同姓名：${[...names].join('、')}`, `one ID number is given with different names: ${[...names].join(', ')}`),
+        finding(
+          'PEOPLE_INCONSISTENT',
+          'people',
+          `同一身份证号对应不同姓名：${[...names].join('、')}`,
+          `one ID number is given with different names: ${[...names].join(', ')}`,
+        ),
       );
     }
   }
   // Company Law art. 76/51: a director or senior manager may not be the supervisor.
   if ([people.legalRepresentative.idNumber, people.financeOfficer.idNumber].includes(people.supervisor.idNumber)) {
     findings.push(
-      finding('SUPERVISOR_CONFLICT', 'people.supervisor', '监事不得由法定代表人或财务负责人兼任', 'the supervisor may not also be the legal representative or the finance officer'),
+      finding(
+        'SUPERVISOR_CONFLICT',
+        'people.supervisor',
+        '监事不得由法定代表人或财务负责人兼任',
+        'the supervisor may not also be the legal representative or the finance officer',
+      ),
     );
   }
   for (const [path, person] of [
@@ -143,7 +194,12 @@ export function assessApplication(app: Application, today: string): Assessment {
 
   if (services.socialSecurity.insuredEmployees > company.employees) {
     findings.push(
-      finding('EMPLOYEES_INCONSISTENT', 'services.socialSecurity.insuredEmployees', '参保人数多于从业人数', 'more insured employees than employees'),
+      finding(
+        'EMPLOYEES_INCONSISTENT',
+        'services.socialSecurity.insuredEmployees',
+        '参保人数多于从业人数',
+        'more insured employees than employees',
+      ),
     );
   }
 

@@ -73,7 +73,8 @@ export async function startDevServer(options: {
 
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`temporal dev server exited at start; is port ${options.port} or ${options.uiPort} in use?`);
+    if (exited)
+      throw new Error(`temporal dev server exited at start; is port ${options.port} or ${options.uiPort} in use?`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});

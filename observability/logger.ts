@@ -8,7 +8,13 @@ import pino, { type Logger, type LoggerOptions } from 'pino';
 /** Personal fields of an application, and credentials, censored under any parent. */
 const PERSONAL_FIELDS = ['idNumber', 'phone', 'email', 'authorization', 'token'];
 /** A person's name (a company's `name` is public register data and stays readable). */
-const PERSON_NAMES = ['applicant.name', 'legalRepresentative.name', 'supervisor.name', 'financeOfficer.name', 'shareholders[*].name'];
+const PERSON_NAMES = [
+  'applicant.name',
+  'legalRepresentative.name',
+  'supervisor.name',
+  'financeOfficer.name',
+  'shareholders[*].name',
+];
 const DEPTHS = ['', '*.', '*.*.', '*.*.*.', '*.*.*.*.', '*.*.*.*.*.'];
 
 /** Paths up to six levels deep: `idNumber`, `*.idNumber`, `*.*.idNumber`, … (pino redaction has no `**`). */
@@ -39,7 +45,8 @@ function maskStrings(value: unknown, depth: number): unknown {
   if (value instanceof Error || Object.prototype.toString.call(value) === '[object Error]') {
     // Same prototype (pino's err serializer reports its type), own fields scrubbed and enumerable.
     const copy = Object.create(Object.getPrototypeOf(value) as object) as Record<string, unknown>;
-    for (const key of Object.getOwnPropertyNames(value)) copy[key] = maskStrings((value as unknown as Record<string, unknown>)[key], depth + 1);
+    for (const key of Object.getOwnPropertyNames(value))
+      copy[key] = maskStrings((value as unknown as Record<string, unknown>)[key], depth + 1);
     return copy;
   }
   if (Array.isArray(value)) return value.map((item) => maskStrings(item, depth + 1));
@@ -55,7 +62,9 @@ export function maskIdNumber(id: string): string {
   return id.length === 18 ? `${id.slice(0, 4)}**********${id.slice(14)}` : '*'.repeat(id.length);
 }
 
-export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; destination?: pino.DestinationStream } = {},
+): Logger {
   const config: LoggerOptions = {
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     name: options.name ?? 'kaiban',

@@ -12,7 +12,12 @@ import { createLogger } from '../observability/logger';
 import { startApi } from '../api/server';
 import { dataConverter } from '../security/codec';
 import { startSimulator } from '../simulator/server';
-import { activityDepsFromConfig, createKaibanWorker, installTemporalRuntime, workerTuningFromConfig } from '../worker/worker';
+import {
+  activityDepsFromConfig,
+  createKaibanWorker,
+  installTemporalRuntime,
+  workerTuningFromConfig,
+} from '../worker/worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -91,7 +96,9 @@ async function main(): Promise<void> {
       `  API                 ${api.url}   (OpenAPI: ${api.url}/openapi.json)`,
       `  Operator console    ${api.url}/console`,
       devServer ? `  Temporal Web UI     ${devServer.uiUrl}` : `  Temporal cluster    ${address}`,
-      env.EMBEDDED_SIMULATOR ? `  Agency simulator    http://127.0.0.1:${env.SIMULATOR_PORT}/records` : `  Agencies            ${env.AGENCY_BASE_URL}`,
+      env.EMBEDDED_SIMULATOR
+        ? `  Agency simulator    http://127.0.0.1:${env.SIMULATOR_PORT}/records`
+        : `  Agencies            ${env.AGENCY_BASE_URL}`,
       devServer ? `  Data                ${path.resolve(env.KAIBAN_DATA_DIR)}` : undefined,
       '',
       'Calls about applications need a bearer token; print one (role applicant, operator or supervisor) with',

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { parseApplication, type Application } from '../domain/application';
 import { languageFrom } from '../domain/problems';
 
-const fixture = JSON.parse(readFileSync(path.resolve(__dirname, '../../shared/fixtures/application.sample.json'), 'utf8'));
+const fixture = JSON.parse(
+  readFileSync(path.resolve(__dirname, '../../shared/fixtures/application.sample.json'), 'utf8'),
+);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- edits deliberately break the types
 function variant(edit: (app: any) => void): unknown {

@@ -32,7 +32,10 @@ afterAll(async () => {
 });
 
 const DEFAULT_AGENCIES = Object.fromEntries(
-  ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [a, { processingMs: 0, transientFailureRate: 0, rejectProcedures: [], rejectAll: false }]),
+  ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [
+    a,
+    { processingMs: 0, transientFailureRate: 0, rejectProcedures: [], rejectAll: false },
+  ]),
 );
 
 beforeEach(async () => {
@@ -41,12 +44,21 @@ beforeEach(async () => {
 
 async function start(edit?: (app: Application) => void): Promise<WorkflowHandle> {
   const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
-  const input: BusinessStartupInput = { applicationId, application: freshApplication(edit), submittedAt: new Date().toISOString() };
-  return env.client.workflow.start('businessStartup', { taskQueue: stack.taskQueue, workflowId: applicationId, args: [input] });
+  const input: BusinessStartupInput = {
+    applicationId,
+    application: freshApplication(edit),
+    submittedAt: new Date().toISOString(),
+  };
+  return env.client.workflow.start('businessStartup', {
+    taskQueue: stack.taskQueue,
+    workflowId: applicationId,
+    args: [input],
+  });
 }
 
 const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
-const undoOf = (status: ApplicationStatus, id: StepId): CompensationRecord | undefined => status.compensations.find((c) => c.step === id);
+const undoOf = (status: ApplicationStatus, id: StepId): CompensationRecord | undefined =>
+  status.compensations.find((c) => c.step === id);
 const action = () => randomUUID();
 
 async function expectNothingLive(applicationId: string): Promise<void> {
@@ -69,20 +81,31 @@ describe('withdrawal', () => {
     await patchSimulator(stack.simulator, { agencies: { market: { processingMs: 600_000 } } });
     const handle = await start();
     await waitForStatus(handle, (s) => step(s, 'name').state === 'pending');
-    const result = await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant, reason: 'changed my mind' }] });
+    const result = await handle.executeUpdate(withdrawUpdate, {
+      args: [{ actionId: action(), by: applicant, reason: 'changed my mind' }],
+    });
     expect(result.accepted).toBe(true);
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('withdrawn');
     expect(status.compensations.map((c) => [c.step, c.action, c.result])).toEqual([['name', 'cancel', 'cancelled']]);
     expect(step(status, 'license').state).toBe('cancelled');
-    expect(status.audit).toEqual([expect.objectContaining({ action: 'withdraw', by: applicant, reason: 'changed my mind' })]);
+    expect(status.audit).toEqual([
+      expect.objectContaining({ action: 'withdraw', by: applicant, reason: 'changed my mind' }),
+    ]);
     await expectNothingLive(handle.workflowId);
   });
 
   it('when the applicant withdraws during the parallel steps, then every filed step is undone, dependents first', async () => {
-    await patchSimulator(stack.simulator, { agencies: { police: { processingMs: 600_000 }, tax: { processingMs: 600_000 } } });
+    await patchSimulator(stack.simulator, {
+      agencies: { police: { processingMs: 600_000 }, tax: { processingMs: 600_000 } },
+    });
     const handle = await start();
-    await waitForStatus(handle, (s) => ['seal', 'tax'].every((id) => step(s, id as StepId).state === 'pending') && ['social', 'fund'].every((id) => step(s, id as StepId).state === 'done'));
+    await waitForStatus(
+      handle,
+      (s) =>
+        ['seal', 'tax'].every((id) => step(s, id as StepId).state === 'pending') &&
+        ['social', 'fund'].every((id) => step(s, id as StepId).state === 'done'),
+    );
     await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('withdrawn');
@@ -106,9 +129,19 @@ describe('withdrawal', () => {
     await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('withdrawn');
-    expect(status.compensations.map((c) => c.step).sort()).toEqual(['bank', 'fund', 'license', 'name', 'seal', 'social', 'tax']);
+    expect(status.compensations.map((c) => c.step).sort()).toEqual([
+      'bank',
+      'fund',
+      'license',
+      'name',
+      'seal',
+      'social',
+      'tax',
+    ]);
     expect(undoOf(status, 'bank')).toMatchObject({ action: 'cancel', result: 'cancelled' });
-    expect(Date.parse(undoOf(status, 'seal')!.startedAt)).toBeGreaterThanOrEqual(Date.parse(undoOf(status, 'bank')!.finishedAt!));
+    expect(Date.parse(undoOf(status, 'seal')!.startedAt)).toBeGreaterThanOrEqual(
+      Date.parse(undoOf(status, 'bank')!.finishedAt!),
+    );
     expectReverseDependencyOrder(status);
     await expectNothingLive(handle.workflowId);
   });
@@ -121,7 +154,9 @@ describe('withdrawal', () => {
     const first = await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: id, by: applicant }], updateId: id });
     const again = await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: id, by: applicant }], updateId: id });
     expect(again).toEqual(first);
-    expect(await updateRejection(handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] }))).toEqual({
+    expect(
+      await updateRejection(handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] })),
+    ).toEqual({
       type: 'APPLICATION_FINISHED',
       message: 'the application is already withdrawn',
     });
@@ -132,7 +167,9 @@ describe('withdrawal', () => {
 
 describe('rejection', () => {
   it('when the market regulator rejects the registration, then the name is released and the application is rejected', async () => {
-    await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: ['establishment_registration'] } } });
+    await patchSimulator(stack.simulator, {
+      agencies: { market: { rejectProcedures: ['establishment_registration'] } },
+    });
     const handle = await start();
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('rejected');
@@ -152,7 +189,8 @@ describe('rejection', () => {
     await waitForStatus(handle, (s) => s.compensations.some((c) => c.step === 'seal'));
     for (let i = 0; i < 100; i++) {
       const d = await handle.describe();
-      if (d.raw.pendingActivities?.some((a) => a.activityType?.name === 'cancelAgencyRequest' && (a.attempt ?? 0) >= 2)) break;
+      if (d.raw.pendingActivities?.some((a) => a.activityType?.name === 'cancelAgencyRequest' && (a.attempt ?? 0) >= 2))
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
@@ -180,7 +218,9 @@ describe('automatic approval and manual review', () => {
     const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
     expect(waiting.review?.findings.map((f) => f.code)).toEqual(['NAME_SENSITIVE_WORD']);
     expect(step(waiting, 'license').state).toBe('review');
-    await handle.executeUpdate(reviewUpdate, { args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'investment consulting only' }] });
+    await handle.executeUpdate(reviewUpdate, {
+      args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'investment consulting only' }],
+    });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('completed');
     expect(status.review).toMatchObject({ state: 'approved', decidedBy: operator });
@@ -192,7 +232,11 @@ describe('automatic approval and manual review', () => {
     const handle = await start();
     await waitForStatus(handle, (s) => step(s, 'name').state === 'pending');
     expect(
-      await updateRejection(handle.executeUpdate(reviewUpdate, { args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'ok' }] })),
+      await updateRejection(
+        handle.executeUpdate(reviewUpdate, {
+          args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'ok' }],
+        }),
+      ),
     ).toEqual({ type: 'NO_REVIEW_PENDING', message: 'no review is waiting for a decision' });
     await handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'test cleanup' }] });
     expect(((await handle.result()) as ApplicationStatus).status).toBe('aborted');
@@ -204,7 +248,9 @@ describe('automatic approval and manual review', () => {
     });
     const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
     expect(waiting.review?.findings.map((f) => f.code)).toEqual(['SCOPE_NON_STANDARD']);
-    await handle.executeUpdate(reviewUpdate, { args: [{ actionId: action(), by: operator, decision: 'reject', reason: 'not a lawful business scope' }] });
+    await handle.executeUpdate(reviewUpdate, {
+      args: [{ actionId: action(), by: operator, decision: 'reject', reason: 'not a lawful business scope' }],
+    });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('rejected');
     expect(status.outcome).toMatchObject({ by: operator, reason: 'not a lawful business scope' });
@@ -218,19 +264,37 @@ describe('automatic approval and manual review', () => {
     });
     const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
     await handle.executeUpdate(reviewUpdate, {
-      args: [{ actionId: action(), by: operator, decision: 'request_correction', reason: '名称不得含「金融」', fields: ['company.name'] }],
+      args: [
+        {
+          actionId: action(),
+          by: operator,
+          decision: 'request_correction',
+          reason: '名称不得含「金融」',
+          fields: ['company.name'],
+        },
+      ],
     });
     const correcting = await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
     expect(correcting.review?.correction).toMatchObject({ message: '名称不得含「金融」', fields: ['company.name'] });
     const corrected = freshApplication();
-    await handle.executeUpdate(correctionUpdate, { args: [{ actionId: action(), by: applicant, application: corrected }] });
+    await handle.executeUpdate(correctionUpdate, {
+      args: [{ actionId: action(), by: applicant, application: corrected }],
+    });
     await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
-    await handle.executeUpdate(reviewUpdate, { args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'corrected' }] });
+    await handle.executeUpdate(reviewUpdate, {
+      args: [{ actionId: action(), by: operator, decision: 'approve', reason: 'corrected' }],
+    });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('completed');
     expect(status.company.name).toBe(corrected.company.name);
-    expect(status.audit.map((a) => a.action)).toEqual(['review:request_correction', 'answer_correction', 'review:approve']);
-    const names = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.procedure === 'name_reservation');
+    expect(status.audit.map((a) => a.action)).toEqual([
+      'review:request_correction',
+      'answer_correction',
+      'review:approve',
+    ]);
+    const names = (await agencyRecords(stack.simulator, handle.workflowId)).filter(
+      (r) => r.procedure === 'name_reservation',
+    );
     expect(names.map((r) => r.status)).toEqual(['revoked', 'approved']);
     expect(names[1]?.result?.reservedName).toBe(corrected.company.name);
     expect(waiting.company.name).not.toBe(corrected.company.name);
@@ -250,10 +314,16 @@ describe('incidents', () => {
   it('when an agency is down beyond the retry budget, the step becomes an incident; an operator retry succeeds', async () => {
     const handle = await incidentOnSeal();
     expect(
-      await updateRejection(handle.executeUpdate(stepActionUpdate, { args: [{ actionId: action(), by: operator, step: 'tax', action: 'retry' }] })),
+      await updateRejection(
+        handle.executeUpdate(stepActionUpdate, {
+          args: [{ actionId: action(), by: operator, step: 'tax', action: 'retry' }],
+        }),
+      ),
     ).toEqual({ type: 'STEP_NOT_IN_INCIDENT', message: 'step tax is not in an incident' });
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
-    await handle.executeUpdate(stepActionUpdate, { args: [{ actionId: action(), by: operator, step: 'seal', action: 'retry', reason: 'police system back' }] });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [{ actionId: action(), by: operator, step: 'seal', action: 'retry', reason: 'police system back' }],
+    });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('completed');
     expect(step(status, 'seal').attempts).toBeGreaterThanOrEqual(3);
@@ -263,28 +333,55 @@ describe('incidents', () => {
   it('an operator may mark the step done offline (skip) with a reason', async () => {
     const handle = await incidentOnSeal();
     expect(
-      await updateRejection(handle.executeUpdate(stepActionUpdate, { args: [{ actionId: action(), by: operator, step: 'seal', action: 'skip' }] })),
+      await updateRejection(
+        handle.executeUpdate(stepActionUpdate, {
+          args: [{ actionId: action(), by: operator, step: 'seal', action: 'skip' }],
+        }),
+      ),
     ).toEqual({ type: 'REASON_REQUIRED', message: 'give a reason for this action' });
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
     await handle.executeUpdate(stepActionUpdate, {
-      args: [{ actionId: action(), by: operator, step: 'seal', action: 'skip', reason: 'filed at the counter', output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] } }],
+      args: [
+        {
+          actionId: action(),
+          by: operator,
+          step: 'seal',
+          action: 'skip',
+          reason: 'filed at the counter',
+          output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] },
+        },
+      ],
     });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('completed');
-    expect(step(status, 'seal')).toMatchObject({ state: 'skipped', output: { skippedOffline: true, reason: 'filed at the counter' } });
+    expect(step(status, 'seal')).toMatchObject({
+      state: 'skipped',
+      output: { skippedOffline: true, reason: 'filed at the counter' },
+    });
   });
 
   it('an operator abort compensates everything done so far', async () => {
     const handle = await incidentOnSeal();
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
-    await handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'applicant unreachable' }] });
+    await handle.executeUpdate(abortUpdate, {
+      args: [{ actionId: action(), by: operator, reason: 'applicant unreachable' }],
+    });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('aborted');
     expect(status.outcome).toMatchObject({ by: operator, reason: 'applicant unreachable' });
-    expect(status.compensations.map((c) => c.step).sort()).toEqual(['fund', 'license', 'name', 'seal', 'social', 'tax']);
+    expect(status.compensations.map((c) => c.step).sort()).toEqual([
+      'fund',
+      'license',
+      'name',
+      'seal',
+      'social',
+      'tax',
+    ]);
     expectReverseDependencyOrder(status);
     await expectNothingLive(handle.workflowId);
     // The workflow is closed: the update cannot even be delivered.
-    await expect(handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'again' }] })).rejects.toThrow();
+    await expect(
+      handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'again' }] }),
+    ).rejects.toThrow();
   });
 });

@@ -25,7 +25,11 @@ afterAll(async () => {
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${stack.api.url}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(await authHeaders('operator')), ...headers },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(await authHeaders('operator')),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -54,7 +58,14 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, time
 }
 
 const statusOf = (id: string) => call('GET', `/v1/applications/${id}`).then((r) => r.body as ApplicationStatus);
-const list = (query: string) => call('GET', `/v1/applications?${query}`).then((r) => r.body as { items: { id: string; status: string; pendingTasks: string[]; companyName?: string; district?: string }[]; nextPageToken: string | null });
+const list = (query: string) =>
+  call('GET', `/v1/applications?${query}`).then(
+    (r) =>
+      r.body as {
+        items: { id: string; status: string; pendingTasks: string[]; companyName?: string; district?: string }[];
+        nextPageToken: string | null;
+      },
+  );
 
 describe('operator API', () => {
   let standard: { id: string; app: ReturnType<typeof freshApplication> };
@@ -68,19 +79,39 @@ describe('operator API', () => {
       a.company.district = '360102';
       a.company.address = '八一大道1号';
     });
-    await until(() => statusOf(standard.id), (s) => s.status === 'completed');
-    await until(() => statusOf(elsewhere.id), (s) => s.status === 'completed');
-    await until(() => statusOf(review.id), (s) => s.pendingTasks.includes('review'));
+    await until(
+      () => statusOf(standard.id),
+      (s) => s.status === 'completed',
+    );
+    await until(
+      () => statusOf(elsewhere.id),
+      (s) => s.status === 'completed',
+    );
+    await until(
+      () => statusOf(review.id),
+      (s) => s.pendingTasks.includes('review'),
+    );
   });
 
   it('lists applications waiting for review, and only those', async () => {
-    const page = await until(() => list('task=review'), (p) => p.items.length >= 1);
+    const page = await until(
+      () => list('task=review'),
+      (p) => p.items.length >= 1,
+    );
     expect(page.items.map((i) => i.id)).toEqual([review.id]);
-    expect(page.items[0]).toMatchObject({ status: 'running', pendingTasks: ['review'], companyName: review.app.company.name, district: '360113' });
+    expect(page.items[0]).toMatchObject({
+      status: 'running',
+      pendingTasks: ['review'],
+      companyName: review.app.company.name,
+      district: '360113',
+    });
   });
 
   it('filters by status and district, and finds a company by part of its name', async () => {
-    const done = await until(() => list('status=completed'), (p) => p.items.length >= 2);
+    const done = await until(
+      () => list('status=completed'),
+      (p) => p.items.length >= 2,
+    );
     expect(done.items.map((i) => i.id).sort()).toEqual([standard.id, elsewhere.id].sort());
     const donghu = await list('district=360102');
     expect(donghu.items.map((i) => i.id)).toEqual([elsewhere.id]);
@@ -108,7 +139,10 @@ describe('operator API', () => {
   });
 
   it('counts applications for the dashboard', async () => {
-    const stats = await until(() => call('GET', '/v1/stats').then((r) => r.body), (s) => s.byStatus.completed === 2);
+    const stats = await until(
+      () => call('GET', '/v1/stats').then((r) => r.body),
+      (s) => s.byStatus.completed === 2,
+    );
     expect(stats).toMatchObject({ total: 3, byStatus: { running: 1, completed: 2, rejected: 0 } });
     expect(Object.keys(stats.breachesByScope)).toEqual(expect.arrayContaining(['application', 'seal', 'bank']));
   });
@@ -123,12 +157,20 @@ describe('operator API', () => {
     const other = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-2' });
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('NO_REVIEW_PENDING');
-    const status = await until(() => statusOf(review.id), (s) => s.status === 'completed');
+    const status = await until(
+      () => statusOf(review.id),
+      (s) => s.status === 'completed',
+    );
     expect(status.audit).toEqual([expect.objectContaining({ action: 'review:approve', reason: body.reason })]);
   });
 
   it('answers 409 to withdrawing a completed application, 404 to an unknown one', async () => {
-    const completed = await call('POST', `/v1/applications/${standard.id}/withdraw`, {}, await authHeaders('applicant'));
+    const completed = await call(
+      'POST',
+      `/v1/applications/${standard.id}/withdraw`,
+      {},
+      await authHeaders('applicant'),
+    );
     expect(completed.status).toBe(409);
     expect(completed.body.error.code).toBe('APPLICATION_FINISHED');
     const unknown = await call('POST', `/v1/applications/kb-${'0'.repeat(32)}/abort`, { reason: 'x' });
@@ -137,20 +179,48 @@ describe('operator API', () => {
 
   it('validates a correction with the application schema before it reaches the workflow', async () => {
     const pending = await submit((a) => void (a.company.name = a.company.name.replace('科技', '金融')));
-    await until(() => statusOf(pending.id), (s) => s.pendingTasks.includes('review'));
-    const asked = await call('POST', `/v1/applications/${pending.id}/review`, { decision: 'request_correction', reason: '名称含金融', fields: ['company.name'] });
+    await until(
+      () => statusOf(pending.id),
+      (s) => s.pendingTasks.includes('review'),
+    );
+    const asked = await call('POST', `/v1/applications/${pending.id}/review`, {
+      decision: 'request_correction',
+      reason: '名称含金融',
+      fields: ['company.name'],
+    });
     expect(asked.status).toBe(200);
-    await until(() => statusOf(pending.id), (s) => s.pendingTasks.includes('correction'));
-    const bad = await call('POST', `/v1/applications/${pending.id}/corrections`, { company: { district: '999999' } }, await authHeaders('applicant'));
+    await until(
+      () => statusOf(pending.id),
+      (s) => s.pendingTasks.includes('correction'),
+    );
+    const bad = await call(
+      'POST',
+      `/v1/applications/${pending.id}/corrections`,
+      { company: { district: '999999' } },
+      await authHeaders('applicant'),
+    );
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: 'company.district', code: 'DISTRICT_UNKNOWN' })]);
+    expect(bad.body.error.issues).toEqual([
+      expect.objectContaining({ path: 'company.district', code: 'DISTRICT_UNKNOWN' }),
+    ]);
     const newName = freshApplication().company.name;
-    const good = await call('POST', `/v1/applications/${pending.id}/corrections`, { company: { name: newName } }, await authHeaders('applicant'));
+    const good = await call(
+      'POST',
+      `/v1/applications/${pending.id}/corrections`,
+      { company: { name: newName } },
+      await authHeaders('applicant'),
+    );
     expect(good.status).toBe(200);
-    const back = await until(() => statusOf(pending.id), (s) => s.pendingTasks.includes('review'));
+    const back = await until(
+      () => statusOf(pending.id),
+      (s) => s.pendingTasks.includes('review'),
+    );
     expect(back.company.name).toBe(newName);
     const abort = await call('POST', `/v1/applications/${pending.id}/abort`, { reason: 'test done' });
     expect(abort.status).toBe(200);
-    await until(() => statusOf(pending.id), (s) => s.status === 'aborted');
+    await until(
+      () => statusOf(pending.id),
+      (s) => s.status === 'aborted',
+    );
   });
 });

@@ -14,18 +14,54 @@ describe('automatic approval rules (智能秒办)', () => {
   });
 
   it.each<[string, (app: Application) => void, string[]]>([
-    ['a sensitive word in the name', (a) => void (a.company.name = '南昌赣江金融科技有限公司'), ['company.name NAME_SENSITIVE_WORD']],
-    ['a business scope item outside the standard list', (a) => void a.company.businessScope.push('代客炒股'), ['company.businessScope[3] SCOPE_NON_STANDARD']],
-    ['an address outside the standard address list', (a) => void (a.company.address = '红谷滩区某某村口大树下'), ['company.address ADDRESS_NON_STANDARD']],
-    ['a road of another district', (a) => void (a.company.address = '八一大道1号'), ['company.address ADDRESS_NON_STANDARD']],
-    ['capital below the automatic range', (a) => {
-      a.company.registeredCapitalCny = 5000;
-      a.people.shareholders = [{ ...a.people.shareholders[0]!, contributionCny: 5000 }];
-    }, ['company.registeredCapitalCny CAPITAL_OUT_OF_RANGE']],
-    ['one ID number with two names', (a) => void (a.people.financeOfficer.idNumber = a.people.supervisor.idNumber), ['people PEOPLE_INCONSISTENT', 'people.supervisor SUPERVISOR_CONFLICT']],
-    ['the supervisor also legal representative', (a) => void (a.people.supervisor = { name: '张三', idNumber: '360102199003071236' }), ['people.supervisor SUPERVISOR_CONFLICT']],
-    ['a minor as finance officer', (a) => void (a.people.financeOfficer = { name: '赵小六', idNumber: '360103201001011236', phone: '13907910002' }), ['people.financeOfficer PERSON_MINOR']],
-    ['more insured employees than employees', (a) => void (a.services.socialSecurity.insuredEmployees = 9), ['services.socialSecurity.insuredEmployees EMPLOYEES_INCONSISTENT']],
+    [
+      'a sensitive word in the name',
+      (a) => void (a.company.name = '南昌赣江金融科技有限公司'),
+      ['company.name NAME_SENSITIVE_WORD'],
+    ],
+    [
+      'a business scope item outside the standard list',
+      (a) => void a.company.businessScope.push('代客炒股'),
+      ['company.businessScope[3] SCOPE_NON_STANDARD'],
+    ],
+    [
+      'an address outside the standard address list',
+      (a) => void (a.company.address = '红谷滩区某某村口大树下'),
+      ['company.address ADDRESS_NON_STANDARD'],
+    ],
+    [
+      'a road of another district',
+      (a) => void (a.company.address = '八一大道1号'),
+      ['company.address ADDRESS_NON_STANDARD'],
+    ],
+    [
+      'capital below the automatic range',
+      (a) => {
+        a.company.registeredCapitalCny = 5000;
+        a.people.shareholders = [{ ...a.people.shareholders[0]!, contributionCny: 5000 }];
+      },
+      ['company.registeredCapitalCny CAPITAL_OUT_OF_RANGE'],
+    ],
+    [
+      'one ID number with two names',
+      (a) => void (a.people.financeOfficer.idNumber = a.people.supervisor.idNumber),
+      ['people PEOPLE_INCONSISTENT', 'people.supervisor SUPERVISOR_CONFLICT'],
+    ],
+    [
+      'the supervisor also legal representative',
+      (a) => void (a.people.supervisor = { name: '张三', idNumber: '360102199003071236' }),
+      ['people.supervisor SUPERVISOR_CONFLICT'],
+    ],
+    [
+      'a minor as finance officer',
+      (a) => void (a.people.financeOfficer = { name: '赵小六', idNumber: '360103201001011236', phone: '13907910002' }),
+      ['people.financeOfficer PERSON_MINOR'],
+    ],
+    [
+      'more insured employees than employees',
+      (a) => void (a.services.socialSecurity.insuredEmployees = 9),
+      ['services.socialSecurity.insuredEmployees EMPLOYEES_INCONSISTENT'],
+    ],
   ])('sends %s to manual review, saying why', (_what, edit, expected) => {
     expect(codes(edit)).toEqual(expected);
     const assessment = assessApplication(sampleApplication(edit), TODAY);
@@ -37,9 +73,12 @@ describe('automatic approval rules (智能秒办)', () => {
   });
 
   it('counts age on the given day: 18 on the birthday, not the day before', () => {
-    const withFinance = (id: string) => (a: Application) => void (a.people.financeOfficer = { name: '赵小六', idNumber: id, phone: '13907910002' });
+    const withFinance = (id: string) => (a: Application) =>
+      void (a.people.financeOfficer = { name: '赵小六', idNumber: id, phone: '13907910002' });
     // Born 2008-11-28: 18 on 2026-11-28.
     expect(codes(withFinance('360103200811281233'))).toEqual([]);
-    expect(assessApplication(sampleApplication(withFinance('360103200811281233')), '2026-11-27').findings.map((f) => f.code)).toEqual(['PERSON_MINOR']);
+    expect(
+      assessApplication(sampleApplication(withFinance('360103200811281233')), '2026-11-27').findings.map((f) => f.code),
+    ).toEqual(['PERSON_MINOR']);
   });
 });

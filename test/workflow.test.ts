@@ -21,7 +21,14 @@ let stack: Stack;
 beforeAll(async () => {
   env = await startDevServer();
   stack = await startStack(env, {
-    simulator: { agencies: { police: { processingMs: 300 }, tax: { processingMs: 300 }, hrss: { processingMs: 300 }, fund: { processingMs: 300 } } },
+    simulator: {
+      agencies: {
+        police: { processingMs: 300 },
+        tax: { processingMs: 300 },
+        hrss: { processingMs: 300 },
+        fund: { processingMs: 300 },
+      },
+    },
     settings: { pollInitialMs: 1000, pollMaxMs: 2000 },
   });
 });
@@ -33,8 +40,16 @@ afterAll(async () => {
 
 function start(edit?: Parameters<typeof freshApplication>[0]) {
   const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
-  const input: BusinessStartupInput = { applicationId, application: freshApplication(edit), submittedAt: new Date().toISOString() };
-  return env.client.workflow.start('businessStartup', { taskQueue: stack.taskQueue, workflowId: applicationId, args: [input] });
+  const input: BusinessStartupInput = {
+    applicationId,
+    application: freshApplication(edit),
+    submittedAt: new Date().toISOString(),
+  };
+  return env.client.workflow.start('businessStartup', {
+    taskQueue: stack.taskQueue,
+    workflowId: applicationId,
+    args: [input],
+  });
 }
 
 const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
@@ -61,7 +76,8 @@ describe('businessStartup', () => {
 
     // Dependencies hold: nothing starts before what it needs has finished.
     for (const s of status.steps) {
-      for (const need of s.needs) expect(Date.parse(s.startedAt!)).toBeGreaterThanOrEqual(Date.parse(step(status, need).finishedAt!));
+      for (const need of s.needs)
+        expect(Date.parse(s.startedAt!)).toBeGreaterThanOrEqual(Date.parse(step(status, need).finishedAt!));
     }
   });
 
@@ -72,7 +88,7 @@ describe('businessStartup', () => {
     const parallel = records.filter((r) => ['seal', 'tax', 'social', 'fund'].includes(r.reference.step));
     expect(parallel).toHaveLength(4);
     const lastFiled = Math.max(...parallel.map((r) => Date.parse(r.createdAt)));
-    const firstDecided = Math.min(...parallel.map((r) => Date.parse(r.decidedAt ?? "")));
+    const firstDecided = Math.min(...parallel.map((r) => Date.parse(r.decidedAt ?? '')));
     expect(lastFiled).toBeLessThan(firstDecided);
   });
 
@@ -91,7 +107,9 @@ describe('businessStartup', () => {
       const status = (await handle.result()) as ApplicationStatus;
       expect(status.status).toBe('completed');
       expect(step(status, 'seal').attempts).toBeGreaterThanOrEqual(2);
-      const seals = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.reference.step === 'seal');
+      const seals = (await agencyRecords(stack.simulator, handle.workflowId)).filter(
+        (r) => r.reference.step === 'seal',
+      );
       expect(seals).toHaveLength(1);
     } finally {
       await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });

@@ -1,7 +1,14 @@
 /**
  * Worker bootstrap: connection, task queue, workflow bundle, activities, tuning, shutdown.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption, type LogLevel } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleOption,
+  type LogLevel,
+} from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
@@ -109,7 +116,9 @@ export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     dataConverter: options.dataConverter,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.activityDeps),
     ...options.tuning,
   });

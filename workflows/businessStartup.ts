@@ -28,7 +28,14 @@ import { applicationSchema, type Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, type StepOutputs } from '../domain/agency-requests';
 import { isValidUscc } from '../domain/codes';
 import { assessApplication } from '../domain/review-rules';
-import type { Actor, ApplicationState, ApplicationStatus, AuditEntry, CompensationRecord, StepStatus } from '../domain/status';
+import type {
+  Actor,
+  ApplicationState,
+  ApplicationStatus,
+  AuditEntry,
+  CompensationRecord,
+  StepStatus,
+} from '../domain/status';
 import { dependentsOf, STEPS, stepDefinition, type AgencyId, type StepId } from '../domain/steps';
 import { companyNameKey, companySearchText, districtKey, pendingTaskKey, statusKey } from '../infra/search-attributes';
 import {
@@ -110,9 +117,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     status: 'running',
     company: { name: application.company.name, district: application.company.district },
     submittedAt: input.submittedAt,
-    steps: STEPS.map(
-      (s): StepStatus => ({ id: s.id, agency: s.agency, title: s.title, needs: [...s.needs], state: 'waiting', attempts: 0 }),
-    ),
+    steps: STEPS.map((s): StepStatus => ({
+      id: s.id,
+      agency: s.agency,
+      title: s.title,
+      needs: [...s.needs],
+      state: 'waiting',
+      attempts: 0,
+    })),
     results: {},
     compensations: [],
     pendingTasks: [],
@@ -156,7 +168,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   function record(action: string, input: ActionInput, extra: Partial<AuditEntry> = {}): ActionResult {
     const at = nowIso();
-    status.audit.push({ at, actionId: input.actionId, action, by: input.by, ...(input.reason ? { reason: input.reason } : {}), ...extra });
+    status.audit.push({
+      at,
+      actionId: input.actionId,
+      action,
+      by: input.by,
+      ...(input.reason ? { reason: input.reason } : {}),
+      ...extra,
+    });
     const result: ActionResult = { actionId: input.actionId, action, accepted: true, at, status: status.status };
     actions.set(input.actionId, result);
     return result;
@@ -184,7 +203,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     (input: ActionInput): ActionResult => {
       const earlier = actions.get(input.actionId);
       if (earlier) return earlier;
-      ending = { kind, by: input.by, reason: input.reason ?? (kind === 'withdrawn' ? 'withdrawn by the applicant' : '') };
+      ending = {
+        kind,
+        by: input.by,
+        reason: input.reason ?? (kind === 'withdrawn' ? 'withdrawn by the applicant' : ''),
+      };
       graph.cancel();
       return record(kind === 'withdrawn' ? 'withdraw' : 'abort', input);
     };
@@ -202,13 +225,17 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       const earlier = actions.get(input.actionId);
       if (earlier) return earlier;
       reviewDecision = input;
-      return record(`review:${input.decision}`, input, { step: 'license', detail: input.fields ? { fields: input.fields } : undefined });
+      return record(`review:${input.decision}`, input, {
+        step: 'license',
+        detail: input.fields ? { fields: input.fields } : undefined,
+      });
     },
     {
       validator: (input) => {
         if (actions.has(input.actionId)) return;
         requireRunning(input);
-        if (status.review?.state !== 'pending' || reviewDecision) rejectAction('NO_REVIEW_PENDING', 'no review is waiting for a decision');
+        if (status.review?.state !== 'pending' || reviewDecision)
+          rejectAction('NO_REVIEW_PENDING', 'no review is waiting for a decision');
         requireReason(input);
       },
     },
@@ -295,7 +322,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     return round === 1 ? filingKey(applicationId, id) : `${filingKey(applicationId, id)}:r${round}`;
   };
 
-  async function awaitDecision(step: StepStatus, agency: AgencyId, ticket: string): Promise<AgencyOutcome | AgencyDecision> {
+  async function awaitDecision(
+    step: StepStatus,
+    agency: AgencyId,
+    ticket: string,
+  ): Promise<AgencyOutcome | AgencyDecision> {
     let delay = config.pollInitialMs;
     for (;;) {
       if (await condition(() => decisions.has(ticket), delay)) {
@@ -338,7 +369,12 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const step = stepStatus('license');
     for (;;) {
       const assessment = assessApplication(application, todayShanghai());
-      status.review = { ...status.review, decision: assessment.decision, findings: assessment.findings, state: 'pending' };
+      status.review = {
+        ...status.review,
+        decision: assessment.decision,
+        findings: assessment.findings,
+        state: 'pending',
+      };
       if (assessment.decision === 'auto_approve' && !status.review.correction) {
         status.review.state = 'not_needed';
         return;
@@ -389,7 +425,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     name.output = output;
     name.state = 'done';
     name.finishedAt = nowIso();
-    if (config.searchAttributes) upsertSearchAttributes([{ key: companyNameKey, value: companySearchText(application.company.name) }]);
+    if (config.searchAttributes)
+      upsertSearchAttributes([{ key: companyNameKey, value: companySearchText(application.company.name) }]);
   }
 
   async function attemptStep(id: StepId): Promise<Record<string, unknown>> {
@@ -420,7 +457,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (err instanceof StepRejected) {
           step.state = 'rejected';
           step.finishedAt = nowIso();
-          step.error = { code: 'AGENCY_REJECTED', message: err.reason?.message_en ?? err.message, ...(err.reason ? { reason: err.reason } : {}) };
+          step.error = {
+            code: 'AGENCY_REJECTED',
+            message: err.reason?.message_en ?? err.message,
+            ...(err.reason ? { reason: err.reason } : {}),
+          };
           throw err;
         }
         if (err instanceof ReviewRejected || isCancellation(err)) throw err;
@@ -491,7 +532,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   async function compensate(reason: string): Promise<void> {
     const needsUndo = (id: StepId) => {
       const s = stepStatus(id);
-      return stepDefinition(id).agency !== null && (s.state === 'done' || s.state === 'filing' || s.state === 'pending' || s.state === 'incident' || (s.state === 'cancelled' && s.ticket !== undefined));
+      return (
+        stepDefinition(id).agency !== null &&
+        (s.state === 'done' ||
+          s.state === 'filing' ||
+          s.state === 'pending' ||
+          s.state === 'incident' ||
+          (s.state === 'cancelled' && s.ticket !== undefined))
+      );
     };
     const undone = new Map<StepId, Promise<void>>();
     const undoInOrder = (id: StepId): Promise<void> => {
@@ -537,7 +585,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     status.outcome = { reason: ending.reason, by: ending.by };
   } else if (failure instanceof StepRejected) {
     finalState = 'rejected';
-    status.outcome = { reason: failure.message, by: { subject: stepDefinition(failure.step).agency ?? 'kaiban', role: 'agency' }, step: failure.step };
+    status.outcome = {
+      reason: failure.message,
+      by: { subject: stepDefinition(failure.step).agency ?? 'kaiban', role: 'agency' },
+      step: failure.step,
+    };
   } else if (failure instanceof ReviewRejected) {
     finalState = 'rejected';
     status.outcome = { reason: failure.reason, by: failure.by, step: 'license' };
@@ -545,12 +597,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     finalState = 'aborted';
     status.outcome = { reason: describe(failure), by: SYSTEM };
   }
-  for (const s of status.steps) if (s.state === 'waiting' || s.state === 'review' || s.state === 'correction') s.state = 'cancelled';
+  for (const s of status.steps)
+    if (s.state === 'waiting' || s.state === 'review' || s.state === 'correction') s.state = 'cancelled';
   status.pendingTasks = [];
   status.status = 'compensating';
   syncVisibility();
-  await CancellationScope.nonCancellable(() => compensate(`application ${finalState}: ${status.outcome?.reason ?? ''}`));
-  for (const s of status.steps) if (s.state === 'filing' || s.state === 'pending' || s.state === 'incident') s.state = 'cancelled';
+  await CancellationScope.nonCancellable(() =>
+    compensate(`application ${finalState}: ${status.outcome?.reason ?? ''}`),
+  );
+  for (const s of status.steps)
+    if (s.state === 'filing' || s.state === 'pending' || s.state === 'incident') s.state = 'cancelled';
   status.status = finalState;
   status.finishedAt = nowIso();
   syncVisibility();

@@ -35,7 +35,10 @@ const reviewBody = z.strictObject({
   reason,
   fields: z.array(z.string().max(200)).max(50).optional(),
 });
-const stepBody = z.strictObject({ reason: z.string().trim().max(500).optional(), output: z.record(z.string(), z.unknown()).optional() });
+const stepBody = z.strictObject({
+  reason: z.string().trim().max(500).optional(),
+  output: z.record(z.string(), z.unknown()).optional(),
+});
 /** A correction names only what changes: top-level sections, merged over the current application. */
 const correctionBody = z.strictObject({
   applicant: z.record(z.string(), z.unknown()).optional(),
@@ -48,7 +51,12 @@ function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
   const parsed = schema.safeParse(req.body ?? {});
   if (!parsed.success) {
     const lang = languageFrom(req.headers['accept-language']);
-    throw new HttpError(400, 'VALIDATION_FAILED', 'the request body has problems; see issues', parsed.error.issues.map((i) => problem(i.path, 'INVALID', lang)));
+    throw new HttpError(
+      400,
+      'VALIDATION_FAILED',
+      'the request body has problems; see issues',
+      parsed.error.issues.map((i) => problem(i.path, 'INVALID', lang)),
+    );
   }
   return parsed.data;
 }
@@ -56,7 +64,8 @@ function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
 function actionId(req: Request): string {
   const key = req.header('idempotency-key');
   if (key === undefined) return randomUUID();
-  if (key.length === 0 || key.length > 200) throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 characters');
+  if (key.length === 0 || key.length > 200)
+    throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 characters');
   return key;
 }
 
@@ -68,7 +77,14 @@ function applicationIdOf(req: Request<{ id: string }>): string {
 /** Objects merge key by key; arrays and scalars are replaced. */
 function mergeDeep(base: unknown, patch: unknown): unknown {
   if (patch === undefined) return base;
-  if (base && patch && typeof base === 'object' && typeof patch === 'object' && !Array.isArray(base) && !Array.isArray(patch)) {
+  if (
+    base &&
+    patch &&
+    typeof base === 'object' &&
+    typeof patch === 'object' &&
+    !Array.isArray(base) &&
+    !Array.isArray(patch)
+  ) {
     const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
     for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
       if (k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
@@ -83,7 +99,10 @@ export function actionsRouter(deps: { client: Client }): express.Router {
   const { client } = deps;
   const router = express.Router();
 
-  async function run<A>(id: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<A>): Promise<A> {
+  async function run<A>(
+    id: string,
+    send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<A>,
+  ): Promise<A> {
     const handle = client.workflow.getHandle(id);
     try {
       const { status } = await handle.describe();
@@ -130,20 +149,39 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const patch = parseBody(correctionBody, req);
     const current = await run(id, (h) => h.query(applicationQuery));
     const merged = parseApplication(mergeDeep(current, patch), languageFrom(req.headers['accept-language']));
-    if (!merged.ok) throw new HttpError(400, 'VALIDATION_FAILED', 'the corrected application has problems; see issues', merged.problems);
+    if (!merged.ok)
+      throw new HttpError(
+        400,
+        'VALIDATION_FAILED',
+        'the corrected application has problems; see issues',
+        merged.problems,
+      );
     const input = { actionId: actionId(req), by: actorOf(res), application: merged.value as Application };
     answer(res, await run(id, (h) => h.executeUpdate(correctionUpdate, { args: [input], updateId: input.actionId })));
   });
 
   for (const action of ['retry', 'skip'] as const) {
-    router.post(`/v1/applications/:id/steps/:step/${action}`, async (req: Request<{ id: string; step: string }>, res) => {
-      const id = applicationIdOf(req);
-      const { step } = req.params;
-      if (!(STEP_IDS as readonly string[]).includes(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
-      const body = parseBody(stepBody, req);
-      const input = { actionId: actionId(req), by: actorOf(res), step: step as StepId, action, reason: body.reason, output: body.output };
-      answer(res, await run(id, (h) => h.executeUpdate(stepActionUpdate, { args: [input], updateId: input.actionId })));
-    });
+    router.post(
+      `/v1/applications/:id/steps/:step/${action}`,
+      async (req: Request<{ id: string; step: string }>, res) => {
+        const id = applicationIdOf(req);
+        const { step } = req.params;
+        if (!(STEP_IDS as readonly string[]).includes(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
+        const body = parseBody(stepBody, req);
+        const input = {
+          actionId: actionId(req),
+          by: actorOf(res),
+          step: step as StepId,
+          action,
+          reason: body.reason,
+          output: body.output,
+        };
+        answer(
+          res,
+          await run(id, (h) => h.executeUpdate(stepActionUpdate, { args: [input], updateId: input.actionId })),
+        );
+      },
+    );
   }
 
   return router;

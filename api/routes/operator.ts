@@ -37,7 +37,11 @@ export const listQuerySchema = z.strictObject({
   task: z.string().regex(taskPattern).optional(),
   q: z.string().trim().min(1).max(60).optional(),
   pageSize: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(25),
-  pageToken: z.string().max(2000).regex(/^[A-Za-z0-9+/=_-]*$/).optional(),
+  pageToken: z
+    .string()
+    .max(2000)
+    .regex(/^[A-Za-z0-9+/=_-]*$/)
+    .optional(),
 });
 
 export interface ApplicationSummary {
@@ -56,7 +60,10 @@ export interface ApplicationSummary {
 }
 
 /** The visibility query for the filters; every value is validated by listQuerySchema first. */
-export function visibilityQuery(taskQueue: string, filters: Omit<z.infer<typeof listQuerySchema>, 'pageSize' | 'pageToken'>): string {
+export function visibilityQuery(
+  taskQueue: string,
+  filters: Omit<z.infer<typeof listQuerySchema>, 'pageSize' | 'pageToken'>,
+): string {
   const clauses = [`WorkflowType = 'businessStartup'`, `TaskQueue = '${taskQueue}'`];
   if (filters.status) clauses.push(`KaibanStatus = '${filters.status}'`);
   if (filters.sla) clauses.push(`KaibanSlaLevel = '${filters.sla}'`);
@@ -70,7 +77,12 @@ export function visibilityQuery(taskQueue: string, filters: Omit<z.infer<typeof 
   return clauses.join(' AND ');
 }
 
-export function operatorRouter(deps: { client: Client; taskQueue: string; calendar?: WorkingCalendar; now?: () => Date }): express.Router {
+export function operatorRouter(deps: {
+  client: Client;
+  taskQueue: string;
+  calendar?: WorkingCalendar;
+  now?: () => Date;
+}): express.Router {
   const { client, taskQueue } = deps;
   const calendar = deps.calendar ?? createWorkingCalendar();
   const now = deps.now ?? (() => new Date());
@@ -90,7 +102,12 @@ export function operatorRouter(deps: { client: Client; taskQueue: string; calend
   router.get('/v1/applications', async (req: Request, res) => {
     const parsed = listQuerySchema.safeParse(req.query);
     if (!parsed.success) {
-      throw new HttpError(400, 'VALIDATION_FAILED', 'bad filters; see issues', problemsFromZodError(parsed.error, languageFrom(req.headers['accept-language'])));
+      throw new HttpError(
+        400,
+        'VALIDATION_FAILED',
+        'bad filters; see issues',
+        problemsFromZodError(parsed.error, languageFrom(req.headers['accept-language'])),
+      );
     }
     const { pageSize, pageToken, ...filters } = parsed.data;
     const response = await client.workflowService.listWorkflowExecutions({
@@ -117,7 +134,10 @@ export function operatorRouter(deps: { client: Client; taskQueue: string; calend
         workingMsLeft: workingMsLeft(status, dueAt),
       };
     });
-    const next = response.nextPageToken && response.nextPageToken.length > 0 ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
+    const next =
+      response.nextPageToken && response.nextPageToken.length > 0
+        ? Buffer.from(response.nextPageToken).toString('base64url')
+        : undefined;
     res.json({ items, nextPageToken: next ?? null });
   });
 
@@ -127,14 +147,28 @@ export function operatorRouter(deps: { client: Client; taskQueue: string; calend
     // Visibility groups only by ExecutionStatus, so each figure is its own count query (in parallel).
     const [byStatus, bySla, breachesByStep, breachesByDistrict, total, completion, byTask] = await Promise.all([
       Promise.all(APPLICATION_STATES.map(async (s) => [s, await count(`KaibanStatus = '${s}'`)] as const)),
-      Promise.all(SLA_LEVELS.map(async (l) => [l, await count(`KaibanSlaLevel = '${l}' AND KaibanStatus IN ('running', 'compensating')`)] as const)),
+      Promise.all(
+        SLA_LEVELS.map(
+          async (l) =>
+            [l, await count(`KaibanSlaLevel = '${l}' AND KaibanStatus IN ('running', 'compensating')`)] as const,
+        ),
+      ),
       Promise.all(['application', ...STEP_IDS].map(async (s) => [s, await count(`KaibanBreached = '${s}'`)] as const)),
-      Promise.all(Object.keys(NANCHANG_DISTRICTS).map(async (d) => [d, await count(`KaibanDistrict = '${d}' AND KaibanBreached = 'application'`)] as const)),
+      Promise.all(
+        Object.keys(NANCHANG_DISTRICTS).map(
+          async (d) => [d, await count(`KaibanDistrict = '${d}' AND KaibanBreached = 'application'`)] as const,
+        ),
+      ),
       client.workflow.count(base).then((c) => c.count),
       completionFigures(base, now().getTime()),
       Promise.all(
-        [['review', `'review'`], ['correction', `'correction'`], ['incident', STEP_IDS.map((s) => `'incident:${s}'`).join(', ')]].map(
-          async ([task, values]) => [task, await count(`KaibanPendingTask IN (${values}) AND KaibanStatus = 'running'`)] as const,
+        [
+          ['review', `'review'`],
+          ['correction', `'correction'`],
+          ['incident', STEP_IDS.map((s) => `'incident:${s}'`).join(', ')],
+        ].map(
+          async ([task, values]) =>
+            [task, await count(`KaibanPendingTask IN (${values}) AND KaibanStatus = 'running'`)] as const,
         ),
       ),
     ]);

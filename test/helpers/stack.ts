@@ -50,7 +50,10 @@ export async function startStack(
   const simulator = await startSimulator({
     port: 0,
     seed: 'test',
-    callbackSecrets: Object.fromEntries(AGENCY_IDS.map((a) => [a, CALLBACK_SECRET])) as Record<(typeof AGENCY_IDS)[number], string>,
+    callbackSecrets: Object.fromEntries(AGENCY_IDS.map((a) => [a, CALLBACK_SECRET])) as Record<
+      (typeof AGENCY_IDS)[number],
+      string
+    >,
     logger,
     ...options.simulator,
   });

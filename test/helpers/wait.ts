@@ -18,7 +18,9 @@ export async function waitForStatus(
       // The first workflow task may not have run yet.
     }
     if (Date.now() > deadline) {
-      throw new Error(`condition not reached in ${timeoutMs} ms; last status: ${JSON.stringify(last?.steps.map((s) => [s.id, s.state]))}`);
+      throw new Error(
+        `condition not reached in ${timeoutMs} ms; last status: ${JSON.stringify(last?.steps.map((s) => [s.id, s.state]))}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }
