@@ -13,6 +13,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 120_000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // Real servers start in each file; a hung handle must not hold CI hostage.
   forceExit: true,
 };
