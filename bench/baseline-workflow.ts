@@ -7,7 +7,7 @@
  * `parkAfter` makes it wait for a signal that never comes after that step, like an application
  * parked on a manual review: the capacity benchmark's baseline.
  */
-import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineSignal, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import { STEPS, stepDefinition, type StepId } from '../domain/steps';
 import type { BaselineActivities } from './baseline-activities';
 
@@ -21,7 +21,7 @@ export interface BaselineInput {
 
 export const releaseSignal = defineSignal('release');
 
-const { acceptBaseline, runBaselineStep } = proxyActivities<BaselineActivities>({
+const { acceptBaseline, runBaselineStep, notifyReceiver } = proxyActivities<BaselineActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
 });
@@ -47,4 +47,15 @@ export async function baselineStartup(
   };
   await Promise.all(STEPS.map((s) => schedule(s.id)));
   return { id: input.applicationId, status: 'completed', outputs };
+}
+
+/**
+ * The SLA precision baseline: a bare Temporal timer per due instant, then an activity that POSTs
+ * the instant to `url` — what an alert costs with nothing of Kaiban around it.
+ */
+export async function timerProbe(input: { url: string; probeId: string; dueAtMs: number[] }): Promise<void> {
+  for (const [i, dueAt] of input.dueAtMs.entries()) {
+    await sleep(Math.max(dueAt - Date.now(), 1));
+    await notifyReceiver({ url: input.url, body: { probeId: `${input.probeId}:${i}`, dueAt } });
+  }
 }

@@ -47,6 +47,8 @@ export interface BenchEnvironment {
   kaibanWorker: NodeProcess;
   baselineWorker: NodeProcess;
   token(role: Role, subject?: string): Promise<string>;
+  /** Rejects as soon as the server, the API or a worker dies on its own (a crash fails the benchmark). */
+  crashed: Promise<never>;
   /** Another API process whose task queue has no worker: submissions stay queued and cost nothing after. */
   startApi(taskQueue: string): Promise<ApiProcess>;
   close(): Promise<void>;
@@ -58,7 +60,9 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
   const log = options.log ?? (() => {});
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-bench-'));
   const closers: Array<() => Promise<void>> = [];
+  let closing = false;
   const close = async () => {
+    closing = true;
     for (const c of closers.reverse()) await c().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   };
@@ -119,7 +123,9 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
     log('starting the API and the workers');
     const api = await startApi(kaibanQueue, apiPort);
     // Node flags of both workers alike (e.g. a heap limit: BENCH_WORKER_NODE_OPTIONS=--max-old-space-size=1024).
-    const workerEnv = process.env.BENCH_WORKER_NODE_OPTIONS ? { ...childEnv, NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : childEnv;
+    const workerEnv = process.env.BENCH_WORKER_NODE_OPTIONS
+      ? { ...childEnv, NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS }
+      : childEnv;
     const [kaibanWorker, baselineWorker] = await Promise.all([
       startWorkerProcess({ address: temporal.address, taskQueue: kaibanQueue, env: workerEnv, label: 'kaiban-worker' }),
       startWorkerProcess({
@@ -134,6 +140,20 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
       () => kaibanWorker.stop(),
       () => baselineWorker.stop(),
     );
+    const watched: Array<[string, Promise<unknown>, () => string]> = [
+      ['the Temporal dev server', temporal.exited, () => ''],
+      ['the API', api.process.exited, () => api.process.output()],
+      ['the Kaiban worker', kaibanWorker.exited, () => kaibanWorker.output()],
+      ['the baseline worker', baselineWorker.exited, () => baselineWorker.output()],
+    ];
+    const crashed = new Promise<never>((_, reject) => {
+      for (const [name, exited, output] of watched) {
+        void exited.then((exit) => {
+          if (!closing) reject(new Error(`${name} died during the benchmark (${JSON.stringify(exit)}):\n${output()}`));
+        });
+      }
+    });
+    crashed.catch(() => undefined); // observed by the caller; never an unhandled rejection
 
     return {
       dir,
@@ -148,6 +168,7 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
       api,
       kaibanWorker,
       baselineWorker,
+      crashed,
       token: (role, subject = `bench-${role}`) => signToken(config, { subject, role }, '6h'),
       startApi: (taskQueue) => startApi(taskQueue),
       close,

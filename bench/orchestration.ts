@@ -60,7 +60,9 @@ async function throughputRound(
   const results = await Promise.all(statuses.map((s) => s.result));
   const seconds = (Math.max(...finishTimes) - t0) / 1000;
   const cpuAfter = cpuSnapshot(env);
-  const cpuMsPerApplication = Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, (v - cpuBefore[k]!) / n]));
+  const cpuMsPerApplication = Object.fromEntries(
+    Object.entries(cpuAfter).map(([k, v]) => [k, (v - cpuBefore[k]!) / n]),
+  );
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: true });
   return {
     kind: variant,

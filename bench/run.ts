@@ -240,30 +240,42 @@ async function main(): Promise<void> {
   const log = (line: string) =>
     process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
   const env = await startBenchEnvironment({ log });
+  const stop = () => void env.close().then(() => process.exit(130));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // A dead process fails the run at once instead of leaving a phase waiting for it.
+  const guard = <T>(phase: Promise<T>) => Promise.race([phase, env.crashed]);
   const results: Parameters<typeof rows>[0] = {};
   try {
-    if (opts.only.has('throughput'))
-      results.throughput = await measureThroughput(env, {
-        n: opts.n,
-        rounds: opts.rounds,
-        warmup: opts.warmup,
-        withoutCallbacks: true,
-        log,
-      });
-    if (opts.only.has('latency')) results.latency = await measureLatency(env, { samples: opts.samples, log });
-    // Capacity before the API load: the load leaves thousands of queued submissions on the server.
-    if (opts.only.has('capacity'))
-      results.capacity = await measureCapacity(env, { size: opts.capacity, listSamples: opts.listSamples, log });
-    if (opts.only.has('api')) {
-      results.api = await measureApi(env, {
-        duration: opts.duration,
-        connections: opts.connections,
-        statusIds: results.throughput?.completedIds ?? [],
-        parkedIds: results.capacity?.parkedIds ?? [],
-        log,
-      });
+    if (opts.only.has('throughput')) {
+      results.throughput = await guard(
+        measureThroughput(env, { n: opts.n, rounds: opts.rounds, warmup: opts.warmup, withoutCallbacks: true, log }),
+      );
     }
-    if (opts.only.has('sla')) results.sla = await measureSlaPrecision(env, { samples: opts.smoke ? 2 : 10, log });
+    if (opts.only.has('latency')) results.latency = await guard(measureLatency(env, { samples: opts.samples, log }));
+    // Capacity before the API load: the load leaves thousands of queued submissions on the server.
+    if (opts.only.has('capacity')) {
+      results.capacity = await guard(measureCapacity(env, { size: opts.capacity, listSamples: opts.listSamples, log }));
+    }
+    if (opts.only.has('api')) {
+      results.api = await guard(
+        measureApi(env, {
+          duration: opts.duration,
+          connections: opts.connections,
+          statusIds: results.throughput?.completedIds ?? [],
+          parkedIds: results.capacity?.parkedIds ?? [],
+          log,
+        }),
+      );
+    }
+    if (opts.only.has('sla'))
+      results.sla = await guard(
+        measureSlaPrecision(env, {
+          samples: opts.smoke ? 2 : 10,
+          budgetsSeconds: opts.smoke ? { license: 8, application: 16 } : { license: 20, application: 40 },
+          log,
+        }),
+      );
   } finally {
     await env.close();
   }

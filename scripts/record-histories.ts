@@ -28,6 +28,8 @@ import { FAILURE_CONVERTER_PATH, newCodecKeySpec } from '../security/codec';
 import { startSimulator, type RunningSimulator } from '../simulator/server';
 import { freshApplication } from '../test/helpers/fixtures';
 import { historyToJson, readHistoryFile } from '../test/helpers/histories';
+import { realtimeSlaEnv } from '../test/helpers/sla-realtime';
+import { startWebhookReceiver } from '../test/helpers/webhook-receiver';
 import { startTemporalProcess } from '../test/helpers/processes';
 import { activityDepsFromConfig, createKaibanWorker } from '../worker/worker';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
@@ -55,7 +57,8 @@ interface Context {
   client: Client;
   taskQueue: string;
   simulator: RunningSimulator;
-  start(path: string, edit?: (app: Application) => void): Promise<WorkflowHandle>;
+  /** `sla`: on the worker whose SLA budgets are seconds long (alerts within the recording). */
+  start(path: string, edit?: (app: Application) => void, worker?: 'default' | 'sla'): Promise<WorkflowHandle>;
   agencies(settings: Partial<typeof DEFAULT_AGENCY>, which?: readonly AgencyId[]): Promise<void>;
 }
 
@@ -231,6 +234,27 @@ export const PATHS: PathRecipe[] = [
       return handle;
     },
   },
+  {
+    // Real-time SLA: the review outlasts the license's and the application's budgets (seconds here),
+    // so warnings and breaches are raised and delivered to a webhook before the approval.
+    name: 'sla-breach-alerted',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await ctx.start('sla-breach-alerted', withSensitiveName, 'sla');
+      await waitFor(
+        handle,
+        (s) => (s.sla?.alerts ?? []).some((a) => a.scope === 'application' && a.level === 'breached'),
+        60_000,
+      );
+      await waitFor(handle, (s) =>
+        (s.sla?.alerts ?? []).every((a) => a.deliveries.every((d) => d.state === 'delivered')),
+      );
+      await handle.executeUpdate(reviewUpdate, {
+        args: [{ ...action(operator), decision: 'approve', reason: '超时后补审' }],
+      });
+      return handle;
+    },
+  },
 ];
 
 async function main(): Promise<void> {
@@ -241,7 +265,7 @@ async function main(): Promise<void> {
   const only = values.only ? new Set(values.only.split(',')) : undefined;
   const recipes = PATHS.filter((p) => !only || only.has(p.name));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-record-'));
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'record-histories' });
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'fatal', name: 'record-histories' });
   const secret = randomBytes(16).toString('hex');
 
   // The incident paths make activities fail on purpose: the SDK's warnings about them are expected.
@@ -258,8 +282,7 @@ async function main(): Promise<void> {
     logger: createLogger({ level: 'silent' }),
   });
   const taskQueue = 'kaiban-record-histories';
-  const config = loadConfig({
-    ...process.env,
+  const baseEnv: Record<string, string> = {
     KAIBAN_DATA_DIR: dir,
     PORT: '0',
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -272,7 +295,8 @@ async function main(): Promise<void> {
     AGENCY_MAX_ATTEMPTS: '2',
     AUTH_SECRET: randomBytes(32).toString('base64url'),
     KAIBAN_CODEC_KEYS: newCodecKeySpec('recorder'),
-  });
+  };
+  const config = loadConfig({ ...process.env, ...baseEnv });
   // No payload codec (see above); the production failure converter.
   const converter = { failureConverterPath: FAILURE_CONVERTER_PATH };
   const connection = await Connection.connect({ address: temporal.address });
@@ -288,11 +312,29 @@ async function main(): Promise<void> {
     dataConverter: converter,
   });
 
+  // The SLA path's worker: office hours around the clock, today a working day, budgets of seconds.
+  const webhookSecret = randomBytes(16).toString('hex');
+  const receiver = await startWebhookReceiver(webhookSecret);
+  const slaQueue = `${taskQueue}-sla`;
+  const slaConfig = loadConfig({
+    ...process.env,
+    ...baseEnv,
+    TEMPORAL_TASK_QUEUE: slaQueue,
+    ...realtimeSlaEnv({ budgetsSeconds: { license: 2, application: 4 }, webhookUrl: receiver.url, webhookSecret }),
+  });
+  const slaWorker = await createKaibanWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue: slaQueue,
+    activityDeps: { ...activityDepsFromConfig(slaConfig, logger), callbackBaseUrl: api.url },
+    dataConverter: converter,
+  });
+
   const ctx: Context = {
     client,
     taskQueue,
     simulator,
-    start(name, edit) {
+    start(name, edit, which = 'default') {
       // A stable id per path, shaped like the API's ids.
       const applicationId = `kb-${createHash('sha256').update(`history:${name}`).digest('hex').slice(0, 32)}`;
       const input: BusinessStartupInput = {
@@ -300,7 +342,11 @@ async function main(): Promise<void> {
         application: freshApplication(edit),
         submittedAt: new Date().toISOString(),
       };
-      return client.workflow.start('businessStartup', { taskQueue, workflowId: applicationId, args: [input] });
+      return client.workflow.start('businessStartup', {
+        taskQueue: which === 'sla' ? slaQueue : taskQueue,
+        workflowId: applicationId,
+        args: [input],
+      });
     },
     async agencies(settings, which = AGENCY_IDS) {
       const res = await fetch(`${simulator.url}/admin/config`, {
@@ -314,7 +360,7 @@ async function main(): Promise<void> {
 
   let failed = false;
   try {
-    await worker.runUntil(async () => {
+    const recordAll = async () => {
       mkdirSync(outDir, { recursive: true });
       for (const recipe of recipes) {
         const handle = await recipe.run(ctx);
@@ -331,7 +377,8 @@ async function main(): Promise<void> {
           `${recipe.name.padEnd(22)} ${status.status.padEnd(10)} ${String(history.events?.length ?? 0).padStart(4)} events → ${path.relative(process.cwd(), file)}\n`,
         );
       }
-    });
+    };
+    await worker.runUntil(slaWorker.runUntil(recordAll));
     // Every history just written must replay against the code that wrote it.
     const written = recipes.map((r) => ({ workflowId: r.name, file: path.join(outDir, `${r.name}.json`) }));
     const histories = written.map(({ workflowId, file }) => ({ workflowId, history: readHistoryFile(file) }));
@@ -345,6 +392,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await receiver.close();
     await api.close();
     await connection.close();
     await nativeConnection.close();

@@ -32,6 +32,7 @@ const EXPECTED_PATHS = [
   'incident-retried',
   'incident-skipped',
   'incident-aborted',
+  'sla-breach-alerted',
 ];
 
 /** Every *.json under test/histories/, including folders kept from earlier releases. */
