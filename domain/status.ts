@@ -121,3 +121,19 @@ export interface ApplicationStatus {
   /** The one-working-day SLA: the application's clock, pauses and alerts (each step's clock is in `steps[].sla`). */
   sla?: ApplicationSla;
 }
+
+/** One row of the operators' list (`GET /v1/applications`), read from Temporal visibility. */
+export interface ApplicationSummary {
+  id: string;
+  status: string;
+  companyName?: string;
+  district?: string;
+  pendingTasks: string[];
+  slaLevel?: string;
+  dueAt?: string;
+  breached: string[];
+  submittedAt?: string;
+  closedAt?: string;
+  /** Working time until dueAt for an open application, negative when overdue (so the console needs no calendar). */
+  workingMsLeft?: number;
+}

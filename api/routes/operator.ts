@@ -20,6 +20,7 @@ import {
   slaLevelKey,
   statusKey,
 } from '../../infra/search-attributes';
+import type { ApplicationSummary } from '../../domain/status';
 import { HttpError } from '../errors';
 import { createWorkingCalendar, type WorkingCalendar } from '../../domain/calendar';
 import { completionStats } from './completion';
@@ -43,21 +44,6 @@ export const listQuerySchema = z.strictObject({
     .regex(/^[A-Za-z0-9+/=_-]*$/)
     .optional(),
 });
-
-export interface ApplicationSummary {
-  id: string;
-  status: string;
-  companyName?: string;
-  district?: string;
-  pendingTasks: string[];
-  slaLevel?: string;
-  dueAt?: string;
-  breached: string[];
-  submittedAt?: string;
-  closedAt?: string;
-  /** Working time until dueAt for an open application, negative when overdue (so the console needs no calendar). */
-  workingMsLeft?: number;
-}
 
 /** The visibility query for the filters; every value is validated by listQuerySchema first. */
 export function visibilityQuery(

@@ -1,21 +1,9 @@
 /** What the console reads from the API (the status object itself comes from domain/status.ts). */
+import type { ApplicationSummary } from '../../domain/status';
+
 export type SlaLevel = 'on_track' | 'warning' | 'breached';
 
-/** One row of GET /v1/applications (api/routes/operator.ts). */
-export interface ApplicationSummary {
-  id: string;
-  status: string;
-  companyName?: string;
-  district?: string;
-  pendingTasks: string[];
-  slaLevel?: string;
-  dueAt?: string;
-  breached: string[];
-  submittedAt?: string;
-  closedAt?: string;
-  /** Working time until the due instant, negative when overdue (computed by the API with the calendar). */
-  workingMsLeft?: number;
-}
+export type { ApplicationSummary };
 
 export interface ApplicationPage {
   items: ApplicationSummary[];
