@@ -3,7 +3,8 @@
  * Compares addWorkingTime / workingTimeBetween with a naive minute-by-minute baseline measured in the same run.
  */
 import { performance } from 'node:perf_hooks';
-import { createWorkingCalendar, type WorkingCalendar } from '../domain/calendar';
+import type { WorkingCalendar } from '../domain/calendar';
+import { createOfficialCalendar as createWorkingCalendar } from '../domain/calendar/official';
 
 const MIN = 60_000;
 const H = 60 * MIN;

@@ -8,7 +8,8 @@
  * every status call already pays).
  */
 import { performance } from 'node:perf_hooks';
-import { createWorkingCalendar, OFFICIAL_SCHEDULES, type WorkingCalendar } from '../domain/calendar';
+import { createWorkingCalendar, type WorkingCalendar } from '../domain/calendar';
+import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
 import {
   budgetMs,
   DEFAULT_SLA_BUDGETS,
@@ -89,15 +90,13 @@ const sampleStatus = (() => {
       paused: { now: false, totalWorkingMs: 0, totalMs: 0, intervals: [] },
       alerts: [],
     },
-    steps: figures
-      .slice(1)
-      .map((sla, i) => ({
-        id: SLA_SCOPES[i + 1],
-        state: 'pending',
-        attempts: 1,
-        startedAt: '2025-03-03T09:00:00.000Z',
-        sla,
-      })),
+    steps: figures.slice(1).map((sla, i) => ({
+      id: SLA_SCOPES[i + 1],
+      state: 'pending',
+      attempts: 1,
+      startedAt: '2025-03-03T09:00:00.000Z',
+      sla,
+    })),
     company: { name: '南昌青山绿水科技有限公司', district: '360113' },
     audit: [],
   };

@@ -9,13 +9,14 @@ import { z } from 'zod';
 import {
   createWorkingCalendar,
   DEFAULT_OFFICE_HOURS,
-  OFFICIAL_SCHEDULES,
-  scheduleDataSchema,
   type OfficePeriod,
   type ScheduleData,
   type WorkingCalendar,
 } from '../domain/calendar';
-import { criticalPath, resolveBudgets, slaBudgetsOverrideSchema, type SlaSettings } from '../domain/sla';
+import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
+import { scheduleDataSchema } from '../domain/calendar/schedule-schema';
+import { criticalPath, resolveBudgets, type SlaSettings } from '../domain/sla';
+import { slaBudgetsOverrideSchema } from '../domain/sla-config';
 import { ConfigError, type Config } from './index';
 
 export interface SlaWebhook {

@@ -8,7 +8,6 @@
  * the earliest instant at which the counted working time equals it — so a pause moves every open
  * deadline by exactly the working time it lasted.
  */
-import { z } from 'zod';
 import { formatShanghai, type OfficePeriod, type ScheduleData, type WorkingCalendar } from './calendar';
 import { STEP_IDS, STEPS, type StepId } from './steps';
 
@@ -64,29 +63,13 @@ export const DEFAULT_SLA_BUDGETS: SlaBudgets = {
   archive: { committedHours: 0.5, statutory: { kind: 'none' } },
 };
 
-const hours = z.number().positive().max(10_000);
-const statutorySchema = z.union([
-  z.literal('immediate').transform((): StatutoryLimit => ({ kind: 'immediate' })),
-  z.literal('none').transform((): StatutoryLimit => ({ kind: 'none' })),
-  z.null().transform((): StatutoryLimit => ({ kind: 'none' })),
-  z
-    .strictObject({ workingDays: z.number().positive().max(3650) })
-    .transform((v): StatutoryLimit => ({ kind: 'working_days', value: v.workingDays })),
-  z
-    .strictObject({ days: z.number().positive().max(3650) })
-    .transform((v): StatutoryLimit => ({ kind: 'days', value: v.days })),
-]);
-
 /**
- * `SLA_BUDGETS`: per scope, the committed hours, or an object with `committedHours` and/or `statutory`
- * (`"immediate"`, `"none"`, `{ "workingDays": n }`, `{ "days": n }`). Scopes not named keep their defaults.
- * Example: `{"license": 2.5, "fund": {"committedHours": 2, "statutory": {"days": 30}}}`.
+ * Per scope, the committed hours, or a change of the committed hours and/or the statutory limit; scopes not named
+ * keep their defaults. Parsed from `SLA_BUDGETS` by domain/sla-config.ts (zod stays out of this module: the workflow
+ * bundle imports it).
  */
-export const slaBudgetsOverrideSchema = z.partialRecord(
-  z.enum(SLA_SCOPES),
-  z.union([hours, z.strictObject({ committedHours: hours.optional(), statutory: statutorySchema.optional() })]),
-);
-export type SlaBudgetsOverride = z.infer<typeof slaBudgetsOverrideSchema>;
+export type ScopeBudgetOverride = number | { committedHours?: number; statutory?: StatutoryLimit };
+export type SlaBudgetsOverride = Partial<Record<SlaScope, ScopeBudgetOverride>>;
 
 export function resolveBudgets(override: SlaBudgetsOverride = {}): SlaBudgets {
   const budgets = { ...DEFAULT_SLA_BUDGETS };

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { calendarRouter } from '../api/routes/calendar';
-import { createWorkingCalendar } from '../domain/calendar';
+import { createOfficialCalendar as createWorkingCalendar } from '../domain/calendar/official';
 
 let server: Server;
 let baseUrl: string;

@@ -5,13 +5,12 @@ import {
   CalendarConfigError,
   CalendarYearMissingError,
   InstantFormatError,
-  OFFICIAL_SCHEDULES,
   calendarReadiness,
-  createWorkingCalendar,
   formatShanghai,
   parseInstant,
   type ScheduleData,
 } from '../domain/calendar';
+import { OFFICIAL_SCHEDULES, createOfficialCalendar as createWorkingCalendar } from '../domain/calendar/official';
 
 // Expected values below are worked out by hand from the State Council notices and the office hours
 // (09:00–12:00, 13:30–17:30 = 7 h a day); `at` only turns the written-out instant into epoch ms.

@@ -3,7 +3,8 @@
  * against a naive calendar written from the rules (test/helpers/sla-reference.ts), never against itself.
  */
 import fc from 'fast-check';
-import { createWorkingCalendar, formatShanghai, OFFICIAL_SCHEDULES } from '../domain/calendar';
+import { createWorkingCalendar, formatShanghai } from '../domain/calendar';
+import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
 import {
   countedWorkingTime,
   criticalPath,
@@ -14,13 +15,13 @@ import {
   refreshSla,
   resolveBudgets,
   scopeStatus,
-  slaBudgetsOverrideSchema,
   statutoryLabel,
   thresholdMs,
   type ApplicationSla,
   type PauseInterval,
   type SlaScopeStatus,
 } from '../domain/sla';
+import { slaBudgetsOverrideSchema } from '../domain/sla-config';
 import { referenceCalendar, RULES_2026 } from './helpers/sla-reference';
 
 const H = 3_600_000;

@@ -22,7 +22,8 @@ import {
 } from '../../infra/search-attributes';
 import type { ApplicationSummary } from '../../domain/status';
 import { HttpError } from '../errors';
-import { createWorkingCalendar, type WorkingCalendar } from '../../domain/calendar';
+import type { WorkingCalendar } from '../../domain/calendar';
+import { createOfficialCalendar } from '../../domain/calendar/official';
 import { completionStats } from './completion';
 
 export const APPLICATION_STATES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'] as const;
@@ -70,7 +71,7 @@ export function operatorRouter(deps: {
   now?: () => Date;
 }): express.Router {
   const { client, taskQueue } = deps;
-  const calendar = deps.calendar ?? createWorkingCalendar();
+  const calendar = deps.calendar ?? createOfficialCalendar();
   const now = deps.now ?? (() => new Date());
   const completionFigures = completionStats(client, calendar);
   const workingMsLeft = (status: string, dueAt: Date | undefined): number | undefined => {

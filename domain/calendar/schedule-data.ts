@@ -2,33 +2,88 @@
  * The shape of the official holiday schedules: plain JSON-safe data, so the workflow side can receive it as an
  * activity result and build the same calendar from it.
  */
-import { z } from 'zod';
 import { CalendarConfigError } from './errors';
 import { tryParseIsoDate, weekdayOfDayNumber, yearOfDayNumber } from './time';
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD');
-
-export const yearScheduleSchema = z.object({
+/**
+ * One year of an official schedule. Types written out rather than inferred from zod: the workflow bundle imports
+ * this module and carries no zod. The zod schemas of the same shape (for configuration files) are in
+ * schedule-schema.ts.
+ */
+export type YearSchedule = {
   /** The year the notice arranges. */
-  year: z.number().int().min(1991).max(9999),
+  year: number;
   /** The State Council General Office notice the data was copied from. */
-  notice: z.object({
+  notice: {
     /** e.g. 国办发明电〔2025〕7号 */
-    number: z.string().min(1),
-    title: z.string().min(1),
-    publishedOn: isoDate,
-    url: z.string().min(1),
-  }),
+    number: string;
+    title: string;
+    /** YYYY-MM-DD */
+    publishedOn: string;
+    url: string;
+  };
   /** Days off, as inclusive date ranges in the notice's words (放假调休). A range may start in the previous year. */
-  holidays: z.array(z.object({ name: z.string().min(1), from: isoDate, to: isoDate })),
+  holidays: { name: string; from: string; to: string }[];
   /** Weekend days that are working days (调休上班). */
-  makeUpWorkingDays: z.array(z.object({ date: isoDate, for: z.string().min(1) })),
-});
+  makeUpWorkingDays: { date: string; for: string }[];
+};
 
-export const scheduleDataSchema = z.object({ years: z.array(yearScheduleSchema) });
+export type ScheduleData = { years: YearSchedule[] };
 
-export type YearSchedule = z.infer<typeof yearScheduleSchema>;
-export type ScheduleData = z.infer<typeof scheduleDataSchema>;
+// ---- structure, checked by hand (the same rules as schedule-schema.ts) -------------------------
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function invalid(field: string, message: string): never {
+  throw new CalendarConfigError(field, message);
+}
+
+function record(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(field, 'expected an object');
+  return value as Record<string, unknown>;
+}
+
+function list(value: unknown, field: string): unknown[] {
+  if (!Array.isArray(value)) invalid(field, 'expected an array');
+  return value;
+}
+
+function text(value: unknown, field: string): void {
+  if (typeof value !== 'string' || value.length === 0) invalid(field, 'expected a non-empty string');
+}
+
+function isoDate(value: unknown, field: string): void {
+  if (typeof value !== 'string' || !ISO_DATE.test(value)) invalid(field, 'expected a date YYYY-MM-DD');
+}
+
+/** Throws CalendarConfigError naming the first field (in data order) that does not have the ScheduleData shape. */
+function checkShape(data: unknown): ScheduleData {
+  list(record(data, 'schedules').years, 'schedules.years').forEach((entry, i) => {
+    const where = `schedules.years.${i}`;
+    const schedule = record(entry, where);
+    const year = schedule.year;
+    if (typeof year !== 'number' || !Number.isSafeInteger(year) || year < 1991 || year > 9999) {
+      invalid(`${where}.year`, 'expected a whole number from 1991 to 9999');
+    }
+    const notice = record(schedule.notice, `${where}.notice`);
+    text(notice.number, `${where}.notice.number`);
+    text(notice.title, `${where}.notice.title`);
+    isoDate(notice.publishedOn, `${where}.notice.publishedOn`);
+    text(notice.url, `${where}.notice.url`);
+    list(schedule.holidays, `${where}.holidays`).forEach((item, j) => {
+      const range = record(item, `${where}.holidays.${j}`);
+      text(range.name, `${where}.holidays.${j}.name`);
+      isoDate(range.from, `${where}.holidays.${j}.from`);
+      isoDate(range.to, `${where}.holidays.${j}.to`);
+    });
+    list(schedule.makeUpWorkingDays, `${where}.makeUpWorkingDays`).forEach((item, j) => {
+      const makeUp = record(item, `${where}.makeUpWorkingDays.${j}`);
+      isoDate(makeUp.date, `${where}.makeUpWorkingDays.${j}.date`);
+      text(makeUp.for, `${where}.makeUpWorkingDays.${j}.for`);
+    });
+  });
+  return data as ScheduleData;
+}
 
 /** Day numbers of the days off and the make-up working days of every schedule, after checking the data. */
 export interface ScheduleIndex {
@@ -39,15 +94,11 @@ export interface ScheduleIndex {
 
 /** Validates the data (structure and meaning) and indexes it; throws CalendarConfigError naming the bad field. */
 export function indexSchedules(data: unknown): ScheduleIndex {
-  const parsed = scheduleDataSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CalendarConfigError(`schedules.${issue?.path.join('.') ?? ''}`, issue?.message ?? 'invalid');
-  }
+  const checked = checkShape(data);
   const years: number[] = [];
   const daysOff = new Set<number>();
   const makeUpWorkingDays = new Set<number>();
-  parsed.data.years.forEach((schedule, i) => {
+  checked.years.forEach((schedule, i) => {
     const where = `schedules.years.${i}`;
     if (years.includes(schedule.year))
       throw new CalendarConfigError(`${where}.year`, `${schedule.year} is listed twice`);

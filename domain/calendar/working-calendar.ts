@@ -8,7 +8,6 @@
  */
 import { CalendarConfigError, CalendarYearMissingError } from './errors';
 import { indexSchedules, type ScheduleData } from './schedule-data';
-import { OFFICIAL_SCHEDULES } from './schedules';
 import {
   dayNumberFromCivil,
   parseIsoDate,
@@ -33,8 +32,11 @@ export const DEFAULT_OFFICE_HOURS: readonly OfficePeriod[] = [
 
 export interface WorkingCalendarOptions {
   officeHours?: readonly OfficePeriod[];
-  /** Defaults to the schedules shipped in schedules.ts. Workflow code must pass the data it received. */
-  schedules?: ScheduleData;
+  /**
+   * Always explicit, so that the workflow bundle does not carry the data shipped in schedules.ts: workflow code
+   * passes the data it received; other code can use createOfficialCalendar (official.ts).
+   */
+  schedules: ScheduleData;
 }
 
 export interface WorkingCalendar {
@@ -94,7 +96,7 @@ function compileOfficeHours(officeHours: readonly OfficePeriod[]): Periods {
   return periods;
 }
 
-export function createWorkingCalendar(options: WorkingCalendarOptions = {}): WorkingCalendar {
+export function createWorkingCalendar(options: WorkingCalendarOptions): WorkingCalendar {
   const officeHours = (options.officeHours ?? DEFAULT_OFFICE_HOURS).map((p) =>
     Object.freeze({ start: p.start, end: p.end }),
   );
@@ -102,7 +104,7 @@ export function createWorkingCalendar(options: WorkingCalendarOptions = {}): Wor
   const periodCount = starts.length;
   const closeOfOffice = ends[periodCount - 1]!;
 
-  const schedules = indexSchedules(options.schedules ?? OFFICIAL_SCHEDULES);
+  const schedules = indexSchedules(options.schedules);
   const covered = new Set(schedules.years);
   const firstYear = schedules.years[0];
   const lastYear = schedules.years[schedules.years.length - 1];

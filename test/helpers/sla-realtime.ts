@@ -6,7 +6,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OFFICIAL_SCHEDULES, type ScheduleData, type YearSchedule } from '../../domain/calendar';
+import type { ScheduleData, YearSchedule } from '../../domain/calendar';
+import { OFFICIAL_SCHEDULES } from '../../domain/calendar/official';
 import { formatIsoDate, shanghaiDayAndOffset, weekdayOfDayNumber, yearOfDayNumber } from '../../domain/calendar/time';
 import type { SlaScope } from '../../domain/sla';
 

@@ -15,7 +15,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { OFFICIAL_SCHEDULES, type ScheduleData } from '../../domain/calendar';
+import type { ScheduleData } from '../../domain/calendar';
+import { OFFICIAL_SCHEDULES } from '../../domain/calendar/official';
 
 export const TEST_YEAR = 2037;
 
