@@ -9,11 +9,13 @@ import { AgencyRequestError, type AgencyClient, type AgencyRecord } from '../ada
 import type { StepOutputs } from '../domain/agency-requests';
 import { canonicalJson } from '../domain/canonical-json';
 import type { AgencyId, StepId } from '../domain/steps';
-import { createSlaActivities, defaultSlaDeps, type SlaActivityDeps } from './sla';
+import { createSlaActivities, defaultSlaDeps, type SlaActivityDeps, type SlaPlan } from './sla';
 
 /** Settings that can change between deployments; they reach a workflow through an activity result. */
 export interface WorkflowSettings {
   pollInitialMs: number;
+  /** The agency adapter's timeout for one HTTP call: an agency activity attempt is given this plus a margin. */
+  agencyCallTimeoutMs: number;
   pollMaxMs: number;
   agencyMaxAttempts: number;
   /** Whether the Temporal namespace has Kaiban's custom search attributes registered. */
@@ -34,6 +36,8 @@ export interface ActivityDeps {
 export interface AcceptedApplication {
   acceptedAt: string;
   settings: WorkflowSettings;
+  /** The SLA clocks' calendar, budgets and channels from the acceptance instant on (one activity, not two). */
+  sla: SlaPlan;
 }
 
 export interface FileAgencyRequestInput {
@@ -63,12 +67,14 @@ function refusal(err: unknown): never {
 
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? (() => new Date());
+  const sla = createSlaActivities(deps.sla ?? defaultSlaDeps(deps.logger));
 
   return {
     async acceptApplication(input: { applicationId: string }): Promise<AcceptedApplication> {
       const acceptedAt = now().toISOString();
       deps.logger.info({ applicationId: input.applicationId, acceptedAt }, 'application accepted');
-      return { acceptedAt, settings: deps.settings };
+      const plan = await sla.computeDeadlines({ applicationId: input.applicationId, clockStartedAt: acceptedAt });
+      return { acceptedAt, settings: deps.settings, sla: plan };
     },
 
     async fileAgencyRequest(input: FileAgencyRequestInput): Promise<AgencyOutcome> {
@@ -127,7 +133,7 @@ export function createActivities(deps: ActivityDeps) {
       return dossier;
     },
 
-    ...createSlaActivities(deps.sla ?? defaultSlaDeps(deps.logger)),
+    ...sla,
   };
 }
 

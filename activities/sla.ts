@@ -10,12 +10,12 @@ import {
   CalendarYearMissingError,
   createWorkingCalendar,
   DEFAULT_OFFICE_HOURS,
-  OFFICIAL_SCHEDULES,
   formatShanghai,
   parseInstant,
   type OfficePeriod,
   type ScheduleData,
 } from '../domain/calendar';
+import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
 import { yearOfDayNumber, shanghaiDayAndOffset } from '../domain/calendar/time';
 import {
   DEFAULT_SLA_BUDGETS,
@@ -240,15 +240,19 @@ export function createSlaActivities(deps: SlaActivityDeps) {
       logger.warn({ ...fields, failure }, 'SLA alert delivery failed; retrying');
       throw ApplicationFailure.retryable(failure, 'AlertDeliveryFailed');
     },
-
-    async recordSlaOutcome(input: SlaOutcomeInput): Promise<void> {
-      if (input.outcome === 'completed' && input.elapsedWorkingMs !== undefined) {
-        deps.metrics?.slaCompletionWorkingHours.observe(input.elapsedWorkingMs / 3_600_000);
-      }
-      const { level, ...rest } = input;
-      logger.info({ ...rest, slaLevel: level, event: 'sla_outcome' }, 'application SLA closed');
-    },
   };
+}
+
+/**
+ * The end of an application's SLA clocks: the completion-time histogram and a log line. Called through the
+ * workflow's `sla` sink (workflows/sla.ts) once per application, by the worker that completed it, never on replay.
+ */
+export function recordSlaOutcome(deps: Pick<SlaActivityDeps, 'logger' | 'metrics'>, input: SlaOutcomeInput): void {
+  if (input.outcome === 'completed' && input.elapsedWorkingMs !== undefined) {
+    deps.metrics?.slaCompletionWorkingHours.observe(input.elapsedWorkingMs / 3_600_000);
+  }
+  const { level, ...rest } = input;
+  deps.logger.info({ ...rest, slaLevel: level, event: 'sla_outcome' }, 'application SLA closed');
 }
 
 export type SlaActivities = ReturnType<typeof createSlaActivities>;

@@ -31,7 +31,7 @@ import { historyToJson, readHistoryFile } from '../test/helpers/histories';
 import { realtimeSlaEnv } from '../test/helpers/sla-realtime';
 import { startWebhookReceiver } from '../test/helpers/webhook-receiver';
 import { startTemporalProcess } from '../test/helpers/processes';
-import { activityDepsFromConfig, createKaibanWorker } from '../worker/worker';
+import { activityDepsFromConfig, createKaibanWorker, replaySinks } from '../worker/worker';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import {
   abortUpdate,
@@ -383,7 +383,7 @@ async function main(): Promise<void> {
     const written = recipes.map((r) => ({ workflowId: r.name, file: path.join(outDir, `${r.name}.json`) }));
     const histories = written.map(({ workflowId, file }) => ({ workflowId, history: readHistoryFile(file) }));
     for await (const result of Worker.runReplayHistories(
-      { workflowsPath: require.resolve('../workflows'), dataConverter: converter },
+      { workflowsPath: require.resolve('../workflows'), dataConverter: converter, sinks: replaySinks() },
       histories,
     )) {
       if (result.error) {

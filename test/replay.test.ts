@@ -15,6 +15,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '../security/codec';
+import { replaySinks } from '../worker/worker';
 import { readHistoryFile } from './helpers/histories';
 import { workflowBundle } from './helpers/temporal';
 
@@ -72,7 +73,7 @@ describe('replay of recorded histories', () => {
     'replays %s without a determinism violation',
     async (_name, file) => {
       await Worker.runReplayHistory(
-        { workflowBundle: await workflowBundle(), dataConverter },
+        { workflowBundle: await workflowBundle(), dataConverter, sinks: replaySinks() },
         readHistoryFile(file),
         path.basename(file, '.json'),
       );

@@ -7,6 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import express from 'express';
 import {
   createSlaActivities,
+  recordSlaOutcome,
   signAlertBody,
   type AlertDelivered,
   type SlaActivityDeps,
@@ -14,7 +15,7 @@ import {
 } from '../activities/sla';
 import { ConfigError, loadConfig } from '../config';
 import { criticalPathWarning, loadSlaConfig, parseOfficeHours, webhookChannelId } from '../config/sla';
-import { OFFICIAL_SCHEDULES } from '../domain/calendar';
+import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
 import { DEFAULT_SLA_BUDGETS, type SlaAlert } from '../domain/sla';
 import { createLogger } from '../observability/logger';
 import { createMetrics, metricsRouter, startMetricsServer } from '../observability/metrics';
@@ -164,14 +165,17 @@ describe('deliverAlert', () => {
   });
 
   it('observes the completion working time of completed applications', async () => {
-    const { run, metrics } = activities();
-    await new MockActivityEnvironment().run(run.recordSlaOutcome, {
-      applicationId: 'kb-1',
-      outcome: 'completed',
-      elapsedWorkingMs: 5.5 * 3_600_000,
-      level: 'on_track' as const,
-      breached: [],
-    });
+    const { metrics } = activities();
+    recordSlaOutcome(
+      { logger, metrics },
+      {
+        applicationId: 'kb-1',
+        outcome: 'completed',
+        elapsedWorkingMs: 5.5 * 3_600_000,
+        level: 'on_track' as const,
+        breached: [],
+      },
+    );
     const text = await metrics.registry.getSingleMetricAsString('kaiban_sla_completion_working_hours');
     expect(text).toContain('kaiban_sla_completion_working_hours_bucket{le="6"} 1');
     expect(text).toContain('kaiban_sla_completion_working_hours_bucket{le="5"} 0');

@@ -31,7 +31,7 @@ import { AGENCY_IDS } from '../domain/steps';
 import { createLogger } from '../observability/logger';
 import { FAILURE_CONVERTER_PATH } from '../security/codec';
 import { startSimulator } from '../simulator/server';
-import { createKaibanWorker } from '../worker/worker';
+import { createKaibanWorker, replaySinks } from '../worker/worker';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { statusQuery } from '../workflows/messages';
 import { OFFICIAL_SCHEDULES as ALTERED } from './helpers/altered-schedules';
@@ -90,7 +90,13 @@ async function record(): Promise<void> {
         >,
         timeoutMs: 5000,
       }),
-      settings: { pollInitialMs: 10 * DAY, pollMaxMs: 10 * DAY, agencyMaxAttempts: 3, searchAttributes: false },
+      settings: {
+        pollInitialMs: 10 * DAY,
+        pollMaxMs: 10 * DAY,
+        agencyMaxAttempts: 3,
+        agencyCallTimeoutMs: 10_000,
+        searchAttributes: false,
+      },
       callbackBaseUrl: 'http://127.0.0.1:9',
       logger,
       now: () => new Date(accepted),
@@ -187,8 +193,11 @@ beforeAll(async () => {
 describe('SLA deadlines in a replayed history', () => {
   it('when the shipped calendar data change, a recorded history still replays, with the deadlines recorded in it', async () => {
     const bundle = await alteredBundle();
-    expect(bundle.code).toContain('no National Day holiday'); // the altered data are the ones bundled
-    expect(bundle.code).not.toContain('国务院办公厅关于2026年部分节假日安排的通知'); // the shipped data are not
+    // The workflow code carries no calendar data at all — neither the altered nor the shipped schedules are in the
+    // bundle (the replacement stays, in case an import ever brings them back): every deadline below must come from
+    // the data recorded in history.
+    expect(bundle.code).not.toContain('no National Day holiday');
+    expect(bundle.code).not.toContain('国务院办公厅关于2026年部分节假日安排的通知');
 
     const observed: SlaAlert[] = [];
     const sinks: {
@@ -199,7 +208,7 @@ describe('SLA deadlines in a replayed history', () => {
       slaReplay: { alertRaised: { fn: (_info, alert) => observed.push(alert), callDuringReplay: true } },
     };
     await Worker.runReplayHistory(
-      { workflowBundle: bundle, dataConverter, sinks },
+      { workflowBundle: bundle, dataConverter, sinks: { ...replaySinks(), ...sinks } },
       readHistoryFile(HISTORY),
       'sla-holiday-breach',
     );

@@ -3,6 +3,7 @@
  */
 import {
   DefaultLogger,
+  makeTelemetryFilterString,
   NativeConnection,
   Runtime,
   Worker,
@@ -10,13 +11,16 @@ import {
   type LogLevel,
 } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
+import type { InjectedSinks } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
+import { recordSlaOutcome } from '../activities/sla';
 import { createAgencyClient } from '../adapters/agency-client';
 import type { Config } from '../config';
 import { criticalPathWarning, loadSlaConfig } from '../config/sla';
 import { topologicalOrder } from '../domain/steps';
 import { processMetrics } from '../observability/metrics';
+import type { SlaSinks } from '../workflows/sla';
 
 let runtimeInstalled = false;
 
@@ -44,6 +48,9 @@ export function installTemporalRuntime(logger: Logger): void {
           temporalLogger.debug(meta, message);
       }
     }),
+    // Core's native logs (connection, polling, activation errors) through the same logger instead of straight to
+    // stderr; they arrive with `sdkComponent: 'core'` and `target` in their metadata.
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level }) } },
   });
 }
 
@@ -54,6 +61,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       pollInitialMs: config.env.AGENCY_POLL_INITIAL_SECONDS * 1000,
       pollMaxMs: config.env.AGENCY_POLL_MAX_SECONDS * 1000,
       agencyMaxAttempts: config.env.AGENCY_MAX_ATTEMPTS,
+      agencyCallTimeoutMs: config.env.AGENCY_TIMEOUT_MS,
       searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
     },
     callbackBaseUrl: config.publicUrl,
@@ -109,6 +117,19 @@ export function workerTuningFromConfig(config: Config): WorkerTuning {
   };
 }
 
+/** What workflows report without writing history (workflows/sla.ts): called once, never on replay. */
+export function kaibanSinks(deps: ActivityDeps): InjectedSinks<SlaSinks> {
+  const sla = { logger: deps.sla?.logger ?? deps.logger, metrics: deps.sla?.metrics };
+  return {
+    sla: { outcome: { fn: (_info, input) => recordSlaOutcome(sla, input), callDuringReplay: false } },
+  };
+}
+
+/** The same sinks for a replay worker (runReplayHistory): registered, so replay logs no error; never called. */
+export function replaySinks(): InjectedSinks<SlaSinks> {
+  return { sla: { outcome: { fn: () => undefined, callDuringReplay: false } } };
+}
+
 export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<Worker> {
   topologicalOrder(); // a bad edit to the step table fails here, not mid-application
   return Worker.create({
@@ -120,6 +141,7 @@ export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.activityDeps),
+    sinks: kaibanSinks(options.activityDeps),
     ...options.tuning,
   });
 }

@@ -24,7 +24,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
-import { applicationSchema, type Application } from '../domain/application';
+import type { Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, type StepOutputs } from '../domain/agency-requests';
 import { isValidUscc } from '../domain/codes';
 import { assessApplication } from '../domain/review-rules';
@@ -43,6 +43,7 @@ import {
   agencyDecisionSignal,
   applicationQuery,
   correctionUpdate,
+  decisionAwaitedQuery,
   reviewUpdate,
   statusQuery,
   stepActionUpdate,
@@ -134,6 +135,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const outputs: StepOutputs = {};
   /** Decisions that arrived by callback, by ticket (a callback may overtake the filing's result). */
   const decisions = new Map<string, AgencyDecision>();
+  /** Tickets whose decision the workflow has, however it came: a callback for them changes nothing. */
+  const decided = new Set<string>();
   /** Results of accepted actions by action id: a repeated action returns its first result. */
   const actions = new Map<string, ActionResult>();
   /** Filing rounds per step: a step filed again (a corrected name) gets a new idempotency key. */
@@ -147,7 +150,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** The scope of the step graph; withdraw and abort cancel it, which triggers compensation. */
   const graph = new CancellationScope();
   /** The one-working-day SLA clocks (./sla.ts): started at acceptance, paused while the applicant corrects. */
-  const sla = new SlaClock(applicationId, status);
+  const sla = new SlaClock(applicationId, status, (pairs) => upsertSearchAttributes(pairs));
 
   const finished = () => status.status !== 'running';
 
@@ -188,6 +191,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   setHandler(agencyDecisionSignal, (decision) => {
     if (decision.status !== 'pending') decisions.set(decision.ticket, decision);
   });
+  setHandler(decisionAwaitedQuery, (ticket) => !decided.has(ticket) && !decisions.has(ticket));
 
   const requireRunning = (input: ActionInput) => {
     if (!actions.has(input.actionId) && (finished() || ending)) {
@@ -256,7 +260,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (status.review?.state !== 'correction_requested' || correctedApplication) {
           rejectAction('NO_CORRECTION_PENDING', 'no correction was requested');
         }
-        if (!applicationSchema.safeParse(input.application).success) {
+        // The API validated the corrected application against the schema (domain/application.ts); the workflow
+        // only guards its own invariants, without bundling the schema library into every workflow context.
+        if (!isApplicationShaped(input.application)) {
           rejectAction('APPLICATION_INVALID', 'the corrected application does not pass the application schema');
         }
       },
@@ -295,17 +301,25 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   status.acceptedAt = accepted.acceptedAt;
   const config: WorkflowSettings = accepted.settings;
   searchAttributesEnabled = config.searchAttributes;
-  sla.start({ acceptedAt: accepted.acceptedAt, searchAttributes: config.searchAttributes });
+  const slaAttributes = sla.start({
+    acceptedAt: accepted.acceptedAt,
+    searchAttributes: config.searchAttributes,
+    plan: accepted.sla,
+  });
   if (config.searchAttributes) {
+    // Everything operators filter on, in one upsert: each upsert is an event and a visibility write.
     upsertSearchAttributes([
+      { key: statusKey, value: status.status },
+      { key: pendingTaskKey, value: [...status.pendingTasks] },
       { key: districtKey, value: application.company.district },
       { key: companyNameKey, value: companySearchText(application.company.name) },
+      ...slaAttributes,
     ]);
   }
-  syncVisibility();
 
   const agencyActivities = proxyActivities<Activities>({
-    startToCloseTimeout: '1 minute',
+    // One attempt is one HTTP call bounded by the adapter's timeout: a lost worker's attempt is retried soon after.
+    startToCloseTimeout: config.agencyCallTimeoutMs + 10_000,
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
@@ -360,6 +374,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     step.ticket = filed.ticket;
     step.state = 'pending';
     const decision = filed.status === 'pending' ? await awaitDecision(step, agency, filed.ticket) : filed;
+    decided.add(filed.ticket);
     if (decision.status !== 'approved') throw new StepRejected(id, decision.reason);
     return decision.result ?? {};
   }
@@ -613,6 +628,18 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   log.warn('application ended without success', { applicationId, status: finalState });
   await sla.finish();
   return status;
+}
+
+/** The parts of an application the workflow reads; the full schema is the API's (domain/application.ts). */
+function isApplicationShaped(value: unknown): value is Application {
+  const company = (value as Partial<Application> | undefined)?.company;
+  return (
+    typeof company?.name === 'string' &&
+    company.name.trim().length > 0 &&
+    typeof company.district === 'string' &&
+    typeof (value as Application).people === 'object' &&
+    (value as Application).people !== null
+  );
 }
 
 function describe(err: unknown): string {

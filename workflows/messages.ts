@@ -69,6 +69,12 @@ export type ActionRejection = keyof typeof ACTION_REJECTIONS;
 export const statusQuery = defineQuery<ApplicationStatus>('status');
 export const applicationQuery = defineQuery<Application>('application');
 export const agencyDecisionSignal = defineSignal<[AgencyDecision]>('agencyDecision');
+/**
+ * Whether the workflow still waits for this ticket's decision: false once it knows it (from the filing's answer, a
+ * poll or an earlier callback). The API asks before signalling a callback, so an agency that decided in its answer
+ * and calls back as well costs no history; an unknown ticket (a callback that overtook its filing) answers true.
+ */
+export const decisionAwaitedQuery = defineQuery<boolean, [string]>('decisionAwaited');
 export const withdrawUpdate = defineUpdate<ActionResult, [ActionInput]>('withdraw');
 export const abortUpdate = defineUpdate<ActionResult, [ActionInput]>('abort');
 export const reviewUpdate = defineUpdate<ActionResult, [ReviewInput]>('review');

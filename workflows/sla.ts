@@ -15,8 +15,18 @@
  * Used by businessStartup: `start` after acceptance, `pause`/`resume` around a correction request, `present` for
  * the status query, `finish` before returning (it waits for alert deliveries still being retried).
  */
-import { condition, isCancellation, log, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { SlaActivities, SlaPlan } from '../activities/sla';
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxySinks,
+  sleep,
+  type Sinks,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { SlaActivities, SlaOutcomeInput, SlaPlan } from '../activities/sla';
 import {
   CalendarYearMissingError,
   createWorkingCalendar,
@@ -63,10 +73,14 @@ const { deliverAlert } = proxyActivities<SlaActivities>({
   },
 });
 
-const { recordSlaOutcome } = proxyActivities<SlaActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5 },
-});
+/**
+ * The outcome is a metric and a log line, not a step of the application: a sink (called by the worker after the
+ * workflow task, never on replay) rather than an activity, so it costs no history.
+ */
+export interface SlaSinks extends Sinks {
+  sla: { outcome(input: SlaOutcomeInput): void };
+}
+const sinks = proxySinks<SlaSinks>();
 
 /** States in which a step's clock has stopped for good. */
 const STEP_ENDED: ReadonlySet<StepState> = new Set<StepState>(['done', 'skipped', 'rejected', 'cancelled']);
@@ -74,6 +88,13 @@ const STEP_ENDED: ReadonlySet<StepState> = new Set<StepState>(['done', 'skipped'
 interface Clock extends ClockSpan {
   /** The effective budget in working ms (the counting rule applied). */
   budgetMs: number;
+}
+
+/** The one timer that wakes the loop at the next threshold; a later threshold keeps it, an earlier one replaces it. */
+interface Alarm {
+  at: number;
+  scope: CancellationScope;
+  rang: boolean;
 }
 
 interface Pause {
@@ -100,14 +121,25 @@ export class SlaClock {
   private loopDone = false;
   private waitingForCalendar = false;
   private published: { level?: SlaLevel; breached?: string; dueAt?: number } = {};
+  private alarm?: Alarm;
+  /** While start() runs, the search attributes are handed to the workflow's one upsert at acceptance. */
+  private collected?: SearchAttributeUpdatePair[];
+  /** Upserts search attributes: the workflow's, so it can merge them with its own. */
+  private readonly upsert: (pairs: SearchAttributeUpdatePair[]) => void;
 
   constructor(
     private readonly applicationId: string,
     private readonly status: ApplicationStatus,
-  ) {}
+    upsert: (pairs: SearchAttributeUpdatePair[]) => void,
+  ) {
+    this.upsert = upsert;
+  }
 
-  /** Starts the clocks at acceptance; the deadlines come from an activity, so this returns at once. */
-  start(input: { acceptedAt: string; searchAttributes: boolean }): void {
+  /**
+   * Starts the clocks at acceptance with the plan the acceptance activity returned, and returns the SLA's search
+   * attributes for the workflow's upsert at acceptance (one upsert instead of two).
+   */
+  start(input: { acceptedAt: string; searchAttributes: boolean; plan: SlaPlan }): SearchAttributeUpdatePair[] {
     this.acceptedAt = Date.parse(input.acceptedAt);
     this.searchAttributes = input.searchAttributes;
     this.status.sla = {
@@ -116,9 +148,14 @@ export class SlaClock {
       paused: { now: false, totalWorkingMs: 0, totalMs: 0, intervals: [] },
       alerts: this.alerts,
     };
-    void this.run()
+    const collected: SearchAttributeUpdatePair[] = [];
+    this.collected = collected;
+    // The loop's first round runs synchronously up to its first wait, so its search attributes land in `collected`.
+    void this.run(input.plan)
       .catch((err: unknown) => this.failed(err))
       .finally(() => (this.loopDone = true));
+    this.collected = undefined;
+    return collected;
   }
 
   /** The SLA watches the application; a fault in it is reported, and must not stop the application. */
@@ -192,23 +229,20 @@ export class SlaClock {
       return;
     }
     const application = this.status.sla.application;
-    try {
-      await recordSlaOutcome({
-        applicationId: this.applicationId,
-        outcome: this.status.status,
-        ...(application ? { elapsedWorkingMs: application.elapsedWorkingMs } : {}),
-        level: this.worstLevel(),
-        breached: this.breachedScopes(),
-      });
-    } catch (err) {
-      log.warn('SLA outcome not recorded', { applicationId: this.applicationId, error: String(err) });
-    }
+    sinks.sla.outcome({
+      applicationId: this.applicationId,
+      outcome: this.status.status,
+      ...(application ? { elapsedWorkingMs: application.elapsedWorkingMs } : {}),
+      level: this.worstLevel(),
+      breached: this.breachedScopes(),
+    });
   }
 
   // ---- the loop ----------------------------------------------------------------------------
 
-  private async run(): Promise<void> {
-    const first = await this.obtainPlan();
+  private async run(initial: SlaPlan): Promise<void> {
+    // A complete plan starts the loop synchronously (see start); one lacking a year waits for the data.
+    const first = initial.missingYear === undefined ? initial : await this.obtainPlan(undefined, initial);
     if (!first) return;
     this.usePlan(first);
     for (;;) {
@@ -219,11 +253,9 @@ export class SlaClock {
         this.publish(now);
         this.status.sla = this.view(now);
         if (this.stoppedAt !== undefined) break;
-        const wake = this.nextWake(now);
+        this.arm(this.nextWake(now), now);
         const seen = this.signature();
-        const changed = () => this.signature() !== seen;
-        if (wake === undefined) await condition(changed);
-        else await condition(changed, Math.max(1, wake - now));
+        await condition(() => this.signature() !== seen || this.alarm?.rang === true);
       } catch (err) {
         if (!(err instanceof CalendarYearMissingError)) throw err;
         // A clock reached a year the recorded data lacks: data that covers it, recorded in history too.
@@ -235,18 +267,49 @@ export class SlaClock {
   }
 
   /**
+   * Keeps one timer for the earliest threshold to come. A step starting or ending usually moves the next
+   * threshold later, and then the armed timer stays (it rings early, the loop finds nothing due and arms the next):
+   * cheaper for the server than cancelling and starting a timer on every change. An earlier threshold replaces it;
+   * a pause cancels it.
+   */
+  private arm(wake: number | undefined, now: number): void {
+    if (this.alarm?.rang) this.alarm = undefined;
+    const current = this.alarm;
+    if (wake === undefined) {
+      if (current && this.isPaused()) {
+        current.scope.cancel();
+        this.alarm = undefined;
+      }
+      return;
+    }
+    if (current && current.at <= wake) return;
+    current?.scope.cancel();
+    const alarm: Alarm = { at: wake, scope: new CancellationScope(), rang: false };
+    this.alarm = alarm;
+    alarm.scope
+      .run(() => sleep(Math.max(1, wake - now)))
+      .then(
+        () => (alarm.rang = true),
+        () => undefined, // cancelled: replaced by an earlier alarm or stopped by a pause
+      );
+  }
+
+  /**
    * The deadline activity's answer; while the calendar data lacks a year the clocks need, asks again after a
    * backing-off timer (1 h up to 12 h): a new year's schedule is published in December and deployed once.
    * Undefined when the application ends meanwhile.
    */
-  private async obtainPlan(coverYear?: number): Promise<SlaPlan | undefined> {
+  private async obtainPlan(coverYear: number | undefined, answer?: SlaPlan): Promise<SlaPlan | undefined> {
     let delay = 3_600_000;
     for (;;) {
-      const plan = await computeDeadlines({
-        applicationId: this.applicationId,
-        clockStartedAt: new Date(this.acceptedAt).toISOString(),
-        ...(coverYear !== undefined ? { coverYear } : {}),
-      });
+      const plan =
+        answer ??
+        (await computeDeadlines({
+          applicationId: this.applicationId,
+          clockStartedAt: new Date(this.acceptedAt).toISOString(),
+          ...(coverYear !== undefined ? { coverYear } : {}),
+        }));
+      answer = undefined;
       if (plan.missingYear === undefined) {
         if (this.status.sla) delete this.status.sla.missingCalendarYear;
         this.waitingForCalendar = false;
@@ -384,11 +447,13 @@ export class SlaClock {
       : instantWhenCounted(this.calendar!, application.startedAt, this.pauses, application.budgetMs, now);
     if (level === this.published.level && breached.join() === this.published.breached && dueAt === this.published.dueAt)
       return;
-    upsertSearchAttributes([
+    const pairs: SearchAttributeUpdatePair[] = [
       { key: slaLevelKey, value: level },
       { key: breachedKey, value: breached },
       ...(dueAt !== undefined ? [{ key: dueAtKey, value: new Date(dueAt) }] : []),
-    ]);
+    ];
+    if (this.collected) this.collected.push(...pairs);
+    else this.upsert(pairs);
     this.published = { level, breached: breached.join(), dueAt };
   }
 
