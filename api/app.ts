@@ -19,14 +19,15 @@ import { languageFrom } from '../domain/problems';
 import type { ApplicationStatus } from '../domain/status';
 import { AGENCY_IDS, STEP_IDS, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
-import { agencyDecisionSignal, statusQuery } from '../workflows/messages';
+import { agencyDecisionSignal, decisionAwaitedQuery, statusQuery } from '../workflows/messages';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
 import { actionsRouter } from './routes/actions';
 import { operatorRouter } from './routes/operator';
 import { calendarRouter } from './routes/calendar';
-import { calendarReadiness, createWorkingCalendar, type WorkingCalendar } from '../domain/calendar';
+import { calendarReadiness, type WorkingCalendar } from '../domain/calendar';
+import { createOfficialCalendar } from '../domain/calendar/official';
 import { refreshSla, SLA_LEVELS } from '../domain/sla';
 import { metricsRouter, processMetrics, type KaibanMetrics } from '../observability/metrics';
 import { consoleRouter, type ConsoleOptions } from './routes/console';
@@ -74,6 +75,9 @@ const callbackSchema = z.object({
 
 type RawBodyRequest = Request & { rawBody?: Buffer };
 
+/** How long a callback waits to learn whether the workflow still needs it, before signalling anyway. */
+const CALLBACK_QUERY_DEADLINE_MS = 2000;
+
 function signatureMatches(secret: string, rawBody: Buffer, header: string | undefined): boolean {
   if (!header?.startsWith('sha256=')) return false;
   const expected = Buffer.from(createHmac('sha256', secret).update(rawBody).digest('hex'));
@@ -81,13 +85,36 @@ function signatureMatches(secret: string, rawBody: Buffer, header: string | unde
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
+/**
+ * Temporal calls made on behalf of agency callbacks, until they settle. An agency does not wait for them the way an
+ * applicant waits for an answer, so `settleAgencyCallbacks` lets a closing server finish them before the process
+ * drops its Temporal connection.
+ */
+const callbacksInFlight = new WeakMap<express.Express, Set<Promise<unknown>>>();
+
+/** Resolves when the Temporal calls of every callback taken so far have settled (used by api/server.ts close). */
+export async function settleAgencyCallbacks(app: express.Express): Promise<void> {
+  const inFlight = callbacksInFlight.get(app);
+  while (inFlight && inFlight.size > 0) await Promise.allSettled([...inFlight]);
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const { client, logger, security } = deps;
   const now = deps.now ?? (() => new Date());
-  const calendar = deps.calendar ?? createWorkingCalendar();
+  const calendar = deps.calendar ?? createOfficialCalendar();
   const metrics = deps.metrics ?? processMetrics();
   if (deps.searchAttributes) metrics.openApplicationsByLevel = openApplicationsByLevel(client, deps.taskQueue);
   const app = express();
+  const inFlight = new Set<Promise<unknown>>();
+  callbacksInFlight.set(app, inFlight);
+  const tracked = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    void work.then(
+      () => inFlight.delete(work),
+      () => inFlight.delete(work),
+    );
+    return work;
+  };
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', security.trustProxy);
@@ -234,10 +261,24 @@ export function createApp(deps: AppDeps): express.Express {
     const parsed = callbackSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, 'CALLBACK_INVALID', z.prettifyError(parsed.error));
     const { reference, ticket, status, result, reason } = parsed.data;
+    // "Still pending" changes nothing in the workflow; it polls on its own timer.
+    if (status === 'pending') {
+      res.status(204).end();
+      return;
+    }
+    const handle = client.workflow.getHandle(reference.applicationId);
     try {
-      await client.workflow
-        .getHandle(reference.applicationId)
-        .signal(agencyDecisionSignal, { step: reference.step, ticket, status, result, reason });
+      await tracked(
+        (async () => {
+          // A query costs the server no history: skip the signal when the workflow already has the decision (an
+          // agency that decided in its answer and calls back too). Any doubt — no answer in time, an error — signals.
+          const awaited = await client.connection
+            .withDeadline(Date.now() + CALLBACK_QUERY_DEADLINE_MS, () => handle.query(decisionAwaitedQuery, ticket))
+            .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? Promise.reject(err) : true));
+          if (awaited)
+            await handle.signal(agencyDecisionSignal, { step: reference.step, ticket, status, result, reason });
+        })(),
+      );
     } catch (err) {
       if (err instanceof WorkflowNotFoundError)
         throw new HttpError(404, 'NOT_FOUND', 'no running application for this callback');

@@ -125,7 +125,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
           ],
           responses: {
-            '204': { description: 'Delivered to the application' },
+            '204': {
+              description:
+                'Taken: signalled to the application, or nothing to do (a "pending" report, or a decision the application already has from the agency\'s answer or an earlier callback)',
+            },
             '401': errorResponse('Bad signature'),
             '404': errorResponse('No such application'),
           },

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { apiSecurityFromConfig } from '../security';
 import { loadSlaConfig } from '../config/sla';
-import { createApp } from './app';
+import { createApp, settleAgencyCallbacks } from './app';
 import { devTokenMinter } from './routes/console';
 
 export interface RunningApi {
@@ -46,10 +46,13 @@ export async function startApi(options: {
     url: `http://127.0.0.1:${port}`,
     server,
     app,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      // Callbacks already taken still reach their workflows before the caller closes the Temporal connection.
+      await settleAgencyCallbacks(app);
+    },
   };
 }

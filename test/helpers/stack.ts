@@ -97,9 +97,10 @@ export async function startStack(
     worker,
     taskQueue,
     async close() {
+      // The API first, while the worker still answers: callbacks it has taken reach their workflows.
+      await api.close();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
-      await api.close();
       await simulator.close();
     },
   };

@@ -1,0 +1,142 @@
+/**
+ * Agency callbacks on the dev server, through the real API: a callback becomes a signal only when the workflow
+ * still waits for that decision. An agency that decides in its answer to the filing and calls back as well adds
+ * nothing to the history; a decision that comes later arrives by signal; a callback the API cannot place is
+ * refused, and nothing is lost when in doubt (an unknown ticket is signalled).
+ */
+import { createHmac } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ApplicationStatus } from '../domain/status';
+import { AGENCY_IDS, STEP_IDS } from '../domain/steps';
+import { authHeaders } from './helpers/auth';
+import { freshApplication } from './helpers/fixtures';
+import { agencyRecords, CALLBACK_SECRET, patchSimulator, startStack, type Stack } from './helpers/stack';
+import { startDevServer } from './helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+
+beforeAll(async () => {
+  env = await startDevServer();
+  stack = await startStack(env, { settings: { pollInitialMs: 60_000, pollMaxMs: 60_000 } });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await env?.teardown();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function submit(edit?: (a: ReturnType<typeof freshApplication>) => void): Promise<string> {
+  const application = freshApplication();
+  edit?.(application);
+  const res = await fetch(`${stack.api.url}/v1/applications`, {
+    method: 'POST',
+    headers: { ...(await authHeaders('applicant')), 'content-type': 'application/json' },
+    body: JSON.stringify(application),
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function statusOf(id: string): Promise<ApplicationStatus> {
+  const res = await fetch(`${stack.api.url}/v1/applications/${id}`, { headers: await authHeaders('operator') });
+  expect(res.status).toBe(200);
+  return (await res.json()) as ApplicationStatus;
+}
+
+async function waitFor(id: string, done: (s: ApplicationStatus) => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await statusOf(id);
+    if (done(status)) return status;
+    if (Date.now() > deadline) throw new Error(`${id}: still ${status.status} after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+async function signalsIn(id: string): Promise<number> {
+  const history = await env.client.workflow.getHandle(id).fetchHistory();
+  return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+}
+
+/** Posts a callback exactly as an agency does: JSON body signed with the agency's secret. */
+async function callBack(agency: string, body: Record<string, unknown>): Promise<number> {
+  const raw = JSON.stringify(body);
+  const signature = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`;
+  const res = await fetch(`${stack.api.url}/v1/agency-callbacks/${agency}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-agency-signature': signature },
+    body: raw,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const allAgencies = (settings: Record<string, unknown>) => ({
+  agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, settings])),
+});
+
+describe('agency callbacks', () => {
+  it('when every agency decides in its answer and its callbacks come afterwards, then the API takes them and the history holds no signal', async () => {
+    // The callbacks are held back here and sent below, after the answers: with the simulator's own callbacks one
+    // could overtake its answer on the way to the workflow, and be signalled (correctly: the ticket is unknown yet).
+    await patchSimulator(stack.simulator, allAgencies({ processingMs: 0, callbacks: false }));
+    const id = await submit();
+    const status = await waitFor(id, (s) => s.status === 'completed');
+    const agencySteps = status.steps.filter((s) => s.agency);
+    expect(agencySteps).toHaveLength(STEP_IDS.length - 1);
+    // Decided in the filing's answer: neither by callback nor by poll.
+    for (const step of agencySteps) expect(step.decidedVia).toBeUndefined();
+
+    const records = await agencyRecords(stack.simulator, id);
+    expect(records).toHaveLength(agencySteps.length);
+    for (const record of records) {
+      const answer = await callBack(record.agency, {
+        ticket: record.ticket,
+        status: record.status,
+        reference: record.reference,
+        result: record.result ?? {},
+      });
+      expect(answer).toBe(204);
+    }
+    expect(await signalsIn(id)).toBe(0);
+  });
+
+  it('when the agencies decide after answering, then each decision arrives by callback, as one signal per step', async () => {
+    await patchSimulator(stack.simulator, allAgencies({ processingMs: 150, callbacks: true }));
+    const id = await submit();
+    const status = await waitFor(id, (s) => s.status === 'completed');
+    const agencySteps = status.steps.filter((s) => s.agency);
+    for (const step of agencySteps) expect(step.decidedVia).toBe('callback');
+    expect(await signalsIn(id)).toBe(agencySteps.length);
+  });
+
+  it('when a callback repeats a known decision, says "pending", or names a ticket the workflow does not know, then only the unknown ticket is signalled', async () => {
+    await patchSimulator(stack.simulator, allAgencies({ processingMs: 0, callbacks: false }));
+    // 投资 needs a manual review: the application waits there, running, with the name already reserved.
+    const id = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    const waiting = await waitFor(id, (s) => s.pendingTasks.includes('review'));
+    const name = waiting.steps.find((s) => s.id === 'name')!;
+    expect(name.state).toBe('done');
+    const before = await signalsIn(id);
+    expect(before).toBe(0);
+
+    const reference = { applicationId: id, step: 'name' };
+    expect(await callBack('market', { ticket: name.ticket, status: 'approved', reference, result: {} })).toBe(204);
+    expect(await callBack('market', { ticket: 'MARKET-NOT-FILED-YET', status: 'pending', reference })).toBe(204);
+    expect(await signalsIn(id)).toBe(0);
+
+    // A ticket the workflow has not seen may be a decision that overtook its filing's answer: it is signalled.
+    expect(await callBack('market', { ticket: 'MARKET-OVERTAKING', status: 'approved', reference, result: {} })).toBe(
+      204,
+    );
+    expect(await signalsIn(id)).toBe(1);
+  });
+
+  it('when a callback names an application that does not exist, then 404', async () => {
+    const reference = { applicationId: 'kb-00000000000000000000000000000000', step: 'name' };
+    expect(await callBack('market', { ticket: 'MARKET-X', status: 'approved', reference })).toBe(404);
+  });
+});
