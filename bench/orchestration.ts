@@ -35,6 +35,8 @@ export interface ThroughputResult {
   ratio: number;
   noCallbacksPerSecond?: number;
   noCallbacksRatio?: number;
+  /** Mean CPU ms per application: the dev server's and each side's own worker's (steadier than wall time on a shared machine). */
+  cpuMsPerApplication: { kaiban: { server: number; worker: number }; baseline: { server: number; worker: number } };
   /** Ids of Kaiban applications that completed, for the API's GET benchmark. */
   completedIds: string[];
 }
@@ -127,9 +129,15 @@ export async function measureThroughput(
   const kaibanPerSecond = perSecond('kaiban');
   const baselinePerSecond = perSecond('baseline');
   const noCallbacksPerSecond = options.withoutCallbacks ? perSecond('kaiban-no-callbacks') : undefined;
+  const cpu = (variant: Variant, process: string) =>
+    mean(rounds.filter((r) => r.kind === variant).map((r) => r.cpuMsPerApplication[process]!));
   return {
     n: options.n,
     rounds,
+    cpuMsPerApplication: {
+      kaiban: { server: cpu('kaiban', 'temporal'), worker: cpu('kaiban', 'kaibanWorker') },
+      baseline: { server: cpu('baseline', 'temporal'), worker: cpu('baseline', 'baselineWorker') },
+    },
     kaibanPerSecond,
     baselinePerSecond,
     ratio: kaibanPerSecond / baselinePerSecond,

@@ -105,6 +105,19 @@ function rows(results: {
       ratio: `${fmt(throughput.ratio, 2)}×`,
       goal: '≥ 0.9×',
     });
+    const cpu = throughput.cpuMsPerApplication;
+    for (const [metric, side] of [
+      ['dev-server CPU ms / app', 'server'],
+      ['worker CPU ms / app', 'worker'],
+    ] as const) {
+      out.push({
+        section: `throughput (${throughput.n} apps)`,
+        metric,
+        kaiban: fmt(cpu.kaiban[side]),
+        baseline: fmt(cpu.baseline[side]),
+        ratio: `${fmt(ratio(cpu.kaiban[side], cpu.baseline[side]), 2)}×`,
+      });
+    }
     if (throughput.noCallbacksPerSecond !== undefined) {
       out.push({
         section: `throughput (${throughput.n} apps)`,
@@ -285,6 +298,7 @@ async function main(): Promise<void> {
     options: { ...opts, only: [...opts.only] },
     machine: machine(),
     tuning: workerTuningFromConfig(env.config),
+    workerNodeOptions: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
     durationSeconds: (Date.now() - started) / 1000,
     results: {
       ...results,
@@ -300,7 +314,7 @@ async function main(): Promise<void> {
   const m = report.machine;
   process.stdout.write(
     `\nKaiban benchmarks — ${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.platform}, Node ${m.node}\n` +
-      `${m.temporal.split('\n')[0]}; worker tuning ${JSON.stringify(report.tuning)}\n\n` +
+      `${m.temporal.split('\n')[0]}; worker tuning ${JSON.stringify(report.tuning)}, NODE_OPTIONS '${report.workerNodeOptions}'\n\n` +
       renderTable(rows(results)) +
       `\n\n${file} (${report.durationSeconds.toFixed(0)} s)\n`,
   );

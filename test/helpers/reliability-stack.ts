@@ -27,19 +27,11 @@ import {
   type NodeProcess,
   type TemporalProcess,
 } from './processes';
-import { agencyRecords } from './stack';
+import { agencyRecords, type SimulatorRecord } from './stack';
 
 export { agencyRecords, patchSimulator } from './stack';
 
 export const AGENCY_STEPS = STEP_IDS.filter((s) => s !== 'archive');
-
-/** What the tests read of a simulator record (simulator/README.md, "The record"). */
-export interface FiledRecord {
-  ticket: string;
-  reference: { applicationId: string; step: string };
-  status: string;
-  live: boolean;
-}
 
 export interface ReliabilityStack {
   temporal: TemporalProcess;
@@ -233,9 +225,9 @@ export async function until<T>(
  * The simulator's records grouped by application and step: exactly one record per agency step is
  * the proof that no retry, replay or restart filed anything twice.
  */
-export async function recordsByStep(simulator: RunningSimulator): Promise<Map<string, Map<string, FiledRecord[]>>> {
-  const byApplication = new Map<string, Map<string, FiledRecord[]>>();
-  for (const record of (await agencyRecords(simulator)) as FiledRecord[]) {
+export async function recordsByStep(simulator: RunningSimulator): Promise<Map<string, Map<string, SimulatorRecord[]>>> {
+  const byApplication = new Map<string, Map<string, SimulatorRecord[]>>();
+  for (const record of await agencyRecords(simulator)) {
     const { applicationId, step } = record.reference;
     let steps = byApplication.get(applicationId);
     if (!steps) byApplication.set(applicationId, (steps = new Map()));
@@ -253,7 +245,7 @@ export async function duplicateOrMissingFilings(
   const byApplication = await recordsByStep(simulator);
   const problems: string[] = [];
   for (const id of ids) {
-    const filed = byApplication.get(id) ?? new Map<string, FiledRecord[]>();
+    const filed = byApplication.get(id) ?? new Map<string, SimulatorRecord[]>();
     for (const step of steps) {
       const count = filed.get(step)?.length ?? 0;
       if (count !== 1) problems.push(`${id} ${step}: ${count} records`);
