@@ -56,6 +56,11 @@ export interface BenchEnvironment {
 
 const CALLBACK_SECRET = randomBytes(16).toString('hex');
 
+/** The workers' Node flags: BENCH_WORKER_NODE_OPTIONS ('' for none), else the deployed worker's heap cap. */
+export function workerNodeOptions(): string {
+  return process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=768';
+}
+
 export async function startBenchEnvironment(options: { log?: (line: string) => void } = {}): Promise<BenchEnvironment> {
   const log = options.log ?? (() => {});
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-bench-'));
@@ -122,10 +127,8 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
     };
     log('starting the API and the workers');
     const api = await startApi(kaibanQueue, apiPort);
-    // Node flags of both workers alike (e.g. a heap limit: BENCH_WORKER_NODE_OPTIONS=--max-old-space-size=1024).
-    const workerEnv = process.env.BENCH_WORKER_NODE_OPTIONS
-      ? { ...childEnv, NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS }
-      : childEnv;
+    // Node flags of both workers alike: by default the heap cap a deployed worker runs with (docker-compose.yml).
+    const workerEnv = { ...childEnv, NODE_OPTIONS: workerNodeOptions() };
     const [kaibanWorker, baselineWorker] = await Promise.all([
       startWorkerProcess({ address: temporal.address, taskQueue: kaibanQueue, env: workerEnv, label: 'kaiban-worker' }),
       startWorkerProcess({

@@ -21,7 +21,7 @@ import { temporalCliPath } from '../infra/temporal-binaries';
 import { workerTuningFromConfig } from '../worker/worker';
 import { measureApi, type ApiResult } from './api-load';
 import { measureCapacity, type CapacityResult } from './capacity';
-import { startBenchEnvironment } from './environment';
+import { startBenchEnvironment, workerNodeOptions } from './environment';
 import { measureLatency, measureThroughput, type LatencyResult, type ThroughputResult } from './orchestration';
 import { measureSlaPrecision, type SlaResult } from './sla-precision';
 import { fmt, mib, ratio, renderTable, type Row } from './stats';
@@ -298,7 +298,7 @@ async function main(): Promise<void> {
     options: { ...opts, only: [...opts.only] },
     machine: machine(),
     tuning: workerTuningFromConfig(env.config),
-    workerNodeOptions: process.env.BENCH_WORKER_NODE_OPTIONS ?? '',
+    workerNodeOptions: workerNodeOptions(),
     durationSeconds: (Date.now() - started) / 1000,
     results: {
       ...results,

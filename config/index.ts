@@ -39,7 +39,8 @@ const envSchema = z.object({
   AGENCY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
 
   // Worker tuning (worker/worker.ts); the defaults come from bench/ measurements, see README "Benchmarks".
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
+  // 500 cached applications keep a worker (heap capped at 768 MB) under 1 GiB RSS with 10,000 parked.
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASK_EXECUTIONS: z.coerce.number().int().min(2).default(40),
   WORKER_MAX_CONCURRENT_ACTIVITY_TASK_EXECUTIONS: z.coerce.number().int().min(1).default(100),
   WORKER_REUSE_V8_CONTEXT: bool.default(true),
