@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { searchAttributeArgs } from './search-attributes';
+import { registerSearchAttributes, searchAttributeArgs } from './search-attributes';
 import { temporalCliPath } from './temporal-binaries';
 
 export interface DevServer {
@@ -78,7 +78,12 @@ export async function startDevServer(options: {
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});
-      await connection.close();
+      try {
+        const added = await registerSearchAttributes(connection, options.namespace);
+        if (added.length > 0) log.info({ added }, 'search attributes added to an existing database');
+      } finally {
+        await connection.close();
+      }
       break;
     } catch (err) {
       if (Date.now() > deadline) {

@@ -1,0 +1,104 @@
+/**
+ * The embedded dev server of `npm start` on a data folder from an earlier version: its SQLite database was created
+ * with fewer search attributes (the server's `--search-attribute` flags apply to a new database only), and an
+ * application upserting a newer attribute would fail every workflow task. Starting the embedded server adds what is
+ * missing, once.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { startDevServer } from '../infra/dev-server';
+import { SEARCH_ATTRIBUTES } from '../infra/search-attributes';
+import { temporalCliPath } from '../infra/temporal-binaries';
+import { createLogger } from '../observability/logger';
+import { freePort } from './helpers/processes';
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** What an earlier Kaiban left behind: a database created with only the first attribute. */
+async function createOldDatabase(port: number): Promise<void> {
+  const child = spawn(
+    temporalCliPath(),
+    [
+      'server',
+      'start-dev',
+      '--db-filename',
+      path.join(dataDir, 'temporal.sqlite'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--headless',
+      '--log-level',
+      'error',
+      '--search-attribute',
+      'KaibanStatus=Keyword',
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1000 });
+        await connection.close();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function customAttributes(port: number): Promise<Record<string, unknown>> {
+  const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  try {
+    const listed = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    return listed.customAttributes ?? {};
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('embedded dev server on an existing data folder', () => {
+  it('adds the search attributes an older database lacks, and nothing on the next start', async () => {
+    const port = await freePort();
+    await createOldDatabase(port);
+
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    const uiPort = await freePort();
+    const start = () => startDevServer({ dataDir, port, uiPort, namespace: 'default', logger });
+
+    const first = await start();
+    try {
+      expect(Object.keys(await customAttributes(port)).sort()).toEqual(
+        expect.arrayContaining(Object.keys(SEARCH_ATTRIBUTES).sort()),
+      );
+    } finally {
+      await first.stop();
+    }
+    const added = lines.filter((l) => l.msg === 'search attributes added to an existing database');
+    expect(added).toHaveLength(1);
+    expect((added[0]!.added as string[]).sort()).toEqual(
+      Object.keys(SEARCH_ATTRIBUTES)
+        .filter((n) => n !== 'KaibanStatus')
+        .sort(),
+    );
+
+    const second = await start();
+    await second.stop();
+    expect(lines.filter((l) => l.msg === 'search attributes added to an existing database')).toHaveLength(1);
+  });
+});
