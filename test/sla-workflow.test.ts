@@ -8,7 +8,8 @@
  * after a worker crash, so "exactly one alert" is tested against replays too.
  */
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Application } from '../domain/application';
 import type { SlaAlert } from '../domain/sla';
@@ -92,6 +93,26 @@ const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps
 const alertsOf = (applicationId: string) => receiver.accepted(applicationId).map((a) => `${a.scope}:${a.level}`);
 const deliveriesOf = (alertId: string) => receiver.received.filter((r) => r.alertId === alertId);
 const settle = () => new Promise((r) => setTimeout(r, 300));
+
+/**
+ * Runs an operator's or applicant's action once the workflow offers it. With no workflow cached, the time-skipping
+ * server answers a query by replaying events that no workflow task has completed yet, so a status can show the review
+ * one task before the workflow accepts an action on it (the action is validated before those events are applied):
+ * the action is refused as not pending and is sent again, briefly. Any other refusal fails the test.
+ */
+async function whenOffered(send: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await send();
+      return;
+    } catch (err) {
+      const type =
+        err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type;
+      if (attempt >= 20 || (type !== 'NO_REVIEW_PENDING' && type !== 'NO_CORRECTION_PENDING')) throw err;
+      await settle();
+    }
+  }
+}
 
 /** Until the workflow has completed (in real time: time is skipped only by the test). */
 async function completed(handle: WorkflowHandle): Promise<ApplicationStatus> {
@@ -290,17 +311,20 @@ describe('the one-working-day SLA', () => {
     expect(dueBefore).toBe(`${TEST_YEAR}-11-11T10:00:00+08:00`);
     const licenseDueBefore = step(waiting, 'license').sla!.dueAt!;
 
-    await handle.executeUpdate(reviewUpdate, {
-      args: [
-        {
-          actionId: randomUUID(),
-          by: { subject: 'op-1', role: 'operator' },
-          decision: 'request_correction',
-          reason: '名称不得含「金融」',
-          fields: ['company.name'],
-        },
-      ],
-    });
+    const correctionRequest = randomUUID();
+    await whenOffered(() =>
+      handle.executeUpdate(reviewUpdate, {
+        args: [
+          {
+            actionId: correctionRequest,
+            by: { subject: 'op-1', role: 'operator' },
+            decision: 'request_correction',
+            reason: '名称不得含「金融」',
+            fields: ['company.name'],
+          },
+        ],
+      }),
+    );
     const paused = await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
     expect(paused.sla).toMatchObject({ state: 'paused', paused: { now: true } });
     expect(step(paused, 'license').sla?.clock).toBe('paused');
@@ -310,17 +334,19 @@ describe('the one-working-day SLA', () => {
     await settle();
     expect(alertsOf(handle.workflowId)).toEqual([]);
 
-    await handle.executeUpdate(correctionUpdate, {
-      args: [
-        { actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' }, application: freshApplication() },
-      ],
-    });
+    const answer = { actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' as const } };
+    await whenOffered(() =>
+      handle.executeUpdate(correctionUpdate, { args: [{ ...answer, application: freshApplication() }] }),
+    );
     await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
-    await handle.executeUpdate(reviewUpdate, {
-      args: [
-        { actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, decision: 'approve', reason: 'corrected' },
-      ],
-    });
+    const approval = randomUUID();
+    await whenOffered(() =>
+      handle.executeUpdate(reviewUpdate, {
+        args: [
+          { actionId: approval, by: { subject: 'op-1', role: 'operator' }, decision: 'approve', reason: 'corrected' },
+        ],
+      }),
+    );
     const status = await completed(handle);
     expect(status.status).toBe('completed');
 
