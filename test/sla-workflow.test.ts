@@ -42,8 +42,11 @@ let receiver: WebhookReceiver;
 /** The instant the next acceptance reports (see helpers/sla-world.ts). */
 let acceptAt = 0;
 
+// Decisions in the agencies' answers, no callbacks: each callback would make the API query the workflow (is the
+// decision still awaited?), and with no workflow cached every query replays the whole history beside the test's own
+// queries and updates — load this file does not need.
 const FAST_AGENCIES = Object.fromEntries(
-  ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [a, { processingMs: 0, callbacks: true }]),
+  ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [a, { processingMs: 0, callbacks: false }]),
 );
 
 beforeAll(async () => {
@@ -95,10 +98,10 @@ const deliveriesOf = (alertId: string) => receiver.received.filter((r) => r.aler
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
 /**
- * Runs an operator's or applicant's action once the workflow offers it. With no workflow cached, the time-skipping
- * server answers a query by replaying events that no workflow task has completed yet, so a status can show the review
- * one task before the workflow accepts an action on it (the action is validated before those events are applied):
- * the action is refused as not pending and is sent again, briefly. Any other refusal fails the test.
+ * Runs an operator's or applicant's action once the workflow offers it. With no workflow cached, a query is answered
+ * by replaying the history, which can hold events no workflow task has completed yet; the status can then show the
+ * review before the workflow accepts an action on it (an update is validated before the task's other events are
+ * applied). Such a refusal ("not pending") is retried for up to 30 s; any other refusal fails the test.
  */
 async function whenOffered(send: () => Promise<unknown>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -108,8 +111,8 @@ async function whenOffered(send: () => Promise<unknown>): Promise<void> {
     } catch (err) {
       const type =
         err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type;
-      if (attempt >= 20 || (type !== 'NO_REVIEW_PENDING' && type !== 'NO_CORRECTION_PENDING')) throw err;
-      await settle();
+      if (attempt >= 60 || (type !== 'NO_REVIEW_PENDING' && type !== 'NO_CORRECTION_PENDING')) throw err;
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
