@@ -19,7 +19,7 @@ import { languageFrom } from '../domain/problems';
 import type { ApplicationStatus } from '../domain/status';
 import { AGENCY_IDS, STEP_IDS, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
-import { agencyDecisionSignal, decisionAwaitedQuery, statusQuery } from '../workflows/messages';
+import { agencyDecisionSignal, decisionAwaitedQuery, statusQuery, type AgencyDecision } from '../workflows/messages';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
@@ -98,6 +98,24 @@ export async function settleAgencyCallbacks(app: express.Express): Promise<void>
   while (inFlight && inFlight.size > 0) await Promise.allSettled([...inFlight]);
 }
 
+/**
+ * Signals an agency's decision to its application unless the workflow already has it. The query first costs the
+ * server no history (an agency that decided in its answer and calls back too, a repeated callback); any doubt — no
+ * answer in time, an error other than "no such application" — signals.
+ */
+async function deliverDecision(client: Client, applicationId: string, decision: AgencyDecision): Promise<void> {
+  const handle = client.workflow.getHandle(applicationId);
+  let awaited = true;
+  try {
+    awaited = await client.connection.withDeadline(Date.now() + CALLBACK_QUERY_DEADLINE_MS, () =>
+      handle.query(decisionAwaitedQuery, decision.ticket),
+    );
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw err;
+  }
+  if (awaited) await handle.signal(agencyDecisionSignal, decision);
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const { client, logger, security } = deps;
   const now = deps.now ?? (() => new Date());
@@ -108,11 +126,9 @@ export function createApp(deps: AppDeps): express.Express {
   const inFlight = new Set<Promise<unknown>>();
   callbacksInFlight.set(app, inFlight);
   const tracked = <T>(work: Promise<T>): Promise<T> => {
+    const forget = () => inFlight.delete(work);
     inFlight.add(work);
-    void work.then(
-      () => inFlight.delete(work),
-      () => inFlight.delete(work),
-    );
+    void work.then(forget, forget);
     return work;
   };
   app.disable('x-powered-by');
@@ -266,18 +282,9 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(204).end();
       return;
     }
-    const handle = client.workflow.getHandle(reference.applicationId);
     try {
       await tracked(
-        (async () => {
-          // A query costs the server no history: skip the signal when the workflow already has the decision (an
-          // agency that decided in its answer and calls back too). Any doubt — no answer in time, an error — signals.
-          const awaited = await client.connection
-            .withDeadline(Date.now() + CALLBACK_QUERY_DEADLINE_MS, () => handle.query(decisionAwaitedQuery, ticket))
-            .catch((err: unknown) => (err instanceof WorkflowNotFoundError ? Promise.reject(err) : true));
-          if (awaited)
-            await handle.signal(agencyDecisionSignal, { step: reference.step, ticket, status, result, reason });
-        })(),
+        deliverDecision(client, reference.applicationId, { step: reference.step, ticket, status, result, reason }),
       );
     } catch (err) {
       if (err instanceof WorkflowNotFoundError)

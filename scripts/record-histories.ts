@@ -26,13 +26,12 @@ import { AGENCY_IDS, type AgencyId, type StepId } from '../domain/steps';
 import { createLogger } from '../observability/logger';
 import { FAILURE_CONVERTER_PATH, newCodecKeySpec } from '../security/codec';
 import { startSimulator, type RunningSimulator } from '../simulator/server';
-import { freshApplication } from '../test/helpers/fixtures';
+import { freshApplication, startApplication } from '../test/helpers/fixtures';
 import { historyToJson, readHistoryFile } from '../test/helpers/histories';
 import { realtimeSlaEnv } from '../test/helpers/sla-realtime';
 import { startWebhookReceiver } from '../test/helpers/webhook-receiver';
 import { startTemporalProcess } from '../test/helpers/processes';
 import { activityDepsFromConfig, createKaibanWorker, replaySinks } from '../worker/worker';
-import type { BusinessStartupInput } from '../workflows/businessStartup';
 import {
   abortUpdate,
   correctionUpdate,
@@ -337,16 +336,7 @@ async function main(): Promise<void> {
     start(name, edit, which = 'default') {
       // A stable id per path, shaped like the API's ids.
       const applicationId = `kb-${createHash('sha256').update(`history:${name}`).digest('hex').slice(0, 32)}`;
-      const input: BusinessStartupInput = {
-        applicationId,
-        application: freshApplication(edit),
-        submittedAt: new Date().toISOString(),
-      };
-      return client.workflow.start('businessStartup', {
-        taskQueue: which === 'sla' ? slaQueue : taskQueue,
-        workflowId: applicationId,
-        args: [input],
-      });
+      return startApplication(client, { taskQueue: which === 'sla' ? slaQueue : taskQueue, edit, applicationId });
     },
     async agencies(settings, which = AGENCY_IDS) {
       const res = await fetch(`${simulator.url}/admin/config`, {

@@ -9,9 +9,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Application } from '../domain/application';
 import type { ApplicationStatus, CompensationRecord, StepStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
-import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate, withdrawUpdate } from '../workflows/messages';
-import { freshApplication } from './helpers/fixtures';
+import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 import { updateRejection, waitForStatus } from './helpers/wait';
@@ -42,19 +41,8 @@ beforeEach(async () => {
   await patchSimulator(stack.simulator, { agencies: DEFAULT_AGENCIES });
 });
 
-async function start(edit?: (app: Application) => void): Promise<WorkflowHandle> {
-  const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
-  const input: BusinessStartupInput = {
-    applicationId,
-    application: freshApplication(edit),
-    submittedAt: new Date().toISOString(),
-  };
-  return env.client.workflow.start('businessStartup', {
-    taskQueue: stack.taskQueue,
-    workflowId: applicationId,
-    args: [input],
-  });
-}
+const start = (edit?: (app: Application) => void): Promise<WorkflowHandle> =>
+  startApplication(env.client, { taskQueue: stack.taskQueue, edit });
 
 const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
 const undoOf = (status: ApplicationStatus, id: StepId): CompensationRecord | undefined =>

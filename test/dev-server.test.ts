@@ -4,58 +4,26 @@
  * application upserting a newer attribute would fail every workflow task. Starting the embedded server adds what is
  * missing, once.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startDevServer } from '../infra/dev-server';
 import { SEARCH_ATTRIBUTES } from '../infra/search-attributes';
-import { temporalCliPath } from '../infra/temporal-binaries';
 import { createLogger } from '../observability/logger';
-import { freePort } from './helpers/processes';
+import { freePort, startTemporalProcess } from './helpers/processes';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** What an earlier Kaiban left behind: a database created with only the first attribute. */
 async function createOldDatabase(port: number): Promise<void> {
-  const child = spawn(
-    temporalCliPath(),
-    [
-      'server',
-      'start-dev',
-      '--db-filename',
-      path.join(dataDir, 'temporal.sqlite'),
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--headless',
-      '--log-level',
-      'error',
-      '--search-attribute',
-      'KaibanStatus=Keyword',
-    ],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1000 });
-        await connection.close();
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
+  const old = await startTemporalProcess({
+    dbFilename: path.join(dataDir, 'temporal.sqlite'),
+    port,
+    searchAttributes: ['--search-attribute', 'KaibanStatus=Keyword'],
+  });
+  await old.stop();
 }
 
 async function customAttributes(port: number): Promise<Record<string, unknown>> {

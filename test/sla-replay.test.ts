@@ -32,10 +32,9 @@ import { createLogger } from '../observability/logger';
 import { FAILURE_CONVERTER_PATH } from '../security/codec';
 import { startSimulator } from '../simulator/server';
 import { createKaibanWorker, replaySinks } from '../worker/worker';
-import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { statusQuery } from '../workflows/messages';
 import { OFFICIAL_SCHEDULES as ALTERED } from './helpers/altered-schedules';
-import { freshApplication } from './helpers/fixtures';
+import { startApplication } from './helpers/fixtures';
 import { historyToJson, readHistoryFile } from './helpers/histories';
 import { eventually, skipTo, TEST_YEAR, writeTestCalendarFile } from './helpers/sla-world';
 import type { SlaReplaySinks } from './helpers/sla-replay-interceptors';
@@ -107,17 +106,7 @@ async function record(): Promise<void> {
   try {
     const client = new Client({ connection: env.connection });
     await skipTo(env, accepted);
-    const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
-    const input: BusinessStartupInput = {
-      applicationId,
-      application: freshApplication(),
-      submittedAt: new Date(accepted).toISOString(),
-    };
-    const handle = await client.workflow.start('businessStartup', {
-      taskQueue,
-      workflowId: applicationId,
-      args: [input],
-    });
+    const handle = await startApplication(client, { taskQueue, submittedAt: accepted });
     await eventually(
       () => handle.query(statusQuery).catch(() => undefined),
       (s) => s?.steps.find((x) => x.id === 'seal')?.state === 'pending',

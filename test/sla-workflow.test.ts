@@ -16,9 +16,8 @@ import type { Application } from '../domain/application';
 import type { SlaAlert } from '../domain/sla';
 import type { ApplicationStatus, StepStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
-import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { correctionUpdate, reviewUpdate, statusQuery } from '../workflows/messages';
-import { freshApplication } from './helpers/fixtures';
+import { freshApplication, startApplication } from './helpers/fixtures';
 import { referenceCalendar, RULES_2026, shiftYear } from './helpers/sla-reference';
 import { eventually, skipTo, TEST_YEAR, writeTestCalendarFile } from './helpers/sla-world';
 import { patchSimulator, startStack, type Stack } from './helpers/stack';
@@ -95,17 +94,7 @@ async function acceptAtInstant(
 ): Promise<WorkflowHandle> {
   await skipTo(env, instant);
   acceptAt = instant;
-  const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
-  const input: BusinessStartupInput = {
-    applicationId,
-    application: freshApplication(edit),
-    submittedAt: new Date(instant).toISOString(),
-  };
-  return env.client.workflow.start('businessStartup', {
-    taskQueue: on.taskQueue,
-    workflowId: applicationId,
-    args: [input],
-  });
+  return startApplication(env.client, { taskQueue: on.taskQueue, edit, submittedAt: instant });
 }
 
 const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;

@@ -5,13 +5,11 @@
  * several agency callbacks arrive as signals at once. The polling fallback's timer is set short
  * here instead, through the same setting production uses.)
  */
-import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { isValidUscc } from '../domain/codes';
 import type { ApplicationStatus, StepStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
-import type { BusinessStartupInput } from '../workflows/businessStartup';
-import { freshApplication } from './helpers/fixtures';
+import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 
@@ -38,19 +36,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-function start(edit?: Parameters<typeof freshApplication>[0]) {
-  const applicationId = `kb-${randomUUID().replace(/-/g, '')}`;
-  const input: BusinessStartupInput = {
-    applicationId,
-    application: freshApplication(edit),
-    submittedAt: new Date().toISOString(),
-  };
-  return env.client.workflow.start('businessStartup', {
-    taskQueue: stack.taskQueue,
-    workflowId: applicationId,
-    args: [input],
-  });
-}
+const start = (edit?: Parameters<typeof freshApplication>[0]) =>
+  startApplication(env.client, { taskQueue: stack.taskQueue, edit });
 
 const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
 

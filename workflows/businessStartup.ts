@@ -150,7 +150,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** The scope of the step graph; withdraw and abort cancel it, which triggers compensation. */
   const graph = new CancellationScope();
   /** The one-working-day SLA clocks (./sla.ts): started at acceptance, paused while the applicant corrects. */
-  const sla = new SlaClock(applicationId, status, (pairs) => upsertSearchAttributes(pairs));
+  const sla = new SlaClock(applicationId, status);
 
   const finished = () => status.status !== 'running';
 

@@ -23,6 +23,7 @@ import {
   proxyActivities,
   proxySinks,
   sleep,
+  upsertSearchAttributes,
   type Sinks,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
@@ -124,16 +125,11 @@ export class SlaClock {
   private alarm?: Alarm;
   /** While start() runs, the search attributes are handed to the workflow's one upsert at acceptance. */
   private collected?: SearchAttributeUpdatePair[];
-  /** Upserts search attributes: the workflow's, so it can merge them with its own. */
-  private readonly upsert: (pairs: SearchAttributeUpdatePair[]) => void;
 
   constructor(
     private readonly applicationId: string,
     private readonly status: ApplicationStatus,
-    upsert: (pairs: SearchAttributeUpdatePair[]) => void,
-  ) {
-    this.upsert = upsert;
-  }
+  ) {}
 
   /**
    * Starts the clocks at acceptance with the plan the acceptance activity returned, and returns the SLA's search
@@ -453,7 +449,7 @@ export class SlaClock {
       ...(dueAt !== undefined ? [{ key: dueAtKey, value: new Date(dueAt) }] : []),
     ];
     if (this.collected) this.collected.push(...pairs);
-    else this.upsert(pairs);
+    else upsertSearchAttributes(pairs);
     this.published = { level, breached: breached.join(), dueAt };
   }
 

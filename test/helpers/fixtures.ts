@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Application } from '../../domain/application';
+import type { BusinessStartupInput } from '../../workflows/businessStartup';
 
 /** The integrators' sample application from shared/fixtures, fresh each call. */
 export function sampleApplication(edit?: (app: Application) => void): Application {
@@ -35,5 +38,26 @@ export function freshApplication(edit?: (app: Application) => void): Application
   return sampleApplication((app) => {
     app.company.name = uniqueCompanyName();
     edit?.(app);
+  });
+}
+
+/**
+ * Starts the businessStartup workflow directly (no API) with a fresh application, as the API would: an id shaped like
+ * the API's, the application, the submission instant (now unless given).
+ */
+export function startApplication(
+  client: Client,
+  options: { taskQueue: string; edit?: (app: Application) => void; submittedAt?: number; applicationId?: string },
+): Promise<WorkflowHandle> {
+  const applicationId = options.applicationId ?? `kb-${randomUUID().replace(/-/g, '')}`;
+  const input: BusinessStartupInput = {
+    applicationId,
+    application: freshApplication(options.edit),
+    submittedAt: new Date(options.submittedAt ?? Date.now()).toISOString(),
+  };
+  return client.workflow.start('businessStartup', {
+    taskQueue: options.taskQueue,
+    workflowId: applicationId,
+    args: [input],
   });
 }

@@ -123,10 +123,14 @@ export interface TemporalProcess {
 }
 
 /**
- * The Temporal CLI dev server with Kaiban's search attributes, on `dbFilename` (kept across
- * restarts), headless, on `port`. Resolves when the frontend answers.
+ * The Temporal CLI dev server with Kaiban's search attributes (or the `searchAttributes` flags given), on
+ * `dbFilename` (kept across restarts), headless, on `port`. Resolves when the frontend answers.
  */
-export async function startTemporalProcess(options: { dbFilename: string; port?: number }): Promise<TemporalProcess> {
+export async function startTemporalProcess(options: {
+  dbFilename: string;
+  port?: number;
+  searchAttributes?: string[];
+}): Promise<TemporalProcess> {
   let port = options.port ?? (await freePort());
   let child: Child | undefined;
 
@@ -145,7 +149,7 @@ export async function startTemporalProcess(options: { dbFilename: string; port?:
     const current = new Child(
       'temporal',
       temporalCliPath(),
-      [...args, '--headless', '--log-level', 'error', ...searchAttributeArgs()],
+      [...args, '--headless', '--log-level', 'error', ...(options.searchAttributes ?? searchAttributeArgs())],
       process.env,
     );
     child = current;
