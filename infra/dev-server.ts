@@ -7,7 +7,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { registerSearchAttributes, searchAttributeArgs } from './search-attributes';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES, searchAttributeArgs } from './search-attributes';
 import { temporalCliPath } from './temporal-binaries';
 
 export interface DevServer {
@@ -94,4 +95,30 @@ export async function startDevServer(options: {
     }
   }
   return { address, uiUrl: `http://127.0.0.1:${options.uiPort}`, stop };
+}
+
+const INDEXED_VALUE_TYPES = {
+  Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  KeywordList: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+  Text: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  Datetime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+} as const;
+
+/**
+ * Adds the attributes a namespace lacks (a database created before an attribute existed keeps its old set: the dev
+ * server's `--search-attribute` flags apply to a new database only). Returns the names added.
+ */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set([
+    ...Object.keys(existing.customAttributes ?? {}),
+    ...Object.keys(existing.systemAttributes ?? {}),
+  ]);
+  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !known.has(name));
+  if (missing.length === 0) return [];
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]])),
+  });
+  return missing.map(([name]) => name);
 }

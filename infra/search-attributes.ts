@@ -1,11 +1,12 @@
 /**
  * Custom search attributes Kaiban sets on its workflows, so operators filter through Temporal
  * visibility. The embedded dev server registers them at start (`--search-attribute` on a new
- * database, `registerSearchAttributes` for one created by an earlier version).
+ * database, `registerSearchAttributes` in ./dev-server.ts for one created by an earlier version).
+ *
+ * Workflow code imports this module: nothing here may pull in a client or protobuf library (the
+ * workflow bundle evaluates its modules again for every workflow it runs; test/workflow-bundle.test.ts).
  */
-import type { Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 export const SEARCH_ATTRIBUTES = {
   KaibanStatus: 'Keyword',
   KaibanDistrict: 'Keyword',
@@ -19,32 +20,6 @@ export const SEARCH_ATTRIBUTES = {
 
 export function searchAttributeArgs(): string[] {
   return Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
-}
-
-const INDEXED_VALUE_TYPES = {
-  Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  KeywordList: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-  Text: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  Datetime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-} as const;
-
-/**
- * Adds the attributes a namespace lacks (a database created before an attribute existed keeps its old set: the dev
- * server's `--search-attribute` flags apply to a new database only). Returns the names added.
- */
-export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const known = new Set([
-    ...Object.keys(existing.customAttributes ?? {}),
-    ...Object.keys(existing.systemAttributes ?? {}),
-  ]);
-  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !known.has(name));
-  if (missing.length === 0) return [];
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]])),
-  });
-  return missing.map(([name]) => name);
 }
 
 /** Typed keys for workflow code and the client (same names and types as above). */
