@@ -4,10 +4,11 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
+  Client,
+  QueryRejectedError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
-  type Client,
 } from '@temporalio/client';
 import express, { type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -101,7 +102,9 @@ export async function settleAgencyCallbacks(app: express.Express): Promise<void>
 /**
  * Signals an agency's decision to its application unless the workflow already has it. The query first costs the
  * server no history (an agency that decided in its answer and calls back too, a repeated callback); any doubt — no
- * answer in time, an error other than "no such application" — signals.
+ * answer in time, an error other than "no such application" — signals. `client` rejects queries to closed
+ * workflows (see callbackClient): a late callback for a finished application is answered by the server alone,
+ * without a worker replaying the whole history to learn that nothing is awaited.
  */
 async function deliverDecision(client: Client, applicationId: string, decision: AgencyDecision): Promise<void> {
   const handle = client.workflow.getHandle(applicationId);
@@ -112,12 +115,25 @@ async function deliverDecision(client: Client, applicationId: string, decision: 
     );
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw err;
+    if (err instanceof QueryRejectedError) return; // the application has finished: the decision changes nothing
   }
   if (awaited) await handle.signal(agencyDecisionSignal, decision);
 }
 
+/** `client` on the same connection and data converter, with queries to closed workflows rejected by the server. */
+function callbackClient(client: Client): Client {
+  return new Client({
+    connection: client.connection,
+    namespace: client.options.namespace,
+    dataConverter: client.options.dataConverter,
+    interceptors: client.options.interceptors,
+    workflow: { queryRejectCondition: 'NOT_OPEN' },
+  });
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const { client, logger, security } = deps;
+  const callbacks = callbackClient(client);
   const now = deps.now ?? (() => new Date());
   const calendar = deps.calendar ?? createOfficialCalendar();
   const metrics = deps.metrics ?? processMetrics();
@@ -284,7 +300,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     try {
       await tracked(
-        deliverDecision(client, reference.applicationId, { step: reference.step, ticket, status, result, reason }),
+        deliverDecision(callbacks, reference.applicationId, { step: reference.step, ticket, status, result, reason }),
       );
     } catch (err) {
       if (err instanceof WorkflowNotFoundError)

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
 import { AGENCY_IDS, STEP_IDS } from '../domain/steps';
 import { authHeaders } from './helpers/auth';
-import { freshApplication } from './helpers/fixtures';
+import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, CALLBACK_SECRET, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 
@@ -133,6 +133,38 @@ describe('agency callbacks', () => {
       204,
     );
     expect(await signalsIn(id)).toBe(1);
+  });
+
+  it('when a callback comes after its application finished, then the server answers for the closed workflow: 204 with no worker running, nothing signalled', async () => {
+    // A stack of its own, so that its worker can be stopped: no worker could replay the history to answer the query.
+    const own = await startStack(env);
+    try {
+      await patchSimulator(own.simulator, allAgencies({ processingMs: 0, callbacks: false }));
+      const handle = await startApplication(env.client, { taskQueue: own.taskQueue });
+      expect(((await handle.result()) as ApplicationStatus).status).toBe('completed');
+      own.worker.shutdown();
+      while (own.worker.getState() !== 'STOPPED') await sleep(50);
+
+      const [record] = await agencyRecords(own.simulator, handle.workflowId);
+      const raw = JSON.stringify({
+        ticket: record!.ticket,
+        status: 'approved',
+        reference: record!.reference,
+        result: {},
+      });
+      const res = await fetch(`${own.api.url}/v1/agency-callbacks/${record!.agency}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-agency-signature': `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`,
+        },
+        body: raw,
+      });
+      expect(res.status).toBe(204);
+      expect(await signalsIn(handle.workflowId)).toBe(0);
+    } finally {
+      await own.close();
+    }
   });
 
   it('when a callback names an application that does not exist, then 404', async () => {
