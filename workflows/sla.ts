@@ -4,8 +4,10 @@
  *
  * Deterministic: time is workflow time, and the calendar is built from the data the `computeDeadlines` activity
  * returned once at acceptance — recorded in history, so new calendar data never changes a replayed history. One
- * timer at a time wakes the loop at the next 75 % or 100 % instant of any open clock; a state change (a step starts
- * or ends, a pause, the end of the application) wakes it earlier and the timer is replaced.
+ * timer at a time wakes the loop at the next 75 % or 100 % instant of any open clock; a change that can bring that
+ * instant forward or stop the clocks (a step starts, a pause or resume, the end of the application) wakes it earlier
+ * and the timer is replaced if need be. A step's end only moves the next instant later: the loop notes it when it
+ * next wakes (from the step's recorded end), and the status query computes its figures from the same records.
  *
  * Exactly one alert per (application, scope, level): the loop raises a level once, records it in workflow state
  * (rebuilt identically on replay, so a worker crash never raises it again) and schedules one `deliverAlert`
@@ -247,7 +249,8 @@ export class SlaClock {
         this.observe(now);
         this.evaluate(now);
         this.publish(now);
-        this.status.sla = this.view(now);
+        // No snapshot of the figures here: the status query computes them as of its own instant (present) and
+        // finish() writes the final ones, so a wake costs no calendar arithmetic for every scope.
         if (this.stoppedAt !== undefined) break;
         this.arm(this.nextWake(now), now);
         const seen = this.signature();
@@ -425,10 +428,13 @@ export class SlaClock {
     return wake;
   }
 
-  /** Changes whenever a clock must start or stop, or the pause state changes. */
+  /**
+   * Changes whenever a clock starts (its thresholds may come before the armed timer), the pause state changes or the
+   * application ends. A step's end is not in it: it can only move the next threshold later.
+   */
   private signature(): string {
     let signature = `${this.version}|${this.status.status}|`;
-    for (const s of this.status.steps) signature += `${s.startedAt ? 1 : 0}${STEP_ENDED.has(s.state) ? 1 : 0}`;
+    for (const s of this.status.steps) signature += s.startedAt ? '1' : '0';
     return signature;
   }
 
@@ -475,15 +481,25 @@ export class SlaClock {
   private scopeView(scope: SlaScope, at: number): SlaScopeStatus {
     const plan = this.plan!;
     const clock = this.clocks.get(scope);
+    const span = clock && this.spanOf(scope, clock);
     return scopeStatus(this.calendar!, {
       scope,
       budget: plan.budgets[scope],
       effectiveBudgetMs: clock?.budgetMs ?? budgetMs(plan.budgets[scope]),
       rule: plan.countingRule,
-      ...(clock ? { span: clock } : {}),
+      ...(span ? { span } : {}),
       pauses: this.pauses,
       at,
     });
+  }
+
+  /** A step clock as the status records it: ended at the step's end even before the loop has noted it (observe). */
+  private spanOf(scope: SlaScope, clock: Clock): ClockSpan {
+    if (clock.stoppedAt !== undefined || scope === 'application') return clock;
+    const step = this.status.steps.find((s) => s.id === scope);
+    return step?.finishedAt && STEP_ENDED.has(step.state)
+      ? { ...clock, stoppedAt: Date.parse(step.finishedAt) }
+      : clock;
   }
 
   private view(at: number): ApplicationSla {
