@@ -138,6 +138,9 @@ describe('withdrawal', () => {
     await patchSimulator(stack.simulator, { agencies: { market: { processingMs: 600_000 } } });
     const handle = await start();
     await waitForStatus(handle, (s) => step(s, 'name').state === 'pending');
+    // The undo of the name reservation takes 2 s, so the application is still compensating, not closed, when the
+    // second withdrawal arrives: the workflow itself refuses it (a closed workflow would abort the update instead).
+    await patchSimulator(stack.simulator, { agencies: { market: { latencySpikeRate: 1, latencySpikeMs: 2000 } } });
     const id = action();
     const first = await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: id, by: applicant }], updateId: id });
     const again = await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: id, by: applicant }], updateId: id });
