@@ -18,6 +18,8 @@ export interface WorkflowSettings {
   agencyCallTimeoutMs: number;
   pollMaxMs: number;
   agencyMaxAttempts: number;
+  /** The longest wait between two attempts of an agency call (1 s doubling up to this). Absent in histories before it existed: 1 min. */
+  agencyRetryMaxIntervalMs?: number;
   /** Whether the Temporal namespace has Kaiban's custom search attributes registered. */
   searchAttributes: boolean;
 }

@@ -18,10 +18,8 @@ import {
 import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
 import { yearOfDayNumber, shanghaiDayAndOffset } from '../domain/calendar/time';
 import {
+  applicationDeadline,
   DEFAULT_SLA_BUDGETS,
-  effectiveBudgetMs,
-  instantWhenCounted,
-  thresholdMs,
   type CountingRule,
   type SlaAlert,
   type SlaBudgets,
@@ -133,15 +131,12 @@ export function createSlaActivities(deps: SlaActivityDeps) {
       let application: SlaPlan['application'];
       if (missingYear === undefined) {
         try {
-          const budget = effectiveBudgetMs(
-            calendar,
-            'application',
-            settings.countingRule,
-            start,
-            settings.budgets.application,
-          );
-          const at = (target: number) => formatShanghai(instantWhenCounted(calendar, start, [], target, start));
-          application = { budgetMs: budget, warningAt: at(thresholdMs(budget, 'warning')), dueAt: at(budget) };
+          const deadline = applicationDeadline(calendar, settings, start);
+          application = {
+            budgetMs: deadline.budgetMs,
+            warningAt: formatShanghai(deadline.warningAt),
+            dueAt: formatShanghai(deadline.dueAt),
+          };
         } catch (err) {
           if (!(err instanceof CalendarYearMissingError)) throw err;
           missingYear = err.year;

@@ -29,10 +29,10 @@ import { operatorRouter } from './routes/operator';
 import { calendarRouter } from './routes/calendar';
 import { calendarReadiness, type WorkingCalendar } from '../domain/calendar';
 import { createOfficialCalendar } from '../domain/calendar/official';
-import { refreshSla, SLA_LEVELS } from '../domain/sla';
+import { DEFAULT_SLA_BUDGETS, provisionalDueAt, refreshSla, SLA_LEVELS, type SlaSettings } from '../domain/sla';
 import { metricsRouter, processMetrics, type KaibanMetrics } from '../observability/metrics';
 import { consoleRouter, type ConsoleOptions } from './routes/console';
-import { companyNameKey, companySearchText, districtKey, statusKey } from '../infra/search-attributes';
+import { submissionSearchAttributes } from '../infra/search-attributes';
 import { maskPersonalData } from '../observability/logger';
 import type { ApiSecurity } from '../security';
 import { authorize, identityOf, ownerFromMemo } from '../security/authorize';
@@ -59,6 +59,8 @@ export interface AppDeps {
   routers?: express.Router[];
   /** The SLA calendar (config/sla.ts): /v1/calendar/due, /readyz, live SLA figures. Default: shipped data, default hours. */
   calendar?: WorkingCalendar;
+  /** The SLA budgets and counting rule (config/sla.ts), for the provisional deadline set at submission. Default: PRODUCT.md's. */
+  sla?: Pick<SlaSettings, 'countingRule' | 'budgets'>;
   /** The Prometheus registry served at /metrics (default: this process's, shared with the activities). */
   metrics?: KaibanMetrics;
   now?: () => Date;
@@ -136,6 +138,7 @@ export function createApp(deps: AppDeps): express.Express {
   const callbacks = callbackClient(client);
   const now = deps.now ?? (() => new Date());
   const calendar = deps.calendar ?? createOfficialCalendar();
+  const slaSettings = deps.sla ?? { countingRule: 'working-time', budgets: DEFAULT_SLA_BUDGETS };
   const metrics = deps.metrics ?? processMetrics();
   if (deps.searchAttributes) metrics.openApplicationsByLevel = openApplicationsByLevel(client, deps.taskQueue);
   const app = express();
@@ -248,11 +251,10 @@ export function createApp(deps: AppDeps): express.Express {
         memo: { requestHash: hash, owner },
         ...(deps.searchAttributes
           ? {
-              typedSearchAttributes: [
-                { key: statusKey, value: 'running' },
-                { key: districtKey, value: parsed.value.company.district },
-                { key: companyNameKey, value: companySearchText(parsed.value.company.name) },
-              ],
+              typedSearchAttributes: submissionSearchAttributes(
+                parsed.value.company,
+                provisionalDueAt(calendar, slaSettings, Date.parse(input.submittedAt)),
+              ),
             }
           : {}),
       });

@@ -25,6 +25,7 @@ export async function startApi(options: {
   port?: number;
 }): Promise<RunningApi> {
   const { config, client, logger } = options;
+  const sla = loadSlaConfig(config);
   const app = createApp({
     client,
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
@@ -33,7 +34,8 @@ export async function startApi(options: {
     security: apiSecurityFromConfig(config),
     console: { devToken: devTokenMinter(config), roleClaim: config.env.AUTH_ROLE_CLAIM },
     searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
-    calendar: loadSlaConfig(config).calendar,
+    calendar: sla.calendar,
+    sla: sla.settings,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 also calls this callback on a listen error (EADDRINUSE…), with the error.

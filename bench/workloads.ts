@@ -6,7 +6,9 @@ import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@tempor
 import { requestHash } from '../api/ids';
 import type { Application } from '../domain/application';
 import type { StepId } from '../domain/steps';
-import { companyNameKey, companySearchText, districtKey, statusKey } from '../infra/search-attributes';
+import { createOfficialCalendar } from '../domain/calendar/official';
+import { DEFAULT_SLA_BUDGETS, provisionalDueAt } from '../domain/sla';
+import { submissionSearchAttributes } from '../infra/search-attributes';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import type { BaselineInput } from './baseline-workflow';
 import type { BenchEnvironment } from './environment';
@@ -33,6 +35,10 @@ export function benchApplication(options: { word?: string } = {}): Application {
   return app;
 }
 
+/** The bench runs with the shipped calendar and PRODUCT.md's budgets (no SLA_* settings): the API's defaults. */
+let officialCalendar: ReturnType<typeof createOfficialCalendar> | undefined;
+const calendar = () => (officialCalendar ??= createOfficialCalendar());
+
 export const newId = () => `kb-${randomUUID().replace(/-/g, '')}`;
 
 export function startKaiban(
@@ -46,18 +52,22 @@ export function startKaiban(
 /** Starts businessStartup as the API does (same options), without the HTTP hop. */
 export function startKaibanWith(client: Client, taskQueue: string, application: Application): Promise<WorkflowHandle> {
   const id = newId();
-  const input: BusinessStartupInput = { applicationId: id, application, submittedAt: new Date().toISOString() };
+  const submittedAt = Date.now();
+  const input: BusinessStartupInput = {
+    applicationId: id,
+    application,
+    submittedAt: new Date(submittedAt).toISOString(),
+  };
   return client.workflow.start('businessStartup', {
     taskQueue,
     workflowId: id,
     args: [input],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     memo: { requestHash: requestHash(application), owner: 'bench-applicant' },
-    typedSearchAttributes: [
-      { key: statusKey, value: 'running' },
-      { key: districtKey, value: application.company.district },
-      { key: companyNameKey, value: companySearchText(application.company.name) },
-    ],
+    typedSearchAttributes: submissionSearchAttributes(
+      application.company,
+      provisionalDueAt(calendar(), { countingRule: 'working-time', budgets: DEFAULT_SLA_BUDGETS }, submittedAt),
+    ),
   });
 }
 

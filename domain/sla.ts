@@ -8,7 +8,13 @@
  * the earliest instant at which the counted working time equals it — so a pause moves every open
  * deadline by exactly the working time it lasted.
  */
-import { formatShanghai, type OfficePeriod, type ScheduleData, type WorkingCalendar } from './calendar';
+import {
+  CalendarYearMissingError,
+  formatShanghai,
+  type OfficePeriod,
+  type ScheduleData,
+  type WorkingCalendar,
+} from './calendar';
 import { STEP_IDS, STEPS, type StepId } from './steps';
 
 export const SLA_LEVELS = ['on_track', 'warning', 'breached'] as const;
@@ -227,6 +233,47 @@ export function effectiveBudgetMs(
   if (rule !== 'next-day' || scope !== 'application') return ms;
   const days = Math.max(1, Math.ceil(ms / calendar.workingDayMs));
   return calendar.workingTimeBetween(startedAt, calendar.dueNextDayRule(startedAt, days));
+}
+
+/**
+ * The application's deadlines for a clock started at `startedAt`, before any pause: what the acceptance activity
+ * records in the SLA plan, and what the API publishes to visibility at submission (KaibanDueAt) until then.
+ */
+export function applicationDeadline(
+  calendar: WorkingCalendar,
+  settings: Pick<SlaSettings, 'countingRule' | 'budgets'>,
+  startedAt: number,
+): { budgetMs: number; warningAt: number; dueAt: number } {
+  const budget = effectiveBudgetMs(
+    calendar,
+    'application',
+    settings.countingRule,
+    startedAt,
+    settings.budgets.application,
+  );
+  return {
+    budgetMs: budget,
+    warningAt: instantWhenCounted(calendar, startedAt, [], thresholdMs(budget, 'warning'), startedAt),
+    dueAt: instantWhenCounted(calendar, startedAt, [], budget, startedAt),
+  };
+}
+
+/**
+ * The deadline counted from the submission instant, for visibility until the workflow has accepted the application
+ * (within a minute of it, the workflow keeps it: infra/search-attributes.ts). None when the calendar lacks the year.
+ */
+export function provisionalDueAt(
+  calendar: WorkingCalendar,
+  sla: Pick<SlaSettings, 'countingRule' | 'budgets'>,
+  submittedAt: number,
+): number | undefined {
+  try {
+    return applicationDeadline(calendar, sla, submittedAt).dueAt;
+  } catch (err) {
+    // A year the calendar data lacks: the workflow publishes the deadline once it has one.
+    if (err instanceof CalendarYearMissingError) return undefined;
+    throw err;
+  }
 }
 
 // ---- what the status shows -----------------------------------------------------------------

@@ -6,7 +6,13 @@
  * Workflow code imports this module: nothing here may pull in a client or protobuf library (the
  * workflow bundle evaluates its modules again for every workflow it runs; test/workflow-bundle.test.ts).
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  type SearchAttributePair,
+  type SearchAttributeUpdatePair,
+  type TypedSearchAttributes,
+} from '@temporalio/common';
 export const SEARCH_ATTRIBUTES = {
   KaibanStatus: 'Keyword',
   KaibanDistrict: 'Keyword',
@@ -30,6 +36,55 @@ export const dueAtKey = defineSearchAttributeKey('KaibanDueAt', SearchAttributeT
 export const pendingTaskKey = defineSearchAttributeKey('KaibanPendingTask', SearchAttributeType.KEYWORD_LIST);
 export const companyNameKey = defineSearchAttributeKey('KaibanCompanyName', SearchAttributeType.TEXT);
 export const breachedKey = defineSearchAttributeKey('KaibanBreached', SearchAttributeType.KEYWORD_LIST);
+
+/**
+ * KaibanDueAt serves filters and sorting ("due before …"): two values less than a minute apart count as the same, so
+ * the workflow leaves the provisional one the API set at submission (see submissionSearchAttributes) instead of
+ * spending an upsert — a history event and a visibility write — on a few milliseconds. The status carries the exact
+ * deadline.
+ */
+export const DUE_AT_TOLERANCE_MS = 60_000;
+
+/**
+ * What an application starts with in visibility (the API sets them when it starts the workflow): running, its
+ * district and name, on track, and the deadline counted from the submission instant — the acceptance instant the
+ * workflow counts from is normally milliseconds later. `dueAt` is omitted when the calendar cannot give it.
+ */
+export function submissionSearchAttributes(
+  company: { name: string; district: string },
+  dueAt: number | undefined,
+): SearchAttributePair[] {
+  return [
+    { key: statusKey, value: 'running' },
+    { key: districtKey, value: company.district },
+    { key: companyNameKey, value: companySearchText(company.name) },
+    { key: slaLevelKey, value: 'on_track' },
+    ...(dueAt !== undefined ? [{ key: dueAtKey, value: new Date(dueAt) }] : []),
+  ];
+}
+
+/**
+ * The pairs whose value differs from what the workflow already has (`current`: workflowInfo().typedSearchAttributes):
+ * an unset list equals an empty one, and KaibanDueAt values within DUE_AT_TOLERANCE_MS are equal.
+ */
+export function changedSearchAttributes(
+  pairs: readonly SearchAttributeUpdatePair[],
+  current: TypedSearchAttributes,
+): SearchAttributeUpdatePair[] {
+  return pairs.filter((pair) => {
+    const now: unknown = current.get(pair.key);
+    const next: unknown = pair.value;
+    if (Array.isArray(next) || Array.isArray(now)) {
+      const a = (now ?? []) as unknown[];
+      const b = (next ?? []) as unknown[];
+      return a.length !== b.length || a.some((v, i) => v !== b[i]);
+    }
+    if (next instanceof Date) {
+      return !(now instanceof Date) || Math.abs(now.getTime() - next.getTime()) >= DUE_AT_TOLERANCE_MS;
+    }
+    return now !== next;
+  });
+}
 
 /**
  * The company name as searchable text: the name itself (exact match) followed by its characters

@@ -28,8 +28,10 @@ beforeAll(async () => {
     env: {
       AGENCY_TIMEOUT_MS: '1000',
       // A third of attempts fail: 15 attempts make an incident (all 15 failing) a one-in-ten-million event.
-      // (The workflow's backoff, 1 s doubling, makes the unluckiest activity of a phase wait ~30-60 s.)
       AGENCY_MAX_ATTEMPTS: '15',
+      // Waits between attempts capped at 4 s (not 1 min): an unlucky streak of failures costs seconds, not minutes,
+      // so the test's time does not depend on a few long backoffs.
+      AGENCY_RETRY_MAX_INTERVAL_MS: '4000',
     },
   });
   await stack.startApiHere();

@@ -144,6 +144,55 @@ describe('the SLA through the API, on a real Temporal server', () => {
     });
   });
 
+  it('an application submitted through the API starts with its search attributes, so its acceptance writes no upsert', async () => {
+    const submitted = await fetch(`${stack.api.url}/v1/applications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
+      body: JSON.stringify(freshApplication()),
+    });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    const status = (
+      await eventually(
+        () => get(`/v1/applications/${id}`),
+        (r) => r.body?.sla?.state === 'running',
+      )
+    ).body as ApplicationStatus;
+
+    const handle = env.client.workflow.getHandle(id);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const fieldsOf = (indexed: Record<string, unknown> | null | undefined) => Object.keys(indexed ?? {}).sort();
+    // Set by the API when it started the workflow: running, district, name, on track, the provisional deadline.
+    expect(fieldsOf(events[0]!.workflowExecutionStartedEventAttributes!.searchAttributes?.indexedFields)).toEqual([
+      'KaibanCompanyName',
+      'KaibanDistrict',
+      'KaibanDueAt',
+      'KaibanSlaLevel',
+      'KaibanStatus',
+    ]);
+    // Any upsert comes from the SLA clock later (an alert changes the level), never a repeat of the start's values.
+    for (const event of events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)) {
+      expect(fieldsOf(event.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes?.indexedFields)).toEqual([
+        'KaibanBreached',
+        'KaibanDueAt',
+        'KaibanSlaLevel',
+      ]);
+    }
+    // The deadline operators filter on is within a minute of the one counted from acceptance.
+    const listedDue = (await handle.describe()).typedSearchAttributes
+      .getAll()
+      .find((p) => p.key.name === 'KaibanDueAt');
+    expect(listedDue).toBeDefined();
+    const dueAt = Date.parse(status.sla!.application!.dueAt!);
+    expect(Math.abs((listedDue!.value as Date).getTime() - dueAt)).toBeLessThan(60_000);
+
+    await fetch(`${stack.api.url}/v1/applications/${id}/abort`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+      body: JSON.stringify({ reason: 'test cleanup' }),
+    });
+  });
+
   it('serves the due-date calculator and reports the calendar in /readyz', async () => {
     const due = await fetch(`${stack.api.url}/v1/calendar/due?from=2026-02-13T16:00:00%2B08:00&hours=7`);
     expect(due.status).toBe(200);

@@ -61,6 +61,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       pollInitialMs: config.env.AGENCY_POLL_INITIAL_SECONDS * 1000,
       pollMaxMs: config.env.AGENCY_POLL_MAX_SECONDS * 1000,
       agencyMaxAttempts: config.env.AGENCY_MAX_ATTEMPTS,
+      agencyRetryMaxIntervalMs: config.env.AGENCY_RETRY_MAX_INTERVAL_MS,
       agencyCallTimeoutMs: config.env.AGENCY_TIMEOUT_MS,
       searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
     },

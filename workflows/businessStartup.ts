@@ -22,6 +22,7 @@ import {
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
 import type { Application } from '../domain/application';
@@ -37,7 +38,14 @@ import type {
   StepStatus,
 } from '../domain/status';
 import { dependentsOf, STEPS, stepDefinition, type AgencyId, type StepId } from '../domain/steps';
-import { companyNameKey, companySearchText, districtKey, pendingTaskKey, statusKey } from '../infra/search-attributes';
+import {
+  changedSearchAttributes,
+  companyNameKey,
+  companySearchText,
+  districtKey,
+  pendingTaskKey,
+  statusKey,
+} from '../infra/search-attributes';
 import {
   abortUpdate,
   agencyDecisionSignal,
@@ -307,14 +315,19 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     plan: accepted.sla,
   });
   if (config.searchAttributes) {
-    // Everything operators filter on, in one upsert: each upsert is an event and a visibility write.
-    upsertSearchAttributes([
-      { key: statusKey, value: status.status },
-      { key: pendingTaskKey, value: [...status.pendingTasks] },
-      { key: districtKey, value: application.company.district },
-      { key: companyNameKey, value: companySearchText(application.company.name) },
-      ...slaAttributes,
-    ]);
+    // Everything operators filter on, in one upsert — and only what the API did not already set at submission
+    // (usually nothing): each upsert is a history event and a visibility write.
+    const changed = changedSearchAttributes(
+      [
+        { key: statusKey, value: status.status },
+        { key: pendingTaskKey, value: [...status.pendingTasks] },
+        { key: districtKey, value: application.company.district },
+        { key: companyNameKey, value: companySearchText(application.company.name) },
+        ...slaAttributes,
+      ],
+      workflowInfo().typedSearchAttributes,
+    );
+    if (changed.length > 0) upsertSearchAttributes(changed);
   }
 
   const agencyActivities = proxyActivities<Activities>({
@@ -323,7 +336,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
-      maximumInterval: '1 minute',
+      maximumInterval: config.agencyRetryMaxIntervalMs ?? 60_000,
       maximumAttempts: config.agencyMaxAttempts,
       nonRetryableErrorTypes: ['AgencyRequestInvalid'],
     },

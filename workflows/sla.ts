@@ -58,7 +58,7 @@ import {
   type SlaScopeStatus,
 } from '../domain/sla';
 import type { ApplicationStatus, StepState } from '../domain/status';
-import { breachedKey, dueAtKey, slaLevelKey } from '../infra/search-attributes';
+import { breachedKey, DUE_AT_TOLERANCE_MS, dueAtKey, slaLevelKey } from '../infra/search-attributes';
 
 const { computeDeadlines } = proxyActivities<SlaActivities>({
   startToCloseTimeout: '30 seconds',
@@ -447,8 +447,12 @@ export class SlaClock {
     const dueAt = this.isPaused()
       ? this.published.dueAt
       : instantWhenCounted(this.calendar!, application.startedAt, this.pauses, application.budgetMs, now);
-    if (level === this.published.level && breached.join() === this.published.breached && dueAt === this.published.dueAt)
-      return;
+    const sameDue =
+      dueAt === this.published.dueAt ||
+      (dueAt !== undefined &&
+        this.published.dueAt !== undefined &&
+        Math.abs(dueAt - this.published.dueAt) < DUE_AT_TOLERANCE_MS);
+    if (level === this.published.level && breached.join() === this.published.breached && sameDue) return;
     const pairs: SearchAttributeUpdatePair[] = [
       { key: slaLevelKey, value: level },
       { key: breachedKey, value: breached },
