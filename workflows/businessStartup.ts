@@ -472,6 +472,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   async function runStep(id: StepId): Promise<void> {
     const step = stepStatus(id);
     step.startedAt = nowIso();
+    sla.stepStarted();
     for (;;) {
       try {
         const output = await attemptStep(id);

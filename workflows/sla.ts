@@ -4,10 +4,10 @@
  *
  * Deterministic: time is workflow time, and the calendar is built from the data the `computeDeadlines` activity
  * returned once at acceptance — recorded in history, so new calendar data never changes a replayed history. One
- * timer at a time wakes the loop at the next 75 % or 100 % instant of any open clock; a change that can bring that
- * instant forward or stop the clocks (a step starts, a pause or resume, the end of the application) wakes it earlier
- * and the timer is replaced if need be. A step's end only moves the next instant later: the loop notes it when it
- * next wakes (from the step's recorded end), and the status query computes its figures from the same records.
+ * timer at a time wakes the loop at the next 75 % or 100 % instant of any open clock. A step's start re-arms it if
+ * the new clock's threshold comes first (stepStarted, no loop round); a pause, a resume or the end of the application
+ * wakes the loop. A step's end only moves the next instant later: the loop notes it when it next wakes (from the
+ * step's recorded end), and the status query computes its figures from the same records.
  *
  * Exactly one alert per (application, scope, level): the loop raises a level once, records it in workflow state
  * (rebuilt identically on replay, so a worker crash never raises it again) and schedules one `deliverAlert`
@@ -125,6 +125,9 @@ export class SlaClock {
   private waitingForCalendar = false;
   private published: { level?: SlaLevel; breached?: string; dueAt?: number } = {};
   private alarm?: Alarm;
+  private armQueued = false;
+  /** The scope start() was called in (the workflow's root): the parent of every alarm. */
+  private rootScope?: CancellationScope;
   /** While start() runs, the search attributes are handed to the workflow's one upsert at acceptance. */
   private collected?: SearchAttributeUpdatePair[];
 
@@ -138,6 +141,7 @@ export class SlaClock {
    * attributes for the workflow's upsert at acceptance (one upsert instead of two).
    */
   start(input: { acceptedAt: string; searchAttributes: boolean; plan: SlaPlan }): SearchAttributeUpdatePair[] {
+    this.rootScope = CancellationScope.current();
     this.acceptedAt = Date.parse(input.acceptedAt);
     this.searchAttributes = input.searchAttributes;
     this.status.sla = {
@@ -161,6 +165,28 @@ export class SlaClock {
     if (isCancellation(err)) return;
     log.error('SLA clock failed', { applicationId: this.applicationId, error: String(err) });
     if (this.status.sla) this.status.sla.error = err instanceof Error ? err.message : String(err);
+  }
+
+  /**
+   * A step has started (the workflow set its `startedAt`): its clock runs from then, and its first threshold may come
+   * before the armed timer. Done once the code that started the step has scheduled its work (a microtask later), so
+   * the timer command follows the step's activity, and steps started together arm once.
+   */
+  stepStarted(): void {
+    if (this.armQueued) return;
+    this.armQueued = true;
+    void Promise.resolve().then(() => {
+      this.armQueued = false;
+      if (!this.plan || this.stoppedAt !== undefined || this.waitingForCalendar) return; // the loop observes later
+      const now = Date.now();
+      try {
+        this.observe(now);
+        this.arm(this.nextWake(now), now);
+      } catch (err) {
+        if (!(err instanceof CalendarYearMissingError)) throw err;
+        this.version++; // a year the data lacks: the loop asks for it
+      }
+    });
   }
 
   /** Stops every open clock (the application waits on the applicant). No effect if already paused or ended. */
@@ -283,7 +309,13 @@ export class SlaClock {
     }
     if (current && current.at <= wake) return;
     current?.scope.cancel();
-    const alarm: Alarm = { at: wake, scope: new CancellationScope(), rang: false };
+    // A child of the workflow's root scope wherever arm() is called from (stepStarted runs in a step's scope, which a
+    // withdrawal cancels): only arm() and pause end an alarm.
+    const alarm: Alarm = {
+      at: wake,
+      scope: new CancellationScope({ cancellable: true, parent: this.rootScope }),
+      rang: false,
+    };
     this.alarm = alarm;
     alarm.scope
       .run(() => sleep(Math.max(1, wake - now)))
@@ -429,13 +461,11 @@ export class SlaClock {
   }
 
   /**
-   * Changes whenever a clock starts (its thresholds may come before the armed timer), the pause state changes or the
-   * application ends. A step's end is not in it: it can only move the next threshold later.
+   * Changes when the pause state changes or the application ends: the loop then re-evaluates everything. A step's
+   * start arms the timer without the loop (stepStarted); its end can only move the next threshold later.
    */
   private signature(): string {
-    let signature = `${this.version}|${this.status.status}|`;
-    for (const s of this.status.steps) signature += s.startedAt ? '1' : '0';
-    return signature;
+    return `${this.version}|${this.status.status}`;
   }
 
   /** Search attributes for operators' filters: the worst level of any scope, the breached scopes, the promise. */
