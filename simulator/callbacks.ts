@@ -1,5 +1,7 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { request } from 'undici';
 import type { AgencyId } from './config';
 import { signCallbackBody } from './signature';
 
@@ -21,7 +23,12 @@ export interface CallbackDelivery {
  * delivered is logged and forgotten, as a real agency would.
  */
 export class CallbackSender {
-  private readonly shutdown = new AbortController();
+  /** Aborts every attempt and retry wait at close; each callback in flight listens to it (no listener limit). */
+  private readonly shutdown = (() => {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  })();
   private readonly inFlight = new Set<Promise<void>>();
   readonly deliveries: CallbackDelivery[] = [];
 
@@ -91,9 +98,9 @@ export class CallbackSender {
     const timeout = setTimeout(abort, ATTEMPT_TIMEOUT_MS);
     this.shutdown.signal.addEventListener('abort', abort, { once: true });
     try {
-      const response = await fetch(url, { method: 'POST', headers, body: rawBody, signal: controller.signal });
-      await response.arrayBuffer().catch(() => undefined);
-      return response.ok ? undefined : `HTTP ${response.status}`;
+      const response = await request(url, { method: 'POST', headers, body: rawBody, signal: controller.signal });
+      await response.body.dump().catch(() => undefined);
+      return response.statusCode >= 200 && response.statusCode < 300 ? undefined : `HTTP ${response.statusCode}`;
     } catch (error) {
       return error instanceof Error ? error.message : String(error);
     } finally {
