@@ -29,7 +29,7 @@ import { operatorRouter } from './routes/operator';
 import { calendarRouter } from './routes/calendar';
 import { calendarReadiness, type WorkingCalendar } from '../domain/calendar';
 import { createOfficialCalendar } from '../domain/calendar/official';
-import { DEFAULT_SLA_BUDGETS, provisionalDueAt, refreshSla, SLA_LEVELS, type SlaSettings } from '../domain/sla';
+import { DEFAULT_SLA_TERMS, provisionalDueAt, refreshSla, SLA_LEVELS, type SlaSettings } from '../domain/sla';
 import { metricsRouter, processMetrics, type KaibanMetrics } from '../observability/metrics';
 import { consoleRouter, type ConsoleOptions } from './routes/console';
 import { submissionSearchAttributes } from '../infra/search-attributes';
@@ -138,7 +138,7 @@ export function createApp(deps: AppDeps): express.Express {
   const callbacks = callbackClient(client);
   const now = deps.now ?? (() => new Date());
   const calendar = deps.calendar ?? createOfficialCalendar();
-  const slaSettings = deps.sla ?? { countingRule: 'working-time', budgets: DEFAULT_SLA_BUDGETS };
+  const slaSettings = deps.sla ?? DEFAULT_SLA_TERMS;
   const metrics = deps.metrics ?? processMetrics();
   if (deps.searchAttributes) metrics.openApplicationsByLevel = openApplicationsByLevel(client, deps.taskQueue);
   const app = express();

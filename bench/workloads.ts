@@ -7,7 +7,7 @@ import { requestHash } from '../api/ids';
 import type { Application } from '../domain/application';
 import type { StepId } from '../domain/steps';
 import { createOfficialCalendar } from '../domain/calendar/official';
-import { DEFAULT_SLA_BUDGETS, provisionalDueAt } from '../domain/sla';
+import { DEFAULT_SLA_TERMS, provisionalDueAt } from '../domain/sla';
 import { submissionSearchAttributes } from '../infra/search-attributes';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import type { BaselineInput } from './baseline-workflow';
@@ -66,7 +66,7 @@ export function startKaibanWith(client: Client, taskQueue: string, application: 
     memo: { requestHash: requestHash(application), owner: 'bench-applicant' },
     typedSearchAttributes: submissionSearchAttributes(
       application.company,
-      provisionalDueAt(calendar(), { countingRule: 'working-time', budgets: DEFAULT_SLA_BUDGETS }, submittedAt),
+      provisionalDueAt(calendar(), DEFAULT_SLA_TERMS, submittedAt),
     ),
   });
 }

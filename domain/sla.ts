@@ -457,3 +457,9 @@ export interface SlaSettings {
   /** The official schedules: shipped in domain/calendar/schedules.ts, plus any years from SLA_CALENDAR_FILE. */
   schedules: ScheduleData;
 }
+
+/** PRODUCT.md's budgets and counting rule: what the API and the acceptance activity use without SLA_* settings. */
+export const DEFAULT_SLA_TERMS: Pick<SlaSettings, 'countingRule' | 'budgets'> = {
+  countingRule: 'working-time',
+  budgets: DEFAULT_SLA_BUDGETS,
+};
