@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ScheduleData } from '../domain/calendar';
 import type { ApplicationStatus } from '../domain/status';
+import { dueAtKey } from '../infra/search-attributes';
 import { authHeaders } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
 import { eventually } from './helpers/sla-world';
@@ -76,22 +77,34 @@ async function get(pathname: string, role: 'operator' | 'supervisor' = 'supervis
   };
 }
 
+/** Submits a fresh application as an applicant; resolves once its SLA clock runs. */
+async function submitAndWaitForClock(): Promise<{ id: string; status: ApplicationStatus }> {
+  const submitted = await fetch(`${stack.api.url}/v1/applications`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
+    body: JSON.stringify(freshApplication()),
+  });
+  expect(submitted.status).toBe(202);
+  const { id } = (await submitted.json()) as { id: string };
+  const running = await eventually(
+    () => get(`/v1/applications/${id}`),
+    (r) => r.body?.sla?.state === 'running',
+  );
+  return { id, status: running.body as ApplicationStatus };
+}
+
+/** Aborts an application the test leaves running. */
+async function abort(id: string): Promise<void> {
+  await fetch(`${stack.api.url}/v1/applications/${id}/abort`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+    body: JSON.stringify({ reason: 'test cleanup' }),
+  });
+}
+
 describe('the SLA through the API, on a real Temporal server', () => {
   it('a breached application shows up in the filters, the stats and the metrics, and its status figures are live', async () => {
-    const submitted = await fetch(`${stack.api.url}/v1/applications`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
-      body: JSON.stringify(freshApplication()),
-    });
-    expect(submitted.status).toBe(202);
-    const { id } = (await submitted.json()) as { id: string };
-
-    const early = (
-      await eventually(
-        () => get(`/v1/applications/${id}`),
-        (r) => r.body?.sla?.state === 'running',
-      )
-    ).body as ApplicationStatus;
+    const { id, status: early } = await submitAndWaitForClock();
     expect(early.sla?.application).toMatchObject({ level: 'on_track', committedBudget: { workingMs: 6000 } });
     // The API brings the running clocks to its own now: two reads a second apart differ by about a second.
     await new Promise((r) => setTimeout(r, 1000));
@@ -137,27 +150,11 @@ describe('the SLA through the API, on a real Temporal server', () => {
     expect(metrics.text).toMatch(/kaiban_sla_open_applications\{level="breached"\} [1-9]/);
     expect((await fetch(`${stack.api.url}/metrics`)).status).toBe(401); // staff only
 
-    await fetch(`${stack.api.url}/v1/applications/${id}/abort`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-      body: JSON.stringify({ reason: 'test cleanup' }),
-    });
+    await abort(id);
   });
 
   it('an application submitted through the API starts with its search attributes, so its acceptance writes no upsert', async () => {
-    const submitted = await fetch(`${stack.api.url}/v1/applications`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
-      body: JSON.stringify(freshApplication()),
-    });
-    expect(submitted.status).toBe(202);
-    const { id } = (await submitted.json()) as { id: string };
-    const status = (
-      await eventually(
-        () => get(`/v1/applications/${id}`),
-        (r) => r.body?.sla?.state === 'running',
-      )
-    ).body as ApplicationStatus;
+    const { id, status } = await submitAndWaitForClock();
 
     const handle = env.client.workflow.getHandle(id);
     const events = (await handle.fetchHistory()).events ?? [];
@@ -179,18 +176,12 @@ describe('the SLA through the API, on a real Temporal server', () => {
       ]);
     }
     // The deadline operators filter on is within a minute of the one counted from acceptance.
-    const listedDue = (await handle.describe()).typedSearchAttributes
-      .getAll()
-      .find((p) => p.key.name === 'KaibanDueAt');
+    const listedDue = (await handle.describe()).typedSearchAttributes.get(dueAtKey);
     expect(listedDue).toBeDefined();
     const dueAt = Date.parse(status.sla!.application!.dueAt!);
-    expect(Math.abs((listedDue!.value as Date).getTime() - dueAt)).toBeLessThan(60_000);
+    expect(Math.abs(listedDue!.getTime() - dueAt)).toBeLessThan(60_000);
 
-    await fetch(`${stack.api.url}/v1/applications/${id}/abort`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-      body: JSON.stringify({ reason: 'test cleanup' }),
-    });
+    await abort(id);
   });
 
   it('serves the due-date calculator and reports the calendar in /readyz', async () => {
