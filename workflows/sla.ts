@@ -183,8 +183,10 @@ export class SlaClock {
         this.observe(now);
         this.arm(this.nextWake(now), now);
       } catch (err) {
-        if (!(err instanceof CalendarYearMissingError)) throw err;
-        this.version++; // a year the data lacks: the loop asks for it
+        // A year the data lacks: the loop asks for it. Any other fault is reported like the loop's, never thrown
+        // from this detached promise (that would fail every workflow task of the application).
+        if (err instanceof CalendarYearMissingError) this.version++;
+        else this.failed(err);
       }
     });
   }
