@@ -127,7 +127,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           responses: {
             '204': {
               description:
-                'Taken: signalled to the application, or nothing to do (a "pending" report, or a decision the application already has from the agency\'s answer or an earlier callback)',
+                'Taken: signalled to the application, or nothing to do (a "pending" report, or a decision the application already has from the agency\'s answer or an earlier callback). A callback that arrives before the agency\'s answer to the filing has reached the application is held up to 4 s for that answer, then signalled if it is still missing.',
             },
             '401': errorResponse('Bad signature'),
             '404': errorResponse('No such application'),

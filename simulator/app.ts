@@ -274,14 +274,16 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     store.add(record);
     logger.info({ agency, procedure, ticket, applicationId: record.reference.applicationId }, 'filed');
 
-    const { processingMs } = config.agencies[agency];
+    const { processingMs, answerDelayMs } = config.agencies[agency];
     if (processingMs === 0) decide(record, prepared.decide);
     else
       decisionTimers.set(
         ticket,
         setTimeout(() => decide(record, prepared.decide), processingMs),
       );
-    res.status(202).json(recordView(record));
+    const answer = recordView(record);
+    if (answerDelayMs > 0) await sleep(answerDelayMs, undefined, { signal: shutdown.signal });
+    res.status(202).json(answer);
   });
 
   app.get('/agencies/:agency/requests/:ticket', async (req, res) => {

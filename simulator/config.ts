@@ -40,6 +40,9 @@ const agencySettingsSchema = z.strictObject({
   /** Probability that a call is held back `latencySpikeMs` before it is handled. */
   latencySpikeRate: rate,
   latencySpikeMs: milliseconds,
+  /** Delay between handling a filing and answering it: a slow way back (with processingMs 0, the decision's callback
+   * leaves before the answer). */
+  answerDelayMs: milliseconds,
   /** Probability that a decision's callback is never sent (polling must find the decision). */
   dropCallbackRate: rate,
   callbacks: z.boolean(),
@@ -56,6 +59,7 @@ export const DEFAULT_AGENCY_CONFIG: AgencyConfig = {
   transientFailureRate: 0,
   latencySpikeRate: 0,
   latencySpikeMs: 0,
+  answerDelayMs: 0,
   dropCallbackRate: 0,
   callbacks: true,
   rejectAll: false,

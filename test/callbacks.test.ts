@@ -1,12 +1,14 @@
 /**
  * Agency callbacks on the dev server, through the real API: a callback becomes a signal only when the workflow
  * still waits for that decision. An agency that decides in its answer to the filing and calls back as well adds
- * nothing to the history; a decision that comes later arrives by signal; a callback the API cannot place is
- * refused, and nothing is lost when in doubt (an unknown ticket is signalled).
+ * nothing to the history, even when the callback overtakes the answer (the API holds it until the workflow has the
+ * answer); a decision that comes later arrives by signal; a callback the API cannot place is refused, and nothing is
+ * lost when in doubt (an unknown ticket, or a filing still unanswered after the hold, is signalled).
  */
 import { createHmac } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
+import { CALLBACK_PLACEMENT_BUDGET_MS } from '../api/app';
 import { AGENCY_IDS, STEP_IDS } from '../domain/steps';
 import { authHeaders } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
@@ -79,19 +81,26 @@ const allAgencies = (settings: Record<string, unknown>) => ({
 });
 
 describe('agency callbacks', () => {
-  it('when every agency decides in its answer and its callbacks come afterwards, then the API takes them and the history holds no signal', async () => {
-    // The callbacks are held back here and sent below, after the answers: with the simulator's own callbacks one
-    // could overtake its answer on the way to the workflow, and be signalled (correctly: the ticket is unknown yet).
-    await patchSimulator(stack.simulator, allAgencies({ processingMs: 0, callbacks: false }));
+  it('when every agency decides in its answer and calls back at once, before that answer reaches the workflow, then the API holds each callback until the workflow has the answer, and none becomes a signal', async () => {
+    // The answers take 300 ms back, so every callback arrives while its step is still filing.
+    await patchSimulator(stack.simulator, allAgencies({ processingMs: 0, callbacks: true, answerDelayMs: 300 }));
     const id = await submit();
     const status = await waitFor(id, (s) => s.status === 'completed');
+    await patchSimulator(stack.simulator, allAgencies({ answerDelayMs: 0 }));
     const agencySteps = status.steps.filter((s) => s.agency);
     expect(agencySteps).toHaveLength(STEP_IDS.length - 1);
     // Decided in the filing's answer: neither by callback nor by poll.
     for (const step of agencySteps) expect(step.decidedVia).toBeUndefined();
-
+    // Every callback was sent and taken (204), while the workflow was still filing or after it had the answer.
+    await stack.simulator.simulator.settled();
     const records = await agencyRecords(stack.simulator, id);
     expect(records).toHaveLength(agencySteps.length);
+    const tickets = new Set(records.map((r) => r.ticket));
+    const deliveries = stack.simulator.simulator.callbacks.deliveries.filter((d) => tickets.has(d.ticket));
+    expect(deliveries.map((d) => d.outcome)).toEqual(records.map(() => 'delivered'));
+    expect(await signalsIn(id)).toBe(0);
+
+    // The same callbacks again, after the end: still nothing signalled.
     for (const record of records) {
       const answer = await callBack(record.agency, {
         ticket: record.ticket,
@@ -134,6 +143,31 @@ describe('agency callbacks', () => {
     );
     expect(await signalsIn(id)).toBe(1);
   });
+
+  it('when a callback overtakes a filing whose answer does not come, then the API holds it for its budget (4 s) and signals it: nothing lost', async () => {
+    // The name agency holds every call 6 s before handling it: the workflow stays in "filing" meanwhile.
+    await patchSimulator(stack.simulator, {
+      agencies: {
+        ...allAgencies({ processingMs: 0, callbacks: false }).agencies,
+        market: { latencySpikeRate: 1, latencySpikeMs: 6000 },
+      },
+    });
+    try {
+      const id = await submit();
+      await waitFor(id, (s) => s.steps.find((step) => step.id === 'name')?.state === 'filing');
+      const t0 = Date.now();
+      const reference = { applicationId: id, step: 'name' };
+      expect(await callBack('market', { ticket: 'MARKET-EARLY', status: 'approved', reference, result: {} })).toBe(204);
+      // Held for the whole budget (a timer may round a millisecond or two), then signalled.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(CALLBACK_PLACEMENT_BUDGET_MS - 20);
+      expect(await signalsIn(id)).toBe(1);
+      // The filing's own answer comes later and the application goes on with it.
+      const done = await waitFor(id, (s) => s.status === 'completed', 60_000);
+      expect(done.steps.find((step) => step.id === 'name')?.ticket).not.toBe('MARKET-EARLY');
+    } finally {
+      await patchSimulator(stack.simulator, allAgencies({ latencySpikeRate: 0, latencySpikeMs: 0 }));
+    }
+  }, 90_000);
 
   it('when a callback comes after its application finished, then the server answers for the closed workflow: 204 with no worker running, nothing signalled', async () => {
     // A stack of its own, so that its worker can be stopped: no worker could replay the history to answer the query.

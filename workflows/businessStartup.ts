@@ -50,8 +50,8 @@ import {
   abortUpdate,
   agencyDecisionSignal,
   applicationQuery,
+  callbackVerdictQuery,
   correctionUpdate,
-  decisionAwaitedQuery,
   reviewUpdate,
   statusQuery,
   stepActionUpdate,
@@ -199,7 +199,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   setHandler(agencyDecisionSignal, (decision) => {
     if (decision.status !== 'pending') decisions.set(decision.ticket, decision);
   });
-  setHandler(decisionAwaitedQuery, (ticket) => !decided.has(ticket) && !decisions.has(ticket));
+  setHandler(callbackVerdictQuery, ({ ticket, step }) => {
+    if (decided.has(ticket) || decisions.has(ticket)) return 'decided';
+    return status.steps.find((s) => s.id === step)?.state === 'filing' ? 'filing' : 'awaited';
+  });
 
   const requireRunning = (input: ActionInput) => {
     if (!actions.has(input.actionId) && (finished() || ending)) {

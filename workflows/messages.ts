@@ -70,11 +70,15 @@ export const statusQuery = defineQuery<ApplicationStatus>('status');
 export const applicationQuery = defineQuery<Application>('application');
 export const agencyDecisionSignal = defineSignal<[AgencyDecision]>('agencyDecision');
 /**
- * Whether the workflow still waits for this ticket's decision: false once it knows it (from the filing's answer, a
- * poll or an earlier callback). The API asks before signalling a callback, so an agency that decided in its answer
- * and calls back as well costs no history; an unknown ticket (a callback that overtook its filing) answers true.
+ * What the workflow makes of an agency's callback for this ticket of this step, asked by the API before it signals:
+ * - `decided`: the workflow has this decision (from the filing's answer, a poll or an earlier callback) — an agency
+ *   that decided in its answer and calls back as well costs no history;
+ * - `filing`: the step's filing is still unanswered, so the callback has overtaken the answer, which usually carries
+ *   the same decision — the API asks again a moment later rather than signal at once;
+ * - `awaited`: anything else (a pending ticket, an unknown one) — the API signals.
  */
-export const decisionAwaitedQuery = defineQuery<boolean, [string]>('decisionAwaited');
+export type CallbackVerdict = 'decided' | 'filing' | 'awaited';
+export const callbackVerdictQuery = defineQuery<CallbackVerdict, [{ ticket: string; step: StepId }]>('callbackVerdict');
 export const withdrawUpdate = defineUpdate<ActionResult, [ActionInput]>('withdraw');
 export const abortUpdate = defineUpdate<ActionResult, [ActionInput]>('abort');
 export const reviewUpdate = defineUpdate<ActionResult, [ReviewInput]>('review');
