@@ -3,10 +3,8 @@
  * Routes stay thin: validate at the edge with zod, then talk to Temporal.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Client,
-  QueryRejectedError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
@@ -21,13 +19,8 @@ import { languageFrom } from '../domain/problems';
 import type { ApplicationStatus } from '../domain/status';
 import { AGENCY_IDS, STEP_IDS, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
-import {
-  agencyDecisionSignal,
-  callbackVerdictQuery,
-  statusQuery,
-  type AgencyDecision,
-  type CallbackVerdict,
-} from '../workflows/messages';
+import { statusQuery } from '../workflows/messages';
+import { CallbackPlacer } from './callback-placement';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
@@ -85,19 +78,6 @@ const callbackSchema = z.object({
 
 type RawBodyRequest = Request & { rawBody?: Buffer };
 
-/**
- * How long the API may take to place a callback before it signals anyway. A query is answered only after the workflow
- * task in flight, which under load takes seconds, and a signal then would only add to that load; the budget stays
- * within an agency's patience for an answer (the simulator gives up an attempt after 5 s).
- */
-export const CALLBACK_PLACEMENT_BUDGET_MS = 4000;
-
-/**
- * A callback that overtook its filing's answer (verdict `filing`) asks again after these waits, the last repeated,
- * until the budget runs out: the answer usually carries the decision, and then the callback costs no history.
- */
-const CALLBACK_HOLD_DELAYS_MS = [100, 200, 400, 800, 1500];
-
 function signatureMatches(secret: string, rawBody: Buffer, header: string | undefined): boolean {
   if (!header?.startsWith('sha256=')) return false;
   const expected = Buffer.from(createHmac('sha256', secret).update(rawBody).digest('hex'));
@@ -118,51 +98,9 @@ export async function settleAgencyCallbacks(app: express.Express): Promise<void>
   while (inFlight && inFlight.size > 0) await Promise.allSettled([...inFlight]);
 }
 
-/**
- * Signals an agency's decision to its application unless the workflow already has it or is about to (see
- * callbackVerdictQuery). Queries cost the server no history, a signal costs events and a workflow task: an agency that
- * decided in its answer and calls back too — even before that answer reached the workflow — and a repeated callback
- * are answered by queries alone. Any doubt signals: no answer within CALLBACK_PLACEMENT_BUDGET_MS, an error other
- * than "no such application", a filing still unanswered when the budget runs out. `client` rejects queries to closed
- * workflows (see callbackClient): a late callback for a finished application is answered by the server alone,
- * without a worker replaying the whole history.
- */
-async function deliverDecision(client: Client, applicationId: string, decision: AgencyDecision): Promise<void> {
-  const handle = client.workflow.getHandle(applicationId);
-  const giveUpAt = Date.now() + CALLBACK_PLACEMENT_BUDGET_MS;
-  for (let round = 0; Date.now() < giveUpAt; round++) {
-    let verdict: CallbackVerdict;
-    try {
-      verdict = await client.connection.withDeadline(giveUpAt, () =>
-        handle.query(callbackVerdictQuery, { ticket: decision.ticket, step: decision.step }),
-      );
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw err;
-      if (err instanceof QueryRejectedError) return; // the application has finished: the decision changes nothing
-      break; // no answer within the budget, or another error: signal
-    }
-    if (verdict === 'decided') return;
-    if (verdict === 'awaited') break;
-    const hold = CALLBACK_HOLD_DELAYS_MS[Math.min(round, CALLBACK_HOLD_DELAYS_MS.length - 1)]!;
-    await sleep(Math.max(0, Math.min(hold, giveUpAt - Date.now())));
-  }
-  await handle.signal(agencyDecisionSignal, decision);
-}
-
-/** `client` on the same connection and data converter, with queries to closed workflows rejected by the server. */
-function callbackClient(client: Client): Client {
-  return new Client({
-    connection: client.connection,
-    namespace: client.options.namespace,
-    dataConverter: client.options.dataConverter,
-    interceptors: client.options.interceptors,
-    workflow: { queryRejectCondition: 'NOT_OPEN' },
-  });
-}
-
 export function createApp(deps: AppDeps): express.Express {
   const { client, logger, security } = deps;
-  const callbacks = callbackClient(client);
+  const callbacks = new CallbackPlacer(client);
   const now = deps.now ?? (() => new Date());
   const calendar = deps.calendar ?? createOfficialCalendar();
   const slaSettings = deps.sla ?? DEFAULT_SLA_TERMS;
@@ -328,9 +266,7 @@ export function createApp(deps: AppDeps): express.Express {
       return;
     }
     try {
-      await tracked(
-        deliverDecision(callbacks, reference.applicationId, { step: reference.step, ticket, status, result, reason }),
-      );
+      await tracked(callbacks.place(reference.applicationId, { step: reference.step, ticket, status, result, reason }));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError)
         throw new HttpError(404, 'NOT_FOUND', 'no running application for this callback');

@@ -6,10 +6,12 @@
  * lost when in doubt (an unknown ticket, or a filing still unanswered after the hold, is signalled).
  */
 import { createHmac } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
-import { CALLBACK_PLACEMENT_BUDGET_MS } from '../api/app';
+import { CALLBACK_PLACEMENT_BUDGET_MS } from '../api/callback-placement';
 import { AGENCY_IDS, STEP_IDS } from '../domain/steps';
+import { statusQuery } from '../workflows/messages';
 import { authHeaders } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, CALLBACK_SECRET, patchSimulator, startStack, type Stack } from './helpers/stack';
@@ -142,6 +144,54 @@ describe('agency callbacks', () => {
       204,
     );
     expect(await signalsIn(id)).toBe(1);
+  });
+
+  it('when agencies call back together for one application, then their callbacks share queries: five callbacks, at most two queries', async () => {
+    // Counts the queries the API sends, through its client's interceptors (the placer keeps them).
+    let queries = 0;
+    const client = new Client({
+      connection: env.client.connection,
+      namespace: env.client.options.namespace,
+      dataConverter: env.client.options.dataConverter,
+      interceptors: { workflow: [{ query: (input, next) => (queries++, next(input)) }] },
+    });
+    const own = await startStack(env, { client, settings: { pollInitialMs: 60_000, pollMaxMs: 60_000 } });
+    try {
+      await patchSimulator(own.simulator, allAgencies({ processingMs: 0, callbacks: false }));
+      // 投资 needs a manual review: the application waits there, running, with the name already reserved.
+      const handle = await startApplication(env.client, {
+        taskQueue: own.taskQueue,
+        edit: (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
+      });
+      let name: ApplicationStatus['steps'][number] | undefined;
+      while (name?.state !== 'done') {
+        await sleep(100);
+        name = (await handle.query(statusQuery)).steps.find((s) => s.id === 'name');
+      }
+      const reference = { applicationId: handle.workflowId, step: 'name' };
+      const post = (body: Record<string, unknown>) => {
+        const raw = JSON.stringify(body);
+        const signature = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`;
+        return fetch(`${own.api.url}/v1/agency-callbacks/market`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-agency-signature': signature },
+          body: raw,
+        }).then((res) => res.status);
+      };
+      queries = 0;
+      const answers = await Promise.all([
+        ...[1, 2, 3, 4].map(() => post({ ticket: name!.ticket, status: 'approved', reference, result: {} })),
+        post({ ticket: 'MARKET-UNKNOWN', status: 'approved', reference, result: {} }),
+      ]);
+      expect(answers).toEqual([204, 204, 204, 204, 204]);
+      expect(queries).toBeGreaterThanOrEqual(1);
+      expect(queries).toBeLessThanOrEqual(2);
+      // The four repeats changed nothing; the unknown ticket was signalled, once.
+      expect(await signalsIn(handle.workflowId)).toBe(1);
+      await handle.terminate('test done');
+    } finally {
+      await own.close();
+    }
   });
 
   it('when a callback overtakes a filing whose answer does not come, then the API holds it for its budget (4 s) and signals it: nothing lost', async () => {

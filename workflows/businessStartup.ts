@@ -50,7 +50,7 @@ import {
   abortUpdate,
   agencyDecisionSignal,
   applicationQuery,
-  callbackVerdictQuery,
+  callbackVerdictsQuery,
   correctionUpdate,
   reviewUpdate,
   statusQuery,
@@ -199,10 +199,12 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   setHandler(agencyDecisionSignal, (decision) => {
     if (decision.status !== 'pending') decisions.set(decision.ticket, decision);
   });
-  setHandler(callbackVerdictQuery, ({ ticket, step }) => {
-    if (decided.has(ticket) || decisions.has(ticket)) return 'decided';
-    return status.steps.find((s) => s.id === step)?.state === 'filing' ? 'filing' : 'awaited';
-  });
+  setHandler(callbackVerdictsQuery, (reports) =>
+    reports.map(({ ticket, step }) => {
+      if (decided.has(ticket) || decisions.has(ticket)) return 'decided';
+      return status.steps.find((s) => s.id === step)?.state === 'filing' ? 'filing' : 'awaited';
+    }),
+  );
 
   const requireRunning = (input: ActionInput) => {
     if (!actions.has(input.actionId) && (finished() || ending)) {

@@ -69,8 +69,13 @@ export type ActionRejection = keyof typeof ACTION_REJECTIONS;
 export const statusQuery = defineQuery<ApplicationStatus>('status');
 export const applicationQuery = defineQuery<Application>('application');
 export const agencyDecisionSignal = defineSignal<[AgencyDecision]>('agencyDecision');
+/** An agency's callback as the API reports it to the workflow before signalling (see callbackVerdictsQuery). */
+export interface CallbackReport {
+  ticket: string;
+  step: StepId;
+}
 /**
- * What the workflow makes of an agency's callback for this ticket of this step, asked by the API before it signals:
+ * What the workflow makes of agency callbacks (one verdict per report, in order), asked by the API before it signals:
  * - `decided`: the workflow has this decision (from the filing's answer, a poll or an earlier callback) — an agency
  *   that decided in its answer and calls back as well costs no history;
  * - `filing`: the step's filing is still unanswered, so the callback has overtaken the answer, which usually carries
@@ -78,7 +83,7 @@ export const agencyDecisionSignal = defineSignal<[AgencyDecision]>('agencyDecisi
  * - `awaited`: anything else (a pending ticket, an unknown one) — the API signals.
  */
 export type CallbackVerdict = 'decided' | 'filing' | 'awaited';
-export const callbackVerdictQuery = defineQuery<CallbackVerdict, [{ ticket: string; step: StepId }]>('callbackVerdict');
+export const callbackVerdictsQuery = defineQuery<CallbackVerdict[], [CallbackReport[]]>('callbackVerdicts');
 export const withdrawUpdate = defineUpdate<ActionResult, [ActionInput]>('withdraw');
 export const abortUpdate = defineUpdate<ActionResult, [ActionInput]>('abort');
 export const reviewUpdate = defineUpdate<ActionResult, [ReviewInput]>('review');
