@@ -27,6 +27,13 @@ export interface ThroughputRound {
   cpuMsPerApplication: Record<string, number>;
 }
 
+export interface CpuPerApplication {
+  server: number;
+  worker: number;
+  api: number;
+  simulatorAndLoad: number;
+}
+
 export interface ThroughputResult {
   n: number;
   rounds: ThroughputRound[];
@@ -35,8 +42,16 @@ export interface ThroughputResult {
   ratio: number;
   noCallbacksPerSecond?: number;
   noCallbacksRatio?: number;
-  /** Mean CPU ms per application: the dev server's and each side's own worker's (steadier than wall time on a shared machine). */
-  cpuMsPerApplication: { kaiban: { server: number; worker: number }; baseline: { server: number; worker: number } };
+  /**
+   * Mean CPU ms per application by process (steadier than wall time on a shared machine): the dev server, each side's
+   * own worker, the API (it takes the agencies' callbacks) and this process (the agency simulator and the load
+   * generator). `kaibanNoCallbacks` with `withoutCallbacks`.
+   */
+  cpuMsPerApplication: {
+    kaiban: CpuPerApplication;
+    baseline: CpuPerApplication;
+    kaibanNoCallbacks?: CpuPerApplication;
+  };
   /** Ids of Kaiban applications that completed, for the API's GET benchmark. */
   completedIds: string[];
 }
@@ -129,14 +144,23 @@ export async function measureThroughput(
   const kaibanPerSecond = perSecond('kaiban');
   const baselinePerSecond = perSecond('baseline');
   const noCallbacksPerSecond = options.withoutCallbacks ? perSecond('kaiban-no-callbacks') : undefined;
-  const cpu = (variant: Variant, process: string) =>
-    mean(rounds.filter((r) => r.kind === variant).map((r) => r.cpuMsPerApplication[process]!));
+  const cpu = (variant: Variant): CpuPerApplication => {
+    const of = (process: string) =>
+      mean(rounds.filter((r) => r.kind === variant).map((r) => r.cpuMsPerApplication[process]!));
+    return {
+      server: of('temporal'),
+      worker: of(variant === 'baseline' ? 'baselineWorker' : 'kaibanWorker'),
+      api: of('api'),
+      simulatorAndLoad: of('benchAndSimulator'),
+    };
+  };
   return {
     n: options.n,
     rounds,
     cpuMsPerApplication: {
-      kaiban: { server: cpu('kaiban', 'temporal'), worker: cpu('kaiban', 'kaibanWorker') },
-      baseline: { server: cpu('baseline', 'temporal'), worker: cpu('baseline', 'baselineWorker') },
+      kaiban: cpu('kaiban'),
+      baseline: cpu('baseline'),
+      ...(options.withoutCallbacks ? { kaibanNoCallbacks: cpu('kaiban-no-callbacks') } : {}),
     },
     kaibanPerSecond,
     baselinePerSecond,

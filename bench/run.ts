@@ -106,17 +106,30 @@ function rows(results: {
       goal: '≥ 0.9×',
     });
     const cpu = throughput.cpuMsPerApplication;
-    for (const [metric, side] of [
+    const processes = [
       ['dev-server CPU ms / app', 'server'],
       ['worker CPU ms / app', 'worker'],
+      ['API CPU ms / app', 'api'],
+      ['simulator + load generator CPU ms / app', 'simulatorAndLoad'],
+    ] as const;
+    for (const [label, kaiban] of [
+      ['', cpu.kaiban],
+      [', agencies not calling back', cpu.kaibanNoCallbacks],
     ] as const) {
-      out.push({
-        section: `throughput (${throughput.n} apps)`,
-        metric,
-        kaiban: fmt(cpu.kaiban[side]),
-        baseline: fmt(cpu.baseline[side]),
-        ratio: `${fmt(ratio(cpu.kaiban[side], cpu.baseline[side]), 2)}×`,
-      });
+      if (!kaiban) continue;
+      for (const [metric, process] of processes) {
+        out.push({
+          section: `throughput (${throughput.n} apps)`,
+          metric: `${metric}${label}`,
+          kaiban: fmt(kaiban[process]),
+          baseline: fmt(cpu.baseline[process]),
+          // The baseline has no API work and no agencies: a ratio against its idle figure would say nothing.
+          ratio:
+            process === 'server' || process === 'worker'
+              ? `${fmt(ratio(kaiban[process], cpu.baseline[process]), 2)}×`
+              : '—',
+        });
+      }
     }
     if (throughput.noCallbacksPerSecond !== undefined) {
       out.push({
