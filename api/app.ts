@@ -100,11 +100,11 @@ export async function settleAgencyCallbacks(app: express.Express): Promise<void>
 
 export function createApp(deps: AppDeps): express.Express {
   const { client, logger, security } = deps;
-  const callbacks = new CallbackPlacer(client);
   const now = deps.now ?? (() => new Date());
   const calendar = deps.calendar ?? createOfficialCalendar();
   const slaSettings = deps.sla ?? DEFAULT_SLA_TERMS;
   const metrics = deps.metrics ?? processMetrics();
+  const callbacks = new CallbackPlacer(client, metrics.agencyCallbackQueries);
   if (deps.searchAttributes) metrics.openApplicationsByLevel = openApplicationsByLevel(client, deps.taskQueue);
   const app = express();
   const inFlight = new Set<Promise<unknown>>();
@@ -262,14 +262,20 @@ export function createApp(deps: AppDeps): express.Express {
     const { reference, ticket, status, result, reason } = parsed.data;
     // "Still pending" changes nothing in the workflow; it polls on its own timer.
     if (status === 'pending') {
+      metrics.agencyCallbacks.inc({ outcome: 'pending' });
       res.status(204).end();
       return;
     }
     try {
-      await tracked(callbacks.place(reference.applicationId, { step: reference.step, ticket, status, result, reason }));
+      const outcome = await tracked(
+        callbacks.place(reference.applicationId, { step: reference.step, ticket, status, result, reason }),
+      );
+      metrics.agencyCallbacks.inc({ outcome });
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
+      if (err instanceof WorkflowNotFoundError) {
+        metrics.agencyCallbacks.inc({ outcome: 'not_found' });
         throw new HttpError(404, 'NOT_FOUND', 'no running application for this callback');
+      }
       throw err;
     }
     res.status(204).end();

@@ -15,6 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, QueryRejectedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Counter } from 'prom-client';
 import {
   agencyDecisionSignal,
   callbackVerdictsQuery,
@@ -36,6 +37,9 @@ export const CALLBACK_PLACEMENT_BUDGET_MS = 4000;
  */
 const HOLD_DELAYS_MS = [100, 200, 400, 800, 1500];
 
+/** How a callback was placed (kaiban_agency_callbacks_total counts them, with `pending` and `not_found` from the route). */
+export type PlacementOutcome = 'needless' | 'signalled' | 'signalled_in_doubt' | 'finished';
+
 interface Waiter {
   report: CallbackReport;
   giveUpAt: number;
@@ -48,7 +52,11 @@ export class CallbackPlacer {
   private readonly queues = new Map<string, Waiter[]>();
   private readonly client: Client;
 
-  constructor(client: Client) {
+  /** `queries` counts the queries sent (kaiban_agency_callback_queries_total). */
+  constructor(
+    client: Client,
+    private readonly queries?: Counter<never>,
+  ) {
     // Same connection and data converter, with queries to closed workflows rejected by the server.
     this.client = new Client({
       connection: client.connection,
@@ -59,25 +67,30 @@ export class CallbackPlacer {
     });
   }
 
-  /** Resolves once the decision is signalled or known to be needless; throws WorkflowNotFoundError. */
-  async place(applicationId: string, decision: AgencyDecision): Promise<void> {
+  /** Resolves once the decision is signalled or known to be needless, with how; throws WorkflowNotFoundError. */
+  async place(applicationId: string, decision: AgencyDecision): Promise<PlacementOutcome> {
     const giveUpAt = Date.now() + CALLBACK_PLACEMENT_BUDGET_MS;
     const report = { ticket: decision.ticket, step: decision.step };
+    let outcome: PlacementOutcome = 'signalled_in_doubt';
     for (let round = 0; Date.now() < giveUpAt; round++) {
       let verdict: CallbackVerdict;
       try {
         verdict = await this.verdict(applicationId, report, giveUpAt);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw err;
-        if (err instanceof QueryRejectedError) return; // the application has finished: the decision changes nothing
+        if (err instanceof QueryRejectedError) return 'finished'; // the decision changes nothing
         break; // no answer within the budget, or another error: signal
       }
-      if (verdict === 'decided') return;
-      if (verdict === 'awaited') break;
+      if (verdict === 'decided') return 'needless';
+      if (verdict === 'awaited') {
+        outcome = 'signalled';
+        break;
+      }
       const hold = HOLD_DELAYS_MS[Math.min(round, HOLD_DELAYS_MS.length - 1)]!;
       await sleep(Math.max(0, Math.min(hold, giveUpAt - Date.now())));
     }
     await this.client.workflow.getHandle(applicationId).signal(agencyDecisionSignal, decision);
+    return outcome;
   }
 
   /** The workflow's verdict on one report: asked at once, or with the others that arrive meanwhile. */
@@ -99,6 +112,7 @@ export class CallbackPlacer {
     while (batch.length > 0) {
       try {
         const giveUpAt = Math.min(...batch.map((w) => w.giveUpAt));
+        this.queries?.inc();
         const verdicts = await this.client.connection.withDeadline(giveUpAt, () =>
           handle.query(
             callbackVerdictsQuery,

@@ -21,6 +21,10 @@ export interface KaibanMetrics {
   slaCompletionWorkingHours: Histogram<never>;
   /** Open applications by SLA level, counted at scrape time by `openApplicationsByLevel`. */
   slaOpenApplications: Gauge<'level'>;
+  /** Agency callbacks the API took, by outcome (CALLBACK_OUTCOMES). */
+  agencyCallbacks: Counter<'outcome'>;
+  /** Queries the API sent to place callbacks: fewer than the callbacks when they arrive together. */
+  agencyCallbackQueries: Counter<never>;
   /** Set by the API when visibility has Kaiban's search attributes; the gauge stays empty otherwise. */
   openApplicationsByLevel?: () => Promise<Record<SlaLevel, number>>;
 }
@@ -46,6 +50,20 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
       name: 'kaiban_sla_completion_working_hours',
       help: 'Working hours from acceptance to completion of completed applications (pauses excluded); the promise is 7',
       buckets: [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 10, 14, 21, 35],
+      registers: [registry],
+    }),
+    agencyCallbacks: new Counter({
+      name: 'kaiban_agency_callbacks_total',
+      help:
+        'Agency decision callbacks taken by the API, by outcome: pending (a "still pending" report), needless (the ' +
+        'application had the decision), signalled (it awaited it), signalled_in_doubt (no verdict within the ' +
+        'budget, or the filing still unanswered), finished (the application had ended), not_found',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    agencyCallbackQueries: new Counter({
+      name: 'kaiban_agency_callback_queries_total',
+      help: 'Queries the API sent to the applications to place agency callbacks (callbacks arriving together share one)',
       registers: [registry],
     }),
     slaOpenApplications: new Gauge({

@@ -65,6 +65,29 @@ async function signalsIn(id: string): Promise<number> {
   return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
 }
 
+/** The API's callback counters as Prometheus scrapes them from /metrics: outcomes and queries sent. */
+async function callbackCounters(): Promise<{ outcomes: Record<string, number>; queries: number }> {
+  const res = await fetch(`${stack.api.url}/metrics`, { headers: await authHeaders('operator') });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  const outcomes: Record<string, number> = {};
+  for (const [, outcome, value] of text.matchAll(/^kaiban_agency_callbacks_total\{outcome="(\w+)"\} (\d+)$/gm)) {
+    outcomes[outcome!] = Number(value);
+  }
+  const queries = Number(/^kaiban_agency_callback_queries_total (\d+)$/m.exec(text)?.[1] ?? 0);
+  return { outcomes, queries };
+}
+
+/** Outcomes counted since `before` (only those that moved). */
+async function outcomesSince(before: { outcomes: Record<string, number> }): Promise<Record<string, number>> {
+  const { outcomes } = await callbackCounters();
+  return Object.fromEntries(
+    Object.entries(outcomes)
+      .map(([k, v]) => [k, v - (before.outcomes[k] ?? 0)] as const)
+      .filter(([, v]) => v !== 0),
+  );
+}
+
 /** Posts a callback exactly as an agency does: JSON body signed with the agency's secret. */
 async function callBack(agency: string, body: Record<string, unknown>): Promise<number> {
   const raw = JSON.stringify(body);
@@ -86,6 +109,7 @@ describe('agency callbacks', () => {
   it('when every agency decides in its answer and calls back at once, before that answer reaches the workflow, then the API holds each callback until the workflow has the answer, and none becomes a signal', async () => {
     // The answers take 300 ms back, so every callback arrives while its step is still filing.
     await patchSimulator(stack.simulator, allAgencies({ processingMs: 0, callbacks: true, answerDelayMs: 300 }));
+    const before = await callbackCounters();
     const id = await submit();
     const status = await waitFor(id, (s) => s.status === 'completed');
     await patchSimulator(stack.simulator, allAgencies({ answerDelayMs: 0 }));
@@ -101,6 +125,10 @@ describe('agency callbacks', () => {
     const deliveries = stack.simulator.simulator.callbacks.deliveries.filter((d) => tickets.has(d.ticket));
     expect(deliveries.map((d) => d.outcome)).toEqual(records.map(() => 'delivered'));
     expect(await signalsIn(id)).toBe(0);
+    // /metrics tells the same: every callback needless, at least one query sent.
+    expect(await outcomesSince(before)).toEqual({ needless: agencySteps.length });
+    expect((await callbackCounters()).queries).toBeGreaterThan(before.queries);
+    const afterEnd = await callbackCounters();
 
     // The same callbacks again, after the end: still nothing signalled.
     for (const record of records) {
@@ -113,15 +141,18 @@ describe('agency callbacks', () => {
       expect(answer).toBe(204);
     }
     expect(await signalsIn(id)).toBe(0);
+    expect(await outcomesSince(afterEnd)).toEqual({ finished: records.length });
   });
 
   it('when the agencies decide after answering, then each decision arrives by callback, as one signal per step', async () => {
     await patchSimulator(stack.simulator, allAgencies({ processingMs: 150, callbacks: true }));
+    const before = await callbackCounters();
     const id = await submit();
     const status = await waitFor(id, (s) => s.status === 'completed');
     const agencySteps = status.steps.filter((s) => s.agency);
     for (const step of agencySteps) expect(step.decidedVia).toBe('callback');
     expect(await signalsIn(id)).toBe(agencySteps.length);
+    expect(await outcomesSince(before)).toEqual({ signalled: agencySteps.length });
   });
 
   it('when a callback repeats a known decision, says "pending", or names a ticket the workflow does not know, then only the unknown ticket is signalled', async () => {
@@ -134,6 +165,7 @@ describe('agency callbacks', () => {
     const before = await signalsIn(id);
     expect(before).toBe(0);
 
+    const counted = await callbackCounters();
     const reference = { applicationId: id, step: 'name' };
     expect(await callBack('market', { ticket: name.ticket, status: 'approved', reference, result: {} })).toBe(204);
     expect(await callBack('market', { ticket: 'MARKET-NOT-FILED-YET', status: 'pending', reference })).toBe(204);
@@ -144,6 +176,7 @@ describe('agency callbacks', () => {
       204,
     );
     expect(await signalsIn(id)).toBe(1);
+    expect(await outcomesSince(counted)).toEqual({ needless: 1, pending: 1, signalled: 1 });
   });
 
   it('when agencies call back together for one application, then their callbacks share queries: five callbacks, at most two queries', async () => {
@@ -205,12 +238,14 @@ describe('agency callbacks', () => {
     try {
       const id = await submit();
       await waitFor(id, (s) => s.steps.find((step) => step.id === 'name')?.state === 'filing');
+      const before = await callbackCounters();
       const t0 = Date.now();
       const reference = { applicationId: id, step: 'name' };
       expect(await callBack('market', { ticket: 'MARKET-EARLY', status: 'approved', reference, result: {} })).toBe(204);
       // Held for the whole budget (a timer may round a millisecond or two), then signalled.
       expect(Date.now() - t0).toBeGreaterThanOrEqual(CALLBACK_PLACEMENT_BUDGET_MS - 20);
       expect(await signalsIn(id)).toBe(1);
+      expect(await outcomesSince(before)).toEqual({ signalled_in_doubt: 1 });
       // The filing's own answer comes later and the application goes on with it.
       const done = await waitFor(id, (s) => s.status === 'completed', 60_000);
       expect(done.steps.find((step) => step.id === 'name')?.ticket).not.toBe('MARKET-EARLY');
@@ -229,6 +264,7 @@ describe('agency callbacks', () => {
       own.worker.shutdown();
       while (own.worker.getState() !== 'STOPPED') await sleep(50);
 
+      const before = await callbackCounters(); // the same process's registry as own.api's
       const [record] = await agencyRecords(own.simulator, handle.workflowId);
       const raw = JSON.stringify({
         ticket: record!.ticket,
@@ -246,13 +282,16 @@ describe('agency callbacks', () => {
       });
       expect(res.status).toBe(204);
       expect(await signalsIn(handle.workflowId)).toBe(0);
+      expect(await outcomesSince(before)).toEqual({ finished: 1 });
     } finally {
       await own.close();
     }
   });
 
-  it('when a callback names an application that does not exist, then 404', async () => {
+  it('when a callback names an application that does not exist, then 404, counted as not_found', async () => {
+    const before = await callbackCounters();
     const reference = { applicationId: 'kb-00000000000000000000000000000000', step: 'name' };
     expect(await callBack('market', { ticket: 'MARKET-X', status: 'approved', reference })).toBe(404);
+    expect(await outcomesSince(before)).toEqual({ not_found: 1 });
   });
 });
