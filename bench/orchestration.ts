@@ -25,6 +25,13 @@ export interface ThroughputRound {
   latency: Percentiles;
   /** CPU milliseconds per application, by process, during the round. */
   cpuMsPerApplication: Record<string, number>;
+  /** What the API did with the agencies' callbacks during the round, from its /metrics (outcome → count, queries). */
+  callbacks: CallbackCounters;
+}
+
+export interface CallbackCounters {
+  outcomes: Record<string, number>;
+  queries: number;
 }
 
 export interface CpuPerApplication {
@@ -52,6 +59,8 @@ export interface ThroughputResult {
     baseline: CpuPerApplication;
     kaibanNoCallbacks?: CpuPerApplication;
   };
+  /** The API's callback counters over the Kaiban rounds (agencies calling back). */
+  callbacks: CallbackCounters;
   /** Ids of Kaiban applications that completed, for the API's GET benchmark. */
   completedIds: string[];
 }
@@ -65,6 +74,7 @@ async function throughputRound(
 ): Promise<ThroughputRound & { ids: string[] }> {
   const kind: Kind = variant === 'baseline' ? 'baseline' : 'kaiban';
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: false });
+  const callbacksBefore = await callbackCounters(env);
   const cpuBefore = cpuSnapshot(env);
   const t0 = performance.now();
   const finishTimes: number[] = [];
@@ -80,6 +90,16 @@ async function throughputRound(
   const cpuMsPerApplication = Object.fromEntries(
     Object.entries(cpuAfter).map(([k, v]) => [k, (v - cpuBefore[k]!) / n]),
   );
+  await env.simulator.simulator.settled(); // callbacks still in flight belong to this round
+  const callbacksAfter = await callbackCounters(env);
+  const callbacks: CallbackCounters = {
+    outcomes: Object.fromEntries(
+      Object.entries(callbacksAfter.outcomes)
+        .map(([k, v]) => [k, v - (callbacksBefore.outcomes[k] ?? 0)] as const)
+        .filter(([, v]) => v > 0),
+    ),
+    queries: callbacksAfter.queries - callbacksBefore.queries,
+  };
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: true });
   return {
     kind: variant,
@@ -89,8 +109,23 @@ async function throughputRound(
     notCompleted: results.filter((r) => r !== 'completed').length,
     latency: percentiles(finishTimes.map((t, i) => t - startTimes[i]!)),
     cpuMsPerApplication,
+    callbacks,
     ids: statuses.filter((_, i) => results[i] === 'completed').map((s) => s.handle.workflowId),
   };
+}
+
+/** The API's callback counters as Prometheus scrapes them (kaiban_agency_callbacks_total, …_queries_total). */
+async function callbackCounters(env: BenchEnvironment): Promise<CallbackCounters> {
+  const res = await fetch(`${env.api.url}/metrics`, {
+    headers: { authorization: `Bearer ${await env.token('supervisor')}` },
+  });
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
+  const text = await res.text();
+  const outcomes: Record<string, number> = {};
+  for (const [, outcome, value] of text.matchAll(/^kaiban_agency_callbacks_total\{outcome="(\w+)"\} (\d+)$/gm)) {
+    outcomes[outcome!] = Number(value);
+  }
+  return { outcomes, queries: Number(/^kaiban_agency_callback_queries_total (\d+)$/m.exec(text)?.[1] ?? 0) };
 }
 
 /** CPU used so far by each process of the benchmark (this one hosts the simulator and the clients). */
@@ -134,8 +169,12 @@ export async function measureThroughput(
       const cpu = Object.entries(round.cpuMsPerApplication)
         .map(([k, v]) => `${k} ${v.toFixed(0)}`)
         .join(', ');
+      const taken = Object.entries(round.callbacks.outcomes)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ');
       options.log(
-        `throughput: ${variant} round ${r + 1}: ${round.n} in ${round.seconds.toFixed(1)} s = ${round.perSecond.toFixed(1)}/s; CPU ms per app: ${cpu}`,
+        `throughput: ${variant} round ${r + 1}: ${round.n} in ${round.seconds.toFixed(1)} s = ${round.perSecond.toFixed(1)}/s; CPU ms per app: ${cpu}` +
+          (taken ? `; callbacks: ${taken}, ${round.callbacks.queries} queries` : ''),
       );
       if (round.notCompleted) options.log(`throughput: ${round.notCompleted} ${variant} runs did not complete`);
     }
@@ -154,9 +193,16 @@ export async function measureThroughput(
       simulatorAndLoad: of('benchAndSimulator'),
     };
   };
+  const callbacks: CallbackCounters = { outcomes: {}, queries: 0 };
+  for (const round of rounds.filter((r) => r.kind === 'kaiban')) {
+    callbacks.queries += round.callbacks.queries;
+    for (const [k, v] of Object.entries(round.callbacks.outcomes))
+      callbacks.outcomes[k] = (callbacks.outcomes[k] ?? 0) + v;
+  }
   return {
     n: options.n,
     rounds,
+    callbacks,
     cpuMsPerApplication: {
       kaiban: cpu('kaiban'),
       baseline: cpu('baseline'),

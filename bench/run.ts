@@ -131,6 +131,19 @@ function rows(results: {
         });
       }
     }
+    const taken = Object.values(throughput.callbacks.outcomes).reduce((a, b) => a + b, 0);
+    const kaibanRuns = throughput.rounds.filter((r) => r.kind === 'kaiban').length * throughput.n;
+    if (taken > 0) {
+      const per = (v: number) => fmt(v / kaibanRuns, 2);
+      const { outcomes } = throughput.callbacks;
+      out.push({
+        section: `throughput (${throughput.n} apps)`,
+        metric: 'callbacks / app: taken, queries, signals (in doubt)',
+        kaiban: `${per(taken)}, ${per(throughput.callbacks.queries)}, ${per((outcomes.signalled ?? 0) + (outcomes.signalled_in_doubt ?? 0))} (${per(outcomes.signalled_in_doubt ?? 0)})`,
+        baseline: '',
+        ratio: '',
+      });
+    }
     if (throughput.noCallbacksPerSecond !== undefined) {
       out.push({
         section: `throughput (${throughput.n} apps)`,
