@@ -5,10 +5,12 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   Client,
+  QueryRejectedError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import express, { type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -21,6 +23,7 @@ import { AGENCY_IDS, STEP_IDS, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { statusQuery } from '../workflows/messages';
 import { CallbackPlacer } from './callback-placement';
+import { rejectingClosedQueries } from './closed-queries';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
@@ -295,16 +298,27 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
-/** Running applications answer the status query; closed ones return their final status. */
+/**
+ * Running applications answer the status query, in one call: the query goes to a client that rejects closed
+ * workflows. A completed application returns its result; one that ended otherwise (terminated, timed out, failed)
+ * answers the query from its history.
+ */
 export async function readStatus(client: Client, id: string): Promise<ApplicationStatus> {
-  const handle = client.workflow.getHandle(id);
   try {
-    const description = await handle.describe();
-    if (description.status.name === 'COMPLETED') return (await handle.result()) as ApplicationStatus;
-    return await handle.query(statusQuery);
+    return await rejectingClosedQueries(client).workflow.getHandle(id).query(statusQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
-    throw err;
+    if (!(err instanceof QueryRejectedError)) throw err;
+    const handle = client.workflow.getHandle(id);
+    try {
+      if (err.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+        return (await handle.result()) as ApplicationStatus;
+      }
+      return await handle.query(statusQuery);
+    } catch (closedErr) {
+      if (closedErr instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+      throw closedErr;
+    }
   }
 }
 

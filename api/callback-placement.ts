@@ -14,7 +14,7 @@
  * in flight share the next query instead of one query each.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, QueryRejectedError, WorkflowNotFoundError } from '@temporalio/client';
+import { QueryRejectedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Counter } from 'prom-client';
 import {
   agencyDecisionSignal,
@@ -23,6 +23,7 @@ import {
   type CallbackReport,
   type CallbackVerdict,
 } from '../workflows/messages';
+import { rejectingClosedQueries } from './closed-queries';
 
 /**
  * How long the API may take to place a callback before it signals anyway. A query is answered only after the workflow
@@ -57,14 +58,7 @@ export class CallbackPlacer {
     client: Client,
     private readonly queries?: Counter<never>,
   ) {
-    // Same connection and data converter, with queries to closed workflows rejected by the server.
-    this.client = new Client({
-      connection: client.connection,
-      namespace: client.options.namespace,
-      dataConverter: client.options.dataConverter,
-      interceptors: client.options.interceptors,
-      workflow: { queryRejectCondition: 'NOT_OPEN' },
-    });
+    this.client = rejectingClosedQueries(client);
   }
 
   /** Resolves once the decision is signalled or known to be needless, with how; throws WorkflowNotFoundError. */

@@ -2,7 +2,8 @@
  * The API under load with autocannon: `POST /v1/applications` against a loop of bare
  * `client.workflow.start` calls (same concurrency, same start options, no HTTP, no security,
  * no codec), and `GET /v1/applications/:id` against the same Temporal calls made directly
- * (describe, then the result or the status query).
+ * (api/app.ts readStatus: the status query, and the result when the server rejects it for a closed
+ * application).
  *
  * Submissions go to an API whose task queue has no worker, so what is measured is accepting an
  * application, not running it; GETs read applications of the throughput and capacity runs.
@@ -122,7 +123,7 @@ export async function measureApi(
     const application = benchApplication();
     const postBaseline = await loops(connections, duration, () => startKaibanWith(env.bareClient, queue, application));
 
-    // Status reads: finished applications (describe + result) and parked ones (describe + query).
+    // Status reads: finished applications (a query the server rejects, then the result) and parked ones (one query).
     const ids = [...options.statusIds.slice(0, 500), ...options.parkedIds.slice(0, 500)];
     if (ids.length === 0) throw new Error('the GET benchmark needs applications: run it with throughput or capacity');
     let next = 0;

@@ -177,6 +177,28 @@ describe('an application submitted over HTTP', () => {
     expect((await call('GET', `/v1/applications/${id}`)).body.status).toBe('completed');
   });
 
+  it('when an application was ended in Temporal itself (terminated by an administrator), then it still reads: its status as of the end', async () => {
+    // 投资 in the name: it waits for a manual review, running.
+    const accepted = await submit(
+      freshApplication((a) => void (a.company.name = a.company.name.replace('科技', '投资'))),
+    );
+    expect(accepted.status).toBe(202);
+    const id = accepted.body.id as string;
+    for (let waited = 0; ; waited += 100) {
+      const res = await call('GET', `/v1/applications/${id}`);
+      if ((res.body as ApplicationStatus).pendingTasks?.includes('review')) break;
+      if (waited > 30_000) throw new Error(`${id} never reached the review`);
+      await sleep(100);
+    }
+    await env.client.workflow.getHandle(id).terminate('ended by an administrator in the Temporal UI');
+    const res = await call('GET', `/v1/applications/${id}`);
+    expect(res.status).toBe(200);
+    const status = res.body as ApplicationStatus;
+    expect(status.id).toBe(id);
+    expect(status.pendingTasks).toContain('review');
+    expect(status.steps.find((s) => s.id === 'name')?.state).toBe('done');
+  });
+
   it('when an Idempotency-Key is reused with a different application, then 409 and nothing is started', async () => {
     const key = `e2e-${randomUUID()}`;
     const first = await submit(freshApplication(), { 'idempotency-key': key });
