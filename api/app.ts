@@ -305,20 +305,23 @@ export function createApp(deps: AppDeps): express.Express {
  */
 export async function readStatus(client: Client, id: string): Promise<ApplicationStatus> {
   try {
-    return await rejectingClosedQueries(client).workflow.getHandle(id).query(statusQuery);
+    return await statusOf(client, id);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    throw err;
+  }
+}
+
+async function statusOf(client: Client, id: string): Promise<ApplicationStatus> {
+  try {
+    return await rejectingClosedQueries(client).workflow.getHandle(id).query(statusQuery);
+  } catch (err) {
     if (!(err instanceof QueryRejectedError)) throw err;
     const handle = client.workflow.getHandle(id);
-    try {
-      if (err.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
-        return (await handle.result()) as ApplicationStatus;
-      }
-      return await handle.query(statusQuery);
-    } catch (closedErr) {
-      if (closedErr instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
-      throw closedErr;
+    if (err.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+      return (await handle.result()) as ApplicationStatus;
     }
+    return await handle.query(statusQuery);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { configureAgencies, type BenchEnvironment } from './environment';
+import { callbackCounters, outcomesBetween, type CallbackCounters } from '../test/helpers/metrics';
 import { cpuTimeOf } from '../test/helpers/processes';
 import { mean, percentiles, pool, type Percentiles } from './stats';
 import { finalStatus, startOne, type Kind } from './workloads';
@@ -27,11 +28,6 @@ export interface ThroughputRound {
   cpuMsPerApplication: Record<string, number>;
   /** What the API did with the agencies' callbacks during the round, from its /metrics (outcome → count, queries). */
   callbacks: CallbackCounters;
-}
-
-export interface CallbackCounters {
-  outcomes: Record<string, number>;
-  queries: number;
 }
 
 export interface CpuPerApplication {
@@ -74,7 +70,7 @@ async function throughputRound(
 ): Promise<ThroughputRound & { ids: string[] }> {
   const kind: Kind = variant === 'baseline' ? 'baseline' : 'kaiban';
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: false });
-  const callbacksBefore = await callbackCounters(env);
+  const callbacksBefore = await callbackCountersOf(env);
   const cpuBefore = cpuSnapshot(env);
   const t0 = performance.now();
   const finishTimes: number[] = [];
@@ -91,13 +87,9 @@ async function throughputRound(
     Object.entries(cpuAfter).map(([k, v]) => [k, (v - cpuBefore[k]!) / n]),
   );
   await env.simulator.simulator.settled(); // callbacks still in flight belong to this round
-  const callbacksAfter = await callbackCounters(env);
+  const callbacksAfter = await callbackCountersOf(env);
   const callbacks: CallbackCounters = {
-    outcomes: Object.fromEntries(
-      Object.entries(callbacksAfter.outcomes)
-        .map(([k, v]) => [k, v - (callbacksBefore.outcomes[k] ?? 0)] as const)
-        .filter(([, v]) => v > 0),
-    ),
+    outcomes: outcomesBetween(callbacksBefore, callbacksAfter),
     queries: callbacksAfter.queries - callbacksBefore.queries,
   };
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: true });
@@ -114,18 +106,9 @@ async function throughputRound(
   };
 }
 
-/** The API's callback counters as Prometheus scrapes them (kaiban_agency_callbacks_total, …_queries_total). */
-async function callbackCounters(env: BenchEnvironment): Promise<CallbackCounters> {
-  const res = await fetch(`${env.api.url}/metrics`, {
-    headers: { authorization: `Bearer ${await env.token('supervisor')}` },
-  });
-  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
-  const text = await res.text();
-  const outcomes: Record<string, number> = {};
-  for (const [, outcome, value] of text.matchAll(/^kaiban_agency_callbacks_total\{outcome="(\w+)"\} (\d+)$/gm)) {
-    outcomes[outcome!] = Number(value);
-  }
-  return { outcomes, queries: Number(/^kaiban_agency_callback_queries_total (\d+)$/m.exec(text)?.[1] ?? 0) };
+/** The API's callback counters (test/helpers/metrics.ts), read as a supervisor. */
+async function callbackCountersOf(env: BenchEnvironment): Promise<CallbackCounters> {
+  return callbackCounters(env.api.url, `Bearer ${await env.token('supervisor')}`);
 }
 
 /** CPU used so far by each process of the benchmark (this one hosts the simulator and the clients). */

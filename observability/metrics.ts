@@ -21,7 +21,7 @@ export interface KaibanMetrics {
   slaCompletionWorkingHours: Histogram<never>;
   /** Open applications by SLA level, counted at scrape time by `openApplicationsByLevel`. */
   slaOpenApplications: Gauge<'level'>;
-  /** Agency callbacks the API took, by outcome (CALLBACK_OUTCOMES). */
+  /** Agency callbacks the API took, by outcome (api/callback-placement.ts PlacementOutcome, `pending`, `not_found`). */
   agencyCallbacks: Counter<'outcome'>;
   /** Queries the API sent to place callbacks: fewer than the callbacks when they arrive together. */
   agencyCallbackQueries: Counter<never>;

@@ -14,6 +14,7 @@ import { AGENCY_IDS, STEP_IDS } from '../domain/steps';
 import { statusQuery } from '../workflows/messages';
 import { authHeaders } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
+import { callbackCounters as readCallbackCounters, outcomesBetween, type CallbackCounters } from './helpers/metrics';
 import { agencyRecords, CALLBACK_SECRET, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 
@@ -65,34 +66,21 @@ async function signalsIn(id: string): Promise<number> {
   return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
 }
 
-/** The API's callback counters as Prometheus scrapes them from /metrics: outcomes and queries sent. */
-async function callbackCounters(): Promise<{ outcomes: Record<string, number>; queries: number }> {
-  const res = await fetch(`${stack.api.url}/metrics`, { headers: await authHeaders('operator') });
-  expect(res.status).toBe(200);
-  const text = await res.text();
-  const outcomes: Record<string, number> = {};
-  for (const [, outcome, value] of text.matchAll(/^kaiban_agency_callbacks_total\{outcome="(\w+)"\} (\d+)$/gm)) {
-    outcomes[outcome!] = Number(value);
-  }
-  const queries = Number(/^kaiban_agency_callback_queries_total (\d+)$/m.exec(text)?.[1] ?? 0);
-  return { outcomes, queries };
+/** The API's callback counters from /metrics (the process-wide registry every stack's API in this file shares). */
+async function callbackCounters(): Promise<CallbackCounters> {
+  return readCallbackCounters(stack.api.url, (await authHeaders('operator')).authorization!);
 }
 
 /** Outcomes counted since `before` (only those that moved). */
-async function outcomesSince(before: { outcomes: Record<string, number> }): Promise<Record<string, number>> {
-  const { outcomes } = await callbackCounters();
-  return Object.fromEntries(
-    Object.entries(outcomes)
-      .map(([k, v]) => [k, v - (before.outcomes[k] ?? 0)] as const)
-      .filter(([, v]) => v !== 0),
-  );
+async function outcomesSince(before: CallbackCounters): Promise<Record<string, number>> {
+  return outcomesBetween(before, await callbackCounters());
 }
 
-/** Posts a callback exactly as an agency does: JSON body signed with the agency's secret. */
-async function callBack(agency: string, body: Record<string, unknown>): Promise<number> {
+/** Posts a callback exactly as an agency does: JSON body signed with the agency's secret (to `apiUrl`'s API). */
+async function callBack(agency: string, body: Record<string, unknown>, apiUrl = stack.api.url): Promise<number> {
   const raw = JSON.stringify(body);
   const signature = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`;
-  const res = await fetch(`${stack.api.url}/v1/agency-callbacks/${agency}`, {
+  const res = await fetch(`${apiUrl}/v1/agency-callbacks/${agency}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-agency-signature': signature },
     body: raw,
@@ -205,15 +193,7 @@ describe('agency callbacks', () => {
         name = (await handle.query(statusQuery)).steps.find((s) => s.id === 'name');
       }
       const reference = { applicationId: handle.workflowId, step: 'name' };
-      const post = (body: Record<string, unknown>) => {
-        const raw = JSON.stringify(body);
-        const signature = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`;
-        return fetch(`${own.api.url}/v1/agency-callbacks/market`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-agency-signature': signature },
-          body: raw,
-        }).then((res) => res.status);
-      };
+      const post = (body: Record<string, unknown>) => callBack('market', body, own.api.url);
       queries = 0;
       const answers = await Promise.all([
         ...[1, 2, 3, 4].map(() => post({ ticket: name!.ticket, status: 'approved', reference, result: {} })),
@@ -269,21 +249,12 @@ describe('agency callbacks', () => {
 
       const before = await callbackCounters(); // the same process's registry as own.api's
       const [record] = await agencyRecords(own.simulator, handle.workflowId);
-      const raw = JSON.stringify({
-        ticket: record!.ticket,
-        status: 'approved',
-        reference: record!.reference,
-        result: {},
-      });
-      const res = await fetch(`${own.api.url}/v1/agency-callbacks/${record!.agency}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-agency-signature': `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`,
-        },
-        body: raw,
-      });
-      expect(res.status).toBe(204);
+      const answer = await callBack(
+        record!.agency,
+        { ticket: record!.ticket, status: 'approved', reference: record!.reference, result: {} },
+        own.api.url,
+      );
+      expect(answer).toBe(204);
       expect(await signalsIn(handle.workflowId)).toBe(0);
       expect(await outcomesSince(before)).toEqual({ finished: 1 });
     } finally {
