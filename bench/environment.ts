@@ -73,7 +73,11 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
   };
   try {
     log('starting the Temporal dev server');
-    const temporal = await startTemporalProcess({ dbFilename: path.join(dir, 'temporal.sqlite') });
+    // The server's own metrics count its persistence operations per application (bench/server-metrics.ts).
+    const temporal = await startTemporalProcess({
+      dbFilename: path.join(dir, 'temporal.sqlite'),
+      metricsPort: await freePort(),
+    });
     closers.push(() => temporal.stop());
 
     const simulator = await startSimulator({

@@ -6,7 +6,13 @@ import { performance } from 'node:perf_hooks';
 import { configureAgencies, type BenchEnvironment } from './environment';
 import { callbackCounters, outcomesBetween, type CallbackCounters } from '../test/helpers/metrics';
 import { cpuTimeOf } from '../test/helpers/processes';
-import { mean, percentiles, pool, type Percentiles } from './stats';
+import {
+  persistenceCounters,
+  persistencePerApplication,
+  type PersistenceCounters,
+  type PersistencePerApplication,
+} from './server-metrics';
+import { mean, percentiles, pool, sleep, type Percentiles } from './stats';
 import { finalStatus, startOne, type Kind } from './workloads';
 
 /**
@@ -28,6 +34,8 @@ export interface ThroughputRound {
   cpuMsPerApplication: Record<string, number>;
   /** What the API did with the agencies' callbacks during the round, from its /metrics (outcome → count, queries). */
   callbacks: CallbackCounters;
+  /** The server's persistence operations per application during the round (bench/server-metrics.ts). */
+  persistence: PersistencePerApplication;
 }
 
 export interface CpuPerApplication {
@@ -57,6 +65,12 @@ export interface ThroughputResult {
   };
   /** The API's callback counters over the Kaiban rounds (agencies calling back). */
   callbacks: CallbackCounters;
+  /** Mean persistence operations per application of each variant (`kaibanNoCallbacks` with `withoutCallbacks`). */
+  persistence: {
+    kaiban: { writes: number; reads: number };
+    baseline: { writes: number; reads: number };
+    kaibanNoCallbacks?: { writes: number; reads: number };
+  };
   /** Ids of Kaiban applications that completed, for the API's GET benchmark. */
   completedIds: string[];
 }
@@ -71,6 +85,7 @@ async function throughputRound(
   const kind: Kind = variant === 'baseline' ? 'baseline' : 'kaiban';
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: false });
   const callbacksBefore = await callbackCountersOf(env);
+  const persistenceBefore = await persistenceCounters(metricsUrlOf(env));
   const cpuBefore = cpuSnapshot(env);
   const t0 = performance.now();
   const finishTimes: number[] = [];
@@ -92,6 +107,9 @@ async function throughputRound(
     outcomes: outcomesBetween(callbacksBefore, callbacksAfter),
     queries: callbacksAfter.queries - callbacksBefore.queries,
   };
+  const persistence = persistencePerApplication(persistenceBefore, await quietCounters(metricsUrlOf(env)), n);
+  // Every run writes its execution: no write counted means the metrics changed, not that the server did no work.
+  if (persistence.writes === 0) throw new Error(`no persistence operation counted in ${metricsUrlOf(env)}`);
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: true });
   return {
     kind: variant,
@@ -102,8 +120,30 @@ async function throughputRound(
     latency: percentiles(finishTimes.map((t, i) => t - startTimes[i]!)),
     cpuMsPerApplication,
     callbacks,
+    persistence,
     ids: statuses.filter((_, i) => results[i] === 'completed').map((s) => s.handle.workflowId),
   };
+}
+
+function metricsUrlOf(env: BenchEnvironment): string {
+  if (!env.temporal.metricsUrl) throw new Error('the benchmark starts the dev server with a metrics port');
+  return env.temporal.metricsUrl;
+}
+
+/**
+ * The server's counters once the round's trailing work is done: closed workflows' visibility records are written by
+ * a queue after the result is out. Waits until no record is closed for 300 ms (at most 5 s), so the next round's
+ * reading starts clean.
+ */
+async function quietCounters(metricsUrl: string): Promise<PersistenceCounters> {
+  let last = await persistenceCounters(metricsUrl);
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+    await sleep(300);
+    const now = await persistenceCounters(metricsUrl);
+    if (now.get('RecordWorkflowExecutionClosed') === last.get('RecordWorkflowExecutionClosed')) return now;
+    last = now;
+  }
+  return last;
 }
 
 /** The API's callback counters (test/helpers/metrics.ts), read as a supervisor. */
@@ -157,6 +197,7 @@ export async function measureThroughput(
         .join(', ');
       options.log(
         `throughput: ${variant} round ${r + 1}: ${round.n} in ${round.seconds.toFixed(1)} s = ${round.perSecond.toFixed(1)}/s; CPU ms per app: ${cpu}` +
+          `; server persistence ops per app: ${round.persistence.writes.toFixed(1)} writes, ${round.persistence.reads.toFixed(1)} reads` +
           (taken ? `; callbacks: ${taken}, ${round.callbacks.queries} queries` : ''),
       );
       if (round.notCompleted) options.log(`throughput: ${round.notCompleted} ${variant} runs did not complete`);
@@ -176,6 +217,10 @@ export async function measureThroughput(
       simulatorAndLoad: of('benchAndSimulator'),
     };
   };
+  const persistence = (variant: Variant) => ({
+    writes: mean(rounds.filter((r) => r.kind === variant).map((r) => r.persistence.writes)),
+    reads: mean(rounds.filter((r) => r.kind === variant).map((r) => r.persistence.reads)),
+  });
   const callbacks: CallbackCounters = { outcomes: {}, queries: 0 };
   for (const round of rounds.filter((r) => r.kind === 'kaiban')) {
     callbacks.queries += round.callbacks.queries;
@@ -186,6 +231,11 @@ export async function measureThroughput(
     n: options.n,
     rounds,
     callbacks,
+    persistence: {
+      kaiban: persistence('kaiban'),
+      baseline: persistence('baseline'),
+      ...(options.withoutCallbacks ? { kaibanNoCallbacks: persistence('kaiban-no-callbacks') } : {}),
+    },
     cpuMsPerApplication: {
       kaiban: cpu('kaiban'),
       baseline: cpu('baseline'),

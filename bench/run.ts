@@ -10,7 +10,8 @@
  *   --duration <s>     seconds of each API load (default 10)
  *   --connections <c>  concurrent API connections (default 100)
  *   --capacity <count> applications parked for the capacity figures (default 1000; try 10000)
- *   --only <a,b>       run only these: throughput, latency, api, capacity, sla
+ *   --replays <count>  replays of each recorded history per replay round (default 200; 3 rounds)
+ *   --only <a,b>       run only these: throughput, replay, latency, api, capacity, sla
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,10 +24,11 @@ import { measureApi, type ApiResult } from './api-load';
 import { measureCapacity, type CapacityResult } from './capacity';
 import { startBenchEnvironment, workerNodeOptions } from './environment';
 import { measureLatency, measureThroughput, type LatencyResult, type ThroughputResult } from './orchestration';
+import { measureReplay, type ReplayResult } from './replay';
 import { measureSlaPrecision, type SlaResult } from './sla-precision';
 import { fmt, mib, ratio, renderTable, type Row } from './stats';
 
-const PHASES = ['throughput', 'latency', 'api', 'capacity', 'sla'] as const;
+const PHASES = ['throughput', 'replay', 'latency', 'api', 'capacity', 'sla'] as const;
 type Phase = (typeof PHASES)[number];
 
 function options() {
@@ -39,13 +41,14 @@ function options() {
       duration: { type: 'string' },
       connections: { type: 'string' },
       capacity: { type: 'string' },
+      replays: { type: 'string' },
       only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'npm run bench -- [--smoke] [--n 200] [--rounds 2] [--samples 50] [--duration 10] [--connections 100] [--capacity 1000] [--only throughput,latency,api,capacity,sla]\n',
+      'npm run bench -- [--smoke] [--n 200] [--rounds 2] [--samples 50] [--duration 10] [--connections 100] [--capacity 1000] [--replays 200] [--only throughput,replay,latency,api,capacity,sla]\n',
     );
     process.exit(0);
   }
@@ -64,6 +67,8 @@ function options() {
     duration: int(values.duration, 10, 2),
     connections: int(values.connections, 100, 10),
     capacity: int(values.capacity, 1000, 20),
+    replays: int(values.replays, 200, 5),
+    replayRounds: smoke ? 1 : 3,
     listSamples: smoke ? 2 : 20,
     only: new Set(only),
   };
@@ -88,6 +93,7 @@ function machine() {
 
 function rows(results: {
   throughput?: ThroughputResult;
+  replay?: ReplayResult;
   latency?: LatencyResult;
   api?: ApiResult;
   capacity?: CapacityResult;
@@ -95,7 +101,7 @@ function rows(results: {
 }): Row[] {
   const out: Row[] = [];
   const ms = (v: number) => `${fmt(v)} ms`;
-  const { throughput, latency, api, capacity, sla } = results;
+  const { throughput, replay, latency, api, capacity, sla } = results;
   if (throughput) {
     out.push({
       section: `throughput (${throughput.n} apps)`,
@@ -131,6 +137,22 @@ function rows(results: {
         });
       }
     }
+    const persistence = throughput.persistence;
+    for (const [label, kaiban] of [
+      ['', persistence.kaiban],
+      [', agencies not calling back', persistence.kaibanNoCallbacks],
+    ] as const) {
+      if (!kaiban) continue;
+      for (const kind of ['writes', 'reads'] as const) {
+        out.push({
+          section: `throughput (${throughput.n} apps)`,
+          metric: `server persistence ${kind} / app${label}`,
+          kaiban: fmt(kaiban[kind]),
+          baseline: fmt(persistence.baseline[kind]),
+          ratio: `${fmt(ratio(kaiban[kind], persistence.baseline[kind]), 2)}×`,
+        });
+      }
+    }
     const taken = Object.values(throughput.callbacks.outcomes).reduce((a, b) => a + b, 0);
     const kaibanRuns = throughput.rounds.filter((r) => r.kind === 'kaiban').length * throughput.n;
     if (taken > 0) {
@@ -153,6 +175,23 @@ function rows(results: {
         ratio: `${fmt(throughput.noCallbacksRatio ?? NaN, 2)}×`,
       });
     }
+  }
+  if (replay) {
+    const section = `replay (${replay.replays} × ${replay.rounds.length / 2})`;
+    out.push({
+      section,
+      metric: 'CPU ms / completed history replayed',
+      kaiban: fmt(replay.kaibanCpuMs, 2),
+      baseline: fmt(replay.baselineCpuMs, 2),
+      ratio: `${fmt(replay.ratio, 2)}×`,
+    });
+    out.push({
+      section,
+      metric: 'history events, KiB',
+      kaiban: `${replay.history.kaiban.events}, ${fmt(replay.history.kaiban.bytes / 1024)}`,
+      baseline: `${replay.history.baseline.events}, ${fmt(replay.history.baseline.bytes / 1024)}`,
+      ratio: `${fmt(ratio(replay.history.kaiban.bytes, replay.history.baseline.bytes), 2)}×`,
+    });
   }
   if (latency) {
     for (const p of ['p50', 'p95', 'p99'] as const) {
@@ -290,6 +329,9 @@ async function main(): Promise<void> {
       results.throughput = await guard(
         measureThroughput(env, { n: opts.n, rounds: opts.rounds, warmup: opts.warmup, withoutCallbacks: true, log }),
       );
+    }
+    if (opts.only.has('replay')) {
+      results.replay = await guard(measureReplay(env, { replays: opts.replays, rounds: opts.replayRounds, log }));
     }
     if (opts.only.has('latency')) results.latency = await guard(measureLatency(env, { samples: opts.samples, log }));
     // Capacity before the API load: the load leaves thousands of queued submissions on the server.

@@ -120,14 +120,19 @@ export function createWorkingCalendar(options: WorkingCalendarOptions): WorkingC
   const working = new Uint8Array(span);
   /** workingBefore[i] = working days in [firstDay, firstDay + i). */
   const workingBefore = new Int32Array(span + 1);
-  for (let i = 0; i < span; i++) {
-    const day = firstDay + i;
-    const weekday = weekdayOfDayNumber(day);
-    const isWorking =
-      covered.has(yearOfDayNumber(day)) &&
-      (schedules.makeUpWorkingDays.has(day) || (weekday >= 1 && weekday <= 5 && !schedules.daysOff.has(day)));
-    working[i] = isWorking ? 1 : 0;
-    workingBefore[i + 1] = workingBefore[i]! + working[i]!;
+  // Year by year, so no day needs its civil date (built once per application in every workflow: keep it cheap).
+  for (let year = firstYear; year <= lastYear; year++) {
+    const yearCovered = covered.has(year);
+    const yearEnd = dayNumberFromCivil(year + 1, 1, 1);
+    for (let day = dayNumberFromCivil(year, 1, 1); day < yearEnd; day++) {
+      const i = day - firstDay;
+      const weekday = weekdayOfDayNumber(day);
+      const isWorking =
+        yearCovered &&
+        (schedules.makeUpWorkingDays.has(day) || (weekday >= 1 && weekday <= 5 && !schedules.daysOff.has(day)));
+      working[i] = isWorking ? 1 : 0;
+      workingBefore[i + 1] = workingBefore[i]! + working[i]!;
+    }
   }
 
   function requireYear(year: number): void {

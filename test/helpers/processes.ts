@@ -116,6 +116,8 @@ export interface TemporalProcess {
   readonly pid: number;
   /** Resolves when the server process now running exits. */
   readonly exited: Promise<Exit>;
+  /** The server's Prometheus endpoint, when started with `metricsPort`. */
+  readonly metricsUrl?: string;
   /** Stops the server (SIGTERM by default, SIGKILL for a crash). */
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts the server again on the same SQLite file and port. */
@@ -130,6 +132,8 @@ export async function startTemporalProcess(options: {
   dbFilename: string;
   port?: number;
   searchAttributes?: string[];
+  /** Serves the server's own metrics (persistence operations and more) on this port. */
+  metricsPort?: number;
 }): Promise<TemporalProcess> {
   let port = options.port ?? (await freePort());
   let child: Child | undefined;
@@ -145,6 +149,7 @@ export async function startTemporalProcess(options: {
       '127.0.0.1',
       '--port',
       String(port),
+      ...(options.metricsPort !== undefined ? ['--metrics-port', String(options.metricsPort)] : []),
     ];
     const current = new Child(
       'temporal',
@@ -194,6 +199,7 @@ export async function startTemporalProcess(options: {
       return port;
     },
     dbFilename: options.dbFilename,
+    ...(options.metricsPort !== undefined ? { metricsUrl: `http://127.0.0.1:${options.metricsPort}/metrics` } : {}),
     get pid() {
       return child!.pid;
     },
