@@ -129,6 +129,9 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       } catch (err) {
         if (err instanceof errors.JWTExpired)
           throw new AuthenticationError('TOKEN_EXPIRED', 'the bearer token has expired');
+        if (err instanceof errors.JWSSignatureVerificationFailed) {
+          throw new AuthenticationError('TOKEN_INVALID', `${SIGNED_ELSEWHERE[source]} (${err.code})`);
+        }
         if (err instanceof errors.JOSEError && !(err instanceof errors.JWKSTimeout)) {
           throw new AuthenticationError('TOKEN_INVALID', `the bearer token is not valid (${err.code})`);
         }
@@ -149,6 +152,16 @@ export function createTokenVerifier(config: Config): TokenVerifier {
     },
   };
 }
+
+/** What a signature that does not verify most likely means, by where this server's key comes from. */
+const SIGNED_ELSEWHERE: Record<TokenVerifier['source'], string> = {
+  'dev-secret':
+    "the bearer token was not signed with this server's key: the embedded default generates its key in " +
+    'KAIBAN_DATA_DIR, so mint tokens with `npm run token` and the same KAIBAN_DATA_DIR as the server',
+  secret: "the bearer token was not signed with this server's AUTH_SECRET",
+  'public-key': 'the bearer token was not signed with the private key of AUTH_PUBLIC_KEY',
+  jwks: 'the bearer token was not signed with any key of AUTH_JWKS_URL',
+};
 
 /** Signs a token for the embedded default or a deployment with AUTH_SECRET (`npm run token`, tests). */
 export async function signToken(

@@ -43,11 +43,14 @@ describe('the embedded default', () => {
     const verifier = createTokenVerifier(configFor({ KAIBAN_DATA_DIR: dataDir }));
     expect(verifier.source).toBe('dev-secret');
     await expect(verifier.verify(stdout.trim())).resolves.toEqual({ subject: 'op1', role: 'operator' });
-    // The secret is the owner's alone, and another data folder's API does not accept the token.
+    // The secret is the owner's alone, and another data folder's API does not accept the token — and says why.
     expect(statSync(path.join(dataDir, 'secrets', 'jwt-dev-secret')).mode & 0o077).toBe(0);
-    await expect(
-      createTokenVerifier(configFor({ KAIBAN_DATA_DIR: freshDataDir() })).verify(stdout.trim()),
-    ).rejects.toBeInstanceOf(AuthenticationError);
+    const elsewhere = createTokenVerifier(configFor({ KAIBAN_DATA_DIR: freshDataDir() })).verify(stdout.trim());
+    await expect(elsewhere).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(elsewhere).rejects.toMatchObject({
+      code: 'TOKEN_INVALID',
+      message: expect.stringContaining('`npm run token` and the same KAIBAN_DATA_DIR as the server'),
+    });
   }, 30_000);
 
   it('generates the codec keys once, in the data folder, and reads the same keys afterwards', () => {
@@ -111,6 +114,19 @@ describe('tokens from an identity provider', () => {
     ]) {
       await expect(verifier.verify(bad)).rejects.toBeInstanceOf(AuthenticationError);
     }
+    // Signed by another key of the same kind: the message names the key the server holds.
+    const stranger = await generateKeyPair('ES256');
+    await expect(
+      verifier.verify(
+        await new SignJWT({ roles: 'operator' })
+          .setProtectedHeader({ alg: 'ES256' })
+          .setSubject('op7')
+          .setIssuer('https://idp.example')
+          .setAudience('kaiban-api')
+          .setExpirationTime('5m')
+          .sign(stranger.privateKey),
+      ),
+    ).rejects.toThrow('the bearer token was not signed with the private key of AUTH_PUBLIC_KEY');
   });
 
   it('with AUTH_JWKS_URL, fetches the keys; when the endpoint is down, the failure is not blamed on the caller', async () => {
