@@ -61,8 +61,31 @@ export class CallbackPlacer {
     this.client = rejectingClosedQueries(client);
   }
 
-  /** Resolves once the decision is signalled or known to be needless, with how; throws WorkflowNotFoundError. */
+  /**
+   * Resolves once the decision is signalled or known to be needless, with how; throws WorkflowNotFoundError when there
+   * is no such application. One that closed while its callback was being placed (the server then answers "not found"
+   * to the query or the signal) is `finished`: the decision changes nothing any more.
+   */
   async place(applicationId: string, decision: AgencyDecision): Promise<PlacementOutcome> {
+    try {
+      return await this.placeOnce(applicationId, decision);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError && (await this.exists(applicationId))) return 'finished';
+      throw err;
+    }
+  }
+
+  private async exists(applicationId: string): Promise<boolean> {
+    try {
+      await this.client.workflow.getHandle(applicationId).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  private async placeOnce(applicationId: string, decision: AgencyDecision): Promise<PlacementOutcome> {
     const giveUpAt = Date.now() + CALLBACK_PLACEMENT_BUDGET_MS;
     const report = { ticket: decision.ticket, step: decision.step };
     let outcome: PlacementOutcome = 'signalled_in_doubt';

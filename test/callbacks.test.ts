@@ -262,6 +262,41 @@ describe('agency callbacks', () => {
     }
   });
 
+  it('when an application closes while its callback waits for an answer, then 204, counted as finished — not a 404 the agency would retry', async () => {
+    // No worker answers the query, so the callback waits out its budget, then would signal a workflow that is gone.
+    const own = await startStack(env);
+    try {
+      await patchSimulator(own.simulator, allAgencies({ processingMs: 0, callbacks: false }));
+      const handle = await startApplication(env.client, {
+        taskQueue: own.taskQueue,
+        edit: (a) => void (a.company.name = a.company.name.replace('科技', '投资')), // parked in review
+      });
+      for (let waited = 0; ; waited += 100) {
+        const status = await handle.query(statusQuery);
+        if (status.pendingTasks.includes('review')) break;
+        if (waited > 30_000) throw new Error(`${handle.workflowId} never reached the review`);
+        await sleep(100);
+      }
+      own.worker.shutdown();
+      while (own.worker.getState() !== 'STOPPED') await sleep(50);
+
+      const before = await callbackCounters();
+      const reference = { applicationId: handle.workflowId, step: 'license' };
+      const answer = callBack(
+        'market',
+        { ticket: 'MARKET-LATE', status: 'approved', reference, result: {} },
+        own.api.url,
+      );
+      await sleep(1000);
+      await handle.terminate('closed by an administrator while a callback waits');
+      expect(await answer).toBe(204);
+      expect(await signalsIn(handle.workflowId)).toBe(0);
+      expect(await outcomesSince(before)).toEqual({ finished: 1 });
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
+
   it('when a callback names an application that does not exist, then 404, counted as not_found', async () => {
     const before = await callbackCounters();
     const reference = { applicationId: 'kb-00000000000000000000000000000000', step: 'name' };
