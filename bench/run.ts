@@ -4,7 +4,7 @@
  * bench/results/. Benchmarks never fail on slow figures, only on crashes.
  *
  *   --smoke            a tiny size of everything (< 2 minutes), for CI
- *   --n <count>        applications per throughput round (default 200)
+ *   --n <count>        applications per throughput round (default 500)
  *   --rounds <count>   throughput rounds of each kind (default 2)
  *   --samples <count>  latency samples of each kind (default 50)
  *   --duration <s>     seconds of each API load (default 10)
@@ -48,7 +48,7 @@ function options() {
   });
   if (values.help) {
     process.stdout.write(
-      'npm run bench -- [--smoke] [--n 200] [--rounds 2] [--samples 50] [--duration 10] [--connections 100] [--capacity 1000] [--replays 200] [--only throughput,replay,latency,api,capacity,sla]\n',
+      'npm run bench -- [--smoke] [--n 500] [--rounds 2] [--samples 50] [--duration 10] [--connections 100] [--capacity 1000] [--replays 200] [--only throughput,replay,latency,api,capacity,sla]\n',
     );
     process.exit(0);
   }
@@ -60,7 +60,7 @@ function options() {
     if (!PHASES.includes(p)) throw new Error(`--only: unknown benchmark '${p}' (${PHASES.join(', ')})`);
   return {
     smoke,
-    n: int(values.n, 200, 10),
+    n: int(values.n, 500, 10),
     rounds: int(values.rounds, 2, 1),
     warmup: smoke ? 2 : 20,
     samples: int(values.samples, 50, 3),
