@@ -19,14 +19,16 @@ import { z } from 'zod';
 import { parseApplication } from '../domain/application';
 import { languageFrom } from '../domain/problems';
 import type { ApplicationStatus } from '../domain/status';
-import { AGENCY_IDS, STEP_IDS, type AgencyId } from '../domain/steps';
+import { AGENCY_IDS, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { statusQuery } from '../workflows/messages';
+import { agencyCallbackSchema } from './agency-callback';
 import { CallbackPlacer } from './callback-placement';
 import { rejectingClosedQueries } from './closed-queries';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
+import { endedInTemporal, OPEN_APPLICATIONS } from './visibility';
 import { actionsRouter } from './routes/actions';
 import { operatorRouter } from './routes/operator';
 import { calendarRouter } from './routes/calendar';
@@ -68,16 +70,6 @@ export interface AppDeps {
   metrics?: KaibanMetrics;
   now?: () => Date;
 }
-
-const callbackSchema = z.object({
-  ticket: z.string().min(1).max(200),
-  status: z.enum(['pending', 'approved', 'rejected', 'cancelled', 'revoked']),
-  reference: z.object({ applicationId: z.string().max(100), step: z.enum(STEP_IDS) }),
-  result: z.record(z.string(), z.unknown()).optional(),
-  reason: z
-    .object({ code: z.string(), message_zh: z.string().optional(), message_en: z.string().optional() })
-    .optional(),
-});
 
 type RawBodyRequest = Request & { rawBody?: Buffer };
 
@@ -260,7 +252,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (!signatureMatches(deps.agencyCallbackSecrets[agency], rawBody, req.header('x-agency-signature'))) {
       throw new HttpError(401, 'SIGNATURE_INVALID', 'X-Agency-Signature does not match the body');
     }
-    const parsed = callbackSchema.safeParse(req.body);
+    const parsed = agencyCallbackSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, 'CALLBACK_INVALID', z.prettifyError(parsed.error));
     const { reference, ticket, status, result, reason } = parsed.data;
     // "Still pending" changes nothing in the workflow; it polls on its own timer.
@@ -300,8 +292,8 @@ export function createApp(deps: AppDeps): express.Express {
 
 /**
  * Running applications answer the status query, in one call: the query goes to a client that rejects closed
- * workflows. A completed application returns its result; one that ended otherwise (terminated, timed out, failed)
- * answers the query from its history.
+ * workflows. A completed application returns its result; one that Temporal ended otherwise (terminated, timed out,
+ * failed) answers the query from its history, marked `endedInTemporal`.
  */
 export async function readStatus(client: Client, id: string): Promise<ApplicationStatus> {
   try {
@@ -321,14 +313,16 @@ async function statusOf(client: Client, id: string): Promise<ApplicationStatus> 
     if (err.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
       return (await handle.result()) as ApplicationStatus;
     }
-    return await handle.query(statusQuery);
+    const ended = endedInTemporal(err.status);
+    const status = await handle.query(statusQuery);
+    return ended ? { ...status, endedInTemporal: ended } : status;
   }
 }
 
 /** Open applications by SLA level, from visibility (the same counts as /v1/stats), for the metrics gauge. */
 function openApplicationsByLevel(client: Client, taskQueue: string) {
   return async () => {
-    const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}' AND KaibanStatus IN ('running', 'compensating')`;
+    const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}' AND ${OPEN_APPLICATIONS}`;
     const counts = await Promise.all(
       SLA_LEVELS.map(
         async (level) =>

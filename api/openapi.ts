@@ -2,6 +2,10 @@
 import { z } from 'zod';
 import { applicationSchema } from '../domain/application';
 import { documentAuthorization } from '../security/authorize';
+import { STEP_IDS } from '../domain/steps';
+import { agencyCallbackSchema } from './agency-callback';
+import { abortBody, correctionBody, reviewBody, stepBody, withdrawBody } from './routes/actions';
+import { APPLICATION_STATES, listQuerySchema, SLA_LEVELS } from './routes/operator';
 
 const errorSchema = {
   type: 'object',
@@ -31,6 +35,48 @@ function errorResponse(description: string) {
   return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 }
 
+function jsonResponse(description: string, schemaName: string) {
+  return { description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } };
+}
+
+/** A request schema as JSON Schema, from the zod schema that validates it. */
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const json: Record<string, unknown> = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+  });
+  delete json.$schema;
+  return json;
+}
+
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', minLength: 1, maxLength: 200 },
+  description: 'The action id: a repeated request with the same key returns the first result',
+};
+
+/** An operator's or applicant's action: a Temporal update, accepted or refused at once. */
+function action(summary: string, body: z.ZodType, parameters: unknown[], refusals: string) {
+  return {
+    post: {
+      summary,
+      parameters: [...parameters, idempotencyKey],
+      requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(body) } } },
+      responses: {
+        '200': jsonResponse('Accepted (or the first result of the same Idempotency-Key)', 'ActionResult'),
+        '400': errorResponse('A bad body (issues by field), or what the action needs is missing'),
+        '404': errorResponse('Unknown application'),
+        '409': errorResponse(`Not possible now: ${refusals}`),
+      },
+    },
+  };
+}
+
+const stringMap = { type: 'object', additionalProperties: { type: 'integer' } };
+
 export function buildOpenApiDocument(): Record<string, unknown> {
   // The schema's meta id makes zod answer { $ref: '#/$defs/Application', $defs }; in OpenAPI a '#/…' reference points
   // at the document root, so the definitions move into components.schemas and the references follow them.
@@ -51,6 +97,16 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     paths: {
       '/v1/applications': {
+        get: {
+          summary: 'Applications for operators, most recent first, through Temporal visibility',
+          parameters: Object.entries(
+            (jsonSchemaOf(listQuerySchema).properties ?? {}) as Record<string, Record<string, unknown>>,
+          ).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+          responses: {
+            '200': jsonResponse('One page; nextPageToken is null on the last', 'ApplicationPage'),
+            '400': errorResponse('Bad filters (issues by field)'),
+          },
+        },
         post: {
           summary: 'Submit an application',
           parameters: [
@@ -104,7 +160,56 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               description: 'Why the reveal is needed; required with reveal=true',
             },
           ],
-          responses: { '200': { description: 'The whole picture' }, '404': errorResponse('Unknown application') },
+          responses: {
+            '200': {
+              description:
+                'The whole picture. `endedInTemporal` (terminated, canceled, timed_out, failed) when Temporal closed the workflow without Kaiban: the rest is the status as of that moment, and no compensation ran.',
+            },
+            '404': errorResponse('Unknown application'),
+          },
+        },
+      },
+      '/v1/applications/{id}/withdraw': action(
+        'The applicant withdraws: completed steps are undone',
+        withdrawBody,
+        [idParam],
+        'APPLICATION_FINISHED',
+      ),
+      '/v1/applications/{id}/corrections': action(
+        'The applicant answers a correction request with the changed sections (merged, then validated whole)',
+        correctionBody,
+        [idParam],
+        'APPLICATION_FINISHED, NO_CORRECTION_PENDING',
+      ),
+      '/v1/applications/{id}/review': action(
+        'An operator decides a manual review',
+        reviewBody,
+        [idParam],
+        'APPLICATION_FINISHED, NO_REVIEW_PENDING',
+      ),
+      '/v1/applications/{id}/abort': action(
+        'An operator aborts the application: completed steps are undone',
+        abortBody,
+        [idParam],
+        'APPLICATION_FINISHED',
+      ),
+      ...Object.fromEntries(
+        (['retry', 'skip'] as const).map((verb) => [
+          `/v1/applications/{id}/steps/{step}/${verb}`,
+          action(
+            verb === 'retry'
+              ? 'An operator retries a step in an incident'
+              : 'An operator marks a step in an incident done offline (a reason; the USCC for the license)',
+            stepBody,
+            [idParam, { name: 'step', in: 'path', required: true, schema: { type: 'string', enum: [...STEP_IDS] } }],
+            'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT',
+          ),
+        ]),
+      ),
+      '/v1/stats': {
+        get: {
+          summary: "The supervisors' dashboard figures, from Temporal visibility",
+          responses: { '200': jsonResponse('The figures', 'Stats') },
         },
       },
       '/v1/agency-callbacks/{agency}': {
@@ -122,13 +227,19 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               in: 'header',
               required: true,
               schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' },
+              description: "HMAC-SHA256 of the raw body with the agency's secret, hex",
             },
           ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: jsonSchemaOf(agencyCallbackSchema) } },
+          },
           responses: {
             '204': {
               description:
                 'Taken: signalled to the application, or nothing to do (a "pending" report, or a decision the application already has from the agency\'s answer or an earlier callback). A callback that arrives before the agency\'s answer to the filing has reached the application is held up to 4 s for that answer, then signalled if it is still missing.',
             },
+            '400': errorResponse('Not a callback body (CALLBACK_INVALID)'),
             '401': errorResponse('Bad signature'),
             '404': errorResponse('No such application'),
           },
@@ -177,6 +288,80 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           },
         },
         Error: errorSchema,
+        ActionResult: {
+          type: 'object',
+          required: ['actionId', 'action', 'accepted', 'at', 'status'],
+          properties: {
+            actionId: { type: 'string' },
+            action: { type: 'string' },
+            accepted: { const: true },
+            at: { type: 'string', format: 'date-time' },
+            status: { type: 'string', enum: [...APPLICATION_STATES], description: 'Right after the action' },
+          },
+        },
+        ApplicationSummary: {
+          type: 'object',
+          required: ['id', 'status', 'pendingTasks', 'breached'],
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string', enum: [...APPLICATION_STATES] },
+            companyName: { type: 'string' },
+            district: { type: 'string' },
+            pendingTasks: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'review, correction, incident:<step>',
+            },
+            slaLevel: { type: 'string', enum: [...SLA_LEVELS] },
+            dueAt: { type: 'string', format: 'date-time' },
+            breached: { type: 'array', items: { type: 'string' }, description: 'Scopes past their budget' },
+            submittedAt: { type: 'string', format: 'date-time' },
+            closedAt: { type: 'string', format: 'date-time' },
+            workingMsLeft: {
+              type: 'number',
+              description: 'Open applications: working time to dueAt, negative when overdue',
+            },
+            endedInTemporal: {
+              type: 'string',
+              enum: ['terminated', 'canceled', 'timed_out', 'failed'],
+              description:
+                'Temporal closed the workflow without Kaiban (no compensation ran); status is the last it had. Such an application counts as open nowhere.',
+            },
+          },
+        },
+        ApplicationPage: {
+          type: 'object',
+          required: ['items', 'nextPageToken'],
+          properties: {
+            items: { type: 'array', items: { $ref: '#/components/schemas/ApplicationSummary' } },
+            nextPageToken: { type: ['string', 'null'] },
+          },
+        },
+        Stats: {
+          type: 'object',
+          required: ['total', 'byStatus', 'openBySlaLevel', 'openTotal', 'endedInTemporal'],
+          properties: {
+            total: { type: 'integer' },
+            byStatus: { ...stringMap, description: 'running and compensating count only workflows still running' },
+            openTotal: { type: 'integer' },
+            openBySlaLevel: stringMap,
+            openByTask: { ...stringMap, description: 'review, correction, incident' },
+            breachesByScope: stringMap,
+            breachesByDistrict: stringMap,
+            endedInTemporal: {
+              type: 'integer',
+              description: 'Closed in Temporal itself while open for Kaiban (terminated, timed out, failed)',
+            },
+            completedToday: { type: 'integer' },
+            completedThisWeek: { type: 'integer' },
+            completedByDay: { type: 'array', items: { type: 'object' } },
+            completion: {
+              type: 'object',
+              description: 'Working time to completion: within one working day, median, p95',
+            },
+            generatedAt: { type: 'string', format: 'date-time' },
+          },
+        },
       },
     },
   });

@@ -5,6 +5,12 @@ import type { AgencyId, StepId } from './steps';
 export type ApplicationState = 'running' | 'completed' | 'compensating' | 'rejected' | 'withdrawn' | 'aborted';
 export const FINAL_STATES: readonly ApplicationState[] = ['completed', 'rejected', 'withdrawn', 'aborted'];
 
+/**
+ * How Temporal itself ended a workflow that Kaiban did not end: an administrator terminated it (or cancelled it), a
+ * timeout or a failure closed it. Kaiban ran no compensation then; the status is the last one the workflow had.
+ */
+export type EndedInTemporal = 'terminated' | 'canceled' | 'timed_out' | 'failed';
+
 export type StepState =
   | 'waiting' // prerequisites not done
   | 'filing' // sending the request to the agency
@@ -120,6 +126,8 @@ export interface ApplicationStatus {
   outcome?: { reason: string; by: Actor | { subject: string; role: 'agency' }; step?: StepId };
   /** The one-working-day SLA: the application's clock, pauses and alerts (each step's clock is in `steps[].sla`). */
   sla?: ApplicationSla;
+  /** Set by the API when Temporal closed the workflow without Kaiban (the rest is the status as of that moment). */
+  endedInTemporal?: EndedInTemporal;
 }
 
 /** One row of the operators' list (`GET /v1/applications`), read from Temporal visibility. */
@@ -136,4 +144,6 @@ export interface ApplicationSummary {
   closedAt?: string;
   /** Working time until dueAt for an open application, negative when overdue (so the console needs no calendar). */
   workingMsLeft?: number;
+  /** Temporal closed the workflow without Kaiban: `status` is the last one it had, and it is no longer open. */
+  endedInTemporal?: EndedInTemporal;
 }

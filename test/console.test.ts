@@ -231,6 +231,27 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it('when an administrator terminates an application in Temporal, then the list marks it ended there, not open, and the dashboard counts it apart', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    const parked = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    await row(page, parked.id).locator('.badge.task-review').waitFor({ timeout: 30_000 });
+    await env.client.workflow.getHandle(parked.id).terminate('stuck; ended by an administrator');
+
+    const pill = row(page, parked.id).locator('.pill.status[data-ended="terminated"]');
+    await pill.waitFor({ timeout: 30_000 });
+    await expect(pill.textContent()).resolves.toBe('已在 Temporal 中强制结束');
+    await expect(row(page, parked.id).locator('.badge.task-review').count()).resolves.toBe(0); // nobody can act on it
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-list-ended.png'), fullPage: true });
+    await page.getByRole('link', { name: '监察看板' }).click();
+    await page.getByTestId('kpi-ended').waitFor();
+    await expect(page.getByTestId('kpi-ended').locator('.kpi-value').textContent()).resolves.toBe('1');
+    await expect(page.getByTestId('kpi-open').locator('.kpi-value').textContent()).resolves.toBe('0');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   describe('in the embedded default (the generated development secret)', () => {
     let devApi: RunningApi;
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parseUscc } from '../domain/codes';
-import type { ApplicationStatus } from '../domain/status';
+import type { ApplicationStatus, ApplicationSummary } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
 import { authHeaders } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
@@ -177,7 +177,7 @@ describe('an application submitted over HTTP', () => {
     expect((await call('GET', `/v1/applications/${id}`)).body.status).toBe('completed');
   });
 
-  it('when an application was ended in Temporal itself (terminated by an administrator), then it still reads: its status as of the end', async () => {
+  it('when an application was ended in Temporal itself (terminated by an administrator), then it still reads — its status as of the end, marked ended in Temporal — and counts as open nowhere', async () => {
     // 投资 in the name: it waits for a manual review, running.
     const accepted = await submit(
       freshApplication((a) => void (a.company.name = a.company.name.replace('科技', '投资'))),
@@ -190,13 +190,45 @@ describe('an application submitted over HTTP', () => {
       if (waited > 30_000) throw new Error(`${id} never reached the review`);
       await sleep(100);
     }
+    const staff = { headers: await authHeaders('supervisor') };
+    const listed = async (filter: string) =>
+      ((await call('GET', `/v1/applications?q=${id}${filter}`, staff)).body.items as ApplicationSummary[]) ?? [];
+    for (let waited = 0; (await listed('&status=running')).length === 0; waited += 200) {
+      if (waited > 30_000) throw new Error(`${id} never listed as running`);
+      await sleep(200);
+    }
+    const endedBefore = (await call('GET', '/v1/stats', staff)).body.endedInTemporal as number;
+
     await env.client.workflow.getHandle(id).terminate('ended by an administrator in the Temporal UI');
     const res = await call('GET', `/v1/applications/${id}`);
     expect(res.status).toBe(200);
     const status = res.body as ApplicationStatus;
     expect(status.id).toBe(id);
+    expect(status.endedInTemporal).toBe('terminated');
     expect(status.pendingTasks).toContain('review');
     expect(status.steps.find((s) => s.id === 'name')?.state).toBe('done');
+
+    // Visibility: listed as ended in Temporal, no longer under the running or review filters, counted apart in the stats.
+    for (
+      let waited = 0;
+      (await listed('&status=running')).length + (await listed('&task=review')).length > 0;
+      waited += 200
+    ) {
+      if (waited > 30_000) throw new Error(`${id} still listed as running after its termination`);
+      await sleep(200);
+    }
+    const [item] = await listed('');
+    expect(item).toMatchObject({ id, status: 'running', endedInTemporal: 'terminated' });
+    expect(item?.workingMsLeft).toBeUndefined();
+    expect((await call('GET', '/v1/stats', staff)).body.endedInTemporal).toBe(endedBefore + 1);
+    // No action applies to it any more.
+    const review = await call('POST', `/v1/applications/${id}/review`, {
+      ...staff,
+      headers: await authHeaders('operator'),
+      json: { decision: 'approve', reason: 'checked' },
+    });
+    expect(review.status).toBe(409);
+    expect(review.body.error.code).toBe('APPLICATION_FINISHED');
   });
 
   it('when an Idempotency-Key is reused with a different application, then 409 and nothing is started', async () => {

@@ -28,19 +28,19 @@ import { isApplicationId } from '../ids';
 import { actorOf } from '../identity';
 
 const reason = z.string().trim().min(1).max(500);
-const withdrawBody = z.strictObject({ reason: z.string().trim().max(500).optional() });
-const abortBody = z.strictObject({ reason });
-const reviewBody = z.strictObject({
+export const withdrawBody = z.strictObject({ reason: z.string().trim().max(500).optional() });
+export const abortBody = z.strictObject({ reason });
+export const reviewBody = z.strictObject({
   decision: z.enum(['approve', 'reject', 'request_correction']),
   reason,
   fields: z.array(z.string().max(200)).max(50).optional(),
 });
-const stepBody = z.strictObject({
+export const stepBody = z.strictObject({
   reason: z.string().trim().max(500).optional(),
   output: z.record(z.string(), z.unknown()).optional(),
 });
 /** A correction names only what changes: top-level sections, merged over the current application. */
-const correctionBody = z.strictObject({
+export const correctionBody = z.strictObject({
   applicant: z.record(z.string(), z.unknown()).optional(),
   company: z.record(z.string(), z.unknown()).optional(),
   people: z.record(z.string(), z.unknown()).optional(),

@@ -22,6 +22,7 @@ import {
 } from '../../infra/search-attributes';
 import type { ApplicationSummary } from '../../domain/status';
 import { HttpError } from '../errors';
+import { endedInTemporal, ENDED_IN_TEMPORAL, OPEN_APPLICATIONS, statusClause } from '../visibility';
 import type { WorkingCalendar } from '../../domain/calendar';
 import { createOfficialCalendar } from '../../domain/calendar/official';
 import { completionStats } from './completion';
@@ -52,10 +53,11 @@ export function visibilityQuery(
   filters: Omit<z.infer<typeof listQuerySchema>, 'pageSize' | 'pageToken'>,
 ): string {
   const clauses = [`WorkflowType = 'businessStartup'`, `TaskQueue = '${taskQueue}'`];
-  if (filters.status) clauses.push(`KaibanStatus = '${filters.status}'`);
+  if (filters.status) clauses.push(statusClause(filters.status));
   if (filters.sla) clauses.push(`KaibanSlaLevel = '${filters.sla}'`);
   if (filters.district) clauses.push(`KaibanDistrict = '${filters.district}'`);
-  if (filters.task) clauses.push(`KaibanPendingTask = '${filters.task}'`);
+  // A task waits for someone only while the workflow runs (one closed in Temporal keeps its last attribute).
+  if (filters.task) clauses.push(`KaibanPendingTask = '${filters.task}' AND ExecutionStatus = 'Running'`);
   if (filters.q) {
     const byName = companySearchQuery(filters.q);
     const byId = /^kb-[0-9a-f]{32}$/.test(filters.q) ? `WorkflowId = '${filters.q}'` : '';
@@ -107,6 +109,7 @@ export function operatorRouter(deps: {
       const attributes = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
       const dueAt = attributes.get(dueAtKey);
       const status = attributes.get(statusKey) ?? 'running';
+      const ended = endedInTemporal(e.status);
       return {
         id: e.execution?.workflowId ?? '',
         status,
@@ -118,7 +121,8 @@ export function operatorRouter(deps: {
         breached: attributes.get(breachedKey) ?? [],
         submittedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
         closedAt: e.closeTime?.seconds ? new Date(Number(e.closeTime.seconds) * 1000).toISOString() : undefined,
-        workingMsLeft: workingMsLeft(status, dueAt),
+        workingMsLeft: ended ? undefined : workingMsLeft(status, dueAt),
+        ...(ended ? { endedInTemporal: ended } : {}),
       };
     });
     const next =
@@ -132,13 +136,10 @@ export function operatorRouter(deps: {
     const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
     const count = async (clause: string) => (await client.workflow.count(`${base} AND ${clause}`)).count;
     // Visibility groups only by ExecutionStatus, so each figure is its own count query (in parallel).
-    const [byStatus, bySla, breachesByStep, breachesByDistrict, total, completion, byTask] = await Promise.all([
-      Promise.all(APPLICATION_STATES.map(async (s) => [s, await count(`KaibanStatus = '${s}'`)] as const)),
+    const [byStatus, bySla, breachesByStep, breachesByDistrict, total, completion, byTask, ended] = await Promise.all([
+      Promise.all(APPLICATION_STATES.map(async (s) => [s, await count(statusClause(s))] as const)),
       Promise.all(
-        SLA_LEVELS.map(
-          async (l) =>
-            [l, await count(`KaibanSlaLevel = '${l}' AND KaibanStatus IN ('running', 'compensating')`)] as const,
-        ),
+        SLA_LEVELS.map(async (l) => [l, await count(`KaibanSlaLevel = '${l}' AND ${OPEN_APPLICATIONS}`)] as const),
       ),
       Promise.all(['application', ...STEP_IDS].map(async (s) => [s, await count(`KaibanBreached = '${s}'`)] as const)),
       Promise.all(
@@ -155,9 +156,10 @@ export function operatorRouter(deps: {
           ['incident', STEP_IDS.map((s) => `'incident:${s}'`).join(', ')],
         ].map(
           async ([task, values]) =>
-            [task, await count(`KaibanPendingTask IN (${values}) AND KaibanStatus = 'running'`)] as const,
+            [task, await count(`KaibanPendingTask IN (${values}) AND ${statusClause('running')}`)] as const,
         ),
       ),
+      count(ENDED_IN_TEMPORAL),
     ]);
     const statusCounts = Object.fromEntries(byStatus);
     res.json({
@@ -168,6 +170,8 @@ export function operatorRouter(deps: {
       breachesByDistrict: Object.fromEntries(breachesByDistrict),
       openTotal: (statusCounts.running ?? 0) + (statusCounts.compensating ?? 0),
       openByTask: Object.fromEntries(byTask),
+      // Closed in Temporal itself while open for Kaiban: in `total`, in no status figure (no compensation ran).
+      endedInTemporal: ended,
       ...completion,
       generatedAt: now().toISOString(),
     });

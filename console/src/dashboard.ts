@@ -63,6 +63,9 @@ function render(stats: Stats): HTMLElement[] {
       'div',
       { class: 'kpis' },
       figure(t('open'), String(open), undefined, 'kpi-open'),
+      stats.endedInTemporal
+        ? figure(t('endedInTemporal'), String(stats.endedInTemporal), undefined, 'kpi-ended')
+        : null,
       figure(t('completedToday'), String(stats.completedToday ?? '—'), undefined, 'kpi-today'),
       figure(t('completedWeek'), String(stats.completedThisWeek ?? '—'), undefined, 'kpi-week'),
       figure(t('withinOneDay'), formatPercent(c?.withinOneWorkingDay), note, 'kpi-within'),

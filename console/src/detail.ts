@@ -682,7 +682,7 @@ export function detailPage(id: string, role: string): Page {
       h(
         'div',
         { class: 'status-line', 'data-testid': 'detail-status', 'data-status': status.status },
-        statusPill(status.status),
+        statusPill(status.status, status.endedInTemporal),
         slaPill(sla?.application?.level),
         taskBadges(status.pendingTasks, stepTitle),
       ),

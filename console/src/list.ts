@@ -20,6 +20,8 @@ type Filters = Partial<Record<(typeof FILTERS)[number] | 'sort' | 'pageSize', st
 const PAGE_SIZE = 25;
 const REFRESH_MS = 4000;
 const OPEN = new Set(['running', 'compensating']);
+/** Open: running or undoing, and not closed in Temporal itself. */
+const isOpen = (item: ApplicationSummary) => OPEN.has(item.status) && !item.endedInTemporal;
 
 export function stepTitle(id: string): string {
   return bilingual(STEPS.find((s) => s.id === id)?.title) || id;
@@ -47,8 +49,8 @@ function hashFor(filters: Filters): string {
 
 /** Most urgent first: open before closed; then breached, warning, on track; then least working time left. */
 export function byUrgency(a: ApplicationSummary, b: ApplicationSummary): number {
-  const openA = OPEN.has(a.status) ? 0 : 1;
-  const openB = OPEN.has(b.status) ? 0 : 1;
+  const openA = isOpen(a) ? 0 : 1;
+  const openB = isOpen(b) ? 0 : 1;
   if (openA !== openB) return openA - openB;
   if (openA === 1) return (b.closedAt ?? '').localeCompare(a.closedAt ?? '');
   const humanA = a.pendingTasks.some((x) => x !== 'correction') ? 0 : 1;
@@ -63,7 +65,7 @@ export function byUrgency(a: ApplicationSummary, b: ApplicationSummary): number 
 
 function slaCell(item: ApplicationSummary): HTMLElement {
   let detail: string | undefined;
-  if (OPEN.has(item.status)) {
+  if (isOpen(item)) {
     if (item.pendingTasks.includes('correction')) detail = t('paused');
     else if (item.workingMsLeft !== undefined) {
       detail =
@@ -89,13 +91,13 @@ function row(item: ApplicationSummary): HTMLTableRowElement {
     h('th', { scope: 'row' }, h('a', { href: `#/applications/${item.id}`, 'data-focus-key': `open-${item.id}` }, name)),
     h('td', null, h('code', { title: item.id }, `${item.id.slice(0, 11)}…`)),
     h('td', null, districtName(item.district)),
-    h('td', null, statusPill(item.status)),
-    h('td', null, taskBadges(item.pendingTasks, stepTitle)),
+    h('td', null, statusPill(item.status, item.endedInTemporal)),
+    h('td', null, taskBadges(isOpen(item) ? item.pendingTasks : [], stepTitle)),
     h('td', null, h('time', { datetime: item.submittedAt ?? '' }, formatTime(item.submittedAt))),
     h(
       'td',
       null,
-      !OPEN.has(item.status) && item.closedAt
+      !isOpen(item) && item.closedAt
         ? h(
             'span',
             { class: 'muted' },

@@ -18,6 +18,8 @@ export interface Stats {
   breachesByScope: Record<string, number>;
   breachesByDistrict: Record<string, number>;
   openTotal?: number;
+  /** Closed in Temporal itself (terminated, timed out, failed) while open for Kaiban: no compensation ran. */
+  endedInTemporal?: number;
   /** Open applications waiting for a person: review, correction (the applicant), incident. */
   openByTask?: Record<string, number>;
   completedToday?: number;

@@ -17,7 +17,15 @@ export function slaPill(level: string | undefined, detail?: string): HTMLElement
   );
 }
 
-export function statusPill(status: string): HTMLElement {
+/** The application's status; one that Temporal closed without Kaiban says so instead of its last status. */
+export function statusPill(status: string, endedInTemporal?: string): HTMLElement {
+  if (endedInTemporal) {
+    return h(
+      'span',
+      { class: 'pill status status-ended', 'data-status': status, 'data-ended': endedInTemporal },
+      tk('ended', endedInTemporal),
+    );
+  }
   return h('span', { class: `pill status status-${status}`, 'data-status': status }, tk('status', status));
 }
 

@@ -1,0 +1,37 @@
+/**
+ * Applications as Temporal visibility lists them: Kaiban's own status attribute (KaibanStatus, kept by the workflow)
+ * beside Temporal's execution status. Every Kaiban ending closes the workflow as completed, with KaibanStatus set to
+ * the outcome; a workflow that Temporal closed otherwise (an administrator terminated it, a timeout, a failure) keeps
+ * the attribute it had — `running` — and must not count as open.
+ */
+import { temporal } from '@temporalio/proto';
+import type { ApplicationState, EndedInTemporal } from '../domain/status';
+
+const ExecutionStatus = temporal.api.enums.v1.WorkflowExecutionStatus;
+
+/** Open by Kaiban's account and still running in Temporal. */
+export const OPEN_APPLICATIONS = `KaibanStatus IN ('running', 'compensating') AND ExecutionStatus = 'Running'`;
+
+/** Closed by Temporal while Kaiban still had them open. */
+export const ENDED_IN_TEMPORAL = `KaibanStatus IN ('running', 'compensating') AND ExecutionStatus != 'Running'`;
+
+/** The visibility clause for applications in `status` (a running one must also be running in Temporal). */
+export function statusClause(status: ApplicationState): string {
+  return status === 'running' || status === 'compensating'
+    ? `KaibanStatus = '${status}' AND ExecutionStatus = 'Running'`
+    : `KaibanStatus = '${status}'`;
+}
+
+const ENDINGS: ReadonlyMap<number, EndedInTemporal> = new Map([
+  [ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED, 'terminated'],
+  [ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED, 'canceled'],
+  [ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, 'timed_out'],
+  [ExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED, 'failed'],
+]);
+
+/** How Temporal closed a workflow Kaiban did not end; undefined while it runs or when Kaiban ended it. */
+export function endedInTemporal(
+  executionStatus: temporal.api.enums.v1.WorkflowExecutionStatus | null | undefined,
+): EndedInTemporal | undefined {
+  return executionStatus == null ? undefined : ENDINGS.get(executionStatus);
+}

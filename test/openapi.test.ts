@@ -1,0 +1,39 @@
+/**
+ * The OpenAPI document (GET /openapi.json) against the routes the API serves: every route of the authorization table
+ * (security/authorize.ts, which the app registers routes against) is documented, with its request body's schema.
+ */
+import { buildOpenApiDocument } from '../api/openapi';
+import { POLICY } from '../security/authorize';
+
+type Operation = { parameters?: { name: string; in: string }[]; requestBody?: unknown; 'x-kaiban-roles'?: unknown };
+const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, Operation>> };
+const apiRoutes = POLICY.filter((p) => p.path.startsWith('/v1/'));
+const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
+
+describe('the OpenAPI document', () => {
+  it.each(apiRoutes.map((p) => [`${p.method.toUpperCase()} ${p.path}`, p] as const))(
+    'documents %s, with the roles that may call it',
+    (_name, policy) => {
+      const operation = doc.paths[openApiPath(policy.path)]?.[policy.method];
+      expect(operation).toBeDefined();
+      if (policy.decision.kind === 'roles') expect(operation?.['x-kaiban-roles']).toEqual(policy.decision.roles);
+      // Path parameters are declared.
+      for (const [, name] of policy.path.matchAll(/:(\w+)/g)) {
+        expect(operation?.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name, in: 'path' })]));
+      }
+      if (policy.method === 'post') expect(operation?.requestBody).toBeDefined();
+    },
+  );
+
+  it("gives the list's filters from the schema that validates them, and its item's endedInTemporal", () => {
+    const names = doc.paths['/v1/applications']?.get?.parameters?.map((p) => p.name);
+    expect(names).toEqual(['status', 'sla', 'district', 'task', 'q', 'pageSize', 'pageToken']);
+    const schemas = (
+      doc as unknown as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } }
+    ).components.schemas;
+    expect(schemas.ApplicationSummary?.properties.endedInTemporal).toMatchObject({
+      enum: ['terminated', 'canceled', 'timed_out', 'failed'],
+    });
+    expect(schemas.Stats?.properties.endedInTemporal).toMatchObject({ type: 'integer' });
+  });
+});
