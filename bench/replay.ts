@@ -81,26 +81,27 @@ export async function measureReplay(
     return (used.user + used.system) / 1000 / replays;
   };
 
-  options.log(`replay: warm-up, then ${options.rounds} rounds of ${options.replays} replays of each history`);
+  const rounds = `${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
+  options.log(`replay: warm-up, then ${rounds} of ${options.replays} replays of each history`);
   await replay('baseline', Math.min(20, options.replays), 'warm-up-baseline');
   await replay('kaiban', Math.min(20, options.replays), 'warm-up-kaiban');
-  const rounds: ReplayRound[] = [];
+  const measured: ReplayRound[] = [];
   for (let r = 0; r < options.rounds; r++) {
     // Alternated, baseline first, as the throughput rounds.
     for (const kind of ['baseline', 'kaiban'] as const) {
       const cpuMsPerReplay = await replay(kind, options.replays, `${kind}-${r}`);
-      rounds.push({ kind, replays: options.replays, cpuMsPerReplay });
+      measured.push({ kind, replays: options.replays, cpuMsPerReplay });
       options.log(`replay: ${kind} round ${r + 1}: ${cpuMsPerReplay.toFixed(2)} CPU ms per replay`);
     }
   }
-  const cpuOf = (kind: Kind) => mean(rounds.filter((r) => r.kind === kind).map((r) => r.cpuMsPerReplay));
+  const cpuOf = (kind: Kind) => mean(measured.filter((r) => r.kind === kind).map((r) => r.cpuMsPerReplay));
   const size = (history: History) => ({
     events: history.events?.length ?? 0,
     bytes: temporal.api.history.v1.History.encode(history).finish().length,
   });
   return {
     replays: options.replays,
-    rounds,
+    rounds: measured,
     kaibanCpuMs: cpuOf('kaiban'),
     baselineCpuMs: cpuOf('baseline'),
     ratio: cpuOf('kaiban') / cpuOf('baseline'),
