@@ -7,10 +7,10 @@ import { configureAgencies, type BenchEnvironment } from './environment';
 import { callbackCounters, outcomesBetween, type CallbackCounters } from '../test/helpers/metrics';
 import { cpuTimeOf } from '../test/helpers/processes';
 import {
-  persistenceCounters,
-  persistencePerApplication,
-  type PersistenceCounters,
-  type PersistencePerApplication,
+  serverCounters,
+  serverWorkPerApplication,
+  type ServerCounters,
+  type ServerWorkPerApplication,
 } from './server-metrics';
 import { mean, percentiles, pool, sleep, type Percentiles } from './stats';
 import { finalStatus, startOne, type Kind } from './workloads';
@@ -34,9 +34,11 @@ export interface ThroughputRound {
   cpuMsPerApplication: Record<string, number>;
   /** What the API did with the agencies' callbacks during the round, from its /metrics (outcome → count, queries). */
   callbacks: CallbackCounters;
-  /** The server's persistence operations per application during the round (bench/server-metrics.ts). */
-  persistence: PersistencePerApplication;
+  /** The server's requests and persistence operations per application during the round (bench/server-metrics.ts). */
+  server: ServerWorkPerApplication;
 }
+
+export type ServerWorkMeans = Pick<ServerWorkPerApplication, 'requests' | 'writes' | 'reads'>;
 
 export interface CpuPerApplication {
   server: number;
@@ -65,11 +67,11 @@ export interface ThroughputResult {
   };
   /** The API's callback counters over the Kaiban rounds (agencies calling back). */
   callbacks: CallbackCounters;
-  /** Mean persistence operations per application of each variant (`kaibanNoCallbacks` with `withoutCallbacks`). */
-  persistence: {
-    kaiban: { writes: number; reads: number };
-    baseline: { writes: number; reads: number };
-    kaibanNoCallbacks?: { writes: number; reads: number };
+  /** Mean server requests and persistence operations per application (`kaibanNoCallbacks` with `withoutCallbacks`). */
+  server: {
+    kaiban: ServerWorkMeans;
+    baseline: ServerWorkMeans;
+    kaibanNoCallbacks?: ServerWorkMeans;
   };
   /** Ids of Kaiban applications that completed, for the API's GET benchmark. */
   completedIds: string[];
@@ -85,7 +87,7 @@ async function throughputRound(
   const kind: Kind = variant === 'baseline' ? 'baseline' : 'kaiban';
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: false });
   const callbacksBefore = await callbackCountersOf(env);
-  const persistenceBefore = await persistenceCounters(metricsUrlOf(env));
+  const serverBefore = await serverCounters(metricsUrlOf(env));
   const cpuBefore = cpuSnapshot(env);
   const t0 = performance.now();
   const finishTimes: number[] = [];
@@ -107,9 +109,11 @@ async function throughputRound(
     outcomes: outcomesBetween(callbacksBefore, callbacksAfter),
     queries: callbacksAfter.queries - callbacksBefore.queries,
   };
-  const persistence = persistencePerApplication(persistenceBefore, await quietCounters(metricsUrlOf(env)), n);
-  // Every run writes its execution: no write counted means the metrics changed, not that the server did no work.
-  if (persistence.writes === 0) throw new Error(`no persistence operation counted in ${metricsUrlOf(env)}`);
+  const server = serverWorkPerApplication(serverBefore, await quietCounters(metricsUrlOf(env)), n);
+  // Every run is started and writes its execution: nothing counted means the metrics changed, not that nothing ran.
+  if (server.writes === 0 || server.requests === 0) {
+    throw new Error(`no request or persistence operation counted in ${metricsUrlOf(env)}`);
+  }
   if (variant === 'kaiban-no-callbacks') await configureAgencies(env.simulator, { callbacks: true });
   return {
     kind: variant,
@@ -120,7 +124,7 @@ async function throughputRound(
     latency: percentiles(finishTimes.map((t, i) => t - startTimes[i]!)),
     cpuMsPerApplication,
     callbacks,
-    persistence,
+    server,
     ids: statuses.filter((_, i) => results[i] === 'completed').map((s) => s.handle.workflowId),
   };
 }
@@ -135,12 +139,13 @@ function metricsUrlOf(env: BenchEnvironment): string {
  * a queue after the result is out. Waits until no record is closed for 300 ms (at most 5 s), so the next round's
  * reading starts clean.
  */
-async function quietCounters(metricsUrl: string): Promise<PersistenceCounters> {
-  let last = await persistenceCounters(metricsUrl);
+async function quietCounters(metricsUrl: string): Promise<ServerCounters> {
+  const closed = (counters: ServerCounters) => counters.persistence.get('RecordWorkflowExecutionClosed');
+  let last = await serverCounters(metricsUrl);
   for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
     await sleep(300);
-    const now = await persistenceCounters(metricsUrl);
-    if (now.get('RecordWorkflowExecutionClosed') === last.get('RecordWorkflowExecutionClosed')) return now;
+    const now = await serverCounters(metricsUrl);
+    if (closed(now) === closed(last)) return now;
     last = now;
   }
   return last;
@@ -197,7 +202,7 @@ export async function measureThroughput(
         .join(', ');
       options.log(
         `throughput: ${variant} round ${r + 1}: ${round.n} in ${round.seconds.toFixed(1)} s = ${round.perSecond.toFixed(1)}/s; CPU ms per app: ${cpu}` +
-          `; server persistence ops per app: ${round.persistence.writes.toFixed(1)} writes, ${round.persistence.reads.toFixed(1)} reads` +
+          `; server per app: ${round.server.requests.toFixed(1)} requests, ${round.server.writes.toFixed(1)} writes, ${round.server.reads.toFixed(1)} reads` +
           (taken ? `; callbacks: ${taken}, ${round.callbacks.queries} queries` : ''),
       );
       if (round.notCompleted) options.log(`throughput: ${round.notCompleted} ${variant} runs did not complete`);
@@ -217,10 +222,10 @@ export async function measureThroughput(
       simulatorAndLoad: of('benchAndSimulator'),
     };
   };
-  const persistence = (variant: Variant) => ({
-    writes: mean(rounds.filter((r) => r.kind === variant).map((r) => r.persistence.writes)),
-    reads: mean(rounds.filter((r) => r.kind === variant).map((r) => r.persistence.reads)),
-  });
+  const server = (variant: Variant): ServerWorkMeans => {
+    const of = (key: keyof ServerWorkMeans) => mean(rounds.filter((r) => r.kind === variant).map((r) => r.server[key]));
+    return { requests: of('requests'), writes: of('writes'), reads: of('reads') };
+  };
   const callbacks: CallbackCounters = { outcomes: {}, queries: 0 };
   for (const round of rounds.filter((r) => r.kind === 'kaiban')) {
     callbacks.queries += round.callbacks.queries;
@@ -231,10 +236,10 @@ export async function measureThroughput(
     n: options.n,
     rounds,
     callbacks,
-    persistence: {
-      kaiban: persistence('kaiban'),
-      baseline: persistence('baseline'),
-      ...(options.withoutCallbacks ? { kaibanNoCallbacks: persistence('kaiban-no-callbacks') } : {}),
+    server: {
+      kaiban: server('kaiban'),
+      baseline: server('baseline'),
+      ...(options.withoutCallbacks ? { kaibanNoCallbacks: server('kaiban-no-callbacks') } : {}),
     },
     cpuMsPerApplication: {
       kaiban: cpu('kaiban'),

@@ -137,19 +137,23 @@ function rows(results: {
         });
       }
     }
-    const persistence = throughput.persistence;
+    const server = throughput.server;
     for (const [label, kaiban] of [
-      ['', persistence.kaiban],
-      [', agencies not calling back', persistence.kaibanNoCallbacks],
+      ['', server.kaiban],
+      [', agencies not calling back', server.kaibanNoCallbacks],
     ] as const) {
       if (!kaiban) continue;
-      for (const kind of ['writes', 'reads'] as const) {
+      for (const [metric, key] of [
+        ['server requests', 'requests'],
+        ['server persistence writes', 'writes'],
+        ['server persistence reads', 'reads'],
+      ] as const) {
         out.push({
           section: `throughput (${throughput.n} apps)`,
-          metric: `server persistence ${kind} / app${label}`,
-          kaiban: fmt(kaiban[kind]),
-          baseline: fmt(persistence.baseline[kind]),
-          ratio: `${fmt(ratio(kaiban[kind], persistence.baseline[kind]), 2)}×`,
+          metric: `${metric} / app${label}`,
+          kaiban: fmt(kaiban[key]),
+          baseline: fmt(server.baseline[key]),
+          ratio: `${fmt(ratio(kaiban[key], server.baseline[key]), 2)}×`,
         });
       }
     }
