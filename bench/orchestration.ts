@@ -109,7 +109,7 @@ async function throughputRound(
     outcomes: outcomesBetween(callbacksBefore, callbacksAfter),
     queries: callbacksAfter.queries - callbacksBefore.queries,
   };
-  const server = serverWorkPerApplication(serverBefore, await quietCounters(metricsUrlOf(env)), n);
+  const server = serverWorkPerApplication(serverBefore, await roundCounters(metricsUrlOf(env), serverBefore, n), n);
   // Every run is started and writes its execution: nothing counted means the metrics changed, not that nothing ran.
   if (server.writes === 0 || server.requests === 0) {
     throw new Error(`no request or persistence operation counted in ${metricsUrlOf(env)}`);
@@ -135,20 +135,22 @@ function metricsUrlOf(env: BenchEnvironment): string {
 }
 
 /**
- * The server's counters once the round's trailing work is done: closed workflows' visibility records are written by
- * a queue after the result is out. Waits until no record is closed for 300 ms (at most 5 s), so the next round's
- * reading starts clean.
+ * The server's counters once the round's trailing work is in them: closed workflows' visibility records are written
+ * by a queue after the result is out, and the server publishes its metrics every second or so. Waits until the
+ * round's `applications` closed records are counted (at most 10 s).
  */
-async function quietCounters(metricsUrl: string): Promise<ServerCounters> {
-  const closed = (counters: ServerCounters) => counters.persistence.get('RecordWorkflowExecutionClosed');
-  let last = await serverCounters(metricsUrl);
-  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
-    await sleep(300);
-    const now = await serverCounters(metricsUrl);
-    if (closed(now) === closed(last)) return now;
-    last = now;
+async function roundCounters(
+  metricsUrl: string,
+  before: ServerCounters,
+  applications: number,
+): Promise<ServerCounters> {
+  const closed = (counters: ServerCounters) => counters.persistence.get('RecordWorkflowExecutionClosed') ?? 0;
+  let now = await serverCounters(metricsUrl);
+  for (const deadline = Date.now() + 10_000; closed(now) - closed(before) < applications && Date.now() < deadline;) {
+    await sleep(250);
+    now = await serverCounters(metricsUrl);
   }
-  return last;
+  return now;
 }
 
 /** The API's callback counters (test/helpers/metrics.ts), read as a supervisor. */
