@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { applicationSchema } from '../domain/application';
 import { documentAuthorization } from '../security/authorize';
+import { ENDED_IN_TEMPORAL_STATES } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
 import { agencyCallbackSchema } from './agency-callback';
 import { abortBody, correctionBody, reviewBody, stepBody, withdrawBody } from './routes/actions';
@@ -162,8 +163,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           ],
           responses: {
             '200': {
-              description:
-                'The whole picture. `endedInTemporal` (terminated, canceled, timed_out, failed) when Temporal closed the workflow without Kaiban: the rest is the status as of that moment, and no compensation ran.',
+              description: `The whole picture. \`endedInTemporal\` (${ENDED_IN_TEMPORAL_STATES.join(', ')}) when Temporal closed the workflow without Kaiban: the rest is the status as of that moment, and no compensation ran.`,
             },
             '404': errorResponse('Unknown application'),
           },
@@ -323,7 +323,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
             endedInTemporal: {
               type: 'string',
-              enum: ['terminated', 'canceled', 'timed_out', 'failed'],
+              enum: [...ENDED_IN_TEMPORAL_STATES],
               description:
                 'Temporal closed the workflow without Kaiban (no compensation ran); status is the last it had. Such an application counts as open nowhere.',
             },

@@ -9,8 +9,11 @@ import type { ApplicationState, EndedInTemporal } from '../domain/status';
 
 const ExecutionStatus = temporal.api.enums.v1.WorkflowExecutionStatus;
 
+/** Still running in Temporal: what an open status or a pending task needs besides its attribute. */
+export const RUNNING_IN_TEMPORAL = `ExecutionStatus = 'Running'`;
+
 /** Open by Kaiban's account and still running in Temporal. */
-export const OPEN_APPLICATIONS = `KaibanStatus IN ('running', 'compensating') AND ExecutionStatus = 'Running'`;
+export const OPEN_APPLICATIONS = `KaibanStatus IN ('running', 'compensating') AND ${RUNNING_IN_TEMPORAL}`;
 
 /** Closed by Temporal while Kaiban still had them open. */
 export const ENDED_IN_TEMPORAL = `KaibanStatus IN ('running', 'compensating') AND ExecutionStatus != 'Running'`;
@@ -18,7 +21,7 @@ export const ENDED_IN_TEMPORAL = `KaibanStatus IN ('running', 'compensating') AN
 /** The visibility clause for applications in `status` (a running one must also be running in Temporal). */
 export function statusClause(status: ApplicationState): string {
   return status === 'running' || status === 'compensating'
-    ? `KaibanStatus = '${status}' AND ExecutionStatus = 'Running'`
+    ? `KaibanStatus = '${status}' AND ${RUNNING_IN_TEMPORAL}`
     : `KaibanStatus = '${status}'`;
 }
 

@@ -73,7 +73,7 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
   };
   try {
     log('starting the Temporal dev server');
-    // The server's own metrics count its persistence operations per application (bench/server-metrics.ts).
+    // The server's own metrics count its requests and persistence operations per application (bench/server-metrics.ts).
     const temporal = await startTemporalProcess({
       dbFilename: path.join(dir, 'temporal.sqlite'),
       metricsPort: await freePort(),

@@ -210,13 +210,13 @@ export async function measureThroughput(
       if (round.notCompleted) options.log(`throughput: ${round.notCompleted} ${variant} runs did not complete`);
     }
   }
-  const perSecond = (variant: Variant) => mean(rounds.filter((r) => r.kind === variant).map((r) => r.perSecond));
+  const roundsOf = (variant: Variant) => rounds.filter((r) => r.kind === variant);
+  const perSecond = (variant: Variant) => mean(roundsOf(variant).map((r) => r.perSecond));
   const kaibanPerSecond = perSecond('kaiban');
   const baselinePerSecond = perSecond('baseline');
   const noCallbacksPerSecond = options.withoutCallbacks ? perSecond('kaiban-no-callbacks') : undefined;
   const cpu = (variant: Variant): CpuPerApplication => {
-    const of = (process: string) =>
-      mean(rounds.filter((r) => r.kind === variant).map((r) => r.cpuMsPerApplication[process]!));
+    const of = (process: string) => mean(roundsOf(variant).map((r) => r.cpuMsPerApplication[process]!));
     return {
       server: of('temporal'),
       worker: of(variant === 'baseline' ? 'baselineWorker' : 'kaibanWorker'),
@@ -225,11 +225,11 @@ export async function measureThroughput(
     };
   };
   const server = (variant: Variant): ServerWorkMeans => {
-    const of = (key: keyof ServerWorkMeans) => mean(rounds.filter((r) => r.kind === variant).map((r) => r.server[key]));
+    const of = (key: keyof ServerWorkMeans) => mean(roundsOf(variant).map((r) => r.server[key]));
     return { requests: of('requests'), writes: of('writes'), reads: of('reads') };
   };
   const callbacks: CallbackCounters = { outcomes: {}, queries: 0 };
-  for (const round of rounds.filter((r) => r.kind === 'kaiban')) {
+  for (const round of roundsOf('kaiban')) {
     callbacks.queries += round.callbacks.queries;
     for (const [k, v] of Object.entries(round.callbacks.outcomes))
       callbacks.outcomes[k] = (callbacks.outcomes[k] ?? 0) + v;

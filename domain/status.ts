@@ -9,7 +9,8 @@ export const FINAL_STATES: readonly ApplicationState[] = ['completed', 'rejected
  * How Temporal itself ended a workflow that Kaiban did not end: an administrator terminated it (or cancelled it), a
  * timeout or a failure closed it. Kaiban ran no compensation then; the status is the last one the workflow had.
  */
-export type EndedInTemporal = 'terminated' | 'canceled' | 'timed_out' | 'failed';
+export const ENDED_IN_TEMPORAL_STATES = ['terminated', 'canceled', 'timed_out', 'failed'] as const;
+export type EndedInTemporal = (typeof ENDED_IN_TEMPORAL_STATES)[number];
 
 export type StepState =
   | 'waiting' // prerequisites not done

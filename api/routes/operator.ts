@@ -22,7 +22,13 @@ import {
 } from '../../infra/search-attributes';
 import type { ApplicationSummary } from '../../domain/status';
 import { HttpError } from '../errors';
-import { endedInTemporal, ENDED_IN_TEMPORAL, OPEN_APPLICATIONS, statusClause } from '../visibility';
+import {
+  endedInTemporal,
+  ENDED_IN_TEMPORAL,
+  OPEN_APPLICATIONS,
+  RUNNING_IN_TEMPORAL,
+  statusClause,
+} from '../visibility';
 import type { WorkingCalendar } from '../../domain/calendar';
 import { createOfficialCalendar } from '../../domain/calendar/official';
 import { completionStats } from './completion';
@@ -57,7 +63,7 @@ export function visibilityQuery(
   if (filters.sla) clauses.push(`KaibanSlaLevel = '${filters.sla}'`);
   if (filters.district) clauses.push(`KaibanDistrict = '${filters.district}'`);
   // A task waits for someone only while the workflow runs (one closed in Temporal keeps its last attribute).
-  if (filters.task) clauses.push(`KaibanPendingTask = '${filters.task}' AND ExecutionStatus = 'Running'`);
+  if (filters.task) clauses.push(`KaibanPendingTask = '${filters.task}' AND ${RUNNING_IN_TEMPORAL}`);
   if (filters.q) {
     const byName = companySearchQuery(filters.q);
     const byId = /^kb-[0-9a-f]{32}$/.test(filters.q) ? `WorkflowId = '${filters.q}'` : '';
