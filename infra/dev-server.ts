@@ -73,6 +73,7 @@ export async function startDevServer(options: {
   };
 
   const deadline = Date.now() + 60_000;
+  let added: string[];
   for (;;) {
     if (exited)
       throw new Error(`temporal dev server exited at start; is port ${options.port} or ${options.uiPort} in use?`);
@@ -80,8 +81,7 @@ export async function startDevServer(options: {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});
       try {
-        const added = await registerSearchAttributes(connection, options.namespace);
-        if (added.length > 0) log.info({ added }, 'search attributes added to an existing database');
+        added = await registerSearchAttributes(connection, options.namespace);
       } finally {
         await connection.close();
       }
@@ -94,7 +94,42 @@ export async function startDevServer(options: {
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+  if (added.length > 0) {
+    log.info({ added }, 'search attributes added to an existing database');
+    try {
+      await untilUsable(address, options.namespace, added);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
   return { address, uiUrl: `http://127.0.0.1:${options.uiPort}`, stop };
+}
+
+/**
+ * Resolves once the server accepts a visibility query naming each of `names`: attributes added to a running server
+ * are unknown to its attribute cache until that refreshes (a second or so), and an application started meanwhile
+ * would be refused.
+ */
+async function untilUsable(address: string, namespace: string, names: string[], timeoutMs = 30_000): Promise<void> {
+  const query = names.map((name) => `${name} IS NOT NULL`).join(' OR ');
+  const connection = await Connection.connect({ address });
+  try {
+    for (const giveUpAt = Date.now() + timeoutMs; ;) {
+      try {
+        await connection.workflowService.countWorkflowExecutions({ namespace, query });
+        return;
+      } catch (err) {
+        if (Date.now() > giveUpAt)
+          throw new Error(
+            `search attributes ${names.join(', ')} were added but the server still refuses them after ${timeoutMs / 1000} s: ${(err as Error).message}`,
+          );
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await connection.close();
+  }
 }
 
 const INDEXED_VALUE_TYPES = {

@@ -7,11 +7,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { startDevServer } from '../infra/dev-server';
-import { SEARCH_ATTRIBUTES } from '../infra/search-attributes';
+import { breachedKey, districtKey, SEARCH_ATTRIBUTES } from '../infra/search-attributes';
 import { createLogger } from '../observability/logger';
 import { freePort, startTemporalProcess } from './helpers/processes';
+import { until } from './helpers/reliability-stack';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -36,6 +37,30 @@ async function customAttributes(port: number): Promise<Record<string, unknown>> 
   }
 }
 
+/** A workflow started with attributes the old database lacked (no worker needed), then found by one of them. */
+async function startWithNewAttributes(port: number): Promise<void> {
+  const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  try {
+    const client = new Client({ connection });
+    await client.workflow.start('businessStartup', {
+      taskQueue: 'no-worker',
+      workflowId: `upgraded-${Date.now()}`,
+      typedSearchAttributes: [
+        { key: districtKey, value: 'upgrade-district' },
+        { key: breachedKey, value: ['application'] },
+      ],
+    });
+    await until(
+      () => client.workflow.count(`KaibanDistrict = 'upgrade-district'`),
+      (counted) => counted.count === 1,
+      10_000,
+      'the application listed by its district',
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
 describe('embedded dev server on an existing data folder', () => {
   it('adds the search attributes an older database lacks, and nothing on the next start', async () => {
     const port = await freePort();
@@ -54,6 +79,8 @@ describe('embedded dev server on an existing data folder', () => {
       expect(Object.keys(await customAttributes(port)).sort()).toEqual(
         expect.arrayContaining(Object.keys(SEARCH_ATTRIBUTES).sort()),
       );
+      // Usable at once: the server's attribute cache is on, and the start waited for it to know the new ones.
+      await startWithNewAttributes(port);
     } finally {
       await first.stop();
     }
