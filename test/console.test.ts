@@ -231,7 +231,7 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
-  it('when an administrator terminates an application in Temporal, then the list marks it ended there, not open, and the dashboard counts it apart', async () => {
+  it('when an administrator terminates an application in Temporal, then the list marks it ended there, not open, the dashboard counts it apart, and its page offers no action', async () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
     await page.getByRole('heading', { name: '申请列表' }).waitFor();
@@ -248,6 +248,16 @@ describe('the operator console', () => {
     await page.getByTestId('kpi-ended').waitFor();
     await expect(page.getByTestId('kpi-ended').locator('.kpi-value').textContent()).resolves.toBe('1');
     await expect(page.getByTestId('kpi-open').locator('.kpi-value').textContent()).resolves.toBe('0');
+
+    // Its page: the last status still says "review", but nothing is offered that the API would refuse (409).
+    await page.getByRole('link', { name: '申请列表' }).click();
+    await row(page, parked.id).locator('th a').click();
+    const head = page.locator('[data-testid="detail-status"]');
+    await head.locator('.pill.status[data-ended="terminated"]').waitFor({ timeout: 30_000 });
+    await page.getByTestId('ended-no-actions').waitFor();
+    await expect(head.locator('.badge').count()).resolves.toBe(0);
+    await expect(page.getByTestId('review-form').count()).resolves.toBe(0);
+    await expect(page.getByTestId('abort').count()).resolves.toBe(0);
     expect(errors).toEqual([]);
     await page.context().close();
   });

@@ -633,6 +633,9 @@ function abortForm(ctx: ActionContext): HTMLElement {
 
 function actionsContent(ctx: ActionContext, role: string): Child[] {
   const { status } = ctx;
+  // Temporal closed it without Kaiban: its last status may still show a review or an incident nobody can act on.
+  if (status.endedInTemporal)
+    return [h('p', { class: 'muted', 'data-testid': 'ended-no-actions' }, t('endedNoActions'))];
   if (FINAL.has(status.status) || status.status === 'compensating') return [h('p', { class: 'muted' }, t('noActions'))];
   if (role !== 'operator') return [h('p', { class: 'muted' }, t('readOnly'))];
   const incidents = status.steps.filter((s) => s.state === 'incident');
@@ -684,7 +687,7 @@ export function detailPage(id: string, role: string): Page {
         { class: 'status-line', 'data-testid': 'detail-status', 'data-status': status.status },
         statusPill(status.status, status.endedInTemporal),
         slaPill(sla?.application?.level),
-        taskBadges(status.pendingTasks, stepTitle),
+        taskBadges(status.endedInTemporal ? [] : status.pendingTasks, stepTitle),
       ),
       dl([
         [t('colId'), h('code', null, status.id)],
@@ -696,6 +699,7 @@ export function detailPage(id: string, role: string): Page {
     );
     const signature = JSON.stringify([
       status.status,
+      status.endedInTemporal,
       status.pendingTasks,
       status.steps.map((s) => s.state === 'incident'),
       document.documentElement.lang,

@@ -103,6 +103,7 @@ const zh = {
   finishedAt: '办结',
   actions: '操作',
   noActions: '当前没有需要处理的事项。',
+  endedNoActions: '此申请已在 Temporal 中结束，不能再处理；已完成的事项没有回退。',
   readOnly: '监察人员只能查看，不能操作。',
   reviewTitle: '人工审核',
   decision: '审核决定',
@@ -338,6 +339,8 @@ const en: Record<MessageKey, string> = {
   finishedAt: 'Finished',
   actions: 'Actions',
   noActions: 'Nothing needs an operator now.',
+  endedNoActions:
+    'This application ended in Temporal: nothing can be done on it any more, and nothing it completed was undone.',
   readOnly: 'Supervisors can look but not act.',
   reviewTitle: 'Manual review',
   decision: 'Decision',
