@@ -15,6 +15,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { ConfigError, type Config } from '../config';
 import { devSecretFile } from './secret-files';
 
@@ -37,19 +38,32 @@ export class CodecKeyUnknownError extends Error {
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const text = (bytes: Uint8Array | null | undefined) => (bytes ? new TextDecoder().decode(bytes) : undefined);
-/** Binds each ciphertext to its key id and to this format. */
-const aad = (keyId: string) => Buffer.from(`kaiban-codec-v1:${keyId}`);
 
-/** The original payload, framed for encryption: metadata and data, base64 in JSON. */
-function serialize(payload: Payload): Buffer {
-  const metadata: Record<string, string> = {};
-  for (const [k, v] of Object.entries(payload.metadata ?? {})) if (v) metadata[k] = Buffer.from(v).toString('base64');
-  return Buffer.from(
-    JSON.stringify({ m: metadata, d: Buffer.from(payload.data ?? new Uint8Array()).toString('base64') }),
-  );
+/**
+ * How the original payload is framed inside the ciphertext, named in the sealed payload's metadata and bound into the
+ * authenticated data (a relabelled format fails to decrypt):
+ * - `payload-proto`: Temporal's own Payload message, as Temporal's codec samples seal it;
+ * - none (written before 2026-11-28, still read): JSON of base64 metadata and data — a third larger than the payload.
+ */
+export const FORMAT_METADATA = 'encryption-format';
+const PROTO_FORMAT = 'payload-proto';
+const { Payload: PayloadMessage } = temporal.api.common.v1;
+
+/** Binds each ciphertext to its key id and to its framing. */
+const aad = (keyId: string, format: string | undefined) =>
+  Buffer.from(format === PROTO_FORMAT ? `kaiban-codec-v2:${keyId}` : `kaiban-codec-v1:${keyId}`);
+
+function frame(payload: Payload): Uint8Array {
+  return PayloadMessage.encode(payload).finish();
 }
 
-function deserialize(bytes: Buffer): Payload {
+function unframe(bytes: Buffer, format: string | undefined): Payload {
+  if (format === PROTO_FORMAT) {
+    const decoded = PayloadMessage.decode(bytes);
+    const metadata: Record<string, Uint8Array> = {};
+    for (const [k, v] of Object.entries(decoded.metadata ?? {})) metadata[k] = new Uint8Array(v);
+    return { metadata, data: new Uint8Array(decoded.data ?? new Uint8Array()) };
+  }
   const framed = JSON.parse(bytes.toString('utf8')) as { m: Record<string, string>; d: string };
   const metadata: Record<string, Uint8Array> = {};
   for (const [k, v] of Object.entries(framed.m)) metadata[k] = new Uint8Array(Buffer.from(v, 'base64'));
@@ -74,10 +88,14 @@ export class AesGcmCodec implements PayloadCodec {
     return payloads.map((payload) => {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
-      cipher.setAAD(aad(this.current.id));
-      const sealed = Buffer.concat([iv, cipher.update(serialize(payload)), cipher.final(), cipher.getAuthTag()]);
+      cipher.setAAD(aad(this.current.id, PROTO_FORMAT));
+      const sealed = Buffer.concat([iv, cipher.update(frame(payload)), cipher.final(), cipher.getAuthTag()]);
       return {
-        metadata: { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(this.current.id) },
+        metadata: {
+          encoding: utf8(ENCRYPTED_ENCODING),
+          [KEY_ID_METADATA]: utf8(this.current.id),
+          [FORMAT_METADATA]: utf8(PROTO_FORMAT),
+        },
         data: new Uint8Array(sealed),
       };
     });
@@ -93,14 +111,17 @@ export class AesGcmCodec implements PayloadCodec {
         throw new CodecKeyUnknownError(`payload encrypted with key "${keyId}", which is not in KAIBAN_CODEC_KEYS`);
       const sealed = Buffer.from(payload.data ?? new Uint8Array());
       if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error('encrypted payload is truncated');
+      const format = text(payload.metadata?.[FORMAT_METADATA]);
+      if (format !== undefined && format !== PROTO_FORMAT)
+        throw new Error(`encrypted payload in an unknown format "${format}": written by a newer Kaiban?`);
       const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
-      decipher.setAAD(aad(keyId));
+      decipher.setAAD(aad(keyId, format));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
       const plain = Buffer.concat([
         decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
         decipher.final(),
       ]);
-      return deserialize(plain);
+      return unframe(plain, format);
     });
   }
 }

@@ -11,7 +11,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { ConfigError, loadConfig } from '../../config';
-import { AesGcmCodec, codecKeysFromConfig, newCodecKeySpec, parseCodecKeys } from '../../security/codec';
+import {
+  AesGcmCodec,
+  codecKeysFromConfig,
+  FORMAT_METADATA,
+  newCodecKeySpec,
+  parseCodecKeys,
+} from '../../security/codec';
 import { AuthenticationError, AuthenticationUnavailableError, createTokenVerifier } from '../../security/jwt';
 
 const run = promisify(execFile);
@@ -178,6 +184,42 @@ describe('the payload codec', () => {
     const foreign = (await new AesGcmCodec(parseCodecKeys(newCodecKeySpec('k9'))).encode([payload]))[0]!;
     await expect(codec.decode([foreign])).rejects.toThrow(/k9/);
     expect(await codec.decode([payload])).toEqual([payload]);
+  });
+
+  it('seals the payload message itself (no base64 inside), and a relabelled framing does not decrypt', async () => {
+    const codec = new AesGcmCodec(parseCodecKeys(newCodecKeySpec('k1')));
+    const [sealed] = await codec.encode([payload]);
+    expect(Buffer.from(sealed!.metadata![FORMAT_METADATA]!).toString()).toBe('payload-proto');
+    // The payload's bytes, its metadata entry, 12 bytes of IV and 16 of tag: nothing inflated by an encoding.
+    expect(sealed!.data!.length).toBeLessThanOrEqual(
+      payload.data.length + 'encoding'.length + 'json/plain'.length + 40,
+    );
+    const unlabelled = { ...sealed!, metadata: { ...sealed!.metadata } };
+    delete unlabelled.metadata[FORMAT_METADATA];
+    await expect(codec.decode([unlabelled])).rejects.toThrow();
+    const unknown = {
+      ...sealed!,
+      metadata: { ...sealed!.metadata, [FORMAT_METADATA]: new TextEncoder().encode('v9') },
+    };
+    await expect(codec.decode([unknown])).rejects.toThrow(/unknown format "v9"/);
+  });
+
+  it('still opens payloads sealed before 2026-11-28 (JSON framing, no format in the metadata)', async () => {
+    // Sealed by the codec of that day with the key below: what open workflows and retained histories hold.
+    const earlier = {
+      metadata: {
+        encoding: new TextEncoder().encode('binary/encrypted'),
+        'encryption-key-id': new TextEncoder().encode('k1'),
+      },
+      data: new Uint8Array(
+        Buffer.from(
+          'gPTqx6wqmFlzZqgzh3hniZ6dSw6v0mwho5tAkZoSdycnmkviqjYnUZW4c0rznibyJc078HGs69aaM+tOejh7IjQFAjsHX2xybhy8bOyEB+UWTKi7YZ2hQdcg7Icae8gtqJbH0Ls3DOguzZb27BiWsZnBebM=',
+          'base64',
+        ),
+      ),
+    };
+    const codec = new AesGcmCodec(parseCodecKeys(`k1:${Buffer.alloc(32, 1).toString('base64')}`));
+    expect(await codec.decode([earlier])).toEqual([payload]);
   });
 
   it.each([
