@@ -27,7 +27,7 @@ export const SEARCH_ATTRIBUTES = {
 /**
  * The dev server's flags for these attributes: each one (registered before the server answers), and the server's
  * attribute cache on. Unless told otherwise, the CLI's dev server reads the attributes from its database on every use
- * (`system.forceSearchAttributesCacheRefreshOnRead`, a testing aid Temporal advises against in production): about 10
+ * (`system.forceSearchAttributesCacheRefreshOnRead`, a testing aid Temporal advises against in production): about 21
  * reads for every Kaiban application, and 12 for every bare workflow. With the cache, an attribute added to a running
  * server is usable after a refresh; startDevServer (./dev-server.ts) waits for that when it adds any.
  */

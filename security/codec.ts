@@ -43,7 +43,7 @@ const text = (bytes: Uint8Array | null | undefined) => (bytes ? new TextDecoder(
  * How the original payload is framed inside the ciphertext, named in the sealed payload's metadata and bound into the
  * authenticated data (a relabelled format fails to decrypt):
  * - `payload-proto`: Temporal's own Payload message, as Temporal's codec samples seal it;
- * - none (written before 2026-11-28, still read): JSON of base64 metadata and data — a third larger than the payload.
+ * - none (written by earlier versions, still read): JSON of base64 metadata and data — a third larger than the payload.
  */
 export const FORMAT_METADATA = 'encryption-format';
 const PROTO_FORMAT = 'payload-proto';

@@ -204,8 +204,8 @@ describe('the payload codec', () => {
     await expect(codec.decode([unknown])).rejects.toThrow(/unknown format "v9"/);
   });
 
-  it('still opens payloads sealed before 2026-11-28 (JSON framing, no format in the metadata)', async () => {
-    // Sealed by the codec of that day with the key below: what open workflows and retained histories hold.
+  it('still opens payloads sealed by earlier versions (JSON framing, no format in the metadata)', async () => {
+    // Sealed by the earlier codec with the key below: what open workflows and retained histories hold.
     const earlier = {
       metadata: {
         encoding: new TextEncoder().encode('binary/encrypted'),
