@@ -2,11 +2,11 @@
 import { z } from 'zod';
 import { applicationSchema } from '../domain/application';
 import { documentAuthorization } from '../security/authorize';
-import { ENDED_IN_TEMPORAL_STATES } from '../domain/status';
+import { APPLICATION_STATES, ENDED_IN_TEMPORAL_STATES } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
 import { agencyCallbackSchema } from './agency-callback';
 import { abortBody, correctionBody, reviewBody, stepBody, withdrawBody } from './routes/actions';
-import { APPLICATION_STATES, listQuerySchema, SLA_LEVELS } from './routes/operator';
+import { listQuerySchema, SLA_LEVELS } from './routes/operator';
 
 const errorSchema = {
   type: 'object',

@@ -2,7 +2,9 @@
 import type { ApplicationSla, SlaScopeStatus } from './sla';
 import type { AgencyId, StepId } from './steps';
 
-export type ApplicationState = 'running' | 'completed' | 'compensating' | 'rejected' | 'withdrawn' | 'aborted';
+/** An application's states, in the order lists and statistics give them. */
+export const APPLICATION_STATES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'] as const;
+export type ApplicationState = (typeof APPLICATION_STATES)[number];
 export const FINAL_STATES: readonly ApplicationState[] = ['completed', 'rejected', 'withdrawn', 'aborted'];
 
 /**

@@ -20,7 +20,7 @@ import {
   slaLevelKey,
   statusKey,
 } from '../../infra/search-attributes';
-import type { ApplicationSummary } from '../../domain/status';
+import { APPLICATION_STATES, type ApplicationSummary } from '../../domain/status';
 import { HttpError } from '../errors';
 import {
   endedInTemporal,
@@ -33,7 +33,6 @@ import type { WorkingCalendar } from '../../domain/calendar';
 import { createOfficialCalendar } from '../../domain/calendar/official';
 import { completionStats } from './completion';
 
-export const APPLICATION_STATES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'] as const;
 export const SLA_LEVELS = ['on_track', 'warning', 'breached'] as const;
 export const PAGE_SIZE_MAX = 100;
 
