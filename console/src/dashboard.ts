@@ -1,6 +1,7 @@
 /** The supervisor's dashboard: GET /v1/stats as figures and inline SVG charts, refreshed every 15 s. */
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
 import { STEP_IDS } from '../../domain/steps';
+import { APPLICATION_STATES } from '../../domain/status';
 import { call } from './api';
 import { barChart, lineChart, type Datum } from './charts';
 import { h, replaceKeepingFocus } from './dom';
@@ -11,7 +12,6 @@ import { errorBox, Poller } from './ui';
 import type { Stats } from './types';
 
 const REFRESH_MS = 15_000;
-const STATUSES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'];
 
 function figure(label: string, value: string, note?: string, testid?: string): HTMLElement {
   return h(
@@ -36,7 +36,7 @@ function render(stats: Stats): HTMLElement[] {
     })),
     { label: t('level_unknown'), value: Math.max(0, open - timedOpen), cls: 'sla-none' },
   ];
-  const statuses: Datum[] = STATUSES.map((s) => ({
+  const statuses: Datum[] = APPLICATION_STATES.map((s) => ({
     label: tk('status', s),
     value: stats.byStatus[s] ?? 0,
     cls: `status-${s}`,

@@ -5,6 +5,7 @@
  */
 import { STEP_IDS, STEPS } from '../../domain/steps';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
+import { APPLICATION_STATES } from '../../domain/status';
 import { call } from './api';
 import { h, replaceChildren } from './dom';
 import { bilingual, districtName, formatDuration, formatTime, t, tk } from './i18n';
@@ -12,7 +13,6 @@ import type { Page } from './page';
 import { errorBox, levelRank, Poller, slaPill, statusPill, taskBadges } from './ui';
 import type { ApplicationPage, ApplicationSummary } from './types';
 
-const STATUSES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'];
 const LEVELS = ['on_track', 'warning', 'breached'];
 const TASKS = ['review', 'correction', ...STEP_IDS.map((s) => `incident:${s}`)];
 const FILTERS = ['status', 'sla', 'district', 'task', 'q'] as const;
@@ -141,7 +141,7 @@ export function listPage(query: string): Page {
     select(
       'status',
       t('fStatus'),
-      STATUSES.map((s) => [s, tk('status', s)]),
+      APPLICATION_STATES.map((s) => [s, tk('status', s)]),
       filters.status,
     ),
     select(
