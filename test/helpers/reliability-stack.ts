@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { startApi, type RunningApi } from '../../api/server';
 import type { Application } from '../../domain/application';
 import type { ApplicationStatus } from '../../domain/status';
@@ -164,7 +165,11 @@ export async function submit(
   }
 }
 
-/** Waits for every workflow's result, retrying through server restarts; the final statuses by id. */
+/**
+ * Waits for every workflow's result, retrying through server restarts; the final statuses by id. Fails after
+ * `timeoutMs` (the result's long poll carries the deadline) naming an application that had not finished and where it
+ * stood.
+ */
 export async function waitForResults(
   client: Client,
   ids: readonly string[],
@@ -177,18 +182,36 @@ export async function waitForResults(
       const handle: WorkflowHandle = client.workflow.getHandle(id);
       for (;;) {
         try {
-          results.set(id, (await handle.result()) as ApplicationStatus);
+          const result = await client.connection.withDeadline(deadline, () => handle.result());
+          results.set(id, result as ApplicationStatus);
           return;
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) throw err;
           if (Date.now() > deadline)
-            throw new Error(`${id} did not finish in ${timeoutMs} ms: ${(err as Error).message}`);
+            throw new Error(`${id} did not finish in ${timeoutMs} ms (${await whereItStands(handle)})`, {
+              cause: err,
+            });
           await sleep(500);
         }
       }
     }),
   );
   return results;
+}
+
+/** An unfinished application's state for a failure message: its last events and pending activities. */
+async function whereItStands(handle: WorkflowHandle): Promise<string> {
+  try {
+    const description = await handle.describe();
+    const pending = (description.raw.pendingActivities ?? []).map(
+      (a) => `${a.activityType?.name} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`,
+    );
+    const events = (await handle.fetchHistory()).events ?? [];
+    const last = events.slice(-3).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0]);
+    return `${description.status.name}; last events ${last.join(', ')}; pending activities: ${pending.join('; ') || 'none'}`;
+  } catch (err) {
+    return `not described: ${(err as Error).message}`;
+  }
 }
 
 /** A visibility count on the stack's task queue (retried while the server is away). */
