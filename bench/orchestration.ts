@@ -56,6 +56,11 @@ export interface ThroughputResult {
   noCallbacksPerSecond?: number;
   noCallbacksRatio?: number;
   /**
+   * Each round's own ratio (its Kaiban rounds against the baseline round run just before them): how far the machine
+   * moved the figure within the run. `noCallbacks` with `withoutCallbacks`.
+   */
+  roundRatios: { kaiban: number[]; noCallbacks?: number[] };
+  /**
    * Mean CPU ms per application by process (steadier than wall time on a shared machine): the dev server, each side's
    * own worker, the API (it takes the agencies' callbacks) and this process (the agency simulator and the load
    * generator). `kaibanNoCallbacks` with `withoutCallbacks`.
@@ -228,6 +233,8 @@ export async function measureThroughput(
     const of = (key: keyof ServerWorkMeans) => mean(roundsOf(variant).map((r) => r.server[key]));
     return { requests: of('requests'), writes: of('writes'), reads: of('reads') };
   };
+  const roundRatios = (variant: Variant) =>
+    roundsOf(variant).map((round, i) => round.perSecond / roundsOf('baseline')[i]!.perSecond);
   const callbacks: CallbackCounters = { outcomes: {}, queries: 0 };
   for (const round of roundsOf('kaiban')) {
     callbacks.queries += round.callbacks.queries;
@@ -254,6 +261,10 @@ export async function measureThroughput(
     ...(noCallbacksPerSecond === undefined
       ? {}
       : { noCallbacksPerSecond, noCallbacksRatio: noCallbacksPerSecond / baselinePerSecond }),
+    roundRatios: {
+      kaiban: roundRatios('kaiban'),
+      ...(options.withoutCallbacks ? { noCallbacks: roundRatios('kaiban-no-callbacks') } : {}),
+    },
     completedIds,
   };
 }

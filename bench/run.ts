@@ -101,6 +101,9 @@ function rows(results: {
 }): Row[] {
   const out: Row[] = [];
   const ms = (v: number) => `${fmt(v)} ms`;
+  /** Each round's own ratio, when there is more than one: the spread the machine put into the mean. */
+  const byRound = (ratios: number[]) =>
+    ratios.length > 1 ? ` (rounds ${ratios.map((r) => fmt(r, 2)).join(', ')})` : '';
   const { throughput, replay, latency, api, capacity, sla } = results;
   if (throughput) {
     out.push({
@@ -108,7 +111,7 @@ function rows(results: {
       metric: 'completed / s',
       kaiban: fmt(throughput.kaibanPerSecond),
       baseline: fmt(throughput.baselinePerSecond),
-      ratio: `${fmt(throughput.ratio, 2)}×`,
+      ratio: `${fmt(throughput.ratio, 2)}×${byRound(throughput.roundRatios.kaiban)}`,
       goal: '≥ 0.9×',
     });
     const cpu = throughput.cpuMsPerApplication;
@@ -176,7 +179,7 @@ function rows(results: {
         metric: 'completed / s, agencies not calling back',
         kaiban: fmt(throughput.noCallbacksPerSecond),
         baseline: fmt(throughput.baselinePerSecond),
-        ratio: `${fmt(throughput.noCallbacksRatio ?? NaN, 2)}×`,
+        ratio: `${fmt(throughput.noCallbacksRatio ?? NaN, 2)}×${byRound(throughput.roundRatios.noCallbacks ?? [])}`,
       });
     }
   }
