@@ -5,22 +5,24 @@
  * the attribute it had — `running` — and must not count as open.
  */
 import { temporal } from '@temporalio/proto';
-import type { ApplicationState, EndedInTemporal } from '../domain/status';
+import { OPEN_STATES, type ApplicationState, type EndedInTemporal } from '../domain/status';
 
 const ExecutionStatus = temporal.api.enums.v1.WorkflowExecutionStatus;
 
 /** Still running in Temporal: what an open status or a pending task needs besides its attribute. */
 export const RUNNING_IN_TEMPORAL = `ExecutionStatus = 'Running'`;
 
+const OPEN_FOR_KAIBAN = `KaibanStatus IN (${OPEN_STATES.map((s) => `'${s}'`).join(', ')})`;
+
 /** Open by Kaiban's account and still running in Temporal. */
-export const OPEN_APPLICATIONS = `KaibanStatus IN ('running', 'compensating') AND ${RUNNING_IN_TEMPORAL}`;
+export const OPEN_APPLICATIONS = `${OPEN_FOR_KAIBAN} AND ${RUNNING_IN_TEMPORAL}`;
 
 /** Closed by Temporal while Kaiban still had them open. */
-export const ENDED_IN_TEMPORAL = `KaibanStatus IN ('running', 'compensating') AND ExecutionStatus != 'Running'`;
+export const ENDED_IN_TEMPORAL = `${OPEN_FOR_KAIBAN} AND ExecutionStatus != 'Running'`;
 
 /** The visibility clause for applications in `status` (a running one must also be running in Temporal). */
 export function statusClause(status: ApplicationState): string {
-  return status === 'running' || status === 'compensating'
+  return OPEN_STATES.includes(status)
     ? `KaibanStatus = '${status}' AND ${RUNNING_IN_TEMPORAL}`
     : `KaibanStatus = '${status}'`;
 }

@@ -5,6 +5,8 @@ import type { AgencyId, StepId } from './steps';
 /** An application's states, in the order lists and statistics give them. */
 export const APPLICATION_STATES = ['running', 'compensating', 'completed', 'rejected', 'withdrawn', 'aborted'] as const;
 export type ApplicationState = (typeof APPLICATION_STATES)[number];
+/** Open: running, or undoing completed steps. */
+export const OPEN_STATES: readonly ApplicationState[] = ['running', 'compensating'];
 export const FINAL_STATES: readonly ApplicationState[] = ['completed', 'rejected', 'withdrawn', 'aborted'];
 
 /**

@@ -122,7 +122,7 @@ async function untilUsable(address: string, namespace: string, names: string[], 
       } catch (err) {
         if (Date.now() > giveUpAt)
           throw new Error(
-            `search attributes ${names.join(', ')} were added but the server still refuses them after ${timeoutMs / 1000} s: ${(err as Error).message}`,
+            `search attributes ${names.join(', ')} were added but the server still refuses them after ${timeoutMs / 1000} s (they stay registered: starting again loads them): ${(err as Error).message}`,
           );
       }
       await new Promise((r) => setTimeout(r, 200));

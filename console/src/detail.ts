@@ -3,7 +3,7 @@
  * alerts, compensations and the audit trail. Polled every few seconds; the actions panel is rebuilt
  * only when what the operator can do changes, so a half-written reason is never lost to a refresh.
  */
-import type { ApplicationStatus, StepStatus } from '../../domain/status';
+import { FINAL_STATES, type ApplicationStatus, type StepStatus } from '../../domain/status';
 import { call, newActionId } from './api';
 import { gauge, timeline, type TimelineRow } from './charts';
 import { h, replaceKeepingFocus, type Child } from './dom';
@@ -15,7 +15,7 @@ import { confirmAction, errorBox, Poller, slaPill, statusPill, taskBadges } from
 import type { ActionAnswer } from './types';
 
 const REFRESH_MS = 3000;
-const FINAL = new Set(['completed', 'rejected', 'withdrawn', 'aborted']);
+const FINAL = new Set<string>(FINAL_STATES);
 
 function section(id: string, title: string, ...children: Child[]): HTMLElement {
   return h(

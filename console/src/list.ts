@@ -5,7 +5,7 @@
  */
 import { STEP_IDS, STEPS } from '../../domain/steps';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
-import { APPLICATION_STATES } from '../../domain/status';
+import { APPLICATION_STATES, OPEN_STATES } from '../../domain/status';
 import { call } from './api';
 import { h, replaceChildren } from './dom';
 import { bilingual, districtName, formatDuration, formatTime, t, tk } from './i18n';
@@ -19,7 +19,7 @@ const FILTERS = ['status', 'sla', 'district', 'task', 'q'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number] | 'sort' | 'pageSize', string>>;
 const PAGE_SIZE = 25;
 const REFRESH_MS = 4000;
-const OPEN = new Set(['running', 'compensating']);
+const OPEN = new Set<string>(OPEN_STATES);
 /** Open: running or undoing, and not closed in Temporal itself. */
 const isOpen = (item: ApplicationSummary) => OPEN.has(item.status) && !item.endedInTemporal;
 
