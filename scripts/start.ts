@@ -3,6 +3,7 @@
  * KAIBAN_DATA_DIR), the agency simulator, the Kaiban worker and the HTTP API in one command, and
  * stops all of them on Ctrl-C. With TEMPORAL_ADDRESS set it connects to that cluster instead.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -38,11 +39,13 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stopAll(0));
 
   try {
+    const dataDir = path.resolve(env.KAIBAN_DATA_DIR);
+    mkdirSync(dataDir, { recursive: true });
     let devServer: DevServer | undefined;
     let address = env.TEMPORAL_ADDRESS;
     if (!address) {
       devServer = await startDevServer({
-        dataDir: path.resolve(env.KAIBAN_DATA_DIR),
+        dataDir,
         port: env.TEMPORAL_PORT,
         uiPort: env.TEMPORAL_UI_PORT,
         namespace: env.TEMPORAL_NAMESPACE,
@@ -57,6 +60,8 @@ async function main(): Promise<void> {
         port: env.SIMULATOR_PORT,
         seed: env.SIMULATOR_SEED,
         callbackSecrets: config.agencyCallbackSecrets,
+        // Beside Temporal's database: an application that outlives a restart finds its agency records again.
+        recordsFile: path.join(dataDir, 'simulator-records.jsonl'),
       });
       stops.push(simulator.close);
     }
@@ -99,7 +104,7 @@ async function main(): Promise<void> {
       env.EMBEDDED_SIMULATOR
         ? `  Agency simulator    http://127.0.0.1:${env.SIMULATOR_PORT}/records`
         : `  Agencies            ${env.AGENCY_BASE_URL}`,
-      devServer ? `  Data                ${path.resolve(env.KAIBAN_DATA_DIR)}` : undefined,
+      `  Data                ${dataDir}`,
       '',
       'Calls about applications need a bearer token; print one (role applicant, operator or supervisor) with',
       '  npm run -s token -- --role applicant --sub alice',

@@ -16,12 +16,24 @@ import {
   type SimulatorConfigInput,
 } from './config';
 import { createSimulatorLogger } from './logger';
-import { COMPENSATIONS, type Decision, forcedRejection, type PreparedDecision, prepareFiling } from './procedures';
+import {
+  COMPENSATIONS,
+  type Decision,
+  type DecisionInput,
+  decideFiling,
+  forcedRejection,
+  prepareFiling,
+} from './procedures';
 import { SeededRandom } from './random';
 import { type AgencyRecord, isLive, RecordStore, recordView } from './store';
 
 export interface SimulatorOptions {
   logger?: Logger;
+  /**
+   * Where the records are kept (store.ts): a simulator started again on the same file knows every record it issued
+   * and decides the filings still pending. Without it, records live in memory only.
+   */
+  recordsFile?: string;
 }
 
 export interface Simulator {
@@ -33,7 +45,9 @@ export interface Simulator {
   config(): SimulatorConfig;
   /** Resolves when no callback is in flight. */
   settled(): Promise<void>;
-  /** Stops pending decisions, callbacks and latency spikes. Idempotent. */
+  /**
+   * Stops pending decisions (a records file keeps them for the next start), callbacks and latency spikes. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -95,7 +109,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
   let config = parseSimulatorConfig(input);
   const logger = options.logger ?? createSimulatorLogger();
   const random = new SeededRandom(config.seed);
-  const store = new RecordStore();
+  const store = new RecordStore(options.recordsFile);
   const callbacks = new CallbackSender(logger.child({ component: 'callbacks' }));
   const decisionTimers = new Map<string, NodeJS.Timeout>();
   const attemptCounters = new Map<string, number>();
@@ -124,7 +138,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     return true;
   }
 
-  function decide(record: AgencyRecord, prepared: PreparedDecision): void {
+  function decide(record: AgencyRecord, input: DecisionInput): void {
     decisionTimers.delete(record.ticket);
     if (record.status !== 'pending') return;
     const settings = config.agencies[record.agency];
@@ -134,7 +148,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       decision = forcedRejection();
     } else {
       try {
-        decision = prepared({
+        decision = decideFiling(input, {
           config,
           random,
           drawParts: [record.agency, record.idempotencyKey],
@@ -164,13 +178,11 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     record.decidedAt = decidedAt.toISOString();
     if (decision.status === 'approved') {
       record.result = decision.result;
-      if (decision.eLicense) {
-        record.eLicense = decision.eLicense;
-        store.indexRegistration(record);
-      }
+      if (decision.eLicense) record.eLicense = decision.eLicense;
     } else {
       record.reason = decision.reason;
     }
+    store.save(record);
     logger.info(
       {
         agency: record.agency,
@@ -183,6 +195,13 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       'decided',
     );
     sendCallback(record);
+  }
+
+  function scheduleDecision(record: AgencyRecord, input: DecisionInput, delayMs: number): void {
+    decisionTimers.set(
+      record.ticket,
+      setTimeout(() => decide(record, input), delayMs),
+    );
   }
 
   function sendCallback(record: AgencyRecord): void {
@@ -271,16 +290,12 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       status: 'pending',
       createdAt: new Date().toISOString(),
     };
-    store.add(record);
+    store.add(record, prepared.input);
     logger.info({ agency, procedure, ticket, applicationId: record.reference.applicationId }, 'filed');
 
     const { processingMs, answerDelayMs } = config.agencies[agency];
-    if (processingMs === 0) decide(record, prepared.decide);
-    else
-      decisionTimers.set(
-        ticket,
-        setTimeout(() => decide(record, prepared.decide), processingMs),
-      );
+    if (processingMs === 0) decide(record, prepared.input);
+    else scheduleDecision(record, prepared.input, processingMs);
     const answer = recordView(record);
     if (answerDelayMs > 0) await sleep(answerDelayMs, undefined, { signal: shutdown.signal });
     res.status(202).json(answer);
@@ -310,6 +325,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       record.status = record.status === 'pending' ? 'cancelled' : 'revoked';
       record.cancelledAt = new Date().toISOString();
       if (reason !== undefined) record.cancelReason = reason;
+      store.save(record);
       logger.info({ agency, ticket, status: record.status, compensation: record.compensation }, 'undone');
     }
     res.json(recordView(record));
@@ -370,6 +386,17 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
   };
   app.use(handleError);
 
+  // Filings a previous run left pending are decided as if filed now.
+  if (store.readBack) {
+    const { file, records, pending, truncatedLastLine } = store.readBack;
+    if (truncatedLastLine)
+      logger.warn({ file }, 'the last line of the records file was cut short; its change is dropped');
+    logger.info({ file, records, pending }, 'records read back');
+  }
+  for (const { record, input } of store.pending()) {
+    scheduleDecision(record, input, config.agencies[record.agency].processingMs);
+  }
+
   return {
     app,
     store,
@@ -382,6 +409,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       decisionTimers.clear();
       callbacks.close();
       await callbacks.settled();
+      store.close();
     },
   };
 }

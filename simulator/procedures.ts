@@ -40,9 +40,6 @@ export interface DecisionContext {
   nameHeldByOtherApplication(name: string, applicationId: string): boolean;
 }
 
-/** A validated filing, ready to be decided later. */
-export type PreparedDecision = (context: DecisionContext) => Decision;
-
 const district = z.string().regex(/^\d{6}$/, 'a district is a 6-digit administrative division code');
 const nonEmpty = z.string().trim().min(1).max(500);
 const headcount = z.union([z.number().int().min(0), z.array(z.unknown())]);
@@ -75,8 +72,23 @@ const PAYLOADS = {
   }),
 } satisfies Record<Procedure, z.ZodType>;
 
-type Payload<P extends Procedure> = z.output<(typeof PAYLOADS)[P]>;
-type Rule<P extends Procedure> = (payload: Payload<P>, context: DecisionContext) => Decision;
+/**
+ * What each procedure's decision reads: the filing without its personal data (the people of an establishment
+ * registration, the employees and contributors of social insurance and the provident fund), so that a filing
+ * still undecided can be kept on disk (store.ts) and decided after a restart.
+ */
+const DECISION_INPUTS = {
+  ...PAYLOADS,
+  establishment_registration: PAYLOADS.establishment_registration.omit({ people: true }),
+  social_insurance_registration: PAYLOADS.social_insurance_registration.omit({ insuredEmployees: true }),
+  fund_account_opening: PAYLOADS.fund_account_opening.omit({ contributors: true }),
+} satisfies Record<Procedure, z.ZodType>;
+
+type DecisionPayload<P extends Procedure> = z.output<(typeof DECISION_INPUTS)[P]>;
+type Rule<P extends Procedure> = (payload: DecisionPayload<P>, context: DecisionContext) => Decision;
+
+/** A validated filing's decision input: the procedure and what its rule reads (nothing personal). */
+export type DecisionInput = { [P in Procedure]: { procedure: P; payload: DecisionPayload<P> } }[Procedure];
 
 const reject = (code: string, message_zh: string, message_en: string): Decision => ({
   status: 'rejected',
@@ -260,15 +272,23 @@ function draw(ctx: DecisionContext) {
   };
 }
 
-/** Validates a filing's payload; on success returns the decision to take when the agency decides. */
-export function prepareFiling<P extends Procedure>(
-  procedure: P,
+/** Validates a filing's payload; on success returns what its decision will read when the agency decides. */
+export function prepareFiling(
+  procedure: Procedure,
   payload: unknown,
-): { ok: true; decide: PreparedDecision } | { ok: false; issues: z.core.$ZodIssue[] } {
-  const parsed = (PAYLOADS[procedure] as unknown as z.ZodType<Payload<P>>).safeParse(payload);
+): { ok: true; input: DecisionInput } | { ok: false; issues: z.core.$ZodIssue[] } {
+  const parsed = PAYLOADS[procedure].safeParse(payload);
   if (!parsed.success) return { ok: false, issues: parsed.error.issues };
-  const rule = RULES[procedure] as Rule<P>;
-  return { ok: true, decide: (context) => rule(parsed.data, context) };
+  // Object schemas drop the keys they do not name: what is left is what the rule reads.
+  const decisionPayload = DECISION_INPUTS[procedure].parse(parsed.data);
+  return { ok: true, input: { procedure, payload: decisionPayload } as DecisionInput };
+}
+
+/** The agency's decision on a filing (`input` from prepareFiling, possibly read back from disk). */
+export function decideFiling(input: DecisionInput, context: DecisionContext): Decision {
+  // `input` pairs a procedure with its own payload's type (DecisionInput), which the lookup cannot see.
+  const rule = RULES[input.procedure] as (payload: DecisionInput['payload'], context: DecisionContext) => Decision;
+  return rule(input.payload, context);
 }
 
 export function forcedRejection(): Decision {

@@ -11,6 +11,8 @@ export type StartSimulatorOptions = SimulatorConfigInput & {
   /** Default 127.0.0.1. */
   host?: string;
   logger?: Logger;
+  /** Where the records are kept across restarts (SimulatorOptions). */
+  recordsFile?: string;
 };
 
 export interface RunningSimulator {
@@ -22,7 +24,7 @@ export interface RunningSimulator {
 
 /** Listens first, so that the e-license links can carry the actual port, then serves the simulator. */
 export async function startSimulator(options: StartSimulatorOptions): Promise<RunningSimulator> {
-  const { port: requestedPort = 4000, host = '127.0.0.1', logger, ...config } = options;
+  const { port: requestedPort = 4000, host = '127.0.0.1', logger, recordsFile, ...config } = options;
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -34,7 +36,7 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<Ru
   const { port } = server.address() as AddressInfo;
   const reachableHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `http://${reachableHost}:${port}`;
-  const simulator = createSimulator({ ...config, publicUrl: config.publicUrl ?? url }, { logger });
+  const simulator = createSimulator({ ...config, publicUrl: config.publicUrl ?? url }, { logger, recordsFile });
   server.on('request', simulator.app);
 
   let closing: Promise<void> | undefined;

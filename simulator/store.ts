@@ -1,5 +1,15 @@
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import type { AgencyId, Procedure } from './config';
-import type { ELicense, Rejection } from './procedures';
+import type { DecisionInput, ELicense, Rejection } from './procedures';
 
 export type RecordStatus = 'pending' | 'approved' | 'rejected' | 'cancelled' | 'revoked';
 
@@ -61,12 +71,46 @@ export interface RecordFilter {
 
 const MAX_DRAWS = 10_000;
 
+/**
+ * One line of the records file: a record as it now is (with what its decision will read while it is pending), or ids
+ * drawn in a space. The last line about a ticket is the record.
+ */
+type FileLine = { record: AgencyRecord; input?: DecisionInput } | { space: string; ids: string[] };
+
+/** What reading the records file found (`undefined` without a file). */
+export interface ReadBack {
+  file: string;
+  records: number;
+  pending: number;
+  /** A last line cut short (a crash in the middle of a write): the change it began is not applied. */
+  truncatedLastLine: boolean;
+}
+
+/**
+ * Every record the agencies issued, and the ids they drew. With a file, every change is appended to it as one JSON
+ * line before the agency answers, and a new store on the same file reads them back — so a restarted simulator
+ * (`npm start` run again) still knows every ticket, idempotency key, reserved name and issued code, and decides the
+ * filings that were still pending. The file holds no personal data: records never carry the filing's payload, and a
+ * pending filing keeps only what its decision reads (procedures.ts).
+ */
 export class RecordStore {
-  private readonly records: AgencyRecord[] = [];
-  private readonly byIdempotencyKey = new Map<string, AgencyRecord>();
+  /** Records by ticket, in filing order. */
   private readonly byTicket = new Map<string, AgencyRecord>();
+  private readonly byIdempotencyKey = new Map<string, AgencyRecord>();
   private readonly byUscc = new Map<string, AgencyRecord>();
   private readonly issued = new Map<string, Set<string>>();
+  /** What each pending filing's decision will read. */
+  private readonly inputs = new Map<string, DecisionInput>();
+  private fd: number | undefined;
+  readonly readBack: ReadBack | undefined;
+
+  constructor(file?: string) {
+    if (file === undefined) return;
+    const truncatedLastLine = existsSync(file) ? this.read(file) : false;
+    this.rewrite(file);
+    this.fd = openSync(file, 'a', 0o600);
+    this.readBack = { file, records: this.byTicket.size, pending: this.inputs.size, truncatedLastLine };
+  }
 
   findByIdempotencyKey(agency: AgencyId, idempotencyKey: string): AgencyRecord | undefined {
     return this.byIdempotencyKey.get(keyOf(agency, idempotencyKey));
@@ -82,18 +126,25 @@ export class RecordStore {
     return this.byUscc.get(uscc);
   }
 
-  add(record: AgencyRecord): void {
-    this.records.push(record);
-    this.byIdempotencyKey.set(keyOf(record.agency, record.idempotencyKey), record);
-    this.byTicket.set(record.ticket, record);
+  /** A new pending record and what its decision will read. */
+  add(record: AgencyRecord, input: DecisionInput): void {
+    this.index(record, input);
+    this.append({ record, input });
   }
 
-  indexRegistration(record: AgencyRecord): void {
-    if (record.eLicense) this.byUscc.set(record.eLicense.uscc, record);
+  /** Keeps a change made to `record` (a decision, an undo). */
+  save(record: AgencyRecord): void {
+    this.index(record);
+    this.append({ record });
+  }
+
+  /** Pending records with what their decisions will read (after a restart: the decisions to take). */
+  pending(): Array<{ record: AgencyRecord; input: DecisionInput }> {
+    return [...this.inputs].map(([ticket, input]) => ({ record: this.byTicket.get(ticket)!, input }));
   }
 
   list(filter: RecordFilter = {}): AgencyRecord[] {
-    return this.records.filter(
+    return [...this.byTicket.values()].filter(
       (record) =>
         (filter.applicationId === undefined || record.reference.applicationId === filter.applicationId) &&
         (filter.agency === undefined || record.agency === filter.agency) &&
@@ -106,16 +157,83 @@ export class RecordStore {
    * only on a clash, so ids stay reproducible for a given seed.
    */
   unique(space: string, draw: (attempt: number) => string): string {
-    let issued = this.issued.get(space);
-    if (!issued) this.issued.set(space, (issued = new Set()));
     for (let attempt = 0; attempt < MAX_DRAWS; attempt++) {
       const candidate = draw(attempt);
-      if (!issued.has(candidate)) {
-        issued.add(candidate);
+      if (!this.issuedIn(space).has(candidate)) {
+        this.issuedIn(space).add(candidate);
+        this.append({ space, ids: [candidate] });
         return candidate;
       }
     }
     throw new Error(`no free id left in '${space}' after ${MAX_DRAWS} draws`);
+  }
+
+  /** Stops writing to the file; a change after this throws, so none is taken without being kept. Idempotent. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private issuedIn(space: string): Set<string> {
+    let ids = this.issued.get(space);
+    if (!ids) this.issued.set(space, (ids = new Set()));
+    return ids;
+  }
+
+  private index(record: AgencyRecord, input?: DecisionInput): void {
+    this.byTicket.set(record.ticket, record);
+    this.byIdempotencyKey.set(keyOf(record.agency, record.idempotencyKey), record);
+    if (record.eLicense) this.byUscc.set(record.eLicense.uscc, record);
+    if (input && record.status === 'pending') this.inputs.set(record.ticket, input);
+    else if (record.status !== 'pending') this.inputs.delete(record.ticket);
+  }
+
+  /** One line, one write: a crash can cut short only the last line of the file. */
+  private append(line: FileLine): void {
+    if (this.readBack === undefined) return; // in memory only
+    if (this.fd === undefined) throw new Error('the records file is closed: the simulator is stopping');
+    writeSync(this.fd, JSON.stringify(line) + '\n');
+  }
+
+  /** Applies the file's lines in order; returns whether its last line was cut short. */
+  private read(file: string): boolean {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    for (const [i, text] of lines.entries()) {
+      if (text === '') continue;
+      let line: FileLine;
+      try {
+        line = JSON.parse(text) as FileLine;
+      } catch {
+        if (i === lines.length - 1) return true;
+        throw new Error(`${file}:${i + 1}: not valid JSON; the simulator's records file is damaged`);
+      }
+      if ('space' in line && Array.isArray(line.ids)) {
+        for (const id of line.ids) this.issuedIn(line.space).add(id);
+      } else if ('record' in line && typeof line.record?.ticket === 'string') {
+        // A copy: records read back are as the file says, not shared with `line`.
+        this.index({ ...line.record }, line.input);
+      } else {
+        throw new Error(`${file}:${i + 1}: neither a record nor issued ids; the simulator's records file is damaged`);
+      }
+    }
+    return false;
+  }
+
+  /** The file as one line per record and per space, written aside and renamed over (no half-written state). */
+  private rewrite(file: string): void {
+    const lines: FileLine[] = [
+      ...[...this.issued].map(([space, ids]) => ({ space, ids: [...ids] })),
+      ...[...this.byTicket.values()].map((record) => {
+        const input = this.inputs.get(record.ticket);
+        return input ? { record, input } : { record };
+      }),
+    ];
+    const aside = `${file}.${process.pid}.tmp`;
+    writeFileSync(aside, lines.map((line) => JSON.stringify(line) + '\n').join(''), { mode: 0o600 });
+    const fd = openSync(aside, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(aside, file);
   }
 }
 

@@ -2,14 +2,19 @@
  * The agency simulator over real HTTP on 127.0.0.1, with a real callback receiver.
  */
 import { createHmac } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { isValidUscc, parseUscc } from '../domain/codes';
 import { AGENCY_IDS, type AgencyId } from '../simulator/config';
 import { readSimulatorEnv } from '../simulator/env';
 import { type RunningSimulator, startSimulator, type StartSimulatorOptions } from '../simulator/server';
 import { signCallbackBody } from '../simulator/signature';
+import { RecordStore } from '../simulator/store';
+import { freePort, startTsProcess, waitForHttp, type NodeProcess } from './helpers/processes';
 
 const SECRETS = Object.fromEntries(AGENCY_IDS.map((agency) => [agency, `secret-of-${agency}`])) as Record<
   AgencyId,
@@ -81,6 +86,9 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()));
 });
 
+/** What the HTTP helpers need of a simulator: where it listens (in this process or another). */
+type Agencies = Pick<RunningSimulator, 'url'>;
+
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 async function call(url: string, init: RequestInit = {}): Promise<{ status: number; body: Json }> {
@@ -96,7 +104,7 @@ interface Filing {
   callbackUrl?: string;
 }
 
-function file(sim: RunningSimulator, agency: string, key: string | undefined, filing: Filing) {
+function file(sim: Agencies, agency: string, key: string | undefined, filing: Filing) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key !== undefined) headers['idempotency-key'] = key;
   return call(`${sim.url}/agencies/${agency}/requests`, {
@@ -111,19 +119,18 @@ function file(sim: RunningSimulator, agency: string, key: string | undefined, fi
   });
 }
 
-const get = (sim: RunningSimulator, agency: string, ticket: string) =>
-  call(`${sim.url}/agencies/${agency}/requests/${ticket}`);
+const get = (sim: Agencies, agency: string, ticket: string) => call(`${sim.url}/agencies/${agency}/requests/${ticket}`);
 
-const cancel = (sim: RunningSimulator, agency: string, ticket: string, reason = 'withdrawn') =>
+const cancel = (sim: Agencies, agency: string, ticket: string, reason = 'withdrawn') =>
   call(`${sim.url}/agencies/${agency}/requests/${ticket}/cancel`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ reason }),
   });
 
-const records = (sim: RunningSimulator, query = '') => call(`${sim.url}/records${query}`);
+const records = (sim: Agencies, query = '') => call(`${sim.url}/records${query}`);
 
-const patchConfig = (sim: RunningSimulator, patch: unknown) =>
+const patchConfig = (sim: Agencies, patch: unknown) =>
   call(`${sim.url}/admin/config`, {
     method: 'PATCH',
     headers: { 'content-type': 'application/json' },
@@ -140,7 +147,7 @@ async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, t
   }
 }
 
-async function decided(sim: RunningSimulator, agency: string, ticket: string): Promise<Json> {
+async function decided(sim: Agencies, agency: string, ticket: string): Promise<Json> {
   return waitFor(async () => {
     const { body } = await get(sim, agency, ticket);
     return body.status === 'pending' ? undefined : body;
@@ -175,7 +182,7 @@ const registrationFiling = (name: string, district = DISTRICT, applicationId = '
 });
 
 /** Registers a company and returns its USCC. */
-async function registeredUscc(sim: RunningSimulator, key: string): Promise<string> {
+async function registeredUscc(sim: Agencies, key: string): Promise<string> {
   const { body } = await file(sim, 'market', key, registrationFiling('南昌赣江云数科技有限公司'));
   const record = await decided(sim, 'market', body.ticket);
   return record.result.uscc as string;
@@ -665,5 +672,101 @@ describe('agency simulator: standalone environment', () => {
     expect(configured.options.agencies?.bank).toEqual({ processingMs: 0, transientFailureRate: 0.25 });
     expect(configured.agenciesOnDefaultSecret).toEqual([]);
     expect(() => readSimulatorEnv({ SIMULATOR_TRANSIENT_FAILURE_RATE: '2' })).toThrow();
+  });
+});
+
+describe('agency simulator: records kept across a crash', () => {
+  let dir: string;
+  const processes: NodeProcess[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-simulator-'));
+  });
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((p) => p.stop('SIGKILL')));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The standalone simulator (simulator/main.ts) as its own process, keeping its records in `recordsFile`. */
+  async function standalone(recordsFile: string, env: Record<string, string> = {}): Promise<Agencies> {
+    const port = await freePort();
+    const child = startTsProcess(
+      'simulator/main.ts',
+      {
+        SIMULATOR_PORT: String(port),
+        SIMULATOR_SEED: 'crash-seed',
+        SIMULATOR_RECORDS_FILE: recordsFile,
+        SIMULATOR_PROCESSING_MS: '0',
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      'simulator',
+    );
+    processes.push(child);
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/healthz`, child);
+    return { url };
+  }
+
+  it('when the process is killed and started again on its records file, then every record, key, reserved name and issued code is still there, a filing left pending is decided, and no personal data was on disk', async () => {
+    const recordsFile = path.join(dir, 'records.jsonl');
+    const first = await standalone(recordsFile);
+    const name = await file(first, 'market', 'name-1', nameFiling('南昌持久一号科技有限公司', 'app-1'));
+    expect(name.body.status).toBe('approved');
+    const registered = await file(first, 'market', 'reg-1', registrationFiling('南昌持久一号科技有限公司'));
+    const uscc = registered.body.result.uscc as string;
+    expect(isValidUscc(uscc)).toBe(true);
+    const undone = await file(first, 'market', 'name-2', nameFiling('南昌撤回科技有限公司', 'app-2'));
+    expect((await cancel(first, 'market', undone.body.ticket)).body.status).toBe('revoked');
+    // A registration the agency has not decided yet when the process dies: its people carry ID and phone numbers.
+    await patchConfig(first, { agencies: { market: { processingMs: 600_000 } } });
+    const pending = await file(
+      first,
+      'market',
+      'reg-2',
+      registrationFiling('南昌持久二号科技有限公司', DISTRICT, 'app-3'),
+    );
+    expect(pending.body.status).toBe('pending');
+    const before = (await records(first)).body.records as Json[];
+    expect(before).toHaveLength(4);
+
+    await processes[0]!.stop('SIGKILL');
+    const onDisk = readFileSync(recordsFile, 'utf8');
+    expect(onDisk).toContain(pending.body.ticket);
+    expect(onDisk).not.toContain('360102199003071236');
+    expect(onDisk).not.toContain('13807910001');
+    expect(onDisk).not.toContain('张三');
+    // A crash in the middle of a write leaves half a line at the end.
+    appendFileSync(recordsFile, '{"record":{"agency":"market","tick');
+
+    const second = await standalone(recordsFile);
+    // Decided under the new run's settings (decide at once), with the company the filing named.
+    const decidedNow = await decided(second, 'market', pending.body.ticket);
+    expect(decidedNow).toMatchObject({ status: 'approved', reference: { applicationId: 'app-3' } });
+    expect(decidedNow.result.uscc).not.toBe(uscc);
+    const after = (await records(second)).body.records as Json[];
+    expect(after.map((r) => r.ticket)).toEqual(before.map((r) => r.ticket));
+    expect(after.filter((r) => r.ticket !== pending.body.ticket)).toEqual(
+      before.filter((r) => r.ticket !== pending.body.ticket),
+    );
+    // The same key finds the same record: a retried activity files nothing new.
+    const again = await file(second, 'market', 'reg-1', registrationFiling('南昌持久一号科技有限公司'));
+    expect(again).toMatchObject({ status: 200, body: { ticket: registered.body.ticket } });
+    // The name is still held by app-1; the one released before the crash is free.
+    const taken = await file(second, 'market', 'name-3', nameFiling('南昌持久一号科技有限公司', 'app-4'));
+    expect(taken.body).toMatchObject({ status: 'rejected', reason: { code: 'NAME_TAKEN' } });
+    const released = await file(second, 'market', 'name-4', nameFiling('南昌撤回科技有限公司', 'app-5'));
+    expect(released.body.status).toBe('approved');
+    expect((await call(`${second.url}/e-license/${uscc}`)).body).toMatchObject({ uscc, status: 'valid' });
+    // An undo after the restart finds the record it undoes.
+    const revoked = await cancel(second, 'market', name.body.ticket);
+    expect(revoked).toMatchObject({ status: 200, body: { status: 'revoked', compensation: 'name_released' } });
+    expect((await records(second, '?live=true')).body.records).toHaveLength(3); // reg-1, reg-2, name-4
+  });
+
+  it('when a line before the last is not JSON, then the store refuses the file by name and line', () => {
+    const recordsFile = path.join(dir, 'damaged.jsonl');
+    writeFileSync(recordsFile, '{"space":"ticket","ids":["MARKET-1"]}\nnot json\n{"space":"ticket","ids":[]}\n');
+    expect(() => new RecordStore(recordsFile)).toThrow(`${recordsFile}:2: not valid JSON`);
+    expect(readFileSync(recordsFile, 'utf8')).toContain('not json'); // left as it was, for a person to look at
   });
 });

@@ -1,0 +1,113 @@
+/**
+ * `npm start` (scripts/start.ts) stopped and started again on its data folder, as a user does with Ctrl-C: the
+ * applications live on in Temporal's SQLite file, and the embedded agency simulator must still know the records they
+ * filed — an undo after the restart needs the ticket it undoes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ApplicationStatus } from '../domain/status';
+import { authHeaders, securityTestEnv } from './helpers/auth';
+import { freshApplication } from './helpers/fixtures';
+import { freePort, startTsProcess, waitForHttp, type NodeProcess } from './helpers/processes';
+
+jest.setTimeout(240_000);
+
+let dir: string;
+let env: Record<string, string | undefined>;
+let apiUrl: string;
+let simulatorUrl: string;
+let running: NodeProcess | undefined;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-start-'));
+  const [api, temporal, ui, simulator] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  apiUrl = `http://127.0.0.1:${api}`;
+  simulatorUrl = `http://127.0.0.1:${simulator}`;
+  env = {
+    ...securityTestEnv(),
+    KAIBAN_DATA_DIR: dir,
+    PORT: String(api),
+    TEMPORAL_ADDRESS: undefined, // the embedded dev server
+    TEMPORAL_PORT: String(temporal),
+    TEMPORAL_UI_PORT: String(ui),
+    SIMULATOR_PORT: String(simulator),
+    AGENCY_BASE_URL: simulatorUrl,
+    KAIBAN_PUBLIC_URL: apiUrl,
+    LOG_LEVEL: 'warn',
+  };
+});
+
+afterAll(async () => {
+  await running?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(): Promise<void> {
+  running = startTsProcess('scripts/start.ts', env, 'npm-start');
+  await waitForHttp(`${apiUrl}/readyz`, running, 120_000);
+}
+
+async function stop(): Promise<void> {
+  await running?.stop('SIGTERM');
+  running = undefined;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, checked by the expectations
+async function call(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(await authHeaders('applicant')), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function statusWhen(id: string, holds: (s: ApplicationStatus) => boolean): Promise<ApplicationStatus> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { body } = await call('GET', `${apiUrl}/v1/applications/${id}`);
+    const status = body as ApplicationStatus;
+    if (holds(status)) return status;
+    if (Date.now() > deadline) throw new Error(`application ${id}: ${JSON.stringify(status)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('npm start, stopped and started again on its data folder', () => {
+  it('when an application waiting for review is withdrawn after the restart, then its name reservation is released at the agency and nothing is left live', async () => {
+    await start();
+    // `投资` sends the license to manual review: the name is reserved, the application waits.
+    const submitted = await call(
+      'POST',
+      `${apiUrl}/v1/applications`,
+      freshApplication((app) => void (app.company.name = app.company.name.replace('科技', '投资'))),
+    );
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id as string;
+    await statusWhen(id, (s) => s.pendingTasks.includes('review'));
+    const before = (await call('GET', `${simulatorUrl}/records?applicationId=${id}`)).body.records;
+    expect(before).toEqual([expect.objectContaining({ procedure: 'name_reservation', status: 'approved' })]);
+
+    await stop();
+    await start();
+
+    expect((await call('GET', `${simulatorUrl}/records?applicationId=${id}`)).body.records).toEqual(before);
+    const withdrawn = await call('POST', `${apiUrl}/v1/applications/${id}/withdraw`, { reason: '不再开办' });
+    expect(withdrawn.status).toBe(200);
+    const final = await statusWhen(id, (s) => s.status !== 'running' && s.status !== 'compensating');
+    expect(final.status).toBe('withdrawn');
+    expect(final.compensations).toEqual([
+      expect.objectContaining({ step: 'name', action: 'undo', state: 'done', result: 'revoked' }),
+    ]);
+    const after = (await call('GET', `${simulatorUrl}/records?applicationId=${id}`)).body.records;
+    expect(after).toEqual([
+      expect.objectContaining({
+        ticket: before[0].ticket,
+        status: 'revoked',
+        compensation: 'name_released',
+        live: false,
+      }),
+    ]);
+  });
+});
