@@ -73,11 +73,18 @@ export interface ReviewStatus {
 export interface CompensationRecord {
   step: StepId;
   action: 'undo' | 'cancel';
-  state: 'running' | 'done';
+  /**
+   * `incident`: the agency refused the undo itself (an unknown ticket, a record it will not undo) and an operator
+   * decides — retry, or `skipped`: undone offline, with the operator's reason (the audit trail says who).
+   */
+  state: 'running' | 'done' | 'incident' | 'skipped';
   startedAt: string;
   finishedAt?: string;
   attempts: number;
+  /** The record's status at the agency after the undo (`revoked`, `cancelled`, …), or `undone_offline`. */
   result?: string;
+  error?: { code: string; message: string };
+  reason?: string;
 }
 
 export interface StepStatus {

@@ -50,6 +50,7 @@ const DEFAULT_AGENCY = {
   dropCallbackRate: 0,
   rejectAll: false,
   callbacks: true,
+  refuseUndo: false,
 };
 
 interface Context {
@@ -230,6 +231,24 @@ export const PATHS: PathRecipe[] = [
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:tax'));
       await ctx.agencies(DEFAULT_AGENCY);
       await handle.executeUpdate(abortUpdate, { args: [action(operator, '税务系统长时间不可用，申请人同意终止')] });
+      return handle;
+    },
+  },
+  {
+    // The police refuse to undo the seal filing: that undo waits for an operator (the license's undo waits with it),
+    // the agency relents, the operator retries.
+    name: 'undo-incident-retried',
+    expect: 'withdrawn',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 600_000, refuseUndo: true }, ['police']);
+      const handle = await ctx.start('undo-incident-retried');
+      await waitFor(handle, (s) => stepState(s, 'seal') === 'pending' && stepState(s, 'fund') === 'done');
+      await handle.executeUpdate(withdrawUpdate, { args: [action(applicant, '不再开办')] });
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:seal'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '公安已同意撤销'), step: 'seal', action: 'retry' }],
+      });
       return handle;
     },
   },

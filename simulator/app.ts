@@ -317,6 +317,9 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     if (!(await passesAgencyGate(agency, 'cancel', ticket, res))) return;
     const record = store.findByTicket(agency, ticket);
     if (!record) throw new HttpError(404, 'UNKNOWN_TICKET', `agency '${agency}' has no ticket '${ticket}'`);
+    if (config.agencies[agency].refuseUndo) {
+      throw new HttpError(409, 'UNDO_REFUSED', `agency '${agency}' refuses to undo ticket '${ticket}'`);
+    }
     if (isLive(record)) {
       const timer = decisionTimers.get(ticket);
       if (timer) clearTimeout(timer);

@@ -50,6 +50,8 @@ const agencySettingsSchema = z.strictObject({
   rejectAll: z.boolean(),
   /** Forces decisions of the listed procedures to AGENCY_REJECTED. */
   rejectProcedures: z.array(z.enum(ALL_PROCEDURES as [Procedure, ...Procedure[]])),
+  /** Every undo (cancel) of this agency answers 409 UNDO_REFUSED and changes nothing (a record the agency will not undo). */
+  refuseUndo: z.boolean(),
 });
 export type AgencyConfig = z.output<typeof agencySettingsSchema>;
 const agencyPatchSchema = agencySettingsSchema.partial();
@@ -64,6 +66,7 @@ export const DEFAULT_AGENCY_CONFIG: AgencyConfig = {
   callbacks: true,
   rejectAll: false,
   rejectProcedures: [],
+  refuseUndo: false,
 };
 
 function perAgency<T extends z.ZodType>(value: T) {

@@ -33,7 +33,7 @@ afterAll(async () => {
 const DEFAULT_AGENCIES = Object.fromEntries(
   ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [
     a,
-    { processingMs: 0, transientFailureRate: 0, rejectProcedures: [], rejectAll: false },
+    { processingMs: 0, transientFailureRate: 0, rejectProcedures: [], rejectAll: false, refuseUndo: false },
   ]),
 );
 
@@ -374,5 +374,88 @@ describe('incidents', () => {
     await expect(
       handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'again' }] }),
     ).rejects.toThrow();
+  });
+});
+
+describe('undo incidents', () => {
+  it('when an agency refuses an undo, then that undo waits for an operator while the others go on; once the agency accepts, a retry finishes the withdrawal and nothing is left', async () => {
+    await patchSimulator(stack.simulator, {
+      agencies: { police: { processingMs: 600_000, refuseUndo: true }, tax: { processingMs: 600_000 } },
+    });
+    const handle = await start();
+    await waitForStatus(handle, (s) => step(s, 'seal').state === 'pending' && step(s, 'social').state === 'done');
+    await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
+    const waiting = await waitForStatus(
+      handle,
+      (s) =>
+        s.pendingTasks.includes('incident:seal') &&
+        ['tax', 'social', 'fund'].every((id) => undoOf(s, id as StepId)?.state === 'done'),
+    );
+    expect(waiting.status).toBe('compensating');
+    expect(undoOf(waiting, 'seal')).toMatchObject({
+      action: 'cancel',
+      state: 'incident',
+      error: { code: 'UNDO_INCIDENT', message: expect.stringContaining('UNDO_REFUSED') },
+    });
+    // The license is undone only after the seal: it waits with the seal's undo.
+    expect(undoOf(waiting, 'license')).toBeUndefined();
+    // Only the undo in the incident takes an operator's action now; the application's other actions are over.
+    expect(
+      await updateRejection(
+        handle.executeUpdate(stepActionUpdate, {
+          args: [{ actionId: action(), by: operator, step: 'tax', action: 'retry' }],
+        }),
+      ),
+    ).toMatchObject({ type: 'APPLICATION_FINISHED' });
+
+    await patchSimulator(stack.simulator, { agencies: { police: { refuseUndo: false } } });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [
+        { actionId: action(), by: operator, step: 'seal', action: 'retry', reason: 'police accepts the undo now' },
+      ],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('withdrawn');
+    expect(undoOf(status, 'seal')).toMatchObject({ state: 'done', result: 'cancelled' });
+    expect(undoOf(status, 'seal')?.error).toBeUndefined();
+    expect(status.compensations.every((c) => c.state === 'done')).toBe(true);
+    expect(status.pendingTasks).toEqual([]);
+    expectReverseDependencyOrder(status);
+    expect(status.audit.map((a) => [a.action, a.step ?? null])).toEqual([
+      ['withdraw', null],
+      ['retry', 'seal'],
+    ]);
+    await expectNothingLive(handle.workflowId);
+  });
+
+  it('when an agency refuses an undo, then an operator may mark it undone offline (skip, with a reason) and the application ends', async () => {
+    await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
+    const handle = await start((app) => void (app.company.name = app.company.name.replace('科技', '投资')));
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    await handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: '申请人失联' }] });
+    await waitForStatus(handle, (s) => undoOf(s, 'name')?.state === 'incident');
+    expect(
+      await updateRejection(
+        handle.executeUpdate(stepActionUpdate, {
+          args: [{ actionId: action(), by: operator, step: 'name', action: 'skip' }],
+        }),
+      ),
+    ).toEqual({ type: 'REASON_REQUIRED', message: 'give a reason for this action' });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [{ actionId: action(), by: operator, step: 'name', action: 'skip', reason: '窗口已办理名称注销' }],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('aborted');
+    expect(status.compensations).toEqual([
+      expect.objectContaining({
+        step: 'name',
+        state: 'skipped',
+        result: 'undone_offline',
+        reason: '窗口已办理名称注销',
+      }),
+    ]);
+    // The agency still holds the record: the operator answered for it offline, and the status says so.
+    const records = await agencyRecords(stack.simulator, handle.workflowId);
+    expect(records.map((r) => [r.procedure, r.status])).toEqual([['name_reservation', 'approved']]);
   });
 });

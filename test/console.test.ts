@@ -262,6 +262,45 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it('when an agency refuses to undo a step of an aborted application, then its page offers retry or skip for that undo only; a confirmed retry ends the application', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
+    try {
+      const parked = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+      await row(page, parked.id).locator('.badge.task-review').waitFor({ timeout: 30_000 });
+      await row(page, parked.id).locator('th a').click();
+      await page.getByTestId('review-form').waitFor();
+      await page.locator('details.abort summary').click();
+      await page.locator('#abort-reason').fill('申请人电话确认放弃开办');
+      await page.getByTestId('abort').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+
+      // The name's undo is refused: the application waits, compensating, on that undo alone.
+      await page.getByTestId('retry-name').waitFor({ timeout: 30_000 });
+      await expect(page.locator('#incident-name-h').textContent()).resolves.toContain('撤销异常');
+      await expect(page.locator('.action-form.incident .error-text').textContent()).resolves.toContain('UNDO_REFUSED');
+      await expect(page.getByTestId('review-form').count()).resolves.toBe(0);
+      await expect(page.getByTestId('abort').count()).resolves.toBe(0);
+      await expect(page.getByTestId('skip-name').textContent()).resolves.toBe('标记为线下已撤销');
+      await page.locator('#compensations').getByText('异常（部门拒绝撤销）').waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-undo-incident.png'), fullPage: true });
+
+      await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false } } });
+      await page.getByTestId('retry-name').click();
+      const dialog = page.getByRole('dialog');
+      await expect(dialog.textContent()).resolves.toContain('再次请求部门撤销');
+      await dialog.getByTestId('confirm').click();
+      await page.locator('[data-testid="detail-status"][data-status="aborted"]').waitFor({ timeout: 30_000 });
+      await page.locator('#compensations').getByText('已完成').waitFor();
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false } } });
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   describe('in the embedded default (the generated development secret)', () => {
     let devApi: RunningApi;
 

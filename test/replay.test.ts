@@ -33,6 +33,7 @@ const EXPECTED_PATHS = [
   'incident-retried',
   'incident-skipped',
   'incident-aborted',
+  'undo-incident-retried',
   'sla-breach-alerted',
 ];
 

@@ -177,6 +177,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     syncVisibility();
   }
 
+  /** Waits for an operator's retry or skip of the incident on step `id` (the step's own, or its undo's). */
+  async function operatorAction(id: StepId): Promise<StepActionInput> {
+    setPending(`incident:${id}`, true);
+    await condition(() => incidentActions.has(id));
+    const action = incidentActions.get(id)!;
+    incidentActions.delete(id);
+    setPending(`incident:${id}`, false);
+    return action;
+  }
+
   function record(action: string, input: ActionInput, extra: Partial<AuditEntry> = {}): ActionResult {
     const at = nowIso();
     status.audit.push({
@@ -293,14 +303,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     {
       validator: (input) => {
         if (actions.has(input.actionId)) return;
-        requireRunning(input);
+        // An undo in an incident is answered while the application ends (it cannot end before).
+        const undoIncident = status.compensations.some((c) => c.step === input.step && c.state === 'incident');
+        if (!undoIncident) requireRunning(input);
         const step = status.steps.find((s) => s.id === input.step);
-        if (!step || step.state !== 'incident' || incidentActions.has(input.step)) {
+        if ((!undoIncident && step?.state !== 'incident') || incidentActions.has(input.step)) {
           rejectAction('STEP_NOT_IN_INCIDENT', `step ${input.step} is not in an incident`);
         }
         if (input.action === 'skip') {
           requireReason(input);
-          if (input.step === 'license' && !isValidUscc(String(input.output?.uscc ?? ''))) {
+          if (!undoIncident && input.step === 'license' && !isValidUscc(String(input.output?.uscc ?? ''))) {
             rejectAction('OUTPUT_REQUIRED', 'skipping the license needs output.uscc: the USCC issued offline');
           }
         }
@@ -503,12 +515,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         step.state = 'incident';
         if (err instanceof ActivityFailure) step.attempts += config.agencyMaxAttempts;
         step.error = { code: 'STEP_INCIDENT', message: describe(err) };
-        setPending(`incident:${id}`, true);
         log.warn('step incident: waiting for an operator', { applicationId, step: id });
-        await condition(() => incidentActions.has(id));
-        const action = incidentActions.get(id)!;
-        incidentActions.delete(id);
-        setPending(`incident:${id}`, false);
+        const action = await operatorAction(id);
         if (action.action === 'skip') {
           const output = { ...(action.output ?? {}), skippedOffline: true, reason: action.reason };
           outputs[id] = output;
@@ -535,12 +543,45 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   // ---- compensation ------------------------------------------------------------------------
 
+  /**
+   * Undoes one step at its agency, retried without limit while the agency is unavailable. If the agency refuses the
+   * undo itself (an unknown ticket, a record it will not undo), the same call cannot succeed by repeating it: the undo
+   * becomes an incident and an operator retries it or marks it undone offline.
+   */
   async function undo(id: StepId, action: 'undo' | 'cancel', reason: string): Promise<void> {
-    const step = stepStatus(id);
     const agency = stepDefinition(id).agency;
     if (!agency) return;
     const entry: CompensationRecord = { step: id, action, state: 'running', startedAt: nowIso(), attempts: 0 };
     status.compensations.push(entry);
+    for (;;) {
+      try {
+        const undone = await undoAtAgency(id, agency, reason);
+        entry.attempts += undone.attempt;
+        entry.state = 'done';
+        entry.finishedAt = nowIso();
+        entry.result = undone.status;
+        return;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        entry.state = 'incident';
+        entry.error = { code: 'UNDO_INCIDENT', message: describe(err) };
+        log.warn('undo incident: waiting for an operator', { applicationId, step: id });
+        const decision = await operatorAction(id);
+        entry.error = undefined;
+        if (decision.action === 'skip') {
+          entry.state = 'skipped';
+          entry.finishedAt = nowIso();
+          entry.result = 'undone_offline';
+          entry.reason = decision.reason;
+          return;
+        }
+        entry.state = 'running';
+      }
+    }
+  }
+
+  async function undoAtAgency(id: StepId, agency: AgencyId, reason: string): Promise<AgencyOutcome> {
+    const step = stepStatus(id);
     let ticket = step.ticket;
     if (!ticket) {
       // The filing may have reached the agency before it was interrupted: file again with the
@@ -555,11 +596,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       });
       ticket = refiled.ticket;
     }
-    const undone = await cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
-    entry.attempts = undone.attempt;
-    entry.state = 'done';
-    entry.finishedAt = nowIso();
-    entry.result = undone.status;
+    return cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
   }
 
   /** Undoes every step that reached its agency, dependents first, in parallel where the graph allows. */

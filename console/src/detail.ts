@@ -3,7 +3,7 @@
  * alerts, compensations and the audit trail. Polled every few seconds; the actions panel is rebuilt
  * only when what the operator can do changes, so a half-written reason is never lost to a refresh.
  */
-import { FINAL_STATES, type ApplicationStatus, type StepStatus } from '../../domain/status';
+import { FINAL_STATES, type ApplicationStatus, type CompensationRecord, type StepStatus } from '../../domain/status';
 import { call, newActionId } from './api';
 import { gauge, timeline, type TimelineRow } from './charts';
 import { h, replaceKeepingFocus, type Child } from './dom';
@@ -385,7 +385,11 @@ function compensationsSection(status: ApplicationStatus): Child[] {
             h('td', null, formatTime(c.startedAt)),
             h('td', null, formatTime(c.finishedAt)),
             h('td', { class: 'num' }, c.attempts),
-            h('td', null, c.result ?? '—'),
+            h(
+              'td',
+              null,
+              c.state === 'skipped' && c.reason ? `${tk('comp', 'undone_offline')}: ${c.reason}` : (c.result ?? '—'),
+            ),
           ),
         ),
       ),
@@ -552,11 +556,13 @@ function reviewForm(ctx: ActionContext): HTMLElement {
   return form;
 }
 
-function incidentForm(ctx: ActionContext, step: StepStatus): HTMLElement {
+/** Retry or skip for a step in an incident, or (`undo`) for its undo the agency refused while the application ends. */
+function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationRecord): HTMLElement {
   const title = bilingual(step.title);
   const reason = reasonField(`skip-reason-${step.id}`);
+  const error = undo ? undo.error : step.error;
   const uscc =
-    step.id === 'license'
+    !undo && step.id === 'license'
       ? (h('input', {
           id: 'skip-uscc',
           name: 'uscc',
@@ -573,7 +579,7 @@ function incidentForm(ctx: ActionContext, step: StepStatus): HTMLElement {
       class: 'primary',
       'data-testid': `retry-${step.id}`,
       onclick: async () => {
-        if (await confirmAction(t('confirmRetry', { step: title }), t('retry')))
+        if (await confirmAction(t(undo ? 'confirmRetryUndo' : 'confirmRetry', { step: title }), t('retry')))
           await send(ctx, `/steps/${step.id}/retry`, {}, newActionId());
       },
     },
@@ -586,12 +592,22 @@ function incidentForm(ctx: ActionContext, step: StepStatus): HTMLElement {
     reason,
     h('p', { id: `skip-reason-${step.id}-help`, class: 'help' }, t('reasonHelp')),
     uscc ? [h('label', { for: 'skip-uscc' }, t('skipUscc')), uscc] : null,
-    h('button', { type: 'submit', class: 'secondary', 'data-testid': `skip-${step.id}` }, t('skip')),
+    h(
+      'button',
+      { type: 'submit', class: 'secondary', 'data-testid': `skip-${step.id}` },
+      t(undo ? 'skipUndo' : 'skip'),
+    ),
   );
   skip.addEventListener('submit', (e) => {
     e.preventDefault();
     void (async () => {
-      if (!(await confirmAction(t('confirmSkip', { step: title }), t('skip')))) return;
+      if (
+        !(await confirmAction(
+          t(undo ? 'confirmSkipUndo' : 'confirmSkip', { step: title }),
+          t(undo ? 'skipUndo' : 'skip'),
+        ))
+      )
+        return;
       await send(
         ctx,
         `/steps/${step.id}/skip`,
@@ -603,8 +619,8 @@ function incidentForm(ctx: ActionContext, step: StepStatus): HTMLElement {
   return h(
     'div',
     { class: 'action-form incident', 'aria-labelledby': `incident-${step.id}-h`, role: 'group' },
-    h('h3', { id: `incident-${step.id}-h` }, t('incidentTitle', { step: title })),
-    step.error ? h('p', { class: 'error-text' }, `${step.error.code}: ${step.error.message}`) : null,
+    h('h3', { id: `incident-${step.id}-h` }, t(undo ? 'undoIncidentTitle' : 'incidentTitle', { step: title })),
+    error ? h('p', { class: 'error-text' }, `${error.code}: ${error.message}`) : null,
     h('div', { class: 'buttons' }, retry),
     skip,
   );
@@ -636,8 +652,20 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
   // Temporal closed it without Kaiban: its last status may still show a review or an incident nobody can act on.
   if (status.endedInTemporal)
     return [h('p', { class: 'muted', 'data-testid': 'ended-no-actions' }, t('endedNoActions'))];
-  if (FINAL.has(status.status) || status.status === 'compensating') return [h('p', { class: 'muted' }, t('noActions'))];
+  // While it ends, only an undo the agency refused waits for an operator.
+  const refusedUndos =
+    status.status === 'compensating' ? status.compensations.filter((c) => c.state === 'incident') : [];
+  if (FINAL.has(status.status) || (status.status === 'compensating' && refusedUndos.length === 0))
+    return [h('p', { class: 'muted' }, t('noActions'))];
   if (role !== 'operator') return [h('p', { class: 'muted' }, t('readOnly'))];
+  if (refusedUndos.length > 0)
+    return refusedUndos.map((undo) =>
+      incidentForm(
+        ctx,
+        status.steps.find((s) => s.id === undo.step)!,
+        undo,
+      ),
+    );
   const incidents = status.steps.filter((s) => s.state === 'incident');
   return [
     status.pendingTasks.includes('review') ? reviewForm(ctx) : null,
@@ -702,6 +730,7 @@ export function detailPage(id: string, role: string): Page {
       status.endedInTemporal,
       status.pendingTasks,
       status.steps.map((s) => s.state === 'incident'),
+      status.compensations.map((c) => c.state === 'incident'),
       document.documentElement.lang,
     ]);
     if (signature !== actionsSignature) {
