@@ -156,15 +156,9 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
           decidedAt,
           unique: (space, draw) => store.unique(space, draw),
           nameHeldByOtherApplication: (name, applicationId) =>
-            store
-              .list({ agency: 'market' })
-              .some(
-                (other) =>
-                  other.procedure === 'name_reservation' &&
-                  other.status === 'approved' &&
-                  other.reference.applicationId !== applicationId &&
-                  other.result?.reservedName === name,
-              ),
+            [...store.nameReservations(name)].some(
+              (other) => other.status === 'approved' && other.reference.applicationId !== applicationId,
+            ),
         });
       } catch (error) {
         logger.error({ err: error, agency: record.agency, ticket: record.ticket }, 'decision failed');

@@ -8,6 +8,7 @@ import { signCallbackBody } from './signature';
 /** Waits before the 2nd, 3rd and 4th attempt; after the 4th the callback is given up (polling is the fallback). */
 export const CALLBACK_RETRY_DELAYS_MS = [100, 400, 1600] as const;
 const ATTEMPT_TIMEOUT_MS = 5_000;
+const MAX_DELIVERIES = 10_000;
 
 export type DeliveryOutcome = 'in_flight' | 'delivered' | 'failed';
 
@@ -30,6 +31,7 @@ export class CallbackSender {
     return controller;
   })();
   private readonly inFlight = new Set<Promise<void>>();
+  /** The latest deliveries (at most MAX_DELIVERIES kept: a long-running simulator must not grow without bound). */
   readonly deliveries: CallbackDelivery[] = [];
 
   constructor(
@@ -41,6 +43,7 @@ export class CallbackSender {
     if (this.shutdown.signal.aborted) return;
     const delivery: CallbackDelivery = { agency, ticket, attempts: 0, outcome: 'in_flight' };
     this.deliveries.push(delivery);
+    if (this.deliveries.length > MAX_DELIVERIES) this.deliveries.splice(0, this.deliveries.length - MAX_DELIVERIES);
     const rawBody = JSON.stringify(body);
     const headers = {
       'content-type': 'application/json',

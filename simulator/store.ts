@@ -98,6 +98,8 @@ export class RecordStore {
   private readonly byTicket = new Map<string, AgencyRecord>();
   private readonly byIdempotencyKey = new Map<string, AgencyRecord>();
   private readonly byUscc = new Map<string, AgencyRecord>();
+  /** Name reservations by the name they asked for or reserved (so a name check does not scan every record). */
+  private readonly byReservedName = new Map<string, Set<AgencyRecord>>();
   private readonly issued = new Map<string, Set<string>>();
   /** What each pending filing's decision will read. */
   private readonly inputs = new Map<string, DecisionInput>();
@@ -124,6 +126,11 @@ export class RecordStore {
   /** The establishment registration that issued `uscc`, if any. */
   findRegistration(uscc: string): AgencyRecord | undefined {
     return this.byUscc.get(uscc);
+  }
+
+  /** The name reservations that reserved `name` (any status: the caller looks at it). */
+  nameReservations(name: string): Iterable<AgencyRecord> {
+    return this.byReservedName.get(name) ?? [];
   }
 
   /** A new pending record and what its decision will read. */
@@ -184,6 +191,14 @@ export class RecordStore {
     this.byTicket.set(record.ticket, record);
     this.byIdempotencyKey.set(keyOf(record.agency, record.idempotencyKey), record);
     if (record.eLicense) this.byUscc.set(record.eLicense.uscc, record);
+    const reservedName = record.result?.reservedName;
+    if (record.procedure === 'name_reservation' && typeof reservedName === 'string') {
+      let holders = this.byReservedName.get(reservedName);
+      if (!holders) this.byReservedName.set(reservedName, (holders = new Set()));
+      // One entry per ticket: a record read back from the file replaces the one indexed before.
+      for (const held of holders) if (held.ticket === record.ticket) holders.delete(held);
+      holders.add(record);
+    }
     if (input && record.status === 'pending') this.inputs.set(record.ticket, input);
     else if (record.status !== 'pending') this.inputs.delete(record.ticket);
   }
