@@ -63,7 +63,8 @@ export interface ReviewStatus {
   /** What the automatic rules decided (智能秒办). */
   decision: 'auto_approve' | 'manual_review';
   findings: ReviewFinding[];
-  state: 'not_needed' | 'pending' | 'correction_requested' | 'approved' | 'rejected';
+  /** `cancelled`: the application ended (withdrawn, aborted) while the review or the correction was still open. */
+  state: 'not_needed' | 'pending' | 'correction_requested' | 'approved' | 'rejected' | 'cancelled';
   decidedBy?: Actor;
   decidedAt?: string;
   reason?: string;

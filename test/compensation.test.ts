@@ -446,6 +446,7 @@ describe('undo incidents', () => {
     });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('aborted');
+    expect(status.review?.state).toBe('cancelled'); // ended before anyone decided the review
     expect(status.compensations).toEqual([
       expect.objectContaining({
         step: 'name',

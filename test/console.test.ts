@@ -294,6 +294,7 @@ describe('the operator console', () => {
       await dialog.getByTestId('confirm').click();
       await page.locator('[data-testid="detail-status"][data-status="aborted"]').waitFor({ timeout: 30_000 });
       await page.locator('#compensations').getByText('已完成').waitFor();
+      await page.locator('.pill.review-cancelled').getByText('申请已结束，未作决定').waitFor();
     } finally {
       await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false } } });
     }

@@ -670,6 +670,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   }
   for (const s of status.steps)
     if (s.state === 'waiting' || s.state === 'review' || s.state === 'correction') s.state = 'cancelled';
+  if (status.review?.state === 'pending' || status.review?.state === 'correction_requested')
+    status.review.state = 'cancelled';
   status.pendingTasks = [];
   status.status = 'compensating';
   syncVisibility();
