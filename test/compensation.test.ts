@@ -428,6 +428,54 @@ describe('undo incidents', () => {
     await expectNothingLive(handle.workflowId);
   });
 
+  it('when the old reservation of a corrected name cannot be released, then that undo waits for an operator while the application runs; withdrawn meanwhile, the compensation undoes the name once', async () => {
+    const handle = await start((app) => void (app.company.name = app.company.name.replace('科技', '金融')));
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    await handle.executeUpdate(reviewUpdate, {
+      args: [
+        {
+          actionId: action(),
+          by: operator,
+          decision: 'request_correction',
+          reason: '名称不得含「金融」',
+          fields: ['company.name'],
+        },
+      ],
+    });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+    await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
+    await handle.executeUpdate(correctionUpdate, {
+      args: [{ actionId: action(), by: applicant, application: freshApplication() }],
+    });
+    const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'));
+    expect(waiting.status).toBe('running');
+    expect(waiting.compensations).toEqual([
+      expect.objectContaining({
+        step: 'name',
+        action: 'undo',
+        state: 'incident',
+        error: expect.objectContaining({ code: 'UNDO_INCIDENT' }),
+      }),
+    ]);
+
+    await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
+    const ending = await waitForStatus(
+      handle,
+      (s) => s.status === 'compensating' && s.pendingTasks.includes('incident:name'),
+    );
+    // The interrupted undo gave way to the compensation's own undo of the name (refused too, for now).
+    expect(ending.compensations).toEqual([expect.objectContaining({ step: 'name', state: 'incident' })]);
+    await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false } } });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [{ actionId: action(), by: operator, step: 'name', action: 'retry' }],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('withdrawn');
+    expect(status.review?.state).toBe('cancelled');
+    expect(status.compensations).toEqual([expect.objectContaining({ step: 'name', state: 'done', result: 'revoked' })]);
+    await expectNothingLive(handle.workflowId);
+  });
+
   it('when an agency refuses an undo, then an operator may mark it undone offline (skip, with a reason) and the application ends', async () => {
     await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
     const handle = await start((app) => void (app.company.name = app.company.name.replace('科技', '投资')));

@@ -566,7 +566,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         entry.state = 'incident';
         entry.error = { code: 'UNDO_INCIDENT', message: describe(err) };
         log.warn('undo incident: waiting for an operator', { applicationId, step: id });
-        const decision = await operatorAction(id);
+        let decision: StepActionInput;
+        try {
+          decision = await operatorAction(id);
+        } catch (waitErr) {
+          // The application ends while this undo (of a corrected name) waits: its compensation undoes the step anew.
+          if (isCancellation(waitErr)) status.compensations.splice(status.compensations.indexOf(entry), 1);
+          throw waitErr;
+        }
         entry.error = undefined;
         if (decision.action === 'skip') {
           entry.state = 'skipped';

@@ -652,25 +652,26 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
   // Temporal closed it without Kaiban: its last status may still show a review or an incident nobody can act on.
   if (status.endedInTemporal)
     return [h('p', { class: 'muted', 'data-testid': 'ended-no-actions' }, t('endedNoActions'))];
-  // While it ends, only an undo the agency refused waits for an operator.
-  const refusedUndos =
-    status.status === 'compensating' ? status.compensations.filter((c) => c.state === 'incident') : [];
+  // An undo the agency refused (while the application ends, or of a corrected name's old reservation) waits for an
+  // operator like a step in an incident; while the application ends, nothing else does.
+  const refusedUndos = FINAL.has(status.status) ? [] : status.compensations.filter((c) => c.state === 'incident');
   if (FINAL.has(status.status) || (status.status === 'compensating' && refusedUndos.length === 0))
     return [h('p', { class: 'muted' }, t('noActions'))];
   if (role !== 'operator') return [h('p', { class: 'muted' }, t('readOnly'))];
-  if (refusedUndos.length > 0)
-    return refusedUndos.map((undo) =>
-      incidentForm(
-        ctx,
-        status.steps.find((s) => s.id === undo.step)!,
-        undo,
-      ),
-    );
+  const undoForms = refusedUndos.map((undo) =>
+    incidentForm(
+      ctx,
+      status.steps.find((s) => s.id === undo.step)!,
+      undo,
+    ),
+  );
+  if (status.status === 'compensating') return undoForms;
   const incidents = status.steps.filter((s) => s.state === 'incident');
   return [
     status.pendingTasks.includes('review') ? reviewForm(ctx) : null,
     incidents.map((step) => incidentForm(ctx, step)),
-    !status.pendingTasks.includes('review') && incidents.length === 0
+    undoForms,
+    !status.pendingTasks.includes('review') && incidents.length === 0 && undoForms.length === 0
       ? h('p', { class: 'muted' }, t('noActions'))
       : null,
     abortForm(ctx),
