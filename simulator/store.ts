@@ -104,13 +104,22 @@ export class RecordStore {
   /** What each pending filing's decision will read. */
   private readonly inputs = new Map<string, DecisionInput>();
   private fd: number | undefined;
+  private linesInFile = 0;
+  private readonly compactAfterLines: number;
   readonly readBack: ReadBack | undefined;
 
-  constructor(file?: string) {
+  /**
+   * `compactAfterLines`: the file is rewritten compactly once it holds this many lines more than twice its compact
+   * size (every change of a record appends the whole record), so a long run does not grow it without bound.
+   */
+  constructor(
+    private readonly file?: string,
+    options: { compactAfterLines?: number } = {},
+  ) {
+    this.compactAfterLines = options.compactAfterLines ?? 100_000;
     if (file === undefined) return;
     const truncatedLastLine = existsSync(file) ? this.read(file) : false;
-    this.rewrite(file);
-    this.fd = openSync(file, 'a', 0o600);
+    this.compact(file);
     this.readBack = { file, records: this.byTicket.size, pending: this.inputs.size, truncatedLastLine };
   }
 
@@ -205,9 +214,20 @@ export class RecordStore {
 
   /** One line, one write: a crash can cut short only the last line of the file. */
   private append(line: FileLine): void {
-    if (this.readBack === undefined) return; // in memory only
+    if (this.file === undefined) return; // in memory only
     if (this.fd === undefined) throw new Error('the records file is closed: the simulator is stopping');
     writeSync(this.fd, JSON.stringify(line) + '\n');
+    this.linesInFile += 1;
+    if (this.linesInFile > 2 * (this.byTicket.size + this.issued.size) + this.compactAfterLines)
+      this.compact(this.file);
+  }
+
+  /** Rewrites the file compactly and appends to it from there. */
+  private compact(file: string): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.linesInFile = this.rewrite(file);
+    this.fd = openSync(file, 'a', 0o600);
   }
 
   /** Applies the file's lines in order; returns whether its last line was cut short. */
@@ -235,7 +255,7 @@ export class RecordStore {
   }
 
   /** The file as one line per record and per space, written aside and renamed over (no half-written state). */
-  private rewrite(file: string): void {
+  private rewrite(file: string): number {
     const lines: FileLine[] = [
       ...[...this.issued].map(([space, ids]) => ({ space, ids: [...ids] })),
       ...[...this.byTicket.values()].map((record) => {
@@ -249,6 +269,7 @@ export class RecordStore {
     fsyncSync(fd);
     closeSync(fd);
     renameSync(aside, file);
+    return lines.length;
   }
 }
 

@@ -13,7 +13,7 @@ import { AGENCY_IDS, type AgencyId } from '../simulator/config';
 import { readSimulatorEnv } from '../simulator/env';
 import { type RunningSimulator, startSimulator, type StartSimulatorOptions } from '../simulator/server';
 import { signCallbackBody } from '../simulator/signature';
-import { RecordStore } from '../simulator/store';
+import { type AgencyRecord, RecordStore } from '../simulator/store';
 import { freePort, startTsProcess, waitForHttp, type NodeProcess } from './helpers/processes';
 
 const SECRETS = Object.fromEntries(AGENCY_IDS.map((agency) => [agency, `secret-of-${agency}`])) as Record<
@@ -761,6 +761,38 @@ describe('agency simulator: records kept across a crash', () => {
     const revoked = await cancel(second, 'market', name.body.ticket);
     expect(revoked).toMatchObject({ status: 200, body: { status: 'revoked', compensation: 'name_released' } });
     expect((await records(second, '?live=true')).body.records).toHaveLength(3); // reg-1, reg-2, name-4
+  });
+
+  it('when records change many times, then the file is compacted along the way and still reads back to the latest state', () => {
+    const recordsFile = path.join(dir, 'busy.jsonl');
+    const store = new RecordStore(recordsFile, { compactAfterLines: 10 });
+    const record: AgencyRecord = {
+      agency: 'market',
+      procedure: 'name_reservation',
+      ticket: 'MARKET-BUSY',
+      idempotencyKey: 'busy-1',
+      reference: { applicationId: 'app-busy', step: 'name' },
+      status: 'pending',
+      createdAt: new Date(0).toISOString(),
+    };
+    store.add(record, {
+      procedure: 'name_reservation',
+      payload: { companyName: '南昌繁忙科技有限公司', district: DISTRICT, entityType: 'limited_liability_company' },
+    });
+    for (let i = 0; i < 100; i++) {
+      record.cancelReason = `change ${i}`;
+      store.save(record);
+    }
+    store.close();
+    const lines = readFileSync(recordsFile, 'utf8').trim().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(2 * 1 + 10 + 1);
+    const readBack = new RecordStore(recordsFile);
+    expect(readBack.findByTicket('market', 'MARKET-BUSY')).toMatchObject({
+      cancelReason: 'change 99',
+      status: 'pending',
+    });
+    expect(readBack.pending().map((p) => p.input.procedure)).toEqual(['name_reservation']);
+    readBack.close();
   });
 
   it('when a line before the last is not JSON, then the store refuses the file by name and line', () => {
