@@ -1,4 +1,5 @@
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
+import { STATUS_SCHEMAS } from './openapi-status';
 import { z } from 'zod';
 import { applicationSchema } from '../domain/application';
 import { documentAuthorization } from '../security/authorize';
@@ -162,9 +163,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
           ],
           responses: {
-            '200': {
-              description: `The whole picture. \`endedInTemporal\` (${ENDED_IN_TEMPORAL_STATES.join(', ')}) when Temporal closed the workflow without Kaiban: the rest is the status as of that moment, and no compensation ran.`,
-            },
+            '200': jsonResponse(
+              `The whole picture. \`endedInTemporal\` (${ENDED_IN_TEMPORAL_STATES.join(', ')}) when Temporal closed the workflow without Kaiban: the rest is the status as of that moment, and no compensation ran.`,
+              'ApplicationStatus',
+            ),
             '404': errorResponse('Unknown application'),
           },
         },
@@ -277,6 +279,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     components: {
       schemas: {
         ...definitions,
+        ...STATUS_SCHEMAS,
         Application: application,
         Accepted: {
           type: 'object',

@@ -16,17 +16,19 @@ export const FINAL_STATES: readonly ApplicationState[] = ['completed', 'rejected
 export const ENDED_IN_TEMPORAL_STATES = ['terminated', 'canceled', 'timed_out', 'failed'] as const;
 export type EndedInTemporal = (typeof ENDED_IN_TEMPORAL_STATES)[number];
 
-export type StepState =
-  | 'waiting' // prerequisites not done
-  | 'filing' // sending the request to the agency
-  | 'pending' // filed; the agency has not decided
-  | 'review' // waiting for an operator's review decision (license only)
-  | 'correction' // waiting for the applicant to correct the application (license only)
-  | 'done'
-  | 'rejected' // the agency said no
-  | 'incident' // retries exhausted: an operator must act
-  | 'skipped' // done offline, marked by an operator
-  | 'cancelled'; // never finished because the application ended
+export const STEP_STATES = [
+  'waiting', // prerequisites not done
+  'filing', // sending the request to the agency
+  'pending', // filed; the agency has not decided
+  'review', // waiting for an operator's review decision (license only)
+  'correction', // waiting for the applicant to correct the application (license only)
+  'done',
+  'rejected', // the agency said no
+  'incident', // retries exhausted: an operator must act
+  'skipped', // done offline, marked by an operator
+  'cancelled', // never finished because the application ended
+] as const;
+export type StepState = (typeof STEP_STATES)[number];
 
 export interface StepError {
   code: string;
@@ -59,17 +61,28 @@ export interface ReviewFinding {
   reason: { zh: string; en: string };
 }
 
+export const REVIEW_STATES = [
+  'not_needed',
+  'pending',
+  'correction_requested',
+  'approved',
+  'rejected',
+  'cancelled',
+] as const;
+
 export interface ReviewStatus {
   /** What the automatic rules decided (智能秒办). */
   decision: 'auto_approve' | 'manual_review';
   findings: ReviewFinding[];
   /** `cancelled`: the application ended (withdrawn, aborted) while the review or the correction was still open. */
-  state: 'not_needed' | 'pending' | 'correction_requested' | 'approved' | 'rejected' | 'cancelled';
+  state: (typeof REVIEW_STATES)[number];
   decidedBy?: Actor;
   decidedAt?: string;
   reason?: string;
   correction?: { message: string; fields: string[]; requestedAt: string; answeredAt?: string };
 }
+
+export const COMPENSATION_STATES = ['running', 'done', 'incident', 'skipped'] as const;
 
 export interface CompensationRecord {
   step: StepId;
@@ -78,7 +91,7 @@ export interface CompensationRecord {
    * `incident`: the agency refused the undo itself (an unknown ticket, a record it will not undo) and an operator
    * decides — retry, or `skipped`: undone offline, with the operator's reason (the audit trail says who).
    */
-  state: 'running' | 'done' | 'incident' | 'skipped';
+  state: (typeof COMPENSATION_STATES)[number];
   startedAt: string;
   finishedAt?: string;
   attempts: number;

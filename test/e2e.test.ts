@@ -9,6 +9,7 @@ import type { ApplicationStatus, ApplicationSummary } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
 import { authHeaders } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
+import { schemaProblems } from './helpers/openapi';
 import { agencyRecords, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 
@@ -54,8 +55,18 @@ async function call(
   const text = await res.text();
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').includes('application/json')) parsed = JSON.parse(text);
+  // Every answer read here is checked against the schema the OpenAPI document gives for it.
+  const documented =
+    res.status === 200 && method === 'GET' ? DOCUMENTED_ANSWERS.find(([re]) => re.test(path)) : undefined;
+  if (documented) expect({ path, problems: schemaProblems(documented[1], parsed) }).toEqual({ path, problems: [] });
   return { status: res.status, headers: res.headers, body: parsed };
 }
+
+const DOCUMENTED_ANSWERS: [RegExp, string][] = [
+  [/^\/v1\/applications\/kb-[0-9a-f]{32}(\?|$)/, 'ApplicationStatus'],
+  [/^\/v1\/applications(\?|$)/, 'ApplicationPage'],
+  [/^\/v1\/stats(\?|$)/, 'Stats'],
+];
 
 const submit = (application: unknown, headers: Record<string, string> = {}) =>
   call('POST', '/v1/applications', { json: application, headers });

@@ -4,6 +4,7 @@
  */
 import { buildOpenApiDocument } from '../api/openapi';
 import { POLICY } from '../security/authorize';
+import { schemaProblems } from './helpers/openapi';
 
 type Operation = { parameters?: { name: string; in: string }[]; requestBody?: unknown; 'x-kaiban-roles'?: unknown };
 const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, Operation>> };
@@ -35,5 +36,34 @@ describe('the OpenAPI document', () => {
       enum: ['terminated', 'canceled', 'timed_out', 'failed'],
     });
     expect(schemas.Stats?.properties.endedInTemporal).toMatchObject({ type: 'integer' });
+  });
+
+  it("describes an application's status closely enough to refuse what the code does not produce", () => {
+    const status = {
+      id: 'kb-0',
+      status: 'compensating',
+      company: { name: '南昌示例科技有限公司', district: '360113' },
+      submittedAt: '2026-11-28T08:00:00.000Z',
+      steps: [],
+      results: {},
+      compensations: [
+        { step: 'seal', action: 'cancel', state: 'incident', startedAt: '2026-11-28T08:00:01.000Z', attempts: 0 },
+      ],
+      pendingTasks: ['incident:seal'],
+      audit: [],
+    };
+    expect(schemaProblems('ApplicationStatus', status)).toEqual([]);
+    expect(schemaProblems('ApplicationStatus', { ...status, status: 'paused' })).toEqual([
+      expect.stringContaining('/status must be equal to one of the allowed values'),
+    ]);
+    expect(schemaProblems('ApplicationStatus', { ...status, surprise: 1 })).toEqual([
+      expect.stringContaining('must NOT have additional properties'),
+    ]);
+    expect(
+      schemaProblems('ApplicationStatus', {
+        ...status,
+        compensations: [{ ...status.compensations[0], state: 'lost' }],
+      }),
+    ).toEqual([expect.stringContaining('/compensations/0/state')]);
   });
 });

@@ -8,6 +8,7 @@ import { freshApplication } from './helpers/fixtures';
 import { startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 import { authHeaders } from './helpers/auth';
+import { schemaProblems } from './helpers/openapi';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -57,15 +58,20 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, time
   }
 }
 
-const statusOf = (id: string) => call('GET', `/v1/applications/${id}`).then((r) => r.body as ApplicationStatus);
+// Answers as the OpenAPI document describes them (test/helpers/openapi.ts).
+const statusOf = (id: string) =>
+  call('GET', `/v1/applications/${id}`).then((r) => {
+    expect(schemaProblems('ApplicationStatus', r.body)).toEqual([]);
+    return r.body as ApplicationStatus;
+  });
 const list = (query: string) =>
-  call('GET', `/v1/applications?${query}`).then(
-    (r) =>
-      r.body as {
-        items: { id: string; status: string; pendingTasks: string[]; companyName?: string; district?: string }[];
-        nextPageToken: string | null;
-      },
-  );
+  call('GET', `/v1/applications?${query}`).then((r) => {
+    expect(schemaProblems('ApplicationPage', r.body)).toEqual([]);
+    return r.body as {
+      items: { id: string; status: string; pendingTasks: string[]; companyName?: string; district?: string }[];
+      nextPageToken: string | null;
+    };
+  });
 
 describe('operator API', () => {
   let standard: { id: string; app: ReturnType<typeof freshApplication> };

@@ -1,6 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ApplicationStatus } from '../../domain/status';
 import { statusQuery } from '../../workflows/messages';
+import { schemaProblems } from './openapi';
 
 /** Polls the status query (in real time) until `predicate` holds; fails after `timeoutMs`. */
 export async function waitForStatus(
@@ -11,11 +12,17 @@ export async function waitForStatus(
   const deadline = Date.now() + timeoutMs;
   let last: ApplicationStatus | undefined;
   for (;;) {
+    let reached = false;
     try {
       last = await handle.query(statusQuery);
-      if (predicate(last)) return last;
+      reached = predicate(last);
     } catch {
       // The first workflow task may not have run yet.
+    }
+    if (reached && last) {
+      // The status every caller reads is the one the OpenAPI document describes (GET /v1/applications/:id).
+      expect(schemaProblems('ApplicationStatus', last)).toEqual([]);
+      return last;
     }
     if (Date.now() > deadline) {
       throw new Error(
