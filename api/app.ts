@@ -28,7 +28,7 @@ import { rejectingClosedQueries } from './closed-queries';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
-import { endedInTemporal, OPEN_APPLICATIONS } from './visibility';
+import { endedInTemporal, OPEN_APPLICATIONS, OPEN_TASK_KINDS, openTaskClause } from './visibility';
 import { actionsRouter } from './routes/actions';
 import { operatorRouter } from './routes/operator';
 import { calendarRouter } from './routes/calendar';
@@ -100,7 +100,10 @@ export function createApp(deps: AppDeps): express.Express {
   const slaSettings = deps.sla ?? DEFAULT_SLA_TERMS;
   const metrics = deps.metrics ?? processMetrics();
   const callbacks = new CallbackPlacer(client, metrics.agencyCallbackQueries);
-  if (deps.searchAttributes) metrics.openApplicationsByLevel = openApplicationsByLevel(client, deps.taskQueue);
+  if (deps.searchAttributes) {
+    metrics.openApplicationsByLevel = openApplicationsByLevel(client, deps.taskQueue);
+    metrics.openApplicationsByTask = openApplicationsByTask(client, deps.taskQueue);
+  }
   const app = express();
   const inFlight = new Set<Promise<unknown>>();
   callbacksInFlight.set(app, inFlight);
@@ -317,6 +320,19 @@ async function statusOf(client: Client, id: string): Promise<ApplicationStatus> 
     const status = await handle.query(statusQuery);
     return ended ? { ...status, endedInTemporal: ended } : status;
   }
+}
+
+/** Open applications by what they wait for, from visibility (the same counts as /v1/stats), for the metrics gauge. */
+function openApplicationsByTask(client: Client, taskQueue: string) {
+  return async () => {
+    const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
+    const counts = await Promise.all(
+      OPEN_TASK_KINDS.map(
+        async (task) => [task, (await client.workflow.count(`${base} AND ${openTaskClause(task)}`)).count] as const,
+      ),
+    );
+    return Object.fromEntries(counts);
+  };
 }
 
 /** Open applications by SLA level, from visibility (the same counts as /v1/stats), for the metrics gauge. */

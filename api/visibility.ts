@@ -6,6 +6,7 @@
  */
 import { temporal } from '@temporalio/proto';
 import { OPEN_STATES, type ApplicationState, type EndedInTemporal } from '../domain/status';
+import { STEP_IDS } from '../domain/steps';
 
 const ExecutionStatus = temporal.api.enums.v1.WorkflowExecutionStatus;
 
@@ -16,6 +17,19 @@ const OPEN_FOR_KAIBAN = `KaibanStatus IN (${OPEN_STATES.map((s) => `'${s}'`).joi
 
 /** Open by Kaiban's account and still running in Temporal. */
 export const OPEN_APPLICATIONS = `${OPEN_FOR_KAIBAN} AND ${RUNNING_IN_TEMPORAL}`;
+
+/** What an open application can wait for from a person, as /v1/stats and the metrics count it. */
+export const OPEN_TASK_KINDS = ['review', 'correction', 'incident'] as const;
+export type OpenTaskKind = (typeof OPEN_TASK_KINDS)[number];
+
+/**
+ * Open applications waiting for `task` (an incident on any step, or its undo while the application ends: an undo
+ * incident keeps the application `compensating`).
+ */
+export function openTaskClause(task: OpenTaskKind): string {
+  const values = task === 'incident' ? STEP_IDS.map((s) => `'incident:${s}'`).join(', ') : `'${task}'`;
+  return `KaibanPendingTask IN (${values}) AND ${OPEN_APPLICATIONS}`;
+}
 
 /** Closed by Temporal while Kaiban still had them open. */
 export const ENDED_IN_TEMPORAL = `${OPEN_FOR_KAIBAN} AND ExecutionStatus != 'Running'`;

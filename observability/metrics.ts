@@ -25,8 +25,12 @@ export interface KaibanMetrics {
   agencyCallbacks: Counter<'outcome'>;
   /** Queries the API sent to place callbacks: fewer than the callbacks when they arrive together. */
   agencyCallbackQueries: Counter<never>;
+  /** Open applications waiting for a person, by task (review, correction, incident), counted at scrape time. */
+  openTasks: Gauge<'task'>;
   /** Set by the API when visibility has Kaiban's search attributes; the gauge stays empty otherwise. */
   openApplicationsByLevel?: () => Promise<Record<SlaLevel, number>>;
+  /** Set by the API likewise: open applications by what they wait for (the same counts as /v1/stats openByTask). */
+  openApplicationsByTask?: () => Promise<Record<string, number>>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logger } = {}): KaibanMetrics {
@@ -79,6 +83,23 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
         } catch (err) {
           // A scrape must not fail because visibility is slow; the previous figures stay.
           options.logger?.warn({ err }, 'open applications by SLA level: visibility count failed');
+        }
+      },
+    }),
+    openTasks: new Gauge({
+      name: 'kaiban_open_tasks',
+      help:
+        'Open applications waiting for a person, by task: review, correction (the applicant), incident (a step, or an ' +
+        'undo the agency refused while the application ends), from Temporal visibility — alert on incidents that stay',
+      labelNames: ['task'],
+      registers: [registry],
+      async collect() {
+        if (!metrics.openApplicationsByTask) return;
+        try {
+          const counts = await metrics.openApplicationsByTask();
+          for (const [task, count] of Object.entries(counts)) this.set({ task }, count);
+        } catch (err) {
+          options.logger?.warn({ err }, 'open tasks: visibility count failed');
         }
       },
     }),

@@ -10,6 +10,7 @@ import type { Application } from '../domain/application';
 import type { ApplicationStatus, CompensationRecord, StepStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
 import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate, withdrawUpdate } from '../workflows/messages';
+import { authHeaders } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -378,6 +379,24 @@ describe('incidents', () => {
 });
 
 describe('undo incidents', () => {
+  /** Open incidents as a supervisor reads them (GET /v1/stats, /metrics), once both agree and hold for a moment. */
+  async function openIncidents(): Promise<{ stats: number; metric: number }> {
+    const headers = await authHeaders('supervisor');
+    let last: { stats: number; metric: number } | undefined;
+    for (let i = 0; i < 40; i++) {
+      const stats = (await (await fetch(`${stack.api.url}/v1/stats`, { headers })).json()) as {
+        openByTask?: Record<string, number>;
+      };
+      const metrics = await (await fetch(`${stack.api.url}/metrics`, { headers })).text();
+      const metric = Number(/^kaiban_open_tasks\{task="incident"\} (\d+)$/m.exec(metrics)?.[1] ?? NaN);
+      const now = { stats: stats.openByTask?.incident ?? NaN, metric };
+      if (last && now.stats === now.metric && JSON.stringify(now) === JSON.stringify(last)) return now;
+      last = now;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return last!;
+  }
+
   it('when an agency refuses an undo, then that undo waits for an operator while the others go on; once the agency accepts, a retry finishes the withdrawal and nothing is left', async () => {
     await patchSimulator(stack.simulator, {
       agencies: { police: { processingMs: 600_000, refuseUndo: true }, tax: { processingMs: 600_000 } },
@@ -399,6 +418,8 @@ describe('undo incidents', () => {
     });
     // The license is undone only after the seal: it waits with the seal's undo.
     expect(undoOf(waiting, 'license')).toBeUndefined();
+    // Supervisors see it waiting: the dashboard's incident count and the gauge to alert on (visibility lags a little).
+    expect(await openIncidents()).toEqual({ stats: 1, metric: 1 });
     // Only the undo in the incident takes an operator's action now; the application's other actions are over.
     expect(
       await updateRejection(
@@ -426,6 +447,7 @@ describe('undo incidents', () => {
       ['retry', 'seal'],
     ]);
     await expectNothingLive(handle.workflowId);
+    expect(await openIncidents()).toEqual({ stats: 0, metric: 0 });
   });
 
   it('when the old reservation of a corrected name cannot be released, then that undo waits for an operator while the application runs; withdrawn meanwhile, the compensation undoes the name once', async () => {

@@ -26,6 +26,8 @@ import {
   endedInTemporal,
   ENDED_IN_TEMPORAL,
   OPEN_APPLICATIONS,
+  OPEN_TASK_KINDS,
+  openTaskClause,
   RUNNING_IN_TEMPORAL,
   statusClause,
 } from '../visibility';
@@ -154,16 +156,7 @@ export function operatorRouter(deps: {
       ),
       client.workflow.count(base).then((c) => c.count),
       completionFigures(base, now().getTime()),
-      Promise.all(
-        [
-          ['review', `'review'`],
-          ['correction', `'correction'`],
-          ['incident', STEP_IDS.map((s) => `'incident:${s}'`).join(', ')],
-        ].map(
-          async ([task, values]) =>
-            [task, await count(`KaibanPendingTask IN (${values}) AND ${statusClause('running')}`)] as const,
-        ),
-      ),
+      Promise.all(OPEN_TASK_KINDS.map(async (task) => [task, await count(openTaskClause(task))] as const)),
       count(ENDED_IN_TEMPORAL),
     ]);
     const statusCounts = Object.fromEntries(byStatus);
