@@ -28,13 +28,13 @@ import { rejectingClosedQueries } from './closed-queries';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
-import { endedInTemporal, OPEN_APPLICATIONS, OPEN_TASK_KINDS, openTaskClause } from './visibility';
+import { applicationCounter, endedInTemporal, openByLevel, openByTask } from './visibility';
 import { actionsRouter } from './routes/actions';
 import { operatorRouter } from './routes/operator';
 import { calendarRouter } from './routes/calendar';
 import { calendarReadiness, type WorkingCalendar } from '../domain/calendar';
 import { createOfficialCalendar } from '../domain/calendar/official';
-import { DEFAULT_SLA_TERMS, provisionalDueAt, refreshSla, SLA_LEVELS, type SlaSettings } from '../domain/sla';
+import { DEFAULT_SLA_TERMS, provisionalDueAt, refreshSla, type SlaSettings } from '../domain/sla';
 import { metricsRouter, processMetrics, type KaibanMetrics } from '../observability/metrics';
 import { consoleRouter, type ConsoleOptions } from './routes/console';
 import { submissionSearchAttributes } from '../infra/search-attributes';
@@ -101,8 +101,10 @@ export function createApp(deps: AppDeps): express.Express {
   const metrics = deps.metrics ?? processMetrics();
   const callbacks = new CallbackPlacer(client, metrics.agencyCallbackQueries);
   if (deps.searchAttributes) {
-    metrics.openApplicationsByLevel = openApplicationsByLevel(client, deps.taskQueue);
-    metrics.openApplicationsByTask = openApplicationsByTask(client, deps.taskQueue);
+    // The same counts as /v1/stats, for the gauges.
+    const count = applicationCounter(client, deps.taskQueue);
+    metrics.openApplicationsByLevel = () => openByLevel(count);
+    metrics.openApplicationsByTask = () => openByTask(count);
   }
   const app = express();
   const inFlight = new Set<Promise<unknown>>();
@@ -320,31 +322,4 @@ async function statusOf(client: Client, id: string): Promise<ApplicationStatus> 
     const status = await handle.query(statusQuery);
     return ended ? { ...status, endedInTemporal: ended } : status;
   }
-}
-
-/** Open applications by what they wait for, from visibility (the same counts as /v1/stats), for the metrics gauge. */
-function openApplicationsByTask(client: Client, taskQueue: string) {
-  return async () => {
-    const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
-    const counts = await Promise.all(
-      OPEN_TASK_KINDS.map(
-        async (task) => [task, (await client.workflow.count(`${base} AND ${openTaskClause(task)}`)).count] as const,
-      ),
-    );
-    return Object.fromEntries(counts);
-  };
-}
-
-/** Open applications by SLA level, from visibility (the same counts as /v1/stats), for the metrics gauge. */
-function openApplicationsByLevel(client: Client, taskQueue: string) {
-  return async () => {
-    const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}' AND ${OPEN_APPLICATIONS}`;
-    const counts = await Promise.all(
-      SLA_LEVELS.map(
-        async (level) =>
-          [level, (await client.workflow.count(`${base} AND KaibanSlaLevel = '${level}'`)).count] as const,
-      ),
-    );
-    return Object.fromEntries(counts) as Record<(typeof SLA_LEVELS)[number], number>;
-  };
 }

@@ -1,13 +1,14 @@
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
-import { STATUS_SCHEMAS } from './openapi-status';
 import { z } from 'zod';
 import { applicationSchema } from '../domain/application';
 import { documentAuthorization } from '../security/authorize';
 import { APPLICATION_STATES, ENDED_IN_TEMPORAL_STATES } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
 import { agencyCallbackSchema } from './agency-callback';
+import { STATUS_SCHEMAS } from './openapi-status';
 import { abortBody, correctionBody, reviewBody, stepBody, withdrawBody } from './routes/actions';
-import { listQuerySchema, SLA_LEVELS } from './routes/operator';
+import { listQuerySchema } from './routes/operator';
+import { SLA_LEVELS } from '../domain/sla';
 
 const errorSchema = {
   type: 'object',

@@ -4,7 +4,9 @@
  * the outcome; a workflow that Temporal closed otherwise (an administrator terminated it, a timeout, a failure) keeps
  * the attribute it had — `running` — and must not count as open.
  */
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { SLA_LEVELS, type SlaLevel } from '../domain/sla';
 import { OPEN_STATES, type ApplicationState, type EndedInTemporal } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
 
@@ -30,6 +32,33 @@ export function openTaskClause(task: OpenTaskKind): string {
   const values = task === 'incident' ? STEP_IDS.map((s) => `'incident:${s}'`).join(', ') : `'${task}'`;
   return `KaibanPendingTask IN (${values}) AND ${OPEN_APPLICATIONS}`;
 }
+
+/** A count of Kaiban's applications matching a visibility clause (visibility groups only by ExecutionStatus). */
+export type VisibilityCount = (clause: string) => Promise<number>;
+
+/** Counts the applications of `taskQueue`'s workflows. */
+export function applicationCounter(client: Client, taskQueue: string): VisibilityCount {
+  const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
+  return async (clause) => (await client.workflow.count(`${base} AND ${clause}`)).count;
+}
+
+/** One count per key, in parallel. */
+export async function countEach<K extends string>(
+  keys: readonly K[],
+  clause: (key: K) => string,
+  count: VisibilityCount,
+): Promise<Record<K, number>> {
+  const counts = await Promise.all(keys.map(async (key) => [key, await count(clause(key))] as const));
+  return Object.fromEntries(counts) as Record<K, number>;
+}
+
+/** Open applications by SLA level (the worst of any scope), as /v1/stats and the metrics give them. */
+export const openByLevel = (count: VisibilityCount): Promise<Record<SlaLevel, number>> =>
+  countEach(SLA_LEVELS, (level) => `KaibanSlaLevel = '${level}' AND ${OPEN_APPLICATIONS}`, count);
+
+/** Open applications by what they wait for, as /v1/stats and the metrics give them. */
+export const openByTask = (count: VisibilityCount): Promise<Record<OpenTaskKind, number>> =>
+  countEach(OPEN_TASK_KINDS, openTaskClause, count);
 
 /** Closed by Temporal while Kaiban still had them open. */
 export const ENDED_IN_TEMPORAL = `${OPEN_FOR_KAIBAN} AND ExecutionStatus != 'Running'`;

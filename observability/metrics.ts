@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { SLA_LEVELS, type SlaLevel } from '../domain/sla';
+import type { SlaLevel } from '../domain/sla';
 
 export interface KaibanMetrics {
   registry: Registry;
@@ -36,6 +36,24 @@ export interface KaibanMetrics {
 export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logger } = {}): KaibanMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'kaiban_' });
+  /**
+   * A gauge's `collect`: the counts `source()` gives at scrape time (nothing while it is unset). A scrape must not fail
+   * because visibility is slow: the previous figures stay, and the failure is logged.
+   */
+  const countedAtScrape = (
+    label: string,
+    source: () => (() => Promise<Record<string, number>>) | undefined,
+    what: string,
+  ) =>
+    async function (this: Gauge<string>): Promise<void> {
+      const counts = source();
+      if (!counts) return;
+      try {
+        for (const [key, value] of Object.entries(await counts())) this.set({ [label]: key }, value);
+      } catch (err) {
+        options.logger?.warn({ err }, `${what}: visibility count failed`);
+      }
+    };
   const metrics: KaibanMetrics = {
     registry,
     slaAlerts: new Counter({
@@ -75,16 +93,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
       help: 'Open (running or compensating) applications by SLA level (the worst level of any scope), from Temporal visibility',
       labelNames: ['level'],
       registers: [registry],
-      async collect() {
-        if (!metrics.openApplicationsByLevel) return;
-        try {
-          const counts = await metrics.openApplicationsByLevel();
-          for (const level of SLA_LEVELS) this.set({ level }, counts[level]);
-        } catch (err) {
-          // A scrape must not fail because visibility is slow; the previous figures stay.
-          options.logger?.warn({ err }, 'open applications by SLA level: visibility count failed');
-        }
-      },
+      collect: countedAtScrape('level', () => metrics.openApplicationsByLevel, 'open applications by SLA level'),
     }),
     openTasks: new Gauge({
       name: 'kaiban_open_tasks',
@@ -93,15 +102,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
         'undo the agency refused while the application ends), from Temporal visibility — alert on incidents that stay',
       labelNames: ['task'],
       registers: [registry],
-      async collect() {
-        if (!metrics.openApplicationsByTask) return;
-        try {
-          const counts = await metrics.openApplicationsByTask();
-          for (const [task, count] of Object.entries(counts)) this.set({ task }, count);
-        } catch (err) {
-          options.logger?.warn({ err }, 'open tasks: visibility count failed');
-        }
-      },
+      collect: countedAtScrape('task', () => metrics.openApplicationsByTask, 'open tasks'),
     }),
   };
   return metrics;

@@ -3,7 +3,6 @@
  * KAIBAN_DATA_DIR), the agency simulator, the Kaiban worker and the HTTP API in one command, and
  * stops all of them on Ctrl-C. With TEMPORAL_ADDRESS set it connects to that cluster instead.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -40,7 +39,6 @@ async function main(): Promise<void> {
 
   try {
     const dataDir = path.resolve(env.KAIBAN_DATA_DIR);
-    mkdirSync(dataDir, { recursive: true });
     let devServer: DevServer | undefined;
     let address = env.TEMPORAL_ADDRESS;
     if (!address) {

@@ -113,7 +113,9 @@ export class AesGcmCodec implements PayloadCodec {
       if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error('encrypted payload is truncated');
       const format = text(payload.metadata?.[FORMAT_METADATA]);
       if (format !== undefined && format !== PROTO_FORMAT)
-        throw new Error(`encrypted payload in an unknown format "${format}": written by a newer Kaiban?`);
+        throw new Error(
+          `encrypted payload in an unknown format "${format}": written by a newer Kaiban? Run the same version in the API and every worker`,
+        );
       const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
       decipher.setAAD(aad(keyId, format));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));

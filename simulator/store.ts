@@ -2,12 +2,14 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import path from 'node:path';
 import type { AgencyId, Procedure } from './config';
 import type { DecisionInput, ELicense, Rejection } from './procedures';
 
@@ -70,6 +72,9 @@ export interface RecordFilter {
 }
 
 const MAX_DRAWS = 10_000;
+const DAMAGED_HELP =
+  ' (mend or delete that line; or move the file away to start with no records, and applications in flight ' +
+  'then meet unknown tickets and wait for an operator as incidents)';
 
 /**
  * One line of the records file: a record as it now is (with what its decision will read while it is pending), or ids
@@ -98,8 +103,8 @@ export class RecordStore {
   private readonly byTicket = new Map<string, AgencyRecord>();
   private readonly byIdempotencyKey = new Map<string, AgencyRecord>();
   private readonly byUscc = new Map<string, AgencyRecord>();
-  /** Name reservations by the name they asked for or reserved (so a name check does not scan every record). */
-  private readonly byReservedName = new Map<string, Set<AgencyRecord>>();
+  /** Name reservations by the name they reserved, then by ticket (so a name check does not scan every record). */
+  private readonly byReservedName = new Map<string, Map<string, AgencyRecord>>();
   private readonly issued = new Map<string, Set<string>>();
   /** What each pending filing's decision will read. */
   private readonly inputs = new Map<string, DecisionInput>();
@@ -118,6 +123,7 @@ export class RecordStore {
   ) {
     this.compactAfterLines = options.compactAfterLines ?? 100_000;
     if (file === undefined) return;
+    mkdirSync(path.dirname(file), { recursive: true });
     const truncatedLastLine = existsSync(file) ? this.read(file) : false;
     this.compact(file);
     this.readBack = { file, records: this.byTicket.size, pending: this.inputs.size, truncatedLastLine };
@@ -139,7 +145,7 @@ export class RecordStore {
 
   /** The name reservations that reserved `name` (any status: the caller looks at it). */
   nameReservations(name: string): Iterable<AgencyRecord> {
-    return this.byReservedName.get(name) ?? [];
+    return this.byReservedName.get(name)?.values() ?? [];
   }
 
   /** A new pending record and what its decision will read. */
@@ -175,8 +181,9 @@ export class RecordStore {
   unique(space: string, draw: (attempt: number) => string): string {
     for (let attempt = 0; attempt < MAX_DRAWS; attempt++) {
       const candidate = draw(attempt);
-      if (!this.issuedIn(space).has(candidate)) {
-        this.issuedIn(space).add(candidate);
+      const issued = this.issuedIn(space);
+      if (!issued.has(candidate)) {
+        issued.add(candidate);
         this.append({ space, ids: [candidate] });
         return candidate;
       }
@@ -203,10 +210,8 @@ export class RecordStore {
     const reservedName = record.result?.reservedName;
     if (record.procedure === 'name_reservation' && typeof reservedName === 'string') {
       let holders = this.byReservedName.get(reservedName);
-      if (!holders) this.byReservedName.set(reservedName, (holders = new Set()));
-      // One entry per ticket: a record read back from the file replaces the one indexed before.
-      for (const held of holders) if (held.ticket === record.ticket) holders.delete(held);
-      holders.add(record);
+      if (!holders) this.byReservedName.set(reservedName, (holders = new Map()));
+      holders.set(record.ticket, record);
     }
     if (input && record.status === 'pending') this.inputs.set(record.ticket, input);
     else if (record.status !== 'pending') this.inputs.delete(record.ticket);
@@ -240,15 +245,16 @@ export class RecordStore {
         line = JSON.parse(text) as FileLine;
       } catch {
         if (i === lines.length - 1) return true;
-        throw new Error(`${file}:${i + 1}: not valid JSON; the simulator's records file is damaged`);
+        throw new Error(`${file}:${i + 1}: not valid JSON; the simulator's records file is damaged${DAMAGED_HELP}`);
       }
       if ('space' in line && Array.isArray(line.ids)) {
         for (const id of line.ids) this.issuedIn(line.space).add(id);
       } else if ('record' in line && typeof line.record?.ticket === 'string') {
-        // A copy: records read back are as the file says, not shared with `line`.
-        this.index({ ...line.record }, line.input);
+        this.index(line.record, line.input);
       } else {
-        throw new Error(`${file}:${i + 1}: neither a record nor issued ids; the simulator's records file is damaged`);
+        throw new Error(
+          `${file}:${i + 1}: neither a record nor issued ids; the simulator's records file is damaged${DAMAGED_HELP}`,
+        );
       }
     }
     return false;

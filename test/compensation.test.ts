@@ -55,6 +55,22 @@ async function expectNothingLive(applicationId: string): Promise<void> {
   expect(records.filter((r) => r.live)).toEqual([]);
 }
 
+/** An operator asks for another company name (it may not contain 金融); resolves once the applicant is asked. */
+async function requestNameCorrection(handle: WorkflowHandle): Promise<ApplicationStatus> {
+  await handle.executeUpdate(reviewUpdate, {
+    args: [
+      {
+        actionId: action(),
+        by: operator,
+        decision: 'request_correction',
+        reason: '名称不得含「金融」',
+        fields: ['company.name'],
+      },
+    ],
+  });
+  return waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+}
+
 /** Every undo of a step finished before the undo of anything it needs started. */
 function expectReverseDependencyOrder(status: ApplicationStatus): void {
   for (const c of status.compensations) {
@@ -255,18 +271,7 @@ describe('automatic approval and manual review', () => {
       app.company.name = app.company.name.replace('科技', '金融');
     });
     const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
-    await handle.executeUpdate(reviewUpdate, {
-      args: [
-        {
-          actionId: action(),
-          by: operator,
-          decision: 'request_correction',
-          reason: '名称不得含「金融」',
-          fields: ['company.name'],
-        },
-      ],
-    });
-    const correcting = await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+    const correcting = await requestNameCorrection(handle);
     expect(correcting.review?.correction).toMatchObject({ message: '名称不得含「金融」', fields: ['company.name'] });
     const corrected = freshApplication();
     await handle.executeUpdate(correctionUpdate, {
@@ -453,18 +458,7 @@ describe('undo incidents', () => {
   it('when the old reservation of a corrected name cannot be released, then that undo waits for an operator while the application runs; withdrawn meanwhile, the compensation undoes the name once', async () => {
     const handle = await start((app) => void (app.company.name = app.company.name.replace('科技', '金融')));
     await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
-    await handle.executeUpdate(reviewUpdate, {
-      args: [
-        {
-          actionId: action(),
-          by: operator,
-          decision: 'request_correction',
-          reason: '名称不得含「金融」',
-          fields: ['company.name'],
-        },
-      ],
-    });
-    await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+    await requestNameCorrection(handle);
     await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
     await handle.executeUpdate(correctionUpdate, {
       args: [{ actionId: action(), by: applicant, application: freshApplication() }],

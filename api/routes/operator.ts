@@ -8,6 +8,7 @@ import express, { type Request } from 'express';
 import { z } from 'zod';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
 import { languageFrom, problemsFromZodError } from '../../domain/problems';
+import { SLA_LEVELS } from '../../domain/sla';
 import { STEP_IDS } from '../../domain/steps';
 import {
   breachedKey,
@@ -23,11 +24,12 @@ import {
 import { APPLICATION_STATES, type ApplicationSummary } from '../../domain/status';
 import { HttpError } from '../errors';
 import {
+  applicationCounter,
+  countEach,
   endedInTemporal,
+  openByLevel,
+  openByTask,
   ENDED_IN_TEMPORAL,
-  OPEN_APPLICATIONS,
-  OPEN_TASK_KINDS,
-  openTaskClause,
   RUNNING_IN_TEMPORAL,
   statusClause,
 } from '../visibility';
@@ -35,7 +37,6 @@ import type { WorkingCalendar } from '../../domain/calendar';
 import { createOfficialCalendar } from '../../domain/calendar/official';
 import { completionStats } from './completion';
 
-export const SLA_LEVELS = ['on_track', 'warning', 'breached'] as const;
 export const PAGE_SIZE_MAX = 100;
 
 const taskPattern = new RegExp(`^(review|correction|incident:(${STEP_IDS.join('|')}))$`);
@@ -141,33 +142,30 @@ export function operatorRouter(deps: {
 
   router.get('/v1/stats', async (_req, res) => {
     const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
-    const count = async (clause: string) => (await client.workflow.count(`${base} AND ${clause}`)).count;
+    const count = applicationCounter(client, taskQueue);
     // Visibility groups only by ExecutionStatus, so each figure is its own count query (in parallel).
     const [byStatus, bySla, breachesByStep, breachesByDistrict, total, completion, byTask, ended] = await Promise.all([
-      Promise.all(APPLICATION_STATES.map(async (s) => [s, await count(statusClause(s))] as const)),
-      Promise.all(
-        SLA_LEVELS.map(async (l) => [l, await count(`KaibanSlaLevel = '${l}' AND ${OPEN_APPLICATIONS}`)] as const),
-      ),
-      Promise.all(['application', ...STEP_IDS].map(async (s) => [s, await count(`KaibanBreached = '${s}'`)] as const)),
-      Promise.all(
-        Object.keys(NANCHANG_DISTRICTS).map(
-          async (d) => [d, await count(`KaibanDistrict = '${d}' AND KaibanBreached = 'application'`)] as const,
-        ),
+      countEach(APPLICATION_STATES, statusClause, count),
+      openByLevel(count),
+      countEach(['application', ...STEP_IDS], (s) => `KaibanBreached = '${s}'`, count),
+      countEach(
+        Object.keys(NANCHANG_DISTRICTS),
+        (d) => `KaibanDistrict = '${d}' AND KaibanBreached = 'application'`,
+        count,
       ),
       client.workflow.count(base).then((c) => c.count),
       completionFigures(base, now().getTime()),
-      Promise.all(OPEN_TASK_KINDS.map(async (task) => [task, await count(openTaskClause(task))] as const)),
+      openByTask(count),
       count(ENDED_IN_TEMPORAL),
     ]);
-    const statusCounts = Object.fromEntries(byStatus);
     res.json({
       total,
-      byStatus: statusCounts,
-      openBySlaLevel: Object.fromEntries(bySla),
-      breachesByScope: Object.fromEntries(breachesByStep),
-      breachesByDistrict: Object.fromEntries(breachesByDistrict),
-      openTotal: (statusCounts.running ?? 0) + (statusCounts.compensating ?? 0),
-      openByTask: Object.fromEntries(byTask),
+      byStatus,
+      openBySlaLevel: bySla,
+      breachesByScope: breachesByStep,
+      breachesByDistrict,
+      openTotal: byStatus.running + byStatus.compensating,
+      openByTask: byTask,
       // Closed in Temporal itself while open for Kaiban: in `total`, in no status figure (no compensation ran).
       endedInTemporal: ended,
       ...completion,

@@ -561,6 +561,7 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
   const title = bilingual(step.title);
   const reason = reasonField(`skip-reason-${step.id}`);
   const error = undo ? undo.error : step.error;
+  const skipLabel = t(undo ? 'skipUndo' : 'skip');
   const uscc =
     !undo && step.id === 'license'
       ? (h('input', {
@@ -592,22 +593,12 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     reason,
     h('p', { id: `skip-reason-${step.id}-help`, class: 'help' }, t('reasonHelp')),
     uscc ? [h('label', { for: 'skip-uscc' }, t('skipUscc')), uscc] : null,
-    h(
-      'button',
-      { type: 'submit', class: 'secondary', 'data-testid': `skip-${step.id}` },
-      t(undo ? 'skipUndo' : 'skip'),
-    ),
+    h('button', { type: 'submit', class: 'secondary', 'data-testid': `skip-${step.id}` }, skipLabel),
   );
   skip.addEventListener('submit', (e) => {
     e.preventDefault();
     void (async () => {
-      if (
-        !(await confirmAction(
-          t(undo ? 'confirmSkipUndo' : 'confirmSkip', { step: title }),
-          t(undo ? 'skipUndo' : 'skip'),
-        ))
-      )
-        return;
+      if (!(await confirmAction(t(undo ? 'confirmSkipUndo' : 'confirmSkip', { step: title }), skipLabel))) return;
       await send(
         ctx,
         `/steps/${step.id}/skip`,
@@ -654,7 +645,7 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
     return [h('p', { class: 'muted', 'data-testid': 'ended-no-actions' }, t('endedNoActions'))];
   // An undo the agency refused (while the application ends, or of a corrected name's old reservation) waits for an
   // operator like a step in an incident; while the application ends, nothing else does.
-  const refusedUndos = FINAL.has(status.status) ? [] : status.compensations.filter((c) => c.state === 'incident');
+  const refusedUndos = status.compensations.filter((c) => c.state === 'incident');
   if (FINAL.has(status.status) || (status.status === 'compensating' && refusedUndos.length === 0))
     return [h('p', { class: 'muted' }, t('noActions'))];
   if (role !== 'operator') return [h('p', { class: 'muted' }, t('readOnly'))];
