@@ -22,6 +22,8 @@ export interface WorkflowSettings {
   agencyRetryMaxIntervalMs?: number;
   /** Whether the Temporal namespace has Kaiban's custom search attributes registered. */
   searchAttributes: boolean;
+  /** The edition of the automatic review's reference data (domain/review-rules.ts). Absent in older histories: the first. */
+  reviewRules?: string;
 }
 
 export interface ActivityDeps {

@@ -18,7 +18,7 @@ export interface Assessment {
 }
 
 /** Words that need a registrar's look: they suggest a regulated trade or an official status. */
-export const SENSITIVE_NAME_WORDS = [
+const SENSITIVE_NAME_WORDS_2026_11 = [
   '中国',
   '国际',
   '集团',
@@ -34,7 +34,7 @@ export const SENSITIVE_NAME_WORDS = [
 ];
 
 /** Standard business-scope wording (经营范围规范表述目录), general items that need no prior permit. */
-export const STANDARD_SCOPE_ITEMS = [
+const STANDARD_SCOPE_ITEMS_2026_11 = [
   '软件开发',
   '信息技术咨询服务',
   '数据处理和存储支持服务',
@@ -62,7 +62,7 @@ export const STANDARD_SCOPE_ITEMS = [
 ];
 
 /** The standard address list: roads known to the address registry, by district (excerpt). */
-export const STANDARD_ROADS: Record<DistrictCode, string[]> = {
+const STANDARD_ROADS_2026_11: Record<DistrictCode, readonly string[]> = {
   '360102': ['八一大道', '阳明路', '北京西路', '胜利路', '中山路', '八一广场'],
   '360103': ['象山南路', '孺子路', '站前路', '抚河北路', '南浦路'],
   '360104': ['井冈山大道', '洪都中大道', '迎宾北大道', '解放西路'],
@@ -74,7 +74,43 @@ export const STANDARD_ROADS: Record<DistrictCode, string[]> = {
   '360124': ['中山路', '民和大道', '晨光路'],
 };
 
-export const CAPITAL_RANGE_CNY = { min: 10_000, max: 100_000_000 };
+/** The reference data the rules read: catalogues that change as the registry's lists do. */
+export interface ReviewRules {
+  sensitiveNameWords: readonly string[];
+  standardScopeItems: readonly string[];
+  standardRoads: Record<DistrictCode, readonly string[]>;
+  capitalRangeCny: { min: number; max: number };
+}
+
+/**
+ * Every edition of the rules' reference data ever in force, by id. **Append a new edition; never change one**: a
+ * workflow reads the edition id from its acceptance (an activity result, in its history) and replays with that
+ * edition's data, so an application sent to review under one list replays the same way after the list changes.
+ * test/review-rules.test.ts pins each edition's digest. Histories accepted before editions existed use the first.
+ */
+export const REVIEW_RULE_EDITIONS = {
+  '2026-11': {
+    sensitiveNameWords: SENSITIVE_NAME_WORDS_2026_11,
+    standardScopeItems: STANDARD_SCOPE_ITEMS_2026_11,
+    standardRoads: STANDARD_ROADS_2026_11,
+    capitalRangeCny: { min: 10_000, max: 100_000_000 },
+  },
+} as const satisfies Record<string, ReviewRules>;
+
+export type ReviewRulesEdition = keyof typeof REVIEW_RULE_EDITIONS;
+/** The edition new applications are accepted under (WorkflowSettings.reviewRules, from the worker's config). */
+export const CURRENT_REVIEW_RULES: ReviewRulesEdition = '2026-11';
+/** The edition of histories accepted before editions existed. */
+export const FIRST_REVIEW_RULES: ReviewRulesEdition = '2026-11';
+
+export function reviewRulesEdition(id: string | undefined): ReviewRules {
+  const rules = (REVIEW_RULE_EDITIONS as Record<string, ReviewRules>)[id ?? FIRST_REVIEW_RULES];
+  // Only a worker older than the one that accepted the application can meet an unknown edition: retry on a newer one.
+  if (!rules)
+    throw new Error(`review rules edition "${id}" is not in this build; run the same version on every worker`);
+  return rules;
+}
+
 const ADULT_AGE = 18;
 
 function finding(code: string, path: string, zh: string, en: string): Finding {
@@ -92,11 +128,16 @@ function ageOn(idNumber: string, onDate: string): number {
 /**
  * Assesses an application. `today` (YYYY-MM-DD, Asia/Shanghai) is passed in so the rules stay pure.
  */
-export function assessApplication(app: Application, today: string): Assessment {
+export function assessApplication(
+  app: Application,
+  today: string,
+  rules: ReviewRules = REVIEW_RULE_EDITIONS[CURRENT_REVIEW_RULES],
+): Assessment {
   const findings: Finding[] = [];
+  const { sensitiveNameWords, standardScopeItems, standardRoads, capitalRangeCny } = rules;
   const { company, people, services } = app;
 
-  for (const word of SENSITIVE_NAME_WORDS) {
+  for (const word of sensitiveNameWords) {
     if (company.name.includes(word)) {
       findings.push(
         finding(
@@ -110,7 +151,7 @@ export function assessApplication(app: Application, today: string): Assessment {
   }
 
   company.businessScope.forEach((item, i) => {
-    if (!STANDARD_SCOPE_ITEMS.includes(item)) {
+    if (!standardScopeItems.includes(item)) {
       findings.push(
         finding(
           'SCOPE_NON_STANDARD',
@@ -126,7 +167,7 @@ export function assessApplication(app: Application, today: string): Assessment {
   const address = company.address.startsWith(districtName)
     ? company.address.slice(districtName.length)
     : company.address;
-  const roads = STANDARD_ROADS[company.district as DistrictCode] ?? [];
+  const roads = standardRoads[company.district as DistrictCode] ?? [];
   if (!roads.some((road) => new RegExp(`^${road}\\d+号`).test(address))) {
     findings.push(
       finding(
@@ -138,13 +179,13 @@ export function assessApplication(app: Application, today: string): Assessment {
     );
   }
 
-  if (company.registeredCapitalCny < CAPITAL_RANGE_CNY.min || company.registeredCapitalCny > CAPITAL_RANGE_CNY.max) {
+  if (company.registeredCapitalCny < capitalRangeCny.min || company.registeredCapitalCny > capitalRangeCny.max) {
     findings.push(
       finding(
         'CAPITAL_OUT_OF_RANGE',
         'company.registeredCapitalCny',
-        `注册资本超出自动审批范围（${CAPITAL_RANGE_CNY.min}–${CAPITAL_RANGE_CNY.max} 元）`,
-        `registered capital outside the automatic range (${CAPITAL_RANGE_CNY.min}–${CAPITAL_RANGE_CNY.max} yuan)`,
+        `注册资本超出自动审批范围（${capitalRangeCny.min}–${capitalRangeCny.max} 元）`,
+        `registered capital outside the automatic range (${capitalRangeCny.min}–${capitalRangeCny.max} yuan)`,
       ),
     );
   }

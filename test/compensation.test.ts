@@ -296,6 +296,30 @@ describe('automatic approval and manual review', () => {
     expect(names[1]?.result?.reservedName).toBe(corrected.company.name);
     expect(waiting.company.name).not.toBe(corrected.company.name);
   });
+  it('refuses a second correction while the corrected name is being reserved: the first answer is the one reviewed', async () => {
+    const handle = await start((app) => void (app.company.name = app.company.name.replace('科技', '金融')));
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    await requestNameCorrection(handle);
+    // The market regulator takes its time over the new name: the workflow waits on it with the answer taken.
+    await patchSimulator(stack.simulator, { agencies: { market: { processingMs: 600_000 } } });
+    const first = freshApplication();
+    await handle.executeUpdate(correctionUpdate, { args: [{ actionId: action(), by: applicant, application: first }] });
+    const reserving = await waitForStatus(handle, (s) => step(s, 'name').state === 'pending');
+    expect(reserving.pendingTasks).not.toContain('correction');
+    expect(
+      await updateRejection(
+        handle.executeUpdate(correctionUpdate, {
+          args: [{ actionId: action(), by: applicant, application: freshApplication() }],
+        }),
+      ),
+    ).toMatchObject({ type: 'NO_CORRECTION_PENDING' });
+    await patchSimulator(stack.simulator, { agencies: { market: { processingMs: 0 } } });
+    await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.company.name).toBe(first.company.name);
+    expect(status.audit.map((a) => a.action)).toEqual(['review:request_correction', 'answer_correction', 'withdraw']);
+    await expectNothingLive(handle.workflowId);
+  });
 });
 
 describe('incidents', () => {
@@ -449,7 +473,7 @@ describe('undo incidents', () => {
     expectReverseDependencyOrder(status);
     expect(status.audit.map((a) => [a.action, a.step ?? null])).toEqual([
       ['withdraw', null],
-      ['retry', 'seal'],
+      ['retry_undo', 'seal'],
     ]);
     await expectNothingLive(handle.workflowId);
     expect(await openIncidents()).toEqual({ stats: 0, metric: 0 });
@@ -519,6 +543,7 @@ describe('undo incidents', () => {
         reason: '窗口已办理名称注销',
       }),
     ]);
+    expect(status.audit.map((a) => a.action)).toEqual(['abort', 'skip_undo']);
     // The agency still holds the record: the operator answered for it offline, and the status says so.
     const records = await agencyRecords(stack.simulator, handle.workflowId);
     expect(records.map((r) => [r.procedure, r.status])).toEqual([['name_reservation', 'approved']]);

@@ -1,4 +1,11 @@
-import { assessApplication } from '../domain/review-rules';
+import { createHash } from 'node:crypto';
+import {
+  assessApplication,
+  CURRENT_REVIEW_RULES,
+  REVIEW_RULE_EDITIONS,
+  reviewRulesEdition,
+  type ReviewRules,
+} from '../domain/review-rules';
 import { sampleApplication } from './helpers/fixtures';
 import type { Application } from '../domain/application';
 
@@ -80,5 +87,27 @@ describe('automatic approval rules (智能秒办)', () => {
     expect(
       assessApplication(sampleApplication(withFinance('360103200811281233')), '2026-11-27').findings.map((f) => f.code),
     ).toEqual(['PERSON_MINOR']);
+  });
+});
+
+describe('editions of the rules', () => {
+  // A running application replays its review with the edition of its acceptance: an edition, once shipped, stays as
+  // it is. To change a list, add an edition (and make it CURRENT_REVIEW_RULES); then add its digest here.
+  const SHIPPED: Record<string, string> = {
+    '2026-11': 'a7b76a1441f6e1aa96ede4eab7dd7a899a5190a580d31f412da8ebf8b0c55754',
+  };
+
+  it.each(Object.entries(REVIEW_RULE_EDITIONS))('edition %s is the one shipped, unchanged', (id, edition) => {
+    expect(createHash('sha256').update(JSON.stringify(edition)).digest('hex')).toBe(SHIPPED[id]);
+  });
+
+  it('assesses with the edition it is given, the current one by default, the first one for older histories', () => {
+    const current = REVIEW_RULE_EDITIONS[CURRENT_REVIEW_RULES];
+    const stricter: ReviewRules = { ...current, sensitiveNameWords: [...current.sensitiveNameWords, '科技'] };
+    const app = sampleApplication();
+    expect(assessApplication(app, TODAY).decision).toBe('auto_approve');
+    expect(assessApplication(app, TODAY, stricter).findings.map((f) => f.code)).toEqual(['NAME_SENSITIVE_WORD']);
+    expect(reviewRulesEdition(undefined)).toBe(REVIEW_RULE_EDITIONS['2026-11']);
+    expect(() => reviewRulesEdition('2099-01')).toThrow(/not in this build/);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Worker bootstrap: connection, task queue, workflow bundle, activities, tuning, shutdown.
  */
+import { CURRENT_REVIEW_RULES } from '../domain/review-rules';
 import {
   DefaultLogger,
   makeTelemetryFilterString,
@@ -64,6 +65,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       agencyRetryMaxIntervalMs: config.env.AGENCY_RETRY_MAX_INTERVAL_MS,
       agencyCallTimeoutMs: config.env.AGENCY_TIMEOUT_MS,
       searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
+      reviewRules: CURRENT_REVIEW_RULES,
     },
     callbackBaseUrl: config.publicUrl,
     logger: logger.child({ component: 'activities' }),

@@ -16,9 +16,11 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -28,7 +30,7 @@ import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities'
 import type { Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, type StepOutputs } from '../domain/agency-requests';
 import { isValidUscc } from '../domain/codes';
-import { assessApplication } from '../domain/review-rules';
+import { assessApplication, reviewRulesEdition } from '../domain/review-rules';
 import type {
   Actor,
   ApplicationState,
@@ -64,6 +66,12 @@ import {
   type StepActionInput,
 } from './messages';
 import { SlaClock } from './sla';
+
+/**
+ * Patch ids (`patched()`, README "Changing workflow code"): histories recorded before a patch replay the old way.
+ * NO_FILING_AFTER_END: a step started in the cancelled graph is not marked `filing` (and so not filed to be undone).
+ */
+const NO_FILING_AFTER_END = 'no-filing-after-end';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -280,7 +288,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       validator: (input) => {
         if (actions.has(input.actionId)) return;
         requireRunning(input);
-        if (status.review?.state !== 'correction_requested' || correctedApplication) {
+        // Awaited only while the task is open: not once an answer is taken (while a corrected name is reserved).
+        if (!status.pendingTasks.includes('correction') || correctedApplication) {
           rejectAction('NO_CORRECTION_PENDING', 'no correction was requested');
         }
         // The API validated the corrected application against the schema (domain/application.ts); the workflow
@@ -298,7 +307,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       const earlier = actions.get(input.actionId);
       if (earlier) return earlier;
       incidentActions.set(input.step, input);
-      return record(input.action, input, { step: input.step });
+      // The audit trail tells a step done offline from an undo done offline (`skip_undo`), and retries alike.
+      const undoIncident = status.compensations.some((c) => c.step === input.step && c.state === 'incident');
+      return record(undoIncident ? `${input.action}_undo` : input.action, input, { step: input.step });
     },
     {
       validator: (input) => {
@@ -390,6 +401,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const def = stepDefinition(id);
     const step = stepStatus(id);
     const agency = def.agency!;
+    // A step that starts after the application ended (a withdrawal in the same activation as the license's
+    // decision, or before acceptance) files nothing: marked `filing`, its compensation would file it, to cancel it.
+    if (CancellationScope.current().consideredCancelled && patched(NO_FILING_AFTER_END)) {
+      throw new CancelledFailure(`the application ended before ${id} was filed`);
+    }
     step.state = 'filing';
     step.ticket = undefined;
     const filed = await agencyActivities.fileAgencyRequest({
@@ -413,7 +429,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   async function reviewLicense(): Promise<void> {
     const step = stepStatus('license');
     for (;;) {
-      const assessment = assessApplication(application, todayShanghai());
+      // The rules' data as in force at acceptance (an edition id in the acceptance result): replays stay the same.
+      const assessment = assessApplication(application, todayShanghai(), reviewRulesEdition(config.reviewRules));
       status.review = {
         ...status.review,
         decision: assessment.decision,
@@ -562,7 +579,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         entry.result = undone.status;
         return;
       } catch (err) {
-        if (isCancellation(err)) throw err;
+        // The application ends while this undo (of a corrected name) runs: its compensation undoes the step anew.
+        if (isCancellation(err)) {
+          status.compensations.splice(status.compensations.indexOf(entry), 1);
+          throw err;
+        }
         entry.state = 'incident';
         entry.error = { code: 'UNDO_INCIDENT', message: describe(err) };
         log.warn('undo incident: waiting for an operator', { applicationId, step: id });

@@ -168,8 +168,13 @@ describe('payloads at rest', () => {
       const stored = await storedText(id);
       expectNoPersonalData(stored, [newPhone, 'applicant-enc']);
       const payloads = payloadsIn(await rawClient.workflow.getHandle(id).fetchHistory());
-      expect(payloads.length).toBeGreaterThan(10);
-      const clear = payloads.filter((p) => p.encoding !== ENCRYPTED_ENCODING);
+      // Withdrawn right after submission, the application may end before anything is filed: fewer payloads.
+      expect(payloads.length).toBeGreaterThan(id === withdrawn ? 4 : 10);
+      // The one payload the SDK writes past the codec: a patch marker's id (workflows/businessStartup.ts patches).
+      const clear = payloads.filter(
+        (p) =>
+          p.encoding !== ENCRYPTED_ENCODING && !/markerRecordedEventAttributes\.details\.patch-data\./.test(p.path),
+      );
       expect(clear).toEqual([]);
     }
   });
