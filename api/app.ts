@@ -5,12 +5,10 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   Client,
-  QueryRejectedError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import express, { type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -18,18 +16,16 @@ import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
 import { parseApplication } from '../domain/application';
 import { languageFrom } from '../domain/problems';
-import type { ApplicationStatus } from '../domain/status';
-import { AGENCY_IDS, type AgencyId } from '../domain/steps';
+import { AGENCY_IDS, stepDefinition, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
-import { statusQuery } from '../workflows/messages';
 import { agencyCallbackSchema } from './agency-callback';
 import { CallbackPlacer } from './callback-placement';
-import { rejectingClosedQueries } from './closed-queries';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
-import { applicationCounter, endedInTemporal, openByLevel, openByTask } from './visibility';
+import { applicationCounter, openByLevel, openByTask } from './visibility';
 import { actionsRouter } from './routes/actions';
+import { readStatus } from './read-status';
 import { operatorRouter } from './routes/operator';
 import { calendarRouter } from './routes/calendar';
 import { calendarReadiness, type WorkingCalendar } from '../domain/calendar';
@@ -260,6 +256,10 @@ export function createApp(deps: AppDeps): express.Express {
     const parsed = agencyCallbackSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, 'CALLBACK_INVALID', z.prettifyError(parsed.error));
     const { reference, ticket, status, result, reason } = parsed.data;
+    // A signature proves which agency sent the callback; it may speak only for that agency's own steps.
+    if (stepDefinition(reference.step).agency !== agency) {
+      throw new HttpError(403, 'AGENCY_MISMATCH', `reference.step "${reference.step}" is not a procedure of ${agency}`);
+    }
     // "Still pending" changes nothing in the workflow; it polls on its own timer.
     if (status === 'pending') {
       metrics.agencyCallbacks.inc({ outcome: 'pending' });
@@ -293,33 +293,4 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use(errorHandler);
   return app;
-}
-
-/**
- * Running applications answer the status query, in one call: the query goes to a client that rejects closed
- * workflows. A completed application returns its result; one that Temporal ended otherwise (terminated, timed out,
- * failed) answers the query from its history, marked `endedInTemporal`.
- */
-export async function readStatus(client: Client, id: string): Promise<ApplicationStatus> {
-  try {
-    return await statusOf(client, id);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
-    throw err;
-  }
-}
-
-async function statusOf(client: Client, id: string): Promise<ApplicationStatus> {
-  try {
-    return await rejectingClosedQueries(client).workflow.getHandle(id).query(statusQuery);
-  } catch (err) {
-    if (!(err instanceof QueryRejectedError)) throw err;
-    const handle = client.workflow.getHandle(id);
-    if (err.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
-      return (await handle.result()) as ApplicationStatus;
-    }
-    const ended = endedInTemporal(err.status);
-    const status = await handle.query(statusQuery);
-    return ended ? { ...status, endedInTemporal: ended } : status;
-  }
 }

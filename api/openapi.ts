@@ -58,21 +58,23 @@ const idempotencyKey = {
   in: 'header',
   required: false,
   schema: { type: 'string', minLength: 1, maxLength: 200 },
-  description: 'The action id: a repeated request with the same key returns the first result',
+  description:
+    'Makes the action idempotent: a repeated request of the same action (and step) with the same key returns the first result, also once the application has ended. The key is scoped to the action: the same key sent with another action is another action.',
 };
 
 /** An operator's or applicant's action: a Temporal update, accepted or refused at once. */
-function action(summary: string, body: z.ZodType, parameters: unknown[], refusals: string) {
+function action(summary: string, body: z.ZodType, parameters: unknown[], refusals: string, bodyRequired = true) {
   return {
     post: {
       summary,
       parameters: [...parameters, idempotencyKey],
-      requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(body) } } },
+      requestBody: { required: bodyRequired, content: { 'application/json': { schema: jsonSchemaOf(body) } } },
       responses: {
         '200': jsonResponse('Accepted (or the first result of the same Idempotency-Key)', 'ActionResult'),
-        '400': errorResponse('A bad body (issues by field), or what the action needs is missing'),
+        '400': errorResponse('A bad body (issues by field and rule), or what the action needs is missing'),
         '404': errorResponse('Unknown application'),
         '409': errorResponse(`Not possible now: ${refusals}`),
+        '415': errorResponse('A body that is not JSON'),
       },
     },
   };
@@ -140,6 +142,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '409': errorResponse('The Idempotency-Key was used for a different application'),
             '413': errorResponse('Body larger than 64 kB'),
             '415': errorResponse('Body not JSON'),
+            '429': errorResponse(
+              'Too many submissions from this identity or address in the window (RATE_LIMITED); Retry-After says when to try again',
+            ),
           },
         },
       },
@@ -168,6 +173,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               `The whole picture. \`endedInTemporal\` (${ENDED_IN_TEMPORAL_STATES.join(', ')}) when Temporal closed the workflow without Kaiban: the rest is the status as of that moment, and no compensation ran.`,
               'ApplicationStatus',
             ),
+            '400': errorResponse(
+              'reveal without a reason, or reveal/reason given twice (REVEAL_REASON_REQUIRED, REVEAL_INVALID)',
+            ),
             '404': errorResponse('Unknown application'),
           },
         },
@@ -177,6 +185,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         withdrawBody,
         [idParam],
         'APPLICATION_FINISHED',
+        false,
       ),
       '/v1/applications/{id}/corrections': action(
         'The applicant answers a correction request with the changed sections (merged, then validated whole)',
@@ -206,6 +215,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             stepBody,
             [idParam, { name: 'step', in: 'path', required: true, schema: { type: 'string', enum: [...STEP_IDS] } }],
             'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT',
+            false,
           ),
         ]),
       ),
@@ -244,6 +254,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
             '400': errorResponse('Not a callback body (CALLBACK_INVALID)'),
             '401': errorResponse('Bad signature'),
+            '403': errorResponse("reference.step is another agency's procedure (AGENCY_MISMATCH)"),
             '404': errorResponse('No such application'),
           },
         },
@@ -253,23 +264,42 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary: 'Due instant of a working-time budget on the official calendar',
           parameters: [
             { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
-            { name: 'hours', in: 'query', required: true, schema: { type: 'number', exclusiveMinimum: 0 } },
+            {
+              name: 'hours',
+              in: 'query',
+              required: true,
+              schema: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
+              description: 'Working hours, at most 6 decimals',
+            },
             {
               name: 'rule',
               in: 'query',
               required: false,
               schema: { type: 'string', enum: ['working-time', 'next-day'] },
             },
-            { name: 'days', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+            {
+              name: 'days',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 3650 },
+              description: 'Whole working days, only with rule=next-day (default: the budget in working days)',
+            },
           ],
           responses: {
             '200': { description: 'The due instant, ISO 8601 with +08:00' },
-            '400': errorResponse('Bad instant or hours'),
+            '400': errorResponse('Bad instant, hours, rule or days, or an unknown parameter (issues by parameter)'),
             '422': errorResponse('No calendar data for that year'),
           },
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive' } } } },
+      '/metrics': {
+        get: {
+          summary:
+            'Prometheus metrics: agency callbacks, open applications by SLA level and by task, SLA alerts and completion times (a worker run on its own serves its SLA series at WORKER_METRICS_PORT)',
+          responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': {} } } },
+        },
+      },
       '/readyz': {
         get: {
           summary: 'Readiness: Temporal reachable',
@@ -296,11 +326,20 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           type: 'object',
           required: ['actionId', 'action', 'accepted', 'at', 'status'],
           properties: {
-            actionId: { type: 'string' },
+            actionId: {
+              type: 'string',
+              description:
+                'The action and its Idempotency-Key (`withdraw:<key>`, `retry:tax:<key>`), or a new id without one',
+            },
             action: { type: 'string' },
             accepted: { const: true },
             at: { type: 'string', format: 'date-time' },
-            status: { type: 'string', enum: [...APPLICATION_STATES], description: 'Right after the action' },
+            status: {
+              type: 'string',
+              enum: [...APPLICATION_STATES],
+              description:
+                'Right after the action; for a repeat answered after the application ended, the state it ended in',
+            },
           },
         },
         ApplicationSummary: {

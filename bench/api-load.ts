@@ -2,7 +2,7 @@
  * The API under load with autocannon: `POST /v1/applications` against a loop of bare
  * `client.workflow.start` calls (same concurrency, same start options, no HTTP, no security,
  * no codec), and `GET /v1/applications/:id` against the same Temporal calls made directly
- * (api/app.ts readStatus: the status query, and the result when the server rejects it for a closed
+ * (api/read-status.ts readStatus: the status query, and the result when the server rejects it for a closed
  * application).
  *
  * Submissions go to an API whose task queue has no worker, so what is measured is accepting an
@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { readStatus } from '../api/app';
+import { readStatus } from '../api/read-status';
 import type { BenchEnvironment } from './environment';
 import { percentiles, type Percentiles } from './stats';
 import { benchApplication, startKaibanWith } from './workloads';

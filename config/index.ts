@@ -8,6 +8,12 @@ import { AGENCY_IDS, type AgencyId } from '../domain/steps';
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/**
+ * Callback secrets anyone can read (this file's default, docker-compose.yml's): fine on a laptop, refused in
+ * production, where they would let anyone sign an agency's decision.
+ */
+const DEV_CALLBACK_SECRETS = ['dev-agency-callback-secret', 'compose-dev-agency-callback-secret'] as const;
+
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -25,14 +31,15 @@ const envSchema = z.object({
   /** Set false for a namespace without Kaiban's custom search attributes (see infra/search-attributes.ts). */
   TEMPORAL_SEARCH_ATTRIBUTES: bool.default(true),
 
-  AGENCY_BASE_URL: z.url().default('http://127.0.0.1:4000'),
+  /** Default: the simulator on this machine, at SIMULATOR_PORT. */
+  AGENCY_BASE_URL: z.url().optional(),
   AGENCY_MARKET_URL: z.url().optional(),
   AGENCY_POLICE_URL: z.url().optional(),
   AGENCY_TAX_URL: z.url().optional(),
   AGENCY_HRSS_URL: z.url().optional(),
   AGENCY_FUND_URL: z.url().optional(),
   AGENCY_BANK_URL: z.url().optional(),
-  AGENCY_CALLBACK_SECRET: z.string().min(8).default('dev-agency-callback-secret'),
+  AGENCY_CALLBACK_SECRET: z.string().min(8).default(DEV_CALLBACK_SECRETS[0]),
   AGENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   AGENCY_POLL_INITIAL_SECONDS: z.coerce.number().positive().default(30),
   AGENCY_POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
@@ -98,11 +105,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = parsed.data;
   const agencyUrls = {} as Record<AgencyId, string>;
   const agencyCallbackSecrets = {} as Record<AgencyId, string>;
+  const agencyBaseUrl = env.AGENCY_BASE_URL ?? `http://127.0.0.1:${env.SIMULATOR_PORT}`;
   for (const agency of AGENCY_IDS) {
     const key = agency.toUpperCase();
     const override = source[`AGENCY_${key}_URL`];
-    agencyUrls[agency] = override ?? `${env.AGENCY_BASE_URL.replace(/\/$/, '')}/agencies/${agency}`;
+    agencyUrls[agency] = override ?? `${agencyBaseUrl.replace(/\/$/, '')}/agencies/${agency}`;
     agencyCallbackSecrets[agency] = source[`AGENCY_${key}_CALLBACK_SECRET`] ?? env.AGENCY_CALLBACK_SECRET;
+    if (
+      env.NODE_ENV === 'production' &&
+      (DEV_CALLBACK_SECRETS as readonly string[]).includes(agencyCallbackSecrets[agency])
+    ) {
+      throw new ConfigError(
+        `AGENCY_CALLBACK_SECRET (or AGENCY_${key}_CALLBACK_SECRET) must be set in production: the development default is public, and anyone could sign ${agency}'s decisions with it`,
+      );
+    }
   }
   const publicUrl = env.KAIBAN_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
   return { env, publicUrl, agencyUrls, agencyCallbackSecrets };

@@ -42,6 +42,12 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
   INVALID_TYPE: { zh: (p) => `类型错误，应为 ${p.expected}`, en: (p) => `wrong type, expected ${p.expected}` },
   TOO_SMALL: { zh: (p) => `不能小于 ${p.minimum}`, en: (p) => `must be at least ${p.minimum}` },
   TOO_BIG: { zh: (p) => `不能大于 ${p.maximum}`, en: (p) => `must be at most ${p.maximum}` },
+  NOT_ABOVE: { zh: (p) => `必须大于 ${p.minimum}`, en: (p) => `must be more than ${p.minimum}` },
+  NOT_BELOW: { zh: (p) => `必须小于 ${p.maximum}`, en: (p) => `must be less than ${p.maximum}` },
+  PAGE_TOKEN_INVALID: {
+    zh: () => '翻页令牌无法识别：从第一页重新查询',
+    en: () => 'the page token is not one this list gave out; start again from the first page',
+  },
   TOO_SHORT: { zh: (p) => `长度至少为 ${p.minimum}`, en: (p) => `must have at least ${p.minimum} characters or items` },
   TOO_LONG: { zh: (p) => `长度不能超过 ${p.maximum}`, en: (p) => `must have at most ${p.maximum} characters or items` },
   NOT_INTEGER: { zh: () => '应为整数', en: () => 'must be a whole number' },
@@ -86,23 +92,18 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
               }),
         );
         break;
-      case 'too_small':
-        problems.push(
-          problem(
-            issue.path,
-            issue.origin === 'number' || issue.origin === 'bigint' ? 'TOO_SMALL' : 'TOO_SHORT',
-            lang,
-            { minimum: issue.minimum },
-          ),
-        );
+      case 'too_small': {
+        const numeric = issue.origin === 'number' || issue.origin === 'bigint';
+        const code = !numeric ? 'TOO_SHORT' : issue.inclusive === false ? 'NOT_ABOVE' : 'TOO_SMALL';
+        problems.push(problem(issue.path, code, lang, { minimum: issue.minimum }));
         break;
-      case 'too_big':
-        problems.push(
-          problem(issue.path, issue.origin === 'number' || issue.origin === 'bigint' ? 'TOO_BIG' : 'TOO_LONG', lang, {
-            maximum: issue.maximum,
-          }),
-        );
+      }
+      case 'too_big': {
+        const numeric = issue.origin === 'number' || issue.origin === 'bigint';
+        const code = !numeric ? 'TOO_LONG' : issue.inclusive === false ? 'NOT_BELOW' : 'TOO_BIG';
+        problems.push(problem(issue.path, code, lang, { maximum: issue.maximum }));
         break;
+      }
       case 'invalid_format':
         problems.push(problem(issue.path, 'INVALID_FORMAT', lang, { format: issue.format }));
         break;

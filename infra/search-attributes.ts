@@ -112,7 +112,16 @@ export function companySearchQuery(q: string): string {
   return chars ? `KaibanCompanyName = '${chars}'` : '';
 }
 
-/** The company name back from its search text (for lists). */
+/**
+ * The company name back from its search text (for lists). A name may hold spaces itself, so the name is the first
+ * tokens that are followed by exactly one token per character of theirs (companySearchText).
+ */
 export function companyNameFromSearchText(text: string | undefined): string | undefined {
-  return text?.split(' ')[0];
+  if (text === undefined) return undefined;
+  const tokens = text.split(' ');
+  for (let k = 1; k < tokens.length; k++) {
+    const name = tokens.slice(0, k).join(' ');
+    if ([...name].filter((c) => c.trim()).length === tokens.length - k) return name;
+  }
+  return tokens[0];
 }

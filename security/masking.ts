@@ -1,13 +1,13 @@
 /**
  * Property-level control of what answers show (OWASP API3, PIPL art. 51 de-identification): ID
  * numbers, mobile numbers and e-mail addresses are masked in every answer by default
- * (`3601**********1236`, `138****0001`, `z***@example.com`). An operator who needs the clear value
+ * (`3601**********1236`, `138****0001`, `z***@example.com`), also where free text quotes them. An operator who needs the clear value
  * asks for it with `?reveal=true&reason=<why>`; the reveal is logged with who, what and why.
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../api/errors';
-import { maskIdNumber } from '../observability/logger';
+import { maskIdNumber, maskPersonalData } from '../observability/logger';
 import { identityOf } from './authorize';
 
 export { maskIdNumber };
@@ -21,10 +21,17 @@ export function maskEmail(email: string): string {
   return at > 0 ? `${email[0]}***${email.slice(at)}` : '***';
 }
 
+/**
+ * Free text that people and agencies write (an agency's error answer, an operator's reason) may quote an ID or mobile
+ * number: scrubbed as log lines are. Only these fields: structured values such as an all-digit USCC stay readable.
+ */
+const FREE_TEXT = new Set(['message', 'message_zh', 'message_en', 'reason']);
+
 const MASKS: Record<string, (value: string) => string> = {
   idNumber: maskIdNumber,
   phone: maskPhone,
   email: maskEmail,
+  ...Object.fromEntries([...FREE_TEXT].map((key) => [key, maskPersonalData])),
 };
 
 /** A copy of `value` with every personal field masked, wherever it sits (statuses, applications, lists). */

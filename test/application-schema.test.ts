@@ -83,6 +83,22 @@ describe('the application schema', () => {
     expect(codesOf(input)).toEqual(['people.shareholders CONTRIBUTIONS_MISMATCH']);
   });
 
+  it('says a zero amount must be more than 0 (not "at least 0", which zero is)', () => {
+    const input = variant((a) => {
+      a.company.registeredCapitalCny = 0;
+      for (const s of a.people.shareholders) s.contributionCny = 0;
+    });
+    const en = parseApplication(input, 'en');
+    const zh = parseApplication(input, 'zh');
+    if (en.ok || zh.ok) throw new Error('expected the application to be rejected');
+    expect(en.problems).toContainEqual({
+      path: 'company.registeredCapitalCny',
+      code: 'NOT_ABOVE',
+      message: 'must be more than 0',
+    });
+    expect(zh.problems.find((p) => p.path === 'company.registeredCapitalCny')?.message).toBe('必须大于 0');
+  });
+
   it('rejects a body that is not an object', () => {
     expect(codesOf([])).toEqual(['(body) INVALID_TYPE']);
     expect(codesOf(null)).toEqual(['(body) INVALID_TYPE']);

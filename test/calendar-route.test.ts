@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { calendarRouter } from '../api/routes/calendar';
 import { createOfficialCalendar as createWorkingCalendar } from '../domain/calendar/official';
+import { schemaProblems } from './helpers/openapi';
 
 let server: Server;
 let baseUrl: string;
@@ -76,7 +77,7 @@ describe('GET /v1/calendar/due', () => {
       error: {
         code: 'VALIDATION_FAILED',
         message: expect.stringContaining('from:'),
-        issues: [{ path: ['from'], code: 'INSTANT_INVALID', message: expect.stringMatching(/without an offset/) }],
+        issues: [{ path: 'from', code: 'INSTANT_INVALID', message: expect.stringMatching(/without an offset/) }],
       },
     });
   });
@@ -90,8 +91,10 @@ describe('GET /v1/calendar/due', () => {
   it('lists every problem of the query at once', async () => {
     const { status, body } = await due('from=yesterday&hours=0&rule=fast&color=red');
     expect(status).toBe(400);
-    const issues = (body.error as { issues: Array<{ path: string[]; code: string }> }).issues;
-    expect(issues.map((i) => [i.path.join('.'), i.code]).sort()).toEqual([
+    // The API's one error shape, as the OpenAPI document declares it.
+    expect(schemaProblems('Error', body)).toEqual([]);
+    const issues = (body.error as { issues: Array<{ path: string; code: string }> }).issues;
+    expect(issues.map((i) => [i.path, i.code]).sort()).toEqual([
       ['color', 'UNKNOWN_FIELD'],
       ['from', 'INSTANT_INVALID'],
       ['hours', 'HOURS_INVALID'],
@@ -110,7 +113,7 @@ describe('GET /v1/calendar/due', () => {
   ])('rejects %s on field %s', async (query, field, code) => {
     const { status, body } = await due(query);
     expect(status).toBe(400);
-    expect((body.error as { issues: unknown[] }).issues).toEqual([expect.objectContaining({ path: [field], code })]);
+    expect((body.error as { issues: unknown[] }).issues).toEqual([expect.objectContaining({ path: field, code })]);
   });
 
   it('when the answer needs a year without data, then 422 CALENDAR_YEAR_MISSING', async () => {

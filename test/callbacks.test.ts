@@ -17,6 +17,7 @@ import { freshApplication, startApplication } from './helpers/fixtures';
 import { callbackCounters as readCallbackCounters, outcomesBetween, type CallbackCounters } from './helpers/metrics';
 import { agencyRecords, CALLBACK_SECRET, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
+import { waitForStatus } from './helpers/wait';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -302,5 +303,20 @@ describe('agency callbacks', () => {
     const reference = { applicationId: 'kb-00000000000000000000000000000000', step: 'name' };
     expect(await callBack('market', { ticket: 'MARKET-X', status: 'approved', reference })).toBe(404);
     expect(await outcomesSince(before)).toEqual({ not_found: 1 });
+  });
+
+  it("when an agency's signed callback speaks for another agency's step, then 403, and nothing reaches the workflow", async () => {
+    // The bank's key proves the bank sent it; a license decision is the market regulator's to give.
+    const handle = await startApplication(env.client, {
+      taskQueue: stack.taskQueue,
+      edit: (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
+    });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    const reference = { applicationId: handle.workflowId, step: 'license' };
+    const before = await callbackCounters();
+    expect(await callBack('bank', { ticket: 'MARKET-FORGED', status: 'approved', reference, result: {} })).toBe(403);
+    expect(await outcomesSince(before)).toEqual({});
+    expect(await signalsIn(handle.workflowId)).toBe(0);
+    await handle.terminate('test done');
   });
 });

@@ -157,7 +157,7 @@ describe('operator API', () => {
     const body = { decision: 'approve', reason: '投资咨询，不涉及金融业务' };
     const first = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-1' });
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ accepted: true, action: 'review:approve', actionId: 'review-1' });
+    expect(first.body).toMatchObject({ accepted: true, action: 'review:approve', actionId: 'review:review-1' });
     const again = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-1' });
     expect(again.body).toEqual(first.body);
     const other = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-2' });
@@ -168,6 +168,65 @@ describe('operator API', () => {
       (s) => s.status === 'completed',
     );
     expect(status.audit).toEqual([expect.objectContaining({ action: 'review:approve', reason: body.reason })]);
+  });
+
+  it('scopes an Idempotency-Key to its action, and answers a repeat with the first result after the application ended', async () => {
+    const pending = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    await until(
+      () => statusOf(pending.id),
+      (s) => s.pendingTasks.includes('review'),
+    );
+    const key = { 'idempotency-key': `key-${pending.id}` };
+    const asked = await call(
+      'POST',
+      `/v1/applications/${pending.id}/review`,
+      { decision: 'request_correction', reason: '经营范围请补充', fields: ['services.businessScope'] },
+      key,
+    );
+    expect(asked.body).toMatchObject({ action: 'review:request_correction' });
+    // The same key on another action is that action (it used to return the review's result, and withdrew nothing).
+    const applicant = { ...(await authHeaders('applicant')), ...key };
+    const withdrawn = await call('POST', `/v1/applications/${pending.id}/withdraw`, {}, applicant);
+    expect(withdrawn.status).toBe(200);
+    expect(withdrawn.body).toMatchObject({ accepted: true, action: 'withdraw' });
+    const ended = await until(
+      () => statusOf(pending.id),
+      (s) => s.status === 'withdrawn',
+    );
+    expect(ended.audit.map((a) => a.action)).toEqual(['review:request_correction', 'withdraw']);
+    // A client that lost the answer repeats the request after the application ended: the first result, not a 409.
+    const repeated = await call('POST', `/v1/applications/${pending.id}/withdraw`, {}, applicant);
+    expect(repeated.status).toBe(200);
+    expect(repeated.body).toEqual({ ...withdrawn.body, status: 'withdrawn' });
+    const other = await call('POST', `/v1/applications/${pending.id}/withdraw`, {}, await authHeaders('applicant'));
+    expect(other.status).toBe(409);
+  });
+
+  it('names the field and the rule when an action body is wrong', async () => {
+    const res = await call('POST', `/v1/applications/${review.id}/review`, { decision: 'approved', comment: 'x' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'decision', code: 'NOT_ALLOWED_VALUE' }),
+        expect.objectContaining({ path: 'reason', code: 'REQUIRED' }),
+        expect.objectContaining({ path: 'comment', code: 'UNKNOWN_FIELD' }),
+      ]),
+    );
+  });
+
+  it('answers 400 naming pageToken for a page token the list did not give out, or gave out for other filters', async () => {
+    // The server answers a token it cannot read with an internal error: the API checks its own tokens first.
+    const made = await call('GET', '/v1/applications?pageToken=AAAA');
+    expect(made.status).toBe(400);
+    expect(made.body.error.issues).toEqual([
+      expect.objectContaining({ path: 'pageToken', code: 'PAGE_TOKEN_INVALID' }),
+    ]);
+    const token = (await list('pageSize=1')).nextPageToken!;
+    expect((await call('GET', `/v1/applications?pageSize=1&pageToken=${token.slice(0, -1)}`)).status).toBe(400);
+    const other = await call('GET', `/v1/applications?pageSize=1&status=completed&pageToken=${token}`);
+    expect(other.status).toBe(400);
+    expect(other.body.error.issues[0].code).toBe('PAGE_TOKEN_INVALID');
+    expect((await call('GET', `/v1/applications?pageSize=1&pageToken=${token}`)).status).toBe(200);
   });
 
   it('answers 409 to withdrawing a completed application, 404 to an unknown one', async () => {

@@ -9,7 +9,9 @@ import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
 import { applicationDeadline, DEFAULT_SLA_TERMS, provisionalDueAt } from '../domain/sla';
 import {
   changedSearchAttributes,
+  companyNameFromSearchText,
   companyNameKey,
+  companySearchText,
   dueAtKey,
   DUE_AT_TOLERANCE_MS,
   pendingTaskKey,
@@ -77,4 +79,13 @@ describe('changedSearchAttributes', () => {
       changedSearchAttributes([{ key: dueAtKey, value: later }], new TypedSearchAttributes()).map((p) => p.key.name),
     ).toEqual(['KaibanDueAt']);
   });
+});
+
+describe('the company name in visibility', () => {
+  it.each(['南昌青山科技有限公司', '南昌 赣江云数科技有限公司', 'Nanchang  Blue Sky Ltd', '南昌\u3000青山'])(
+    'comes back whole from its search text: %s',
+    (name) => {
+      expect(companyNameFromSearchText(companySearchText(name))).toBe(name);
+    },
+  );
 });

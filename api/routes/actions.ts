@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { parseApplication, type Application } from '../../domain/application';
-import { languageFrom, problem } from '../../domain/problems';
+import { languageFrom, problemsFromZodError } from '../../domain/problems';
 import { STEP_IDS, type StepId } from '../../domain/steps';
 import {
   abortUpdate,
@@ -23,6 +23,7 @@ import {
   type ActionRejection,
   type ActionResult,
 } from '../../workflows/messages';
+import { readStatus } from '../read-status';
 import { HttpError } from '../errors';
 import { isApplicationId } from '../ids';
 import { actorOf } from '../identity';
@@ -50,23 +51,34 @@ export const correctionBody = z.strictObject({
 function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
   const parsed = schema.safeParse(req.body ?? {});
   if (!parsed.success) {
-    const lang = languageFrom(req.headers['accept-language']);
     throw new HttpError(
       400,
       'VALIDATION_FAILED',
       'the request body has problems; see issues',
-      parsed.error.issues.map((i) => problem(i.path, 'INVALID', lang)),
+      problemsFromZodError(parsed.error, languageFrom(req.headers['accept-language'])),
     );
   }
   return parsed.data;
 }
 
-function actionId(req: Request): string {
+/**
+ * The action's id: its Idempotency-Key scoped to the action (and step), so that one key sent with two different
+ * actions — a retry of `tax`, then of `fund` — is two actions, not the first one's result returned for the second.
+ * Without a key, a new id: the request is not idempotent.
+ */
+function actionId(req: Request, action: string): string {
   const key = req.header('idempotency-key');
   if (key === undefined) return randomUUID();
   if (key.length === 0 || key.length > 200)
     throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 characters');
-  return key;
+  return `${action}:${key}`;
+}
+
+/** A repeated action on an application that has finished since: the first result, from the audit trail. */
+async function earlierResult(client: Client, id: string, actionId: string): Promise<ActionResult | undefined> {
+  const status = await readStatus(client, id);
+  const entry = status.audit.find((a) => a.actionId === actionId);
+  return entry && { actionId, action: entry.action, accepted: true, at: entry.at, status: status.status };
 }
 
 function applicationIdOf(req: Request<{ id: string }>): string {
@@ -99,14 +111,18 @@ export function actionsRouter(deps: { client: Client }): express.Router {
   const { client } = deps;
   const router = express.Router();
 
+  /** `actionId`: a repeated action on a finished application answers with its first result (from the audit trail). */
   async function run<A>(
     id: string,
     send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<A>,
-  ): Promise<A> {
+    actionId?: string,
+  ): Promise<A | ActionResult> {
     const handle = client.workflow.getHandle(id);
     try {
       const { status } = await handle.describe();
       if (status.name !== 'RUNNING') {
+        const earlier = actionId === undefined ? undefined : await earlierResult(client, id, actionId);
+        if (earlier) return earlier;
         throw new HttpError(409, 'APPLICATION_FINISHED', 'the application is finished; no action applies any more');
       }
       return await send(handle);
@@ -126,28 +142,47 @@ export function actionsRouter(deps: { client: Client }): express.Router {
   router.post('/v1/applications/:id/withdraw', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(withdrawBody, req);
-    const input = { actionId: actionId(req), by: actorOf(res), reason: body.reason ?? 'withdrawn by the applicant' };
-    answer(res, await run(id, (h) => h.executeUpdate(withdrawUpdate, { args: [input], updateId: input.actionId })));
+    const input = {
+      actionId: actionId(req, 'withdraw'),
+      by: actorOf(res),
+      reason: body.reason ?? 'withdrawn by the applicant',
+    };
+    answer(
+      res,
+      await run(
+        id,
+        (h) => h.executeUpdate(withdrawUpdate, { args: [input], updateId: input.actionId }),
+        input.actionId,
+      ),
+    );
   });
 
   router.post('/v1/applications/:id/abort', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(abortBody, req);
-    const input = { actionId: actionId(req), by: actorOf(res), reason: body.reason };
-    answer(res, await run(id, (h) => h.executeUpdate(abortUpdate, { args: [input], updateId: input.actionId })));
+    const input = { actionId: actionId(req, 'abort'), by: actorOf(res), reason: body.reason };
+    answer(
+      res,
+      await run(id, (h) => h.executeUpdate(abortUpdate, { args: [input], updateId: input.actionId }), input.actionId),
+    );
   });
 
   router.post('/v1/applications/:id/review', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(reviewBody, req);
-    const input = { actionId: actionId(req), by: actorOf(res), ...body };
-    answer(res, await run(id, (h) => h.executeUpdate(reviewUpdate, { args: [input], updateId: input.actionId })));
+    const input = { actionId: actionId(req, 'review'), by: actorOf(res), ...body };
+    answer(
+      res,
+      await run(id, (h) => h.executeUpdate(reviewUpdate, { args: [input], updateId: input.actionId }), input.actionId),
+    );
   });
 
   router.post('/v1/applications/:id/corrections', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const patch = parseBody(correctionBody, req);
-    const current = await run(id, (h) => h.query(applicationQuery));
+    const correctionId = actionId(req, 'correction');
+    const current = await run(id, (h) => h.query(applicationQuery), correctionId);
+    if ('accepted' in (current as object)) return answer(res, current as ActionResult); // answered before it ended
     const merged = parseApplication(mergeDeep(current, patch), languageFrom(req.headers['accept-language']));
     if (!merged.ok)
       throw new HttpError(
@@ -156,8 +191,15 @@ export function actionsRouter(deps: { client: Client }): express.Router {
         'the corrected application has problems; see issues',
         merged.problems,
       );
-    const input = { actionId: actionId(req), by: actorOf(res), application: merged.value as Application };
-    answer(res, await run(id, (h) => h.executeUpdate(correctionUpdate, { args: [input], updateId: input.actionId })));
+    const input = { actionId: correctionId, by: actorOf(res), application: merged.value as Application };
+    answer(
+      res,
+      await run(
+        id,
+        (h) => h.executeUpdate(correctionUpdate, { args: [input], updateId: input.actionId }),
+        input.actionId,
+      ),
+    );
   });
 
   for (const action of ['retry', 'skip'] as const) {
@@ -169,7 +211,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
         if (!(STEP_IDS as readonly string[]).includes(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
         const body = parseBody(stepBody, req);
         const input = {
-          actionId: actionId(req),
+          actionId: actionId(req, `${action}:${step}`),
           by: actorOf(res),
           step: step as StepId,
           action,
@@ -178,7 +220,11 @@ export function actionsRouter(deps: { client: Client }): express.Router {
         };
         answer(
           res,
-          await run(id, (h) => h.executeUpdate(stepActionUpdate, { args: [input], updateId: input.actionId })),
+          await run(
+            id,
+            (h) => h.executeUpdate(stepActionUpdate, { args: [input], updateId: input.actionId }),
+            input.actionId,
+          ),
         );
       },
     );

@@ -5,6 +5,8 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { CalendarYearMissingError, formatShanghai, parseInstant, type WorkingCalendar } from '../../domain/calendar';
+import { formatPath } from '../../domain/problems';
+import { sendError } from '../errors';
 
 const RULES = ['working-time', 'next-day'] as const;
 type Rule = (typeof RULES)[number];
@@ -63,21 +65,17 @@ interface RuleResult {
   workingTimeMs: number;
 }
 
+/** The API's one error shape (api/errors.ts): each issue names its parameter (`path`) and rule (`code`). */
 function sendValidationError(res: Response, error: z.ZodError): void {
   const issues = error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: [key], code: 'UNKNOWN_FIELD', message: `unknown parameter ${key}` }));
+      return issue.keys.map((key) => ({ path: key, code: 'UNKNOWN_FIELD', message: `unknown parameter ${key}` }));
     }
     const field = String(issue.path[0] ?? '');
-    return [{ path: issue.path.map(String), code: FIELD_CODES[field] ?? 'QUERY_INVALID', message: issue.message }];
+    return [{ path: formatPath(issue.path), code: FIELD_CODES[field] ?? 'QUERY_INVALID', message: issue.message }];
   });
-  res.status(400).json({
-    error: {
-      code: 'VALIDATION_FAILED',
-      message: `Invalid query: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      issues,
-    },
-  });
+  const message = `Invalid query: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+  sendError(res, 400, 'VALIDATION_FAILED', message, issues);
 }
 
 export function calendarRouter(calendar: WorkingCalendar): Router {
@@ -106,7 +104,9 @@ export function calendarRouter(calendar: WorkingCalendar): Router {
       primary = byRule(rule);
     } catch (error) {
       if (error instanceof CalendarYearMissingError) {
-        res.status(422).json({ error: { code: error.code, message: error.message, year: error.year } });
+        res.status(422).json({
+          error: { code: error.code, message: error.message, year: error.year, requestId: res.locals.requestId },
+        });
         return;
       }
       throw error;

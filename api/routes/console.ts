@@ -11,7 +11,7 @@ import path from 'node:path';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config';
-import { ROLES, signToken, type Role } from '../../security/jwt';
+import { signToken, type Role } from '../../security/jwt';
 import { isProduction } from '../../security/secret-files';
 import { HttpError } from '../errors';
 
@@ -40,7 +40,9 @@ export function devTokenMinter(config: Config): DevTokenMinter | undefined {
   return (role) => signToken(config, { subject: `dev-${role}`, role }, DEV_TOKEN_TTL);
 }
 
-const devTokenBody = z.strictObject({ role: z.enum(ROLES) });
+/** The roles that may use the console (an applicant uses the API). */
+const CONSOLE_ROLES = ['operator', 'supervisor'] as const satisfies readonly Role[];
+const devTokenBody = z.strictObject({ role: z.enum(CONSOLE_ROLES) });
 
 const notBuilt = `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>Kaiban console</title>
 <p>运营控制台尚未构建：请运行 <code>npm run build:console</code>（<code>npm run setup</code> 也会构建）。</p>
@@ -66,7 +68,8 @@ export function consoleRouter(options: ConsoleOptions = {}): express.Router {
     res.setHeader('cache-control', 'no-store');
     res.json({
       devSignIn: devSignIn(req),
-      roles: devSignIn(req) ? [...ROLES] : ['operator', 'supervisor'],
+      // The console's own roles: an applicant token is refused by the console (`npm run token` gives one for the API).
+      roles: CONSOLE_ROLES,
       roleClaim: options.roleClaim ?? 'role',
     });
   });
@@ -74,7 +77,8 @@ export function consoleRouter(options: ConsoleOptions = {}): express.Router {
   router.post('/console/dev-token', async (req, res) => {
     if (!devSignIn(req)) throw new HttpError(404, 'NOT_FOUND', 'no such route');
     const parsed = devTokenBody.safeParse(req.body);
-    if (!parsed.success) throw new HttpError(400, 'VALIDATION_FAILED', `role must be one of ${ROLES.join(', ')}`);
+    if (!parsed.success)
+      throw new HttpError(400, 'VALIDATION_FAILED', `role must be one of ${CONSOLE_ROLES.join(', ')}`);
     const { role } = parsed.data;
     req.log?.info({ role }, 'development token issued for the console');
     res.setHeader('cache-control', 'no-store');

@@ -2,12 +2,13 @@
  * Operators' views across applications, answered by Temporal visibility with Kaiban's custom
  * search attributes: a filtered, paged list and the dashboard counts.
  */
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import express, { type Request } from 'express';
 import { z } from 'zod';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
-import { languageFrom, problemsFromZodError } from '../../domain/problems';
+import { languageFrom, problem, problemsFromZodError } from '../../domain/problems';
 import { SLA_LEVELS } from '../../domain/sla';
 import { STEP_IDS } from '../../domain/steps';
 import {
@@ -51,9 +52,28 @@ export const listQuerySchema = z.strictObject({
   pageToken: z
     .string()
     .max(2000)
-    .regex(/^[A-Za-z0-9+/=_-]*$/)
+    .regex(/^[A-Za-z0-9_.-]*$/)
     .optional(),
 });
+
+/**
+ * A page token is the server's, with a check of it and of the query it pages: a token cut short, made up or sent with
+ * other filters is refused by name (the server answers those with an internal error), before the server sees it.
+ */
+const pageTokenCheck = (query: string, token: Uint8Array) =>
+  createHash('sha256').update(query).update('\0').update(token).digest('base64url').slice(0, 16);
+
+function pageTokenFor(query: string, token: Uint8Array): string {
+  return `${Buffer.from(token).toString('base64url')}.${pageTokenCheck(query, token)}`;
+}
+
+/** The server's token inside `pageToken`, or null when this list did not give it out for this query. */
+function serverPageToken(query: string, pageToken: string): Buffer | null {
+  const [data, check, ...rest] = pageToken.split('.');
+  if (!data || !check || rest.length > 0) return null;
+  const token = Buffer.from(data, 'base64url');
+  return pageTokenCheck(query, token) === check ? token : null;
+}
 
 /** The visibility query for the filters; every value is validated by listQuerySchema first. */
 export function visibilityQuery(
@@ -107,11 +127,18 @@ export function operatorRouter(deps: {
       );
     }
     const { pageSize, pageToken, ...filters } = parsed.data;
+    const query = visibilityQuery(taskQueue, filters);
+    const serverToken = pageToken === undefined ? undefined : serverPageToken(query, pageToken);
+    if (serverToken === null) {
+      throw new HttpError(400, 'VALIDATION_FAILED', 'bad filters; see issues', [
+        problem(['pageToken'], 'PAGE_TOKEN_INVALID', languageFrom(req.headers['accept-language'])),
+      ]);
+    }
     const response = await client.workflowService.listWorkflowExecutions({
       namespace,
-      query: visibilityQuery(taskQueue, filters),
+      query,
       pageSize,
-      nextPageToken: pageToken ? Buffer.from(pageToken, 'base64url') : undefined,
+      nextPageToken: serverToken,
     });
     const items: ApplicationSummary[] = (response.executions ?? []).map((e) => {
       const attributes = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
@@ -135,7 +162,7 @@ export function operatorRouter(deps: {
     });
     const next =
       response.nextPageToken && response.nextPageToken.length > 0
-        ? Buffer.from(response.nextPageToken).toString('base64url')
+        ? pageTokenFor(query, response.nextPageToken)
         : undefined;
     res.json({ items, nextPageToken: next ?? null });
   });

@@ -103,6 +103,25 @@ describe('masking and reveal', () => {
     expect(masked.note).toBe('kept');
   });
 
+  it('masks them inside free text too (an agency error that quotes the filing, an operator reason), not in codes', () => {
+    const masked = maskPersonalFields({
+      steps: [
+        {
+          error: { message: 'market refused POST /filings with 400: {"idNumber":"360102199001011236"}' },
+          output: { uscc: '913601001234567890' },
+        },
+      ],
+      audit: [{ reason: '已电话联系 13807910001' }],
+      outcome: { reason: { code: 'X', message_zh: '证件 360102199001011236 无效' } },
+    });
+    expect(masked.steps[0]!.error.message).toBe(
+      'market refused POST /filings with 400: {"idNumber":"3601**********1236"}',
+    );
+    expect(masked.steps[0]!.output.uscc).toBe('913601001234567890');
+    expect(masked.audit[0]!.reason).toBe('已电话联系 138****0001');
+    expect(masked.outcome.reason.message_zh).toBe('证件 3601**********1236 无效');
+  });
+
   it('when someone asks to reveal, then only an operator with a reason may, and the reveal is logged with who and why', async () => {
     const id = (await submit('applicant-mask', freshApplication())).body.id as string;
     const url = (query: string) => `/v1/applications/${id}?${query}`;

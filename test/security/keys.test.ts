@@ -28,6 +28,7 @@ const clean = {
   AUTH_JWKS_URL: undefined,
   AUTH_PUBLIC_KEY: undefined,
   KAIBAN_CODEC_KEYS: undefined,
+  AGENCY_CALLBACK_SECRET: undefined,
   NODE_ENV: 'development',
   AUTH_ISSUER: 'kaiban',
   AUTH_AUDIENCE: 'kaiban',
@@ -68,9 +69,40 @@ describe('the embedded default', () => {
   });
 
   it('in production, refuses to start without configured keys rather than generating any', () => {
-    const production = configFor({ NODE_ENV: 'production', KAIBAN_DATA_DIR: freshDataDir() });
+    const production = configFor({
+      NODE_ENV: 'production',
+      KAIBAN_DATA_DIR: freshDataDir(),
+      AGENCY_CALLBACK_SECRET: 'a-callback-secret-of-this-deployment',
+    });
     expect(() => createTokenVerifier(production)).toThrow(ConfigError);
     expect(() => codecKeysFromConfig(production)).toThrow(ConfigError);
+  });
+
+  it('in production, refuses the public development callback secrets, shared or per agency', () => {
+    const production = { NODE_ENV: 'production', KAIBAN_DATA_DIR: freshDataDir() };
+    expect(() => configFor(production)).toThrow(/AGENCY_CALLBACK_SECRET .*must be set in production/);
+    expect(() => configFor({ ...production, AGENCY_CALLBACK_SECRET: 'compose-dev-agency-callback-secret' })).toThrow(
+      ConfigError,
+    );
+    expect(() =>
+      configFor({
+        ...production,
+        AGENCY_CALLBACK_SECRET: 'a-callback-secret-of-this-deployment',
+        AGENCY_BANK_CALLBACK_SECRET: 'dev-agency-callback-secret',
+      }),
+    ).toThrow(/AGENCY_BANK_CALLBACK_SECRET/);
+    expect(
+      configFor({ ...production, AGENCY_CALLBACK_SECRET: 'a-callback-secret-of-this-deployment' }).env.NODE_ENV,
+    ).toBe('production');
+  });
+});
+
+describe('agency addresses', () => {
+  it('reach the simulator where SIMULATOR_PORT puts it, unless AGENCY_BASE_URL says otherwise', () => {
+    const moved = configFor({ SIMULATOR_PORT: '4100', AGENCY_BASE_URL: undefined });
+    expect(moved.agencyUrls.market).toBe('http://127.0.0.1:4100/agencies/market');
+    const elsewhere = configFor({ SIMULATOR_PORT: '4100', AGENCY_BASE_URL: 'https://agencies.example.gov.cn/' });
+    expect(elsewhere.agencyUrls.bank).toBe('https://agencies.example.gov.cn/agencies/bank');
   });
 });
 

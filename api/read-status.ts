@@ -1,0 +1,37 @@
+/** Reading an application's status, whether its workflow runs or has ended. */
+import { QueryRejectedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { ApplicationStatus } from '../domain/status';
+import { statusQuery } from '../workflows/messages';
+import { rejectingClosedQueries } from './closed-queries';
+import { HttpError } from './errors';
+import { endedInTemporal } from './visibility';
+
+/**
+ * Running applications answer the status query, in one call: the query goes to a client that rejects closed
+ * workflows. A completed application returns its result; one that Temporal ended otherwise (terminated, timed out,
+ * failed) answers the query from its history, marked `endedInTemporal`.
+ */
+export async function readStatus(client: Client, id: string): Promise<ApplicationStatus> {
+  try {
+    return await statusOf(client, id);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    throw err;
+  }
+}
+
+async function statusOf(client: Client, id: string): Promise<ApplicationStatus> {
+  try {
+    return await rejectingClosedQueries(client).workflow.getHandle(id).query(statusQuery);
+  } catch (err) {
+    if (!(err instanceof QueryRejectedError)) throw err;
+    const handle = client.workflow.getHandle(id);
+    if (err.status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+      return (await handle.result()) as ApplicationStatus;
+    }
+    const ended = endedInTemporal(err.status);
+    const status = await handle.query(statusQuery);
+    return ended ? { ...status, endedInTemporal: ended } : status;
+  }
+}
