@@ -14,6 +14,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 COPY . .
+# The operator console's static files (console/dist, not in git), built with the esbuild that tsx brings.
+RUN node --import tsx scripts/build-console.ts
 # KAIBAN_DATA_DIR (development secrets) must be writable by the unprivileged user; compose mounts a
 # named volume here, which takes this ownership on first use.
 RUN mkdir -p /app/data && chown node:node /app/data

@@ -7,7 +7,18 @@ import { FINAL_STATES, type ApplicationStatus, type CompensationRecord, type Ste
 import { call, newActionId } from './api';
 import { gauge, timeline, type TimelineRow } from './charts';
 import { h, replaceKeepingFocus, type Child } from './dom';
-import { bilingual, districtName, formatDuration, formatPercent, formatTime, t, tk, type MessageKey } from './i18n';
+import {
+  aside,
+  bilingual,
+  districtName,
+  formatDuration,
+  formatPercent,
+  formatTime,
+  lang,
+  t,
+  tk,
+  type MessageKey,
+} from './i18n';
 import { stepTitle } from './list';
 import type { Page } from './page';
 import { readSla, type ClockView, type SlaView } from './sla';
@@ -16,6 +27,16 @@ import type { ActionAnswer } from './types';
 
 const REFRESH_MS = 3000;
 const FINAL = new Set<string>(FINAL_STATES);
+
+/**
+ * Nothing on the page can change any more: the application has ended (in Kaiban, with every alert delivery settled —
+ * a completed application stays open until its webhooks are delivered — or in Temporal, for good).
+ */
+function settled(status: ApplicationStatus): boolean {
+  if (status.endedInTemporal) return true;
+  if (!FINAL.has(status.status)) return false;
+  return !status.sla?.alerts.some((alert) => alert.deliveries.some((d) => d.state === 'pending'));
+}
 
 function section(id: string, title: string, ...children: Child[]): HTMLElement {
   return h(
@@ -96,8 +117,8 @@ function slaSection(status: ApplicationStatus, sla: SlaView | undefined): Child[
     dl([
       [t('due'), app.dueAt ? h('time', { datetime: app.dueAt }, formatTime(app.dueAt)) : undefined],
       [t('warningAt'), app.warningAt ? h('time', { datetime: app.warningAt }, formatTime(app.warningAt)) : undefined],
-      [t('colBudget'), `${formatDuration(app.budgetMs)}（${tk('rule', app.countingRule)}）`],
-      [t('consumed'), `${formatDuration(app.elapsedMs)}（${formatPercent(app.consumed)}）`],
+      [t('colBudget'), `${formatDuration(app.budgetMs)}${aside(tk('rule', app.countingRule))}`],
+      [t('consumed'), `${formatDuration(app.elapsedMs)}${aside(formatPercent(app.consumed))}`],
       [
         t('workingLeft'),
         app.leftMs === undefined
@@ -120,7 +141,7 @@ function slaSection(status: ApplicationStatus, sla: SlaView | undefined): Child[
               h(
                 'li',
                 null,
-                `${formatTime(p.from)} – ${p.to ? formatTime(p.to) : t('now')}（${formatDuration(p.workingMs)}，${p.reason}）`,
+                `${formatTime(p.from)} – ${p.to ? formatTime(p.to) : t('now')}${aside(formatDuration(p.workingMs), tk('pause', p.reason))}`,
               ),
             ),
           ),
@@ -284,7 +305,7 @@ function reviewSection(status: ApplicationStatus): Child[] {
       [
         t('correctionAsked'),
         review.correction
-          ? `${review.correction.message}（${review.correction.fields.join(', ')}）· ${formatTime(review.correction.requestedAt)}${review.correction.answeredAt ? ` → ${formatTime(review.correction.answeredAt)}` : ''}`
+          ? `${review.correction.message}${aside(review.correction.fields.join(', '))} · ${formatTime(review.correction.requestedAt)}${review.correction.answeredAt ? ` → ${formatTime(review.correction.answeredAt)}` : ''}`
           : undefined,
       ],
     ]),
@@ -337,7 +358,7 @@ function alertsSection(sla: SlaView | undefined): Child[] {
                       h(
                         'li',
                         { title: d.error ?? '' },
-                        `${d.channel}：${tk('delivery', d.state)}${d.attempts ? `（${t('attemptsN', { n: d.attempts })}）` : ''}`,
+                        `${d.channel}${lang() === 'zh' ? '：' : ': '}${tk('delivery', d.state)}${d.attempts ? aside(t('attemptsN', { n: d.attempts })) : ''}`,
                       ),
                     ),
                   )
@@ -388,7 +409,11 @@ function compensationsSection(status: ApplicationStatus): Child[] {
             h(
               'td',
               null,
-              c.state === 'skipped' && c.reason ? `${tk('comp', 'undone_offline')}: ${c.reason}` : (c.result ?? '—'),
+              c.state === 'skipped' && c.reason
+                ? `${tk('comp', 'undone_offline')}: ${c.reason}`
+                : c.result
+                  ? tk('result', c.result)
+                  : '—',
             ),
           ),
         ),
@@ -767,7 +792,7 @@ export function detailPage(id: string, role: string): Page {
       if (answer.ok && answer.body) {
         replaceKeepingFocus(problem);
         render(answer.body);
-        if (FINAL.has(answer.body.status)) poller.stop();
+        if (settled(answer.body)) poller.stop();
       } else if (answer.status === 404) {
         heading.textContent = t('notFound');
         poller.stop();

@@ -222,6 +222,8 @@ const zh = {
   act_answer_correction: '提交补正',
   act_retry: '重试步骤',
   act_skip: '线下办结',
+  act_retry_undo: '重试撤销',
+  act_skip_undo: '线下已撤销',
   comp_undo: '撤销',
   comp_cancel: '取消办理',
   comp_running: '进行中',
@@ -229,6 +231,9 @@ const zh = {
   comp_incident: '异常（部门拒绝撤销）',
   comp_skipped: '线下已撤销',
   comp_undone_offline: '线下已撤销',
+  result_revoked: '已撤销',
+  result_cancelled: '已取消',
+  'pause_correction requested': '等待申请人补正',
   colResult: '结果',
   dependsOn: '前置：{steps}',
   now: '现在',
@@ -466,6 +471,8 @@ const en: Record<MessageKey, string> = {
   act_answer_correction: 'Correction answered',
   act_retry: 'Step retried',
   act_skip: 'Step done offline',
+  act_retry_undo: 'Undo retried',
+  act_skip_undo: 'Undone offline',
   comp_undo: 'Undo',
   comp_cancel: 'Cancel filing',
   comp_running: 'Running',
@@ -473,6 +480,9 @@ const en: Record<MessageKey, string> = {
   comp_incident: 'Incident (the agency refused the undo)',
   comp_skipped: 'Undone offline',
   comp_undone_offline: 'Undone offline',
+  result_revoked: 'revoked',
+  result_cancelled: 'cancelled',
+  'pause_correction requested': 'waiting for the applicant to correct',
   colResult: 'Result',
   dependsOn: 'Needs: {steps}',
   now: 'now',
@@ -517,6 +527,11 @@ export function t(key: MessageKey, vars: Record<string, string | number> = {}): 
 export function tk(prefix: string, value: string): string {
   const key = `${prefix}_${value}`;
   return key in zh ? t(key as MessageKey) : value;
+}
+
+/** `（a，b）` in Chinese, ` (a, b)` in English. */
+export function aside(...parts: string[]): string {
+  return current === 'zh' ? `（${parts.join('，')}）` : ` (${parts.join(', ')})`;
 }
 
 export function bilingual(text: { zh: string; en: string } | undefined): string {
