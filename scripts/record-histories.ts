@@ -60,6 +60,8 @@ interface Context {
   /** `sla`: on the worker whose SLA budgets are seconds long (alerts within the recording). */
   start(path: string, edit?: (app: Application) => void, worker?: 'default' | 'sla'): Promise<WorkflowHandle>;
   agencies(settings: Partial<typeof DEFAULT_AGENCY>, which?: readonly AgencyId[]): Promise<void>;
+  /** The next acceptance's first attempt fails (its clock throws): the acceptance is retried a second later. */
+  failNextAcceptance(): void;
 }
 
 /** One path through the workflow: what to do, and the final state it must reach. */
@@ -119,6 +121,19 @@ export const PATHS: PathRecipe[] = [
       await handle.executeUpdate(withdrawUpdate, { args: [action(applicant, 'changed my mind')] });
       await handle.result();
       await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
+    // The withdrawal arrives while the acceptance waits for its retry: the graph starts cancelled and files nothing
+    // (patch no-filing-after-end: this history holds its marker).
+    name: 'withdrawn-before-acceptance',
+    expect: 'withdrawn',
+    async run(ctx) {
+      ctx.failNextAcceptance();
+      const handle = await ctx.start('withdrawn-before-acceptance');
+      await handle.executeUpdate(withdrawUpdate, { args: [action(applicant, 'changed my mind at once')] });
+      await handle.result();
       return handle;
     },
   },
@@ -322,11 +337,19 @@ async function main(): Promise<void> {
   const api = await startApi({ config, client, logger, port: 0 });
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const deps = activityDepsFromConfig(config, logger);
+  let failAcceptance = false;
+  const now = () => {
+    if (failAcceptance) {
+      failAcceptance = false;
+      throw new Error('the clock is not ready yet (recording a retried acceptance)');
+    }
+    return new Date();
+  };
   const worker = await createKaibanWorker({
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    activityDeps: { ...deps, callbackBaseUrl: api.url },
+    activityDeps: { ...deps, callbackBaseUrl: api.url, now },
     dataConverter: converter,
   });
 
@@ -356,6 +379,9 @@ async function main(): Promise<void> {
       // A stable id per path, shaped like the API's ids.
       const applicationId = `kb-${createHash('sha256').update(`history:${name}`).digest('hex').slice(0, 32)}`;
       return startApplication(client, { taskQueue: which === 'sla' ? slaQueue : taskQueue, edit, applicationId });
+    },
+    failNextAcceptance() {
+      failAcceptance = true;
     },
     async agencies(settings, which = AGENCY_IDS) {
       const res = await fetch(`${simulator.url}/admin/config`, {

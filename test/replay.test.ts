@@ -25,6 +25,7 @@ const EXPECTED_PATHS = [
   'completed',
   'callback-lost-polled',
   'withdrawn',
+  'withdrawn-before-acceptance',
   'rejected-by-agency',
   'rejected-name',
   'review-approved',
@@ -80,6 +81,23 @@ describe('replay of recorded histories', () => {
       );
     },
   );
+
+  it('keeps a history of each patched branch: withdrawn-before-acceptance holds the no-filing-after-end marker', () => {
+    const history = readHistoryFile(path.join(HISTORIES, 'withdrawn-before-acceptance.json'));
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
+    expect(markers.map((e) => e.markerRecordedEventAttributes?.markerName)).toEqual(['core_patch']);
+    const patch = markers[0]?.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(patch ?? []).toString('utf8'))).toEqual({
+      id: 'no-filing-after-end',
+      deprecated: false,
+    });
+    // Nothing was filed: the only activity is the acceptance.
+    const activities = (history.events ?? []).flatMap((e) => {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+    expect(activities).toEqual(['acceptApplication']);
+  });
 
   it('would catch an incompatible change: a timer added before the first activity fails replay', async () => {
     const incompatible: WorkflowBundleWithSourceMap = await bundleWorkflowCode({
