@@ -205,6 +205,46 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The corrected name cannot be reserved (the old one's release refused and answered for offline, then the
+    // regulator down): an incident of the license; its retry reserves the name first (patch reserve-owed-name).
+    name: 'corrected-name-retried',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await ctx.start('corrected-name-retried', withSensitiveName);
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [
+          {
+            ...action(operator),
+            decision: 'request_correction',
+            reason: '名称含“投资”，请修改',
+            fields: ['company.name'],
+          },
+        ],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+      await ctx.agencies({ refuseUndo: true }, ['market']);
+      const corrected = freshApplication();
+      corrected.company.name = corrected.company.name.replace('科技', '信息');
+      await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:name'));
+      await ctx.agencies({ refuseUndo: false, transientFailureRate: 1 }, ['market']);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '窗口已注销原名称'), step: 'name', action: 'skip' }],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:license'), 120_000);
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator), step: 'license', action: 'retry' }],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [{ ...action(operator), decision: 'approve', reason: '已更正' }],
+      });
+      return handle;
+    },
+  },
+  {
     name: 'incident-retried',
     expect: 'completed',
     async run(ctx) {

@@ -31,6 +31,7 @@ const EXPECTED_PATHS = [
   'review-approved',
   'review-rejected',
   'correction',
+  'corrected-name-retried',
   'incident-retried',
   'incident-skipped',
   'incident-aborted',
@@ -82,15 +83,20 @@ describe('replay of recorded histories', () => {
     },
   );
 
-  it('keeps a history of each patched branch: withdrawn-before-acceptance holds the no-filing-after-end marker', () => {
-    const history = readHistoryFile(path.join(HISTORIES, 'withdrawn-before-acceptance.json'));
-    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
-    expect(markers.map((e) => e.markerRecordedEventAttributes?.markerName)).toEqual(['core_patch']);
-    const patch = markers[0]?.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-    expect(JSON.parse(Buffer.from(patch ?? []).toString('utf8'))).toEqual({
-      id: 'no-filing-after-end',
-      deprecated: false,
+  /** The patch ids of a recorded history's markers. */
+  const patchesIn = (name: string): string[] =>
+    (readHistoryFile(path.join(HISTORIES, `${name}.json`)).events ?? []).flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
     });
+
+  it('keeps a history of each patched branch, which holds its marker', () => {
+    expect(patchesIn('withdrawn-before-acceptance')).toEqual(['no-filing-after-end']);
+    expect(patchesIn('corrected-name-retried')).toEqual(['reserve-owed-name']);
+    // The usual paths take no patched branch: no marker, no extra event.
+    expect(patchesIn('completed')).toEqual([]);
+    expect(patchesIn('correction')).toEqual([]);
+    const history = readHistoryFile(path.join(HISTORIES, 'withdrawn-before-acceptance.json'));
     // Nothing was filed: the only activity is the acceptance.
     const activities = (history.events ?? []).flatMap((e) => {
       const name = e.activityTaskScheduledEventAttributes?.activityType?.name;

@@ -72,6 +72,8 @@ import { SlaClock } from './sla';
  * NO_FILING_AFTER_END: a step started in the cancelled graph is not marked `filing` (and so not filed to be undone).
  */
 const NO_FILING_AFTER_END = 'no-filing-after-end';
+/** RESERVE_OWED_NAME: a retried license first reserves the corrected name whose reservation had failed. */
+const RESERVE_OWED_NAME = 'reserve-owed-name';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -159,6 +161,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const rounds = new Map<StepId, number>();
   let reviewDecision: ReviewInput | undefined;
   let correctedApplication: Application | undefined;
+  /** A corrected name whose reservation failed (an incident of the license's step): reserved before the license. */
+  let nameOwed = false;
   const incidentActions = new Map<StepId, StepActionInput>();
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
   /** Known after acceptance; until then there is nothing to publish to visibility. */
@@ -482,7 +486,15 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const name = stepStatus('name');
     if (name.ticket) await undo('name', 'undo', 'the company name was corrected');
     rounds.set('name', (rounds.get('name') ?? 1) + 1);
+    nameOwed = true;
+    await reserveOwedName();
+  }
+
+  /** Reserves the corrected name (again, with the same key, after an incident: the agency returns the same record). */
+  async function reserveOwedName(): Promise<void> {
+    const name = stepStatus('name');
     const output = await fileAndAwait('name');
+    nameOwed = false;
     outputs.name = output;
     name.output = output;
     name.state = 'done';
@@ -497,6 +509,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       stepStatus(id).attempts += 1;
       return { ...dossier };
     }
+    // An operator retries the license after the corrected name's reservation failed: the name first (it used to
+    // file the license on the old, released reservation).
+    if (id === 'license' && nameOwed && patched(RESERVE_OWED_NAME)) await reserveOwedName();
     if (id === 'license' && status.review?.state !== 'approved' && status.review?.state !== 'not_needed') {
       await reviewLicense();
     }
@@ -518,9 +533,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         return;
       } catch (err) {
         if (err instanceof StepRejected) {
-          step.state = 'rejected';
-          step.finishedAt = nowIso();
-          step.error = {
+          // The rejected step may be another: the corrected name, reserved again within the license's step.
+          const rejected = stepStatus(err.step);
+          rejected.state = 'rejected';
+          rejected.finishedAt = nowIso();
+          rejected.error = {
             code: 'AGENCY_REJECTED',
             message: err.reason?.message_en ?? err.message,
             ...(err.reason ? { reason: err.reason } : {}),

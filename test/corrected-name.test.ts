@@ -1,0 +1,122 @@
+/**
+ * A corrected company name is reserved again inside the license's step (workflows/businessStartup.ts
+ * reserveNameAgain). What goes wrong there belongs to the name: a rejection of the new name rejects the name step
+ * (not the license), and after an incident an operator's retry of the license reserves the name first (patch
+ * `reserve-owed-name`). Dev server, real simulator; agency calls time out after 1 s, two attempts make an incident.
+ */
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ApplicationStatus, StepStatus } from '../domain/status';
+import type { StepId } from '../domain/steps';
+import { correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
+import { freshApplication, startApplication } from './helpers/fixtures';
+import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
+import { startDevServer } from './helpers/temporal';
+import { waitForStatus } from './helpers/wait';
+
+let env: TestWorkflowEnvironment;
+let stack: Stack;
+const operator = { subject: 'op-1', role: 'operator' as const };
+const applicant = { subject: 'applicant-1', role: 'applicant' as const };
+const INSTANT = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0, rejectProcedures: [] };
+
+beforeAll(async () => {
+  env = await startDevServer();
+  stack = await startStack(env, { settings: { agencyMaxAttempts: 2 }, env: { AGENCY_TIMEOUT_MS: '1000' } });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await env?.teardown();
+});
+
+beforeEach(async () => {
+  await patchSimulator(stack.simulator, {
+    agencies: Object.fromEntries(['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [a, INSTANT])),
+  });
+});
+
+const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
+
+/** An application with 金融 in its name, sent back for a new name; resolves once the applicant is asked. */
+async function askedForAnotherName(): Promise<WorkflowHandle> {
+  const handle = await startApplication(env.client, {
+    taskQueue: stack.taskQueue,
+    edit: (a) => void (a.company.name = a.company.name.replace('科技', '金融')),
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+  await handle.executeUpdate(reviewUpdate, {
+    args: [
+      {
+        actionId: randomUUID(),
+        by: operator,
+        decision: 'request_correction',
+        reason: '名称不得含「金融」',
+        fields: ['company.name'],
+      },
+    ],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+  return handle;
+}
+
+const nameRecords = async (id: string) =>
+  (await agencyRecords(stack.simulator, id)).filter((r) => r.procedure === 'name_reservation');
+
+it('when the market regulator rejects the corrected name, then the name step is rejected (not the license) and the application ends rejected', async () => {
+  const handle = await askedForAnotherName();
+  await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: ['name_reservation'] } } });
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ actionId: randomUUID(), by: applicant, application: freshApplication() }],
+  });
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('rejected');
+  expect(status.outcome?.step).toBe('name');
+  expect(step(status, 'name')).toMatchObject({ state: 'rejected', error: { code: 'AGENCY_REJECTED' } });
+  expect(step(status, 'license').state).toBe('cancelled');
+  expect(step(status, 'license').error).toBeUndefined();
+  // The old reservation was released for the new name; the new one was refused: nothing live.
+  expect((await nameRecords(handle.workflowId)).map((r) => r.status)).toEqual(['revoked', 'rejected']);
+  expect((await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.live)).toEqual([]);
+});
+
+it('when reserving the corrected name fails for good, then an operator retry of the license reserves the name first, and the license is filed on it', async () => {
+  const handle = await askedForAnotherName();
+  // The old reservation's release is refused, and an operator answers for it offline; meanwhile the regulator goes
+  // down, so the new name's two attempts fail: an incident of the license's step.
+  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
+  const corrected = freshApplication();
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ actionId: randomUUID(), by: applicant, application: corrected }],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'));
+  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false, transientFailureRate: 1 } } });
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, step: 'name', action: 'skip', reason: '窗口已注销原名称' }],
+  });
+  const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
+  expect(step(incident, 'name').state).not.toBe('done');
+  await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 0 } } });
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, step: 'license', action: 'retry' }],
+  });
+  // The corrected application is reviewed again (a correction always is), then approved.
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'), 30_000);
+  await handle.executeUpdate(reviewUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, decision: 'approve', reason: '名称已更正' }],
+  });
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('completed');
+  // Before, the retry went straight to the review and filed the license on the old reservation; the name stayed
+  // `filing` in a completed application.
+  expect(step(status, 'name')).toMatchObject({
+    state: 'done',
+    output: expect.objectContaining({ reservedName: corrected.company.name }),
+  });
+  const reservations = (await nameRecords(handle.workflowId)).map((r) => [r.result?.reservedName, r.status]);
+  expect(reservations).toEqual([
+    [expect.not.stringContaining(corrected.company.name), 'approved'], // released offline, the operator said
+    [corrected.company.name, 'approved'],
+  ]);
+});
