@@ -242,6 +242,40 @@ describe('operator API', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('lists an application under its corrected district once the applicant moves it', async () => {
+    const moving = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    await until(
+      () => statusOf(moving.id),
+      (s) => s.pendingTasks.includes('review'),
+    );
+    await call('POST', `/v1/applications/${moving.id}/review`, {
+      decision: 'request_correction',
+      reason: '住所请核实',
+      fields: ['company.district', 'company.address'],
+    });
+    await until(
+      () => statusOf(moving.id),
+      (s) => s.pendingTasks.includes('correction'),
+    );
+    const moved = await call(
+      'POST',
+      `/v1/applications/${moving.id}/corrections`,
+      { company: { district: '360102', address: '八一大道2号' } },
+      await authHeaders('applicant'),
+    );
+    expect(moved.status).toBe(200);
+    // Before, the status said 360102 while the list kept it under its first district.
+    const listed = await until(
+      () => list('district=360102&pageSize=100'),
+      (page) => page.items.some((i) => i.id === moving.id),
+    );
+    expect(listed.items.find((i) => i.id === moving.id)?.district).toBe('360102');
+    await until(
+      () => list(`district=${moving.app.company.district}&pageSize=100`),
+      (page) => !page.items.some((i) => i.id === moving.id),
+    );
+  });
+
   it('validates a correction with the application schema before it reaches the workflow', async () => {
     const pending = await submit((a) => void (a.company.name = a.company.name.replace('科技', '金融')));
     await until(

@@ -74,6 +74,8 @@ import { SlaClock } from './sla';
 const NO_FILING_AFTER_END = 'no-filing-after-end';
 /** RESERVE_OWED_NAME: a retried license first reserves the corrected name whose reservation had failed. */
 const RESERVE_OWED_NAME = 'reserve-owed-name';
+/** UPSERT_CORRECTED_DISTRICT: a correction that moves the company to another district updates KaibanDistrict. */
+const UPSERT_CORRECTED_DISTRICT = 'upsert-corrected-district';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -475,8 +477,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       sla.resume();
       status.review.correction.answeredAt = nowIso();
       const nameChanged = corrected.company.name !== application.company.name;
+      const districtChanged = corrected.company.district !== application.company.district;
       application = corrected;
       status.company = { name: application.company.name, district: application.company.district };
+      // Operators filter by district: a corrected one is published at once (the name, once reserved again).
+      if (districtChanged && config.searchAttributes && patched(UPSERT_CORRECTED_DISTRICT)) {
+        upsertSearchAttributes([{ key: districtKey, value: application.company.district }]);
+      }
       if (nameChanged) await reserveNameAgain();
     }
   }

@@ -5,6 +5,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../../domain/status';
+import { maskPersonalData } from '../../observability/logger';
 import { installTemporalRuntime } from '../../worker/worker';
 import { tokenFor } from '../helpers/auth';
 import { freshApplication } from '../helpers/fixtures';
@@ -91,5 +92,19 @@ describe('log output', () => {
     expect(
       apiLines.filter((l) => (l.res as { statusCode?: unknown } | undefined)?.statusCode === 202).length,
     ).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('scrubbing free text', () => {
+  it.each([
+    ['ID 360102199001011236 given', 'ID 3601**********1236 given'],
+    ['call 13807910001 today', 'call 138****0001 today'],
+    ['call +8613807910001 today', 'call +86138****0001 today'],
+    ['call +86 138-0791-0001 or +86 13807910001', 'call +86 138-****-0001 or +86 138****0001'],
+    ['call 138 0791 0001', 'call 138 **** 0001'],
+    ['tel 86-13807910001.', 'tel 86-138****0001.'],
+    ['order 9913807910001 stays', 'order 9913807910001 stays'],
+  ])('%s', (text, masked) => {
+    expect(maskPersonalData(text)).toBe(masked);
   });
 });
