@@ -34,6 +34,7 @@ import { startTemporalProcess } from '../test/helpers/processes';
 import { activityDepsFromConfig, createKaibanWorker, replaySinks } from '../worker/worker';
 import {
   abortUpdate,
+  applicationQuery,
   correctionUpdate,
   reviewUpdate,
   statusQuery,
@@ -200,6 +201,35 @@ export const PATHS: PathRecipe[] = [
       await waitFor(handle, (s) => s.pendingTasks.includes('review'));
       await handle.executeUpdate(reviewUpdate, {
         args: [{ ...action(operator), decision: 'approve', reason: '已更正' }],
+      });
+      return handle;
+    },
+  },
+  {
+    // The applicant moves the company to another district (patch upsert-corrected-district).
+    name: 'correction-moved-district',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await ctx.start('correction-moved-district', withSensitiveName);
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [
+          {
+            ...action(operator),
+            decision: 'request_correction',
+            reason: '住所请核实',
+            fields: ['company.district', 'company.address'],
+          },
+        ],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+      const corrected = (await handle.query(applicationQuery)) as Application;
+      corrected.company.district = '360102';
+      corrected.company.address = '八一大道2号';
+      await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [{ ...action(operator), decision: 'approve', reason: '已核实' }],
       });
       return handle;
     },

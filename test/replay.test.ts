@@ -31,6 +31,7 @@ const EXPECTED_PATHS = [
   'review-approved',
   'review-rejected',
   'correction',
+  'correction-moved-district',
   'corrected-name-retried',
   'incident-retried',
   'incident-skipped',
@@ -93,6 +94,7 @@ describe('replay of recorded histories', () => {
   it('keeps a history of each patched branch, which holds its marker', () => {
     expect(patchesIn('withdrawn-before-acceptance')).toEqual(['no-filing-after-end']);
     expect(patchesIn('corrected-name-retried')).toEqual(['reserve-owed-name']);
+    expect(patchesIn('correction-moved-district')).toEqual(['upsert-corrected-district']);
     // The usual paths take no patched branch: no marker, no extra event.
     expect(patchesIn('completed')).toEqual([]);
     expect(patchesIn('correction')).toEqual([]);
