@@ -104,6 +104,9 @@ describe('scrubbing free text', () => {
     ['call 138 0791 0001', 'call 138 **** 0001'],
     ['tel 86-13807910001.', 'tel 86-138****0001.'],
     ['order 9913807910001 stays', 'order 9913807910001 stays'],
+    ['old ID 360102900101123 on file', 'old ID 3601********123 on file'],
+    ['mail zhang.san@example.com.cn now', 'mail z***@example.com.cn now'],
+    ['at 2026-11-29T08:00:00.000Z, 1764403200000 ms', 'at 2026-11-29T08:00:00.000Z, 1764403200000 ms'],
   ])('%s', (text, masked) => {
     expect(maskPersonalData(text)).toBe(masked);
   });
