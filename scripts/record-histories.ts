@@ -308,6 +308,24 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The tax bureau answered the filing with a ticket, then polling it failed for good; the operator skips the step,
+    // and the filing the bureau holds is withdrawn (patch cancel-filing-on-skip).
+    name: 'incident-skipped-filed',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 600_000, callbacks: false }, ['tax']);
+      const handle = await ctx.start('incident-skipped-filed');
+      await waitFor(handle, (s) => stepState(s, 'tax') === 'pending');
+      await ctx.agencies({ transientFailureRate: 1 }, ['tax']);
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:tax'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '已在税务窗口办理'), step: 'tax', action: 'skip' }],
+      });
+      return handle;
+    },
+  },
+  {
     name: 'incident-aborted',
     expect: 'aborted',
     async run(ctx) {

@@ -35,6 +35,7 @@ const EXPECTED_PATHS = [
   'corrected-name-retried',
   'incident-retried',
   'incident-skipped',
+  'incident-skipped-filed',
   'incident-aborted',
   'undo-incident-retried',
   'sla-breach-alerted',
@@ -95,6 +96,8 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('withdrawn-before-acceptance')).toEqual(['no-filing-after-end']);
     expect(patchesIn('corrected-name-retried')).toEqual(['reserve-owed-name']);
     expect(patchesIn('correction-moved-district')).toEqual(['upsert-corrected-district']);
+    expect(patchesIn('incident-skipped-filed')).toEqual(['cancel-filing-on-skip']);
+    expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw
     // The usual paths take no patched branch: no marker, no extra event.
     expect(patchesIn('completed')).toEqual([]);
     expect(patchesIn('correction')).toEqual([]);

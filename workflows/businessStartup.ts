@@ -76,6 +76,8 @@ const NO_FILING_AFTER_END = 'no-filing-after-end';
 const RESERVE_OWED_NAME = 'reserve-owed-name';
 /** UPSERT_CORRECTED_DISTRICT: a correction that moves the company to another district updates KaibanDistrict. */
 const UPSERT_CORRECTED_DISTRICT = 'upsert-corrected-district';
+/** CANCEL_FILING_ON_SKIP: a step skipped (done offline) withdraws the filing the agency holds for it. */
+const CANCEL_FILING_ON_SKIP = 'cancel-filing-on-skip';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -559,6 +561,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         log.warn('step incident: waiting for an operator', { applicationId, step: id });
         const action = await operatorAction(id);
         if (action.action === 'skip') {
+          // Done offline: our own filing the agency holds (it answered with a ticket) is withdrawn, or the agency
+          // would keep two — and the compensation does not undo a skipped step.
+          if (step.ticket && !decided.has(step.ticket) && patched(CANCEL_FILING_ON_SKIP)) {
+            await undo(id, 'cancel', `${id} done offline by an operator: ${action.reason ?? ''}`);
+          }
           const output = { ...(action.output ?? {}), skippedOffline: true, reason: action.reason };
           outputs[id] = output;
           step.output = output;
