@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
+import { processMetrics, withoutWorkerSeries } from '../observability/metrics';
 import { dataConverter } from '../security/codec';
 import { startApi } from './server';
 
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
     namespace: config.env.TEMPORAL_NAMESPACE,
     dataConverter: dataConverter(config),
   });
+  // The workers count the SLA series; here they would read 0 for ever.
+  withoutWorkerSeries(processMetrics());
   const api = await startApi({ config, client, logger });
   logger.info({ url: api.url }, 'API listening');
   const shutdown = async () => {

@@ -116,6 +116,22 @@ export function processMetrics(): KaibanMetrics {
   return processWide;
 }
 
+/** The series only a worker counts (its activities send the alerts and report completions). */
+export const WORKER_SERIES = [
+  'kaiban_sla_alerts_total',
+  'kaiban_sla_alert_delivery_failures_total',
+  'kaiban_sla_completion_working_hours',
+] as const;
+
+/**
+ * An API run on its own (api/main.ts) serves no worker series: they would read 0 for ever there, while the workers
+ * count them (WORKER_METRICS_PORT). `npm start` runs both in one process and serves them all.
+ */
+export function withoutWorkerSeries(metrics: KaibanMetrics): KaibanMetrics {
+  for (const name of WORKER_SERIES) metrics.registry.removeSingleMetric(name);
+  return metrics;
+}
+
 export function metricsRouter(metrics: KaibanMetrics): express.Router {
   const router = express.Router();
   router.get('/metrics', async (_req, res) => {

@@ -107,4 +107,15 @@ describe('API restarted while applicants poll', () => {
     }
     expect(await countWorkflows(stack)).toBe(before.length + during.length);
   }, 150_000);
+
+  it("serves its own metrics, not the workers' SLA series (they would read 0 here; each worker counts them)", async () => {
+    const res = await fetch(`${stack.apiUrl}/metrics`, { headers: await authHeaders('supervisor') });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('kaiban_agency_callbacks_total');
+    expect(text).toContain('kaiban_open_tasks');
+    for (const series of ['kaiban_sla_alerts_total', 'kaiban_sla_completion_working_hours']) {
+      expect({ series, served: text.includes(series) }).toEqual({ series, served: false });
+    }
+  });
 });
