@@ -126,6 +126,10 @@ describe('operator API', () => {
     expect(found.items.map((i) => i.id)).toContain(review.id);
     const byId = await list(`q=${review.id}`);
     expect(byId.items.map((i) => i.id)).toEqual([review.id]);
+    // The start of an id, as the console's list shows it (kb- and 8 hex digits, then an ellipsis).
+    const shown = `${review.id.slice(0, 11)}…`;
+    const byShownId = await list(`q=${encodeURIComponent(shown)}`);
+    expect(byShownId.items.map((i) => i.id)).toEqual([review.id]);
   });
 
   it('pages with pageToken without repeating or losing an application', async () => {

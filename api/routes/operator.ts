@@ -47,7 +47,13 @@ export const listQuerySchema = z.strictObject({
   sla: z.enum(SLA_LEVELS).optional(),
   district: z.enum(Object.keys(NANCHANG_DISTRICTS) as [string, ...string[]]).optional(),
   task: z.string().regex(taskPattern).optional(),
-  q: z.string().trim().min(1).max(60).optional(),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(60)
+    .describe('Part of the company name, or an application id or its start (kb- and at least 4 hex digits)')
+    .optional(),
   pageSize: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(25),
   pageToken: z
     .string()
@@ -88,7 +94,9 @@ export function visibilityQuery(
   if (filters.task) clauses.push(`KaibanPendingTask = '${filters.task}' AND ${RUNNING_IN_TEMPORAL}`);
   if (filters.q) {
     const byName = companySearchQuery(filters.q);
-    const byId = /^kb-[0-9a-f]{32}$/.test(filters.q) ? `WorkflowId = '${filters.q}'` : '';
+    // An application id, or its start as the console's list shows it (`kb-1a2b3c4d…`).
+    const id = /^(kb-[0-9a-f]{4,32})…?$/.exec(filters.q)?.[1];
+    const byId = !id ? '' : id.length === 35 ? `WorkflowId = '${id}'` : `WorkflowId STARTS_WITH '${id}'`;
     clauses.push(`(${[byName, byId].filter(Boolean).join(' OR ') || 'false'})`);
   }
   return clauses.join(' AND ');
