@@ -68,7 +68,8 @@ import {
 import { SlaClock } from './sla';
 
 /**
- * Patch ids (`patched()`, README "Changing workflow code"): histories recorded before a patch replay the old way.
+ * Patch ids (`patched()`, README "Upgrading workflow code safely"): histories recorded before a patch replay the old
+ * way; each patched branch has a recorded history in test/histories/.
  * NO_FILING_AFTER_END: a step started in the cancelled graph is not marked `filing` (and so not filed to be undone).
  */
 const NO_FILING_AFTER_END = 'no-filing-after-end';
