@@ -557,7 +557,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (err instanceof ReviewRejected || isCancellation(err)) throw err;
         // Retries exhausted (or the request is malformed): an operator decides what happens next.
         step.state = 'incident';
-        if (err instanceof ActivityFailure) step.attempts += config.agencyMaxAttempts;
+        // Filing attempts: all of them when retries ran out, the one when the agency refused the request outright
+        // (polls that failed are not filings).
+        if (err instanceof ActivityFailure && err.activityType === 'fileAgencyRequest') {
+          step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
+        }
         step.error = { code: 'STEP_INCIDENT', message: describe(err) };
         log.warn('step incident: waiting for an operator', { applicationId, step: id });
         const action = await operatorAction(id);
