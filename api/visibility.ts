@@ -36,9 +36,12 @@ export function openTaskClause(task: OpenTaskKind): string {
 /** A count of Kaiban's applications matching a visibility clause (visibility groups only by ExecutionStatus). */
 export type VisibilityCount = (clause: string) => Promise<number>;
 
+/** The applications of `taskQueue`'s workflows, as a visibility clause. */
+export const applicationsOf = (taskQueue: string) => `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
+
 /** Counts the applications of `taskQueue`'s workflows. */
 export function applicationCounter(client: Client, taskQueue: string): VisibilityCount {
-  const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
+  const base = applicationsOf(taskQueue);
   return async (clause) => (await client.workflow.count(`${base} AND ${clause}`)).count;
 }
 

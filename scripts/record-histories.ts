@@ -99,6 +99,35 @@ async function waitFor(
 const stepState = (s: ApplicationStatus, id: StepId) => s.steps.find((step) => step.id === id)?.state;
 const withSensitiveName = (a: Application) => void (a.company.name = a.company.name.replace('科技', '投资'));
 
+/** An application with a sensitive name, sent back by the reviewer for a correction of `fields`. */
+async function sentBackForCorrection(
+  ctx: Context,
+  name: string,
+  reason: string,
+  fields: string[],
+): Promise<WorkflowHandle> {
+  const handle = await ctx.start(name, withSensitiveName);
+  await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+  await handle.executeUpdate(reviewUpdate, {
+    args: [{ ...action(operator), decision: 'request_correction', reason, fields }],
+  });
+  await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+  return handle;
+}
+
+/** A fresh application under another company name, as the applicant's answer to a name correction. */
+function withAnotherName(): Application {
+  const corrected = freshApplication();
+  corrected.company.name = corrected.company.name.replace('科技', '信息');
+  return corrected;
+}
+
+/** The reviewer approves the corrected application once it is back in review. */
+async function approveCorrected(handle: WorkflowHandle, reason: string): Promise<void> {
+  await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+  await handle.executeUpdate(reviewUpdate, { args: [{ ...action(operator), decision: 'approve', reason }] });
+}
+
 export const PATHS: PathRecipe[] = [
   { name: 'completed', expect: 'completed', run: (ctx) => ctx.start('completed') },
   {
@@ -182,26 +211,11 @@ export const PATHS: PathRecipe[] = [
     name: 'correction',
     expect: 'completed',
     async run(ctx) {
-      const handle = await ctx.start('correction', withSensitiveName);
-      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
-      await handle.executeUpdate(reviewUpdate, {
-        args: [
-          {
-            ...action(operator),
-            decision: 'request_correction',
-            reason: '名称含“投资”，请修改',
-            fields: ['company.name'],
-          },
-        ],
+      const handle = await sentBackForCorrection(ctx, 'correction', '名称含“投资”，请修改', ['company.name']);
+      await handle.executeUpdate(correctionUpdate, {
+        args: [{ ...action(applicant), application: withAnotherName() }],
       });
-      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
-      const corrected = freshApplication();
-      corrected.company.name = corrected.company.name.replace('科技', '信息');
-      await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
-      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
-      await handle.executeUpdate(reviewUpdate, {
-        args: [{ ...action(operator), decision: 'approve', reason: '已更正' }],
-      });
+      await approveCorrected(handle, '已更正');
       return handle;
     },
   },
@@ -210,27 +224,15 @@ export const PATHS: PathRecipe[] = [
     name: 'correction-moved-district',
     expect: 'completed',
     async run(ctx) {
-      const handle = await ctx.start('correction-moved-district', withSensitiveName);
-      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
-      await handle.executeUpdate(reviewUpdate, {
-        args: [
-          {
-            ...action(operator),
-            decision: 'request_correction',
-            reason: '住所请核实',
-            fields: ['company.district', 'company.address'],
-          },
-        ],
-      });
-      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+      const handle = await sentBackForCorrection(ctx, 'correction-moved-district', '住所请核实', [
+        'company.district',
+        'company.address',
+      ]);
       const corrected = (await handle.query(applicationQuery)) as Application;
       corrected.company.district = '360102';
       corrected.company.address = '八一大道2号';
       await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
-      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
-      await handle.executeUpdate(reviewUpdate, {
-        args: [{ ...action(operator), decision: 'approve', reason: '已核实' }],
-      });
+      await approveCorrected(handle, '已核实');
       return handle;
     },
   },
@@ -240,23 +242,13 @@ export const PATHS: PathRecipe[] = [
     name: 'corrected-name-retried',
     expect: 'completed',
     async run(ctx) {
-      const handle = await ctx.start('corrected-name-retried', withSensitiveName);
-      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
-      await handle.executeUpdate(reviewUpdate, {
-        args: [
-          {
-            ...action(operator),
-            decision: 'request_correction',
-            reason: '名称含“投资”，请修改',
-            fields: ['company.name'],
-          },
-        ],
-      });
-      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+      const handle = await sentBackForCorrection(ctx, 'corrected-name-retried', '名称含“投资”，请修改', [
+        'company.name',
+      ]);
       await ctx.agencies({ refuseUndo: true }, ['market']);
-      const corrected = freshApplication();
-      corrected.company.name = corrected.company.name.replace('科技', '信息');
-      await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
+      await handle.executeUpdate(correctionUpdate, {
+        args: [{ ...action(applicant), application: withAnotherName() }],
+      });
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:name'));
       await ctx.agencies({ refuseUndo: false, transientFailureRate: 1 }, ['market']);
       await handle.executeUpdate(stepActionUpdate, {
@@ -267,10 +259,7 @@ export const PATHS: PathRecipe[] = [
       await handle.executeUpdate(stepActionUpdate, {
         args: [{ ...action(operator), step: 'license', action: 'retry' }],
       });
-      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
-      await handle.executeUpdate(reviewUpdate, {
-        args: [{ ...action(operator), decision: 'approve', reason: '已更正' }],
-      });
+      await approveCorrected(handle, '已更正');
       return handle;
     },
   },

@@ -1,8 +1,9 @@
 /**
  * Property-level control of what answers show (OWASP API3, PIPL art. 51 de-identification): ID
  * numbers, mobile numbers and e-mail addresses are masked in every answer by default
- * (`3601**********1236`, `138****0001`, `z***@example.com`), also where free text quotes them. An operator who needs the clear value
- * asks for it with `?reveal=true&reason=<why>`; the reveal is logged with who, what and why.
+ * (`3601**********1236`, `138****0001`, `z***@example.com`), also where free text quotes them. An
+ * operator who needs the clear value asks for it with `?reveal=true&reason=<why>`; the reveal is
+ * logged with who, what and why.
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
@@ -22,16 +23,16 @@ export function maskEmail(email: string): string {
 }
 
 /**
- * Free text that people and agencies write (an agency's error answer, an operator's reason) may quote an ID or mobile
- * number: scrubbed as log lines are. Only these fields: structured values such as an all-digit USCC stay readable.
+ * Free text that people and agencies write (an agency's error answer, an operator's reason) may quote personal data:
+ * scrubbed as log lines are. Only these fields: structured values such as an all-digit USCC stay readable.
  */
-const FREE_TEXT = new Set(['message', 'message_zh', 'message_en', 'reason']);
+const FREE_TEXT = ['message', 'message_zh', 'message_en', 'reason'];
 
 const MASKS: Record<string, (value: string) => string> = {
   idNumber: maskIdNumber,
   phone: maskPhone,
   email: maskEmail,
-  ...Object.fromEntries([...FREE_TEXT].map((key) => [key, maskPersonalData])),
+  ...Object.fromEntries(FREE_TEXT.map((key) => [key, maskPersonalData])),
 };
 
 /** A copy of `value` with every personal field masked, wherever it sits (statuses, applications, lists). */

@@ -73,6 +73,26 @@ const list = (query: string) =>
     };
   });
 
+/** An application whose name holds `word` (a manual review), sent back by the operator to correct `fields`. */
+async function sentBackForCorrection(word: string, reason: string, fields: string[]) {
+  const submitted = await submit((a) => void (a.company.name = a.company.name.replace('科技', word)));
+  await until(
+    () => statusOf(submitted.id),
+    (s) => s.pendingTasks.includes('review'),
+  );
+  const asked = await call('POST', `/v1/applications/${submitted.id}/review`, {
+    decision: 'request_correction',
+    reason,
+    fields,
+  });
+  expect(asked.status).toBe(200);
+  await until(
+    () => statusOf(submitted.id),
+    (s) => s.pendingTasks.includes('correction'),
+  );
+  return submitted;
+}
+
 describe('operator API', () => {
   let standard: { id: string; app: ReturnType<typeof freshApplication> };
   let review: { id: string; app: ReturnType<typeof freshApplication> };
@@ -247,20 +267,7 @@ describe('operator API', () => {
   });
 
   it('lists an application under its corrected district once the applicant moves it', async () => {
-    const moving = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
-    await until(
-      () => statusOf(moving.id),
-      (s) => s.pendingTasks.includes('review'),
-    );
-    await call('POST', `/v1/applications/${moving.id}/review`, {
-      decision: 'request_correction',
-      reason: '住所请核实',
-      fields: ['company.district', 'company.address'],
-    });
-    await until(
-      () => statusOf(moving.id),
-      (s) => s.pendingTasks.includes('correction'),
-    );
+    const moving = await sentBackForCorrection('投资', '住所请核实', ['company.district', 'company.address']);
     const moved = await call(
       'POST',
       `/v1/applications/${moving.id}/corrections`,
@@ -281,21 +288,7 @@ describe('operator API', () => {
   });
 
   it('validates a correction with the application schema before it reaches the workflow', async () => {
-    const pending = await submit((a) => void (a.company.name = a.company.name.replace('科技', '金融')));
-    await until(
-      () => statusOf(pending.id),
-      (s) => s.pendingTasks.includes('review'),
-    );
-    const asked = await call('POST', `/v1/applications/${pending.id}/review`, {
-      decision: 'request_correction',
-      reason: '名称含金融',
-      fields: ['company.name'],
-    });
-    expect(asked.status).toBe(200);
-    await until(
-      () => statusOf(pending.id),
-      (s) => s.pendingTasks.includes('correction'),
-    );
+    const pending = await sentBackForCorrection('金融', '名称含金融', ['company.name']);
     const bad = await call(
       'POST',
       `/v1/applications/${pending.id}/corrections`,

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { parseApplication, type Application } from '../../domain/application';
@@ -74,6 +74,8 @@ function actionId(req: Request, action: string): string {
   return `${action}:${key}`;
 }
 
+const isActionResult = (value: Application | ActionResult): value is ActionResult => 'accepted' in value;
+
 /** A repeated action on an application that has finished since: the first result, from the audit trail. */
 async function earlierResult(client: Client, id: string, actionId: string): Promise<ActionResult | undefined> {
   const status = await readStatus(client, id);
@@ -139,6 +141,19 @@ export function actionsRouter(deps: { client: Client }): express.Router {
 
   const answer = (res: Response, result: ActionResult) => res.status(200).json(result);
 
+  /** Sends an action as the workflow update it is (its action id as the update id) and answers with its result. */
+  async function act<I extends { actionId: string }>(
+    res: Response,
+    id: string,
+    update: UpdateDefinition<ActionResult, [I]>,
+    input: I,
+  ): Promise<void> {
+    answer(
+      res,
+      await run(id, (h) => h.executeUpdate(update, { args: [input], updateId: input.actionId }), input.actionId),
+    );
+  }
+
   router.post('/v1/applications/:id/withdraw', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(withdrawBody, req);
@@ -147,34 +162,21 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       by: actorOf(res),
       reason: body.reason ?? 'withdrawn by the applicant',
     };
-    answer(
-      res,
-      await run(
-        id,
-        (h) => h.executeUpdate(withdrawUpdate, { args: [input], updateId: input.actionId }),
-        input.actionId,
-      ),
-    );
+    await act(res, id, withdrawUpdate, input);
   });
 
   router.post('/v1/applications/:id/abort', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(abortBody, req);
     const input = { actionId: actionId(req, 'abort'), by: actorOf(res), reason: body.reason };
-    answer(
-      res,
-      await run(id, (h) => h.executeUpdate(abortUpdate, { args: [input], updateId: input.actionId }), input.actionId),
-    );
+    await act(res, id, abortUpdate, input);
   });
 
   router.post('/v1/applications/:id/review', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(reviewBody, req);
     const input = { actionId: actionId(req, 'review'), by: actorOf(res), ...body };
-    answer(
-      res,
-      await run(id, (h) => h.executeUpdate(reviewUpdate, { args: [input], updateId: input.actionId }), input.actionId),
-    );
+    await act(res, id, reviewUpdate, input);
   });
 
   router.post('/v1/applications/:id/corrections', async (req: Request<{ id: string }>, res) => {
@@ -182,7 +184,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const patch = parseBody(correctionBody, req);
     const correctionId = actionId(req, 'correction');
     const current = await run(id, (h) => h.query(applicationQuery), correctionId);
-    if ('accepted' in (current as object)) return answer(res, current as ActionResult); // answered before it ended
+    if (isActionResult(current)) return answer(res, current); // answered before the application ended
     const merged = parseApplication(mergeDeep(current, patch), languageFrom(req.headers['accept-language']));
     if (!merged.ok)
       throw new HttpError(
@@ -192,14 +194,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
         merged.problems,
       );
     const input = { actionId: correctionId, by: actorOf(res), application: merged.value as Application };
-    answer(
-      res,
-      await run(
-        id,
-        (h) => h.executeUpdate(correctionUpdate, { args: [input], updateId: input.actionId }),
-        input.actionId,
-      ),
-    );
+    await act(res, id, correctionUpdate, input);
   });
 
   for (const action of ['retry', 'skip'] as const) {
@@ -218,14 +213,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
           reason: body.reason,
           output: body.output,
         };
-        answer(
-          res,
-          await run(
-            id,
-            (h) => h.executeUpdate(stepActionUpdate, { args: [input], updateId: input.actionId }),
-            input.actionId,
-          ),
-        );
+        await act(res, id, stepActionUpdate, input);
       },
     );
   }

@@ -26,6 +26,7 @@ import { APPLICATION_STATES, type ApplicationSummary } from '../../domain/status
 import { HttpError } from '../errors';
 import {
   applicationCounter,
+  applicationsOf,
   countEach,
   endedInTemporal,
   openByLevel,
@@ -86,7 +87,7 @@ export function visibilityQuery(
   taskQueue: string,
   filters: Omit<z.infer<typeof listQuerySchema>, 'pageSize' | 'pageToken'>,
 ): string {
-  const clauses = [`WorkflowType = 'businessStartup'`, `TaskQueue = '${taskQueue}'`];
+  const clauses = [applicationsOf(taskQueue)];
   if (filters.status) clauses.push(statusClause(filters.status));
   if (filters.sla) clauses.push(`KaibanSlaLevel = '${filters.sla}'`);
   if (filters.district) clauses.push(`KaibanDistrict = '${filters.district}'`);
@@ -176,7 +177,7 @@ export function operatorRouter(deps: {
   });
 
   router.get('/v1/stats', async (_req, res) => {
-    const base = `WorkflowType = 'businessStartup' AND TaskQueue = '${taskQueue}'`;
+    const base = applicationsOf(taskQueue);
     const count = applicationCounter(client, taskQueue);
     // Visibility groups only by ExecutionStatus, so each figure is its own count query (in parallel).
     const [byStatus, bySla, breachesByStep, breachesByDistrict, total, completion, byTask, ended] = await Promise.all([

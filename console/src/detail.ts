@@ -14,7 +14,6 @@ import {
   formatDuration,
   formatPercent,
   formatTime,
-  lang,
   t,
   tk,
   type MessageKey,
@@ -358,7 +357,7 @@ function alertsSection(sla: SlaView | undefined): Child[] {
                       h(
                         'li',
                         { title: d.error ?? '' },
-                        `${d.channel}${lang() === 'zh' ? '：' : ': '}${tk('delivery', d.state)}${d.attempts ? aside(t('attemptsN', { n: d.attempts })) : ''}`,
+                        `${t('labelled', { label: d.channel, value: tk('delivery', d.state) })}${d.attempts ? aside(t('attemptsN', { n: d.attempts })) : ''}`,
                       ),
                     ),
                   )
