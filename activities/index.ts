@@ -38,10 +38,29 @@ export interface ActivityDeps {
 }
 
 export interface AcceptedApplication {
+  /** When the workflow took the application up (a worker ran this activity). */
   acceptedAt: string;
   settings: WorkflowSettings;
-  /** The SLA clocks' calendar, budgets and channels from the acceptance instant on (one activity, not two). */
+  /**
+   * The SLA clocks' calendar, budgets and channels from the clock start on (one activity, not two). The clock starts
+   * at submission — when the API answered 202 — not at `acceptedAt`: a backlog of workers is the government's time.
+   */
   sla: SlaPlan;
+}
+
+/** What the workflow hands the acceptance: its id and the API's submission instant (absent in older workflows). */
+export interface AcceptApplicationInput {
+  applicationId: string;
+  submittedAt?: string;
+}
+
+/**
+ * The SLA clock's start: the submission instant, or now when there is none or it lies ahead of this host's clock (the
+ * API's and the worker's clocks may differ by a little; a clock never starts in the future).
+ */
+export function clockStartOf(submittedAt: string | undefined, now: Date): Date {
+  const submitted = submittedAt === undefined ? Number.NaN : Date.parse(submittedAt);
+  return Number.isFinite(submitted) && submitted <= now.getTime() ? new Date(submitted) : now;
 }
 
 export interface FileAgencyRequestInput {
@@ -74,10 +93,12 @@ export function createActivities(deps: ActivityDeps) {
   const sla = createSlaActivities(deps.sla ?? defaultSlaDeps(deps.logger));
 
   return {
-    async acceptApplication(input: { applicationId: string }): Promise<AcceptedApplication> {
-      const acceptedAt = now().toISOString();
-      deps.logger.info({ applicationId: input.applicationId, acceptedAt }, 'application accepted');
-      const plan = await sla.computeDeadlines({ applicationId: input.applicationId, clockStartedAt: acceptedAt });
+    async acceptApplication(input: AcceptApplicationInput): Promise<AcceptedApplication> {
+      const accepted = now();
+      const acceptedAt = accepted.toISOString();
+      const clockStartedAt = clockStartOf(input.submittedAt, accepted).toISOString();
+      deps.logger.info({ applicationId: input.applicationId, acceptedAt, clockStartedAt }, 'application accepted');
+      const plan = await sla.computeDeadlines({ applicationId: input.applicationId, clockStartedAt });
       return { acceptedAt, settings: deps.settings, sla: plan };
     },
 

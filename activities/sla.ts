@@ -64,7 +64,7 @@ export interface SlaPlan {
 
 export interface ComputeDeadlinesInput {
   applicationId: string;
-  /** The acceptance instant (ISO 8601): the application's clock start. */
+  /** The application's clock start (ISO 8601): its submission instant (see acceptApplication). */
   clockStartedAt: string;
   /** A later year the workflow's clocks reached: the answer must cover it. */
   coverYear?: number;

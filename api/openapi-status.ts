@@ -211,8 +211,11 @@ export const STATUS_SCHEMAS = {
       id: string,
       status: { type: 'string', enum: [...APPLICATION_STATES] },
       company: object({ name: string, district: string }, ['name', 'district']),
-      submittedAt: instant,
-      acceptedAt: instant,
+      submittedAt: {
+        ...instant,
+        description: 'When the API accepted the application (202): the start of its SLA clock',
+      },
+      acceptedAt: { ...instant, description: 'When a worker took the application up' },
       finishedAt: instant,
       steps: { type: 'array', items: ref('StepStatus') },
       results: {

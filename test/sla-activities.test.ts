@@ -13,6 +13,7 @@ import {
   type SlaActivityDeps,
   type SlaPlan,
 } from '../activities/sla';
+import { clockStartOf } from '../activities';
 import { ConfigError, loadConfig } from '../config';
 import { criticalPathWarning, loadSlaConfig, parseOfficeHours, webhookChannelId } from '../config/sla';
 import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
@@ -104,6 +105,19 @@ describe('computeDeadlines', () => {
       }),
     ).toMatchObject({ missingYear: 2027 });
     expect(lines.some((l) => l.level === 50 && l.year === 2027)).toBe(true);
+  });
+});
+
+describe('the clock start', () => {
+  const now = new Date('2026-12-01T08:30:00.000Z');
+  it('is the submission instant, however long before the acceptance it was', () => {
+    expect(clockStartOf('2026-12-01T01:00:00.000Z', now).toISOString()).toBe('2026-12-01T01:00:00.000Z');
+    expect(clockStartOf('2026-11-30T09:00:00+08:00', now).toISOString()).toBe('2026-11-30T01:00:00.000Z');
+  });
+  it("is the acceptance instant when the submission lies ahead of the worker's clock, is missing or unreadable", () => {
+    for (const submittedAt of ['2026-12-01T08:30:00.001Z', undefined, '', 'yesterday']) {
+      expect(clockStartOf(submittedAt, now)).toEqual(now);
+    }
   });
 });
 

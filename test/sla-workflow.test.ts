@@ -384,4 +384,43 @@ describe('the one-working-day SLA', () => {
     expect(status.sla!.alerts).toEqual([]);
     expect(alertsOf(handle.workflowId)).toEqual([]);
   });
+
+  it('when no worker takes an application up for hours, its clock still counts from the submission, and a warning already due at acceptance is raised at once', async () => {
+    // Tuesday 17 November: submitted 09:00, taken up by a worker at 16:30 (the workers were down). 7 h from 09:00:
+    // 3 h + 4 h, due 17:30; 75 % (5.25 h) at 15:45 — already past when the workflow accepts it.
+    const submitted = at(`${TEST_YEAR}-11-17T09:00:00+08:00`);
+    const accepted = at(`${TEST_YEAR}-11-17T16:30:00+08:00`);
+    expect(reference.add(submitted, 7 * H)).toBe(at(`${TEST_YEAR}-11-17T17:30:00+08:00`));
+    expect(reference.add(submitted, 5.25 * H)).toBe(at(`${TEST_YEAR}-11-17T15:45:00+08:00`));
+    await skipTo(env, accepted);
+    acceptAt = accepted;
+    const handle = await startApplication(env.client, { taskQueue: stack.taskQueue, submittedAt: submitted });
+
+    const status = await completed(handle);
+    expect(status.status).toBe('completed');
+    expect(status).toMatchObject({
+      submittedAt: new Date(submitted).toISOString(),
+      acceptedAt: new Date(accepted).toISOString(),
+    });
+    expect(status.sla!.application).toMatchObject({
+      dueAt: `${TEST_YEAR}-11-17T17:30:00+08:00`,
+      warningAt: `${TEST_YEAR}-11-17T15:45:00+08:00`,
+      level: 'warning',
+    });
+    // Raised once, at acceptance (workflow time), naming the instant the threshold was crossed.
+    const alerts = await eventually(
+      () => receiver.accepted(handle.workflowId),
+      (a) => a.length >= 1,
+    );
+    expect(alerts.map((a) => `${a.scope}:${a.level}`)).toEqual(['application:warning']);
+    expect(alerts[0]).toMatchObject({
+      thresholdAt: `${TEST_YEAR}-11-17T15:45:00+08:00`,
+      deadline: `${TEST_YEAR}-11-17T17:30:00+08:00`,
+    });
+    expect(Date.parse(alerts[0]!.at) - accepted).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(alerts[0]!.at) - accepted).toBeLessThan(60_000);
+    expect(alerts[0]!.consumedFraction).toBeGreaterThanOrEqual(6 / 7 - 0.01);
+    // The steps' clocks run from when each started, after the acceptance: none of them is late.
+    expect(status.steps.filter((s) => s.sla?.level !== 'on_track').map((s) => s.id)).toEqual([]);
+  });
 });

@@ -342,12 +342,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   // ---- acceptance --------------------------------------------------------------------------
 
-  const accepted = await acceptApplication({ applicationId });
+  const accepted = await acceptApplication({ applicationId, submittedAt: input.submittedAt });
   status.acceptedAt = accepted.acceptedAt;
   const config: WorkflowSettings = accepted.settings;
   searchAttributesEnabled = config.searchAttributes;
   const slaAttributes = sla.start({
-    acceptedAt: accepted.acceptedAt,
+    // The submission instant (older histories: the acceptance's, which their plan recorded as the clock start).
+    clockStartedAt: accepted.sla.clockStartedAt,
     searchAttributes: config.searchAttributes,
     plan: accepted.sla,
   });

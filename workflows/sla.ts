@@ -109,7 +109,8 @@ interface Pause {
 export class SlaClock {
   private plan?: SlaPlan;
   private calendar?: WorkingCalendar;
-  private acceptedAt = 0;
+  /** The application clock's start: the submission instant (see acceptApplication). */
+  private clockStartedAt = 0;
   private searchAttributes = false;
   private readonly pauses: Pause[] = [];
   private readonly clocks = new Map<SlaScope, Clock>();
@@ -137,12 +138,13 @@ export class SlaClock {
   ) {}
 
   /**
-   * Starts the clocks at acceptance with the plan the acceptance activity returned, and returns the SLA's search
-   * attributes for the workflow's upsert at acceptance (one upsert instead of two).
+   * Starts the clocks with the plan the acceptance activity returned — the application's from `clockStartedAt`, the
+   * submission instant, each step's when it starts — and returns the SLA's search attributes for the workflow's upsert
+   * at acceptance (one upsert instead of two).
    */
-  start(input: { acceptedAt: string; searchAttributes: boolean; plan: SlaPlan }): SearchAttributeUpdatePair[] {
+  start(input: { clockStartedAt: string; searchAttributes: boolean; plan: SlaPlan }): SearchAttributeUpdatePair[] {
     this.rootScope = CancellationScope.current();
-    this.acceptedAt = Date.parse(input.acceptedAt);
+    this.clockStartedAt = Date.parse(input.clockStartedAt);
     this.searchAttributes = input.searchAttributes;
     this.status.sla = {
       state: 'starting',
@@ -339,7 +341,7 @@ export class SlaClock {
         answer ??
         (await computeDeadlines({
           applicationId: this.applicationId,
-          clockStartedAt: new Date(this.acceptedAt).toISOString(),
+          clockStartedAt: new Date(this.clockStartedAt).toISOString(),
           ...(coverYear !== undefined ? { coverYear } : {}),
         }));
       answer = undefined;
@@ -363,10 +365,10 @@ export class SlaClock {
         this.calendar,
         'application',
         plan.countingRule,
-        this.acceptedAt,
+        this.clockStartedAt,
         plan.budgets.application,
       );
-      this.clocks.set('application', { startedAt: this.acceptedAt, budgetMs: budget });
+      this.clocks.set('application', { startedAt: this.clockStartedAt, budgetMs: budget });
     }
   }
 
@@ -554,7 +556,7 @@ export class SlaClock {
       application: this.scopeView('application', at),
       paused: {
         now: this.isPaused(),
-        totalWorkingMs: pausedWorkingTime(calendar, this.pauses, this.acceptedAt, end),
+        totalWorkingMs: pausedWorkingTime(calendar, this.pauses, this.clockStartedAt, end),
         totalMs: this.pauses.reduce((sum, p) => sum + Math.max(0, (p.to ?? end) - p.from), 0),
         intervals: this.pauses.map((p) => ({
           from: formatShanghai(p.from),

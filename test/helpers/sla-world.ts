@@ -6,10 +6,11 @@
  * Council arrangement — National Day 1–7 October, make-up Saturday 10 October — is replayed there as test data and
  * given to the worker through SLA_CALENDAR_FILE, the way a newly published year reaches a deployment.
  *
- * Why an acceptance clock: the acceptance instant comes from the `acceptApplication` activity (host time), while
- * timers run on the server's time. The test skips the server to the chosen instant and makes the activity report
- * exactly that instant, so the deadlines can be written down by hand; the workflow's own time then lags by the few
- * real milliseconds the start takes, which moves no deadline (they are computed from the acceptance instant).
+ * Why an acceptance clock: the clock starts at the submission instant (the workflow's input), but never later than
+ * the `acceptApplication` activity's host time, while timers run on the server's time. The test skips the server to
+ * the chosen instant, submits at it and makes the activity report it too, so the deadlines can be written down by
+ * hand; the workflow's own time then lags by the few real milliseconds the start takes, which moves no deadline (they
+ * are computed from the clock start). A test of a late acceptance sets the two apart.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
