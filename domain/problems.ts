@@ -23,6 +23,10 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
     zh: () => '身份证号码校验位或出生日期不正确（GB 11643）',
     en: () => 'the ID number check character or birth date is wrong (GB 11643)',
   },
+  ID_NUMBER_BIRTH_FUTURE: {
+    zh: () => '身份证号码中的出生日期晚于今天',
+    en: () => 'the birth date in the ID number is after today',
+  },
   PHONE_INVALID: { zh: () => '手机号码应为11位，以1开头', en: () => 'a mobile number has 11 digits and starts with 1' },
   DISTRICT_UNKNOWN: {
     zh: () => '不是南昌市的县级行政区划代码',

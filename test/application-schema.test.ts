@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseApplication, type Application } from '../domain/application';
+import { idNumberCheckCharacter } from '../domain/codes';
 import { languageFrom } from '../domain/problems';
 
 const fixture = JSON.parse(
@@ -57,6 +58,23 @@ describe('the application schema', () => {
       a.people.shareholders[1].idNumber = '36011119851112456Y';
     });
     expect(codesOf(input)).toEqual(['people.shareholders[1].idNumber ID_NUMBER_FORMAT']);
+  });
+
+  it('refuses an ID number whose birth date is after today, even with a valid check character', () => {
+    const withBirth = (date: string) => {
+      const body = `360111${date}456`;
+      return body + idNumberCheckCharacter(body);
+    };
+    const born = (date: string) =>
+      variant((a) => {
+        a.people.shareholders[1].idNumber = withBirth(date);
+      });
+    expect(codesOf(born('20900101'))).toEqual(['people.shareholders[1].idNumber ID_NUMBER_BIRTH_FUTURE']);
+    const tomorrow = new Date(Date.now() + (8 + 24) * 3_600_000).toISOString().slice(0, 10).replaceAll('-', '');
+    expect(codesOf(born(tomorrow))).toEqual(['people.shareholders[1].idNumber ID_NUMBER_BIRTH_FUTURE']);
+    expect(parseApplication(born('19900307')).ok).toBe(true);
+    const problem = (parseApplication(born('20900101'), 'en') as { problems: { message: string }[] }).problems[0];
+    expect(problem?.message).toBe('the birth date in the ID number is after today');
   });
 
   it('rejects unknown fields at any depth', () => {
