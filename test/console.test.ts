@@ -262,6 +262,31 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it('when an applicant withdraws without a reason, then the console shows the default reason in its own language', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    const parked = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    await row(page, parked.id).locator('.badge.task-review').waitFor({ timeout: 30_000 });
+    const res = await fetch(`${stack.api.url}/v1/applications/${parked.id}/withdraw`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
+      body: '{}',
+    });
+    expect(res.status).toBe(200);
+
+    await row(page, parked.id).locator('th a').click();
+    await page.locator('[data-testid="detail-status"][data-status="withdrawn"]').waitFor({ timeout: 30_000 });
+    const outcome = page.locator('#outcome dd').first();
+    await expect(outcome.textContent()).resolves.toBe('申请人撤回');
+    await page.locator('#audit').getByText('申请人撤回').waitFor();
+    await page.getByTestId('lang').click();
+    await page.locator('#outcome-h').getByText('Outcome').waitFor();
+    await expect(outcome.textContent()).resolves.toBe('withdrawn by the applicant');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('when an agency refuses to undo a step of an aborted application, then its page offers retry or skip for that undo only; a confirmed retry ends the application', async () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));

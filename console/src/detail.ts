@@ -449,7 +449,8 @@ function auditSection(status: ApplicationStatus): Child[] {
             h('td', null, actorText(e.by)),
             h('td', null, tk('act', e.action)),
             h('td', null, e.step ? stepTitle(e.step) : '—'),
-            h('td', null, e.reason ?? '—'),
+            // A person's reason as written; the API's default one (a withdrawal without a reason) translated.
+            h('td', null, e.reason ? tk('reason', e.reason) : '—'),
           ),
         ),
       ),
@@ -776,7 +777,7 @@ export function detailPage(id: string, role: string): Page {
           'outcome',
           t('outcome'),
           dl([
-            [t('colReason'), status.outcome.reason],
+            [t('colReason'), tk('reason', status.outcome.reason)],
             [t('colBy'), actorText(status.outcome.by)],
             [t('colStep'), status.outcome.step ? stepTitle(status.outcome.step) : undefined],
           ]),
