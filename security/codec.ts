@@ -14,6 +14,7 @@
  * workflow bundle, through `failureConverterPath`).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConfigError, type Config } from '../config';
@@ -43,23 +44,47 @@ const text = (bytes: Uint8Array | null | undefined) => (bytes ? new TextDecoder(
  * How the original payload is framed inside the ciphertext, named in the sealed payload's metadata and bound into the
  * authenticated data (a relabelled format fails to decrypt):
  * - `payload-proto`: Temporal's own Payload message, as Temporal's codec samples seal it;
+ * - `payload-proto-deflate`: the same message compressed (raw DEFLATE) before sealing — written for payloads of
+ *   `COMPRESS_FROM` bytes or more that shrink (JSON of statuses and filings shrinks 3–6×: the final status is the
+ *   largest payload of a history);
  * - none (written by earlier versions, still read): JSON of base64 metadata and data — a third larger than the payload.
+ *
+ * Compression before encryption lets the ciphertext's length depend on the content. The attack that uses this
+ * (CRIME) needs an attacker who mixes chosen text into a payload holding a secret and watches many lengths: here the
+ * only parties who write into an application's payloads are its applicant (their own data) and operators (who may
+ * reveal the personal data through the API anyway).
  */
 export const FORMAT_METADATA = 'encryption-format';
 const PROTO_FORMAT = 'payload-proto';
+const DEFLATE_FORMAT = 'payload-proto-deflate';
+const FORMATS = new Set([PROTO_FORMAT, DEFLATE_FORMAT]);
+/** Smaller payloads (ids, small activity results) gain too little for the work. */
+export const COMPRESS_FROM = 512;
 const { Payload: PayloadMessage } = temporal.api.common.v1;
 
 /** Binds each ciphertext to its key id and to its framing. */
 const aad = (keyId: string, format: string | undefined) =>
-  Buffer.from(format === PROTO_FORMAT ? `kaiban-codec-v2:${keyId}` : `kaiban-codec-v1:${keyId}`);
+  Buffer.from(
+    format === DEFLATE_FORMAT
+      ? `kaiban-codec-v3:${keyId}`
+      : format === PROTO_FORMAT
+        ? `kaiban-codec-v2:${keyId}`
+        : `kaiban-codec-v1:${keyId}`,
+  );
 
-function frame(payload: Payload): Uint8Array {
-  return PayloadMessage.encode(payload).finish();
+/** The payload's bytes to seal, and their format. */
+function frame(payload: Payload): { bytes: Uint8Array; format: string } {
+  const bytes = PayloadMessage.encode(payload).finish();
+  if (bytes.length >= COMPRESS_FROM) {
+    const compressed = deflateRawSync(bytes);
+    if (compressed.length < bytes.length) return { bytes: compressed, format: DEFLATE_FORMAT };
+  }
+  return { bytes, format: PROTO_FORMAT };
 }
 
 function unframe(bytes: Buffer, format: string | undefined): Payload {
-  if (format === PROTO_FORMAT) {
-    const decoded = PayloadMessage.decode(bytes);
+  if (format === PROTO_FORMAT || format === DEFLATE_FORMAT) {
+    const decoded = PayloadMessage.decode(format === DEFLATE_FORMAT ? inflateRawSync(bytes) : bytes);
     const metadata: Record<string, Uint8Array> = {};
     for (const [k, v] of Object.entries(decoded.metadata ?? {})) metadata[k] = new Uint8Array(v);
     return { metadata, data: new Uint8Array(decoded.data ?? new Uint8Array()) };
@@ -87,14 +112,15 @@ export class AesGcmCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const iv = randomBytes(IV_BYTES);
+      const { bytes, format } = frame(payload);
       const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
-      cipher.setAAD(aad(this.current.id, PROTO_FORMAT));
-      const sealed = Buffer.concat([iv, cipher.update(frame(payload)), cipher.final(), cipher.getAuthTag()]);
+      cipher.setAAD(aad(this.current.id, format));
+      const sealed = Buffer.concat([iv, cipher.update(bytes), cipher.final(), cipher.getAuthTag()]);
       return {
         metadata: {
           encoding: utf8(ENCRYPTED_ENCODING),
           [KEY_ID_METADATA]: utf8(this.current.id),
-          [FORMAT_METADATA]: utf8(PROTO_FORMAT),
+          [FORMAT_METADATA]: utf8(format),
         },
         data: new Uint8Array(sealed),
       };
@@ -112,7 +138,7 @@ export class AesGcmCodec implements PayloadCodec {
       const sealed = Buffer.from(payload.data ?? new Uint8Array());
       if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error('encrypted payload is truncated');
       const format = text(payload.metadata?.[FORMAT_METADATA]);
-      if (format !== undefined && format !== PROTO_FORMAT)
+      if (format !== undefined && !FORMATS.has(format))
         throw new Error(
           `encrypted payload in an unknown format "${format}": written by a newer Kaiban? Run the same version in the API and every worker`,
         );

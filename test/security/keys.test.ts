@@ -3,6 +3,7 @@
  * `npm run token`, a PEM public key, a JWKS endpoint) and the payload codec's keys.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,7 @@ import { ConfigError, loadConfig } from '../../config';
 import {
   AesGcmCodec,
   codecKeysFromConfig,
+  COMPRESS_FROM,
   FORMAT_METADATA,
   newCodecKeySpec,
   parseCodecKeys,
@@ -234,6 +236,40 @@ describe('the payload codec', () => {
       metadata: { ...sealed!.metadata, [FORMAT_METADATA]: new TextEncoder().encode('v9') },
     };
     await expect(codec.decode([unknown])).rejects.toThrow(/unknown format "v9"/);
+  });
+
+  it('compresses a large payload before sealing it, names that framing, and a relabelled one does not decrypt', async () => {
+    const codec = new AesGcmCodec(parseCodecKeys(newCodecKeySpec('k1')));
+    // A status-like JSON: repeated keys and texts, as the final status of an application.
+    const steps = Array.from({ length: 8 }, (_, i) => ({
+      id: `step-${i}`,
+      state: 'done',
+      attempts: 1,
+      sla: { level: 'on_track' },
+    }));
+    const large = {
+      metadata: { encoding: new TextEncoder().encode('json/plain') },
+      data: new TextEncoder().encode(JSON.stringify({ idNumber: '360102199003071236', steps })),
+    };
+    expect(large.data.length).toBeGreaterThanOrEqual(COMPRESS_FROM);
+    const [sealed] = await codec.encode([large]);
+    expect(Buffer.from(sealed!.metadata![FORMAT_METADATA]!).toString()).toBe('payload-proto-deflate');
+    expect(sealed!.data!.length).toBeLessThan(large.data.length / 2);
+    expect(await codec.decode([sealed!])).toEqual([large]);
+    const relabelled = {
+      ...sealed!,
+      metadata: { ...sealed!.metadata, [FORMAT_METADATA]: new TextEncoder().encode('payload-proto') },
+    };
+    await expect(codec.decode([relabelled])).rejects.toThrow();
+
+    // Random bytes do not shrink: sealed as they are.
+    const incompressible = {
+      metadata: { encoding: new TextEncoder().encode('binary/plain') },
+      data: new Uint8Array(randomBytes(4096)),
+    };
+    const [plain] = await codec.encode([incompressible]);
+    expect(Buffer.from(plain!.metadata![FORMAT_METADATA]!).toString()).toBe('payload-proto');
+    expect(await codec.decode([plain!])).toEqual([incompressible]);
   });
 
   it('still opens payloads sealed by earlier versions (JSON framing, no format in the metadata)', async () => {
