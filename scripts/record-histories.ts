@@ -52,6 +52,7 @@ const DEFAULT_AGENCY = {
   rejectAll: false,
   callbacks: true,
   refuseUndo: false,
+  answerDelayMs: 0,
 };
 
 interface Context {
@@ -311,6 +312,30 @@ export const PATHS: PathRecipe[] = [
       await handle.executeUpdate(stepActionUpdate, {
         args: [{ ...action(operator, '已在税务窗口办理'), step: 'tax', action: 'skip' }],
       });
+      return handle;
+    },
+  },
+  {
+    // The fund centre registers the account but answers after the adapter has given up, then goes down: no answer
+    // ever came. The operator skips the step while the centre is down; the application completes, and the filing the
+    // centre holds is learnt by filing again under the same key and withdrawn once it is back (patch
+    // cancel-unanswered-filing-on-skip).
+    name: 'incident-skipped-unanswered',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 0, answerDelayMs: 12_000, callbacks: false }, ['fund']);
+      const handle = await ctx.start('incident-skipped-unanswered');
+      for (let held = false; !held; await new Promise((r) => setTimeout(r, 100))) {
+        const res = await fetch(`${ctx.simulator.url}/records?applicationId=${handle.workflowId}`);
+        held = ((await res.json()) as { records: { agency: string }[] }).records.some((r) => r.agency === 'fund');
+      }
+      await ctx.agencies({ transientFailureRate: 1 }, ['fund']);
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:fund'));
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '已在公积金中心窗口开户'), step: 'fund', action: 'skip' }],
+      });
+      await waitFor(handle, (s) => s.status === 'completed');
+      await ctx.agencies(DEFAULT_AGENCY);
       return handle;
     },
   },

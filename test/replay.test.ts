@@ -36,6 +36,7 @@ const EXPECTED_PATHS = [
   'incident-retried',
   'incident-skipped',
   'incident-skipped-filed',
+  'incident-skipped-unanswered',
   'incident-aborted',
   'undo-incident-retried',
   'sla-breach-alerted',
@@ -97,17 +98,26 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('corrected-name-retried')).toEqual(['reserve-owed-name']);
     expect(patchesIn('correction-moved-district')).toEqual(['upsert-corrected-district']);
     expect(patchesIn('incident-skipped-filed')).toEqual(['cancel-filing-on-skip']);
+    expect(patchesIn('incident-skipped-unanswered')).toEqual(['cancel-unanswered-filing-on-skip']);
     expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw
     // The usual paths take no patched branch: no marker, no extra event.
     expect(patchesIn('completed')).toEqual([]);
     expect(patchesIn('correction')).toEqual([]);
-    const history = readHistoryFile(path.join(HISTORIES, 'withdrawn-before-acceptance.json'));
+    const activitiesOf = (name: string) =>
+      (readHistoryFile(path.join(HISTORIES, `${name}.json`)).events ?? []).flatMap((e) => {
+        const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+        return type ? [type] : [];
+      });
     // Nothing was filed: the only activity is the acceptance.
-    const activities = (history.events ?? []).flatMap((e) => {
-      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-      return name ? [name] : [];
-    });
-    expect(activities).toEqual(['acceptApplication']);
+    expect(activitiesOf('withdrawn-before-acceptance')).toEqual(['acceptApplication']);
+    // The unanswered filing was withdrawn beside the chain: the dossier was archived before the cancellation, which
+    // followed the filing made again (7 steps' filings, then the eighth) to learn its ticket.
+    expect(activitiesOf('incident-skipped-unanswered').slice(-3)).toEqual([
+      'fileAgencyRequest',
+      'archiveDossier',
+      'cancelAgencyRequest',
+    ]);
+    expect(activitiesOf('incident-skipped-unanswered').filter((a) => a === 'fileAgencyRequest')).toHaveLength(8);
   });
 
   it('would catch an incompatible change: a timer added before the first activity fails replay', async () => {

@@ -1,8 +1,12 @@
 /**
- * An operator marks a step in an incident done offline (skip). If the agency holds a filing of ours for that step —
- * it answered with a ticket, and then polling it failed for good — that filing is withdrawn (patch
- * `cancel-filing-on-skip`): otherwise the agency would keep a second registration, which no compensation undoes.
- * Dev server, real simulator, polling every 0.2 s, two attempts make an incident.
+ * An operator marks a step in an incident done offline (skip). If the agency holds a filing of ours for that step,
+ * that filing is withdrawn: otherwise the agency would keep a second registration, which no compensation undoes.
+ * - It answered with a ticket, and then polling it failed for good (patch `cancel-filing-on-skip`): withdrawn before
+ *   the chain goes on.
+ * - No answer came (patch `cancel-unanswered-filing-on-skip`): the filing may still have reached the agency; it is
+ *   filed again under the same key to learn its ticket and cancelled, beside the chain, however long the agency stays
+ *   down — the application completes meanwhile, and stays open in Temporal until the withdrawal is done.
+ * Dev server, real simulator, polling every 0.2 s, agency calls time out after 3 s, two attempts make an incident.
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -11,6 +15,7 @@ import { stepActionUpdate } from '../workflows/messages';
 import { startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
+import { eventually } from './helpers/sla-world';
 import { waitForStatus } from './helpers/wait';
 
 let env: TestWorkflowEnvironment;
@@ -18,7 +23,10 @@ let stack: Stack;
 
 beforeAll(async () => {
   env = await startDevServer();
-  stack = await startStack(env, { settings: { agencyMaxAttempts: 2, pollInitialMs: 200, pollMaxMs: 400 } });
+  stack = await startStack(env, {
+    env: { AGENCY_TIMEOUT_MS: '3000' },
+    settings: { agencyMaxAttempts: 2, pollInitialMs: 200, pollMaxMs: 400 },
+  });
 });
 
 afterAll(async () => {
@@ -68,4 +76,61 @@ it('when an operator marks a step done offline while the agency holds our filing
   // Before, the bureau kept the online filing pending (and would have approved it): two tax registrations.
   const tax = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
   expect(tax.map((r) => [r.ticket, r.status, r.live])).toEqual([[ticket, 'cancelled', false]]);
+});
+
+it('when an operator marks a step done offline after its filing went unanswered, then the filing the agency holds is withdrawn beside the chain, which completes meanwhile', async () => {
+  const instant = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
+  await patchSimulator(stack.simulator, {
+    agencies: {
+      market: instant,
+      police: instant,
+      tax: instant,
+      hrss: instant,
+      bank: instant,
+      // The fund centre registers the account at once but answers after the adapter has given up (3 s)...
+      fund: { processingMs: 0, transientFailureRate: 0, answerDelayMs: 8000, callbacks: false },
+    },
+  });
+  const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
+  const fundRecords = async () =>
+    (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'fund');
+  const [held] = await eventually(fundRecords, (r) => r.length === 1, 30_000);
+  // ...and then goes down before the retry: no answer ever reached Kaiban.
+  await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 1 } } });
+  const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:fund'), 30_000);
+  expect(incident.steps.find((x) => x.id === 'fund')).toMatchObject({ state: 'incident', attempts: 2 });
+  expect(incident.steps.find((x) => x.id === 'fund')!.ticket).toBeUndefined();
+  expect(held).toMatchObject({ status: 'approved', live: true });
+
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [
+      {
+        actionId: randomUUID(),
+        by: { subject: 'op-1', role: 'operator' },
+        step: 'fund',
+        action: 'skip',
+        reason: '已在公积金中心窗口开户',
+      },
+    ],
+  });
+  // The centre is still down: the chain does not wait for the withdrawal.
+  const completed = await waitForStatus(handle, (s) => s.status === 'completed', 30_000);
+  expect(completed.steps.find((x) => x.id === 'fund')).toMatchObject({ state: 'skipped' });
+  expect(completed.steps.find((x) => x.id === 'archive')).toMatchObject({ state: 'done' });
+  expect(completed.compensations).toEqual([
+    expect.objectContaining({ step: 'fund', action: 'cancel', state: 'running' }),
+  ]);
+  expect((await handle.describe()).status.name).toBe('RUNNING');
+  expect((await fundRecords()).map((r) => r.live)).toEqual([true]);
+
+  await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 0, answerDelayMs: 0 } } });
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('completed');
+  expect(status.compensations).toEqual([
+    expect.objectContaining({ step: 'fund', action: 'cancel', state: 'done', result: expect.any(String) }),
+  ]);
+  // Filed again under the same key, the centre answered with the record it held: that one is withdrawn, no other made.
+  const after = await fundRecords();
+  expect(after.map((r) => [r.ticket, r.live])).toEqual([[held!.ticket, false]]);
+  expect(status.compensations[0]!.result).toBe(after[0]!.status);
 });

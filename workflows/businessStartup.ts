@@ -79,6 +79,12 @@ const RESERVE_OWED_NAME = 'reserve-owed-name';
 const UPSERT_CORRECTED_DISTRICT = 'upsert-corrected-district';
 /** CANCEL_FILING_ON_SKIP: a step skipped (done offline) withdraws the filing the agency holds for it. */
 const CANCEL_FILING_ON_SKIP = 'cancel-filing-on-skip';
+/**
+ * CANCEL_UNANSWERED_FILING_ON_SKIP: a step skipped after its filing went unanswered (every attempt timed out or
+ * failed) withdraws whatever filing the agency may hold — filed again under the same key to learn its ticket, then
+ * cancelled — in the background: the chain goes on at once, and the workflow ends when the withdrawal is done.
+ */
+const CANCEL_UNANSWERED_FILING_ON_SKIP = 'cancel-unanswered-filing-on-skip';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -169,6 +175,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** A corrected name whose reservation failed (an incident of the license's step): reserved before the license. */
   let nameOwed = false;
   const incidentActions = new Map<StepId, StepActionInput>();
+  /** Withdrawals of unanswered filings of skipped steps, running beside the chain (CANCEL_UNANSWERED_FILING_ON_SKIP). */
+  const withdrawals: Promise<void>[] = [];
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
   /** Known after acceptance; until then there is nothing to publish to visibility. */
   let searchAttributesEnabled = false;
@@ -560,17 +568,22 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         step.state = 'incident';
         // Filing attempts: all of them when retries ran out, the one when the agency refused the request outright
         // (polls that failed are not filings).
-        if (err instanceof ActivityFailure && err.activityType === 'fileAgencyRequest') {
+        const filingFailed = err instanceof ActivityFailure && err.activityType === 'fileAgencyRequest';
+        if (filingFailed) {
           step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
         }
         step.error = { code: 'STEP_INCIDENT', message: describe(err) };
         log.warn('step incident: waiting for an operator', { applicationId, step: id });
         const action = await operatorAction(id);
         if (action.action === 'skip') {
-          // Done offline: our own filing the agency holds (it answered with a ticket) is withdrawn, or the agency
-          // would keep two — and the compensation does not undo a skipped step.
-          if (step.ticket && !decided.has(step.ticket) && patched(CANCEL_FILING_ON_SKIP)) {
-            await undo(id, 'cancel', `${id} done offline by an operator: ${action.reason ?? ''}`);
+          // Done offline: our own filing the agency holds is withdrawn, or the agency would keep two — and the
+          // compensation does not undo a skipped step. With a ticket, before the chain goes on; without one (no
+          // answer came: the agency may be down), beside it, however long the agency takes to come back.
+          const withdrawal = `${id} done offline by an operator: ${action.reason ?? ''}`;
+          if (filingFailed && !step.ticket && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
+            withdrawals.push(CancellationScope.nonCancellable(() => undo(id, 'cancel', withdrawal)));
+          } else if (step.ticket && !decided.has(step.ticket) && patched(CANCEL_FILING_ON_SKIP)) {
+            await undo(id, 'cancel', withdrawal);
           }
           const output = { ...(action.output ?? {}), skippedOffline: true, reason: action.reason };
           outputs[id] = output;
@@ -712,6 +725,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     syncVisibility();
     log.info('application completed', { applicationId });
     await sla.finish();
+    // Completed for the applicant and the SLA; open in Temporal until a skipped step's stray filing is withdrawn.
+    await Promise.all(withdrawals);
     return status;
   }
 
@@ -750,6 +765,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   syncVisibility();
   log.warn('application ended without success', { applicationId, status: finalState });
   await sla.finish();
+  await Promise.all(withdrawals);
   return status;
 }
 
