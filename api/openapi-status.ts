@@ -183,6 +183,9 @@ export const STATUS_SCHEMAS = {
       reason: { ...string, description: "The operator's reason for undone offline" },
     },
     ['step', 'action', 'state', 'startedAt', 'attempts'],
+    'An undo at an agency: of each step that reached its agency, when the application ends without success; or of ' +
+      'our own filing for a step an operator marked done offline (action cancel), which may still be running after ' +
+      'the application completed (it stays open in Temporal until the agency has cancelled it)',
   ),
   ReviewStatus: object(
     {
