@@ -14,7 +14,7 @@ import { createLogger } from '../observability/logger';
 import { buildConsole } from '../scripts/build-console';
 import { authHeaders, securityTestEnv, tokenFor } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
-import { patchSimulator, startStack, type Stack } from './helpers/stack';
+import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -258,6 +258,40 @@ describe('the operator console', () => {
     await expect(head.locator('.badge').count()).resolves.toBe(0);
     await expect(page.getByTestId('review-form').count()).resolves.toBe(0);
     await expect(page.getByTestId('abort').count()).resolves.toBe(0);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('when the cancellation of a step done offline is refused after the application completed, then its page offers retry or skip for that undo, and a confirmed retry closes it', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 1 } } });
+    try {
+      const stuck = await submit();
+      await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 30_000 });
+      await row(page, stuck.id).locator('th a').click();
+      await page.getByTestId('skip-fund').waitFor();
+      // The centre is back but will not undo anything: the withdrawal of whatever it may hold of our filing is refused.
+      await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 0, refuseUndo: true } } });
+      await page.locator('#skip-reason-fund').fill('已在公积金中心窗口开户');
+      await page.getByTestId('skip-fund').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+
+      await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+      await page.getByTestId('retry-fund').waitFor({ timeout: 30_000 });
+      await expect(page.locator('#incident-fund-h').textContent()).resolves.toContain('撤销异常');
+      await expect(page.getByTestId('abort').count()).resolves.toBe(0);
+      await patchSimulator(stack.simulator, { agencies: { fund: { refuseUndo: false } } });
+      await page.getByTestId('retry-fund').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+      await page.locator('#compensations').getByText('已完成').waitFor({ timeout: 30_000 });
+      await expect(page.getByTestId('retry-fund').count()).resolves.toBe(0);
+      const records = (await agencyRecords(stack.simulator, stuck.id)).filter((r) => r.agency === 'fund');
+      expect(records.map((r) => r.live)).toEqual([false]);
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 0, refuseUndo: false } } });
+    }
     expect(errors).toEqual([]);
     await page.context().close();
   });

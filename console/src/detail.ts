@@ -28,12 +28,14 @@ const REFRESH_MS = 3000;
 const FINAL = new Set<string>(FINAL_STATES);
 
 /**
- * Nothing on the page can change any more: the application has ended (in Kaiban, with every alert delivery settled —
- * a completed application stays open until its webhooks are delivered — or in Temporal, for good).
+ * Nothing on the page can change any more: the application has ended (in Kaiban, with every alert delivery and every
+ * undo settled — a completed application stays open until its webhooks are delivered and a step done offline has had
+ * our filing for it cancelled — or in Temporal, for good).
  */
 function settled(status: ApplicationStatus): boolean {
   if (status.endedInTemporal) return true;
   if (!FINAL.has(status.status)) return false;
+  if (status.compensations.some((c) => c.state === 'running' || c.state === 'incident')) return false;
   return !status.sla?.alerts.some((alert) => alert.deliveries.some((d) => d.state === 'pending'));
 }
 
@@ -668,11 +670,12 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
   // Temporal closed it without Kaiban: its last status may still show a review or an incident nobody can act on.
   if (status.endedInTemporal)
     return [h('p', { class: 'muted', 'data-testid': 'ended-no-actions' }, t('endedNoActions'))];
-  // An undo the agency refused (while the application ends, or of a corrected name's old reservation) waits for an
-  // operator like a step in an incident; while the application ends, nothing else does.
+  // An undo the agency refused (while the application ends, of a corrected name's old reservation, or of our filing
+  // for a step done offline, which can outlast the application) waits for an operator like a step in an incident;
+  // once the application ends, nothing else does.
   const refusedUndos = status.compensations.filter((c) => c.state === 'incident');
-  if (FINAL.has(status.status) || (status.status === 'compensating' && refusedUndos.length === 0))
-    return [h('p', { class: 'muted' }, t('noActions'))];
+  const ending = FINAL.has(status.status) || status.status === 'compensating';
+  if (ending && refusedUndos.length === 0) return [h('p', { class: 'muted' }, t('noActions'))];
   if (role !== 'operator') return [h('p', { class: 'muted' }, t('readOnly'))];
   const undoForms = refusedUndos.map((undo) =>
     incidentForm(
@@ -681,7 +684,7 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
       undo,
     ),
   );
-  if (status.status === 'compensating') return undoForms;
+  if (ending) return undoForms;
   const incidents = status.steps.filter((s) => s.state === 'incident');
   return [
     status.pendingTasks.includes('review') ? reviewForm(ctx) : null,
