@@ -5,8 +5,13 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import { AgencyRequestError, type AgencyClient, type AgencyRecord } from '../adapters/agency-client';
-import type { StepOutputs } from '../domain/agency-requests';
+import {
+  AgencyRequestError,
+  AgencyUnavailableError,
+  type AgencyClient,
+  type AgencyRecord,
+} from '../adapters/agency-client';
+import type { FilingFailureDetails, StepOutputs } from '../domain/agency-requests';
 import { canonicalJson } from '../domain/canonical-json';
 import type { AgencyId, StepId } from '../domain/steps';
 import { createSlaActivities, defaultSlaDeps, type SlaActivityDeps, type SlaPlan } from './sla';
@@ -80,10 +85,14 @@ export interface Dossier {
   archivedAt: string;
 }
 
-function refusal(err: unknown): never {
+/** `outcomeUnknown`: for a filing, whether an earlier attempt may have been carried out unanswered. */
+function refusal(err: unknown, outcomeUnknown?: boolean): never {
   if (err instanceof AgencyRequestError) {
     // The agency refused the request itself: a bug or a contract change, not a passing fault.
-    throw ApplicationFailure.nonRetryable(err.message, 'AgencyRequestInvalid', { httpStatus: err.httpStatus });
+    throw ApplicationFailure.nonRetryable(err.message, 'AgencyRequestInvalid', {
+      httpStatus: err.httpStatus,
+      ...(outcomeUnknown !== undefined ? { outcomeUnknown } : {}),
+    });
   }
   throw err;
 }
@@ -103,7 +112,9 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async fileAgencyRequest(input: FileAgencyRequestInput): Promise<AgencyOutcome> {
-      const { attempt } = Context.current().info;
+      const { attempt, heartbeatDetails } = Context.current().info;
+      // Whether an earlier attempt may have been carried out unanswered: its heartbeat details reach this attempt.
+      const earlierUnknown = (heartbeatDetails as Partial<FilingFailureDetails> | undefined)?.outcomeUnknown === true;
       const record = await deps.agencies
         .file({
           agency: input.agency,
@@ -113,7 +124,13 @@ export function createActivities(deps: ActivityDeps) {
           callbackUrl: `${deps.callbackBaseUrl}/v1/agency-callbacks/${input.agency}`,
           payload: input.payload,
         })
-        .catch(refusal);
+        .catch((err: unknown) => {
+          if (!(err instanceof AgencyUnavailableError)) refusal(err, earlierUnknown);
+          // The workflow reads the last attempt's details when the retries run out: is there a filing to withdraw?
+          const details: FilingFailureDetails = { outcomeUnknown: earlierUnknown || err.outcomeUnknown };
+          if (details.outcomeUnknown) Context.current().heartbeat(details);
+          throw ApplicationFailure.retryable(err.message, err.name, details);
+        });
       deps.logger.info(
         { applicationId: input.applicationId, step: input.step, ticket: record.ticket, status: record.status, attempt },
         'agency request filed',

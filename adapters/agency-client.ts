@@ -32,16 +32,26 @@ export interface FileRequest {
   payload: Record<string, unknown>;
 }
 
-/** The agency could not be reached or answered with a server error: worth retrying. */
+/**
+ * The agency could not be reached or answered with a server error: worth retrying. `outcomeUnknown`: the request may
+ * have been carried out all the same — it was sent and no answer came (a timeout, a connection cut), or an answer that
+ * does not say nothing happened (500, 502, 504, a success without a record). False only when the request certainly
+ * changed nothing: the connection was refused or the host unknown (it was never sent), or the agency answered 503 or
+ * 429 (not taken: the protocol's "unavailable, retry later", simulator/README.md).
+ */
 export class AgencyUnavailableError extends Error {
   override name = 'AgencyUnavailableError';
   constructor(
     message: string,
+    readonly outcomeUnknown: boolean,
     readonly httpStatus?: number,
   ) {
     super(message);
   }
 }
+
+/** Errors of a request that never left this host. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** The agency refused the request itself (bad request, unknown ticket): retrying will not help. */
 export class AgencyRequestError extends Error {
@@ -86,7 +96,11 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
       statusCode = response.statusCode;
       text = await response.body.text();
     } catch (err) {
-      throw new AgencyUnavailableError(`${agency} agency unreachable at ${method} ${url}: ${(err as Error).message}`);
+      const code = (err as { code?: string }).code;
+      throw new AgencyUnavailableError(
+        `${agency} agency unreachable at ${method} ${url}: ${(err as Error).message}`,
+        !(code && NOT_SENT.has(code)),
+      );
     }
     let json: unknown = undefined;
     try {
@@ -95,7 +109,11 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
       // A non-JSON answer is handled by the status checks below.
     }
     if (statusCode >= 500 || statusCode === 429 || statusCode === 408) {
-      throw new AgencyUnavailableError(`${agency} agency answered ${statusCode} to ${method} ${path}`, statusCode);
+      throw new AgencyUnavailableError(
+        `${agency} agency answered ${statusCode} to ${method} ${path}`,
+        statusCode !== 503 && statusCode !== 429,
+        statusCode,
+      );
     }
     if (statusCode < 200 || statusCode > 299) {
       throw new AgencyRequestError(
@@ -125,7 +143,7 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
 function toRecord(agency: AgencyId, json: unknown): AgencyRecord {
   const record = json as Partial<AgencyRecord> | undefined;
   if (!record || typeof record.ticket !== 'string' || typeof record.status !== 'string') {
-    throw new AgencyUnavailableError(`${agency} agency answered without a ticket and status`);
+    throw new AgencyUnavailableError(`${agency} agency answered without a ticket and status`, true);
   }
   return { ticket: record.ticket, status: record.status, result: record.result, reason: record.reason };
 }

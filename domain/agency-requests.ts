@@ -7,6 +7,23 @@ import type { StepId } from './steps';
 
 export type StepOutputs = Partial<Record<StepId, Record<string, unknown>>>;
 
+/**
+ * The details of a failed filing (the activity's failure and heartbeat details): whether any attempt so far may have
+ * been carried out by the agency without its answer reaching Kaiban (adapters/agency-client.ts says when).
+ */
+export interface FilingFailureDetails {
+  outcomeUnknown: boolean;
+}
+
+/**
+ * Whether a filing that failed may still have reached the agency, from its failure's details. Only a failure that
+ * says otherwise rules it out: a failure without them (an attempt that timed out, a worker lost, a history from
+ * before the details existed) may have.
+ */
+export function filingMayHaveReachedAgency(details: readonly unknown[] | null | undefined): boolean {
+  return (details?.[0] as Partial<FilingFailureDetails> | undefined)?.outcomeUnknown !== false;
+}
+
 function needOutput(outputs: StepOutputs, step: StepId): Record<string, unknown> {
   const output = outputs[step];
   if (!output) throw new Error(`the output of step '${step}' is needed but missing`);

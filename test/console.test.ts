@@ -14,6 +14,7 @@ import { createLogger } from '../observability/logger';
 import { buildConsole } from '../scripts/build-console';
 import { authHeaders, securityTestEnv, tokenFor } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
+import { eventually } from './helpers/sla-world';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 
@@ -266,14 +267,23 @@ describe('the operator console', () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
     await page.getByRole('heading', { name: '申请列表' }).waitFor();
-    await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 1 } } });
+    // The fund centre opens the account but answers after the adapter has given up (10 s), then goes down.
+    await patchSimulator(stack.simulator, { agencies: { fund: { processingMs: 0, answerDelayMs: 12_000 } } });
     try {
       const stuck = await submit();
-      await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 30_000 });
+      await eventually(
+        async () => (await agencyRecords(stack.simulator, stuck.id)).filter((r) => r.agency === 'fund').length,
+        (n) => n === 1,
+        30_000,
+      );
+      await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 1 } } });
+      await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
       await row(page, stuck.id).locator('th a').click();
       await page.getByTestId('skip-fund').waitFor();
-      // The centre is back but will not undo anything: the withdrawal of whatever it may hold of our filing is refused.
-      await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 0, refuseUndo: true } } });
+      // The centre is back but will not undo anything: the withdrawal of the account it opened for us is refused.
+      await patchSimulator(stack.simulator, {
+        agencies: { fund: { transientFailureRate: 0, answerDelayMs: 0, refuseUndo: true } },
+      });
       await page.locator('#skip-reason-fund').fill('已在公积金中心窗口开户');
       await page.getByTestId('skip-fund').click();
       await page.getByRole('dialog').getByTestId('confirm').click();
@@ -290,7 +300,9 @@ describe('the operator console', () => {
       const records = (await agencyRecords(stack.simulator, stuck.id)).filter((r) => r.agency === 'fund');
       expect(records.map((r) => r.live)).toEqual([false]);
     } finally {
-      await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 0, refuseUndo: false } } });
+      await patchSimulator(stack.simulator, {
+        agencies: { fund: { transientFailureRate: 0, refuseUndo: false, answerDelayMs: 0, processingMs: 150 } },
+      });
     }
     expect(errors).toEqual([]);
     await page.context().close();

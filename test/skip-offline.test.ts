@@ -3,9 +3,11 @@
  * that filing is withdrawn: otherwise the agency would keep a second registration, which no compensation undoes.
  * - It answered with a ticket, and then polling it failed for good (patch `cancel-filing-on-skip`): withdrawn before
  *   the chain goes on.
- * - No answer came (patch `cancel-unanswered-filing-on-skip`): the filing may still have reached the agency; it is
- *   filed again under the same key to learn its ticket and cancelled, beside the chain, however long the agency stays
- *   down — the application completes meanwhile, and stays open in Temporal until the withdrawal is done.
+ * - No answer came, and an attempt may have reached the agency — it timed out (patch
+ *   `cancel-unanswered-filing-on-skip`): it is filed again under the same key to learn its ticket and cancelled,
+ *   beside the chain, however long the agency stays down — the application completes meanwhile, and stays open in
+ *   Temporal until the withdrawal is done.
+ * - Every attempt was turned away ("unavailable", 503): nothing reached the agency, nothing is filed to be withdrawn.
  * Dev server, real simulator, polling every 0.2 s, agency calls time out after 3 s, two attempts make an incident.
  */
 import { randomUUID } from 'node:crypto';
@@ -133,4 +135,42 @@ it('when an operator marks a step done offline after its filing went unanswered,
   const after = await fundRecords();
   expect(after.map((r) => [r.ticket, r.live])).toEqual([[held!.ticket, false]]);
   expect(status.compensations[0]!.result).toBe(after[0]!.status);
+});
+
+it('when an operator marks a step done offline after the agency turned every filing away, then nothing is filed just to be withdrawn', async () => {
+  const instant = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
+  await patchSimulator(stack.simulator, {
+    agencies: {
+      market: instant,
+      police: instant,
+      tax: instant,
+      fund: instant,
+      bank: instant,
+      hrss: { ...instant, transientFailureRate: 1 },
+    },
+  });
+  try {
+    const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:social'), 30_000);
+    await patchSimulator(stack.simulator, { agencies: { hrss: { transientFailureRate: 0 } } });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [
+        {
+          actionId: randomUUID(),
+          by: { subject: 'op-1', role: 'operator' },
+          step: 'social',
+          action: 'skip',
+          reason: '窗口线下已办理社保登记',
+        },
+      ],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(status.steps.find((s) => s.id === 'social')).toMatchObject({ state: 'skipped', attempts: 2 });
+    expect(status.compensations).toEqual([]);
+    const hrss = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'hrss');
+    expect(hrss).toEqual([]);
+  } finally {
+    await patchSimulator(stack.simulator, { agencies: { hrss: { transientFailureRate: 0 } } });
+  }
 });

@@ -28,7 +28,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
 import type { Application } from '../domain/application';
-import { buildAgencyPayload, filingKey, type StepOutputs } from '../domain/agency-requests';
+import { buildAgencyPayload, filingKey, filingMayHaveReachedAgency, type StepOutputs } from '../domain/agency-requests';
 import { isValidUscc } from '../domain/codes';
 import { assessApplication, reviewRulesEdition } from '../domain/review-rules';
 import type {
@@ -80,9 +80,10 @@ const UPSERT_CORRECTED_DISTRICT = 'upsert-corrected-district';
 /** CANCEL_FILING_ON_SKIP: a step skipped (done offline) withdraws the filing the agency holds for it. */
 const CANCEL_FILING_ON_SKIP = 'cancel-filing-on-skip';
 /**
- * CANCEL_UNANSWERED_FILING_ON_SKIP: a step skipped after its filing went unanswered (every attempt timed out or
- * failed) withdraws whatever filing the agency may hold — filed again under the same key to learn its ticket, then
- * cancelled — in the background: the chain goes on at once, and the workflow ends when the withdrawal is done.
+ * CANCEL_UNANSWERED_FILING_ON_SKIP: a step skipped after its filing went unanswered (its attempts failed, one at least
+ * in a way that may have reached the agency: a timeout, a cut connection) withdraws whatever filing the agency may
+ * hold — filed again under the same key to learn its ticket, then cancelled — in the background: the chain goes on at
+ * once, and the workflow ends when the withdrawal is done.
  */
 const CANCEL_UNANSWERED_FILING_ON_SKIP = 'cancel-unanswered-filing-on-skip';
 
@@ -569,6 +570,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // Filing attempts: all of them when retries ran out, the one when the agency refused the request outright
         // (polls that failed are not filings).
         const filingFailed = err instanceof ActivityFailure && err.activityType === 'fileAgencyRequest';
+        // Whether that filing may have reached the agency unanswered (a timeout, a cut connection) or certainly did
+        // not (refused connections, "unavailable" answers only).
+        const filingMayBeHeld =
+          filingFailed &&
+          filingMayHaveReachedAgency(err.cause instanceof ApplicationFailure ? err.cause.details : undefined);
         if (filingFailed) {
           step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
         }
@@ -580,7 +586,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           // compensation does not undo a skipped step. With a ticket, before the chain goes on; without one (no
           // answer came: the agency may be down), beside it, however long the agency takes to come back.
           const withdrawal = `${id} done offline by an operator: ${action.reason ?? ''}`;
-          if (filingFailed && !step.ticket && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
+          if (filingMayBeHeld && !step.ticket && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
             withdrawals.push(CancellationScope.nonCancellable(() => undo(id, 'cancel', withdrawal)));
           } else if (step.ticket && !decided.has(step.ticket) && patched(CANCEL_FILING_ON_SKIP)) {
             await undo(id, 'cancel', withdrawal);
