@@ -352,6 +352,20 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // As incident-aborted, recorded after the adapter learnt to tell a filing turned away (503) from one that may have
+    // reached the agency: the compensation asks the tax bureau nothing (patch no-undo-of-unreached-filing).
+    name: 'incident-aborted-turned-away',
+    expect: 'aborted',
+    async run(ctx) {
+      await ctx.agencies({ transientFailureRate: 1 }, ['tax']);
+      const handle = await ctx.start('incident-aborted-turned-away');
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:tax'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(abortUpdate, { args: [action(operator, '税务系统长时间不可用，申请人同意终止')] });
+      return handle;
+    },
+  },
+  {
     // The police refuse to undo the seal filing: that undo waits for an operator (the license's undo waits with it),
     // the agency relents, the operator retries.
     name: 'undo-incident-retried',

@@ -37,6 +37,7 @@ const EXPECTED_PATHS = [
   'incident-skipped',
   'incident-skipped-filed',
   'incident-skipped-unanswered',
+  'incident-aborted-turned-away',
   'incident-aborted',
   'undo-incident-retried',
   'sla-breach-alerted',
@@ -99,6 +100,7 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('correction-moved-district')).toEqual(['upsert-corrected-district']);
     expect(patchesIn('incident-skipped-filed')).toEqual(['cancel-filing-on-skip']);
     expect(patchesIn('incident-skipped-unanswered')).toEqual(['cancel-unanswered-filing-on-skip']);
+    expect(patchesIn('incident-aborted-turned-away')).toEqual(['no-undo-of-unreached-filing']);
     expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw
     // The usual paths take no patched branch: no marker, no extra event.
     expect(patchesIn('completed')).toEqual([]);
@@ -118,6 +120,13 @@ describe('replay of recorded histories', () => {
       'cancelAgencyRequest',
     ]);
     expect(activitiesOf('incident-skipped-unanswered').filter((a) => a === 'fileAgencyRequest')).toHaveLength(8);
+    // The tax bureau turned every filing away: the compensation asks it nothing (the older history filed the tax step
+    // again, to cancel it).
+    const cancellations = (name: string) =>
+      (readHistoryFile(path.join(HISTORIES, `${name}.json`)).events ?? []).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'cancelAgencyRequest',
+      ).length;
+    expect(cancellations('incident-aborted-turned-away')).toBe(cancellations('incident-aborted') - 1);
   });
 
   it('would catch an incompatible change: a timer added before the first activity fails replay', async () => {

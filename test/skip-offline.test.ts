@@ -7,13 +7,14 @@
  *   `cancel-unanswered-filing-on-skip`): it is filed again under the same key to learn its ticket and cancelled,
  *   beside the chain, however long the agency stays down — the application completes meanwhile, and stays open in
  *   Temporal until the withdrawal is done.
- * - Every attempt was turned away ("unavailable", 503): nothing reached the agency, nothing is filed to be withdrawn.
+ * - Every attempt was turned away ("unavailable", 503): nothing reached the agency, nothing is filed to be withdrawn —
+ *   nor by the compensation when the application is aborted instead (patch `no-undo-of-unreached-filing`).
  * Dev server, real simulator, polling every 0.2 s, agency calls time out after 3 s, two attempts make an incident.
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
-import { stepActionUpdate } from '../workflows/messages';
+import { abortUpdate, stepActionUpdate } from '../workflows/messages';
 import { startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -172,5 +173,44 @@ it('when an operator marks a step done offline after the agency turned every fil
     expect(hrss).toEqual([]);
   } finally {
     await patchSimulator(stack.simulator, { agencies: { hrss: { transientFailureRate: 0 } } });
+  }
+});
+
+it('when an operator aborts an application whose step the agency turned away every time, then the compensation files nothing for that step just to cancel it', async () => {
+  const instant = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
+  await patchSimulator(stack.simulator, {
+    agencies: {
+      market: instant,
+      police: instant,
+      hrss: instant,
+      fund: instant,
+      bank: instant,
+      tax: { ...instant, transientFailureRate: 1 },
+    },
+  });
+  try {
+    const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
+    await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
+    await handle.executeUpdate(abortUpdate, {
+      args: [{ actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, reason: '税务系统长时间不可用' }],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('aborted');
+    expect(status.steps.find((s) => s.id === 'tax')).toMatchObject({ state: 'cancelled' });
+    // Every step the agencies hold was undone; the tax bureau, which took nothing, was asked nothing.
+    expect(status.compensations.map((c) => c.step).sort()).toEqual([
+      'bank',
+      'fund',
+      'license',
+      'name',
+      'seal',
+      'social',
+    ]);
+    const records = await agencyRecords(stack.simulator, handle.workflowId);
+    expect(records.filter((r) => r.agency === 'tax')).toEqual([]);
+    expect(records.filter((r) => r.live)).toEqual([]);
+  } finally {
+    await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
   }
 });

@@ -86,6 +86,11 @@ const CANCEL_FILING_ON_SKIP = 'cancel-filing-on-skip';
  * once, and the workflow ends when the withdrawal is done.
  */
 const CANCEL_UNANSWERED_FILING_ON_SKIP = 'cancel-unanswered-filing-on-skip';
+/**
+ * NO_UNDO_OF_UNREACHED_FILING: the compensation leaves alone a step in an incident whose every filing attempt was
+ * turned away (nothing reached the agency); it used to file it again, only to cancel it.
+ */
+const NO_UNDO_OF_UNREACHED_FILING = 'no-undo-of-unreached-filing';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -176,6 +181,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** A corrected name whose reservation failed (an incident of the license's step): reserved before the license. */
   let nameOwed = false;
   const incidentActions = new Map<StepId, StepActionInput>();
+  /** Steps in an incident whose filing attempts were all turned away: the agency holds nothing of them. */
+  const unreachedFilings = new Set<StepId>();
   /** Withdrawals of unanswered filings of skipped steps, running beside the chain (CANCEL_UNANSWERED_FILING_ON_SKIP). */
   const withdrawals: Promise<void>[] = [];
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
@@ -575,6 +582,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         const filingMayBeHeld =
           filingFailed &&
           filingMayHaveReachedAgency(err.cause instanceof ApplicationFailure ? err.cause.details : undefined);
+        if (filingFailed && !filingMayBeHeld) unreachedFilings.add(id);
+        else unreachedFilings.delete(id);
         if (filingFailed) {
           step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
         }
@@ -687,6 +696,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   async function compensate(reason: string): Promise<void> {
     const needsUndo = (id: StepId) => {
       const s = stepStatus(id);
+      if (s.state === 'incident' && !s.ticket && unreachedFilings.has(id) && patched(NO_UNDO_OF_UNREACHED_FILING)) {
+        return false;
+      }
       return (
         stepDefinition(id).agency !== null &&
         (s.state === 'done' ||
