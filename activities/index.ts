@@ -113,8 +113,11 @@ export function createActivities(deps: ActivityDeps) {
 
     async fileAgencyRequest(input: FileAgencyRequestInput): Promise<AgencyOutcome> {
       const { attempt, heartbeatDetails } = Context.current().info;
-      // Whether an earlier attempt may have been carried out unanswered: its heartbeat details reach this attempt.
-      const earlierUnknown = (heartbeatDetails as Partial<FilingFailureDetails> | undefined)?.outcomeUnknown === true;
+      // Whether an earlier attempt may have been carried out unanswered. Each failed attempt reports it in its heartbeat
+      // details, which reach the next attempt; a previous attempt that did not report (its worker died mid-call, it
+      // timed out) may have reached the agency.
+      const reported = heartbeatDetails as Partial<FilingFailureDetails> | undefined;
+      const earlierUnknown = attempt > 1 && (reported?.attempt !== attempt - 1 || reported.outcomeUnknown !== false);
       const record = await deps.agencies
         .file({
           agency: input.agency,
@@ -126,9 +129,10 @@ export function createActivities(deps: ActivityDeps) {
         })
         .catch((err: unknown) => {
           if (!(err instanceof AgencyUnavailableError)) refusal(err, earlierUnknown);
-          // The workflow reads the last attempt's details when the retries run out: is there a filing to withdraw?
-          const details: FilingFailureDetails = { outcomeUnknown: earlierUnknown || err.outcomeUnknown };
-          if (details.outcomeUnknown) Context.current().heartbeat(details);
+          // For the next attempt, and for the workflow, which reads the last attempt's details when the retries run
+          // out: is there a filing to withdraw? (A heartbeat on failures only: none on the usual path.)
+          const details: FilingFailureDetails = { outcomeUnknown: earlierUnknown || err.outcomeUnknown, attempt };
+          Context.current().heartbeat(details);
           throw ApplicationFailure.retryable(err.message, err.name, details);
         });
       deps.logger.info(

@@ -210,8 +210,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           `/v1/applications/{id}/steps/{step}/${verb}`,
           action(
             verb === 'retry'
-              ? 'An operator retries a step in an incident — or, while the application ends, the undo of that step the agency refused (compensations[].state incident)'
-              : 'An operator marks a step in an incident done offline (a reason; the USCC for the license) — or the undo the agency refused, undone offline (a reason)',
+              ? 'An operator retries a step in an incident — or the undo of that step the agency refused (compensations[].state incident): while the application ends, or the withdrawal of our filing for a step done offline, also after the application completed'
+              : "An operator marks a step in an incident done offline (a reason; the USCC for the license) — or the undo the agency refused (also a done-offline step's withdrawal after the application completed), undone offline (a reason)",
             stepBody,
             [idParam, { name: 'step', in: 'path', required: true, schema: { type: 'string', enum: [...STEP_IDS] } }],
             'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT',

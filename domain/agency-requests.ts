@@ -13,6 +13,8 @@ export type StepOutputs = Partial<Record<StepId, Record<string, unknown>>>;
  */
 export interface FilingFailureDetails {
   outcomeUnknown: boolean;
+  /** The attempt that reported it (heartbeat details outlive an attempt that ends without reporting). */
+  attempt: number;
 }
 
 /**

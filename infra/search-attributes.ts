@@ -58,8 +58,8 @@ export const DUE_AT_TOLERANCE_MS = 60_000;
 
 /**
  * What an application starts with in visibility (the API sets them when it starts the workflow): running, its
- * district and name, on track, and the deadline counted from the submission instant — the acceptance instant the
- * workflow counts from is normally milliseconds later. `dueAt` is omitted when the calendar cannot give it.
+ * district and name, on track, and the deadline counted from the submission instant, which the workflow's clock counts
+ * from too (so its upsert at acceptance normally changes nothing). `dueAt` is omitted when the calendar cannot give it.
  */
 export function submissionSearchAttributes(
   company: { name: string; district: string },

@@ -17,7 +17,7 @@ export interface KaibanMetrics {
   slaAlerts: Counter<'level' | 'scope'>;
   /** Failed webhook delivery attempts (each is retried), by channel. */
   slaAlertDeliveryFailures: Counter<'channel'>;
-  /** Working hours from acceptance to completion, pauses excluded, of completed applications. */
+  /** Working hours from submission (the clock start) to completion, pauses excluded, of completed applications. */
   slaCompletionWorkingHours: Histogram<never>;
   /** Open applications by SLA level, counted at scrape time by `openApplicationsByLevel`. */
   slaOpenApplications: Gauge<'level'>;
@@ -70,7 +70,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
     }),
     slaCompletionWorkingHours: new Histogram({
       name: 'kaiban_sla_completion_working_hours',
-      help: 'Working hours from acceptance to completion of completed applications (pauses excluded); the promise is 7',
+      help: 'Working hours from submission to completion of completed applications (pauses excluded); the promise is 7',
       buckets: [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 10, 14, 21, 35],
       registers: [registry],
     }),

@@ -1,12 +1,16 @@
 /**
  * The agency adapter's errors say whether a failed request may still have been carried out (`outcomeUnknown`): what
- * a step done offline needs to know — is there a filing of ours at the agency to withdraw? Real HTTP against a local
- * server that answers as told.
+ * a step done offline needs to know — is there a filing of ours at the agency to withdraw? The filing activity carries
+ * that from attempt to attempt in its heartbeat details. Real HTTP against a local server that answers as told.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgencyRequestError, AgencyUnavailableError, createAgencyClient } from '../adapters/agency-client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities, type ActivityDeps } from '../activities';
 import { AGENCY_IDS, type AgencyId } from '../domain/steps';
+import { createLogger } from '../observability/logger';
 
 let server: Server;
 let base: string;
@@ -91,5 +95,67 @@ describe('a failed filing says whether the agency may have carried it out', () =
   it('a refusal of the request itself (4xx) is no unavailability', async () => {
     answer = json(400, { error: { code: 'INVALID_REQUEST', message: 'bad' } });
     expect(await failureOf()).toBeInstanceOf(AgencyRequestError);
+  });
+});
+
+describe('the filing activity reports, attempt by attempt, whether a filing may have reached the agency', () => {
+  const activities = () =>
+    createActivities({
+      agencies: clientAt(base),
+      settings: {
+        pollInitialMs: 1000,
+        pollMaxMs: 1000,
+        agencyCallTimeoutMs: 1000,
+        agencyMaxAttempts: 3,
+        searchAttributes: false,
+      },
+      callbackBaseUrl: 'http://127.0.0.1:9',
+      logger: createLogger({ level: 'silent' }),
+    } satisfies ActivityDeps);
+  const input = {
+    applicationId: 'kb-1',
+    step: 'fund' as const,
+    agency: 'fund' as const,
+    procedure: 'fund_account_opening',
+    idempotencyKey: 'k-1',
+    payload: {},
+  };
+
+  async function attempt(info: { attempt: number; heartbeatDetails?: unknown }) {
+    const env = new MockActivityEnvironment(info);
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const failure = await env.run(activities().fileAgencyRequest, input).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    return { details: (failure as ApplicationFailure).details?.[0], beats };
+  }
+
+  it('turned away on the first attempt: certainly not, and says so for the next', async () => {
+    answer = json(503, { error: { code: 'AGENCY_UNAVAILABLE', message: 'down' } });
+    const first = await attempt({ attempt: 1 });
+    expect(first.details).toEqual({ outcomeUnknown: false, attempt: 1 });
+    expect(first.beats).toEqual([{ outcomeUnknown: false, attempt: 1 }]);
+  });
+
+  it('turned away after an attempt that reported "certainly not": still certainly not', async () => {
+    answer = json(503, { error: { code: 'AGENCY_UNAVAILABLE', message: 'down' } });
+    const second = await attempt({ attempt: 2, heartbeatDetails: { outcomeUnknown: false, attempt: 1 } });
+    expect(second.details).toEqual({ outcomeUnknown: false, attempt: 2 });
+  });
+
+  it('turned away after an attempt that may have reached the agency, or one that never reported (a lost worker): may have', async () => {
+    answer = json(503, { error: { code: 'AGENCY_UNAVAILABLE', message: 'down' } });
+    expect((await attempt({ attempt: 2, heartbeatDetails: { outcomeUnknown: true, attempt: 1 } })).details).toEqual({
+      outcomeUnknown: true,
+      attempt: 2,
+    });
+    // Attempt 2 died mid-call: the details are still attempt 1's.
+    expect((await attempt({ attempt: 3, heartbeatDetails: { outcomeUnknown: false, attempt: 1 } })).details).toEqual({
+      outcomeUnknown: true,
+      attempt: 3,
+    });
   });
 });

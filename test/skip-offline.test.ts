@@ -214,3 +214,45 @@ it('when an operator aborts an application whose step the agency turned away eve
     await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
   }
 });
+
+it('when a retried filing is turned away after an earlier round got a ticket, then an abort still withdraws the filing the agency holds', async () => {
+  const instant = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
+  await patchSimulator(stack.simulator, {
+    agencies: {
+      market: instant,
+      police: instant,
+      hrss: instant,
+      fund: instant,
+      bank: instant,
+      tax: { processingMs: 600_000, transientFailureRate: 0, answerDelayMs: 0, callbacks: false },
+    },
+  });
+  try {
+    const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
+    const pending = await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'tax')?.state === 'pending');
+    const ticket = pending.steps.find((x) => x.id === 'tax')!.ticket!;
+    // The bureau goes down: the polls fail, an incident; the operator retries while it is still down, and the
+    // filing (same key) is turned away twice: a second incident, now without a ticket.
+    await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 1 } } });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [{ actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, step: 'tax', action: 'retry' }],
+    });
+    await waitForStatus(
+      handle,
+      (s) => s.pendingTasks.includes('incident:tax') && s.steps.find((x) => x.id === 'tax')!.ticket === undefined,
+      30_000,
+    );
+    await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
+    await handle.executeUpdate(abortUpdate, {
+      args: [{ actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, reason: '申请人放弃' }],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('aborted');
+    expect(status.compensations.find((c) => c.step === 'tax')).toMatchObject({ state: 'done', result: 'cancelled' });
+    const tax = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+    expect(tax.map((r) => [r.ticket, r.live])).toEqual([[ticket, false]]);
+  } finally {
+    await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
+  }
+});

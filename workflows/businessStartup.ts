@@ -111,6 +111,12 @@ const { cancelAgencyRequest, fileAgencyRequest: refileForUndo } = proxyActivitie
 
 const SYSTEM: Actor = { subject: 'kaiban', role: 'system' };
 
+/** A filing to withdraw without its ticket: filed again under its key, which returns the agency's record. */
+interface RefileTarget {
+  key: string;
+  payload: Record<string, unknown>;
+}
+
 /** The agency said no. Carries the agency's reason; ends the application as rejected. */
 class StepRejected extends Error {
   constructor(
@@ -183,6 +189,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const incidentActions = new Map<StepId, StepActionInput>();
   /** Steps in an incident whose filing attempts were all turned away: the agency holds nothing of them. */
   const unreachedFilings = new Set<StepId>();
+  /** Idempotency keys of filings the agency may hold: one answered with a ticket, or one that may have gone unanswered. */
+  const keysMaybeHeld = new Set<string>();
+  /** The step whose own filing failed, by the failure (a corrected name's filing fails within the license's step). */
+  const filingFailures = new WeakMap<object, StepId>();
   /** Withdrawals of unanswered filings of skipped steps, running beside the chain (CANCEL_UNANSWERED_FILING_ON_SKIP). */
   const withdrawals: Promise<void>[] = [];
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
@@ -434,14 +444,22 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     }
     step.state = 'filing';
     step.ticket = undefined;
-    const filed = await agencyActivities.fileAgencyRequest({
-      applicationId,
-      step: id,
-      agency,
-      procedure: def.procedure,
-      idempotencyKey: keyFor(id),
-      payload: buildAgencyPayload(id, application, outputs),
-    });
+    const idempotencyKey = keyFor(id);
+    let filed: AgencyOutcome;
+    try {
+      filed = await agencyActivities.fileAgencyRequest({
+        applicationId,
+        step: id,
+        agency,
+        procedure: def.procedure,
+        idempotencyKey,
+        payload: buildAgencyPayload(id, application, outputs),
+      });
+    } catch (err) {
+      if (typeof err === 'object' && err !== null) filingFailures.set(err, id);
+      throw err;
+    }
+    keysMaybeHeld.add(idempotencyKey);
     step.attempts += filed.attempt;
     step.ticket = filed.ticket;
     step.state = 'pending';
@@ -577,12 +595,18 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // Filing attempts: all of them when retries ran out, the one when the agency refused the request outright
         // (polls that failed are not filings).
         const filingFailed = err instanceof ActivityFailure && err.activityType === 'fileAgencyRequest';
-        // Whether that filing may have reached the agency unanswered (a timeout, a cut connection) or certainly did
-        // not (refused connections, "unavailable" answers only).
-        const filingMayBeHeld =
-          filingFailed &&
-          filingMayHaveReachedAgency(err.cause instanceof ApplicationFailure ? err.cause.details : undefined);
-        if (filingFailed && !filingMayBeHeld) unreachedFilings.add(id);
+        // Whether this step's own filing (not a corrected name's within the license's step) may be held by the agency:
+        // an earlier round got a ticket under the same key, or an attempt may have gone unanswered (a timeout, a cut
+        // connection) — or certainly is not (refused connections and "unavailable" answers only, every time).
+        const ownFilingFailed = filingFailed && filingFailures.get(err) === id;
+        if (
+          ownFilingFailed &&
+          filingMayHaveReachedAgency(err.cause instanceof ApplicationFailure ? err.cause.details : undefined)
+        ) {
+          keysMaybeHeld.add(keyFor(id));
+        }
+        const filingMayBeHeld = ownFilingFailed && keysMaybeHeld.has(keyFor(id));
+        if (ownFilingFailed && !filingMayBeHeld) unreachedFilings.add(id);
         else unreachedFilings.delete(id);
         if (filingFailed) {
           step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
@@ -596,7 +620,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           // answer came: the agency may be down), beside it, however long the agency takes to come back.
           const withdrawal = `${id} done offline by an operator: ${action.reason ?? ''}`;
           if (filingMayBeHeld && !step.ticket && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
-            withdrawals.push(CancellationScope.nonCancellable(() => undo(id, 'cancel', withdrawal)));
+            // What to file again is fixed now: a later round of the step (a corrected name) must not be cancelled.
+            const target = { key: keyFor(id), payload: buildAgencyPayload(id, application, outputs) };
+            withdrawals.push(CancellationScope.nonCancellable(() => undo(id, 'cancel', withdrawal, target)));
           } else if (step.ticket && !decided.has(step.ticket) && patched(CANCEL_FILING_ON_SKIP)) {
             await undo(id, 'cancel', withdrawal);
           }
@@ -630,14 +656,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
    * undo itself (an unknown ticket, a record it will not undo), the same call cannot succeed by repeating it: the undo
    * becomes an incident and an operator retries it or marks it undone offline.
    */
-  async function undo(id: StepId, action: 'undo' | 'cancel', reason: string): Promise<void> {
+  async function undo(id: StepId, action: 'undo' | 'cancel', reason: string, target?: RefileTarget): Promise<void> {
     const agency = stepDefinition(id).agency;
     if (!agency) return;
     const entry: CompensationRecord = { step: id, action, state: 'running', startedAt: nowIso(), attempts: 0 };
     status.compensations.push(entry);
     for (;;) {
       try {
-        const undone = await undoAtAgency(id, agency, reason);
+        const undone = await undoAtAgency(id, agency, reason, target);
         entry.attempts += undone.attempt;
         entry.state = 'done';
         entry.finishedAt = nowIso();
@@ -673,9 +699,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     }
   }
 
-  async function undoAtAgency(id: StepId, agency: AgencyId, reason: string): Promise<AgencyOutcome> {
-    const step = stepStatus(id);
-    let ticket = step.ticket;
+  /** `target`: a filing without a ticket to file again and cancel, fixed by the caller; by default the step's own. */
+  async function undoAtAgency(
+    id: StepId,
+    agency: AgencyId,
+    reason: string,
+    target?: RefileTarget,
+  ): Promise<AgencyOutcome> {
+    let ticket = target ? undefined : stepStatus(id).ticket;
     if (!ticket) {
       // The filing may have reached the agency before it was interrupted: file again with the
       // same idempotency key, which returns the agency's record if there is one, then cancel it.
@@ -684,8 +715,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         step: id,
         agency,
         procedure: stepDefinition(id).procedure,
-        idempotencyKey: keyFor(id),
-        payload: buildAgencyPayload(id, application, outputs),
+        idempotencyKey: target?.key ?? keyFor(id),
+        payload: target?.payload ?? buildAgencyPayload(id, application, outputs),
       });
       ticket = refiled.ticket;
     }
@@ -770,7 +801,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     if (s.state === 'waiting' || s.state === 'review' || s.state === 'correction') s.state = 'cancelled';
   if (status.review?.state === 'pending' || status.review?.state === 'correction_requested')
     status.review.state = 'cancelled';
-  status.pendingTasks = [];
+  // Nothing waits for a person any more, but a done-offline step's withdrawal the agency refused (an undo incident).
+  status.pendingTasks = status.pendingTasks.filter((task) =>
+    status.compensations.some((c) => c.state === 'incident' && task === `incident:${c.step}`),
+  );
   status.status = 'compensating';
   syncVisibility();
   await CancellationScope.nonCancellable(() =>

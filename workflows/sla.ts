@@ -1,5 +1,5 @@
 /**
- * The SLA clocks of one application, inside the workflow: the application's clock from acceptance, each step's
+ * The SLA clocks of one application, inside the workflow: the application's clock from submission, each step's
  * from its start to its end, all stopped by a pause (the application waiting on the applicant).
  *
  * Deterministic: time is workflow time, and the calendar is built from the data the `computeDeadlines` activity

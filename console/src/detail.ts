@@ -152,7 +152,8 @@ function slaSection(status: ApplicationStatus, sla: SlaView | undefined): Child[
 }
 
 function timelineSection(status: ApplicationStatus, sla: SlaView | undefined, now: number): Child[] {
-  const from = Date.parse(status.acceptedAt ?? status.submittedAt);
+  // From the clock start: the submission (a worker may take the application up later).
+  const from = Date.parse(status.submittedAt);
   const ends = status.steps.flatMap((s) => (s.finishedAt ? [Date.parse(s.finishedAt)] : []));
   const anyOpen = status.steps.some((s) => s.startedAt && !s.finishedAt);
   const until = Math.max(
