@@ -9,7 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus, StepStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
-import { correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
+import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -119,4 +119,34 @@ it('when reserving the corrected name fails for good, then an operator retry of 
     [expect.not.stringContaining(corrected.company.name), 'approved'], // released offline, the operator said
     [corrected.company.name, 'approved'],
   ]);
+});
+
+it('when reserving the corrected name is turned away for good and an operator aborts, then no license is filed just to be cancelled', async () => {
+  const handle = await askedForAnotherName();
+  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ actionId: randomUUID(), by: applicant, application: freshApplication() }],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'));
+  // The regulator turns every filing away (503): the new name's two attempts fail, an incident of the license's step.
+  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false, transientFailureRate: 1 } } });
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, step: 'name', action: 'skip', reason: '窗口已注销原名称' }],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
+  await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 0 } } });
+  await handle.executeUpdate(abortUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, reason: '申请人放弃' }],
+  });
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('aborted');
+  // The license was never filed (the review came first, then the name failed): nothing to file again and cancel.
+  expect(status.compensations.filter((c) => c.step === 'license')).toEqual([]);
+  const registrations = (await agencyRecords(stack.simulator, handle.workflowId)).filter(
+    (r) => r.procedure === 'establishment_registration',
+  );
+  expect(registrations).toEqual([]);
+  // Live: only the old reservation, whose release the operator answered for offline (the regulator refused it).
+  const live = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.live);
+  expect(live.map((r) => r.idempotencyKey)).toEqual([`${handle.workflowId}:name`]);
 });

@@ -595,9 +595,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // Filing attempts: all of them when retries ran out, the one when the agency refused the request outright
         // (polls that failed are not filings).
         const filingFailed = err instanceof ActivityFailure && err.activityType === 'fileAgencyRequest';
-        // Whether this step's own filing (not a corrected name's within the license's step) may be held by the agency:
-        // an earlier round got a ticket under the same key, or an attempt may have gone unanswered (a timeout, a cut
-        // connection) — or certainly is not (refused connections and "unavailable" answers only, every time).
+        // Whether the agency may hold this step's filing under its current key: a round answered with a ticket, or an
+        // attempt of this step's own filing (not a corrected name's within the license's step) that may have gone
+        // unanswered (a timeout, a cut connection) — not when every attempt was turned away, or nothing was filed.
         const ownFilingFailed = filingFailed && filingFailures.get(err) === id;
         if (
           ownFilingFailed &&
@@ -605,8 +605,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         ) {
           keysMaybeHeld.add(keyFor(id));
         }
-        const filingMayBeHeld = ownFilingFailed && keysMaybeHeld.has(keyFor(id));
-        if (ownFilingFailed && !filingMayBeHeld) unreachedFilings.add(id);
+        const filingMayBeHeld = !step.ticket && keysMaybeHeld.has(keyFor(id));
+        if (!step.ticket && !filingMayBeHeld) unreachedFilings.add(id);
         else unreachedFilings.delete(id);
         if (filingFailed) {
           step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
@@ -619,7 +619,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           // compensation does not undo a skipped step. With a ticket, before the chain goes on; without one (no
           // answer came: the agency may be down), beside it, however long the agency takes to come back.
           const withdrawal = `${id} done offline by an operator: ${action.reason ?? ''}`;
-          if (filingMayBeHeld && !step.ticket && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
+          if (filingMayBeHeld && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
             // What to file again is fixed now: a later round of the step (a corrected name) must not be cancelled.
             const target = { key: keyFor(id), payload: buildAgencyPayload(id, application, outputs) };
             withdrawals.push(CancellationScope.nonCancellable(() => undo(id, 'cancel', withdrawal, target)));
@@ -727,7 +727,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   async function compensate(reason: string): Promise<void> {
     const needsUndo = (id: StepId) => {
       const s = stepStatus(id);
-      if (s.state === 'incident' && !s.ticket && unreachedFilings.has(id) && patched(NO_UNDO_OF_UNREACHED_FILING)) {
+      if (
+        stepDefinition(id).agency !== null &&
+        s.state === 'incident' &&
+        !s.ticket &&
+        unreachedFilings.has(id) &&
+        patched(NO_UNDO_OF_UNREACHED_FILING)
+      ) {
         return false;
       }
       return (
