@@ -3,6 +3,7 @@
  * the workflow types and the generated OpenAPI document.
  */
 import { z } from 'zod';
+import { shanghaiIsoDate } from './calendar';
 import { isValidIdNumber } from './codes';
 import { isNanchangDistrict, NANCHANG_DISTRICTS } from './districts';
 import { problemsFromZodError, type Language, type Problem } from './problems';
@@ -23,10 +24,8 @@ const personName = z
   .max(30)
   .meta({ description: 'Full name as on the ID card', example: '张三' });
 
-/** Today's date in Asia/Shanghai (UTC+8 all year) as YYYYMMDD, like an ID number's birth date. */
-function shanghaiToday(): string {
-  return new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10).replaceAll('-', '');
-}
+/** Today's date in Asia/Shanghai as YYYYMMDD, like an ID number's birth date. */
+const shanghaiToday = (): string => shanghaiIsoDate(Date.now()).replaceAll('-', '');
 
 const idNumber = z
   .string()

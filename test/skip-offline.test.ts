@@ -13,7 +13,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { ApplicationStatus } from '../domain/status';
+import { AGENCY_IDS, type AgencyId, type StepId } from '../domain/steps';
 import { abortUpdate, stepActionUpdate } from '../workflows/messages';
 import { startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
@@ -37,19 +39,31 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-it('when an operator marks a step done offline while the agency holds our filing for it, then that filing is withdrawn', async () => {
-  const instant = { processingMs: 0, transientFailureRate: 0 };
-  await patchSimulator(stack.simulator, {
-    agencies: {
-      market: instant,
-      police: instant,
-      hrss: instant,
-      fund: instant,
-      bank: instant,
-      // The tax bureau takes the filing and decides much later, without calling back: the workflow polls.
-      tax: { processingMs: 600_000, transientFailureRate: 0, callbacks: false },
-    },
+const OPERATOR = { subject: 'op-1', role: 'operator' as const };
+const INSTANT = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
+
+/** Every agency deciding in its answer, but `agency`, set as given. */
+function agenciesInstantBut(agency: AgencyId, settings: Record<string, unknown>): Promise<void> {
+  return patchSimulator(stack.simulator, {
+    agencies: { ...Object.fromEntries(AGENCY_IDS.map((a) => [a, INSTANT])), [agency]: { ...INSTANT, ...settings } },
   });
+}
+
+/** The application's records at one agency. */
+async function recordsAt(handle: WorkflowHandle, agency: AgencyId) {
+  return (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === agency);
+}
+
+/** An operator retries a step in an incident, or marks it done offline with a reason. */
+function operatorActs(handle: WorkflowHandle, step: StepId, action: 'retry' | 'skip', reason?: string) {
+  return handle.executeUpdate(stepActionUpdate, {
+    args: [{ actionId: randomUUID(), by: OPERATOR, step, action, ...(reason ? { reason } : {}) }],
+  });
+}
+
+it('when an operator marks a step done offline while the agency holds our filing for it, then that filing is withdrawn', async () => {
+  // The tax bureau takes the filing and decides much later, without calling back: the workflow polls.
+  await agenciesInstantBut('tax', { processingMs: 600_000, callbacks: false });
   const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
   const pending = await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'tax')?.state === 'pending');
   const ticket = pending.steps.find((x) => x.id === 'tax')!.ticket;
@@ -58,17 +72,7 @@ it('when an operator marks a step done offline while the agency holds our filing
   await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 1 } } });
   await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
   await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
-  await handle.executeUpdate(stepActionUpdate, {
-    args: [
-      {
-        actionId: randomUUID(),
-        by: { subject: 'op-1', role: 'operator' },
-        step: 'tax',
-        action: 'skip',
-        reason: '已在税务窗口办理',
-      },
-    ],
-  });
+  await operatorActs(handle, 'tax', 'skip', '已在税务窗口办理');
   const status = (await handle.result()) as ApplicationStatus;
   expect(status.status).toBe('completed');
   // One filing went through; the failed polls are not filing attempts (they were counted as two more).
@@ -77,26 +81,15 @@ it('when an operator marks a step done offline while the agency holds our filing
     expect.objectContaining({ step: 'tax', action: 'cancel', state: 'done', result: 'cancelled' }),
   ]);
   // Before, the bureau kept the online filing pending (and would have approved it): two tax registrations.
-  const tax = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+  const tax = await recordsAt(handle, 'tax');
   expect(tax.map((r) => [r.ticket, r.status, r.live])).toEqual([[ticket, 'cancelled', false]]);
 });
 
 it('when an operator marks a step done offline after its filing went unanswered, then the filing the agency holds is withdrawn beside the chain, which completes meanwhile', async () => {
-  const instant = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
-  await patchSimulator(stack.simulator, {
-    agencies: {
-      market: instant,
-      police: instant,
-      tax: instant,
-      hrss: instant,
-      bank: instant,
-      // The fund centre registers the account at once but answers after the adapter has given up (3 s)...
-      fund: { processingMs: 0, transientFailureRate: 0, answerDelayMs: 8000, callbacks: false },
-    },
-  });
+  // The fund centre registers the account at once but answers after the adapter has given up (3 s)...
+  await agenciesInstantBut('fund', { answerDelayMs: 8000, callbacks: false });
   const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
-  const fundRecords = async () =>
-    (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'fund');
+  const fundRecords = () => recordsAt(handle, 'fund');
   const [held] = await eventually(fundRecords, (r) => r.length === 1, 30_000);
   // ...and then goes down before the retry: no answer ever reached Kaiban.
   await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 1 } } });
@@ -105,17 +98,7 @@ it('when an operator marks a step done offline after its filing went unanswered,
   expect(incident.steps.find((x) => x.id === 'fund')!.ticket).toBeUndefined();
   expect(held).toMatchObject({ status: 'approved', live: true });
 
-  await handle.executeUpdate(stepActionUpdate, {
-    args: [
-      {
-        actionId: randomUUID(),
-        by: { subject: 'op-1', role: 'operator' },
-        step: 'fund',
-        action: 'skip',
-        reason: '已在公积金中心窗口开户',
-      },
-    ],
-  });
+  await operatorActs(handle, 'fund', 'skip', '已在公积金中心窗口开户');
   // The centre is still down: the chain does not wait for the withdrawal.
   const completed = await waitForStatus(handle, (s) => s.status === 'completed', 30_000);
   expect(completed.steps.find((x) => x.id === 'fund')).toMatchObject({ state: 'skipped' });
@@ -139,61 +122,30 @@ it('when an operator marks a step done offline after its filing went unanswered,
 });
 
 it('when an operator marks a step done offline after the agency turned every filing away, then nothing is filed just to be withdrawn', async () => {
-  const instant = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
-  await patchSimulator(stack.simulator, {
-    agencies: {
-      market: instant,
-      police: instant,
-      tax: instant,
-      fund: instant,
-      bank: instant,
-      hrss: { ...instant, transientFailureRate: 1 },
-    },
-  });
+  await agenciesInstantBut('hrss', { transientFailureRate: 1 });
   try {
     const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
     await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:social'), 30_000);
     await patchSimulator(stack.simulator, { agencies: { hrss: { transientFailureRate: 0 } } });
-    await handle.executeUpdate(stepActionUpdate, {
-      args: [
-        {
-          actionId: randomUUID(),
-          by: { subject: 'op-1', role: 'operator' },
-          step: 'social',
-          action: 'skip',
-          reason: '窗口线下已办理社保登记',
-        },
-      ],
-    });
+    await operatorActs(handle, 'social', 'skip', '窗口线下已办理社保登记');
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('completed');
     expect(status.steps.find((s) => s.id === 'social')).toMatchObject({ state: 'skipped', attempts: 2 });
     expect(status.compensations).toEqual([]);
-    const hrss = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'hrss');
-    expect(hrss).toEqual([]);
+    expect(await recordsAt(handle, 'hrss')).toEqual([]);
   } finally {
     await patchSimulator(stack.simulator, { agencies: { hrss: { transientFailureRate: 0 } } });
   }
 });
 
 it('when an operator aborts an application whose step the agency turned away every time, then the compensation files nothing for that step just to cancel it', async () => {
-  const instant = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
-  await patchSimulator(stack.simulator, {
-    agencies: {
-      market: instant,
-      police: instant,
-      hrss: instant,
-      fund: instant,
-      bank: instant,
-      tax: { ...instant, transientFailureRate: 1 },
-    },
-  });
+  await agenciesInstantBut('tax', { transientFailureRate: 1 });
   try {
     const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
     await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
     await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
     await handle.executeUpdate(abortUpdate, {
-      args: [{ actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, reason: '税务系统长时间不可用' }],
+      args: [{ actionId: randomUUID(), by: OPERATOR, reason: '税务系统长时间不可用' }],
     });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('aborted');
@@ -216,17 +168,7 @@ it('when an operator aborts an application whose step the agency turned away eve
 });
 
 it('when a retried filing is turned away after an earlier round got a ticket, then an abort still withdraws the filing the agency holds', async () => {
-  const instant = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
-  await patchSimulator(stack.simulator, {
-    agencies: {
-      market: instant,
-      police: instant,
-      hrss: instant,
-      fund: instant,
-      bank: instant,
-      tax: { processingMs: 600_000, transientFailureRate: 0, answerDelayMs: 0, callbacks: false },
-    },
-  });
+  await agenciesInstantBut('tax', { processingMs: 600_000, callbacks: false });
   try {
     const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
     const pending = await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'tax')?.state === 'pending');
@@ -235,9 +177,7 @@ it('when a retried filing is turned away after an earlier round got a ticket, th
     // filing (same key) is turned away twice: a second incident, now without a ticket.
     await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 1 } } });
     await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
-    await handle.executeUpdate(stepActionUpdate, {
-      args: [{ actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, step: 'tax', action: 'retry' }],
-    });
+    await operatorActs(handle, 'tax', 'retry');
     await waitForStatus(
       handle,
       (s) => s.pendingTasks.includes('incident:tax') && s.steps.find((x) => x.id === 'tax')!.ticket === undefined,
@@ -245,12 +185,12 @@ it('when a retried filing is turned away after an earlier round got a ticket, th
     );
     await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
     await handle.executeUpdate(abortUpdate, {
-      args: [{ actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, reason: '申请人放弃' }],
+      args: [{ actionId: randomUUID(), by: OPERATOR, reason: '申请人放弃' }],
     });
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('aborted');
     expect(status.compensations.find((c) => c.step === 'tax')).toMatchObject({ state: 'done', result: 'cancelled' });
-    const tax = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+    const tax = await recordsAt(handle, 'tax');
     expect(tax.map((r) => [r.ticket, r.live])).toEqual([[ticket, false]]);
   } finally {
     await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });

@@ -29,6 +29,7 @@ import {
 import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
 import type { Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, filingMayHaveReachedAgency, type StepOutputs } from '../domain/agency-requests';
+import { shanghaiIsoDate } from '../domain/calendar';
 import { isValidUscc } from '../domain/codes';
 import { assessApplication, reviewRulesEdition } from '../domain/review-rules';
 import type {
@@ -146,10 +147,8 @@ function nowIso(): string {
   return new Date().toISOString();
 }
 
-/** Today's date in Asia/Shanghai (UTC+8, no DST), from workflow time. */
-function todayShanghai(): string {
-  return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-}
+/** Today's date in Asia/Shanghai, from workflow time. */
+const todayShanghai = (): string => shanghaiIsoDate(Date.now());
 
 export async function businessStartup(input: BusinessStartupInput): Promise<ApplicationStatus> {
   const { applicationId } = input;
@@ -187,8 +186,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** A corrected name whose reservation failed (an incident of the license's step): reserved before the license. */
   let nameOwed = false;
   const incidentActions = new Map<StepId, StepActionInput>();
-  /** Steps in an incident whose filing attempts were all turned away: the agency holds nothing of them. */
-  const unreachedFilings = new Set<StepId>();
   /** Idempotency keys of filings the agency may hold: one answered with a ticket, or one that may have gone unanswered. */
   const keysMaybeHeld = new Set<string>();
   /** The step whose own filing failed, by the failure (a corrected name's filing fails within the license's step). */
@@ -373,8 +370,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const config: WorkflowSettings = accepted.settings;
   searchAttributesEnabled = config.searchAttributes;
   const slaAttributes = sla.start({
-    // The submission instant (older histories: the acceptance's, which their plan recorded as the clock start).
-    clockStartedAt: accepted.sla.clockStartedAt,
     searchAttributes: config.searchAttributes,
     plan: accepted.sla,
   });
@@ -606,8 +601,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           keysMaybeHeld.add(keyFor(id));
         }
         const filingMayBeHeld = !step.ticket && keysMaybeHeld.has(keyFor(id));
-        if (!step.ticket && !filingMayBeHeld) unreachedFilings.add(id);
-        else unreachedFilings.delete(id);
         if (filingFailed) {
           step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
         }
@@ -727,22 +720,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   async function compensate(reason: string): Promise<void> {
     const needsUndo = (id: StepId) => {
       const s = stepStatus(id);
-      if (
-        stepDefinition(id).agency !== null &&
-        s.state === 'incident' &&
-        !s.ticket &&
-        unreachedFilings.has(id) &&
-        patched(NO_UNDO_OF_UNREACHED_FILING)
-      ) {
-        return false;
-      }
+      if (stepDefinition(id).agency === null) return false;
+      // An incident whose every filing was turned away, with no earlier round answered: the agency holds nothing.
+      const unreached = s.state === 'incident' && !s.ticket && !keysMaybeHeld.has(keyFor(id));
+      if (unreached && patched(NO_UNDO_OF_UNREACHED_FILING)) return false;
       return (
-        stepDefinition(id).agency !== null &&
-        (s.state === 'done' ||
-          s.state === 'filing' ||
-          s.state === 'pending' ||
-          s.state === 'incident' ||
-          (s.state === 'cancelled' && s.ticket !== undefined))
+        s.state === 'done' ||
+        s.state === 'filing' ||
+        s.state === 'pending' ||
+        s.state === 'incident' ||
+        (s.state === 'cancelled' && s.ticket !== undefined)
       );
     };
     const undone = new Map<StepId, Promise<void>>();

@@ -138,13 +138,13 @@ export class SlaClock {
   ) {}
 
   /**
-   * Starts the clocks with the plan the acceptance activity returned — the application's from `clockStartedAt`, the
-   * submission instant, each step's when it starts — and returns the SLA's search attributes for the workflow's upsert
-   * at acceptance (one upsert instead of two).
+   * Starts the clocks with the plan the acceptance activity returned — the application's from the plan's clock start,
+   * the submission instant (older histories: the acceptance's), each step's when it starts — and returns the SLA's
+   * search attributes for the workflow's upsert at acceptance (one upsert instead of two).
    */
-  start(input: { clockStartedAt: string; searchAttributes: boolean; plan: SlaPlan }): SearchAttributeUpdatePair[] {
+  start(input: { searchAttributes: boolean; plan: SlaPlan }): SearchAttributeUpdatePair[] {
     this.rootScope = CancellationScope.current();
-    this.clockStartedAt = Date.parse(input.clockStartedAt);
+    this.clockStartedAt = Date.parse(input.plan.clockStartedAt);
     this.searchAttributes = input.searchAttributes;
     this.status.sla = {
       state: 'starting',

@@ -11,7 +11,7 @@
  *     working time from start to close by the calendar, not pause-adjusted.
  */
 import type { Client } from '@temporalio/client';
-import type { WorkingCalendar } from '../../domain/calendar';
+import { shanghaiIsoDate, type WorkingCalendar } from '../../domain/calendar';
 import type { ApplicationStatus } from '../../domain/status';
 
 export const COMPLETION_SAMPLE_MAX = 500;
@@ -43,10 +43,6 @@ interface Measured {
 /** Start of the Shanghai calendar day `offsetDays` from the one holding `now`. */
 function shanghaiDayStart(now: number, offsetDays = 0): number {
   return (Math.floor((now + SHANGHAI_OFFSET_MS) / DAY_MS) + offsetDays) * DAY_MS - SHANGHAI_OFFSET_MS;
-}
-
-function shanghaiDate(instant: number): string {
-  return new Date(instant + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
 }
 
 /** Nearest-rank percentile of an ascending list. */
@@ -90,7 +86,7 @@ export function completionStats(
       count(since(weekStart)),
       Promise.all(
         days.map(async (start) => ({
-          date: shanghaiDate(start),
+          date: shanghaiIsoDate(start),
           count: await count(`${since(start)} AND CloseTime < '${new Date(start + DAY_MS).toISOString()}'`),
         })),
       ),

@@ -6,7 +6,7 @@ export { CalendarConfigError, CalendarYearMissingError, InstantFormatError } fro
 export { calendarReadiness } from './readiness';
 export type { CalendarReadiness, CalendarReadinessIssue, CalendarReadinessOptions } from './readiness';
 export type { ScheduleData, YearSchedule } from './schedule-data';
-export { formatShanghai, parseInstant } from './time';
+export { formatShanghai, parseInstant, shanghaiIsoDate } from './time';
 export type { Instant } from './time';
 export { DEFAULT_OFFICE_HOURS, createWorkingCalendar } from './working-calendar';
 export type { OfficePeriod, WorkingCalendar, WorkingCalendarOptions } from './working-calendar';

@@ -96,6 +96,11 @@ export function shanghaiDayAndOffset(epochMs: number): { dayNumber: number; msOf
   return { dayNumber, msOfDay: local - dayNumber * DAY_MS };
 }
 
+/** The Shanghai calendar date of an instant, `YYYY-MM-DD`. */
+export function shanghaiIsoDate(epochMs: number): string {
+  return formatIsoDate(shanghaiDayAndOffset(epochMs).dayNumber);
+}
+
 /** The instant of Shanghai midnight starting the given day. */
 export function shanghaiMidnight(dayNumber: number): number {
   return dayNumber * DAY_MS - SHANGHAI_OFFSET_MS;
