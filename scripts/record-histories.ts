@@ -299,7 +299,8 @@ export const PATHS: PathRecipe[] = [
   },
   {
     // The tax bureau answered the filing with a ticket, then polling it failed for good; the operator skips the step,
-    // and the filing the bureau holds is withdrawn (patch cancel-filing-on-skip).
+    // and the filing the bureau holds is withdrawn before the chain goes on (patch cancel-filing-on-skip). Recorded
+    // before withdraw-skipped-filing-beside-chain: keep the file (recorded again, it would take the newer branch).
     name: 'incident-skipped-filed',
     expect: 'completed',
     async run(ctx) {
@@ -312,6 +313,25 @@ export const PATHS: PathRecipe[] = [
       await handle.executeUpdate(stepActionUpdate, {
         args: [{ ...action(operator, '已在税务窗口办理'), step: 'tax', action: 'skip' }],
       });
+      return handle;
+    },
+  },
+  {
+    // As above, but the bureau is still down when the operator skips the step: the application completes, and the
+    // filing the bureau holds is withdrawn beside the chain once it is back (patch withdraw-skipped-filing-beside-chain).
+    name: 'incident-skipped-filed-agency-down',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 600_000, callbacks: false }, ['tax']);
+      const handle = await ctx.start('incident-skipped-filed-agency-down');
+      await waitFor(handle, (s) => stepState(s, 'tax') === 'pending');
+      await ctx.agencies({ transientFailureRate: 1 }, ['tax']);
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:tax'));
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '已在税务窗口办理'), step: 'tax', action: 'skip' }],
+      });
+      await waitFor(handle, (s) => s.status === 'completed');
+      await ctx.agencies(DEFAULT_AGENCY);
       return handle;
     },
   },

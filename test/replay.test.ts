@@ -36,6 +36,7 @@ const EXPECTED_PATHS = [
   'incident-retried',
   'incident-skipped',
   'incident-skipped-filed',
+  'incident-skipped-filed-agency-down',
   'incident-skipped-unanswered',
   'incident-aborted-turned-away',
   'incident-aborted',
@@ -99,6 +100,7 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('corrected-name-retried')).toEqual(['reserve-owed-name']);
     expect(patchesIn('correction-moved-district')).toEqual(['upsert-corrected-district']);
     expect(patchesIn('incident-skipped-filed')).toEqual(['cancel-filing-on-skip']);
+    expect(patchesIn('incident-skipped-filed-agency-down')).toEqual(['withdraw-skipped-filing-beside-chain']);
     expect(patchesIn('incident-skipped-unanswered')).toEqual(['cancel-unanswered-filing-on-skip']);
     expect(patchesIn('incident-aborted-turned-away')).toEqual(['no-undo-of-unreached-filing']);
     expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw
@@ -120,6 +122,25 @@ describe('replay of recorded histories', () => {
       'cancelAgencyRequest',
     ]);
     expect(activitiesOf('incident-skipped-unanswered').filter((a) => a === 'fileAgencyRequest')).toHaveLength(8);
+    // A ticketed filing of a skipped step, the bureau down: withdrawn by its ticket (not filed again) beside the chain —
+    // the archive completed while the cancellation waited for the bureau. The older history withdrew it before the
+    // chain went on.
+    const completionsOf = (name: string) => {
+      const events = readHistoryFile(path.join(HISTORIES, `${name}.json`)).events ?? [];
+      const typeOf = new Map(
+        events.map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name]),
+      );
+      return events.flatMap((e) => {
+        const scheduled = e.activityTaskCompletedEventAttributes?.scheduledEventId;
+        return scheduled === undefined || scheduled === null ? [] : [typeOf.get(String(scheduled))];
+      });
+    };
+    expect(completionsOf('incident-skipped-filed-agency-down').slice(-2)).toEqual([
+      'archiveDossier',
+      'cancelAgencyRequest',
+    ]);
+    expect(activitiesOf('incident-skipped-filed-agency-down').filter((a) => a === 'fileAgencyRequest')).toHaveLength(7);
+    expect(completionsOf('incident-skipped-filed').slice(-2)).toEqual(['cancelAgencyRequest', 'archiveDossier']);
     // The tax bureau turned every filing away: the compensation asks it nothing (the older history filed the tax step
     // again, to cancel it).
     const cancellations = (name: string) =>

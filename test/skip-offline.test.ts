@@ -1,8 +1,9 @@
 /**
  * An operator marks a step in an incident done offline (skip). If the agency holds a filing of ours for that step,
  * that filing is withdrawn: otherwise the agency would keep a second registration, which no compensation undoes.
- * - It answered with a ticket, and then polling it failed for good (patch `cancel-filing-on-skip`): withdrawn before
- *   the chain goes on.
+ * - It answered with a ticket, and then polling it failed for good: withdrawn beside the chain, however long the
+ *   agency stays down (patch `withdraw-skipped-filing-beside-chain`; `cancel-filing-on-skip` withdrew it before the
+ *   chain went on).
  * - No answer came, and an attempt may have reached the agency — it timed out (patch
  *   `cancel-unanswered-filing-on-skip`): it is filed again under the same key to learn its ticket and cancelled,
  *   beside the chain, however long the agency stays down — the application completes meanwhile, and stays open in
@@ -16,8 +17,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ApplicationStatus } from '../domain/status';
 import { AGENCY_IDS, type AgencyId, type StepId } from '../domain/steps';
-import { abortUpdate, stepActionUpdate } from '../workflows/messages';
-import { startApplication } from './helpers/fixtures';
+import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
+import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 import { eventually } from './helpers/sla-world';
@@ -83,6 +84,88 @@ it('when an operator marks a step done offline while the agency holds our filing
   // Before, the bureau kept the online filing pending (and would have approved it): two tax registrations.
   const tax = await recordsAt(handle, 'tax');
   expect(tax.map((r) => [r.ticket, r.status, r.live])).toEqual([[ticket, 'cancelled', false]]);
+});
+
+it('when an operator marks a step done offline while the agency holding our filing is down, then the chain goes on and the filing is withdrawn once the agency is back', async () => {
+  await agenciesInstantBut('tax', { processingMs: 600_000, callbacks: false });
+  const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
+  const pending = await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'tax')?.state === 'pending');
+  const ticket = pending.steps.find((x) => x.id === 'tax')!.ticket;
+  await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 1 } } });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
+
+  // The bureau is still down when the operator marks the step done at its window.
+  await operatorActs(handle, 'tax', 'skip', '已在税务窗口办理');
+  // Before, the withdrawal came first, and the application waited for the bureau to come back.
+  const completed = await waitForStatus(handle, (s) => s.status === 'completed', 30_000);
+  expect(completed.steps.find((x) => x.id === 'tax')).toMatchObject({ state: 'skipped', ticket });
+  expect(completed.steps.find((x) => x.id === 'archive')).toMatchObject({ state: 'done' });
+  expect(completed.compensations).toEqual([
+    expect.objectContaining({ step: 'tax', action: 'cancel', state: 'running' }),
+  ]);
+  expect((await handle.describe()).status.name).toBe('RUNNING');
+  expect((await recordsAt(handle, 'tax')).map((r) => [r.ticket, r.live])).toEqual([[ticket, true]]);
+
+  await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('completed');
+  expect(status.compensations).toEqual([
+    expect.objectContaining({ step: 'tax', action: 'cancel', state: 'done', result: 'cancelled' }),
+  ]);
+  // The ticket was cancelled as it was: nothing filed again, no second record.
+  expect((await recordsAt(handle, 'tax')).map((r) => [r.ticket, r.status, r.live])).toEqual([
+    [ticket, 'cancelled', false],
+  ]);
+});
+
+it('when the name was done offline while its filing is withdrawn, then a corrected name does not undo that filing a second time', async () => {
+  // The regulator takes the name's filing and then goes down: the name is an incident, done offline at its window.
+  await agenciesInstantBut('market', { processingMs: 600_000, callbacks: false });
+  const handle = await startApplication(env.client, {
+    taskQueue: stack.taskQueue,
+    edit: (a) => void (a.company.name = a.company.name.replace('科技', '金融')), // sent to review
+  });
+  const pending = await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'name')?.state === 'pending');
+  const ticket = pending.steps.find((x) => x.id === 'name')!.ticket;
+  await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 1 } } });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'), 30_000);
+  await operatorActs(handle, 'name', 'skip', '已在窗口办理名称');
+  // The license's review goes on while the withdrawal waits for the regulator; the reviewer asks for another name.
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'), 30_000);
+  await handle.executeUpdate(reviewUpdate, {
+    args: [
+      {
+        actionId: randomUUID(),
+        by: OPERATOR,
+        decision: 'request_correction',
+        reason: '名称不得含「金融」',
+        fields: ['company.name'],
+      },
+    ],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+  await patchSimulator(stack.simulator, { agencies: { market: INSTANT } });
+  await handle.executeUpdate(correctionUpdate, {
+    args: [
+      { actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' }, application: freshApplication() },
+    ],
+  });
+  // The corrected application goes back to the reviewer, who approves it.
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review') && s.steps[0]!.state === 'done');
+  await handle.executeUpdate(reviewUpdate, {
+    args: [{ actionId: randomUUID(), by: OPERATOR, decision: 'approve', reason: '名称已更正' }],
+  });
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('completed');
+  // One withdrawal of the name's first filing (the skip's); the corrected name's release did not undo it again.
+  expect(status.compensations).toEqual([
+    expect.objectContaining({ step: 'name', action: 'cancel', state: 'done', result: 'cancelled' }),
+  ]);
+  const names = (await recordsAt(handle, 'market')).filter((r) => r.procedure === 'name_reservation');
+  expect(names.map((r) => [r.ticket === ticket, r.status])).toEqual([
+    [true, 'cancelled'],
+    [false, 'approved'],
+  ]);
 });
 
 it('when an operator marks a step done offline after its filing went unanswered, then the filing the agency holds is withdrawn beside the chain, which completes meanwhile', async () => {

@@ -88,6 +88,12 @@ const CANCEL_FILING_ON_SKIP = 'cancel-filing-on-skip';
  */
 const CANCEL_UNANSWERED_FILING_ON_SKIP = 'cancel-unanswered-filing-on-skip';
 /**
+ * WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN: a step skipped while the agency holds its ticket withdraws that filing beside
+ * the chain too (CANCEL_FILING_ON_SKIP withdrew it before the chain went on: an operator skips because the agency is
+ * down, and the application then waited for the agency to come back).
+ */
+const WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN = 'withdraw-skipped-filing-beside-chain';
+/**
  * NO_UNDO_OF_UNREACHED_FILING: the compensation leaves alone a step in an incident whose every filing attempt was
  * turned away (nothing reached the agency); it used to file it again, only to cancel it.
  */
@@ -112,11 +118,11 @@ const { cancelAgencyRequest, fileAgencyRequest: refileForUndo } = proxyActivitie
 
 const SYSTEM: Actor = { subject: 'kaiban', role: 'system' };
 
-/** A filing to withdraw without its ticket: filed again under its key, which returns the agency's record. */
-interface RefileTarget {
-  key: string;
-  payload: Record<string, unknown>;
-}
+/**
+ * The filing a withdrawal cancels, fixed when it was decided: its ticket, or (without one) its key and payload, filed
+ * again to learn the ticket — under its key the agency returns the record it holds.
+ */
+type WithdrawalTarget = { ticket: string } | { key: string; payload: Record<string, unknown> };
 
 /** The agency said no. Carries the agency's reason; ends the application as rejected. */
 class StepRejected extends Error {
@@ -190,8 +196,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const keysMaybeHeld = new Set<string>();
   /** The step whose own filing failed, by the failure (a corrected name's filing fails within the license's step). */
   const filingFailures = new WeakMap<object, StepId>();
-  /** Withdrawals of unanswered filings of skipped steps, running beside the chain (CANCEL_UNANSWERED_FILING_ON_SKIP). */
+  /** Withdrawals of skipped steps' filings, running beside the chain (the patches CANCEL_UNANSWERED_FILING_ON_SKIP, WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN). */
   const withdrawals: Promise<void>[] = [];
+  /** Tickets of skipped steps withdrawn beside the chain (WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN): not undone again. */
+  const withdrawnOnSkip = new Set<string>();
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
   /** Known after acceptance; until then there is nothing to publish to visibility. */
   let searchAttributesEnabled = false;
@@ -524,7 +532,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** A corrected company name: release the old reservation, then reserve the new name. */
   async function reserveNameAgain(): Promise<void> {
     const name = stepStatus('name');
-    if (name.ticket) await undo('name', 'undo', 'the company name was corrected');
+    // A name done offline whose filing is being withdrawn beside the chain is not undone a second time.
+    if (name.ticket && !withdrawnOnSkip.has(name.ticket)) await undo('name', 'undo', 'the company name was corrected');
     rounds.set('name', (rounds.get('name') ?? 1) + 1);
     nameOwed = true;
     await reserveOwedName();
@@ -609,15 +618,21 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         const action = await operatorAction(id);
         if (action.action === 'skip') {
           // Done offline: our own filing the agency holds is withdrawn, or the agency would keep two — and the
-          // compensation does not undo a skipped step. With a ticket, before the chain goes on; without one (no
-          // answer came: the agency may be down), beside it, however long the agency takes to come back.
+          // compensation does not undo a skipped step. Beside the chain, however long the agency takes to come back
+          // (an operator skips because it is down); the workflow ends when the withdrawal is done.
           const withdrawal = `${id} done offline by an operator: ${action.reason ?? ''}`;
+          const withdrawBesideChain = (target: WithdrawalTarget) =>
+            withdrawals.push(CancellationScope.nonCancellable(() => undo(id, 'cancel', withdrawal, target)));
           if (filingMayBeHeld && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
             // What to file again is fixed now: a later round of the step (a corrected name) must not be cancelled.
-            const target = { key: keyFor(id), payload: buildAgencyPayload(id, application, outputs) };
-            withdrawals.push(CancellationScope.nonCancellable(() => undo(id, 'cancel', withdrawal, target)));
-          } else if (step.ticket && !decided.has(step.ticket) && patched(CANCEL_FILING_ON_SKIP)) {
-            await undo(id, 'cancel', withdrawal);
+            withdrawBesideChain({ key: keyFor(id), payload: buildAgencyPayload(id, application, outputs) });
+          } else if (step.ticket && !decided.has(step.ticket)) {
+            if (patched(WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN)) {
+              withdrawnOnSkip.add(step.ticket);
+              withdrawBesideChain({ ticket: step.ticket });
+            } else if (patched(CANCEL_FILING_ON_SKIP)) {
+              await undo(id, 'cancel', withdrawal);
+            }
           }
           const output = { ...(action.output ?? {}), skippedOffline: true, reason: action.reason };
           outputs[id] = output;
@@ -649,7 +664,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
    * undo itself (an unknown ticket, a record it will not undo), the same call cannot succeed by repeating it: the undo
    * becomes an incident and an operator retries it or marks it undone offline.
    */
-  async function undo(id: StepId, action: 'undo' | 'cancel', reason: string, target?: RefileTarget): Promise<void> {
+  async function undo(id: StepId, action: 'undo' | 'cancel', reason: string, target?: WithdrawalTarget): Promise<void> {
     const agency = stepDefinition(id).agency;
     if (!agency) return;
     const entry: CompensationRecord = { step: id, action, state: 'running', startedAt: nowIso(), attempts: 0 };
@@ -692,24 +707,25 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     }
   }
 
-  /** `target`: a filing without a ticket to file again and cancel, fixed by the caller; by default the step's own. */
+  /** `target`: the filing to cancel, fixed by the caller; by default the step's own (its ticket, else its key). */
   async function undoAtAgency(
     id: StepId,
     agency: AgencyId,
     reason: string,
-    target?: RefileTarget,
+    target?: WithdrawalTarget,
   ): Promise<AgencyOutcome> {
-    let ticket = target ? undefined : stepStatus(id).ticket;
+    let ticket = target === undefined ? stepStatus(id).ticket : 'ticket' in target ? target.ticket : undefined;
     if (!ticket) {
       // The filing may have reached the agency before it was interrupted: file again with the
       // same idempotency key, which returns the agency's record if there is one, then cancel it.
+      const refile = target && 'key' in target ? target : undefined;
       const refiled = await refileForUndo({
         applicationId,
         step: id,
         agency,
         procedure: stepDefinition(id).procedure,
-        idempotencyKey: target?.key ?? keyFor(id),
-        payload: target?.payload ?? buildAgencyPayload(id, application, outputs),
+        idempotencyKey: refile?.key ?? keyFor(id),
+        payload: refile?.payload ?? buildAgencyPayload(id, application, outputs),
       });
       ticket = refiled.ticket;
     }
