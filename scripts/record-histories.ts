@@ -265,6 +265,44 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The corrected name's filing reaches the regulator but goes unanswered (the answer after the adapter gave up,
+    // then the regulator down): an incident of the license, which the operator marks done offline. The name is done
+    // offline with it, and its filing withdrawn beside the chain once the regulator is back (patch
+    // owed-name-done-with-license).
+    name: 'corrected-name-license-skipped',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await sentBackForCorrection(ctx, 'corrected-name-license-skipped', '名称含“投资”，请修改', [
+        'company.name',
+      ]);
+      await ctx.agencies({ answerDelayMs: 12_000 }, ['market']);
+      await handle.executeUpdate(correctionUpdate, {
+        args: [{ ...action(applicant), application: withAnotherName() }],
+      });
+      for (let held = 0; held < 2; await new Promise((r) => setTimeout(r, 100))) {
+        const res = await fetch(`${ctx.simulator.url}/records?applicationId=${handle.workflowId}`);
+        held = ((await res.json()) as { records: { procedure: string }[] }).records.filter(
+          (r) => r.procedure === 'name_reservation',
+        ).length;
+      }
+      await ctx.agencies({ answerDelayMs: 0, transientFailureRate: 1 }, ['market']);
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:license'), 120_000);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [
+          {
+            ...action(operator, '窗口已办理营业执照'),
+            step: 'license',
+            action: 'skip',
+            output: { uscc: '91350100M000100Y43' },
+          },
+        ],
+      });
+      await waitFor(handle, (s) => s.status === 'completed');
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
     name: 'incident-retried',
     expect: 'completed',
     async run(ctx) {

@@ -150,3 +150,58 @@ it('when reserving the corrected name is turned away for good and an operator ab
   const live = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.live);
   expect(live.map((r) => r.idempotencyKey)).toEqual([`${handle.workflowId}:name`]);
 });
+
+it('when reserving the corrected name goes unanswered and an operator marks the license done offline, then the name is done offline with it and the filing the regulator may hold is withdrawn', async () => {
+  const handle = await askedForAnotherName();
+  // The regulator registers the new name but answers after the adapter has given up (1 s), then goes down: no
+  // answer ever came, an incident of the license's step.
+  await patchSimulator(stack.simulator, { agencies: { market: { answerDelayMs: 4000 } } });
+  const corrected = freshApplication();
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ actionId: randomUUID(), by: applicant, application: corrected }],
+  });
+  for (let held = 0; held < 2; await new Promise((r) => setTimeout(r, 100))) {
+    held = (await nameRecords(handle.workflowId)).length;
+  }
+  await patchSimulator(stack.simulator, { agencies: { market: { answerDelayMs: 0, transientFailureRate: 1 } } });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
+
+  // The regulator still down, the operator registers the company at the window.
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [
+      {
+        actionId: randomUUID(),
+        by: operator,
+        step: 'license',
+        action: 'skip',
+        reason: '窗口已办理营业执照',
+        output: { uscc: '91350100M000100Y43' },
+      },
+    ],
+  });
+  const completed = await waitForStatus(handle, (s) => s.status === 'completed', 30_000);
+  // Before, the name stayed `filing` in a completed application, and its filing was left with the regulator.
+  expect(step(completed, 'name')).toMatchObject({
+    state: 'skipped',
+    attempts: 3, // the first reservation, then the corrected name's two attempts (they were counted on the license)
+    output: expect.objectContaining({ skippedOffline: true, withLicense: true }),
+  });
+  expect(step(completed, 'license')).toMatchObject({ state: 'skipped', attempts: 0 }); // never filed
+  expect(completed.compensations).toEqual([
+    expect.objectContaining({ step: 'name', action: 'undo', state: 'done' }), // the old name, released
+    expect.objectContaining({ step: 'name', action: 'cancel', state: 'running' }),
+  ]);
+
+  await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 0 } } });
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.compensations[1]).toMatchObject({ step: 'name', action: 'cancel', state: 'done' });
+  // Filed again under its key, the regulator returned the record it held: withdrawn, nothing live at the regulator.
+  const names = await nameRecords(handle.workflowId);
+  expect(names.map((r) => [r.result?.reservedName === corrected.company.name, r.live])).toEqual([
+    [false, false],
+    [true, false],
+  ]);
+  expect((await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'market')).toHaveLength(
+    2,
+  );
+});

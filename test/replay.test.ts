@@ -33,6 +33,7 @@ const EXPECTED_PATHS = [
   'correction',
   'correction-moved-district',
   'corrected-name-retried',
+  'corrected-name-license-skipped',
   'incident-retried',
   'incident-skipped',
   'incident-skipped-filed',
@@ -98,6 +99,8 @@ describe('replay of recorded histories', () => {
   it('keeps a history of each patched branch, which holds its marker', () => {
     expect(patchesIn('withdrawn-before-acceptance')).toEqual(['no-filing-after-end']);
     expect(patchesIn('corrected-name-retried')).toEqual(['reserve-owed-name']);
+    // The license done offline while the corrected name was owed (the license itself never filed: no other patch).
+    expect(patchesIn('corrected-name-license-skipped')).toEqual(['owed-name-done-with-license']);
     expect(patchesIn('correction-moved-district')).toEqual(['upsert-corrected-district']);
     expect(patchesIn('incident-skipped-filed')).toEqual(['cancel-filing-on-skip']);
     expect(patchesIn('incident-skipped-filed-agency-down')).toEqual(['withdraw-skipped-filing-beside-chain']);
@@ -141,6 +144,12 @@ describe('replay of recorded histories', () => {
     ]);
     expect(activitiesOf('incident-skipped-filed-agency-down').filter((a) => a === 'fileAgencyRequest')).toHaveLength(7);
     expect(completionsOf('incident-skipped-filed').slice(-2)).toEqual(['cancelAgencyRequest', 'archiveDossier']);
+    // The corrected name's unanswered filing, filed again to learn its ticket and cancelled after the archive.
+    expect(completionsOf('corrected-name-license-skipped').slice(-3)).toEqual([
+      'archiveDossier',
+      'fileAgencyRequest',
+      'cancelAgencyRequest',
+    ]);
     // The tax bureau turned every filing away: the compensation asks it nothing (the older history filed the tax step
     // again, to cancel it).
     const cancellations = (name: string) =>

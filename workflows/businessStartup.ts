@@ -94,6 +94,12 @@ const CANCEL_UNANSWERED_FILING_ON_SKIP = 'cancel-unanswered-filing-on-skip';
  */
 const WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN = 'withdraw-skipped-filing-beside-chain';
 /**
+ * OWED_NAME_DONE_WITH_LICENSE: a license skipped (done offline) while the corrected name's reservation had failed
+ * marks the name done offline with it, and withdraws the name's filing the regulator may hold; the name used to stay
+ * `filing` on a completed application, and an abort after the skip filed it again to cancel it.
+ */
+const OWED_NAME_DONE_WITH_LICENSE = 'owed-name-done-with-license';
+/**
  * NO_UNDO_OF_UNREACHED_FILING: the compensation leaves alone a step in an incident whose every filing attempt was
  * turned away (nothing reached the agency); it used to file it again, only to cancel it.
  */
@@ -598,20 +604,20 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         step.state = 'incident';
         // Filing attempts: all of them when retries ran out, the one when the agency refused the request outright
         // (polls that failed are not filings).
-        const filingFailed = err instanceof ActivityFailure && err.activityType === 'fileAgencyRequest';
-        // Whether the agency may hold this step's filing under its current key: a round answered with a ticket, or an
-        // attempt of this step's own filing (not a corrected name's within the license's step) that may have gone
-        // unanswered (a timeout, a cut connection) — not when every attempt was turned away, or nothing was filed.
-        const ownFilingFailed = filingFailed && filingFailures.get(err) === id;
-        if (
-          ownFilingFailed &&
-          filingMayHaveReachedAgency(err.cause instanceof ApplicationFailure ? err.cause.details : undefined)
-        ) {
-          keysMaybeHeld.add(keyFor(id));
+        const filingFailure =
+          err instanceof ActivityFailure && err.activityType === 'fileAgencyRequest' ? err : undefined;
+        // The step whose filing failed: this one, or the corrected name reserved within the license's step.
+        const failedStep = filingFailure && filingFailures.get(filingFailure);
+        // Whether the agency may hold that filing under its current key: a round answered with a ticket, or an attempt
+        // that may have gone unanswered (a timeout, a cut connection) — not when every attempt was turned away.
+        const cause = filingFailure?.cause;
+        if (failedStep && filingMayHaveReachedAgency(cause instanceof ApplicationFailure ? cause.details : undefined)) {
+          keysMaybeHeld.add(keyFor(failedStep));
         }
         const filingMayBeHeld = !step.ticket && keysMaybeHeld.has(keyFor(id));
-        if (filingFailed) {
-          step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
+        if (filingFailure) {
+          stepStatus(failedStep ?? id).attempts +=
+            filingFailure.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
         }
         step.error = { code: 'STEP_INCIDENT', message: describe(err) };
         log.warn('step incident: waiting for an operator', { applicationId, step: id });
@@ -621,15 +627,29 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           // compensation does not undo a skipped step. Beside the chain, however long the agency takes to come back
           // (an operator skips because it is down); the workflow ends when the withdrawal is done.
           const withdrawal = `${id} done offline by an operator: ${action.reason ?? ''}`;
-          const withdrawBesideChain = (target: WithdrawalTarget) =>
-            withdrawals.push(CancellationScope.nonCancellable(() => undo(id, 'cancel', withdrawal, target)));
+          const withdrawBesideChain = (of: StepId, target: WithdrawalTarget) =>
+            withdrawals.push(CancellationScope.nonCancellable(() => undo(of, 'cancel', withdrawal, target)));
+          if (id === 'license' && nameOwed && patched(OWED_NAME_DONE_WITH_LICENSE)) {
+            // The corrected name was never reserved online: the license done at the window carries it.
+            const nameKey = keyFor('name');
+            if (keysMaybeHeld.has(nameKey)) {
+              withdrawBesideChain('name', { key: nameKey, payload: buildAgencyPayload('name', application, outputs) });
+            }
+            const name = stepStatus('name');
+            const nameOutput = { skippedOffline: true, withLicense: true, reason: action.reason };
+            outputs.name = nameOutput;
+            name.output = nameOutput;
+            name.state = 'skipped';
+            name.finishedAt = nowIso();
+            nameOwed = false;
+          }
           if (filingMayBeHeld && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
             // What to file again is fixed now: a later round of the step (a corrected name) must not be cancelled.
-            withdrawBesideChain({ key: keyFor(id), payload: buildAgencyPayload(id, application, outputs) });
+            withdrawBesideChain(id, { key: keyFor(id), payload: buildAgencyPayload(id, application, outputs) });
           } else if (step.ticket && !decided.has(step.ticket)) {
             if (patched(WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN)) {
               withdrawnOnSkip.add(step.ticket);
-              withdrawBesideChain({ ticket: step.ticket });
+              withdrawBesideChain(id, { ticket: step.ticket });
             } else if (patched(CANCEL_FILING_ON_SKIP)) {
               await undo(id, 'cancel', withdrawal);
             }
