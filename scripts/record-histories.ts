@@ -70,6 +70,11 @@ interface Context {
 interface PathRecipe {
   name: string;
   expect: ApplicationStatus['status'];
+  /**
+   * Why the history is kept as recorded by older code (a patch's older branch): the current code would take the newer
+   * branch, so it is never recorded again — the recipe documents how it was made.
+   */
+  frozen?: string;
   run(ctx: Context): Promise<WorkflowHandle>;
 }
 
@@ -279,7 +284,9 @@ export const PATHS: PathRecipe[] = [
       await handle.executeUpdate(correctionUpdate, {
         args: [{ ...action(applicant), application: withAnotherName() }],
       });
+      const deadline = Date.now() + 60_000;
       for (let held = 0; held < 2; await new Promise((r) => setTimeout(r, 100))) {
+        if (Date.now() > deadline) throw new Error('the corrected name was not filed within 60 s');
         const res = await fetch(`${ctx.simulator.url}/records?applicationId=${handle.workflowId}`);
         held = ((await res.json()) as { records: { procedure: string }[] }).records.filter(
           (r) => r.procedure === 'name_reservation',
@@ -337,10 +344,10 @@ export const PATHS: PathRecipe[] = [
   },
   {
     // The tax bureau answered the filing with a ticket, then polling it failed for good; the operator skips the step,
-    // and the filing the bureau holds is withdrawn before the chain goes on (patch cancel-filing-on-skip). Recorded
-    // before withdraw-skipped-filing-beside-chain: keep the file (recorded again, it would take the newer branch).
+    // and the filing the bureau holds is withdrawn before the chain goes on (patch cancel-filing-on-skip).
     name: 'incident-skipped-filed',
     expect: 'completed',
+    frozen: 'the older branch of withdraw-skipped-filing-beside-chain (cancel-filing-on-skip)',
     async run(ctx) {
       await ctx.agencies({ processingMs: 600_000, callbacks: false }, ['tax']);
       const handle = await ctx.start('incident-skipped-filed');
@@ -470,7 +477,10 @@ async function main(): Promise<void> {
   });
   const outDir = path.resolve(values.out!);
   const only = values.only ? new Set(values.only.split(',')) : undefined;
-  const recipes = PATHS.filter((p) => !only || only.has(p.name));
+  for (const p of PATHS) {
+    if (p.frozen && only?.has(p.name)) throw new Error(`${p.name} is kept as older code recorded it: ${p.frozen}`);
+  }
+  const recipes = PATHS.filter((p) => !p.frozen && (!only || only.has(p.name)));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-record-'));
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'fatal', name: 'record-histories' });
   const secret = randomBytes(16).toString('hex');

@@ -10,9 +10,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus, StepStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
 import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
+import { companyNameKey, companySearchText } from '../infra/search-attributes';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
+import { eventually } from './helpers/sla-world';
 import { waitForStatus } from './helpers/wait';
 
 let env: TestWorkflowEnvironment;
@@ -160,9 +162,11 @@ it('when reserving the corrected name goes unanswered and an operator marks the 
   await handle.executeUpdate(correctionUpdate, {
     args: [{ actionId: randomUUID(), by: applicant, application: corrected }],
   });
-  for (let held = 0; held < 2; await new Promise((r) => setTimeout(r, 100))) {
-    held = (await nameRecords(handle.workflowId)).length;
-  }
+  await eventually(
+    () => nameRecords(handle.workflowId),
+    (r) => r.length === 2,
+    30_000,
+  );
   await patchSimulator(stack.simulator, { agencies: { market: { answerDelayMs: 0, transientFailureRate: 1 } } });
   await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
 
@@ -187,6 +191,9 @@ it('when reserving the corrected name goes unanswered and an operator marks the 
     output: expect.objectContaining({ skippedOffline: true, withLicense: true }),
   });
   expect(step(completed, 'license')).toMatchObject({ state: 'skipped', attempts: 0 }); // never filed
+  // Operators find it under the corrected name.
+  const described = await handle.describe();
+  expect(described.typedSearchAttributes.get(companyNameKey)).toBe(companySearchText(corrected.company.name));
   expect(completed.compensations).toEqual([
     expect.objectContaining({ step: 'name', action: 'undo', state: 'done' }), // the old name, released
     expect.objectContaining({ step: 'name', action: 'cancel', state: 'running' }),

@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 const OPERATOR = { subject: 'op-1', role: 'operator' as const };
-const INSTANT = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0 };
+const INSTANT = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0, refuseUndo: false };
 
 /** Every agency deciding in its answer, but `agency`, set as given. */
 function agenciesInstantBut(agency: AgencyId, settings: Record<string, unknown>): Promise<void> {
@@ -165,6 +165,70 @@ it('when the name was done offline while its filing is withdrawn, then a correct
   expect(names.map((r) => [r.ticket === ticket, r.status])).toEqual([
     [true, 'cancelled'],
     [false, 'approved'],
+  ]);
+});
+
+it('when two undos of the name wait for an operator at once, then each action answers one of them and the task stays pending until both are answered', async () => {
+  // The regulator takes the name's filing, then goes down: the name is an incident, done offline at its window.
+  await agenciesInstantBut('market', { processingMs: 600_000, callbacks: false });
+  const handle = await startApplication(env.client, {
+    taskQueue: stack.taskQueue,
+    edit: (a) => void (a.company.name = a.company.name.replace('科技', '金融')), // sent to review
+  });
+  await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'name')?.state === 'pending');
+  await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 1 } } });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'), 30_000);
+  await operatorActs(handle, 'name', 'skip', '已在窗口办理名称');
+  // Back, the regulator decides at once but refuses every undo: the withdrawal of the name's filing waits.
+  await patchSimulator(stack.simulator, {
+    agencies: { market: { ...INSTANT, refuseUndo: true } },
+  });
+  await waitForStatus(
+    handle,
+    (s) => s.pendingTasks.includes('review') && s.compensations.some((c) => c.state === 'incident'),
+    30_000,
+  );
+  // A corrected name is reserved (round 2), then the application is aborted: its undo is refused too.
+  await handle.executeUpdate(reviewUpdate, {
+    args: [
+      {
+        actionId: randomUUID(),
+        by: OPERATOR,
+        decision: 'request_correction',
+        reason: '名称不得含「金融」',
+        fields: ['company.name'],
+      },
+    ],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+  await handle.executeUpdate(correctionUpdate, {
+    args: [
+      { actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' }, application: freshApplication() },
+    ],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review') && s.steps[0]!.state === 'done');
+  await handle.executeUpdate(abortUpdate, { args: [{ actionId: randomUUID(), by: OPERATOR, reason: '申请人放弃' }] });
+  const both = await waitForStatus(
+    handle,
+    (s) => s.compensations.filter((c) => c.step === 'name' && c.state === 'incident').length === 2,
+    30_000,
+  );
+  expect(both.pendingTasks).toEqual(['incident:name']);
+
+  // One action answers one undo; the other still waits, and the task stays pending for it.
+  await operatorActs(handle, 'name', 'skip', '窗口已线下撤销');
+  const one = await waitForStatus(handle, (s) => s.compensations.some((c) => c.state === 'skipped'), 30_000);
+  expect(one.compensations.map((c) => c.state).sort()).toEqual(['incident', 'skipped']);
+  expect(one.pendingTasks).toEqual(['incident:name']);
+  expect(one.status).toBe('compensating');
+
+  await operatorActs(handle, 'name', 'skip', '窗口已线下撤销');
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('aborted');
+  expect(status.pendingTasks).toEqual([]);
+  expect(status.compensations.map((c) => [c.step, c.action, c.state]).sort()).toEqual([
+    ['name', 'cancel', 'skipped'],
+    ['name', 'undo', 'skipped'],
   ]);
 });
 

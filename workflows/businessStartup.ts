@@ -198,6 +198,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** A corrected name whose reservation failed (an incident of the license's step): reserved before the license. */
   let nameOwed = false;
   const incidentActions = new Map<StepId, StepActionInput>();
+  /** How many waits for an operator's action each step has (operatorAction). */
+  const incidentWaiters = new Map<StepId, number>();
   /** Idempotency keys of filings the agency may hold: one answered with a ticket, or one that may have gone unanswered. */
   const keysMaybeHeld = new Set<string>();
   /** The step whose own filing failed, by the failure (a corrected name's filing fails within the license's step). */
@@ -231,13 +233,27 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     syncVisibility();
   }
 
-  /** Waits for an operator's retry or skip of the incident on step `id` (the step's own, or its undo's). */
+  /**
+   * Waits for an operator's retry or skip of the incident on step `id` (the step's own, or its undo's). Two undos of
+   * one step can wait at once (a done-offline name's withdrawal beside the chain, and the compensation's undo of the
+   * corrected name): one action answers one of them, and the task stays pending while another waits.
+   */
   async function operatorAction(id: StepId): Promise<StepActionInput> {
+    incidentWaiters.set(id, (incidentWaiters.get(id) ?? 0) + 1);
     setPending(`incident:${id}`, true);
-    await condition(() => incidentActions.has(id));
-    const action = incidentActions.get(id)!;
-    incidentActions.delete(id);
-    setPending(`incident:${id}`, false);
+    let action: StepActionInput | undefined;
+    try {
+      // A waiter woken in the same activation as one that took the action waits for the next.
+      while (action === undefined) {
+        await condition(() => incidentActions.has(id));
+        action = incidentActions.get(id);
+        incidentActions.delete(id);
+      }
+    } finally {
+      incidentWaiters.set(id, incidentWaiters.get(id)! - 1);
+    }
+    // A cancelled wait leaves the task to the ending, which keeps only undo incidents.
+    if (incidentWaiters.get(id) === 0) setPending(`incident:${id}`, false);
     return action;
   }
 
@@ -630,12 +646,18 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           const withdrawBesideChain = (of: StepId, target: WithdrawalTarget) =>
             withdrawals.push(CancellationScope.nonCancellable(() => undo(of, 'cancel', withdrawal, target)));
           if (id === 'license' && nameOwed && patched(OWED_NAME_DONE_WITH_LICENSE)) {
-            // The corrected name was never reserved online: the license done at the window carries it.
+            // The corrected name was never reserved online: the license done at the window carries it, and the
+            // name's filing the regulator may hold (its ticket, else its key) is withdrawn.
+            const name = stepStatus('name');
             const nameKey = keyFor('name');
-            if (keysMaybeHeld.has(nameKey)) {
+            if (name.ticket && !decided.has(name.ticket)) {
+              withdrawBesideChain('name', { ticket: name.ticket });
+            } else if (keysMaybeHeld.has(nameKey)) {
               withdrawBesideChain('name', { key: nameKey, payload: buildAgencyPayload('name', application, outputs) });
             }
-            const name = stepStatus('name');
+            if (config.searchAttributes) {
+              upsertSearchAttributes([{ key: companyNameKey, value: companySearchText(application.company.name) }]);
+            }
             const nameOutput = { skippedOffline: true, withLicense: true, reason: action.reason };
             outputs.name = nameOutput;
             name.output = nameOutput;
