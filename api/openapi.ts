@@ -388,7 +388,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             byStatus: { ...stringMap, description: 'running and compensating count only workflows still running' },
             openTotal: { type: 'integer' },
             openBySlaLevel: stringMap,
-            openByTask: { ...stringMap, description: 'review, correction, incident' },
+            openByTask: {
+              ...stringMap,
+              description:
+                'Applications waiting for a person: review, correction, incident (a step, or an undo the agency refused — also a completed application whose done-offline step’s withdrawal was refused)',
+            },
             breachesByScope: stringMap,
             breachesByDistrict: stringMap,
             endedInTemporal: {

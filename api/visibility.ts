@@ -20,17 +20,18 @@ const OPEN_FOR_KAIBAN = `KaibanStatus IN (${OPEN_STATES.map((s) => `'${s}'`).joi
 /** Open by Kaiban's account and still running in Temporal. */
 export const OPEN_APPLICATIONS = `${OPEN_FOR_KAIBAN} AND ${RUNNING_IN_TEMPORAL}`;
 
-/** What an open application can wait for from a person, as /v1/stats and the metrics count it. */
+/** What an application can wait for from a person, as /v1/stats and the metrics count it. */
 export const OPEN_TASK_KINDS = ['review', 'correction', 'incident'] as const;
 export type OpenTaskKind = (typeof OPEN_TASK_KINDS)[number];
 
 /**
- * Open applications waiting for `task` (an incident on any step, or its undo while the application ends: an undo
- * incident keeps the application `compensating`).
+ * Applications waiting for `task`: an incident on any step, or its undo — while the application ends (an undo
+ * incident keeps it `compensating`), or after it completed (the withdrawal of a done-offline step's filing, which the
+ * agency refused: the application is `completed` and still running in Temporal until an operator answers).
  */
 export function openTaskClause(task: OpenTaskKind): string {
   const values = task === 'incident' ? STEP_IDS.map((s) => `'incident:${s}'`).join(', ') : `'${task}'`;
-  return `KaibanPendingTask IN (${values}) AND ${OPEN_APPLICATIONS}`;
+  return `KaibanPendingTask IN (${values}) AND ${RUNNING_IN_TEMPORAL}`;
 }
 
 /** A count of Kaiban's applications matching a visibility clause (visibility groups only by ExecutionStatus). */

@@ -29,7 +29,7 @@ export interface KaibanMetrics {
   openTasks: Gauge<'task'>;
   /** Set by the API when visibility has Kaiban's search attributes; the gauge stays empty otherwise. */
   openApplicationsByLevel?: () => Promise<Record<SlaLevel, number>>;
-  /** Set by the API likewise: open applications by what they wait for (the same counts as /v1/stats openByTask). */
+  /** Set by the API likewise: applications by what they wait for from a person (the same counts as /v1/stats openByTask). */
   openApplicationsByTask?: () => Promise<Record<string, number>>;
 }
 
@@ -98,8 +98,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
     openTasks: new Gauge({
       name: 'kaiban_open_tasks',
       help:
-        'Open applications waiting for a person, by task: review, correction (the applicant), incident (a step, or an ' +
-        'undo the agency refused while the application ends), from Temporal visibility — alert on incidents that stay',
+        'Applications waiting for a person, by task: review, correction (the applicant), incident (a step, or an undo ' +
+        'the agency refused, also after completion), from Temporal visibility — alert on incidents that stay',
       labelNames: ['task'],
       registers: [registry],
       collect: countedAtScrape('task', () => metrics.openApplicationsByTask, 'open tasks'),

@@ -292,6 +292,29 @@ describe('the operator console', () => {
       await page.getByTestId('retry-fund').waitFor({ timeout: 30_000 });
       await expect(page.locator('#incident-fund-h').textContent()).resolves.toContain('撤销异常');
       await expect(page.getByTestId('abort').count()).resolves.toBe(0);
+      // Completed, yet waiting for a person: the list shows its task, and the dashboard counts it with the incidents
+      // the list's incident filter finds (it did not count a completed application).
+      await page.evaluate("location.hash = '#/applications'");
+      const listed = row(page, stuck.id).and(page.locator('[data-status="completed"]'));
+      await listed.locator('.badge.task-incident').waitFor({ timeout: 30_000 });
+      const supervisor = await authHeaders('supervisor');
+      const [incidents, waiting] = await eventually(
+        async () =>
+          Promise.all([
+            fetch(`${stack.api.url}/v1/stats`, { headers: supervisor })
+              .then((r) => r.json() as Promise<{ openByTask: Record<string, number> }>)
+              .then((s) => s.openByTask.incident),
+            fetch(`${stack.api.url}/v1/applications?task=incident:fund`, { headers: supervisor })
+              .then((r) => r.json() as Promise<{ items: { id: string }[] }>)
+              .then((l) => l.items.map((i) => i.id)),
+          ]),
+        ([n, ids]) => ids.includes(stuck.id) && n === ids.length,
+        15_000,
+      );
+      expect(waiting).toContain(stuck.id);
+      expect(incidents).toBe(waiting.length);
+      await listed.locator('th a').click();
+      await page.getByTestId('retry-fund').waitFor({ timeout: 30_000 });
       await patchSimulator(stack.simulator, { agencies: { fund: { refuseUndo: false } } });
       await page.getByTestId('retry-fund').click();
       await page.getByRole('dialog').getByTestId('confirm').click();

@@ -22,6 +22,10 @@ const REFRESH_MS = 4000;
 const OPEN = new Set<string>(OPEN_STATES);
 /** Open: running or undoing, and not closed in Temporal itself. */
 const isOpen = (item: ApplicationSummary) => OPEN.has(item.status) && !item.endedInTemporal;
+/** Tasks a person still has to do: an open application's, or a completed one's refused withdrawal (incident:<step>). */
+const tasksOf = (item: ApplicationSummary) => (item.endedInTemporal ? [] : item.pendingTasks);
+/** Open, or waiting for a person all the same: listed with the open ones. */
+const needsAttention = (item: ApplicationSummary) => isOpen(item) || tasksOf(item).length > 0;
 
 export function stepTitle(id: string): string {
   return bilingual(STEPS.find((s) => s.id === id)?.title) || id;
@@ -47,10 +51,13 @@ function hashFor(filters: Filters): string {
   return `#/applications${query ? `?${query}` : ''}`;
 }
 
-/** Most urgent first: open before closed; then breached, warning, on track; then least working time left. */
+/**
+ * Most urgent first: open (or waiting for a person) before closed; then breached, warning, on track; then least
+ * working time left.
+ */
 export function byUrgency(a: ApplicationSummary, b: ApplicationSummary): number {
-  const openA = isOpen(a) ? 0 : 1;
-  const openB = isOpen(b) ? 0 : 1;
+  const openA = needsAttention(a) ? 0 : 1;
+  const openB = needsAttention(b) ? 0 : 1;
   if (openA !== openB) return openA - openB;
   if (openA === 1) return (b.closedAt ?? '').localeCompare(a.closedAt ?? '');
   const humanA = a.pendingTasks.some((x) => x !== 'correction') ? 0 : 1;
@@ -92,7 +99,7 @@ function row(item: ApplicationSummary): HTMLTableRowElement {
     h('td', null, h('code', { title: item.id }, `${item.id.slice(0, 11)}…`)),
     h('td', null, districtName(item.district)),
     h('td', null, statusPill(item.status, item.endedInTemporal)),
-    h('td', null, taskBadges(isOpen(item) ? item.pendingTasks : [], stepTitle)),
+    h('td', null, taskBadges(tasksOf(item), stepTitle)),
     h('td', null, h('time', { datetime: item.submittedAt ?? '' }, formatTime(item.submittedAt))),
     h(
       'td',
