@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AGENCY_IDS, type AgencyId } from '../domain/steps';
+import { COMPOSE_DEV_AGENCY_CALLBACK_SECRET, DEV_AGENCY_CALLBACK_SECRET } from '../security/dev-secrets';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -12,7 +13,7 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
  * Callback secrets anyone can read (this file's default, docker-compose.yml's): fine on a laptop, refused in
  * production, where they would let anyone sign an agency's decision.
  */
-const DEV_CALLBACK_SECRETS = ['dev-agency-callback-secret', 'compose-dev-agency-callback-secret'] as const;
+const DEV_CALLBACK_SECRETS = [DEV_AGENCY_CALLBACK_SECRET, COMPOSE_DEV_AGENCY_CALLBACK_SECRET] as const;
 
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { AGENCY_IDS, type AgencyId } from './config';
 import type { StartSimulatorOptions } from './server';
+import { DEV_AGENCY_CALLBACK_SECRET } from '../security/dev-secrets';
 
-export const DEFAULT_CALLBACK_SECRET = 'dev-agency-callback-secret';
+/** Kaiban's own development default, so the two agree out of the box. */
+export const DEFAULT_CALLBACK_SECRET = DEV_AGENCY_CALLBACK_SECRET;
 
 /** Unset and empty variables are the same thing. */
 const optional = <T extends z.ZodType>(schema: T) =>
