@@ -57,20 +57,19 @@ const text = (bytes: Uint8Array | null | undefined) => (bytes ? new TextDecoder(
 export const FORMAT_METADATA = 'encryption-format';
 const PROTO_FORMAT = 'payload-proto';
 const DEFLATE_FORMAT = 'payload-proto-deflate';
-const FORMATS = new Set([PROTO_FORMAT, DEFLATE_FORMAT]);
 /** Smaller payloads (ids, small activity results) gain too little for the work. */
 export const COMPRESS_FROM = 512;
 const { Payload: PayloadMessage } = temporal.api.common.v1;
 
+/** The named framings, each with its version of the authenticated data (v1: the framing without a name). */
+const AAD_VERSIONS = new Map([
+  [PROTO_FORMAT, 'v2'],
+  [DEFLATE_FORMAT, 'v3'],
+]);
+
 /** Binds each ciphertext to its key id and to its framing. */
 const aad = (keyId: string, format: string | undefined) =>
-  Buffer.from(
-    format === DEFLATE_FORMAT
-      ? `kaiban-codec-v3:${keyId}`
-      : format === PROTO_FORMAT
-        ? `kaiban-codec-v2:${keyId}`
-        : `kaiban-codec-v1:${keyId}`,
-  );
+  Buffer.from(`kaiban-codec-${(format && AAD_VERSIONS.get(format)) || 'v1'}:${keyId}`);
 
 /** The payload's bytes to seal, and their format. */
 function frame(payload: Payload): { bytes: Uint8Array; format: string } {
@@ -138,7 +137,7 @@ export class AesGcmCodec implements PayloadCodec {
       const sealed = Buffer.from(payload.data ?? new Uint8Array());
       if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error('encrypted payload is truncated');
       const format = text(payload.metadata?.[FORMAT_METADATA]);
-      if (format !== undefined && !FORMATS.has(format))
+      if (format !== undefined && !AAD_VERSIONS.has(format))
         throw new Error(
           `encrypted payload in an unknown format "${format}": written by a newer Kaiban? Run the same version in the API and every worker`,
         );

@@ -118,20 +118,25 @@ it('when an operator marks a step done offline while the agency holding our fili
   ]);
 });
 
-it('when the name was done offline while its filing is withdrawn, then a corrected name does not undo that filing a second time', async () => {
-  // The regulator takes the name's filing and then goes down: the name is an incident, done offline at its window.
+/**
+ * An application sent to review (金融 in its name) whose name the regulator took and then could not answer for: the
+ * name is an incident, which an operator marks done offline at the regulator's window. Resolves with the name's ticket.
+ */
+async function nameDoneOfflineWhileHeld(): Promise<{ handle: WorkflowHandle; ticket: string | undefined }> {
   await agenciesInstantBut('market', { processingMs: 600_000, callbacks: false });
   const handle = await startApplication(env.client, {
     taskQueue: stack.taskQueue,
-    edit: (a) => void (a.company.name = a.company.name.replace('科技', '金融')), // sent to review
+    edit: (a) => void (a.company.name = a.company.name.replace('科技', '金融')),
   });
   const pending = await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'name')?.state === 'pending');
-  const ticket = pending.steps.find((x) => x.id === 'name')!.ticket;
   await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 1 } } });
   await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'), 30_000);
   await operatorActs(handle, 'name', 'skip', '已在窗口办理名称');
-  // The license's review goes on while the withdrawal waits for the regulator; the reviewer asks for another name.
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'), 30_000);
+  return { handle, ticket: pending.steps.find((x) => x.id === 'name')!.ticket };
+}
+
+/** The reviewer asks for another name, the applicant gives one; resolves when it is reserved and back in review. */
+async function correctTheName(handle: WorkflowHandle): Promise<void> {
   await handle.executeUpdate(reviewUpdate, {
     args: [
       {
@@ -144,14 +149,21 @@ it('when the name was done offline while its filing is withdrawn, then a correct
     ],
   });
   await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
-  await patchSimulator(stack.simulator, { agencies: { market: INSTANT } });
   await handle.executeUpdate(correctionUpdate, {
     args: [
       { actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' }, application: freshApplication() },
     ],
   });
-  // The corrected application goes back to the reviewer, who approves it.
   await waitForStatus(handle, (s) => s.pendingTasks.includes('review') && s.steps[0]!.state === 'done');
+}
+
+it('when the name was done offline while its filing is withdrawn, then a corrected name does not undo that filing a second time', async () => {
+  const { handle, ticket } = await nameDoneOfflineWhileHeld();
+  // The license's review goes on while the withdrawal waits for the regulator; the reviewer asks for another name.
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'), 30_000);
+  await patchSimulator(stack.simulator, { agencies: { market: INSTANT } });
+  await correctTheName(handle);
+  // The corrected application goes back to the reviewer, who approves it.
   await handle.executeUpdate(reviewUpdate, {
     args: [{ actionId: randomUUID(), by: OPERATOR, decision: 'approve', reason: '名称已更正' }],
   });
@@ -169,16 +181,7 @@ it('when the name was done offline while its filing is withdrawn, then a correct
 });
 
 it('when two undos of the name wait for an operator at once, then each action answers one of them and the task stays pending until both are answered', async () => {
-  // The regulator takes the name's filing, then goes down: the name is an incident, done offline at its window.
-  await agenciesInstantBut('market', { processingMs: 600_000, callbacks: false });
-  const handle = await startApplication(env.client, {
-    taskQueue: stack.taskQueue,
-    edit: (a) => void (a.company.name = a.company.name.replace('科技', '金融')), // sent to review
-  });
-  await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'name')?.state === 'pending');
-  await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 1 } } });
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'), 30_000);
-  await operatorActs(handle, 'name', 'skip', '已在窗口办理名称');
+  const { handle } = await nameDoneOfflineWhileHeld();
   // Back, the regulator decides at once but refuses every undo: the withdrawal of the name's filing waits.
   await patchSimulator(stack.simulator, {
     agencies: { market: { ...INSTANT, refuseUndo: true } },
@@ -189,24 +192,7 @@ it('when two undos of the name wait for an operator at once, then each action an
     30_000,
   );
   // A corrected name is reserved (round 2), then the application is aborted: its undo is refused too.
-  await handle.executeUpdate(reviewUpdate, {
-    args: [
-      {
-        actionId: randomUUID(),
-        by: OPERATOR,
-        decision: 'request_correction',
-        reason: '名称不得含「金融」',
-        fields: ['company.name'],
-      },
-    ],
-  });
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
-  await handle.executeUpdate(correctionUpdate, {
-    args: [
-      { actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' }, application: freshApplication() },
-    ],
-  });
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('review') && s.steps[0]!.state === 'done');
+  await correctTheName(handle);
   await handle.executeUpdate(abortUpdate, { args: [{ actionId: randomUUID(), by: OPERATOR, reason: '申请人放弃' }] });
   const both = await waitForStatus(
     handle,

@@ -630,7 +630,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (failedStep && filingMayHaveReachedAgency(cause instanceof ApplicationFailure ? cause.details : undefined)) {
           keysMaybeHeld.add(keyFor(failedStep));
         }
-        const filingMayBeHeld = !step.ticket && keysMaybeHeld.has(keyFor(id));
         if (filingFailure) {
           stepStatus(failedStep ?? id).attempts +=
             filingFailure.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
@@ -649,12 +648,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             // The corrected name was never reserved online: the license done at the window carries it, and the
             // name's filing the regulator may hold (its ticket, else its key) is withdrawn.
             const name = stepStatus('name');
-            const nameKey = keyFor('name');
-            if (name.ticket && !decided.has(name.ticket)) {
-              withdrawBesideChain('name', { ticket: name.ticket });
-            } else if (keysMaybeHeld.has(nameKey)) {
-              withdrawBesideChain('name', { key: nameKey, payload: buildAgencyPayload('name', application, outputs) });
-            }
+            const heldName = heldFiling('name');
+            if (heldName) withdrawBesideChain('name', heldName);
             if (config.searchAttributes) {
               upsertSearchAttributes([{ key: companyNameKey, value: companySearchText(application.company.name) }]);
             }
@@ -665,13 +660,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             name.finishedAt = nowIso();
             nameOwed = false;
           }
-          if (filingMayBeHeld && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
-            // What to file again is fixed now: a later round of the step (a corrected name) must not be cancelled.
-            withdrawBesideChain(id, { key: keyFor(id), payload: buildAgencyPayload(id, application, outputs) });
-          } else if (step.ticket && !decided.has(step.ticket)) {
+          // What to withdraw is fixed now: a later round of the step (a corrected name) must not be cancelled.
+          const held = heldFiling(id);
+          if (held && 'key' in held && patched(CANCEL_UNANSWERED_FILING_ON_SKIP)) {
+            withdrawBesideChain(id, held);
+          } else if (held && 'ticket' in held) {
             if (patched(WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN)) {
-              withdrawnOnSkip.add(step.ticket);
-              withdrawBesideChain(id, { ticket: step.ticket });
+              withdrawnOnSkip.add(held.ticket);
+              withdrawBesideChain(id, held);
             } else if (patched(CANCEL_FILING_ON_SKIP)) {
               await undo(id, 'cancel', withdrawal);
             }
@@ -749,27 +745,37 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     }
   }
 
-  /** `target`: the filing to cancel, fixed by the caller; by default the step's own (its ticket, else its key). */
+  /** A step's own filing: its ticket, else its current key and the payload filed under it. */
+  function filingOf(id: StepId): WithdrawalTarget {
+    const { ticket } = stepStatus(id);
+    return ticket ? { ticket } : { key: keyFor(id), payload: buildAgencyPayload(id, application, outputs) };
+  }
+
+  /**
+   * The step's filing the agency may hold undecided: a ticket without its decision, or (no ticket) a key under which a
+   * round was answered or an attempt may have gone unanswered.
+   */
+  function heldFiling(id: StepId): WithdrawalTarget | undefined {
+    const { ticket } = stepStatus(id);
+    return (ticket ? decided.has(ticket) : !keysMaybeHeld.has(keyFor(id))) ? undefined : filingOf(id);
+  }
+
+  /** `target`: the filing to cancel, fixed by the caller; by default the step's own. */
   async function undoAtAgency(
     id: StepId,
     agency: AgencyId,
     reason: string,
     target?: WithdrawalTarget,
   ): Promise<AgencyOutcome> {
-    let ticket = target === undefined ? stepStatus(id).ticket : 'ticket' in target ? target.ticket : undefined;
-    if (!ticket) {
-      // The filing may have reached the agency before it was interrupted: file again with the
-      // same idempotency key, which returns the agency's record if there is one, then cancel it.
-      const refile = target && 'key' in target ? target : undefined;
-      const refiled = await refileForUndo({
-        applicationId,
-        step: id,
-        agency,
-        procedure: stepDefinition(id).procedure,
-        idempotencyKey: refile?.key ?? keyFor(id),
-        payload: refile?.payload ?? buildAgencyPayload(id, application, outputs),
-      });
-      ticket = refiled.ticket;
+    const filing = target ?? filingOf(id);
+    let ticket: string;
+    if ('ticket' in filing) ticket = filing.ticket;
+    else {
+      // The filing may have reached the agency before it was interrupted: file again with the same idempotency key,
+      // which returns the agency's record if there is one, then cancel it.
+      const { key: idempotencyKey, payload } = filing;
+      const procedure = stepDefinition(id).procedure;
+      ticket = (await refileForUndo({ applicationId, step: id, agency, procedure, idempotencyKey, payload })).ticket;
     }
     return cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
   }
