@@ -282,7 +282,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use(actionsRouter({ client }));
-  app.use(operatorRouter({ client, taskQueue: deps.taskQueue }));
+  app.use(operatorRouter({ client, taskQueue: deps.taskQueue, calendar, now }));
   app.use(consoleRouter(deps.console));
   app.use(calendarRouter(calendar));
   app.use(metricsRouter(metrics));

@@ -9,6 +9,8 @@ import { startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 import { authHeaders } from './helpers/auth';
 import { schemaProblems } from './helpers/openapi';
+import { createOfficialCalendar } from '../domain/calendar/official';
+import { parseOfficeHours } from '../config/sla';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -318,5 +320,53 @@ describe('operator API', () => {
       () => statusOf(pending.id),
       (s) => s.status === 'aborted',
     );
+  });
+});
+
+describe('operator API on a calendar of its own (SLA_OFFICE_HOURS)', () => {
+  const officeHours = '07:00-21:00';
+  let custom: Stack;
+
+  beforeAll(async () => {
+    custom = await startStack(env, { env: { SLA_OFFICE_HOURS: officeHours } });
+  });
+
+  afterAll(async () => {
+    await custom?.close();
+  });
+
+  it('counts the working time left in the list by the configured office hours, not the default ones', async () => {
+    const app = freshApplication((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    const res = await fetch(`${custom.api.url}/v1/applications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
+      body: JSON.stringify(app),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const operator = await authHeaders('operator');
+    const listed = async () => {
+      const page = await fetch(`${custom.api.url}/v1/applications?q=${id}&task=review`, { headers: operator });
+      return ((await page.json()) as { items: { id: string; dueAt: string; workingMsLeft?: number }[] }).items[0];
+    };
+    const parked = await until(listed, (item) => item !== undefined);
+    const dueAt = new Date(parked!.dueAt);
+
+    // The figure lies between the configured calendar's count just before the request and just after it.
+    const configured = createOfficialCalendar({ officeHours: parseOfficeHours(officeHours) });
+    const before = configured.workingTimeBetween(Date.now(), dueAt);
+    const item = await listed();
+    const after = configured.workingTimeBetween(Date.now(), dueAt);
+    expect(item?.workingMsLeft).toBeGreaterThanOrEqual(after);
+    expect(item?.workingMsLeft).toBeLessThanOrEqual(before);
+    // and the default office hours would have counted otherwise (fewer hours a day between now and the deadline).
+    const byDefault = createOfficialCalendar().workingTimeBetween(Date.now(), dueAt);
+    expect(byDefault).toBeLessThan(after);
+
+    await fetch(`${custom.api.url}/v1/applications/${id}/abort`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...operator },
+      body: JSON.stringify({ reason: 'test done' }),
+    });
   });
 });
