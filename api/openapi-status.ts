@@ -229,8 +229,41 @@ export const STATUS_SCHEMAS = {
           uscc: string,
           licenseNumber: string,
           eLicenseUrl: string,
+          seals: {
+            type: 'array',
+            description: "The public security bureau's seal filings, as the agency returned them",
+            items: { type: 'object', properties: { type: string, recordId: string } },
+          },
+          electronicSealIds: { type: 'array', items: string, description: 'Electronic seals, when applied for' },
+          tax: {
+            type: 'object',
+            description: "The tax bureau's answer, as the agency returned it",
+            properties: {
+              taxpayerId: string,
+              taxRecordId: string,
+              invoiceApproval: {
+                type: 'object',
+                properties: {
+                  types: { type: 'array', items: string },
+                  monthlyQuota: { type: 'integer' },
+                  maxAmountCny: { type: 'number' },
+                },
+              },
+              taxUkeyIssued: { type: 'boolean' },
+            },
+          },
           socialSecurityNumber: string,
           fundAccountNumber: string,
+          bankAppointment: {
+            type: 'object',
+            description: "The bank's account-opening appointment, as the bank returned it",
+            properties: {
+              appointmentRef: string,
+              bank: string,
+              branch: string,
+              slot: { type: 'object', properties: { date: string, time: string } },
+            },
+          },
           dossier: object({ dossierId: string, digest: string, archivedAt: instant }, ['dossierId', 'digest']),
         },
       },

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { applicationSchema } from '../domain/application';
 import { documentAuthorization } from '../security/authorize';
+import { codecBodySchema } from '../security/codec-server';
 import { APPLICATION_STATES, ENDED_IN_TEMPORAL_STATES } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
 import { agencyCallbackSchema } from './agency-callback';
@@ -74,6 +75,7 @@ function action(summary: string, body: z.ZodType, parameters: unknown[], refusal
         '400': errorResponse('A bad body (issues by field and rule), or what the action needs is missing'),
         '404': errorResponse('Unknown application'),
         '409': errorResponse(`Not possible now: ${refusals}`),
+        '413': errorResponse('Body larger than 64 kB'),
         '415': errorResponse('A body that is not JSON'),
       },
     },
@@ -158,7 +160,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               in: 'query',
               required: false,
               schema: { type: 'string', enum: ['true', 'false'] },
-              description: 'Operators only: show ID and mobile numbers unmasked (logged)',
+              description:
+                'Operators only: show ID and mobile numbers, e-mail addresses and personal data quoted in free text unmasked (logged)',
             },
             {
               name: 'reason',
@@ -256,6 +259,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '401': errorResponse('Bad signature'),
             '403': errorResponse("reference.step is another agency's procedure (AGENCY_MISMATCH)"),
             '404': errorResponse('No such application'),
+            '413': errorResponse('Body larger than 64 kB'),
+            '415': errorResponse('A body that is not JSON'),
           },
         },
       },
@@ -290,6 +295,36 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '400': errorResponse('Bad instant, hours, rule or days, or an unknown parameter (issues by parameter)'),
             '422': errorResponse('No calendar data for that year'),
           },
+        },
+      },
+      ...Object.fromEntries(
+        (['encode', 'decode'] as const).map((verb) => [
+          `/codec/${verb}`,
+          {
+            post: {
+              summary: `The Temporal UI's remote codec: ${verb === 'encode' ? 'seals' : 'opens'} payloads with the worker's AES-GCM keys (audit-logged; the browser's origin must be in CODEC_CORS_ORIGINS)`,
+              requestBody: {
+                required: true,
+                content: { 'application/json': { schema: jsonSchemaOf(codecBodySchema) } },
+              },
+              responses: {
+                '200': {
+                  description: 'The payloads, in the same order',
+                  content: { 'application/json': { schema: jsonSchemaOf(codecBodySchema) } },
+                },
+                '400': errorResponse(
+                  'Not a codec body (CODEC_BODY_INVALID), or payloads the keys cannot open (CODEC_FAILED)',
+                ),
+                '413': errorResponse('Body larger than 4 MB'),
+              },
+            },
+          },
+        ]),
+      ),
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive' } } } },

@@ -26,7 +26,6 @@ const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('kaiban'),
-  TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   /** Set false for a namespace without Kaiban's custom search attributes (see infra/search-attributes.ts). */

@@ -21,7 +21,8 @@ const base64 = z
   .string()
   .max(4_000_000)
   .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
-const bodySchema = z.strictObject({
+/** The body of both codec routes (the Temporal UI's remote codec protocol). */
+export const codecBodySchema = z.strictObject({
   payloads: z
     .array(z.object({ metadata: z.record(z.string().max(200), base64).optional(), data: base64.optional() }))
     .max(MAX_PAYLOADS),
@@ -89,7 +90,7 @@ export function codecRouter(codec: PayloadCodec): express.Router {
 
   for (const action of ['encode', 'decode'] as const) {
     router.post(`/codec/${action}`, json, async (req: Request, res: Response) => {
-      const parsed = bodySchema.safeParse(req.body);
+      const parsed = codecBodySchema.safeParse(req.body);
       if (!parsed.success)
         throw new HttpError(
           400,

@@ -1,14 +1,21 @@
 /**
  * The OpenAPI document (GET /openapi.json) against the routes the API serves: every route of the authorization table
- * (security/authorize.ts, which the app registers routes against) is documented, with its request body's schema.
+ * (security/authorize.ts, which the app registers routes against) but the console's pages is documented, with its
+ * request body's schema.
  */
 import { buildOpenApiDocument } from '../api/openapi';
 import { POLICY } from '../security/authorize';
 import { schemaProblems } from './helpers/openapi';
 
-type Operation = { parameters?: { name: string; in: string }[]; requestBody?: unknown; 'x-kaiban-roles'?: unknown };
+type Operation = {
+  parameters?: { name: string; in: string }[];
+  requestBody?: unknown;
+  responses?: Record<string, unknown>;
+  'x-kaiban-roles'?: unknown;
+};
 const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, Operation>> };
-const apiRoutes = POLICY.filter((p) => p.path.startsWith('/v1/'));
+// Every route but the console's pages (a web page and its files, and the development sign-in behind it).
+const apiRoutes = POLICY.filter((p) => !p.path.startsWith('/console'));
 const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');
 
 describe('the OpenAPI document', () => {
@@ -23,6 +30,8 @@ describe('the OpenAPI document', () => {
         expect(operation?.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name, in: 'path' })]));
       }
       if (policy.method === 'post') expect(operation?.requestBody).toBeDefined();
+      // A route behind a bearer token answers 503 when tokens cannot be checked (security/authorize.ts).
+      if (policy.decision.kind === 'roles') expect(Object.keys(operation?.responses ?? {})).toContain('503');
     },
   );
 
@@ -65,5 +74,16 @@ describe('the OpenAPI document', () => {
         compensations: [{ ...status.compensations[0], state: 'lost' }],
       }),
     ).toEqual([expect.stringContaining('/compensations/0/state')]);
+    // The results the agencies produce are described too (seals, tax, bank appointment).
+    const results = {
+      seals: [{ type: '公章', recordId: 'GA3601130000000001' }],
+      electronicSealIds: ['ES0000000000000001'],
+      tax: { taxpayerId: 'x', taxRecordId: 'y', invoiceApproval: { types: ['普通发票'], monthlyQuota: 25 } },
+      bankAppointment: { appointmentRef: 'YY0', bank: 'b', branch: 'c', slot: { date: '2026-11-30', time: '09:30' } },
+    };
+    expect(schemaProblems('ApplicationStatus', { ...status, results })).toEqual([]);
+    expect(schemaProblems('ApplicationStatus', { ...status, results: { ...results, seals: 'GA1' } })).toEqual([
+      expect.stringContaining('/results/seals'),
+    ]);
   });
 });
