@@ -14,6 +14,9 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
  * production, where they would let anyone sign an agency's decision.
  */
 const DEV_CALLBACK_SECRETS = [DEV_AGENCY_CALLBACK_SECRET, COMPOSE_DEV_AGENCY_CALLBACK_SECRET] as const;
+/** An agencies' callback HMAC key: any length 8 up in development; in production 32 up (the strength of the hash). */
+const MIN_CALLBACK_SECRET = 8;
+const MIN_PRODUCTION_CALLBACK_SECRET = 32;
 
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -39,7 +42,7 @@ const envSchema = z.object({
   AGENCY_HRSS_URL: z.url().optional(),
   AGENCY_FUND_URL: z.url().optional(),
   AGENCY_BANK_URL: z.url().optional(),
-  AGENCY_CALLBACK_SECRET: z.string().min(8).default(DEV_CALLBACK_SECRETS[0]),
+  AGENCY_CALLBACK_SECRET: z.string().min(MIN_CALLBACK_SECRET).default(DEV_CALLBACK_SECRETS[0]),
   AGENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   AGENCY_POLL_INITIAL_SECONDS: z.coerce.number().positive().default(30),
   AGENCY_POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
@@ -110,13 +113,24 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     const key = agency.toUpperCase();
     const override = source[`AGENCY_${key}_URL`];
     agencyUrls[agency] = override ?? `${agencyBaseUrl.replace(/\/$/, '')}/agencies/${agency}`;
-    agencyCallbackSecrets[agency] = source[`AGENCY_${key}_CALLBACK_SECRET`] ?? env.AGENCY_CALLBACK_SECRET;
-    if (
-      env.NODE_ENV === 'production' &&
-      (DEV_CALLBACK_SECRETS as readonly string[]).includes(agencyCallbackSecrets[agency])
-    ) {
+    const own = source[`AGENCY_${key}_CALLBACK_SECRET`];
+    // Set but empty (a placeholder left in an .env file) would be an HMAC key anyone can sign with.
+    if (own !== undefined && own.length < MIN_CALLBACK_SECRET) {
+      throw new ConfigError(
+        `AGENCY_${key}_CALLBACK_SECRET: at least ${MIN_CALLBACK_SECRET} characters (unset it to use AGENCY_CALLBACK_SECRET)`,
+      );
+    }
+    const secret = own ?? env.AGENCY_CALLBACK_SECRET;
+    agencyCallbackSecrets[agency] = secret;
+    if (env.NODE_ENV !== 'production') continue;
+    if ((DEV_CALLBACK_SECRETS as readonly string[]).includes(secret)) {
       throw new ConfigError(
         `AGENCY_CALLBACK_SECRET (or AGENCY_${key}_CALLBACK_SECRET) must be set in production: the development default is public, and anyone could sign ${agency}'s decisions with it`,
+      );
+    }
+    if (secret.length < MIN_PRODUCTION_CALLBACK_SECRET) {
+      throw new ConfigError(
+        `${own !== undefined ? `AGENCY_${key}_CALLBACK_SECRET` : 'AGENCY_CALLBACK_SECRET'}: at least ${MIN_PRODUCTION_CALLBACK_SECRET} characters in production (a shorter HMAC key can be guessed from one captured callback)`,
       );
     }
   }

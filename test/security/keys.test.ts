@@ -97,6 +97,31 @@ describe('the embedded default', () => {
       configFor({ ...production, AGENCY_CALLBACK_SECRET: 'a-callback-secret-of-this-deployment' }).env.NODE_ENV,
     ).toBe('production');
   });
+
+  it('refuses an empty per-agency callback secret anywhere, and a short one in production, naming the variable', () => {
+    // A placeholder left empty in an .env file: an HMAC key anyone could sign the market regulator's decisions with.
+    expect(() => configFor({ AGENCY_MARKET_CALLBACK_SECRET: '' })).toThrow(
+      /AGENCY_MARKET_CALLBACK_SECRET: at least 8 characters/,
+    );
+    const production = { NODE_ENV: 'production', KAIBAN_DATA_DIR: freshDataDir() };
+    expect(() => configFor({ ...production, AGENCY_CALLBACK_SECRET: 'twelve-chars' })).toThrow(
+      /^AGENCY_CALLBACK_SECRET: at least 32 characters in production/,
+    );
+    expect(() =>
+      configFor({
+        ...production,
+        AGENCY_CALLBACK_SECRET: 'a-callback-secret-of-this-deployment',
+        AGENCY_TAX_CALLBACK_SECRET: 'tax-bureau-secret',
+      }),
+    ).toThrow(/^AGENCY_TAX_CALLBACK_SECRET: at least 32 characters in production/);
+    const perAgency = configFor({
+      ...production,
+      AGENCY_CALLBACK_SECRET: 'a-callback-secret-of-this-deployment',
+      AGENCY_TAX_CALLBACK_SECRET: 'the-tax-bureaus-own-callback-secret',
+    });
+    expect(perAgency.agencyCallbackSecrets.tax).toBe('the-tax-bureaus-own-callback-secret');
+    expect(perAgency.agencyCallbackSecrets.market).toBe('a-callback-secret-of-this-deployment');
+  });
 });
 
 describe('agency addresses', () => {
