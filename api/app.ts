@@ -260,6 +260,11 @@ export function createApp(deps: AppDeps): express.Express {
     if (stepDefinition(reference.step).agency !== agency) {
       throw new HttpError(403, 'AGENCY_MISMATCH', `reference.step "${reference.step}" is not a procedure of ${agency}`);
     }
+    // Only an application's id can name a workflow here: a signed agency cannot signal anything else in the namespace.
+    if (!isApplicationId(reference.applicationId)) {
+      metrics.agencyCallbacks.inc({ outcome: 'not_found' });
+      throw new HttpError(404, 'NOT_FOUND', 'no running application for this callback');
+    }
     // "Still pending" changes nothing in the workflow; it polls on its own timer.
     if (status === 'pending') {
       metrics.agencyCallbacks.inc({ outcome: 'pending' });
@@ -271,6 +276,13 @@ export function createApp(deps: AppDeps): express.Express {
         callbacks.place(reference.applicationId, { step: reference.step, ticket, status, result, reason }),
       );
       metrics.agencyCallbacks.inc({ outcome });
+      if (outcome === 'foreign') {
+        throw new HttpError(
+          409,
+          'TICKET_MISMATCH',
+          `ticket "${ticket}" is another step's in this application, not ${reference.step}'s`,
+        );
+      }
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         metrics.agencyCallbacks.inc({ outcome: 'not_found' });

@@ -39,7 +39,7 @@ export const CALLBACK_PLACEMENT_BUDGET_MS = 4000;
 const HOLD_DELAYS_MS = [100, 200, 400, 800, 1500];
 
 /** How a callback was placed (kaiban_agency_callbacks_total counts them, with `pending` and `not_found` from the route). */
-export type PlacementOutcome = 'needless' | 'signalled' | 'signalled_in_doubt' | 'finished';
+export type PlacementOutcome = 'needless' | 'signalled' | 'signalled_in_doubt' | 'finished' | 'foreign';
 
 interface Waiter {
   report: CallbackReport;
@@ -99,6 +99,7 @@ export class CallbackPlacer {
         break; // no answer within the budget, or another error: signal
       }
       if (verdict === 'decided') return 'needless';
+      if (verdict === 'foreign') return 'foreign'; // the ticket is another step's: nothing to signal
       if (verdict === 'awaited') {
         outcome = 'signalled';
         break;

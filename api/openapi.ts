@@ -259,6 +259,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '401': errorResponse('Bad signature'),
             '403': errorResponse("reference.step is another agency's procedure (AGENCY_MISMATCH)"),
             '404': errorResponse('No such application'),
+            '409': errorResponse("The ticket is another step's in this application (TICKET_MISMATCH)"),
             '413': errorResponse('Body larger than 64 kB'),
             '415': errorResponse('A body that is not JSON'),
           },

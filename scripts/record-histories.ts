@@ -34,6 +34,7 @@ import { startTemporalProcess } from '../test/helpers/processes';
 import { activityDepsFromConfig, createKaibanWorker, replaySinks } from '../worker/worker';
 import {
   abortUpdate,
+  agencyDecisionSignal,
   applicationQuery,
   correctionUpdate,
   reviewUpdate,
@@ -427,6 +428,25 @@ export const PATHS: PathRecipe[] = [
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:tax'));
       await ctx.agencies(DEFAULT_AGENCY);
       await handle.executeUpdate(abortUpdate, { args: [action(operator, '税务系统长时间不可用，申请人同意终止')] });
+      return handle;
+    },
+  },
+  {
+    // A decision signalled for the tax step with the seal's ticket (two agencies' alike tickets): the seal waits for
+    // its own, which the police give by callback 3 s after the filing.
+    name: 'decision-for-another-step',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 3000 }, ['police']);
+      const handle = await ctx.start('decision-for-another-step');
+      const waiting = await waitFor(
+        handle,
+        (s) => stepState(s, 'seal') === 'pending' && stepState(s, 'tax') === 'done',
+      );
+      const ticket = waiting.steps.find((s) => s.id === 'seal')!.ticket!;
+      await handle.signal(agencyDecisionSignal, { step: 'tax', ticket, status: 'approved', result: {} });
+      await handle.result();
+      await ctx.agencies(DEFAULT_AGENCY);
       return handle;
     },
   },

@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
 import { CALLBACK_PLACEMENT_BUDGET_MS } from '../api/callback-placement';
 import { AGENCY_IDS, STEP_IDS } from '../domain/steps';
-import { statusQuery } from '../workflows/messages';
+import { agencyDecisionSignal, statusQuery } from '../workflows/messages';
 import { authHeaders } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { callbackCounters as readCallbackCounters, outcomesBetween, type CallbackCounters } from './helpers/metrics';
@@ -303,6 +303,44 @@ describe('agency callbacks', () => {
     const reference = { applicationId: 'kb-00000000000000000000000000000000', step: 'name' };
     expect(await callBack('market', { ticket: 'MARKET-X', status: 'approved', reference })).toBe(404);
     expect(await outcomesSince(before)).toEqual({ not_found: 1 });
+  });
+
+  it("when an agency's callback names a ticket of another step, then 409 TICKET_MISMATCH; and a decision signalled for the wrong step does not decide the step holding that ticket", async () => {
+    // The police decide 5 s after the filing and call back; the other agencies decide in their answers.
+    await patchSimulator(stack.simulator, {
+      agencies: {
+        ...allAgencies({ processingMs: 0, callbacks: false }).agencies,
+        police: { processingMs: 5000, callbacks: true },
+      },
+    });
+    const id = await submit();
+    const waiting = await waitFor(
+      id,
+      (s) =>
+        s.steps.find((x) => x.id === 'seal')?.state === 'pending' &&
+        s.steps.find((x) => x.id === 'tax')?.state === 'done',
+    );
+    const sealTicket = waiting.steps.find((s) => s.id === 'seal')!.ticket!;
+    // Signed with the tax bureau's key, naming the tax step, carrying the police's ticket: a seal "approved" with no seals.
+    const counted = await callbackCounters();
+    const reference = { applicationId: id, step: 'tax' };
+    expect(await callBack('tax', { ticket: sealTicket, status: 'approved', reference, result: {} })).toBe(409);
+    expect(await outcomesSince(counted)).toEqual({ foreign: 1 });
+    expect(await signalsIn(id)).toBe(0);
+    // The same decision signalled past the API (as two agencies' alike tickets would reach it): it is the tax step's only.
+    await env.client.workflow
+      .getHandle(id)
+      .signal(agencyDecisionSignal, { step: 'tax', ticket: sealTicket, status: 'approved', result: {} });
+
+    const done = await waitFor(id, (s) => s.status !== 'running', 30_000);
+    expect(done.status).toBe('completed');
+    expect(done.steps.find((s) => s.id === 'seal')).toMatchObject({ state: 'done', decidedVia: 'callback' });
+    expect(done.results.seals).toEqual(
+      expect.arrayContaining([expect.objectContaining({ recordId: expect.any(String) })]),
+    );
+    const history = await env.client.workflow.getHandle(id).fetchHistory();
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+    expect(markers).toHaveLength(1);
   });
 
   it("when an agency's signed callback speaks for another agency's step, then 403, and nothing reaches the workflow", async () => {

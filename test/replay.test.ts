@@ -42,6 +42,7 @@ const EXPECTED_PATHS = [
   'incident-aborted-turned-away',
   'incident-aborted',
   'undo-incident-retried',
+  'decision-for-another-step',
   'sla-breach-alerted',
 ];
 
@@ -106,6 +107,7 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('incident-skipped-filed-agency-down')).toEqual(['withdraw-skipped-filing-beside-chain']);
     expect(patchesIn('incident-skipped-unanswered')).toEqual(['cancel-unanswered-filing-on-skip']);
     expect(patchesIn('incident-aborted-turned-away')).toEqual(['no-undo-of-unreached-filing']);
+    expect(patchesIn('decision-for-another-step')).toEqual(['decisions-of-their-own-step']);
     expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw
     // The usual paths take no patched branch: no marker, no extra event.
     expect(patchesIn('completed')).toEqual([]);

@@ -104,6 +104,12 @@ const OWED_NAME_DONE_WITH_LICENSE = 'owed-name-done-with-license';
  * turned away (nothing reached the agency); it used to file it again, only to cancel it.
  */
 const NO_UNDO_OF_UNREACHED_FILING = 'no-undo-of-unreached-filing';
+/**
+ * DECISIONS_OF_THEIR_OWN_STEP: a callback's decision counts for the step it names only. It was taken by ticket alone,
+ * so a decision reported for another step (two agencies issuing alike tickets, or an agency speaking for a ticket of
+ * another's) decided the step holding that ticket. Asked only when that happens, so other histories carry no marker.
+ */
+const DECISIONS_OF_THEIR_OWN_STEP = 'decisions-of-their-own-step';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -185,8 +191,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   };
   const stepStatus = (id: StepId) => status.steps.find((s) => s.id === id)!;
   const outputs: StepOutputs = {};
-  /** Decisions that arrived by callback, by ticket (a callback may overtake the filing's result). */
+  /** Decisions that arrived by callback, by step and ticket (a callback may overtake the filing's result). */
   const decisions = new Map<string, AgencyDecision>();
+  const decisionKey = (step: StepId, ticket: string) => `${step} ${ticket}`;
+  /** The same by ticket alone, as histories from before DECISIONS_OF_THEIR_OWN_STEP took them. */
+  const decisionsByTicket = new Map<string, AgencyDecision>();
   /** Tickets whose decision the workflow has, however it came: a callback for them changes nothing. */
   const decided = new Set<string>();
   /** Results of accepted actions by action id: a repeated action returns its first result. */
@@ -277,12 +286,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   setHandler(statusQuery, () => sla.present());
   setHandler(applicationQuery, () => application);
   setHandler(agencyDecisionSignal, (decision) => {
-    if (decision.status !== 'pending') decisions.set(decision.ticket, decision);
+    if (decision.status === 'pending') return;
+    decisions.set(decisionKey(decision.step, decision.ticket), decision);
+    decisionsByTicket.set(decision.ticket, decision);
   });
   setHandler(callbackVerdictsQuery, (reports) =>
     reports.map(({ ticket, step }) => {
-      if (decided.has(ticket) || decisions.has(ticket)) return 'decided';
-      return status.steps.find((s) => s.id === step)?.state === 'filing' ? 'filing' : 'awaited';
+      const own = stepStatus(step);
+      if (own.ticket !== ticket && status.steps.some((s) => s.ticket === ticket)) return 'foreign';
+      if (decided.has(ticket) || decisions.has(decisionKey(step, ticket))) return 'decided';
+      return own.state === 'filing' ? 'filing' : 'awaited';
     }),
   );
 
@@ -444,10 +457,18 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     ticket: string,
   ): Promise<AgencyOutcome | AgencyDecision> {
     let delay = config.pollInitialMs;
+    const key = decisionKey(step.id, ticket);
+    let foreignIgnored = false;
     for (;;) {
-      if (await condition(() => decisions.has(ticket), delay)) {
-        step.decidedVia = 'callback';
-        return decisions.get(ticket)!;
+      if (await condition(() => decisions.has(key) || (!foreignIgnored && decisionsByTicket.has(ticket)), delay)) {
+        const decision =
+          decisions.get(key) ?? (patched(DECISIONS_OF_THEIR_OWN_STEP) ? undefined : decisionsByTicket.get(ticket));
+        if (decision) {
+          step.decidedVia = 'callback';
+          return decision;
+        }
+        foreignIgnored = true; // another step's decision of this ticket: wait for this step's own
+        continue;
       }
       const polled = await agencyActivities.pollAgencyRequest({ agency, ticket });
       if (polled.status !== 'pending') {

@@ -80,9 +80,10 @@ export interface CallbackReport {
  *   that decided in its answer and calls back as well costs no history;
  * - `filing`: the step's filing is still unanswered, so the callback has overtaken the answer, which usually carries
  *   the same decision — the API asks again a moment later rather than signal at once;
+ * - `foreign`: the ticket is another step's — the report names the wrong step; the API refuses it;
  * - `awaited`: anything else (a pending ticket, an unknown one) — the API signals.
  */
-export type CallbackVerdict = 'decided' | 'filing' | 'awaited';
+export type CallbackVerdict = 'decided' | 'filing' | 'foreign' | 'awaited';
 export const callbackVerdictsQuery = defineQuery<CallbackVerdict[], [CallbackReport[]]>('callbackVerdicts');
 export const withdrawUpdate = defineUpdate<ActionResult, [ActionInput]>('withdraw');
 export const abortUpdate = defineUpdate<ActionResult, [ActionInput]>('abort');
