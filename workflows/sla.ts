@@ -22,6 +22,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxySinks,
   sleep,
@@ -59,6 +60,14 @@ import {
 } from '../domain/sla';
 import type { ApplicationStatus, StepState } from '../domain/status';
 import { breachedKey, DUE_AT_TOLERANCE_MS, dueAtKey, slaLevelKey } from '../infra/search-attributes';
+
+/**
+ * RUNG_ALARM_WAKES_THE_LOOP: a step starting in the workflow task in which the alarm rang leaves the alarm to the loop.
+ * It replaced the rung alarm with a later one, so the loop, which waits for the alarm's ring, slept through the
+ * threshold it rang for (a step's breach reached as its decision came in, raised only at the next wake). Asked only
+ * when that happens, so other histories carry no marker.
+ */
+const RUNG_ALARM_WAKES_THE_LOOP = 'rung-alarm-wakes-the-loop';
 
 const { computeDeadlines } = proxyActivities<SlaActivities>({
   startToCloseTimeout: '30 seconds',
@@ -180,6 +189,8 @@ export class SlaClock {
     void Promise.resolve().then(() => {
       this.armQueued = false;
       if (!this.plan || this.stoppedAt !== undefined || this.waitingForCalendar) return; // the loop observes later
+      // The loop wakes on this ring, observes the step and arms the next alarm itself.
+      if (this.alarm?.rang && patched(RUNG_ALARM_WAKES_THE_LOOP)) return;
       const now = Date.now();
       try {
         this.observe(now);
