@@ -230,8 +230,27 @@ export const PATHS: PathRecipe[] = [
     // The applicant moves the company to another district (patch upsert-corrected-district).
     name: 'correction-moved-district',
     expect: 'completed',
+    frozen: 'the older branch of reserve-name-for-corrected-filing (the district moved, the name not reserved again)',
     async run(ctx) {
       const handle = await sentBackForCorrection(ctx, 'correction-moved-district', '住所请核实', [
+        'company.district',
+        'company.address',
+      ]);
+      const corrected = (await handle.query(applicationQuery)) as Application;
+      corrected.company.district = '360102';
+      corrected.company.address = '八一大道2号';
+      await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
+      await approveCorrected(handle, '已核实');
+      return handle;
+    },
+  },
+  {
+    // The same correction on the current code: the name's filing carries the district, so the name is reserved again
+    // there (patch reserve-name-for-corrected-filing, with upsert-corrected-district).
+    name: 'correction-moved-district-name-reserved',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await sentBackForCorrection(ctx, 'correction-moved-district-name-reserved', '住所请核实', [
         'company.district',
         'company.address',
       ]);

@@ -9,7 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus, StepStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
-import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
+import { abortUpdate, applicationQuery, correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
 import { companyNameKey, companySearchText } from '../infra/search-attributes';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
@@ -211,4 +211,41 @@ it('when reserving the corrected name goes unanswered and an operator marks the 
   expect((await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'market')).toHaveLength(
     2,
   );
+});
+
+it('when a correction moves the company to another district under the same name, then the name is reserved again there and the first reservation released', async () => {
+  const handle = await startApplication(env.client, {
+    taskQueue: stack.taskQueue,
+    edit: (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+  const original = await handle.query(applicationQuery);
+  const review = (decision: 'request_correction' | 'approve', fields?: string[]) =>
+    handle.executeUpdate(reviewUpdate, {
+      args: [
+        { actionId: randomUUID(), by: operator, decision, reason: '住所所在区有误', ...(fields ? { fields } : {}) },
+      ],
+    });
+  await review('request_correction', ['company.district', 'company.address']);
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+  const moved = structuredClone(original);
+  moved.company.district = '360102';
+  moved.company.address = '八一大道1号';
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ actionId: randomUUID(), by: applicant, application: moved }],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'), 30_000);
+  await review('approve');
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('completed');
+
+  // The name's filing carries the district: reserved again in 360102, the 360113 reservation released.
+  expect(String(step(status, 'name').output?.reservationId)).toContain('360102');
+  const names = await nameRecords(handle.workflowId);
+  expect(names.map((r) => [String(r.result?.reservationId).slice(2, 8), r.status, r.live])).toEqual([
+    [original.company.district, 'revoked', false],
+    ['360102', 'approved', true],
+  ]);
+  expect(status.compensations).toEqual([expect.objectContaining({ step: 'name', action: 'undo', state: 'done' })]);
+  expect(String(status.results.uscc).slice(2, 8)).toBe('360102');
 });

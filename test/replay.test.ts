@@ -32,6 +32,7 @@ const EXPECTED_PATHS = [
   'review-rejected',
   'correction',
   'correction-moved-district',
+  'correction-moved-district-name-reserved',
   'corrected-name-retried',
   'corrected-name-license-skipped',
   'incident-retried',
@@ -103,6 +104,10 @@ describe('replay of recorded histories', () => {
     // The license done offline while the corrected name was owed (the license itself never filed: no other patch).
     expect(patchesIn('corrected-name-license-skipped')).toEqual(['owed-name-done-with-license']);
     expect(patchesIn('correction-moved-district')).toEqual(['upsert-corrected-district']);
+    expect(patchesIn('correction-moved-district-name-reserved')).toEqual([
+      'upsert-corrected-district',
+      'reserve-name-for-corrected-filing',
+    ]);
     expect(patchesIn('incident-skipped-filed')).toEqual(['cancel-filing-on-skip']);
     expect(patchesIn('incident-skipped-filed-agency-down')).toEqual(['withdraw-skipped-filing-beside-chain']);
     expect(patchesIn('incident-skipped-unanswered')).toEqual(['cancel-unanswered-filing-on-skip']);

@@ -29,6 +29,7 @@ import {
 import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
 import type { Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, filingMayHaveReachedAgency, type StepOutputs } from '../domain/agency-requests';
+import { canonicalJson } from '../domain/canonical-json';
 import { shanghaiIsoDate } from '../domain/calendar';
 import { isValidUscc } from '../domain/codes';
 import { assessApplication, reviewRulesEdition } from '../domain/review-rules';
@@ -110,6 +111,12 @@ const NO_UNDO_OF_UNREACHED_FILING = 'no-undo-of-unreached-filing';
  * another's) decided the step holding that ticket. Asked only when that happens, so other histories carry no marker.
  */
 const DECISIONS_OF_THEIR_OWN_STEP = 'decisions-of-their-own-step';
+/**
+ * RESERVE_NAME_FOR_CORRECTED_FILING: a correction that changes what the name's filing says (the district or the
+ * entity type, the name kept) reserves the name again; only a new name did, so the license was registered in the
+ * new district on a reservation made for the old one. Asked only when that happens.
+ */
+const RESERVE_NAME_FOR_CORRECTED_FILING = 'reserve-name-for-corrected-filing';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -561,6 +568,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       sla.resume();
       status.review.correction.answeredAt = nowIso();
       const nameChanged = corrected.company.name !== application.company.name;
+      const nameFilingChanged =
+        canonicalJson(buildAgencyPayload('name', corrected, outputs)) !==
+        canonicalJson(buildAgencyPayload('name', application, outputs));
       const districtChanged = corrected.company.district !== application.company.district;
       application = corrected;
       status.company = { name: application.company.name, district: application.company.district };
@@ -568,11 +578,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       if (districtChanged && config.searchAttributes && patched(UPSERT_CORRECTED_DISTRICT)) {
         upsertSearchAttributes([{ key: districtKey, value: application.company.district }]);
       }
-      if (nameChanged) await reserveNameAgain();
+      if (nameChanged || (nameFilingChanged && patched(RESERVE_NAME_FOR_CORRECTED_FILING))) await reserveNameAgain();
     }
   }
 
-  /** A corrected company name: release the old reservation, then reserve the new name. */
+  /** A corrected company name, district or entity type: release the old reservation, then reserve the name anew. */
   async function reserveNameAgain(): Promise<void> {
     const name = stepStatus('name');
     // A name done offline whose filing is being withdrawn beside the chain is not undone a second time.
