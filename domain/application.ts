@@ -27,13 +27,23 @@ const personName = z
 /** Today's date in Asia/Shanghai as YYYYMMDD, like an ID number's birth date. */
 const shanghaiToday = (): string => shanghaiIsoDate(Date.now()).replaceAll('-', '');
 
+/**
+ * One problem per number, the first that applies: its format, its check character, a birth date to come (the API's
+ * clock: the workflow never parses an application). Never an abort, which would hold back the object's own rules
+ * (contributions, duplicates), and every problem is listed.
+ */
 const idNumber = z
   .string()
-  .refine((v) => /^\d{17}[\dX]$/.test(v), { ...rule('ID_NUMBER_FORMAT'), abort: true })
-  .refine(isValidIdNumber, rule('ID_NUMBER_CHECK'))
-  // Checked at the edge only (the API's clock): the workflow never parses an application. A number failing the check
-  // already has its problem (and an abort here would hold back the object's own rules).
-  .refine((v) => !isValidIdNumber(v) || v.slice(6, 14) <= shanghaiToday(), rule('ID_NUMBER_BIRTH_FUTURE'))
+  .superRefine((v, ctx) => {
+    const problem = !/^\d{17}[\dX]$/.test(v)
+      ? 'ID_NUMBER_FORMAT'
+      : !isValidIdNumber(v)
+        ? 'ID_NUMBER_CHECK'
+        : v.slice(6, 14) > shanghaiToday()
+          ? 'ID_NUMBER_BIRTH_FUTURE'
+          : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: 'Invalid input', ...rule(problem) });
+  })
   .meta({ description: 'Resident identity card number (GB 11643-1999, 18 characters)', example: '360102199003071236' });
 
 const mobilePhone = z

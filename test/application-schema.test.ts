@@ -101,6 +101,21 @@ describe('the application schema', () => {
     expect(codesOf(input)).toEqual(['people.shareholders CONTRIBUTIONS_MISMATCH']);
   });
 
+  it('lists the rules of the whole application beside a malformed ID number (one problem per number)', () => {
+    const input = variant((a) => {
+      a.company.registeredCapitalCny = 2_000_000;
+      a.people.supervisor.idNumber = '12345';
+      a.people.shareholders[0].idNumber = '36011119851112456Y';
+    });
+    expect(codesOf(input).sort()).toEqual(
+      [
+        'people.shareholders CONTRIBUTIONS_MISMATCH',
+        'people.shareholders[0].idNumber ID_NUMBER_FORMAT',
+        'people.supervisor.idNumber ID_NUMBER_FORMAT',
+      ].sort(),
+    );
+  });
+
   it('says a zero amount must be more than 0 (not "at least 0", which zero is)', () => {
     const input = variant((a) => {
       a.company.registeredCapitalCny = 0;
