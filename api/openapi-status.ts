@@ -280,7 +280,11 @@ export const STATUS_SCHEMAS = {
             by: actor,
             reason: string,
             step: stepId,
-            detail: { type: 'object' },
+            detail: {
+              type: 'object',
+              description:
+                'answer_correction: { changed, unrequested } — the field paths the correction changed, and those of them outside the fields the operator asked for (names only, no values)',
+            },
           },
           ['at', 'actionId', 'action', 'by'],
         ),

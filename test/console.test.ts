@@ -356,6 +356,41 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it('when an applicant answers a correction request, then the audit trail names the fields changed, and marks those not asked for', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    const parked = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    await row(page, parked.id).locator('.badge.task-review').waitFor({ timeout: 30_000 });
+    const call = async (path: string, role: 'operator' | 'applicant', body: unknown) => {
+      const res = await fetch(`${stack.api.url}/v1/applications/${parked.id}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(await authHeaders(role)) },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+    };
+    await call('/review', 'operator', {
+      decision: 'request_correction',
+      reason: '住所请核实',
+      fields: ['company.address'],
+    });
+    await row(page, parked.id).locator('.badge.task-correction').waitFor({ timeout: 30_000 });
+    await call('/corrections', 'applicant', {
+      company: { address: '红谷滩区丰和中大道1099号 8栋1204室', employees: 6 },
+    });
+
+    await row(page, parked.id).locator('th a').click();
+    await page.getByTestId('correction-changed').getByText('改动：company.address, company.employees').waitFor({
+      timeout: 30_000,
+    });
+    await expect(page.getByTestId('correction-unrequested').textContent()).resolves.toBe(
+      '未要求补正的改动：company.employees',
+    );
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('when an agency refuses to undo a step of an aborted application, then its page offers retry or skip for that undo only; a confirmed retry ends the application', async () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));

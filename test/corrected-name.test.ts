@@ -231,6 +231,7 @@ it('when a correction moves the company to another district under the same name,
   const moved = structuredClone(original);
   moved.company.district = '360102';
   moved.company.address = '八一大道1号';
+  moved.services.bank.branch = '南昌八一大道支行'; // not asked for: the audit trail says so
   await handle.executeUpdate(correctionUpdate, {
     args: [{ actionId: randomUUID(), by: applicant, application: moved }],
   });
@@ -248,4 +249,9 @@ it('when a correction moves the company to another district under the same name,
   ]);
   expect(status.compensations).toEqual([expect.objectContaining({ step: 'name', action: 'undo', state: 'done' })]);
   expect(String(status.results.uscc).slice(2, 8)).toBe('360102');
+  // The audit trail names what the correction changed, and what of it the operator did not ask for.
+  expect(status.audit.find((e) => e.action === 'answer_correction')?.detail).toEqual({
+    changed: ['company.address', 'company.district', 'services.bank.branch'],
+    unrequested: ['services.bank.branch'],
+  });
 });

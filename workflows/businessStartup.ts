@@ -30,6 +30,7 @@ import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities'
 import type { Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, filingMayHaveReachedAgency, type StepOutputs } from '../domain/agency-requests';
 import { canonicalJson } from '../domain/canonical-json';
+import { changedPaths, withinFields } from '../domain/changes';
 import { shanghaiIsoDate } from '../domain/calendar';
 import { isValidUscc } from '../domain/codes';
 import { assessApplication, reviewRulesEdition } from '../domain/review-rules';
@@ -364,7 +365,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       const earlier = actions.get(input.actionId);
       if (earlier) return earlier;
       correctedApplication = input.application;
-      return record('answer_correction', input, { step: 'license' });
+      // What the applicant changed, and what of it the operator did not ask for: field names only.
+      const changed = changedPaths(application, input.application);
+      const fields = status.review?.correction?.fields ?? [];
+      const unrequested = fields.length === 0 ? [] : changed.filter((p) => !withinFields(p, fields));
+      return record('answer_correction', input, { step: 'license', detail: { changed, unrequested } });
     },
     {
       validator: (input) => {

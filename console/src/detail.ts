@@ -450,7 +450,7 @@ function auditSection(status: ApplicationStatus): Child[] {
             null,
             h('td', null, h('time', { datetime: e.at }, formatTime(e.at))),
             h('td', null, actorText(e.by)),
-            h('td', null, tk('act', e.action)),
+            h('td', null, tk('act', e.action), ...correctionChanges(e.detail)),
             h('td', null, e.step ? stepTitle(e.step) : '—'),
             // A person's reason as written; the API's default one (a withdrawal without a reason) translated.
             h('td', null, e.reason ? tk('reason', e.reason) : '—'),
@@ -458,6 +458,34 @@ function auditSection(status: ApplicationStatus): Child[] {
         ),
       ),
     ),
+  ];
+}
+
+/** The fields an applicant's correction changed (names only), those the operator did not ask for marked. */
+function correctionChanges(detail: Record<string, unknown> | undefined): Child[] {
+  const list = (key: string) =>
+    Array.isArray(detail?.[key]) ? (detail[key] as unknown[]).filter((p) => typeof p === 'string') : [];
+  const changed = list('changed');
+  const unrequested = list('unrequested');
+  return [
+    ...(changed.length > 0
+      ? [
+          h(
+            'div',
+            { class: 'muted', 'data-testid': 'correction-changed' },
+            t('correctionChanged', { fields: changed.join(', ') }),
+          ),
+        ]
+      : []),
+    ...(unrequested.length > 0
+      ? [
+          h(
+            'div',
+            { class: 'warn', 'data-testid': 'correction-unrequested' },
+            t('correctionUnrequested', { fields: unrequested.join(', ') }),
+          ),
+        ]
+      : []),
   ];
 }
 
