@@ -4,7 +4,8 @@
  * token), so they are public. Hashed assets are cached for a year; index.html is revalidated.
  *
  * In the embedded default only (the generated development secret, NODE_ENV not production, a caller
- * on this machine), POST /console/dev-token mints a short-lived token per role for one-click sign-in.
+ * on this machine that addressed it as this machine), POST /console/dev-token mints a short-lived token per role
+ * for one-click sign-in.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,17 @@ export const CONSOLE_DIST = path.resolve(__dirname, '../../console/dist');
 export const DEV_TOKEN_TTL = '8h';
 const HASHED_ASSET = /-[A-Z0-9]{8}\.(js|css)$/;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The Host the browser addressed is this machine too: a page of another site whose name is re-pointed at 127.0.0.1
+ * (DNS rebinding) reaches the server from loopback, but under its own name.
+ */
+function addressedAsLoopback(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+  return LOOPBACK_NAMES.has(name.toLowerCase());
+}
 
 export type DevTokenMinter = (role: Role) => Promise<string>;
 
@@ -51,7 +63,10 @@ const notBuilt = `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title
 export function consoleRouter(options: ConsoleOptions = {}): express.Router {
   const distDir = options.distDir ?? CONSOLE_DIST;
   const router = express.Router();
-  const devSignIn = (req: Request) => options.devToken !== undefined && LOOPBACK.has(req.socket.remoteAddress ?? '');
+  const devSignIn = (req: Request) =>
+    options.devToken !== undefined &&
+    LOOPBACK.has(req.socket.remoteAddress ?? '') &&
+    addressedAsLoopback(req.headers.host);
 
   const sendIndex = (_req: Request, res: Response) => {
     const index = path.join(distDir, 'index.html');
