@@ -20,17 +20,24 @@ const DEPTHS = ['', '*.', '*.*.', '*.*.*.', '*.*.*.*.', '*.*.*.*.*.'];
 /** Paths up to six levels deep: `idNumber`, `*.idNumber`, `*.*.idNumber`, … (pino redaction has no `**`). */
 export const REDACT_PATHS = [...PERSONAL_FIELDS, ...PERSON_NAMES].flatMap((f) => DEPTHS.map((d) => `${d}${f}`));
 
-const ID_NUMBER = /(?<![0-9])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])/g;
+/** 18 characters not inside a longer run of digits (letters around it do not hide it: `ID:3601…1236abc`). */
+const ID_NUMBER = /(?<![0-9])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9])/g;
 /** A first-generation ID number (15 digits, still on old records). */
 const OLD_ID_NUMBER = /(?<![0-9A-Za-z])(\d{4})\d{8}(\d{3})(?![0-9A-Za-z])/g;
 const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
-/** A mainland mobile number, also with the country code or grouped (`+86 138…`, `+8613807910001`, `138-0791-0001`). */
-const MOBILE = /(?<![0-9])((?:\+?86[- ]?)?1[3-9]\d)([- ]?)\d{4}([- ]?)(\d{4})(?![0-9])/g;
+/**
+ * A mainland mobile number, also with the country code or grouped (`+86 138…`, `(+86)13807910001`,
+ * `138-0791-0001`, `138.0791.0001`, `(138) 0791 0001`).
+ */
+const MOBILE = /(?<![0-9])((?:\(?\+?86\)?[- ]?)?\(?1[3-9]\d\)?)([-. ]?)\d{4}([-. ]?)(\d{4})(?![0-9])/g;
+/** Full-width digits and X (`１３８…`), read as the ASCII ones they look like. */
+const FULL_WIDTH = /[\uFF10-\uFF19\uFF38\uFF58]/g;
 
 /** Masks ID numbers (`3601**********1236`), mobile numbers (`138****0001`) and e-mail addresses inside free text. */
 export function maskPersonalData(text: string): string {
   // A URL's query (`reason=call%2013807910001`) hides digits behind escapes: log it decoded.
   return percentDecoded(text)
+    .replace(FULL_WIDTH, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
     .replace(ID_NUMBER, '$1**********$2')
     .replace(OLD_ID_NUMBER, '$1********$2')
     .replace(MOBILE, '$1$2****$3$4')
