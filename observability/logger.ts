@@ -100,3 +100,12 @@ export function createLogger(
   };
   return options.destination ? pino(config, options.destination) : pino(config);
 }
+
+/**
+ * The logger for audit events (an operator's reveal of personal data, the codec endpoint): they are written at info
+ * whatever the level of the rest, since LOG_LEVEL=error must not silence the record of who saw personal data. Only
+ * `silent` (no log output at all) drops them.
+ */
+export function auditLog(log: Logger): Logger {
+  return log.level === 'silent' ? log : log.child({}, { level: 'info' });
+}

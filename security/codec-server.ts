@@ -12,6 +12,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import type { Config } from '../config';
 import { HttpError } from '../api/errors';
+import { auditLog } from '../observability/logger';
 import { identityOf } from './authorize';
 
 export const CODEC_BODY_LIMIT = '4mb';
@@ -106,15 +107,16 @@ export function codecRouter(codec: PayloadCodec): express.Router {
         throw new HttpError(400, 'CODEC_FAILED', `could not ${action} the payloads (unknown key or damaged data)`);
       }
       const identity = identityOf(res);
-      req.log?.info(
-        {
-          audit: `codec-${action}`,
-          by: identity?.subject,
-          namespace: req.header('x-namespace'),
-          payloads: payloads.length,
-        },
-        `payloads ${action}d through the codec endpoint`,
-      );
+      if (req.log)
+        auditLog(req.log).info(
+          {
+            audit: `codec-${action}`,
+            by: identity?.subject,
+            namespace: req.header('x-namespace'),
+            payloads: payloads.length,
+          },
+          `payloads ${action}d through the codec endpoint`,
+        );
       res.json({ payloads: result.map(toJson) });
     });
   }

@@ -8,7 +8,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../api/errors';
-import { maskIdNumber, maskPersonalData } from '../observability/logger';
+import { auditLog, maskIdNumber, maskPersonalData } from '../observability/logger';
 import { identityOf } from './authorize';
 
 export { maskIdNumber };
@@ -67,15 +67,16 @@ export function revealRequested(req: Request, res: Response, applicationId: stri
     throw new HttpError(403, 'REVEAL_FORBIDDEN', 'only operators may reveal personal data');
   if (!parsed.data.reason)
     throw new HttpError(400, 'REVEAL_REASON_REQUIRED', 'reveal=true needs reason=<why, 5 to 500 characters>');
-  req.log?.warn(
-    {
-      audit: 'personal-data-revealed',
-      by: identity.subject,
-      role: identity.role,
-      applicationId,
-      reason: parsed.data.reason,
-    },
-    'personal data revealed to an operator',
-  );
+  if (req.log)
+    auditLog(req.log).warn(
+      {
+        audit: 'personal-data-revealed',
+        by: identity.subject,
+        role: identity.role,
+        applicationId,
+        reason: parsed.data.reason,
+      },
+      'personal data revealed to an operator',
+    );
   return true;
 }

@@ -150,6 +150,40 @@ describe('masking and reveal', () => {
   });
 });
 
+describe('audit records', () => {
+  it('when logging is set to errors only, then reveals and codec use are still recorded, and nothing else at info', async () => {
+    const quiet = capturingLogger('error');
+    const config = loadConfig({
+      ...process.env,
+      ...securityTestEnv(),
+      PORT: '0',
+      TEMPORAL_TASK_QUEUE: stack.taskQueue,
+      LOG_LEVEL: 'error',
+    });
+    const api = await startApi({ config, client: env.client, logger: quiet.logger, port: 0 });
+    try {
+      const id = (await submit('applicant-audit', freshApplication())).body.id as string;
+      const token = await tokenFor('operator', 'op-audit');
+      const revealed = await call(api.url, 'GET', `/v1/applications/${id}?reveal=true&reason=hotline%20call`, {
+        token,
+      });
+      expect(revealed.status).toBe(200);
+      const payload = { metadata: {}, data: Buffer.from('{}').toString('base64') };
+      const encoded = await call(api.url, 'POST', '/codec/encode', { token, json: { payloads: [payload] } });
+      expect(encoded.status).toBe(200);
+      const lines = quiet.lines.map((l) => JSON.parse(l) as { level: number; audit?: string; by?: string });
+      expect(lines.filter((l) => l.audit).map((l) => [l.audit, l.by])).toEqual([
+        ['personal-data-revealed', 'op-audit'],
+        ['codec-encode', 'op-audit'],
+      ]);
+      // The request lines (info) were not written: the level holds for everything but the audit.
+      expect(lines.filter((l) => !l.audit && l.level < 50)).toEqual([]);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('headers and errors', () => {
   it('answers with security headers, a request id and no framework fingerprint', async () => {
     const res = await call(stack.api.url, 'GET', '/healthz');

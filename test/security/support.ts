@@ -52,7 +52,7 @@ export function samplePersonalData(): { idNumbers: string[]; phones: string[]; n
 }
 
 /** A logger at trace level whose every line lands in `lines` (and nowhere else). */
-export function capturingLogger() {
+export function capturingLogger(level = 'trace') {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -60,5 +60,5 @@ export function capturingLogger() {
       done();
     },
   });
-  return { lines, logger: createLogger({ level: 'trace', name: 'kaiban-test', destination }) };
+  return { lines, logger: createLogger({ level, name: 'kaiban-test', destination }) };
 }
