@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
+  CalendarConfigError,
   createWorkingCalendar,
   DEFAULT_OFFICE_HOURS,
   type OfficePeriod,
@@ -41,6 +42,19 @@ export function parseOfficeHours(text: string): OfficePeriod[] {
     if (!match) throw new ConfigError(`SLA_OFFICE_HOURS: period ${i + 1} '${part.trim()}' is not HH:MM-HH:MM`);
     return { start: match[1]!, end: match[2]! };
   });
+}
+
+/**
+ * A calendar's refusal in the variable's own terms: an office period by its number and text as written in
+ * SLA_OFFICE_HOURS (counted from 1, as parseOfficeHours counts), anything else the schedules'.
+ */
+function calendarConfigMessage(err: unknown, officeHoursText: string | undefined): string {
+  const period = err instanceof CalendarConfigError ? /^officeHours\.(\d+)/.exec(err.field) : null;
+  if (!period) return `SLA_CALENDAR_FILE (or the shipped schedules): ${(err as Error).message}`;
+  const index = Number(period[1]);
+  const text = officeHoursText?.split(',')[index]?.trim();
+  const reason = (err as CalendarConfigError).message.replace(/^[^:]+: /, '');
+  return `SLA_OFFICE_HOURS: period ${index + 1}${text ? ` '${text}'` : ''}: ${reason}`;
 }
 
 /** The shipped schedules with the years of `extra` added or replaced (a file wins over the shipped year). */
@@ -92,7 +106,7 @@ export function loadSlaConfig(config: Config): SlaConfig {
   try {
     calendar = createWorkingCalendar({ officeHours, schedules });
   } catch (err) {
-    throw new ConfigError(`SLA calendar (SLA_OFFICE_HOURS / SLA_CALENDAR_FILE): ${(err as Error).message}`);
+    throw new ConfigError(calendarConfigMessage(err, env.SLA_OFFICE_HOURS));
   }
 
   const urls = (env.SLA_WEBHOOK_URLS ?? '')

@@ -83,7 +83,12 @@ function compileOfficeHours(officeHours: readonly OfficePeriod[]): Periods {
     if (period.start === '24:00')
       throw new CalendarConfigError(`officeHours.${i}.start`, 'a period cannot start at 24:00');
     const end = msOfDay(period.end, `officeHours.${i}.end`);
-    if (end <= start) throw new CalendarConfigError(`officeHours.${i}`, `${period.end} is not after ${period.start}`);
+    if (end <= start) {
+      throw new CalendarConfigError(
+        `officeHours.${i}`,
+        `${period.end} is not after ${period.start} (a period lies within one day: one across midnight is two, ${period.start}-24:00 and 00:00-${period.end})`,
+      );
+    }
     const previousEnd = periods.ends[i - 1];
     if (previousEnd !== undefined && start < previousEnd) {
       throw new CalendarConfigError(`officeHours.${i}`, 'periods must be in order and must not overlap');
