@@ -415,6 +415,19 @@ describe('a year without schedule data', () => {
 });
 
 describe('configurable office hours', () => {
+  it('counts up to a due instant at 24:00 on the last day the data hold (31 December), without the next year', () => {
+    const roundTheClock = createWorkingCalendar({ officeHours: [{ start: '00:00', end: '24:00' }] });
+    const from = at('2026-12-31T10:00:00+08:00');
+    const due = roundTheClock.addWorkingTime(from, 14 * H);
+    expect(due).toBe(at('2027-01-01T00:00:00+08:00'));
+    expect(roundTheClock.workingTimeBetween(from, due)).toBe(14 * H);
+    // The close of office of 31 December under the next-day rule, counted from the day before.
+    expect(roundTheClock.dueNextDayRule(at('2026-12-30T10:00:00+08:00'), 1)).toBe(due);
+    expect(roundTheClock.workingTimeBetween(at('2026-12-30T10:00:00+08:00'), due)).toBe(38 * H);
+    // An interval that really reaches into 2027 still needs its data.
+    expect(() => roundTheClock.workingTimeBetween(from, at('2027-01-01T00:00:01+08:00'))).toThrow(/2027/);
+  });
+
   it('uses the configured periods for due instants and the close of office', () => {
     const longDay = createWorkingCalendar({ officeHours: [{ start: '08:30', end: '17:00' }] });
     expect(longDay.workingDayMs).toBe(8.5 * H);

@@ -9,6 +9,7 @@
 import { CalendarConfigError, CalendarYearMissingError } from './errors';
 import { indexSchedules, type ScheduleData } from './schedule-data';
 import {
+  DAY_MS,
   dayNumberFromCivil,
   parseIsoDate,
   shanghaiDayAndOffset,
@@ -245,7 +246,10 @@ export function createWorkingCalendar(options: WorkingCalendarOptions): WorkingC
       const toMs = toEpochMs(to);
       if (toMs <= fromMs) return 0;
       const a = shanghaiDayAndOffset(fromMs);
-      const b = shanghaiDayAndOffset(toMs);
+      let b = shanghaiDayAndOffset(toMs);
+      // An interval that ends at midnight ends with the day before (office hours may close at 24:00): the day it
+      // ends on adds no working time, and may lie in a year the data lack (a due instant of 31 December at 24:00).
+      if (b.msOfDay === 0 && b.dayNumber > a.dayNumber) b = { dayNumber: b.dayNumber - 1, msOfDay: DAY_MS };
       requireDays(a.dayNumber, b.dayNumber);
       if (a.dayNumber === b.dayNumber) {
         return isWorkingDayNumber(a.dayNumber) ? workedBeforeTime(b.msOfDay) - workedBeforeTime(a.msOfDay) : 0;
