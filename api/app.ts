@@ -2,7 +2,8 @@
  * The Kaiban HTTP API, built here and started in ./main.ts, so tests get the app without a port.
  * Routes stay thin: validate at the edge with zod, then talk to Temporal.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { CALLBACK_TOLERANCE_S, checkCallbackSignature, SeenSignatures } from '../security/callback-signature';
 import {
   Client,
   WorkflowExecutionAlreadyStartedError,
@@ -69,13 +70,6 @@ export interface AppDeps {
 
 type RawBodyRequest = Request & { rawBody?: Buffer };
 
-function signatureMatches(secret: string, rawBody: Buffer, header: string | undefined): boolean {
-  if (!header?.startsWith('sha256=')) return false;
-  const expected = Buffer.from(createHmac('sha256', secret).update(rawBody).digest('hex'));
-  const given = Buffer.from(header.slice('sha256='.length));
-  return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
 /**
  * Temporal calls made on behalf of agency callbacks, until they settle. An agency does not wait for them the way an
  * applicant waits for an answer, so `settleAgencyCallbacks` lets a closing server finish them before the process
@@ -96,6 +90,7 @@ export function createApp(deps: AppDeps): express.Express {
   const slaSettings = deps.sla ?? DEFAULT_SLA_TERMS;
   const metrics = deps.metrics ?? processMetrics();
   const callbacks = new CallbackPlacer(client, metrics.agencyCallbackQueries);
+  const seenSignatures = new SeenSignatures();
   if (deps.searchAttributes) {
     // The same counts as /v1/stats, for the gauges.
     const count = applicationCounter(client, deps.taskQueue);
@@ -250,8 +245,28 @@ export function createApp(deps: AppDeps): express.Express {
     const agency = req.params.agency as AgencyId;
     if (!AGENCY_IDS.includes(agency)) throw new HttpError(404, 'NOT_FOUND', 'no such agency');
     const rawBody = (req as RawBodyRequest).rawBody ?? Buffer.alloc(0);
-    if (!signatureMatches(deps.agencyCallbackSecrets[agency], rawBody, req.header('x-agency-signature'))) {
-      throw new HttpError(401, 'SIGNATURE_INVALID', 'X-Agency-Signature does not match the body');
+    const timestamp = req.header('x-agency-timestamp');
+    const signature = req.header('x-agency-signature');
+    const check = checkCallbackSignature(deps.agencyCallbackSecrets[agency], rawBody, timestamp, signature, Date.now());
+    if (check === 'invalid') {
+      throw new HttpError(
+        401,
+        'SIGNATURE_INVALID',
+        'X-Agency-Signature does not match X-Agency-Timestamp and the body (HMAC-SHA256 of "<timestamp>.<body>")',
+      );
+    }
+    if (check === 'stale') {
+      throw new HttpError(
+        401,
+        'SIGNATURE_STALE',
+        `X-Agency-Timestamp is more than ${CALLBACK_TOLERANCE_S} s from this server's clock: sign the callback anew`,
+      );
+    }
+    // The same signed callback again (a replay, or the same bytes resent): taken once.
+    if (seenSignatures.has(signature!, Date.now())) {
+      metrics.agencyCallbacks.inc({ outcome: 'duplicate' });
+      res.status(204).end();
+      return;
     }
     const parsed = agencyCallbackSchema.safeParse(req.body);
     if (!parsed.success) throw new HttpError(400, 'CALLBACK_INVALID', z.prettifyError(parsed.error));
@@ -290,6 +305,7 @@ export function createApp(deps: AppDeps): express.Express {
       }
       throw err;
     }
+    seenSignatures.add(signature!, timestamp!, Date.now());
     res.status(204).end();
   });
 

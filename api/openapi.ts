@@ -239,11 +239,19 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               schema: { type: 'string', enum: ['market', 'police', 'tax', 'hrss', 'fund', 'bank'] },
             },
             {
+              name: 'X-Agency-Timestamp',
+              in: 'header',
+              required: true,
+              schema: { type: 'string', pattern: '^[0-9]{1,12}$' },
+              description: "When the agency signed the callback, Unix seconds; within 5 minutes of the API's clock",
+            },
+            {
               name: 'X-Agency-Signature',
               in: 'header',
               required: true,
               schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' },
-              description: "HMAC-SHA256 of the raw body with the agency's secret, hex",
+              description:
+                'HMAC-SHA256 of "<X-Agency-Timestamp>.<raw body>" with the agency\'s secret, hex. The same signed callback again within the 5 minutes is answered 204 without effect',
             },
           ],
           requestBody: {
@@ -256,7 +264,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
                 'Taken: signalled to the application, or nothing to do (a "pending" report, or a decision the application already has from the agency\'s answer or an earlier callback). A callback that arrives before the agency\'s answer to the filing has reached the application is held up to 4 s for that answer, then signalled if it is still missing.',
             },
             '400': errorResponse('Not a callback body (CALLBACK_INVALID)'),
-            '401': errorResponse('Bad signature'),
+            '401': errorResponse(
+              'A signature that does not match the timestamp and body (SIGNATURE_INVALID), or a timestamp more than 5 minutes off (SIGNATURE_STALE)',
+            ),
             '403': errorResponse("reference.step is another agency's procedure (AGENCY_MISMATCH)"),
             '404': errorResponse('No such application'),
             '409': errorResponse("The ticket is another step's in this application (TICKET_MISMATCH)"),

@@ -80,7 +80,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
         'Agency decision callbacks taken by the API, by outcome: pending (a "still pending" report), needless (the ' +
         'application had the decision), signalled (it awaited it), signalled_in_doubt (no verdict within the ' +
         'budget, or the filing still unanswered), finished (the application had ended), not_found, foreign (the ' +
-        "ticket is another step's: refused)",
+        "ticket is another step's: refused), duplicate (the same signed callback again: taken once)",
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import type { AgencyId } from './config';
-import { signCallbackBody } from './signature';
+import { signCallback } from './signature';
 
 /** Waits before the 2nd, 3rd and 4th attempt; after the 4th the callback is given up (polling is the fallback). */
 export const CALLBACK_RETRY_DELAYS_MS = [100, 400, 1600] as const;
@@ -45,10 +45,15 @@ export class CallbackSender {
     this.deliveries.push(delivery);
     if (this.deliveries.length > MAX_DELIVERIES) this.deliveries.splice(0, this.deliveries.length - MAX_DELIVERIES);
     const rawBody = JSON.stringify(body);
-    const headers = {
-      'content-type': 'application/json',
-      'x-agency-id': agency,
-      'x-agency-signature': signCallbackBody(secret, rawBody),
+    // Signed at each attempt: a retry minutes later carries a fresh timestamp.
+    const headers = () => {
+      const timestamp = Math.floor(Date.now() / 1000);
+      return {
+        'content-type': 'application/json',
+        'x-agency-id': agency,
+        'x-agency-timestamp': String(timestamp),
+        'x-agency-signature': signCallback(secret, timestamp, rawBody),
+      };
     };
     const running = this.deliver(delivery, url, headers, rawBody).catch((error: unknown) => {
       delivery.outcome = 'failed';
@@ -67,7 +72,12 @@ export class CallbackSender {
     this.shutdown.abort();
   }
 
-  private async deliver(delivery: CallbackDelivery, url: string, headers: Record<string, string>, rawBody: string) {
+  private async deliver(
+    delivery: CallbackDelivery,
+    url: string,
+    headers: () => Record<string, string>,
+    rawBody: string,
+  ) {
     const { agency, ticket } = delivery;
     const target = redactUrl(url);
     for (let attempt = 0; attempt <= this.retryDelaysMs.length; attempt++) {
@@ -78,7 +88,7 @@ export class CallbackSender {
         if (!waited) break;
       }
       delivery.attempts = attempt + 1;
-      const failure = await this.attempt(url, headers, rawBody);
+      const failure = await this.attempt(url, headers(), rawBody);
       if (failure === undefined) {
         delivery.outcome = 'delivered';
         this.logger.info({ agency, ticket, target, attempts: delivery.attempts }, 'callback delivered');

@@ -10,5 +10,5 @@ export {
   type SimulatorConfigInput,
 } from './config';
 export { startSimulator, type RunningSimulator, type StartSimulatorOptions } from './server';
-export { signCallbackBody } from './signature';
+export { signCallback } from './signature';
 export type { AgencyRecord, RecordStatus, Reference } from './store';

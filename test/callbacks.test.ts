@@ -79,12 +79,27 @@ async function outcomesSince(before: CallbackCounters): Promise<Record<string, n
 
 /** Posts a callback exactly as an agency does: JSON body signed with the agency's secret (to `apiUrl`'s API). */
 async function callBack(agency: string, body: Record<string, unknown>, apiUrl = stack.api.url): Promise<number> {
+  return sendSigned(agency, signCallbackNow(body), apiUrl);
+}
+
+/** A callback signed as an agency signs it: the timestamp (Unix seconds) and the raw body, with its secret. */
+function signCallbackNow(body: Record<string, unknown>): { raw: string; headers: Record<string, string> } {
   const raw = JSON.stringify(body);
-  const signature = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signature = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(`${timestamp}.${raw}`).digest('hex')}`;
+  return { raw, headers: { 'x-agency-timestamp': String(timestamp), 'x-agency-signature': signature } };
+}
+
+/** Posts a signed callback as it is (the same bytes and headers again, for a replay). */
+async function sendSigned(
+  agency: string,
+  callback: { raw: string; headers: Record<string, string> },
+  apiUrl = stack.api.url,
+): Promise<number> {
   const res = await fetch(`${apiUrl}/v1/agency-callbacks/${agency}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-agency-signature': signature },
-    body: raw,
+    headers: { 'content-type': 'application/json', ...callback.headers },
+    body: callback.raw,
   });
   await res.arrayBuffer();
   return res.status;
@@ -297,6 +312,31 @@ describe('agency callbacks', () => {
       await own.close();
     }
   }, 60_000);
+
+  it('when a signed callback is sent again (a replay), then it is answered 204 as a duplicate without asking the application; a failed one may be sent again', async () => {
+    await patchSimulator(stack.simulator, allAgencies({ processingMs: 0, callbacks: false }));
+    const id = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    await waitFor(id, (s) => s.pendingTasks.includes('review'));
+    const reference = { applicationId: id, step: 'name' };
+    const unknownTicket = signCallbackNow({ ticket: 'MARKET-REPLAYED', status: 'approved', reference, result: {} });
+    const counted = await callbackCounters();
+    expect(await sendSigned('market', unknownTicket)).toBe(204);
+    expect(await signalsIn(id)).toBe(1);
+    for (let i = 0; i < 3; i++) expect(await sendSigned('market', unknownTicket)).toBe(204);
+    expect(await signalsIn(id)).toBe(1);
+    const after = await callbackCounters();
+    expect(outcomesBetween(counted, after)).toEqual({ signalled: 1, duplicate: 3 });
+    expect(after.queries - counted.queries).toBe(1);
+
+    // One the API could not take (no such application: 404) is not remembered: the agency may send it again.
+    const missing = signCallbackNow({
+      ticket: 'MARKET-X',
+      status: 'approved',
+      reference: { applicationId: 'kb-00000000000000000000000000000001', step: 'name' },
+    });
+    expect(await sendSigned('market', missing)).toBe(404);
+    expect(await sendSigned('market', missing)).toBe(404);
+  });
 
   it('when a callback names an application that does not exist, then 404, counted as not_found', async () => {
     const before = await callbackCounters();

@@ -12,7 +12,7 @@ import { isValidUscc, parseUscc } from '../domain/codes';
 import { AGENCY_IDS, type AgencyId } from '../simulator/config';
 import { readSimulatorEnv } from '../simulator/env';
 import { type RunningSimulator, startSimulator, type StartSimulatorOptions } from '../simulator/server';
-import { signCallbackBody } from '../simulator/signature';
+import { signCallback } from '../simulator/signature';
 import { type AgencyRecord, RecordStore } from '../simulator/store';
 import { freePort, startTsProcess, waitForHttp, type NodeProcess } from './helpers/processes';
 
@@ -289,10 +289,14 @@ describe('agency simulator: decisions and callbacks', () => {
 
     expect(callback.headers['content-type']).toBe('application/json');
     expect(callback.headers['x-agency-id']).toBe('market');
-    const expected = 'sha256=' + createHmac('sha256', SECRETS.market).update(callback.rawBody).digest('hex');
+    // HMAC-SHA256 of "<timestamp>.<raw body>", the timestamp in Unix seconds, now.
+    const timestamp = String(callback.headers['x-agency-timestamp']);
+    expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(60);
+    const expected =
+      'sha256=' + createHmac('sha256', SECRETS.market).update(`${timestamp}.${callback.rawBody}`).digest('hex');
     expect(callback.headers['x-agency-signature']).toBe(expected);
-    expect(signCallbackBody(SECRETS.market, callback.rawBody)).toBe(expected);
-    expect(signCallbackBody(SECRETS.police, callback.rawBody)).not.toBe(expected);
+    expect(signCallback(SECRETS.market, timestamp, callback.rawBody)).toBe(expected);
+    expect(signCallback(SECRETS.police, timestamp, callback.rawBody)).not.toBe(expected);
 
     expect(callback.json).toMatchObject({
       agency: 'market',
@@ -453,7 +457,7 @@ describe('agency simulator: decisions and callbacks', () => {
     expect(hook.received).toHaveLength(0);
   });
 
-  it('when the receiver fails twice, then the callback is retried with the same signed body until it is accepted', async () => {
+  it('when the receiver fails twice, then the callback is retried with the same body, signed at each attempt, until it is accepted', async () => {
     const sim = await simulator();
     const hook = await receiver(2);
     await file(sim, 'market', 'retry', { ...nameFiling('南昌重试回调有限公司'), callbackUrl: hook.url });
@@ -461,7 +465,10 @@ describe('agency simulator: decisions and callbacks', () => {
     await sim.simulator.settled();
     expect(hook.received).toHaveLength(3);
     expect(new Set(hook.received.map((r) => r.rawBody)).size).toBe(1);
-    expect(new Set(hook.received.map((r) => r.headers['x-agency-signature'])).size).toBe(1);
+    for (const r of hook.received) {
+      const timestamp = String(r.headers['x-agency-timestamp']);
+      expect(r.headers['x-agency-signature']).toBe(signCallback(SECRETS.market, timestamp, r.rawBody));
+    }
     expect(sim.simulator.callbacks.deliveries).toEqual([
       expect.objectContaining({ agency: 'market', attempts: 3, outcome: 'delivered' }),
     ]);

@@ -204,10 +204,39 @@ describe('POST /v1/agency-callbacks/:agency (agency-signed)', () => {
     expect(withOperator.body.error.code).toBe('SIGNATURE_INVALID');
   });
 
-  it("when the body is signed with the agency's secret, then it is delivered", async () => {
+  const signed = (raw: string, timestamp: number, secret = CALLBACK_SECRET) => ({
+    'x-agency-timestamp': String(timestamp),
+    'x-agency-signature': `sha256=${createHmac('sha256', secret).update(`${timestamp}.${raw}`).digest('hex')}`,
+  });
+  const nowS = () => Math.floor(Date.now() / 1000);
+
+  it("when the timestamp and body are signed with the agency's secret, then it is delivered", async () => {
     const raw = body(await submitAs(OWNER));
-    const signature = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`;
-    const res = await post(raw, { 'x-agency-signature': signature });
+    const res = await post(raw, signed(raw, nowS()));
     expect(res.status).toBe(204);
+  });
+
+  it('when the signature is of the body alone, another secret, or another timestamp, then 401 SIGNATURE_INVALID', async () => {
+    const raw = body(await submitAs(OWNER));
+    const bodyOnly = `sha256=${createHmac('sha256', CALLBACK_SECRET).update(raw).digest('hex')}`;
+    const attempts = [
+      { 'x-agency-signature': bodyOnly },
+      { 'x-agency-timestamp': String(nowS()), 'x-agency-signature': bodyOnly },
+      signed(raw, nowS(), 'another-agency-secret'),
+      { ...signed(raw, nowS()), 'x-agency-timestamp': String(nowS() + 1) },
+    ];
+    for (const headers of attempts) {
+      const res = await post(raw, headers);
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 401, code: 'SIGNATURE_INVALID' });
+    }
+  });
+
+  it('when a signed callback is older (or further ahead) than 5 minutes, then 401 SIGNATURE_STALE: a captured one cannot be sent again later', async () => {
+    const raw = body(await submitAs(OWNER));
+    for (const timestamp of [nowS() - 301, nowS() + 301]) {
+      const res = await post(raw, signed(raw, timestamp));
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 401, code: 'SIGNATURE_STALE' });
+    }
+    expect((await post(raw, signed(raw, nowS() - 200))).status).toBe(204);
   });
 });
