@@ -41,7 +41,7 @@ import { authorize, identityOf, ownerFromMemo } from '../security/authorize';
 import { codecCors, codecRouter } from '../security/codec-server';
 import { requireJsonBodies } from '../security/input';
 import { maskPersonalFields, revealRequested } from '../security/masking';
-import { submissionRateLimit } from '../security/rate-limit';
+import { identityRateLimit, submissionRateLimit } from '../security/rate-limit';
 
 export const BODY_LIMIT = '64kb';
 export const IDEMPOTENCY_KEY_MAX = 200;
@@ -137,6 +137,7 @@ export function createApp(deps: AppDeps): express.Express {
   // (security/authorize.ts), submission rate limits, JSON only, the Web UI's codec endpoint.
   app.use(codecCors(security.codecCorsOrigins));
   app.use(authorize({ verifier: security.verifier, ownerOf: ownerFromMemo(client) }));
+  app.use(identityRateLimit(security.submissionLimits));
   app.post('/v1/applications', ...submissionRateLimit(security.submissionLimits));
   app.use(requireJsonBodies);
   app.use(codecRouter(security.codec));

@@ -107,6 +107,7 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
       // The API benchmark floods submissions from one identity on purpose.
       RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '1000000000',
       RATE_LIMIT_SUBMISSIONS_PER_IP: '1000000000',
+      RATE_LIMIT_REQUESTS_PER_IDENTITY: '1000000000',
     };
     const config = loadConfig({ ...process.env, ...childEnv, TEMPORAL_TASK_QUEUE: kaibanQueue });
 

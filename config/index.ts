@@ -83,6 +83,7 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_SUBMISSIONS_PER_IP: z.coerce.number().int().positive().default(30),
+  RATE_LIMIT_REQUESTS_PER_IDENTITY: z.coerce.number().int().positive().default(1200),
   TRUST_PROXY: z.string().optional(),
 });
 

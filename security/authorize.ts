@@ -248,6 +248,9 @@ export function documentAuthorization<T extends Record<string, unknown>>(doc: T)
       const responses = (operation.responses ??= {});
       responses['401'] ??= error('No bearer token, or not a valid one');
       responses['403'] ??= error('The role may not do this');
+      responses['429'] ??= error(
+        'Too many requests from this caller in the window (RATE_LIMITED, RATE_LIMIT_REQUESTS_PER_IDENTITY); Retry-After says when to try again',
+      );
       responses['503'] ??= error('Bearer tokens cannot be checked at the moment (AUTH_UNAVAILABLE); try again shortly');
       if (Object.values(policy.decision.roles).includes('own'))
         responses['404'] ??= error("Unknown, or another applicant's, application");

@@ -1,8 +1,9 @@
 /**
  * Submissions are the expensive route (each starts a workflow that calls six agencies), so they are
  * limited per caller and per address (OWASP API4): a stolen token cannot flood the agencies, and
- * one address cannot hide behind many tokens. Mounted after `authorize` (the identity is known) and
- * before the body is parsed (a flood costs no parsing).
+ * one address cannot hide behind many tokens. Every other request with a token has a generous
+ * per-caller limit too. Mounted after `authorize` (the identity is known) and before the body is
+ * parsed (a flood costs no parsing).
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
@@ -14,6 +15,8 @@ export interface SubmissionLimits {
   windowMs: number;
   perIdentity: number;
   perIp: number;
+  /** Every request behind a bearer token, per caller (reads cost a query, which may replay a whole history). */
+  requestsPerIdentity: number;
 }
 
 export function submissionLimitsFromConfig(config: Config): SubmissionLimits {
@@ -21,7 +24,33 @@ export function submissionLimitsFromConfig(config: Config): SubmissionLimits {
     windowMs: config.env.RATE_LIMIT_WINDOW_SECONDS * 1000,
     perIdentity: config.env.RATE_LIMIT_SUBMISSIONS_PER_IDENTITY,
     perIp: config.env.RATE_LIMIT_SUBMISSIONS_PER_IP,
+    requestsPerIdentity: config.env.RATE_LIMIT_REQUESTS_PER_IDENTITY,
   };
+}
+
+/**
+ * All requests of a caller with a token (status reads, lists, actions, the codec): a generous limit that a person
+ * or an integration polling its own applications never meets, but that keeps one token from busying the workers
+ * with queries. Requests without a token (health, the calendar, agencies' signed callbacks) are not counted here.
+ */
+export function identityRateLimit(limits: SubmissionLimits): RequestHandler {
+  const limiter = rateLimit({
+    windowMs: limits.windowMs,
+    limit: limits.requestsPerIdentity,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: (_req, res) => `sub:${identityOf(res)!.subject}`,
+    handler: (req: Request, res: Response, _next, options) => {
+      req.log?.warn({ limit: options.limit }, 'request rate limit reached');
+      sendError(
+        res,
+        429,
+        'RATE_LIMITED',
+        `too many requests; try again in ${Math.ceil(limits.windowMs / 1000)} seconds`,
+      );
+    },
+  });
+  return (req, res, next) => (identityOf(res) ? limiter(req, res, next) : next());
 }
 
 export function submissionRateLimit(limits: SubmissionLimits): RequestHandler[] {

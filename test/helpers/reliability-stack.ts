@@ -95,6 +95,7 @@ export async function startReliabilityStack(
       AGENCY_POLL_MAX_SECONDS: '3',
       RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '100000',
       RATE_LIMIT_SUBMISSIONS_PER_IP: '100000',
+      RATE_LIMIT_REQUESTS_PER_IDENTITY: '1000000',
       ...options.env,
     };
     const config = loadConfig({ ...process.env, ...childEnv });

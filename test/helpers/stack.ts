@@ -63,6 +63,7 @@ export async function startStack(
     // Tests submit many applications as one applicant; test/security/ checks the limits themselves.
     RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '100000',
     RATE_LIMIT_SUBMISSIONS_PER_IP: '100000',
+    RATE_LIMIT_REQUESTS_PER_IDENTITY: '1000000',
     ...options.env,
     PORT: '0',
     TEMPORAL_TASK_QUEUE: taskQueue,

@@ -239,6 +239,7 @@ describe('submission rate limits', () => {
       TEMPORAL_TASK_QUEUE: `rate-limited-${Date.now()}`,
       RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '2',
       RATE_LIMIT_SUBMISSIONS_PER_IP: '3',
+      RATE_LIMIT_REQUESTS_PER_IDENTITY: '6',
       RATE_LIMIT_WINDOW_SECONDS: '60',
     });
     limited = await startApi({ config, client: env.client, logger: capture.logger, port: 0 });
@@ -265,6 +266,21 @@ describe('submission rate limits', () => {
     expect(fromSameAddress.headers.get('ratelimit-policy')).toContain('3;w=60');
     // Reading is not limited.
     expect((await call(limited.url, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('when one caller sends too many requests of any kind, then 429 for that caller only; requests without a token are not counted', async () => {
+    const busy = await tokenFor('supervisor', 'sup-busy');
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await call(limited.url, 'GET', '/v1/stats', { token: busy })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429]);
+    const refused = await call(limited.url, 'GET', '/v1/applications', { token: busy });
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+    expect(refused.headers.get('ratelimit-policy')).toContain('6;w=60');
+    expect(
+      (await call(limited.url, 'GET', '/v1/stats', { token: await tokenFor('supervisor', 'sup-calm') })).status,
+    ).toBe(200);
+    const due = '/v1/calendar/due?from=2026-11-30T09:00:00%2B08:00&hours=7';
+    for (let i = 0; i < 8; i++) expect((await call(limited.url, 'GET', due)).status).toBe(200);
   });
 });
 
