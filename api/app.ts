@@ -136,8 +136,13 @@ export function createApp(deps: AppDeps): express.Express {
   // Before any route and before any body is read: every route's authorization decision
   // (security/authorize.ts), submission rate limits, JSON only, the Web UI's codec endpoint.
   app.use(codecCors(security.codecCorsOrigins));
-  app.use(authorize({ verifier: security.verifier, ownerOf: ownerFromMemo(client) }));
-  app.use(identityRateLimit(security.submissionLimits));
+  app.use(
+    authorize({
+      verifier: security.verifier,
+      ownerOf: ownerFromMemo(client),
+      limit: identityRateLimit(security.submissionLimits),
+    }),
+  );
   app.post('/v1/applications', ...submissionRateLimit(security.submissionLimits));
   app.use(requireJsonBodies);
   app.use(codecRouter(security.codec));
@@ -287,6 +292,9 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(204).end();
       return;
     }
+    // Remembered while it is placed, so that copies arriving meanwhile are not placed too; forgotten if not taken.
+    seenSignatures.add(signature!, timestamp!, Date.now());
+    let taken = false;
     try {
       const outcome = await tracked(
         callbacks.place(reference.applicationId, { step: reference.step, ticket, status, result, reason }),
@@ -299,14 +307,16 @@ export function createApp(deps: AppDeps): express.Express {
           `ticket "${ticket}" is another step's in this application, not ${reference.step}'s`,
         );
       }
+      taken = true;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         metrics.agencyCallbacks.inc({ outcome: 'not_found' });
         throw new HttpError(404, 'NOT_FOUND', 'no running application for this callback');
       }
       throw err;
+    } finally {
+      if (!taken) seenSignatures.delete(signature!);
     }
-    seenSignatures.add(signature!, timestamp!, Date.now());
     res.status(204).end();
   });
 

@@ -18,9 +18,13 @@ export function changedPaths(before: unknown, after: unknown, path = ''): string
   return [path];
 }
 
-/** Whether `path` lies within one of the requested fields (the field itself, or a part of it). */
+/**
+ * Whether `path` answers one of the requested fields: the field itself, a part of it, or a field holding it (a list
+ * of values changes as one field, `company.businessScope`, where a review asked for `company.businessScope[1]`).
+ */
 export function withinFields(path: string, fields: readonly string[]): boolean {
-  return fields.some((f) => path === f || path.startsWith(`${f}.`) || path.startsWith(`${f}[`));
+  const inside = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || a.startsWith(`${b}[`);
+  return fields.some((f) => inside(path, f) || inside(f, path));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

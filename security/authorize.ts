@@ -102,6 +102,8 @@ export function ownerFromMemo(client: Client): OwnerLookup {
 export interface AuthorizeOptions {
   verifier: TokenVerifier;
   ownerOf: OwnerLookup;
+  /** Counts the request against its caller's limit once the token is verified; rejects with a 429 past it. */
+  limit?: (req: Request, res: Response) => Promise<void>;
 }
 
 function bearerToken(req: Request): string {
@@ -148,6 +150,7 @@ export function authorize(options: AuthorizeOptions): express.Router {
     }
     res.locals.identity = identity;
     req.log = req.log?.child({ subject: identity.subject, role: identity.role });
+    await options.limit?.(req, res);
 
     const access = decision.roles[identity.role];
     if (!access) {

@@ -31,9 +31,9 @@ export function checkCallbackSignature(
 }
 
 /**
- * The signatures of callbacks taken within the tolerance, in this process: the same signed callback sent again (a
- * replay, or an agency resending the same bytes after our answer) is answered without asking the application. A
- * callback is remembered once it was taken, so one that failed can be sent again.
+ * The signatures of callbacks taken (or being placed) within the tolerance, in this process: the same signed callback
+ * sent again (a replay, or an agency resending the same bytes) is answered without asking the application. A callback
+ * that was not taken is forgotten, so it can be sent again.
  */
 export class SeenSignatures {
   /** Signature → the instant (ms) after which its timestamp is stale anyway; in arrival order. */
@@ -50,6 +50,10 @@ export class SeenSignatures {
     this.forgetBefore(nowMs);
     this.until.set(signature, (Number(timestamp) + CALLBACK_TOLERANCE_S) * 1000);
     if (this.until.size > this.max) this.until.delete(this.until.keys().next().value!);
+  }
+
+  delete(signature: string): void {
+    this.until.delete(signature);
   }
 
   /** Drops the oldest entries whose time is up (arrival order is close to timestamp order). */

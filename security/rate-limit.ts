@@ -8,7 +8,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
 import type { Config } from '../config';
-import { sendError } from '../api/errors';
+import { HttpError, sendError } from '../api/errors';
 import { identityOf } from './authorize';
 
 export interface SubmissionLimits {
@@ -31,26 +31,32 @@ export function submissionLimitsFromConfig(config: Config): SubmissionLimits {
 /**
  * All requests of a caller with a token (status reads, lists, actions, the codec): a generous limit that a person
  * or an integration polling its own applications never meets, but that keeps one token from busying the workers
- * with queries. Requests without a token (health, the calendar, agencies' signed callbacks) are not counted here.
+ * with queries. Called by `authorize` as soon as the token is verified — before the role and owner checks, so a
+ * refused request (another applicant's id probed) counts too, and a limited one costs no owner lookup. Requests
+ * without a token (health, the calendar, agencies' signed callbacks) are not counted here.
  */
-export function identityRateLimit(limits: SubmissionLimits): RequestHandler {
+export function identityRateLimit(limits: SubmissionLimits): (req: Request, res: Response) => Promise<void> {
   const limiter = rateLimit({
     windowMs: limits.windowMs,
     limit: limits.requestsPerIdentity,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     keyGenerator: (_req, res) => `sub:${identityOf(res)!.subject}`,
-    handler: (req: Request, res: Response, _next, options) => {
+    handler: (req: Request, _res: Response, next, options) => {
       req.log?.warn({ limit: options.limit }, 'request rate limit reached');
-      sendError(
-        res,
-        429,
-        'RATE_LIMITED',
-        `too many requests; try again in ${Math.ceil(limits.windowMs / 1000)} seconds`,
+      next(
+        new HttpError(
+          429,
+          'RATE_LIMITED',
+          `too many requests; try again in ${Math.ceil(limits.windowMs / 1000)} seconds`,
+        ),
       );
     },
   });
-  return (req, res, next) => (identityOf(res) ? limiter(req, res, next) : next());
+  return (req, res) =>
+    new Promise<void>((resolve, reject) => {
+      Promise.resolve(limiter(req, res, (err?: unknown) => (err ? reject(err) : resolve()))).catch(reject);
+    });
 }
 
 export function submissionRateLimit(limits: SubmissionLimits): RequestHandler[] {

@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
 import { CALLBACK_PLACEMENT_BUDGET_MS } from '../api/callback-placement';
 import { AGENCY_IDS, STEP_IDS } from '../domain/steps';
-import { agencyDecisionSignal, statusQuery } from '../workflows/messages';
+import { agencyDecisionSignal, callbackVerdictsQuery, statusQuery } from '../workflows/messages';
 import { authHeaders } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { callbackCounters as readCallbackCounters, outcomesBetween, type CallbackCounters } from './helpers/metrics';
@@ -327,6 +327,11 @@ describe('agency callbacks', () => {
     const after = await callbackCounters();
     expect(outcomesBetween(counted, after)).toEqual({ signalled: 1, duplicate: 3 });
     expect(after.queries - counted.queries).toBe(1);
+    // Copies arriving together, while the first is being placed, are not placed too.
+    const together = signCallbackNow({ ticket: 'MARKET-TOGETHER', status: 'approved', reference, result: {} });
+    expect(await Promise.all([1, 2, 3].map(() => sendSigned('market', together)))).toEqual([204, 204, 204]);
+    expect(await signalsIn(id)).toBe(2);
+    expect(outcomesBetween(after, await callbackCounters())).toEqual({ signalled: 1, duplicate: 2 });
 
     // One the API could not take (no such application: 404) is not remembered: the agency may send it again.
     const missing = signCallbackNow({
@@ -381,6 +386,31 @@ describe('agency callbacks', () => {
     const history = await env.client.workflow.getHandle(id).fetchHistory();
     const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
     expect(markers).toHaveLength(1);
+  });
+
+  it("when a callback names a step whose filing is still unanswered, then the workflow asks for patience even if another step holds an alike ticket (two agencies' numbering may meet)", async () => {
+    // The police answer the seal's filing after 4 s; the tax bureau decides in its answer.
+    await patchSimulator(stack.simulator, {
+      agencies: {
+        ...allAgencies({ processingMs: 0, callbacks: false }).agencies,
+        police: { processingMs: 0, callbacks: false, answerDelayMs: 4000 },
+      },
+    });
+    const id = await submit();
+    const waiting = await waitFor(
+      id,
+      (s) =>
+        s.steps.find((x) => x.id === 'seal')?.state === 'filing' &&
+        s.steps.find((x) => x.id === 'tax')?.state === 'done',
+    );
+    const taxTicket = waiting.steps.find((s) => s.id === 'tax')!.ticket!;
+    const verdicts = await env.client.workflow.getHandle(id).query(callbackVerdictsQuery, [
+      { ticket: taxTicket, step: 'seal' }, // the police's ticket may be alike: its answer is on its way
+      { ticket: taxTicket, step: 'tax' },
+      { ticket: taxTicket, step: 'social' }, // done with a ticket of its own: this one is the tax bureau's
+    ]);
+    expect(verdicts).toEqual(['filing', 'decided', 'foreign']);
+    await waitFor(id, (s) => s.status === 'completed');
   });
 
   it("when an agency's signed callback speaks for another agency's step, then 403, and nothing reaches the workflow", async () => {

@@ -31,11 +31,14 @@ describe('changedPaths', () => {
 });
 
 describe('withinFields', () => {
-  it('takes a field and its parts, not a field that only starts alike', () => {
+  it('takes a field, its parts and a field holding it, not a field that only starts alike', () => {
     expect(withinFields('company.address', ['company.address'])).toBe(true);
     expect(withinFields('people.shareholders[1].idNumber', ['people.shareholders'])).toBe(true);
     expect(withinFields('company.district', ['company'])).toBe(true);
     expect(withinFields('company.addressLine', ['company.address'])).toBe(false);
     expect(withinFields('company.name', [])).toBe(false);
+    // A list of values changes as one field; the review asked for one of its items.
+    expect(withinFields('company.businessScope', ['company.businessScope[1]'])).toBe(true);
+    expect(withinFields('company.business', ['company.businessScope[1]'])).toBe(false);
   });
 });

@@ -204,8 +204,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const decisionKey = (step: StepId, ticket: string) => `${step} ${ticket}`;
   /** The same by ticket alone, as histories from before DECISIONS_OF_THEIR_OWN_STEP took them. */
   const decisionsByTicket = new Map<string, AgencyDecision>();
-  /** Tickets whose decision the workflow has, however it came: a callback for them changes nothing. */
+  /** Step and ticket (decisionKey) of the filings whose decision the workflow has, however it came. */
   const decided = new Set<string>();
+  /** The same by ticket alone, as histories from before DECISIONS_OF_THEIR_OWN_STEP took them. */
+  const decidedTickets = new Set<string>();
   /** Results of accepted actions by action id: a repeated action returns its first result. */
   const actions = new Map<string, ActionResult>();
   /** Filing rounds per step: a step filed again (a corrected name) gets a new idempotency key. */
@@ -300,10 +302,12 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   });
   setHandler(callbackVerdictsQuery, (reports) =>
     reports.map(({ ticket, step }) => {
+      const key = decisionKey(step, ticket);
+      if (decided.has(key) || decisions.has(key)) return 'decided';
       const own = stepStatus(step);
-      if (own.ticket !== ticket && status.steps.some((s) => s.ticket === ticket)) return 'foreign';
-      if (decided.has(ticket) || decisions.has(decisionKey(step, ticket))) return 'decided';
-      return own.state === 'filing' ? 'filing' : 'awaited';
+      // Its ticket is not known yet (the answer is on its way): ask again, whoever else holds an alike ticket.
+      if (own.state === 'filing') return 'filing';
+      return own.ticket !== ticket && status.steps.some((s) => s.ticket === ticket) ? 'foreign' : 'awaited';
     }),
   );
 
@@ -473,8 +477,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     let foreignIgnored = false;
     for (;;) {
       if (await condition(() => decisions.has(key) || (!foreignIgnored && decisionsByTicket.has(ticket)), delay)) {
-        const decision =
-          decisions.get(key) ?? (patched(DECISIONS_OF_THEIR_OWN_STEP) ? undefined : decisionsByTicket.get(ticket));
+        // Histories from before took the latest decision of the ticket, whatever step it named.
+        const own = decisions.get(key);
+        const latest = decisionsByTicket.get(ticket);
+        const decision = own === latest || patched(DECISIONS_OF_THEIR_OWN_STEP) ? own : latest;
         if (decision) {
           step.decidedVia = 'callback';
           return decision;
@@ -522,7 +528,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     step.ticket = filed.ticket;
     step.state = 'pending';
     const decision = filed.status === 'pending' ? await awaitDecision(step, agency, filed.ticket) : filed;
-    decided.add(filed.ticket);
+    decided.add(decisionKey(id, filed.ticket));
+    decidedTickets.add(filed.ticket);
     if (decision.status !== 'approved') throw new StepRejected(id, decision.reason);
     return decision.result ?? {};
   }
@@ -583,15 +590,17 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       if (districtChanged && config.searchAttributes && patched(UPSERT_CORRECTED_DISTRICT)) {
         upsertSearchAttributes([{ key: districtKey, value: application.company.district }]);
       }
-      if (nameChanged || (nameFilingChanged && patched(RESERVE_NAME_FOR_CORRECTED_FILING))) await reserveNameAgain();
+      if (nameChanged) await reserveNameAgain('the company name was corrected');
+      else if (nameFilingChanged && patched(RESERVE_NAME_FOR_CORRECTED_FILING))
+        await reserveNameAgain("the company's district or entity type was corrected");
     }
   }
 
   /** A corrected company name, district or entity type: release the old reservation, then reserve the name anew. */
-  async function reserveNameAgain(): Promise<void> {
+  async function reserveNameAgain(why: string): Promise<void> {
     const name = stepStatus('name');
     // A name done offline whose filing is being withdrawn beside the chain is not undone a second time.
-    if (name.ticket && !withdrawnOnSkip.has(name.ticket)) await undo('name', 'undo', 'the company name was corrected');
+    if (name.ticket && !withdrawnOnSkip.has(name.ticket)) await undo('name', 'undo', why);
     rounds.set('name', (rounds.get('name') ?? 1) + 1);
     nameOwed = true;
     await reserveOwedName();
@@ -793,7 +802,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
    */
   function heldFiling(id: StepId): WithdrawalTarget | undefined {
     const { ticket } = stepStatus(id);
-    return (ticket ? decided.has(ticket) : !keysMaybeHeld.has(keyFor(id))) ? undefined : filingOf(id);
+    return (ticket ? decidedFiling(id, ticket) : !keysMaybeHeld.has(keyFor(id))) ? undefined : filingOf(id);
+  }
+
+  /** Whether the workflow has the decision of the step's filing (histories from before: of any step's alike ticket). */
+  function decidedFiling(id: StepId, ticket: string): boolean {
+    const own = decided.has(decisionKey(id, ticket));
+    return own === decidedTickets.has(ticket) || patched(DECISIONS_OF_THEIR_OWN_STEP) ? own : true;
   }
 
   /** `target`: the filing to cancel, fixed by the caller; by default the step's own. */

@@ -279,6 +279,16 @@ describe('submission rate limits', () => {
     expect(
       (await call(limited.url, 'GET', '/v1/stats', { token: await tokenFor('supervisor', 'sup-calm') })).status,
     ).toBe(200);
+    // Refused requests count too: an applicant probing ids that are not theirs (404) is limited like any other.
+    const prober = await tokenFor('applicant', 'applicant-prober');
+    const probes: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      probes.push(
+        (await call(limited.url, 'GET', `/v1/applications/kb-${String(i).padStart(32, '0')}`, { token: prober }))
+          .status,
+      );
+    }
+    expect(probes).toEqual([404, 404, 404, 404, 404, 404, 429]);
     const due = '/v1/calendar/due?from=2026-11-30T09:00:00%2B08:00&hours=7';
     for (let i = 0; i < 8; i++) expect((await call(limited.url, 'GET', due)).status).toBe(200);
   });
