@@ -3,7 +3,6 @@
  * Routes stay thin: validate at the edge with zod, then talk to Temporal.
  */
 import { randomUUID } from 'node:crypto';
-import { CALLBACK_TOLERANCE_S, checkCallbackSignature, SeenSignatures } from '../security/callback-signature';
 import {
   Client,
   WorkflowExecutionAlreadyStartedError,
@@ -38,6 +37,7 @@ import { submissionSearchAttributes } from '../infra/search-attributes';
 import { maskPersonalData } from '../observability/logger';
 import type { ApiSecurity } from '../security';
 import { authorize, identityOf, ownerFromMemo } from '../security/authorize';
+import { CALLBACK_TOLERANCE_S, checkCallbackSignature, SeenSignatures } from '../security/callback-signature';
 import { codecCors, codecRouter } from '../security/codec-server';
 import { requireJsonBodies } from '../security/input';
 import { maskPersonalFields, revealRequested } from '../security/masking';
@@ -140,10 +140,10 @@ export function createApp(deps: AppDeps): express.Express {
     authorize({
       verifier: security.verifier,
       ownerOf: ownerFromMemo(client),
-      limit: identityRateLimit(security.submissionLimits),
+      limit: identityRateLimit(security.rateLimits),
     }),
   );
-  app.post('/v1/applications', ...submissionRateLimit(security.submissionLimits));
+  app.post('/v1/applications', ...submissionRateLimit(security.rateLimits));
   app.use(requireJsonBodies);
   app.use(codecRouter(security.codec));
   app.use(

@@ -135,6 +135,17 @@ async function approveCorrected(handle: WorkflowHandle, reason: string): Promise
   await handle.executeUpdate(reviewUpdate, { args: [{ ...action(operator), decision: 'approve', reason }] });
 }
 
+/** The applicant moves the company to another district when the reviewer sends the application back. */
+async function movedToAnotherDistrict(ctx: Context, name: string): Promise<WorkflowHandle> {
+  const handle = await sentBackForCorrection(ctx, name, '住所请核实', ['company.district', 'company.address']);
+  const corrected = (await handle.query(applicationQuery)) as Application;
+  corrected.company.district = '360102';
+  corrected.company.address = '八一大道2号';
+  await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
+  await approveCorrected(handle, '已核实');
+  return handle;
+}
+
 export const PATHS: PathRecipe[] = [
   { name: 'completed', expect: 'completed', run: (ctx) => ctx.start('completed') },
   {
@@ -231,36 +242,14 @@ export const PATHS: PathRecipe[] = [
     name: 'correction-moved-district',
     expect: 'completed',
     frozen: 'the older branch of reserve-name-for-corrected-filing (the district moved, the name not reserved again)',
-    async run(ctx) {
-      const handle = await sentBackForCorrection(ctx, 'correction-moved-district', '住所请核实', [
-        'company.district',
-        'company.address',
-      ]);
-      const corrected = (await handle.query(applicationQuery)) as Application;
-      corrected.company.district = '360102';
-      corrected.company.address = '八一大道2号';
-      await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
-      await approveCorrected(handle, '已核实');
-      return handle;
-    },
+    run: (ctx) => movedToAnotherDistrict(ctx, 'correction-moved-district'),
   },
   {
     // The same correction on the current code: the name's filing carries the district, so the name is reserved again
     // there (patch reserve-name-for-corrected-filing, with upsert-corrected-district).
     name: 'correction-moved-district-name-reserved',
     expect: 'completed',
-    async run(ctx) {
-      const handle = await sentBackForCorrection(ctx, 'correction-moved-district-name-reserved', '住所请核实', [
-        'company.district',
-        'company.address',
-      ]);
-      const corrected = (await handle.query(applicationQuery)) as Application;
-      corrected.company.district = '360102';
-      corrected.company.address = '八一大道2号';
-      await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: corrected }] });
-      await approveCorrected(handle, '已核实');
-      return handle;
-    },
+    run: (ctx) => movedToAnotherDistrict(ctx, 'correction-moved-district-name-reserved'),
   },
   {
     // The corrected name cannot be reserved (the old one's release refused and answered for offline, then the

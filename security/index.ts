@@ -8,13 +8,13 @@ import type { Config } from '../config';
 import { AesGcmCodec, codecKeysFromConfig } from './codec';
 import { codecCorsOrigins } from './codec-server';
 import { createTokenVerifier, type TokenVerifier } from './jwt';
-import { submissionLimitsFromConfig, trustProxySetting, type SubmissionLimits } from './rate-limit';
+import { rateLimitsFromConfig, trustProxySetting, type RateLimits } from './rate-limit';
 
 export interface ApiSecurity {
   verifier: TokenVerifier;
   codec: PayloadCodec;
   codecCorsOrigins: string[];
-  submissionLimits: SubmissionLimits;
+  rateLimits: RateLimits;
   trustProxy: boolean | number | string;
 }
 
@@ -23,7 +23,7 @@ export function apiSecurityFromConfig(config: Config): ApiSecurity {
     verifier: createTokenVerifier(config),
     codec: new AesGcmCodec(codecKeysFromConfig(config)),
     codecCorsOrigins: codecCorsOrigins(config),
-    submissionLimits: submissionLimitsFromConfig(config),
+    rateLimits: rateLimitsFromConfig(config),
     trustProxy: trustProxySetting(config.env.TRUST_PROXY),
   };
 }

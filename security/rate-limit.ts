@@ -1,9 +1,9 @@
 /**
  * Submissions are the expensive route (each starts a workflow that calls six agencies), so they are
  * limited per caller and per address (OWASP API4): a stolen token cannot flood the agencies, and
- * one address cannot hide behind many tokens. Every other request with a token has a generous
- * per-caller limit too. Mounted after `authorize` (the identity is known) and before the body is
- * parsed (a flood costs no parsing).
+ * one address cannot hide behind many tokens; mounted after `authorize` (the identity is known) and
+ * before the body is parsed (a flood costs no parsing). Every request with a token also counts
+ * against a generous per-caller limit, which `authorize` applies as soon as the token is verified.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
@@ -11,7 +11,8 @@ import type { Config } from '../config';
 import { HttpError, sendError } from '../api/errors';
 import { identityOf } from './authorize';
 
-export interface SubmissionLimits {
+/** Per window: submissions per caller and per address, and every request with a token per caller. */
+export interface RateLimits {
   windowMs: number;
   perIdentity: number;
   perIp: number;
@@ -19,7 +20,7 @@ export interface SubmissionLimits {
   requestsPerIdentity: number;
 }
 
-export function submissionLimitsFromConfig(config: Config): SubmissionLimits {
+export function rateLimitsFromConfig(config: Config): RateLimits {
   return {
     windowMs: config.env.RATE_LIMIT_WINDOW_SECONDS * 1000,
     perIdentity: config.env.RATE_LIMIT_SUBMISSIONS_PER_IDENTITY,
@@ -35,7 +36,7 @@ export function submissionLimitsFromConfig(config: Config): SubmissionLimits {
  * refused request (another applicant's id probed) counts too, and a limited one costs no owner lookup. Requests
  * without a token (health, the calendar, agencies' signed callbacks) are not counted here.
  */
-export function identityRateLimit(limits: SubmissionLimits): (req: Request, res: Response) => Promise<void> {
+export function identityRateLimit(limits: RateLimits): (req: Request, res: Response) => Promise<void> {
   const limiter = rateLimit({
     windowMs: limits.windowMs,
     limit: limits.requestsPerIdentity,
@@ -59,7 +60,7 @@ export function identityRateLimit(limits: SubmissionLimits): (req: Request, res:
     });
 }
 
-export function submissionRateLimit(limits: SubmissionLimits): RequestHandler[] {
+export function submissionRateLimit(limits: RateLimits): RequestHandler[] {
   const common: Partial<Options> = {
     windowMs: limits.windowMs,
     standardHeaders: 'draft-7',

@@ -109,6 +109,23 @@ const allAgencies = (settings: Record<string, unknown>) => ({
   agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, settings])),
 });
 
+/**
+ * An application whose seal waits at the police (settings `police`), in `state`, while the other agencies decide in
+ * their answers without calling back: its tax step is done by then.
+ */
+async function sealWaitingBesideTax(police: Record<string, unknown>, state: 'filing' | 'pending') {
+  await patchSimulator(stack.simulator, {
+    agencies: { ...allAgencies({ processingMs: 0, callbacks: false }).agencies, police },
+  });
+  const id = await submit();
+  const waiting = await waitFor(
+    id,
+    (s) =>
+      s.steps.find((x) => x.id === 'seal')?.state === state && s.steps.find((x) => x.id === 'tax')?.state === 'done',
+  );
+  return { id, waiting };
+}
+
 describe('agency callbacks', () => {
   it('when every agency decides in its answer and calls back at once, before that answer reaches the workflow, then the API holds each callback until the workflow has the answer, and none becomes a signal', async () => {
     // The answers take 300 ms back, so every callback arrives while its step is still filing.
@@ -352,19 +369,7 @@ describe('agency callbacks', () => {
 
   it("when an agency's callback names a ticket of another step, then 409 TICKET_MISMATCH; and a decision signalled for the wrong step does not decide the step holding that ticket", async () => {
     // The police decide 5 s after the filing and call back; the other agencies decide in their answers.
-    await patchSimulator(stack.simulator, {
-      agencies: {
-        ...allAgencies({ processingMs: 0, callbacks: false }).agencies,
-        police: { processingMs: 5000, callbacks: true },
-      },
-    });
-    const id = await submit();
-    const waiting = await waitFor(
-      id,
-      (s) =>
-        s.steps.find((x) => x.id === 'seal')?.state === 'pending' &&
-        s.steps.find((x) => x.id === 'tax')?.state === 'done',
-    );
+    const { id, waiting } = await sealWaitingBesideTax({ processingMs: 5000, callbacks: true }, 'pending');
     const sealTicket = waiting.steps.find((s) => s.id === 'seal')!.ticket!;
     // Signed with the tax bureau's key, naming the tax step, carrying the police's ticket: a seal "approved" with no seals.
     const counted = await callbackCounters();
@@ -390,18 +395,9 @@ describe('agency callbacks', () => {
 
   it("when a callback names a step whose filing is still unanswered, then the workflow asks for patience even if another step holds an alike ticket (two agencies' numbering may meet)", async () => {
     // The police answer the seal's filing after 4 s; the tax bureau decides in its answer.
-    await patchSimulator(stack.simulator, {
-      agencies: {
-        ...allAgencies({ processingMs: 0, callbacks: false }).agencies,
-        police: { processingMs: 0, callbacks: false, answerDelayMs: 4000 },
-      },
-    });
-    const id = await submit();
-    const waiting = await waitFor(
-      id,
-      (s) =>
-        s.steps.find((x) => x.id === 'seal')?.state === 'filing' &&
-        s.steps.find((x) => x.id === 'tax')?.state === 'done',
+    const { id, waiting } = await sealWaitingBesideTax(
+      { processingMs: 0, callbacks: false, answerDelayMs: 4000 },
+      'filing',
     );
     const taxTicket = waiting.steps.find((s) => s.id === 'tax')!.ticket!;
     const verdicts = await env.client.workflow.getHandle(id).query(callbackVerdictsQuery, [

@@ -237,14 +237,17 @@ describe('configuration', () => {
     );
     expect(() => loadSlaConfig(loadConfig({ ...base, SLA_BUDGETS: '{"lisence": 2}' }))).toThrow(ConfigError);
     expect(() => parseOfficeHours('9-12')).toThrow(/SLA_OFFICE_HOURS/);
-    const officeHoursError = (text: string) => {
+    /** What loading the SLA configuration with `variable` set to `text` says ('accepted' when it loads). */
+    const configError = (variable: 'SLA_OFFICE_HOURS' | 'SLA_BUDGETS', text: string) => {
       try {
-        loadSlaConfig(loadConfig({ ...base, SLA_OFFICE_HOURS: text }));
+        loadSlaConfig(loadConfig({ ...base, [variable]: text }));
       } catch (err) {
         return (err as Error).message;
       }
       return 'accepted';
     };
+    const officeHoursError = (text: string) => configError('SLA_OFFICE_HOURS', text);
+    const budgetsError = (text: string) => configError('SLA_BUDGETS', text);
     // The period by its number as written (counted from 1) and its text; one variable named, not two.
     expect(officeHoursError('12:00-09:00')).toBe(
       "SLA_OFFICE_HOURS: period 1 '12:00-09:00': 09:00 is not after 12:00 (a period lies within one day: one across midnight is two, 12:00-24:00 and 00:00-09:00)",
@@ -254,14 +257,6 @@ describe('configuration', () => {
     );
     expect(officeHoursError('22:00-02:00')).toMatch(/one across midnight is two, 22:00-24:00 and 00:00-02:00/);
     // A budget that rounds to no time would be breached on arrival; a bad statutory limit is named as such.
-    const budgetsError = (text: string) => {
-      try {
-        loadSlaConfig(loadConfig({ ...base, SLA_BUDGETS: text }));
-      } catch (err) {
-        return (err as Error).message;
-      }
-      return 'accepted';
-    };
     expect(budgetsError('{"application": 0.0000001}')).toMatch(/at least one second[^]*at application/);
     expect(budgetsError('{"license": {"statutory": {"workingDays": 0}}}')).toMatch(
       /statutory: a statutory limit is "immediate"[^]*at license/,

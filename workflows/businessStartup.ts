@@ -478,9 +478,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     for (;;) {
       if (await condition(() => decisions.has(key) || (!foreignIgnored && decisionsByTicket.has(ticket)), delay)) {
         // Histories from before took the latest decision of the ticket, whatever step it named.
-        const own = decisions.get(key);
-        const latest = decisionsByTicket.get(ticket);
-        const decision = own === latest || patched(DECISIONS_OF_THEIR_OWN_STEP) ? own : latest;
+        const decision = ownStepOr(decisions.get(key), decisionsByTicket.get(ticket));
         if (decision) {
           step.decidedVia = 'callback';
           return decision;
@@ -807,8 +805,15 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   /** Whether the workflow has the decision of the step's filing (histories from before: of any step's alike ticket). */
   function decidedFiling(id: StepId, ticket: string): boolean {
-    const own = decided.has(decisionKey(id, ticket));
-    return own === decidedTickets.has(ticket) || patched(DECISIONS_OF_THEIR_OWN_STEP) ? own : true;
+    return ownStepOr(decided.has(decisionKey(id, ticket)), decidedTickets.has(ticket));
+  }
+
+  /**
+   * What is known of a step's own filing, or — where that differs from what is known by its ticket alone, in a history
+   * from before DECISIONS_OF_THEIR_OWN_STEP — the latter, as it was taken then. The patch is asked only when they differ.
+   */
+  function ownStepOr<T>(own: T, byTicket: T): T {
+    return own === byTicket || patched(DECISIONS_OF_THEIR_OWN_STEP) ? own : byTicket;
   }
 
   /** `target`: the filing to cancel, fixed by the caller; by default the step's own. */
