@@ -11,6 +11,7 @@ import {
   type AgencyClient,
   type AgencyRecord,
 } from '../adapters/agency-client';
+import { approvedResultProblems, describeProblems } from '../domain/agency-answers';
 import type { FilingFailureDetails, StepOutputs } from '../domain/agency-requests';
 import { canonicalJson } from '../domain/canonical-json';
 import type { AgencyId, StepId } from '../domain/steps';
@@ -94,8 +95,38 @@ function refusal(err: unknown, outcomeUnknown?: boolean): never {
       ...(outcomeUnknown !== undefined ? { outcomeUnknown } : {}),
     });
   }
+  if (err instanceof AgencyUnavailableError) throw unavailable(err, err);
   throw err;
 }
+
+/** A retryable failure for an agency that did not answer, after the delay it asked for (`Retry-After`) if any. */
+function unavailable(err: AgencyUnavailableError, details: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: err.message,
+    type: err.name,
+    details: [details],
+    ...(err.retryAfterMs !== undefined ? { nextRetryDelay: err.retryAfterMs } : {}),
+  });
+}
+
+/**
+ * An approval whose result lacks what the following steps need (a license without a valid USCC) is no decision: the
+ * agency's answer is wrong, and the next attempt asks again.
+ */
+function checkApproval(step: StepId | undefined, record: AgencyRecord): AgencyRecord {
+  if (step === undefined || record.status !== 'approved') return record;
+  const problems = approvedResultProblems(step, record.result);
+  if (problems.length > 0) {
+    throw new AgencyUnavailableError(
+      `the agency approved ${step} (ticket ${record.ticket}) without what the next steps need: ${describeProblems(problems)}`,
+      true,
+    );
+  }
+  return record;
+}
+
+/** What an undone record may be: withdrawn, or never live (a rejection has nothing to undo). */
+const UNDONE = new Set<AgencyRecord['status']>(['cancelled', 'revoked', 'rejected']);
 
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? (() => new Date());
@@ -127,13 +158,14 @@ export function createActivities(deps: ActivityDeps) {
           callbackUrl: `${deps.callbackBaseUrl}/v1/agency-callbacks/${input.agency}`,
           payload: input.payload,
         })
+        .then((answer) => checkApproval(input.step, answer))
         .catch((err: unknown) => {
           if (!(err instanceof AgencyUnavailableError)) refusal(err, earlierUnknown);
           // For the next attempt, and for the workflow, which reads the last attempt's details when the retries run
           // out: is there a filing to withdraw? (A heartbeat on failures only: none on the usual path.)
           const details: FilingFailureDetails = { outcomeUnknown: earlierUnknown || err.outcomeUnknown, attempt };
           Context.current().heartbeat(details);
-          throw ApplicationFailure.retryable(err.message, err.name, details);
+          throw unavailable(err, details);
         });
       deps.logger.info(
         { applicationId: input.applicationId, step: input.step, ticket: record.ticket, status: record.status, attempt },
@@ -142,8 +174,12 @@ export function createActivities(deps: ActivityDeps) {
       return { ...record, attempt };
     },
 
-    async pollAgencyRequest(input: { agency: AgencyId; ticket: string }): Promise<AgencyOutcome> {
-      const record = await deps.agencies.get(input.agency, input.ticket).catch(refusal);
+    /** `step`: the step the ticket is for, to check an approval's result (absent in polls scheduled before it was sent). */
+    async pollAgencyRequest(input: { agency: AgencyId; ticket: string; step?: StepId }): Promise<AgencyOutcome> {
+      const record = await deps.agencies
+        .get(input.agency, input.ticket)
+        .then((answer) => checkApproval(input.step, answer))
+        .catch(refusal);
       return { ...record, attempt: Context.current().info.attempt };
     },
 
@@ -155,7 +191,19 @@ export function createActivities(deps: ActivityDeps) {
       reason: string;
     }): Promise<AgencyOutcome> {
       const { attempt } = Context.current().info;
-      const record = await deps.agencies.cancel(input.agency, input.ticket, input.reason).catch(refusal);
+      const record = await deps.agencies
+        .cancel(input.agency, input.ticket, input.reason)
+        .then((answer) => {
+          // A record still live after its cancellation was not undone, whatever the answer's HTTP status said.
+          if (!UNDONE.has(answer.status)) {
+            throw new AgencyUnavailableError(
+              `the agency answered the cancellation of ${input.ticket} with a record still ${answer.status}`,
+              true,
+            );
+          }
+          return answer;
+        })
+        .catch(refusal);
       deps.logger.info(
         { applicationId: input.applicationId, step: input.step, ticket: input.ticket, status: record.status, attempt },
         'agency request undone',

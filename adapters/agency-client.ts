@@ -6,9 +6,10 @@
  * layers): a fraction of fetch's CPU per call, which the worker spends on every step.
  */
 import { request } from 'undici';
+import { agencyRecordSchema, describeProblems, problemsOf, type AgencyRecordStatus } from '../domain/agency-answers';
 import type { AgencyId } from '../domain/steps';
 
-export type AgencyRequestStatus = 'pending' | 'approved' | 'rejected' | 'cancelled' | 'revoked';
+export type AgencyRequestStatus = AgencyRecordStatus;
 
 export interface AgencyReason {
   code: string;
@@ -45,9 +46,27 @@ export class AgencyUnavailableError extends Error {
     message: string,
     readonly outcomeUnknown: boolean,
     readonly httpStatus?: number,
+    /** When the agency said to come back (`Retry-After` of a 429 or 503), capped at `RETRY_AFTER_MAX_MS`. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
+}
+
+/**
+ * The longest `Retry-After` an agency's answer may set before the next attempt. An agency may ask for an hour; the
+ * application's working day does not wait that long between attempts: its retries run out into an incident, which an
+ * operator sees.
+ */
+export const RETRY_AFTER_MAX_MS = 10 * 60_000;
+
+/** A `Retry-After` header (delay-seconds or an HTTP date) in milliseconds from `now`, capped; undefined if absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS);
 }
 
 /** Errors of a request that never left this host. */
@@ -82,6 +101,7 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
     const url = `${options.urls[agency]}${path}`;
     let statusCode: number;
     let text: string;
+    let retryAfter: string | string[] | undefined;
     try {
       const response = await request(url, {
         method: method as 'GET' | 'POST',
@@ -94,6 +114,7 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
         signal: AbortSignal.timeout(options.timeoutMs),
       });
       statusCode = response.statusCode;
+      retryAfter = response.headers['retry-after'];
       text = await response.body.text();
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -109,9 +130,20 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
       // A non-JSON answer is handled by the status checks below.
     }
     if (statusCode >= 500 || statusCode === 429 || statusCode === 408) {
+      const notTaken = statusCode === 503 || statusCode === 429;
       throw new AgencyUnavailableError(
         `${agency} agency answered ${statusCode} to ${method} ${path}`,
-        statusCode !== 503 && statusCode !== 429,
+        !notTaken,
+        statusCode,
+        notTaken ? retryAfterMs(retryAfter) : undefined,
+      );
+    }
+    // Only the agency's own refusal ({"error": {"code": …}}) says the request is wrong. A gateway's HTML 404 while the
+    // agency redeploys, a redirect to a maintenance page: the agency did not answer; try again.
+    if ((statusCode < 200 || statusCode > 299) && !isProtocolError(json)) {
+      throw new AgencyUnavailableError(
+        `${agency} agency did not answer ${method} ${path}: ${statusCode} without the protocol's error body`,
+        true,
         statusCode,
       );
     }
@@ -140,10 +172,23 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
   };
 }
 
+function isProtocolError(json: unknown): boolean {
+  const error = (json as { error?: { code?: unknown } } | undefined)?.error;
+  return typeof error === 'object' && error !== null && typeof error.code === 'string';
+}
+
+/**
+ * The record in a success answer. One outside the protocol (no ticket, a status it does not have) is no answer: the
+ * request may have been carried out all the same.
+ */
 function toRecord(agency: AgencyId, json: unknown): AgencyRecord {
-  const record = json as Partial<AgencyRecord> | undefined;
-  if (!record || typeof record.ticket !== 'string' || typeof record.status !== 'string') {
-    throw new AgencyUnavailableError(`${agency} agency answered without a ticket and status`, true);
+  const parsed = agencyRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new AgencyUnavailableError(
+      `${agency} agency answered without a valid record: ${describeProblems(problemsOf(parsed.error))}`,
+      true,
+    );
   }
-  return { ticket: record.ticket, status: record.status, result: record.result, reason: record.reason };
+  const { ticket, status, result, reason } = parsed.data;
+  return { ticket, status, result, reason };
 }

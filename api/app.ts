@@ -19,6 +19,7 @@ import { languageFrom } from '../domain/problems';
 import { AGENCY_IDS, stepDefinition, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { agencyCallbackSchema } from './agency-callback';
+import { approvedResultProblems, describeProblems } from '../domain/agency-answers';
 import { CallbackPlacer } from './callback-placement';
 import { errorHandler, HttpError, sendError } from './errors';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
@@ -285,6 +286,18 @@ export function createApp(deps: AppDeps): express.Express {
     if (!isApplicationId(reference.applicationId)) {
       metrics.agencyCallbacks.inc({ outcome: 'not_found' });
       throw new HttpError(404, 'NOT_FOUND', 'no running application for this callback');
+    }
+    // An approval the next steps cannot build on (a license without a valid USCC) is no decision to signal.
+    if (status === 'approved') {
+      const problems = approvedResultProblems(reference.step, result);
+      if (problems.length > 0) {
+        throw new HttpError(
+          400,
+          'CALLBACK_INVALID',
+          `an approval of ${reference.step} without what the next steps need: ${describeProblems(problems)}`,
+          problems,
+        );
+      }
     }
     // "Still pending" changes nothing in the workflow; it polls on its own timer.
     if (status === 'pending') {

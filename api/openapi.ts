@@ -263,7 +263,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               description:
                 'Taken: signalled to the application, or nothing to do (a "pending" report, or a decision the application already has from the agency\'s answer or an earlier callback). A callback that arrives before the agency\'s answer to the filing has reached the application is held up to 4 s for that answer, then signalled if it is still missing.',
             },
-            '400': errorResponse('Not a callback body (CALLBACK_INVALID)'),
+            '400': errorResponse(
+              "Not a callback body, or an approval without what the next steps need: the name's result.reservationId, the license's valid result.uscc, the seal's result.seals[].recordId (CALLBACK_INVALID, issues naming the field)",
+            ),
             '401': errorResponse(
               'A signature that does not match the timestamp and body (SIGNATURE_INVALID), or a timestamp more than 5 minutes off (SIGNATURE_STALE)',
             ),

@@ -5,12 +5,22 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgencyRequestError, AgencyUnavailableError, createAgencyClient } from '../adapters/agency-client';
+import {
+  AgencyRequestError,
+  AgencyUnavailableError,
+  createAgencyClient,
+  RETRY_AFTER_MAX_MS,
+  retryAfterMs,
+} from '../adapters/agency-client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
+import { buildUscc } from '../domain/codes';
 import { AGENCY_IDS, type AgencyId } from '../domain/steps';
 import { createLogger } from '../observability/logger';
+
+/** A USCC of Nanchang's Donghu district with its check character (domain/codes.ts). */
+const VALID_USCC = buildUscc('360102', 'MA35X7K2');
 
 let server: Server;
 let base: string;
@@ -96,6 +106,67 @@ describe('a failed filing says whether the agency may have carried it out', () =
     answer = json(400, { error: { code: 'INVALID_REQUEST', message: 'bad' } });
     expect(await failureOf()).toBeInstanceOf(AgencyRequestError);
   });
+
+  it.each([
+    ["a gateway's HTML 404", 404, 'text/html', '<html><body>Not Found</body></html>'],
+    ['a redirect to a maintenance page', 302, 'text/html', ''],
+    ["a 409 without the protocol's error body", 409, 'application/json', '{"message":"busy"}'],
+  ])('%s is no refusal by the agency: unavailable, outcome unknown', async (_what, status, type, body) => {
+    answer = (res) => res.writeHead(status, { 'content-type': type, location: '/maintenance' }).end(body);
+    const err = await failureOf();
+    expect(err).toBeInstanceOf(AgencyUnavailableError);
+    expect(err).toMatchObject({ httpStatus: status, outcomeUnknown: true });
+  });
+});
+
+describe('a success answer outside the protocol is no answer', () => {
+  it.each([
+    ['a status the protocol does not have', { ticket: 'FUND-1', status: 'processing' }, 'status'],
+    ['a status in capitals', { ticket: 'FUND-1', status: 'APPROVED' }, 'status'],
+    ['an empty ticket', { ticket: '', status: 'approved', result: {} }, 'ticket'],
+    ['a result that is no object', { ticket: 'FUND-1', status: 'approved', result: 'ok' }, 'result'],
+  ])('%s: unavailable (retried), outcome unknown, naming the field', async (_what, body, field) => {
+    answer = json(202, body);
+    const err = await failureOf();
+    expect(err).toBeInstanceOf(AgencyUnavailableError);
+    expect(err).toMatchObject({ outcomeUnknown: true });
+    expect((err as Error).message).toContain(`${field}:`);
+  });
+
+  it('a record of the protocol is taken as it is', async () => {
+    answer = json(202, { ticket: 'FUND-1', status: 'pending', live: true });
+    await expect(clientAt(base).file(filing)).resolves.toEqual({
+      ticket: 'FUND-1',
+      status: 'pending',
+      result: undefined,
+      reason: undefined,
+    });
+  });
+});
+
+describe("an agency's Retry-After sets the next attempt", () => {
+  it.each([
+    [429, '120', 120_000],
+    [503, '0', 0],
+    [503, '86400', RETRY_AFTER_MAX_MS],
+    [503, 'soon', undefined],
+    [500, '120', undefined], // not "unavailable, come back": the outcome is unknown, retried on the policy's backoff
+  ])('%i with Retry-After %s: %s ms', async (status, header, expected) => {
+    answer = (res) =>
+      res
+        .writeHead(status, { 'content-type': 'application/json', 'retry-after': header })
+        .end(JSON.stringify({ error: { code: 'AGENCY_UNAVAILABLE', message: 'later' } }));
+    const err = await failureOf();
+    expect(err).toBeInstanceOf(AgencyUnavailableError);
+    expect((err as AgencyUnavailableError).retryAfterMs).toBe(expected);
+  });
+
+  it('an HTTP date counts from now', () => {
+    const now = Date.parse('2026-11-30T02:00:00Z');
+    expect(retryAfterMs('Mon, 30 Nov 2026 02:01:30 GMT', now)).toBe(90_000);
+    expect(retryAfterMs('Mon, 30 Nov 2026 01:59:00 GMT', now)).toBe(0);
+    expect(retryAfterMs(undefined, now)).toBeUndefined();
+  });
 });
 
 describe('the filing activity reports, attempt by attempt, whether a filing may have reached the agency', () => {
@@ -133,6 +204,17 @@ describe('the filing activity reports, attempt by attempt, whether a filing may 
     return { details: (failure as ApplicationFailure).details?.[0], beats };
   }
 
+  it("an agency's Retry-After becomes the failure's next retry delay", async () => {
+    answer = (res) =>
+      res
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': '90' })
+        .end(JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'slow down' } }));
+    const env = new MockActivityEnvironment({ attempt: 1 });
+    const failure = await env.run(activities().fileAgencyRequest, input).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ nonRetryable: false, nextRetryDelay: 90_000 });
+  });
+
   it('turned away on the first attempt: certainly not, and says so for the next', async () => {
     answer = json(503, { error: { code: 'AGENCY_UNAVAILABLE', message: 'down' } });
     const first = await attempt({ attempt: 1 });
@@ -157,5 +239,103 @@ describe('the filing activity reports, attempt by attempt, whether a filing may 
       outcomeUnknown: true,
       attempt: 3,
     });
+  });
+});
+
+describe('the agency activities take only answers the next steps can use', () => {
+  const activities = () =>
+    createActivities({
+      agencies: clientAt(base),
+      settings: {
+        pollInitialMs: 1000,
+        pollMaxMs: 1000,
+        agencyCallTimeoutMs: 1000,
+        agencyMaxAttempts: 3,
+        searchAttributes: false,
+      },
+      callbackBaseUrl: 'http://127.0.0.1:9',
+      logger: createLogger({ level: 'silent' }),
+    } satisfies ActivityDeps);
+  const licenseFiling = {
+    applicationId: 'kb-1',
+    step: 'license' as const,
+    agency: 'market' as const,
+    procedure: 'establishment_registration',
+    idempotencyKey: 'k-license',
+    payload: {},
+  };
+  const failureOfRun = <T>(run: () => Promise<T>) =>
+    run().then(
+      () => {
+        throw new Error('expected the activity to fail');
+      },
+      (err: unknown) => err as ApplicationFailure,
+    );
+
+  it.each([
+    ['without a result', { ticket: 'MARKET-1', status: 'approved' }, 'result'],
+    [
+      'without a USCC',
+      { ticket: 'MARKET-1', status: 'approved', result: { licenseNumber: '36010000000001' } },
+      'result.uscc',
+    ],
+    [
+      'with a USCC whose check character is wrong',
+      { ticket: 'MARKET-1', status: 'approved', result: { uscc: '91360100MA12345670' } },
+      'result.uscc',
+    ],
+  ])('a license approved %s is asked again (retryable), and may be held at the agency', async (_what, body, path) => {
+    answer = json(202, body);
+    const failure = await failureOfRun(() =>
+      new MockActivityEnvironment({ attempt: 1 }).run(activities().fileAgencyRequest, licenseFiling),
+    );
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'AgencyUnavailableError' });
+    expect(failure.message).toContain(`${path}:`);
+    expect(failure.details?.[0]).toEqual({ outcomeUnknown: true, attempt: 1 });
+  });
+
+  it('a poll that finds the license approved without a USCC is no decision either', async () => {
+    answer = json(200, { ticket: 'MARKET-1', status: 'approved', result: {} });
+    const poll = () =>
+      new MockActivityEnvironment().run(activities().pollAgencyRequest, {
+        agency: 'market' as const,
+        ticket: 'MARKET-1',
+        step: 'license' as const,
+      });
+    const failure = await failureOfRun(poll);
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'AgencyUnavailableError' });
+    expect(failure.message).toContain('result.uscc:');
+    // A valid one is the decision.
+    answer = json(200, { ticket: 'MARKET-1', status: 'approved', result: { uscc: VALID_USCC } });
+    await expect(poll()).resolves.toMatchObject({ status: 'approved', result: { uscc: VALID_USCC } });
+  });
+
+  it.each(['approved', 'pending'])('a cancellation answered with a record still %s is not an undo', async (status) => {
+    answer = json(200, { ticket: 'MARKET-1', status, result: { uscc: VALID_USCC } });
+    const failure = await failureOfRun(() =>
+      new MockActivityEnvironment().run(activities().cancelAgencyRequest, {
+        applicationId: 'kb-1',
+        step: 'license' as const,
+        agency: 'market' as const,
+        ticket: 'MARKET-1',
+        reason: 'withdrawn',
+      }),
+    );
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'AgencyUnavailableError' });
+    expect(failure.message).toContain(`still ${status}`);
+  });
+
+  it.each(['revoked', 'cancelled', 'rejected'])('a cancellation answered %s is done', async (status) => {
+    answer = json(200, { ticket: 'MARKET-1', status });
+    await expect(
+      new MockActivityEnvironment().run(activities().cancelAgencyRequest, {
+        applicationId: 'kb-1',
+        step: 'license' as const,
+        agency: 'market' as const,
+        ticket: 'MARKET-1',
+        reason: 'withdrawn',
+      }),
+    ).resolves.toMatchObject({ status });
   });
 });

@@ -10,6 +10,7 @@ import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
 import { CALLBACK_PLACEMENT_BUDGET_MS } from '../api/callback-placement';
+import { buildUscc } from '../domain/codes';
 import { AGENCY_IDS, STEP_IDS } from '../domain/steps';
 import { agencyDecisionSignal, callbackVerdictsQuery, statusQuery } from '../workflows/messages';
 import { authHeaders } from './helpers/auth';
@@ -33,6 +34,9 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** What an approval of the name and of the license carries at least (domain/agency-answers.ts). */
+const NAME_RESULT = { reservationId: 'NR3601029999999999' };
+const LICENSE_RESULT = { uscc: buildUscc('360102', 'MA35X7K2') };
 
 async function submit(edit?: (a: ReturnType<typeof freshApplication>) => void): Promise<string> {
   const application = freshApplication();
@@ -191,14 +195,16 @@ describe('agency callbacks', () => {
 
     const counted = await callbackCounters();
     const reference = { applicationId: id, step: 'name' };
-    expect(await callBack('market', { ticket: name.ticket, status: 'approved', reference, result: {} })).toBe(204);
+    expect(await callBack('market', { ticket: name.ticket, status: 'approved', reference, result: NAME_RESULT })).toBe(
+      204,
+    );
     expect(await callBack('market', { ticket: 'MARKET-NOT-FILED-YET', status: 'pending', reference })).toBe(204);
     expect(await signalsIn(id)).toBe(0);
 
     // A ticket the workflow has not seen may be a decision that overtook its filing's answer: it is signalled.
-    expect(await callBack('market', { ticket: 'MARKET-OVERTAKING', status: 'approved', reference, result: {} })).toBe(
-      204,
-    );
+    expect(
+      await callBack('market', { ticket: 'MARKET-OVERTAKING', status: 'approved', reference, result: NAME_RESULT }),
+    ).toBe(204);
     expect(await signalsIn(id)).toBe(1);
     expect(await outcomesSince(counted)).toEqual({ needless: 1, pending: 1, signalled: 1 });
   });
@@ -229,8 +235,8 @@ describe('agency callbacks', () => {
       const post = (body: Record<string, unknown>) => callBack('market', body, own.api.url);
       queries = 0;
       const answers = await Promise.all([
-        ...[1, 2, 3, 4].map(() => post({ ticket: name!.ticket, status: 'approved', reference, result: {} })),
-        post({ ticket: 'MARKET-UNKNOWN', status: 'approved', reference, result: {} }),
+        ...[1, 2, 3, 4].map(() => post({ ticket: name!.ticket, status: 'approved', reference, result: NAME_RESULT })),
+        post({ ticket: 'MARKET-UNKNOWN', status: 'approved', reference, result: NAME_RESULT }),
       ]);
       expect(answers).toEqual([204, 204, 204, 204, 204]);
       expect(queries).toBeGreaterThanOrEqual(1);
@@ -257,7 +263,9 @@ describe('agency callbacks', () => {
       const before = await callbackCounters();
       const t0 = Date.now();
       const reference = { applicationId: id, step: 'name' };
-      expect(await callBack('market', { ticket: 'MARKET-EARLY', status: 'approved', reference, result: {} })).toBe(204);
+      expect(
+        await callBack('market', { ticket: 'MARKET-EARLY', status: 'approved', reference, result: NAME_RESULT }),
+      ).toBe(204);
       // Held for the whole budget (a timer may round a millisecond or two), then signalled.
       expect(Date.now() - t0).toBeGreaterThanOrEqual(CALLBACK_PLACEMENT_BUDGET_MS - 20);
       expect(await signalsIn(id)).toBe(1);
@@ -284,7 +292,7 @@ describe('agency callbacks', () => {
       const [record] = await agencyRecords(own.simulator, handle.workflowId);
       const answer = await callBack(
         record!.agency,
-        { ticket: record!.ticket, status: 'approved', reference: record!.reference, result: {} },
+        { ticket: record!.ticket, status: 'approved', reference: record!.reference, result: record!.result },
         own.api.url,
       );
       expect(answer).toBe(204);
@@ -317,7 +325,7 @@ describe('agency callbacks', () => {
       const reference = { applicationId: handle.workflowId, step: 'license' };
       const answer = callBack(
         'market',
-        { ticket: 'MARKET-LATE', status: 'approved', reference, result: {} },
+        { ticket: 'MARKET-LATE', status: 'approved', reference, result: LICENSE_RESULT },
         own.api.url,
       );
       await sleep(1000);
@@ -335,7 +343,12 @@ describe('agency callbacks', () => {
     const id = await submit((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
     await waitFor(id, (s) => s.pendingTasks.includes('review'));
     const reference = { applicationId: id, step: 'name' };
-    const unknownTicket = signCallbackNow({ ticket: 'MARKET-REPLAYED', status: 'approved', reference, result: {} });
+    const unknownTicket = signCallbackNow({
+      ticket: 'MARKET-REPLAYED',
+      status: 'approved',
+      reference,
+      result: NAME_RESULT,
+    });
     const counted = await callbackCounters();
     expect(await sendSigned('market', unknownTicket)).toBe(204);
     expect(await signalsIn(id)).toBe(1);
@@ -345,7 +358,7 @@ describe('agency callbacks', () => {
     expect(outcomesBetween(counted, after)).toEqual({ signalled: 1, duplicate: 3 });
     expect(after.queries - counted.queries).toBe(1);
     // Copies arriving together, while the first is being placed, are not placed too.
-    const together = signCallbackNow({ ticket: 'MARKET-TOGETHER', status: 'approved', reference, result: {} });
+    const together = signCallbackNow({ ticket: 'MARKET-TOGETHER', status: 'approved', reference, result: NAME_RESULT });
     expect(await Promise.all([1, 2, 3].map(() => sendSigned('market', together)))).toEqual([204, 204, 204]);
     expect(await signalsIn(id)).toBe(2);
     expect(outcomesBetween(after, await callbackCounters())).toEqual({ signalled: 1, duplicate: 2 });
@@ -355,6 +368,7 @@ describe('agency callbacks', () => {
       ticket: 'MARKET-X',
       status: 'approved',
       reference: { applicationId: 'kb-00000000000000000000000000000001', step: 'name' },
+      result: NAME_RESULT,
     });
     expect(await sendSigned('market', missing)).toBe(404);
     expect(await sendSigned('market', missing)).toBe(404);
@@ -363,7 +377,9 @@ describe('agency callbacks', () => {
   it('when a callback names an application that does not exist, then 404, counted as not_found', async () => {
     const before = await callbackCounters();
     const reference = { applicationId: 'kb-00000000000000000000000000000000', step: 'name' };
-    expect(await callBack('market', { ticket: 'MARKET-X', status: 'approved', reference })).toBe(404);
+    expect(await callBack('market', { ticket: 'MARKET-X', status: 'approved', reference, result: NAME_RESULT })).toBe(
+      404,
+    );
     expect(await outcomesSince(before)).toEqual({ not_found: 1 });
   });
 
@@ -421,6 +437,37 @@ describe('agency callbacks', () => {
     expect(await callBack('bank', { ticket: 'MARKET-FORGED', status: 'approved', reference, result: {} })).toBe(403);
     expect(await outcomesSince(before)).toEqual({});
     expect(await signalsIn(handle.workflowId)).toBe(0);
+    await handle.terminate('test done');
+  });
+
+  it('when an agency approves the license without a valid USCC, then 400 naming result.uscc and the rule, and nothing reaches the workflow', async () => {
+    // Taken as a decision, the five agencies after the license would have been sent "undefined" and refused it.
+    const handle = await startApplication(env.client, {
+      taskQueue: stack.taskQueue,
+      edit: (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
+    });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    const reference = { applicationId: handle.workflowId, step: 'license' };
+    const before = await callbackCounters();
+    for (const result of [{}, { uscc: '91360102MA35X7K2X1' }]) {
+      const callback = signCallbackNow({ ticket: 'MARKET-NO-USCC', status: 'approved', reference, result });
+      const answer = await fetch(`${stack.api.url}/v1/agency-callbacks/market`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...callback.headers },
+        body: callback.raw,
+      });
+      expect(answer.status).toBe(400);
+      const { error } = (await answer.json()) as { error: { code: string; issues: { path: string; code: string }[] } };
+      expect(error.code).toBe('CALLBACK_INVALID');
+      expect(error.issues).toEqual([expect.objectContaining({ path: 'result.uscc' })]);
+    }
+    expect(await outcomesSince(before)).toEqual({});
+    expect(await signalsIn(handle.workflowId)).toBe(0);
+    // The same approval with a valid USCC is taken (the ticket is unknown to the workflow: signalled).
+    expect(
+      await callBack('market', { ticket: 'MARKET-NO-USCC', status: 'approved', reference, result: LICENSE_RESULT }),
+    ).toBe(204);
+    expect(await signalsIn(handle.workflowId)).toBe(1);
     await handle.terminate('test done');
   });
 });

@@ -486,7 +486,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         foreignIgnored = true; // another step's decision of this ticket: wait for this step's own
         continue;
       }
-      const polled = await agencyActivities.pollAgencyRequest({ agency, ticket });
+      const polled = await agencyActivities.pollAgencyRequest({ agency, ticket, step: step.id });
       if (polled.status !== 'pending') {
         step.decidedVia = 'poll';
         return polled;
