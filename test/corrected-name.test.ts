@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus, StepStatus } from '../domain/status';
+import { buildUscc } from '../domain/codes';
 import type { StepId } from '../domain/steps';
 import { abortUpdate, applicationQuery, correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
 import { companyNameKey, companySearchText } from '../infra/search-attributes';
@@ -15,7 +16,7 @@ import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 import { eventually } from './helpers/sla-world';
-import { waitForStatus } from './helpers/wait';
+import { updateRejection, waitForStatus } from './helpers/wait';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -121,6 +122,45 @@ it('when reserving the corrected name fails for good, then an operator retry of 
     [expect.not.stringContaining(corrected.company.name), 'approved'], // released offline, the operator said
     [corrected.company.name, 'approved'],
   ]);
+});
+
+it("when a license's retry is reserving the owed name, then a second action on the license is refused: it would have been kept for the license's next incident", async () => {
+  const handle = await askedForAnotherName();
+  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ actionId: randomUUID(), by: applicant, application: freshApplication() }],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'));
+  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false, transientFailureRate: 1 } } });
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, step: 'name', action: 'skip', reason: '窗口已注销原名称' }],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
+  // The regulator is back but slow: the retried license waits on the new name's reservation, still `incident`.
+  await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 0, processingMs: 600_000 } } });
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, step: 'license', action: 'retry' }],
+  });
+  const retrying = await waitForStatus(handle, (s) => step(s, 'name').state === 'pending', 30_000);
+  expect(step(retrying, 'license').state).toBe('incident');
+  expect(retrying.pendingTasks).not.toContain('incident:license');
+  expect(
+    await updateRejection(
+      handle.executeUpdate(stepActionUpdate, {
+        args: [
+          {
+            actionId: randomUUID(),
+            by: operator,
+            step: 'license',
+            action: 'skip',
+            reason: '窗口已办结',
+            output: { uscc: buildUscc('360113', 'MA35X7K2') },
+          },
+        ],
+      }),
+    ),
+  ).toEqual({ type: 'STEP_NOT_IN_INCIDENT', message: 'step license is not in an incident' });
+  await handle.terminate('test done');
 });
 
 it('when reserving the corrected name is turned away for good and an operator aborts, then no license is filed just to be cancelled', async () => {

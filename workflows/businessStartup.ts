@@ -409,7 +409,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         const undoIncident = status.compensations.some((c) => c.step === input.step && c.state === 'incident');
         if (!undoIncident) requireRunning(input);
         const step = status.steps.find((s) => s.id === input.step);
-        if ((!undoIncident && step?.state !== 'incident') || incidentActions.has(input.step)) {
+        // Only while someone waits for the action: a license retried while its owed name is reserved stays `incident`
+        // with its action taken, and a second action would have been kept for the next incident of that step (an undo
+        // the agency refuses, answered by an action meant for something else). Not run on replay: no patch.
+        const awaited = (incidentWaiters.get(input.step) ?? 0) > 0;
+        if ((!undoIncident && step?.state !== 'incident') || !awaited || incidentActions.has(input.step)) {
           rejectAction('STEP_NOT_IN_INCIDENT', `step ${input.step} is not in an incident`);
         }
         if (input.action === 'skip') {

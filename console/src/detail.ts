@@ -714,7 +714,11 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
     ),
   );
   if (ending) return undoForms;
-  const incidents = status.steps.filter((s) => s.state === 'incident');
+  // A step still marked `incident` whose action was taken (a license retried while its owed name is reserved) waits for
+  // no one: the workflow would refuse a second action.
+  const incidents = status.steps.filter(
+    (s) => s.state === 'incident' && status.pendingTasks.includes(`incident:${s.id}`),
+  );
   return [
     status.pendingTasks.includes('review') ? reviewForm(ctx) : null,
     incidents.map((step) => incidentForm(ctx, step)),
