@@ -1,5 +1,5 @@
 /**
- * `npm run record-histories [-- --out test/histories] [--only completed,withdrawn]`
+ * `npm run record-histories [-- --out test/histories] [--only completed,withdrawn] [--force]`
  *
  * Runs one application down every path of the businessStartup workflow on a throwaway Temporal dev
  * server (real time, Kaiban's search attributes, the agency simulator, the API for callbacks, the
@@ -10,9 +10,10 @@
  * failure converter): replay does not depend on encryption, and plain JSON keeps them readable and
  * diffable. The applications are synthetic (the sample fixture under made-up company names).
  * See README "Upgrading workflow code safely" for when to record and when to keep old histories.
+ * A history already there is overwritten only if the current code still replays it (or with --force).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -501,7 +502,11 @@ export const PATHS: PathRecipe[] = [
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { out: { type: 'string', default: 'test/histories' }, only: { type: 'string' } },
+    options: {
+      out: { type: 'string', default: 'test/histories' },
+      only: { type: 'string' },
+      force: { type: 'boolean', default: false },
+    },
   });
   const outDir = path.resolve(values.out!);
   const only = values.only ? new Set(values.only.split(',')) : undefined;
@@ -509,15 +514,39 @@ async function main(): Promise<void> {
     if (p.frozen && only?.has(p.name)) throw new Error(`${p.name} is kept as older code recorded it: ${p.frozen}`);
   }
   const recipes = PATHS.filter((p) => !p.frozen && (!only || only.has(p.name)));
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-record-'));
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'fatal', name: 'record-histories' });
-  const secret = randomBytes(16).toString('hex');
-
   // The incident paths make activities fail on purpose: the SDK's warnings about them are expected.
   Runtime.install({
     logger: new DefaultLogger('ERROR'),
     telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
   });
+  // No payload codec (see above); the production failure converter.
+  const converter = { failureConverterPath: FAILURE_CONVERTER_PATH };
+
+  // A history the current code no longer replays stands for running applications this change would break:
+  // overwriting it would hide that from test/replay.test.ts.
+  const existing = recipes
+    .map((r) => ({ workflowId: r.name, file: path.join(outDir, `${r.name}.json`) }))
+    .filter(({ file }) => existsSync(file));
+  const broken: string[] = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowsPath: require.resolve('../workflows'), dataConverter: converter, sinks: replaySinks() },
+    existing.map(({ workflowId, file }) => ({ workflowId, history: readHistoryFile(file) })),
+  )) {
+    if (result.error) broken.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  if (broken.length > 0) {
+    process.stderr.write(
+      `${broken.join('\n')}\n` +
+        'The current workflow code does not replay these recorded histories. Guard the change with patched() so they ' +
+        "replay, or freeze them (the recipe's `frozen`, or move the file to a folder kept from an earlier release); " +
+        `${values.force ? '--force: overwriting them anyway' : 'nothing was overwritten (--force overwrites them anyway)'}.\n`,
+    );
+    if (!values.force) process.exit(1);
+  }
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-record-'));
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'fatal', name: 'record-histories' });
+  const secret = randomBytes(16).toString('hex');
   const temporal = await startTemporalProcess({ dbFilename: path.join(dir, 'temporal.sqlite') });
   const simulator = await startSimulator({
     port: 0,
@@ -542,8 +571,6 @@ async function main(): Promise<void> {
     KAIBAN_CODEC_KEYS: newCodecKeySpec('recorder'),
   };
   const config = loadConfig({ ...process.env, ...baseEnv });
-  // No payload codec (see above); the production failure converter.
-  const converter = { failureConverterPath: FAILURE_CONVERTER_PATH };
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, dataConverter: converter });
   const api = await startApi({ config, client, logger, port: 0 });

@@ -14,12 +14,16 @@ import { createLogger } from '../observability/logger';
 import { buildConsole } from '../scripts/build-console';
 import { authHeaders, securityTestEnv, tokenFor } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
+import { workingDaysCalendarFile } from './helpers/sla-realtime';
 import { eventually } from './helpers/sla-world';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../test-artifacts');
+// The shipped schedules end with the last published year: from late December a deadline would fall in a year they
+// lack, and the SLA colours and completion figures checked here would be missing. The next days work in this file.
+const CALENDAR_FILE = workingDaysCalendarFile(Date.now(), 3);
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -30,7 +34,7 @@ beforeAll(async () => {
   await buildConsole();
   env = await startDevServer();
   // Two filing attempts, so a failing agency turns into an incident within seconds.
-  stack = await startStack(env, { settings: { agencyMaxAttempts: 2 } });
+  stack = await startStack(env, { settings: { agencyMaxAttempts: 2 }, env: { SLA_CALENDAR_FILE: CALENDAR_FILE } });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -444,6 +448,7 @@ describe('the operator console', () => {
         KAIBAN_DATA_DIR: dataDir,
         PORT: '0',
         TEMPORAL_TASK_QUEUE: stack.taskQueue,
+        SLA_CALENDAR_FILE: CALENDAR_FILE,
       });
       devApi = await startApi({ config, client: env.client, logger: createLogger({ level: 'silent' }), port: 0 });
     });
@@ -470,8 +475,18 @@ describe('the operator console', () => {
       await page.getByText('第 2 页').waitFor();
       const second = await ids();
       expect(second.some((id) => first.includes(id))).toBe(false);
-      await page.waitForTimeout(4500);
+      // The poller's next request (it carries the page's token), then its rendering (a new time stamp).
+      const stamp = (await page.getByTestId('updated').textContent()) ?? '';
+      await page.waitForResponse(
+        (r) => {
+          const url = new URL(r.url());
+          return url.pathname === '/v1/applications' && url.searchParams.has('pageToken');
+        },
+        { timeout: 15_000 },
+      );
+      await page.getByTestId('updated').filter({ hasNotText: stamp }).waitFor();
       await expect(page.getByText('第 2 页').count()).resolves.toBe(1);
+      expect((await ids()).sort()).toEqual([...second].sort());
       await page.getByTestId('prev').click();
       await page.getByText('第 1 页').waitFor();
       expect(errors).toEqual([]);

@@ -44,6 +44,20 @@ async function pollerIdentities(): Promise<string[]> {
   return (response.pollers ?? []).map((p) => p.identity ?? '');
 }
 
+/** Whether a running application's history has a workflow or activity task started by the identity `prefix…`. */
+async function victimStartedTasksOf(ids: string[], prefix: string): Promise<boolean> {
+  for (const id of ids) {
+    const handle = stack.client.workflow.getHandle(id);
+    if ((await handle.describe()).status.name !== 'RUNNING') continue;
+    const events = (await handle.fetchHistory()).events ?? [];
+    const identities = events.map(
+      (e) => e.workflowTaskStartedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity ?? '',
+    );
+    if (identities.some((identity) => identity.startsWith(prefix))) return true;
+  }
+  return false;
+}
+
 describe('two workers, one killed', () => {
   it('when one of two workers is SIGKILLed mid-run, then the other finishes every application with exactly one filing per step', async () => {
     const [victim, survivor] = workers as [NodeProcess, NodeProcess];
@@ -62,6 +76,14 @@ describe('two workers, one killed', () => {
       (n) => n >= APPLICATIONS / 2,
       30_000,
       'applications running',
+    );
+    // The victim holds work when it dies: it has run tasks of applications still in flight (the SDK's default
+    // identity, `<pid>@<host>`, is in the task-started events).
+    await until(
+      () => victimStartedTasksOf(ids, `${victim.pid}@`),
+      (held) => held,
+      30_000,
+      'a workflow or activity task started by the worker to be killed',
     );
     await victim.stop('SIGKILL');
 

@@ -36,8 +36,8 @@ beforeAll(async () => {
     logger: createLogger({ level: 'silent' }),
     agencies: {
       ...Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0, callbacks: false }])),
-      // The seal's filing is approved in an answer that takes 6 s; the bank keeps the application waiting afterwards.
-      police: { processingMs: 0, callbacks: false, answerDelayMs: 6000 },
+      // The seal's filing is approved in an answer that takes 25 s; the bank keeps the application waiting afterwards.
+      police: { processingMs: 0, callbacks: false, answerDelayMs: 25_000 },
       bank: { processingMs: 600_000, callbacks: false },
     },
   });
@@ -55,12 +55,14 @@ it("raises a step's breach in the workflow task that also brings the step's deci
   const config = loadConfig({
     ...process.env,
     ...securityTestEnv(),
-    // The seal: warning at 3 s, breach at 4 s after it starts. Every other clock is far away (the bank's warning at 450 s).
+    // The seal: warning at 15 s, breach at 20 s after it starts, its answer at 25 s: seconds apart, so the workflow
+    // worker stops between the warning and the breach even on a loaded machine. Every other clock is far away (the
+    // bank's warning at 450 s).
     ...realtimeSlaEnv({
       budgetsSeconds: {
         name: 600,
         license: 600,
-        seal: 4,
+        seal: 20,
         tax: 600,
         social: 600,
         fund: 600,
@@ -70,6 +72,8 @@ it("raises a step's breach in the workflow task that also brings the step's deci
       },
     }),
     TEMPORAL_TASK_QUEUE: taskQueue,
+    // The seal's answer must outwait its breach, within one call (the default gives up after 10 s).
+    AGENCY_TIMEOUT_MS: '60000',
     AGENCY_BASE_URL: simulator.url,
     AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
   });
@@ -93,9 +97,10 @@ it("raises a step's breach in the workflow task that also brings the step's deci
     const handle = await startApplication(env.client, { taskQueue });
     const sealAlerts = (s: { sla?: { alerts?: { scope: string; level: string }[] } }) =>
       (s.sla?.alerts ?? []).filter((a) => a.scope === 'seal').map((a) => a.level);
-    await waitForStatus(handle, (s) => sealAlerts(s).includes('warning'), 30_000);
+    const warned = await waitForStatus(handle, (s) => sealAlerts(s).includes('warning'), 60_000);
+    expect(sealAlerts(warned)).toEqual(['warning']);
 
-    // No workflow tasks from here: the seal's breach timer fires (4 s), its filing is answered (6 s).
+    // No workflow tasks from here: the seal's breach timer fires (20 s), its filing is answered (25 s).
     first.shutdown();
     await firstRunning;
     first = undefined;
@@ -106,13 +111,13 @@ it("raises a step's breach in the workflow task that also brings the step's deci
       const timerFired = since.some((e) => e.timerFiredEventAttributes);
       const answered = since.some((e) => e.activityTaskCompletedEventAttributes);
       if (timerFired && answered) break;
-      if (waited > 30_000) throw new Error('the breach timer and the seal filing did not both end while stopped');
+      if (waited > 60_000) throw new Error('the breach timer and the seal filing did not both end while stopped');
       await sleep(200);
     }
 
     second = await workflowWorker();
     secondRunning = second.run();
-    const after = await waitForStatus(handle, (s) => sealAlerts(s).includes('breached'), 30_000);
+    const after = await waitForStatus(handle, (s) => sealAlerts(s).includes('breached'), 60_000);
     expect(sealAlerts(after)).toEqual(['warning', 'breached']);
     expect(after.steps.find((s) => s.id === 'seal')?.state).toBe('done');
     // Raised while the bank, started by the seal's decision, is still with its agency.
@@ -138,4 +143,4 @@ it("raises a step's breach in the workflow task that also brings the step's deci
     activityWorker.shutdown();
     await activitiesRunning;
   }
-}, 120_000);
+}, 240_000);

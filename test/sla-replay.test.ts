@@ -6,7 +6,7 @@
  * `computeDeadlines` activity, not from the data the code ships with.
  *
  * The history lives in test/histories/sla/ (test/replay.test.ts replays it too, with the normal bundle). It is
- * recorded here when missing, or always with KAIBAN_RECORD_HISTORIES=1 (after an intended workflow change).
+ * recorded here only with KAIBAN_RECORD_HISTORIES=1 (after an intended workflow change); a missing file fails.
  * Recorded without the payload codec, like the other histories, so it stays readable and key-independent.
  */
 import { randomUUID } from 'node:crypto';
@@ -176,7 +176,14 @@ beforeAll(async () => {
   } catch {
     // Already installed in this process.
   }
-  if (process.env.KAIBAN_RECORD_HISTORIES === '1' || !existsSync(HISTORY)) await record();
+  if (process.env.KAIBAN_RECORD_HISTORIES === '1') await record();
+  // Recorded silently, a deleted history would pass against the code that just wrote it.
+  else if (!existsSync(HISTORY)) {
+    throw new Error(
+      `${path.relative(process.cwd(), HISTORY)} is missing: restore it from git, or record it on purpose with ` +
+        `KAIBAN_RECORD_HISTORIES=1 npx jest test/sla-replay.test.ts --runInBand`,
+    );
+  }
 });
 
 describe('SLA deadlines in a replayed history', () => {

@@ -174,9 +174,10 @@ describe('the one-working-day SLA', () => {
       expect(alert).toBeDefined();
       expect(alert!.thresholdAt).toBe(iso(instant));
       expect(alert!.deadline).toBe(iso(deadline));
-      // Raised by the timer that fires at that instant (workflow time), not later.
+      // Raised by the timer that fires at that instant (workflow time), not at a later wake (the nearest is half an
+      // hour away). The server's clock runs in real time while the workflow task waits for a loaded worker: seconds.
       expect(Date.parse(alert!.at) - instant).toBeGreaterThanOrEqual(0);
-      expect(Date.parse(alert!.at) - instant).toBeLessThan(1000);
+      expect(Date.parse(alert!.at) - instant).toBeLessThan(10_000);
     };
     const find = (scope: string, level: string) =>
       receiver.accepted(id).find((a) => a.scope === scope && a.level === level);

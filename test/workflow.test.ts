@@ -5,10 +5,12 @@
  * several agency callbacks arrive as signals at once. The polling fallback's timer is set short
  * here instead, through the same setting production uses.)
  */
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { isValidUscc } from '../domain/codes';
 import type { ApplicationStatus, StepStatus } from '../domain/status';
 import type { StepId } from '../domain/steps';
+import { testDataConverter } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -40,6 +42,7 @@ const start = (edit?: Parameters<typeof freshApplication>[0]) =>
   startApplication(env.client, { taskQueue: stack.taskQueue, edit });
 
 const step = (status: ApplicationStatus, id: StepId): StepStatus => status.steps.find((s) => s.id === id)!;
+const PARALLEL_STEPS: StepId[] = ['seal', 'tax', 'social', 'fund'];
 
 describe('businessStartup', () => {
   it('runs the whole chain to completion with every result', async () => {
@@ -68,15 +71,30 @@ describe('businessStartup', () => {
     }
   });
 
-  it('files seal, tax, social and fund in parallel: all four are filed before any is decided', async () => {
+  it('files seal, tax, social and fund in parallel: one workflow task schedules all four filings', async () => {
     const handle = await start();
     await handle.result();
-    const records = await agencyRecords(stack.simulator, handle.workflowId);
-    const parallel = records.filter((r) => ['seal', 'tax', 'social', 'fund'].includes(r.reference.step));
-    expect(parallel).toHaveLength(4);
-    const lastFiled = Math.max(...parallel.map((r) => Date.parse(r.createdAt)));
-    const firstDecided = Math.min(...parallel.map((r) => Date.parse(r.decidedAt ?? '')));
-    expect(lastFiled).toBeLessThan(firstDecided);
+    const codec = testDataConverter().payloadCodecs![0]!;
+    const events = (await handle.fetchHistory()).events ?? [];
+    const filings = await Promise.all(
+      events
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'fileAgencyRequest')
+        .map(async (e) => {
+          const scheduled = e.activityTaskScheduledEventAttributes!;
+          const [input] = await codec.decode(scheduled.input!.payloads! as Payload[]);
+          return {
+            step: defaultPayloadConverter.fromPayload<{ step: StepId }>(input!).step,
+            task: String(scheduled.workflowTaskCompletedEventId),
+          };
+        }),
+    );
+    const parallel = filings.filter((f) => PARALLEL_STEPS.includes(f.step));
+    expect(parallel.map((f) => f.step).sort()).toEqual([...PARALLEL_STEPS].sort());
+    // Scheduled by the same workflow task: none waited for another's decision (wall-clock times would not show it).
+    expect(new Set(parallel.map((f) => f.task)).size).toBe(1);
+    expect((await agencyRecords(stack.simulator, handle.workflowId)).map((r) => r.reference.step)).toEqual(
+      expect.arrayContaining(PARALLEL_STEPS),
+    );
   });
 
   it('retries a transient agency failure until the agency answers', async () => {
