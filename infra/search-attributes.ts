@@ -100,16 +100,26 @@ export function changedSearchAttributes(
 /**
  * The company name as searchable text: the name itself (exact match) followed by its characters
  * one by one, because visibility's full-text index does not split Chinese into words — so an
- * operator's `q=赣江` matches every name containing 赣 and 江.
+ * operator's `q=赣江` can match every name containing 赣 and 江 (companySearchQuery).
  */
 export function companySearchText(name: string): string {
   return `${name} ${[...name].filter((c) => c.trim()).join(' ')}`;
 }
 
-/** The visibility query for a free-text search of company names. */
+/** The characters of a search that the name's search text holds as tokens (letters and digits). */
+export function searchableCharacters(q: string): string[] {
+  return [...new Set([...q].filter((c) => /[\p{L}\p{N}]/u.test(c)))];
+}
+
+/**
+ * The visibility query for a free-text search of company names: every character of it, one clause each. One clause
+ * with all of them (`= '赣 江'`) is a full-text match of ANY token on SQL visibility (the server joins the tokens
+ * with OR): a search for a whole name found nearly every company (they all hold 公 or 司).
+ */
 export function companySearchQuery(q: string): string {
-  const chars = [...q].filter((c) => /[\p{L}\p{N}]/u.test(c)).join(' ');
-  return chars ? `KaibanCompanyName = '${chars}'` : '';
+  return searchableCharacters(q)
+    .map((c) => `KaibanCompanyName = '${c}'`)
+    .join(' AND ');
 }
 
 /**

@@ -360,6 +360,17 @@ describe('incidents', () => {
         }),
       ),
     ).toEqual({ type: 'REASON_REQUIRED', message: 'give a reason for this action' });
+    // Over HTTP the rejection names the field, as the body's schema errors do.
+    const res = await fetch(`${stack.api.url}/v1/applications/${handle.workflowId}/steps/seal/skip`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+      body: '{}',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string; issues: unknown[] } }).error).toMatchObject({
+      code: 'REASON_REQUIRED',
+      issues: [{ path: 'reason', code: 'REASON_REQUIRED', message: 'give a reason for this action' }],
+    });
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
     await handle.executeUpdate(stepActionUpdate, {
       args: [

@@ -12,7 +12,8 @@ import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
 import { buildConsole } from '../scripts/build-console';
-import { authHeaders, securityTestEnv, tokenFor } from './helpers/auth';
+import { SignJWT } from 'jose';
+import { authHeaders, securityTestEnv, TEST_AUTH_SECRET, tokenFor } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
 import { workingDaysCalendarFile } from './helpers/sla-realtime';
 import { eventually } from './helpers/sla-world';
@@ -196,6 +197,26 @@ describe('the operator console', () => {
     await expect(page.getByRole('heading', { name: '申请列表' }).count()).resolves.toBe(0);
     // The only error is the browser's own note of the API's 403.
     expect(errors.filter((e) => !/status of 403/.test(e))).toEqual([]);
+    await page.context().close();
+  });
+
+  it('when a token holds two roles, then the console acts on the one the API acts on', async () => {
+    // The API takes the first of its roles in its own order (applicant, operator, supervisor); the console took the
+    // claim's first, and showed an operator listed second as a read-only supervisor.
+    const { env } = loadConfig({ ...process.env, ...securityTestEnv() });
+    const token = await new SignJWT({ [env.AUTH_ROLE_CLAIM]: ['supervisor', 'operator'] })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('op-two-roles')
+      .setIssuer(env.AUTH_ISSUER)
+      .setAudience(env.AUTH_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(TEST_AUTH_SECRET));
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, token);
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await expect(page.getByTestId('who').getAttribute('data-role')).resolves.toBe('operator');
+    expect(errors).toEqual([]);
     await page.context().close();
   });
 

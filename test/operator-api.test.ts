@@ -157,6 +157,23 @@ describe('operator API', () => {
     expect(byShownId.items.map((i) => i.id)).toEqual([review.id]);
   });
 
+  it('finds a name only when it holds every letter and digit of the search', async () => {
+    // One clause with all the characters matched ANY of them on SQL visibility: a whole name found every company
+    // (all hold 公 and 司), and a character no name holds changed nothing.
+    const whole = await list(`q=${encodeURIComponent(review.app.company.name)}`);
+    expect(whole.items.map((i) => i.id)).toEqual([review.id]);
+    const withAbsent = await list(`q=${encodeURIComponent(`${[...review.app.company.name][2]}龘`)}`);
+    expect(withAbsent.items).toEqual([]);
+  });
+
+  it('answers 400 naming q for a search with no letter or digit in it', async () => {
+    for (const q of ['-', '（）', '·']) {
+      const res = await call('GET', `/v1/applications?q=${encodeURIComponent(q)}`);
+      expect({ q, status: res.status }).toEqual({ q, status: 400 });
+      expect(res.body.error.issues).toEqual([expect.objectContaining({ path: 'q' })]);
+    }
+  });
+
   it('pages with pageToken without repeating or losing an application', async () => {
     const first = await list('pageSize=2');
     expect(first.items).toHaveLength(2);

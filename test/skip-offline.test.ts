@@ -18,6 +18,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { ApplicationStatus } from '../domain/status';
 import { AGENCY_IDS, type AgencyId, type StepId } from '../domain/steps';
 import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate } from '../workflows/messages';
+import { authHeaders } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -48,6 +49,13 @@ function agenciesInstantBut(agency: AgencyId, settings: Record<string, unknown>)
   return patchSimulator(stack.simulator, {
     agencies: { ...Object.fromEntries(AGENCY_IDS.map((a) => [a, INSTANT])), [agency]: { ...INSTANT, ...settings } },
   });
+}
+
+/** The supervisors' completion figures (GET /v1/stats). */
+async function stats(): Promise<{ completedToday: number; completedByDay: { date: string; count: number }[] }> {
+  const res = await fetch(`${stack.api.url}/v1/stats`, { headers: await authHeaders('supervisor') });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { completedToday: number; completedByDay: { date: string; count: number }[] };
 }
 
 /** The application's records at one agency. */
@@ -105,10 +113,20 @@ it('when an operator marks a step done offline while the agency holding our fili
   ]);
   expect((await handle.describe()).status.name).toBe('RUNNING');
   expect((await recordsAt(handle, 'tax')).map((r) => [r.ticket, r.live])).toEqual([[ticket, true]]);
+  // Supervisors count it completed once it closes, on the day it closes, in the figure as in the chart: the figures
+  // are "closed since" queries, which a workflow still open does not match.
+  const whileOpen = await stats();
+  expect(whileOpen.completedToday).toBe(whileOpen.completedByDay.at(-1)!.count);
 
   await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
   const status = (await handle.result()) as ApplicationStatus;
   expect(status.status).toBe('completed');
+  const closed = await eventually(
+    stats,
+    (s) => s.completedByDay.at(-1)!.count > whileOpen.completedByDay.at(-1)!.count,
+  );
+  expect(closed.completedToday).toBe(whileOpen.completedToday + 1);
+  expect(closed.completedByDay.at(-1)!.count).toBe(whileOpen.completedByDay.at(-1)!.count + 1);
   expect(status.compensations).toEqual([
     expect.objectContaining({ step: 'tax', action: 'cancel', state: 'done', result: 'cancelled' }),
   ]);

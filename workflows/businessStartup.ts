@@ -418,8 +418,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         }
         if (input.action === 'skip') {
           requireReason(input);
-          if (!undoIncident && input.step === 'license' && !isValidUscc(String(input.output?.uscc ?? ''))) {
-            rejectAction('OUTPUT_REQUIRED', 'skipping the license needs output.uscc: the USCC issued offline');
+          const uscc = input.output?.uscc;
+          if (!undoIncident && input.step === 'license' && !isValidUscc(String(uscc ?? ''))) {
+            rejectAction(
+              'OUTPUT_REQUIRED',
+              uscc === undefined
+                ? 'skipping the license needs output.uscc: the USCC issued offline'
+                : 'output.uscc is not a valid unified social credit code (18 characters, the last a check character)',
+            );
           }
         }
       },

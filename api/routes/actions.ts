@@ -109,6 +109,14 @@ function mergeDeep(base: unknown, patch: unknown): unknown {
   return patch;
 }
 
+/** The body field a rejection of the workflow's own rules is about, named in the answer's issues as schema errors are. */
+const REJECTED_FIELDS: Partial<Record<ActionRejection, string>> = {
+  REASON_REQUIRED: 'reason',
+  OUTPUT_REQUIRED: 'output.uscc',
+  APPLICATION_INVALID: 'application',
+  NAME_CHANGE_NOT_ALLOWED: 'application.company.name',
+};
+
 export function actionsRouter(deps: { client: Client }): express.Router {
   const { client } = deps;
   const router = express.Router();
@@ -133,7 +141,11 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const code = err.cause.type as ActionRejection;
         const httpStatus = ACTION_REJECTIONS[code];
-        if (httpStatus) throw new HttpError(httpStatus, code, err.cause.message);
+        if (httpStatus) {
+          const field = REJECTED_FIELDS[code];
+          const issues = field ? [{ path: field, code, message: err.cause.message }] : undefined;
+          throw new HttpError(httpStatus, code, err.cause.message, issues);
+        }
       }
       throw err;
     }

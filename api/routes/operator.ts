@@ -16,6 +16,7 @@ import {
   companyNameFromSearchText,
   companyNameKey,
   companySearchQuery,
+  searchableCharacters,
   districtKey,
   dueAtKey,
   pendingTaskKey,
@@ -53,7 +54,10 @@ export const listQuerySchema = z.strictObject({
     .trim()
     .min(1)
     .max(60)
-    .describe('Part of the company name, or an application id or its start (kb- and at least 4 hex digits)')
+    .refine((q) => searchableCharacters(q).length > 0, 'expected at least one letter or digit to search for')
+    .describe(
+      'Part of the company name (every letter and digit of it must be in the name), or an application id or its start (kb- and at least 4 hex digits)',
+    )
     .optional(),
   pageSize: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(25),
   pageToken: z
@@ -98,7 +102,7 @@ export function visibilityQuery(
     // An application id, or its start as the console's list shows it (`kb-1a2b3c4d…`).
     const id = /^(kb-[0-9a-f]{4,32})…?$/.exec(filters.q)?.[1];
     const byId = !id ? '' : id.length === 35 ? `WorkflowId = '${id}'` : `WorkflowId STARTS_WITH '${id}'`;
-    clauses.push(`(${[byName, byId].filter(Boolean).join(' OR ') || 'false'})`);
+    clauses.push(`(${[byName && `(${byName})`, byId].filter(Boolean).join(' OR ')})`);
   }
   return clauses.join(' AND ');
 }

@@ -24,12 +24,17 @@ export function consoleConfig(): ConsoleConfig {
   return config;
 }
 
+/** The API's roles in the API's order (security/jwt.ts `roleOf`): a token holding two is taken as the first of these. */
+const ROLES_IN_API_ORDER = ['applicant', 'operator', 'supervisor'] as const;
+
+/**
+ * The role the API will act on: the first of its roles the claim holds, in the API's order, not the claim's (a token
+ * with ["supervisor", "operator"] was shown read-only here while the API let it act).
+ */
 function roleIn(claims: Record<string, unknown> | undefined): string {
   const claim = claims?.[config.roleClaim];
-  const values = Array.isArray(claim) ? claim : [claim];
-  return (
-    (values.find((v) => v === 'operator' || v === 'supervisor' || v === 'applicant') as string | undefined) ?? 'unknown'
-  );
+  const values: unknown[] = Array.isArray(claim) ? claim : [claim];
+  return ROLES_IN_API_ORDER.find((role) => values.includes(role)) ?? 'unknown';
 }
 
 export function currentSession(): Session | undefined {
