@@ -415,6 +415,31 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The corrected name is turned away by the regulator (503) within the license's step, an incident of the license,
+    // then an abort: nothing is filed for the name or the license just to be cancelled (patches
+    // no-undo-of-unreached-corrected-name, no-undo-of-unreached-filing).
+    name: 'corrected-name-aborted-turned-away',
+    expect: 'aborted',
+    async run(ctx) {
+      const handle = await sentBackForCorrection(ctx, 'corrected-name-aborted-turned-away', '名称含“投资”，请修改', [
+        'company.name',
+      ]);
+      await ctx.agencies({ refuseUndo: true }, ['market']);
+      await handle.executeUpdate(correctionUpdate, {
+        args: [{ ...action(applicant), application: withAnotherName() }],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:name'));
+      await ctx.agencies({ refuseUndo: false, transientFailureRate: 1 }, ['market']);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '窗口已注销原名称'), step: 'name', action: 'skip' }],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:license'), 120_000);
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(abortUpdate, { args: [action(operator, '申请人放弃')] });
+      return handle;
+    },
+  },
+  {
     name: 'incident-aborted',
     expect: 'aborted',
     async run(ctx) {

@@ -163,7 +163,7 @@ it("when a license's retry is reserving the owed name, then a second action on t
   await handle.terminate('test done');
 });
 
-it('when reserving the corrected name is turned away for good and an operator aborts, then no license is filed just to be cancelled', async () => {
+it('when reserving the corrected name is turned away for good and an operator aborts, then neither the license nor the corrected name is filed just to be cancelled', async () => {
   const handle = await askedForAnotherName();
   await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
   await handle.executeUpdate(correctionUpdate, {
@@ -191,6 +191,10 @@ it('when reserving the corrected name is turned away for good and an operator ab
   // Live: only the old reservation, whose release the operator answered for offline (the regulator refused it).
   const live = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.live);
   expect(live.map((r) => r.idempotencyKey)).toEqual([`${handle.workflowId}:name`]);
+  // Nor the corrected name, which never reached the regulator: before, it was filed again only to be cancelled.
+  expect(status.compensations.map((c) => [c.step, c.action, c.result])).toEqual([['name', 'undo', 'undone_offline']]);
+  expect(step(status, 'name').state).toBe('cancelled');
+  expect((await nameRecords(handle.workflowId)).map((r) => r.idempotencyKey)).toEqual([`${handle.workflowId}:name`]);
 });
 
 it('when reserving the corrected name goes unanswered and an operator marks the license done offline, then the name is done offline with it and the filing the regulator may hold is withdrawn', async () => {

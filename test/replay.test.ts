@@ -41,6 +41,7 @@ const EXPECTED_PATHS = [
   'incident-skipped-filed-agency-down',
   'incident-skipped-unanswered',
   'incident-aborted-turned-away',
+  'corrected-name-aborted-turned-away',
   'incident-aborted',
   'undo-incident-retried',
   'decision-for-another-step',
@@ -123,6 +124,10 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('incident-skipped-filed-agency-down')).toEqual(['withdraw-skipped-filing-beside-chain']);
     expect(patchesIn('incident-skipped-unanswered')).toEqual(['cancel-unanswered-filing-on-skip']);
     expect(patchesIn('incident-aborted-turned-away')).toEqual(['no-undo-of-unreached-filing']);
+    expect(patchesIn('corrected-name-aborted-turned-away').sort()).toEqual([
+      'no-undo-of-unreached-corrected-name',
+      'no-undo-of-unreached-filing',
+    ]);
     expect(patchesIn('decision-for-another-step')).toEqual(['decisions-of-their-own-step']);
     expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw
     // The usual paths take no patched branch: no marker, no extra event.

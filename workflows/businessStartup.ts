@@ -107,6 +107,12 @@ const OWED_NAME_DONE_WITH_LICENSE = 'owed-name-done-with-license';
  */
 const NO_UNDO_OF_UNREACHED_FILING = 'no-undo-of-unreached-filing';
 /**
+ * NO_UNDO_OF_UNREACHED_CORRECTED_NAME: the same for a corrected name whose every filing was turned away within the
+ * license's step (it stays `filing`, the incident is the license's): an abort or withdrawal filed it again only to
+ * cancel it, and waited for a regulator that was down although nothing needed undoing.
+ */
+const NO_UNDO_OF_UNREACHED_CORRECTED_NAME = 'no-undo-of-unreached-corrected-name';
+/**
  * DECISIONS_OF_THEIR_OWN_STEP: a callback's decision counts for the step it names only. It was taken by ticket alone,
  * so a decision reported for another step (two agencies issuing alike tickets, or an agency speaking for a ticket of
  * another's) decided the step holding that ticket. Asked only when that happens, so other histories carry no marker.
@@ -221,6 +227,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const incidentWaiters = new Map<StepId, number>();
   /** Idempotency keys of filings the agency may hold: one answered with a ticket, or one that may have gone unanswered. */
   const keysMaybeHeld = new Set<string>();
+  /** Filing keys whose latest filing failed with every attempt turned away (and none under way since). */
+  const keysTurnedAway = new Set<string>();
   /** The step whose own filing failed, by the failure (a corrected name's filing fails within the license's step). */
   const filingFailures = new WeakMap<object, StepId>();
   /** Withdrawals of skipped steps' filings, running beside the chain (the patches CANCEL_UNANSWERED_FILING_ON_SKIP, WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN). */
@@ -517,6 +525,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     step.state = 'filing';
     step.ticket = undefined;
     const idempotencyKey = keyFor(id);
+    keysTurnedAway.delete(idempotencyKey); // a filing under way may reach the agency
     let filed: AgencyOutcome;
     try {
       filed = await agencyActivities.fileAgencyRequest({
@@ -682,6 +691,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         const cause = filingFailure?.cause;
         if (failedStep && filingMayHaveReachedAgency(cause instanceof ApplicationFailure ? cause.details : undefined)) {
           keysMaybeHeld.add(keyFor(failedStep));
+        } else if (failedStep) {
+          keysTurnedAway.add(keyFor(failedStep));
         }
         if (filingFailure) {
           stepStatus(failedStep ?? id).attempts +=
@@ -854,6 +865,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       // An incident whose every filing was turned away, with no earlier round answered: the agency holds nothing.
       const unreached = s.state === 'incident' && !s.ticket && !keysMaybeHeld.has(keyFor(id));
       if (unreached && patched(NO_UNDO_OF_UNREACHED_FILING)) return false;
+      // A corrected name whose filing was turned away, left `filing` by the license's incident: nothing at the agency.
+      const unreachedName =
+        s.state === 'filing' && !s.ticket && !keysMaybeHeld.has(keyFor(id)) && keysTurnedAway.has(keyFor(id));
+      if (unreachedName && patched(NO_UNDO_OF_UNREACHED_CORRECTED_NAME)) {
+        s.state = 'cancelled';
+        return false;
+      }
       return (
         s.state === 'done' ||
         s.state === 'filing' ||
