@@ -381,6 +381,28 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it("when an agency rejects the application, then the outcome gives the agency's reason in the console's language", async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: ['name_reservation'] } } });
+    try {
+      const refused = await submit();
+      await row(page, refused.id).locator('th a').click();
+      await page.locator('[data-testid="detail-status"][data-status="rejected"]').waitFor({ timeout: 30_000 });
+      // Before, the workflow's English text showed in both languages.
+      const outcome = page.locator('#outcome dd').first();
+      await expect(outcome.textContent()).resolves.toBe('经办机构不予办理（AGENCY_REJECTED）');
+      await page.getByTestId('lang').click();
+      await page.locator('#outcome-h').getByText('Outcome').waitFor();
+      await expect(outcome.textContent()).resolves.toBe('The agency rejected the request (AGENCY_REJECTED)');
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: [] } } });
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('when an applicant answers a correction request, then the audit trail names the fields changed, and marks those not asked for', async () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));

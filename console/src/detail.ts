@@ -269,6 +269,20 @@ function timelineSection(status: ApplicationStatus, sla: SlaView | undefined, no
   ];
 }
 
+/**
+ * Why the application ended, in the console's language: an agency's rejection by the agency's own bilingual reason
+ * (the outcome's text is the workflow's, in English), anything else by its known phrase or as written.
+ */
+function outcomeReason(status: ApplicationStatus): string {
+  const outcome = status.outcome!;
+  const agencyReason =
+    outcome.by?.role === 'agency' && outcome.step
+      ? status.steps.find((s) => s.id === outcome.step)?.error?.reason
+      : undefined;
+  if (!agencyReason) return tk('reason', outcome.reason);
+  return `${lang2(agencyReason) ?? outcome.reason}${aside(agencyReason.code)}`;
+}
+
 function lang2(reason: { message_zh?: string; message_en?: string }): string | undefined {
   return document.documentElement.lang === 'en'
     ? (reason.message_en ?? reason.message_zh)
@@ -813,7 +827,7 @@ export function detailPage(id: string, role: string): Page {
           'outcome',
           t('outcome'),
           dl([
-            [t('colReason'), tk('reason', status.outcome.reason)],
+            [t('colReason'), outcomeReason(status)],
             [t('colBy'), actorText(status.outcome.by)],
             [t('colStep'), status.outcome.step ? stepTitle(status.outcome.step) : undefined],
           ]),
