@@ -53,7 +53,8 @@ function hashFor(filters: Filters): string {
 
 /**
  * Most urgent first: open (or waiting for a person) before closed; then breached, warning, on track; then least
- * working time left.
+ * working time left. Within the page shown only (and labelled so): Temporal's SQL visibility sorts by start and close
+ * time, not by Kaiban's attributes; the SLA filter (`sla=breached`) finds the urgent ones across pages.
  */
 export function byUrgency(a: ApplicationSummary, b: ApplicationSummary): number {
   const openA = needsAttention(a) ? 0 : 1;
