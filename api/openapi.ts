@@ -214,10 +214,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           action(
             verb === 'retry'
               ? 'An operator retries a step in an incident — or the undo of that step the agency refused (compensations[].state incident): while the application ends, or the withdrawal of our filing for a step done offline, also after the application completed'
-              : "An operator marks a step in an incident done offline (a reason; the USCC for the license) — or the undo the agency refused (also a done-offline step's withdrawal after the application completed), undone offline (a reason)",
+              : "An operator marks a step in an incident done offline (a reason; the USCC for the license) — or the undo the agency refused (also a done-offline step's withdrawal after the application completed), or the undo of a step done offline (UNDO_OFFLINE, when the application ends unsuccessfully), undone offline (a reason)",
             stepBody,
             [idParam, { name: 'step', in: 'path', required: true, schema: { type: 'string', enum: [...STEP_IDS] } }],
-            'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT',
+            verb === 'retry'
+              ? 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT, OFFLINE_UNDO (the undo of a step done offline: only skip applies)'
+              : 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT',
             false,
           ),
         ]),

@@ -89,7 +89,8 @@ export interface CompensationRecord {
   action: 'undo' | 'cancel';
   /**
    * `incident`: the agency refused the undo itself (an unknown ticket, a record it will not undo) and an operator
-   * decides — retry, or `skipped`: undone offline, with the operator's reason (the audit trail says who).
+   * decides — retry, or `skipped`: undone offline, with the operator's reason (the audit trail says who). A step done
+   * offline is undone offline: an incident with error `UNDO_OFFLINE`, answered by a skip only.
    */
   state: (typeof COMPENSATION_STATES)[number];
   startedAt: string;

@@ -440,6 +440,37 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // Social security done offline (skip) while the bank is slow, then an abort: the compensation waits for an operator
+    // to undo it offline too, after the bank's cancellation and before the license (patch offline-undo-of-skipped-step).
+    name: 'skipped-then-aborted',
+    expect: 'aborted',
+    async run(ctx) {
+      await ctx.agencies({ transientFailureRate: 1 }, ['hrss']);
+      await ctx.agencies({ processingMs: 600_000 }, ['bank']);
+      const handle = await ctx.start('skipped-then-aborted');
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:social'));
+      await ctx.agencies({ transientFailureRate: 0 }, ['hrss']);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [
+          {
+            ...action(operator, '窗口线下已办理社保登记'),
+            step: 'social',
+            action: 'skip',
+            output: { employerSocialSecurityNumber: '3601130000000001' },
+          },
+        ],
+      });
+      await waitFor(handle, (s) => stepState(s, 'bank') === 'pending');
+      await handle.executeUpdate(abortUpdate, { args: [action(operator, '申请人放弃')] });
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:social'));
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '窗口已注销社保登记'), step: 'social', action: 'skip' }],
+      });
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
     name: 'incident-aborted',
     expect: 'aborted',
     async run(ctx) {

@@ -392,6 +392,54 @@ describe('incidents', () => {
     });
   });
 
+  it('when an application with a step done offline is aborted, then an operator undoes that step offline too, in dependency order', async () => {
+    const handle = await incidentOnSeal();
+    await patchSimulator(stack.simulator, {
+      agencies: { police: { transientFailureRate: 0 }, bank: { processingMs: 600_000 } },
+    });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [
+        {
+          actionId: action(),
+          by: operator,
+          step: 'seal',
+          action: 'skip',
+          reason: '窗口已刻章备案',
+          output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] },
+        },
+      ],
+    });
+    await waitForStatus(handle, (s) => step(s, 'bank').state === 'pending', 30_000);
+    await handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: '申请人放弃' }] });
+    // Before, the seal carved at the window was left out of the compensation: live, and no one told.
+    const waiting = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:seal'), 30_000);
+    expect(waiting.status).toBe('compensating');
+    expect(undoOf(waiting, 'seal')).toMatchObject({ state: 'incident', error: { code: 'UNDO_OFFLINE' } });
+    expect(undoOf(waiting, 'license')).toBeUndefined(); // it needs the seal undone first
+    expect(
+      await updateRejection(
+        handle.executeUpdate(stepActionUpdate, {
+          args: [{ actionId: action(), by: operator, step: 'seal', action: 'retry' }],
+        }),
+      ),
+    ).toMatchObject({ type: 'OFFLINE_UNDO' });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [{ actionId: action(), by: operator, step: 'seal', action: 'skip', reason: '窗口已注销印章备案' }],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('aborted');
+    expect(undoOf(status, 'seal')).toMatchObject({
+      state: 'skipped',
+      result: 'undone_offline',
+      reason: '窗口已注销印章备案',
+    });
+    expect(step(status, 'seal').state).toBe('skipped');
+    expect(status.audit.map((a) => a.action)).toEqual(['skip', 'abort', 'skip_undo']);
+    expectReverseDependencyOrder(status);
+    await expectNothingLive(handle.workflowId);
+    await patchSimulator(stack.simulator, { agencies: { bank: { processingMs: 0 } } });
+  });
+
   it('an operator abort compensates everything done so far', async () => {
     const handle = await incidentOnSeal();
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });

@@ -438,6 +438,44 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it('when an application with a step done offline is aborted, then its page asks for that step to be undone offline, with no retry', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await patchSimulator(stack.simulator, {
+      agencies: { hrss: { transientFailureRate: 1 }, bank: { processingMs: 600_000 } },
+    });
+    try {
+      const stuck = await submit();
+      await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
+      await row(page, stuck.id).locator('th a').click();
+      await page.locator('#skip-reason-social').fill('已在社保窗口办理登记');
+      await page.getByTestId('skip-social').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+      await page.locator('[data-testid="steps"] tbody tr[data-state="skipped"]').waitFor({ timeout: 30_000 });
+      await page.locator('details.abort summary').click();
+      await page.locator('#abort-reason').fill('申请人放弃开办');
+      await page.getByTestId('abort').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+
+      await page.getByTestId('skip-social').waitFor({ timeout: 30_000 });
+      await expect(page.locator('#incident-social-h').textContent()).resolves.toContain('线下撤销');
+      await expect(page.getByTestId('retry-social').count()).resolves.toBe(0);
+      await page.locator('#compensations').getByText('待线下撤销').waitFor();
+      await page.locator('#skip-reason-social').fill('已在社保窗口注销登记');
+      await page.getByTestId('skip-social').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+      await page.locator('[data-testid="detail-status"][data-status="aborted"]').waitFor({ timeout: 30_000 });
+      await page.locator('#compensations').getByText('已在社保窗口注销登记').waitFor();
+    } finally {
+      await patchSimulator(stack.simulator, {
+        agencies: { hrss: { transientFailureRate: 0 }, bank: { processingMs: 150 } },
+      });
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('when an agency refuses to undo a step of an aborted application, then its page offers retry or skip for that undo only; a confirmed retry ends the application', async () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));

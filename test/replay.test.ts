@@ -42,6 +42,7 @@ const EXPECTED_PATHS = [
   'incident-skipped-unanswered',
   'incident-aborted-turned-away',
   'corrected-name-aborted-turned-away',
+  'skipped-then-aborted',
   'incident-aborted',
   'undo-incident-retried',
   'decision-for-another-step',
@@ -124,6 +125,7 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('incident-skipped-filed-agency-down')).toEqual(['withdraw-skipped-filing-beside-chain']);
     expect(patchesIn('incident-skipped-unanswered')).toEqual(['cancel-unanswered-filing-on-skip']);
     expect(patchesIn('incident-aborted-turned-away')).toEqual(['no-undo-of-unreached-filing']);
+    expect(patchesIn('skipped-then-aborted')).toEqual(['offline-undo-of-skipped-step']);
     expect(patchesIn('corrected-name-aborted-turned-away').sort()).toEqual([
       'no-undo-of-unreached-corrected-name',
       'no-undo-of-unreached-filing',

@@ -113,6 +113,12 @@ const NO_UNDO_OF_UNREACHED_FILING = 'no-undo-of-unreached-filing';
  */
 const NO_UNDO_OF_UNREACHED_CORRECTED_NAME = 'no-undo-of-unreached-corrected-name';
 /**
+ * OFFLINE_UNDO_OF_SKIPPED_STEP: a step done offline (skipped) is undone offline when the application ends without
+ * success: the compensation waits for an operator to mark it undone offline (an undo incident, `UNDO_OFFLINE`). It was
+ * left out, so a registration done at the window stayed live with no one told. Asked only when such a step is there.
+ */
+const OFFLINE_UNDO_OF_SKIPPED_STEP = 'offline-undo-of-skipped-step';
+/**
  * DECISIONS_OF_THEIR_OWN_STEP: a callback's decision counts for the step it names only. It was taken by ticket alone,
  * so a decision reported for another step (two agencies issuing alike tickets, or an agency speaking for a ticket of
  * another's) decided the step holding that ticket. Asked only when that happens, so other histories carry no marker.
@@ -229,6 +235,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const keysMaybeHeld = new Set<string>();
   /** Filing keys whose latest filing failed with every attempt turned away (and none under way since). */
   const keysTurnedAway = new Set<string>();
+  /** Steps done offline whose undo waits for an operator to do it offline too (OFFLINE_UNDO_OF_SKIPPED_STEP). */
+  const offlineUndos = new Set<StepId>();
   /** The step whose own filing failed, by the failure (a corrected name's filing fails within the license's step). */
   const filingFailures = new WeakMap<object, StepId>();
   /** Withdrawals of skipped steps' filings, running beside the chain (the patches CANCEL_UNANSWERED_FILING_ON_SKIP, WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN). */
@@ -423,6 +431,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         const awaited = (incidentWaiters.get(input.step) ?? 0) > 0;
         if ((!undoIncident && step?.state !== 'incident') || !awaited || incidentActions.has(input.step)) {
           rejectAction('STEP_NOT_IN_INCIDENT', `step ${input.step} is not in an incident`);
+        }
+        if (input.action === 'retry' && undoIncident && offlineUndos.has(input.step)) {
+          rejectAction('OFFLINE_UNDO', `step ${input.step} was done offline: undo it there, then mark it undone (skip)`);
         }
         if (input.action === 'skip') {
           requireReason(input);
@@ -809,6 +820,28 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     }
   }
 
+  /**
+   * The undo of a step done offline: Kaiban holds nothing of it at the agency (no filing, or ours withdrawn), so an
+   * operator undoes it there and marks it undone offline, as for an undo the agency refused.
+   */
+  async function undoOffline(id: StepId): Promise<void> {
+    const entry: CompensationRecord = { step: id, action: 'undo', state: 'incident', startedAt: nowIso(), attempts: 0 };
+    entry.error = {
+      code: 'UNDO_OFFLINE',
+      message: `${id} was done offline: undo it at the agency, then mark it undone offline with a reason`,
+    };
+    status.compensations.push(entry);
+    offlineUndos.add(id);
+    log.warn('offline undo: waiting for an operator', { applicationId, step: id });
+    const decision = await operatorAction(id); // only a skip is accepted (the validator refuses a retry)
+    offlineUndos.delete(id);
+    entry.error = undefined;
+    entry.state = 'skipped';
+    entry.finishedAt = nowIso();
+    entry.result = 'undone_offline';
+    entry.reason = decision.reason;
+  }
+
   /** A step's own filing: its ticket, else its current key and the payload filed under it. */
   function filingOf(id: StepId): WithdrawalTarget {
     const { ticket } = stepStatus(id);
@@ -885,8 +918,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       let promise = undone.get(id);
       if (!promise) {
         promise = Promise.all(dependentsOf(id).map(undoInOrder)).then(async () => {
-          if (!needsUndo(id)) return;
           const s = stepStatus(id);
+          if (s.state === 'skipped' && stepDefinition(id).agency !== null && patched(OFFLINE_UNDO_OF_SKIPPED_STEP)) {
+            return undoOffline(id);
+          }
+          if (!needsUndo(id)) return;
           await undo(id, s.state === 'done' ? 'undo' : 'cancel', reason);
           s.state = s.state === 'done' ? s.state : 'cancelled';
         });

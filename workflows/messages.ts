@@ -59,6 +59,8 @@ export const ACTION_REJECTIONS = {
   NO_REVIEW_PENDING: 409,
   NO_CORRECTION_PENDING: 409,
   STEP_NOT_IN_INCIDENT: 409,
+  /** A retry of the undo of a step done offline: only marking it undone offline (skip) applies. */
+  OFFLINE_UNDO: 409,
   REASON_REQUIRED: 400,
   OUTPUT_REQUIRED: 400,
   APPLICATION_INVALID: 400,

@@ -418,7 +418,7 @@ function compensationsSection(status: ApplicationStatus): Child[] {
             null,
             h('th', { scope: 'row' }, stepTitle(c.step)),
             h('td', null, tk('comp', c.action)),
-            h('td', null, tk('comp', c.state)),
+            h('td', null, c.error?.code === 'UNDO_OFFLINE' ? t('comp_offline') : tk('comp', c.state)),
             h('td', null, formatTime(c.startedAt)),
             h('td', null, formatTime(c.finishedAt)),
             h('td', { class: 'num' }, c.attempts),
@@ -680,9 +680,16 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
   return h(
     'div',
     { class: 'action-form incident', 'aria-labelledby': `incident-${step.id}-h`, role: 'group' },
-    h('h3', { id: `incident-${step.id}-h` }, t(undo ? 'undoIncidentTitle' : 'incidentTitle', { step: title })),
+    h(
+      'h3',
+      { id: `incident-${step.id}-h` },
+      t(error?.code === 'UNDO_OFFLINE' ? 'offlineUndoTitle' : undo ? 'undoIncidentTitle' : 'incidentTitle', {
+        step: title,
+      }),
+    ),
     error ? h('p', { class: 'error-text' }, `${error.code}: ${error.message}`) : null,
-    h('div', { class: 'buttons' }, retry),
+    // A step done offline is undone offline: nothing to retry at the agency.
+    error?.code === 'UNDO_OFFLINE' ? null : h('div', { class: 'buttons' }, retry),
     skip,
   );
 }
