@@ -26,6 +26,11 @@ export interface WorkflowSettings {
   agencyMaxAttempts: number;
   /** The longest wait between two attempts of an agency call (1 s doubling up to this). Absent in histories before it existed: 1 min. */
   agencyRetryMaxIntervalMs?: number;
+  /**
+   * Polls of a pending filing that may fail in a row (each after its retries) while the step keeps waiting for the
+   * agency's callback, before the step becomes an incident. Absent in histories before it existed: 1 (the first).
+   */
+  pollFailuresBeforeIncident?: number;
   /** Whether the Temporal namespace has Kaiban's custom search attributes registered. */
   searchAttributes: boolean;
   /** The edition of the automatic review's reference data (domain/review-rules.ts). Absent in older histories: the first. */

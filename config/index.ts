@@ -48,6 +48,7 @@ const envSchema = z.object({
   AGENCY_POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
   AGENCY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   AGENCY_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  AGENCY_POLL_FAILURES_BEFORE_INCIDENT: z.coerce.number().int().min(1).max(100).default(3),
 
   // Worker tuning (worker/worker.ts); the defaults come from bench/ measurements, see README "Benchmarks".
   // 500 cached applications keep a worker (heap capped at 768 MB) under 1 GiB RSS with 10,000 parked.

@@ -161,6 +161,22 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The tax bureau answers "pending", then stops answering while it works on the filing: its polls fail, the step
+    // stays pending, and the decision comes by callback (patch poll-failure-waits-for-callback).
+    name: 'poll-failed-callback-decided',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 4000 }, ['tax']);
+      const handle = await ctx.start('poll-failed-callback-decided');
+      await waitFor(handle, (s) => stepState(s, 'tax') === 'pending');
+      await ctx.agencies({ transientFailureRate: 1 }, ['tax']);
+      await waitFor(handle, (s) => s.steps.find((x) => x.id === 'tax')?.error?.code === 'AGENCY_UNREACHABLE');
+      await handle.result();
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
     name: 'withdrawn',
     expect: 'withdrawn',
     async run(ctx) {
@@ -465,6 +481,39 @@ export const PATHS: PathRecipe[] = [
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:social'));
       await handle.executeUpdate(stepActionUpdate, {
         args: [{ ...action(operator, '窗口已注销社保登记'), step: 'social', action: 'skip' }],
+      });
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
+    // Seal done offline while the police (holding its ticket) are down and the bank slow, then an abort: the license is
+    // revoked only after the seal's filing is withdrawn (patch undo-after-withdrawals, with offline-undo-of-skipped-step).
+    name: 'skipped-withdrawing-then-aborted',
+    expect: 'aborted',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 600_000, callbacks: false }, ['police']);
+      await ctx.agencies({ processingMs: 600_000 }, ['bank']);
+      const handle = await ctx.start('skipped-withdrawing-then-aborted');
+      await waitFor(handle, (s) => stepState(s, 'seal') === 'pending');
+      await ctx.agencies({ transientFailureRate: 1 }, ['police']);
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:seal'), 120_000);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [
+          {
+            ...action(operator, '窗口已刻章备案'),
+            step: 'seal',
+            action: 'skip',
+            output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] },
+          },
+        ],
+      });
+      await waitFor(handle, (s) => stepState(s, 'bank') === 'pending');
+      await handle.executeUpdate(abortUpdate, { args: [action(operator, '申请人放弃')] });
+      await ctx.agencies({ transientFailureRate: 0 }, ['police']);
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:seal'));
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '窗口已注销印章备案'), step: 'seal', action: 'skip' }],
       });
       await ctx.agencies(DEFAULT_AGENCY);
       return handle;

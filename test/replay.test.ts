@@ -43,6 +43,8 @@ const EXPECTED_PATHS = [
   'incident-aborted-turned-away',
   'corrected-name-aborted-turned-away',
   'skipped-then-aborted',
+  'skipped-withdrawing-then-aborted',
+  'poll-failed-callback-decided',
   'incident-aborted',
   'undo-incident-retried',
   'decision-for-another-step',
@@ -126,6 +128,13 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('incident-skipped-unanswered')).toEqual(['cancel-unanswered-filing-on-skip']);
     expect(patchesIn('incident-aborted-turned-away')).toEqual(['no-undo-of-unreached-filing']);
     expect(patchesIn('skipped-then-aborted')).toEqual(['offline-undo-of-skipped-step']);
+    expect(patchesIn('skipped-withdrawing-then-aborted').sort()).toEqual([
+      'offline-undo-of-skipped-step',
+      'poll-failure-waits-for-callback', // the police's polls failed before the seal's incident
+      'undo-after-withdrawals',
+      'withdraw-skipped-filing-beside-chain',
+    ]);
+    expect(patchesIn('poll-failed-callback-decided')).toEqual(['poll-failure-waits-for-callback']);
     expect(patchesIn('corrected-name-aborted-turned-away').sort()).toEqual([
       'no-undo-of-unreached-corrected-name',
       'no-undo-of-unreached-filing',

@@ -136,6 +136,53 @@ it('when an operator marks a step done offline while the agency holding our fili
   ]);
 });
 
+it("when an application whose step was done offline is aborted while that step's filing is still being withdrawn, then what the step needs is undone only after the withdrawal", async () => {
+  await agenciesInstantBut('tax', { processingMs: 600_000, callbacks: false });
+  await patchSimulator(stack.simulator, { agencies: { bank: { processingMs: 600_000 } } }); // keeps it running
+  const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
+  await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'tax')?.state === 'pending');
+  await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 1 } } });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
+  await operatorActs(handle, 'tax', 'skip', '已在税务窗口办理');
+  await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'bank')?.state === 'pending', 30_000);
+  await handle.executeUpdate(abortUpdate, {
+    args: [{ actionId: randomUUID(), by: OPERATOR, reason: '申请人放弃' }],
+  });
+  // The bank, the seal, social security and the fund are undone; the tax filing is still being withdrawn (the bureau
+  // is down), so the tax step's own undo waits, and the license it needs is not revoked.
+  const undoneBeside = await waitForStatus(
+    handle,
+    (s) =>
+      ['bank', 'seal', 'social', 'fund'].every((id) =>
+        s.compensations.some((c) => c.step === id && c.state === 'done'),
+      ),
+    30_000,
+  );
+  expect(undoneBeside.status).toBe('compensating');
+  expect(undoneBeside.compensations.filter((c) => c.step === 'license')).toEqual([]);
+  // The operator undoes the tax registration done at the window; the filing of ours is still being withdrawn.
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
+  await operatorActs(handle, 'tax', 'skip', '已在税务窗口注销');
+  const answered = await waitForStatus(
+    handle,
+    (s) => s.compensations.some((c) => c.step === 'tax' && c.action === 'undo' && c.state === 'skipped'),
+    30_000,
+  );
+  // Before, the license was revoked at once, its tax filing still live at the bureau.
+  expect(answered.compensations.filter((c) => c.step === 'license')).toEqual([]);
+  expect(answered.compensations.find((c) => c.step === 'tax' && c.action === 'cancel')?.state).not.toBe('done');
+
+  await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('aborted');
+  const withdrawn = status.compensations.find((c) => c.step === 'tax' && c.action === 'cancel')!;
+  const license = status.compensations.find((c) => c.step === 'license')!;
+  expect(withdrawn).toMatchObject({ state: 'done', result: 'cancelled' });
+  expect(Date.parse(license.startedAt)).toBeGreaterThanOrEqual(Date.parse(withdrawn.finishedAt!));
+  expect((await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.live)).toEqual([]);
+  await patchSimulator(stack.simulator, { agencies: { bank: { processingMs: 0 } } });
+});
+
 /**
  * An application sent to review (金融 in its name) whose name the regulator took and then could not answer for: the
  * name is an incident, which an operator marks done offline at the regulator's window. Resolves with the name's ticket.

@@ -63,6 +63,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       pollMaxMs: config.env.AGENCY_POLL_MAX_SECONDS * 1000,
       agencyMaxAttempts: config.env.AGENCY_MAX_ATTEMPTS,
       agencyRetryMaxIntervalMs: config.env.AGENCY_RETRY_MAX_INTERVAL_MS,
+      pollFailuresBeforeIncident: config.env.AGENCY_POLL_FAILURES_BEFORE_INCIDENT,
       agencyCallTimeoutMs: config.env.AGENCY_TIMEOUT_MS,
       searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
       reviewRules: CURRENT_REVIEW_RULES,

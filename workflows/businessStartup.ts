@@ -119,6 +119,19 @@ const NO_UNDO_OF_UNREACHED_CORRECTED_NAME = 'no-undo-of-unreached-corrected-name
  */
 const OFFLINE_UNDO_OF_SKIPPED_STEP = 'offline-undo-of-skipped-step';
 /**
+ * UNDO_AFTER_WITHDRAWALS: the compensation undoes a step only after the withdrawals of its dependents' filings running
+ * beside the chain (a skipped step's filing the agency holds): a tax filing withdrawn after the license it was made
+ * under had been revoked broke the reverse dependency order. Asked only when such a withdrawal is still running.
+ */
+const UNDO_AFTER_WITHDRAWALS = 'undo-after-withdrawals';
+/**
+ * POLL_FAILURE_WAITS_FOR_CALLBACK: a poll of a pending filing that fails (the agency unreachable through its retries)
+ * leaves the step pending, still waiting for the agency's callback and polling again later, up to
+ * `pollFailuresBeforeIncident` failures in a row; the first one made an incident, so a short outage while an agency
+ * worked on a filing needed an operator although its decision then came by callback. Asked at a failed poll only.
+ */
+const POLL_FAILURE_WAITS_FOR_CALLBACK = 'poll-failure-waits-for-callback';
+/**
  * DECISIONS_OF_THEIR_OWN_STEP: a callback's decision counts for the step it names only. It was taken by ticket alone,
  * so a decision reported for another step (two agencies issuing alike tickets, or an agency speaking for a ticket of
  * another's) decided the step holding that ticket. Asked only when that happens, so other histories carry no marker.
@@ -241,6 +254,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const filingFailures = new WeakMap<object, StepId>();
   /** Withdrawals of skipped steps' filings, running beside the chain (the patches CANCEL_UNANSWERED_FILING_ON_SKIP, WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN). */
   const withdrawals: Promise<void>[] = [];
+  /** The withdrawals beside the chain still running, by step (UNDO_AFTER_WITHDRAWALS). */
+  const withdrawalsRunning = new Map<StepId, Promise<void>[]>();
   /** Tickets of skipped steps withdrawn beside the chain (WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN): not undone again. */
   const withdrawnOnSkip = new Set<string>();
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
@@ -433,7 +448,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           rejectAction('STEP_NOT_IN_INCIDENT', `step ${input.step} is not in an incident`);
         }
         if (input.action === 'retry' && undoIncident && offlineUndos.has(input.step)) {
-          rejectAction('OFFLINE_UNDO', `step ${input.step} was done offline: undo it there, then mark it undone (skip)`);
+          rejectAction(
+            'OFFLINE_UNDO',
+            `step ${input.step} was done offline: undo it there, then mark it undone (skip)`,
+          );
         }
         if (input.action === 'skip') {
           requireReason(input);
@@ -504,18 +522,36 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     let delay = config.pollInitialMs;
     const key = decisionKey(step.id, ticket);
     let foreignIgnored = false;
+    let pollFailures = 0;
     for (;;) {
       if (await condition(() => decisions.has(key) || (!foreignIgnored && decisionsByTicket.has(ticket)), delay)) {
         // Histories from before took the latest decision of the ticket, whatever step it named.
         const decision = ownStepOr(decisions.get(key), decisionsByTicket.get(ticket));
         if (decision) {
           step.decidedVia = 'callback';
+          if (step.error?.code === 'AGENCY_UNREACHABLE') step.error = undefined;
           return decision;
         }
         foreignIgnored = true; // another step's decision of this ticket: wait for this step's own
         continue;
       }
-      const polled = await agencyActivities.pollAgencyRequest({ agency, ticket, step: step.id });
+      let polled: AgencyOutcome;
+      try {
+        polled = await agencyActivities.pollAgencyRequest({ agency, ticket, step: step.id });
+      } catch (err) {
+        // The agency did not answer the poll (its retries ran out): the callback may still come. Not a refusal.
+        const unreachable =
+          err instanceof ActivityFailure &&
+          err.cause instanceof ApplicationFailure &&
+          err.cause.type === 'AgencyUnavailableError';
+        if (!unreachable || ++pollFailures >= (config.pollFailuresBeforeIncident ?? 1)) throw err;
+        if (!patched(POLL_FAILURE_WAITS_FOR_CALLBACK)) throw err;
+        step.error = { code: 'AGENCY_UNREACHABLE', message: `polling the agency failed: ${describe(err)}` };
+        delay = Math.min(delay * 2, config.pollMaxMs);
+        continue;
+      }
+      pollFailures = 0;
+      if (step.error?.code === 'AGENCY_UNREACHABLE') step.error = undefined;
       if (polled.status !== 'pending') {
         step.decidedVia = 'poll';
         return polled;
@@ -717,8 +753,17 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           // compensation does not undo a skipped step. Beside the chain, however long the agency takes to come back
           // (an operator skips because it is down); the workflow ends when the withdrawal is done.
           const withdrawal = `${id} done offline by an operator: ${action.reason ?? ''}`;
-          const withdrawBesideChain = (of: StepId, target: WithdrawalTarget) =>
-            withdrawals.push(CancellationScope.nonCancellable(() => undo(of, 'cancel', withdrawal, target)));
+          const withdrawBesideChain = (of: StepId, target: WithdrawalTarget) => {
+            const running: Promise<void> = CancellationScope.nonCancellable(() =>
+              undo(of, 'cancel', withdrawal, target),
+            ).finally(() => {
+              const left = withdrawalsRunning.get(of)!.filter((w) => w !== running);
+              if (left.length > 0) withdrawalsRunning.set(of, left);
+              else withdrawalsRunning.delete(of);
+            });
+            withdrawalsRunning.set(of, [...(withdrawalsRunning.get(of) ?? []), running]);
+            withdrawals.push(running);
+          };
           if (id === 'license' && nameOwed && patched(OWED_NAME_DONE_WITH_LICENSE)) {
             // The corrected name was never reserved online: the license done at the window carries it, and the
             // name's filing the regulator may hold (its ticket, else its key) is withdrawn.
@@ -917,7 +962,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const undoInOrder = (id: StepId): Promise<void> => {
       let promise = undone.get(id);
       if (!promise) {
-        promise = Promise.all(dependentsOf(id).map(undoInOrder)).then(async () => {
+        const chain = Promise.all(dependentsOf(id).map(undoInOrder)).then(async () => {
           const s = stepStatus(id);
           if (s.state === 'skipped' && stepDefinition(id).agency !== null && patched(OFFLINE_UNDO_OF_SKIPPED_STEP)) {
             return undoOffline(id);
@@ -926,6 +971,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           await undo(id, s.state === 'done' ? 'undo' : 'cancel', reason);
           s.state = s.state === 'done' ? s.state : 'cancelled';
         });
+        // This step's own filing withdrawn beside the chain (it was done offline) is done before what it needs is undone.
+        const running = withdrawalsRunning.get(id);
+        promise =
+          running && patched(UNDO_AFTER_WITHDRAWALS) ? Promise.all([chain, ...running]).then(() => undefined) : chain;
         undone.set(id, promise);
       }
       return promise;
