@@ -81,6 +81,11 @@ export interface FileAgencyRequestInput {
   procedure: string;
   idempotencyKey: string;
   payload: Record<string, unknown>;
+  /**
+   * Filed again only to learn the ticket of a filing to cancel: an approval is taken whatever its result holds (the
+   * record is to be undone, not built on).
+   */
+  toUndo?: boolean;
 }
 
 export type AgencyOutcome = AgencyRecord & { attempt: number };
@@ -163,7 +168,7 @@ export function createActivities(deps: ActivityDeps) {
           callbackUrl: `${deps.callbackBaseUrl}/v1/agency-callbacks/${input.agency}`,
           payload: input.payload,
         })
-        .then((answer) => checkApproval(input.step, answer))
+        .then((answer) => (input.toUndo ? answer : checkApproval(input.step, answer)))
         .catch((err: unknown) => {
           if (!(err instanceof AgencyUnavailableError)) refusal(err, earlierUnknown);
           // For the next attempt, and for the workflow, which reads the last attempt's details when the retries run

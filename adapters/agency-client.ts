@@ -60,13 +60,17 @@ export class AgencyUnavailableError extends Error {
  */
 export const RETRY_AFTER_MAX_MS = 10 * 60_000;
 
-/** A `Retry-After` header (delay-seconds or an HTTP date) in milliseconds from `now`, capped; undefined if absent or unreadable. */
+/**
+ * A `Retry-After` header (delay-seconds or an HTTP date) in milliseconds from `now`, capped; undefined if absent,
+ * unreadable, or under a second ("now", a date past): the retry policy's own backoff then applies — a zero delay would
+ * spend a filing's attempts in milliseconds, and loop an undo's unlimited ones against the agency.
+ */
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
   const value = (Array.isArray(header) ? header[0] : header)?.trim();
   if (!value) return undefined;
   const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
-  if (!Number.isFinite(ms)) return undefined;
-  return Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS);
+  if (!Number.isFinite(ms) || ms < 1000) return undefined;
+  return Math.min(ms, RETRY_AFTER_MAX_MS);
 }
 
 /** Errors of a request that never left this host. */

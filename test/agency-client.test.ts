@@ -147,7 +147,8 @@ describe('a success answer outside the protocol is no answer', () => {
 describe("an agency's Retry-After sets the next attempt", () => {
   it.each([
     [429, '120', 120_000],
-    [503, '0', 0],
+    [503, '0', undefined], // "now": the policy's backoff, not a zero delay
+    [503, '1', 1000],
     [503, '86400', RETRY_AFTER_MAX_MS],
     [503, 'soon', undefined],
     [500, '120', undefined], // not "unavailable, come back": the outcome is unknown, retried on the policy's backoff
@@ -164,7 +165,7 @@ describe("an agency's Retry-After sets the next attempt", () => {
   it('an HTTP date counts from now', () => {
     const now = Date.parse('2026-11-30T02:00:00Z');
     expect(retryAfterMs('Mon, 30 Nov 2026 02:01:30 GMT', now)).toBe(90_000);
-    expect(retryAfterMs('Mon, 30 Nov 2026 01:59:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('Mon, 30 Nov 2026 01:59:00 GMT', now)).toBeUndefined();
     expect(retryAfterMs(undefined, now)).toBeUndefined();
   });
 });
@@ -293,6 +294,16 @@ describe('the agency activities take only answers the next steps can use', () =>
     expect(failure).toMatchObject({ nonRetryable: false, type: 'AgencyUnavailableError' });
     expect(failure.message).toContain(`${path}:`);
     expect(failure.details?.[0]).toEqual({ outcomeUnknown: true, attempt: 1 });
+  });
+
+  it('a filing made again only to learn the ticket of a record to cancel takes an approval whatever its result', async () => {
+    answer = json(200, { ticket: 'MARKET-1', status: 'approved', result: {} });
+    await expect(
+      new MockActivityEnvironment({ attempt: 1 }).run(activities().fileAgencyRequest, {
+        ...licenseFiling,
+        toUndo: true,
+      }),
+    ).resolves.toMatchObject({ ticket: 'MARKET-1', status: 'approved' });
   });
 
   it('a poll that finds the license approved without a USCC is no decision either', async () => {

@@ -65,6 +65,9 @@ it('when the agency stays unreachable through the allowed failed polls, then the
   await waitForStatus(handle, (s) => tax(s).state === 'pending');
   await patchSimulator(strict.simulator, { agencies: { tax: { transientFailureRate: 1 } } });
   try {
+    // The first failed poll is borne (the bound is 2), the second is not.
+    const borne = await waitForStatus(handle, (s) => tax(s).error?.code === 'AGENCY_UNREACHABLE', 30_000);
+    expect(borne.pendingTasks).toEqual([]);
     const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
     expect(tax(incident)).toMatchObject({ state: 'incident', error: { code: 'STEP_INCIDENT' } });
   } finally {

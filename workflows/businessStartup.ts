@@ -930,7 +930,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       // which returns the agency's record if there is one, then cancel it.
       const { key: idempotencyKey, payload } = filing;
       const procedure = stepDefinition(id).procedure;
-      ticket = (await refileForUndo({ applicationId, step: id, agency, procedure, idempotencyKey, payload })).ticket;
+      // Only its ticket is wanted: an approval the next steps could not use is still the record to cancel (`toUndo`).
+      ticket = (
+        await refileForUndo({ applicationId, step: id, agency, procedure, idempotencyKey, payload, toUndo: true })
+      ).ticket;
     }
     return cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
   }
@@ -962,19 +965,21 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const undoInOrder = (id: StepId): Promise<void> => {
       let promise = undone.get(id);
       if (!promise) {
+        // This step's own filing withdrawn beside the chain (it was done offline) is done before what it needs is undone.
+        const running = withdrawalsRunning.get(id);
+        const withdrawn = running && patched(UNDO_AFTER_WITHDRAWALS) ? Promise.all(running) : undefined;
         const chain = Promise.all(dependentsOf(id).map(undoInOrder)).then(async () => {
           const s = stepStatus(id);
           if (s.state === 'skipped' && stepDefinition(id).agency !== null && patched(OFFLINE_UNDO_OF_SKIPPED_STEP)) {
+            // After the withdrawal: one undo of the step waits for an operator at a time, each action for its own.
+            if (withdrawn) await withdrawn;
             return undoOffline(id);
           }
           if (!needsUndo(id)) return;
           await undo(id, s.state === 'done' ? 'undo' : 'cancel', reason);
           s.state = s.state === 'done' ? s.state : 'cancelled';
         });
-        // This step's own filing withdrawn beside the chain (it was done offline) is done before what it needs is undone.
-        const running = withdrawalsRunning.get(id);
-        promise =
-          running && patched(UNDO_AFTER_WITHDRAWALS) ? Promise.all([chain, ...running]).then(() => undefined) : chain;
+        promise = withdrawn ? Promise.all([chain, withdrawn]).then(() => undefined) : chain;
         undone.set(id, promise);
       }
       return promise;
