@@ -6,7 +6,8 @@
  * layers): a fraction of fetch's CPU per call, which the worker spends on every step.
  */
 import { request } from 'undici';
-import { agencyRecordSchema, describeProblems, problemsOf, type AgencyRecordStatus } from '../domain/agency-answers';
+import { agencyRecordSchema, describeProblems, type AgencyRecordStatus } from '../domain/agency-answers';
+import { problemsFromZodError } from '../domain/problems';
 import type { AgencyId } from '../domain/steps';
 
 export type AgencyRequestStatus = AgencyRecordStatus;
@@ -189,7 +190,7 @@ function toRecord(agency: AgencyId, json: unknown): AgencyRecord {
   const parsed = agencyRecordSchema.safeParse(json);
   if (!parsed.success) {
     throw new AgencyUnavailableError(
-      `${agency} agency answered without a valid record: ${describeProblems(problemsOf(parsed.error))}`,
+      `${agency} agency answered without a valid record: ${describeProblems(problemsFromZodError(parsed.error, 'en'))}`,
       true,
     );
   }

@@ -289,7 +289,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     // An approval the next steps cannot build on (a license without a valid USCC) is no decision to signal.
     if (status === 'approved') {
-      const problems = approvedResultProblems(reference.step, result);
+      const problems = approvedResultProblems(reference.step, result, languageFrom(req.headers['accept-language']));
       if (problems.length > 0) {
         throw new HttpError(
           400,

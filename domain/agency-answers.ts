@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { isValidUscc } from './codes';
+import { problemsFromZodError, type Language, type Problem } from './problems';
 import type { StepId } from './steps';
 
 export const AGENCY_RECORD_STATUSES = ['pending', 'approved', 'rejected', 'cancelled', 'revoked'] as const;
@@ -28,45 +29,25 @@ export const agencyRecordSchema = z.object({
 });
 
 /** What later steps (and the applicant's results) need of each approval; other fields are passed on as they come. */
-const APPROVED_RESULTS: Partial<Record<StepId, z.ZodType>> = {
-  name: z.object({ reservationId: z.string().min(1) }),
+const APPROVALS: Partial<Record<StepId, z.ZodType>> = {
+  name: z.object({ result: z.object({ reservationId: z.string().min(1) }) }),
   license: z.object({
-    uscc: z.string().refine(isValidUscc, 'expected a valid unified social credit code (GB 32100-2015)'),
+    result: z.object({ uscc: z.string().refine(isValidUscc, { params: { code: 'USCC_INVALID' } }) }),
   }),
-  seal: z.object({ seals: z.array(z.object({ recordId: z.string().min(1) })).min(1) }),
+  seal: z.object({ result: z.object({ seals: z.array(z.object({ recordId: z.string().min(1) })).min(1) }) }),
 };
-
-export interface AnswerProblem {
-  /** Where in the answer, e.g. `result.uscc`. */
-  path: string;
-  /** The rule broken (zod's issue code, or `required`). */
-  code: string;
-  message: string;
-}
+const ANY_APPROVAL = z.object({ result: z.record(z.string(), z.unknown()) });
 
 /**
- * Problems of an approval's `result` for `step` (paths from the answer's root), none when it carries what the
- * following steps need. An approval must carry a result.
+ * Problems of an approval for `step` (paths from the answer's root: `result.uscc`), none when its result carries what
+ * the following steps need. An approval must carry a result.
  */
-export function approvedResultProblems(step: StepId, result: unknown): AnswerProblem[] {
-  if (typeof result !== 'object' || result === null || Array.isArray(result)) {
-    return [{ path: 'result', code: 'required', message: 'an approval carries its result (an object)' }];
-  }
-  const schema = APPROVED_RESULTS[step];
-  if (!schema) return [];
-  const parsed = schema.safeParse(result);
-  return parsed.success ? [] : problemsOf(parsed.error, ['result']);
-}
-
-export function problemsOf(error: z.ZodError, prefix: PropertyKey[] = []): AnswerProblem[] {
-  return error.issues.map((issue) => ({
-    path: [...prefix, ...issue.path].map(String).join('.'),
-    code: issue.code,
-    message: issue.message,
-  }));
+export function approvedResultProblems(step: StepId, result: unknown, lang: Language = 'en'): Problem[] {
+  const parsed = (APPROVALS[step] ?? ANY_APPROVAL).safeParse({ result });
+  return parsed.success ? [] : problemsFromZodError(parsed.error, lang);
 }
 
 /** "path: message; …" for an error message. */
-export function describeProblems(problems: readonly AnswerProblem[]): string {
+export function describeProblems(problems: readonly Problem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join('; ');
 }

@@ -27,6 +27,10 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
     zh: () => '身份证号码中的出生日期晚于今天',
     en: () => 'the birth date in the ID number is after today',
   },
+  USCC_INVALID: {
+    zh: () => '统一社会信用代码无效（18位，末位为校验码）',
+    en: () => 'not a valid unified social credit code (18 characters, the last a check character)',
+  },
   PHONE_INVALID: { zh: () => '手机号码应为11位，以1开头', en: () => 'a mobile number has 11 digits and starts with 1' },
   DISTRICT_UNKNOWN: {
     zh: () => '不是南昌市的县级行政区划代码',

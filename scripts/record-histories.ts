@@ -147,6 +147,55 @@ async function movedToAnotherDistrict(ctx: Context, name: string): Promise<Workf
   return handle;
 }
 
+/**
+ * The applicant's new name cannot be reserved: the old reservation's release is refused and answered for offline, then
+ * the regulator turns every filing of the new name away — an incident of the license's step. Agencies back to normal.
+ */
+async function correctedNameTurnedAway(ctx: Context, name: string): Promise<WorkflowHandle> {
+  const handle = await sentBackForCorrection(ctx, name, '名称含“投资”，请修改', ['company.name']);
+  await ctx.agencies({ refuseUndo: true }, ['market']);
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ ...action(applicant), application: withAnotherName() }],
+  });
+  await waitFor(handle, (s) => s.pendingTasks.includes('incident:name'));
+  await ctx.agencies({ refuseUndo: false, transientFailureRate: 1 }, ['market']);
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [{ ...action(operator, '窗口已注销原名称'), step: 'name', action: 'skip' }],
+  });
+  await waitFor(handle, (s) => s.pendingTasks.includes('incident:license'), 120_000);
+  await ctx.agencies(DEFAULT_AGENCY);
+  return handle;
+}
+
+/** An operator marks `step`, in an incident, done offline at the agency's window. */
+function markDoneOffline(
+  handle: WorkflowHandle,
+  step: StepId,
+  reason: string,
+  output: Record<string, unknown>,
+): Promise<unknown> {
+  return handle.executeUpdate(stepActionUpdate, {
+    args: [{ ...action(operator, reason), step, action: 'skip', output }],
+  });
+}
+
+/**
+ * Aborts once the bank waits on its slow decision (`whileCompensating` runs right after), then an operator answers the
+ * offline undo of `step`, done at the window before.
+ */
+async function abortedThenUndoneOffline(
+  handle: WorkflowHandle,
+  step: StepId,
+  reason: string,
+  whileCompensating: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  await waitFor(handle, (s) => stepState(s, 'bank') === 'pending');
+  await handle.executeUpdate(abortUpdate, { args: [action(operator, '申请人放弃')] });
+  await whileCompensating();
+  await waitFor(handle, (s) => s.pendingTasks.includes(`incident:${step}`));
+  await handle.executeUpdate(stepActionUpdate, { args: [{ ...action(operator, reason), step, action: 'skip' }] });
+}
+
 export const PATHS: PathRecipe[] = [
   { name: 'completed', expect: 'completed', run: (ctx) => ctx.start('completed') },
   {
@@ -274,20 +323,7 @@ export const PATHS: PathRecipe[] = [
     name: 'corrected-name-retried',
     expect: 'completed',
     async run(ctx) {
-      const handle = await sentBackForCorrection(ctx, 'corrected-name-retried', '名称含“投资”，请修改', [
-        'company.name',
-      ]);
-      await ctx.agencies({ refuseUndo: true }, ['market']);
-      await handle.executeUpdate(correctionUpdate, {
-        args: [{ ...action(applicant), application: withAnotherName() }],
-      });
-      await waitFor(handle, (s) => s.pendingTasks.includes('incident:name'));
-      await ctx.agencies({ refuseUndo: false, transientFailureRate: 1 }, ['market']);
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [{ ...action(operator, '窗口已注销原名称'), step: 'name', action: 'skip' }],
-      });
-      await waitFor(handle, (s) => s.pendingTasks.includes('incident:license'), 120_000);
-      await ctx.agencies(DEFAULT_AGENCY);
+      const handle = await correctedNameTurnedAway(ctx, 'corrected-name-retried');
       await handle.executeUpdate(stepActionUpdate, {
         args: [{ ...action(operator), step: 'license', action: 'retry' }],
       });
@@ -320,16 +356,7 @@ export const PATHS: PathRecipe[] = [
       }
       await ctx.agencies({ answerDelayMs: 0, transientFailureRate: 1 }, ['market']);
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:license'), 120_000);
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [
-          {
-            ...action(operator, '窗口已办理营业执照'),
-            step: 'license',
-            action: 'skip',
-            output: { uscc: '91350100M000100Y43' },
-          },
-        ],
-      });
+      await markDoneOffline(handle, 'license', '窗口已办理营业执照', { uscc: '91350100M000100Y43' });
       await waitFor(handle, (s) => s.status === 'completed');
       await ctx.agencies(DEFAULT_AGENCY);
       return handle;
@@ -355,15 +382,8 @@ export const PATHS: PathRecipe[] = [
       const handle = await ctx.start('incident-skipped');
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:social'));
       await ctx.agencies(DEFAULT_AGENCY);
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [
-          {
-            ...action(operator, '窗口线下已办理社保登记'),
-            step: 'social',
-            action: 'skip',
-            output: { employerSocialSecurityNumber: '3601130000000001' },
-          },
-        ],
+      await markDoneOffline(handle, 'social', '窗口线下已办理社保登记', {
+        employerSocialSecurityNumber: '3601130000000001',
       });
       return handle;
     },
@@ -437,20 +457,7 @@ export const PATHS: PathRecipe[] = [
     name: 'corrected-name-aborted-turned-away',
     expect: 'aborted',
     async run(ctx) {
-      const handle = await sentBackForCorrection(ctx, 'corrected-name-aborted-turned-away', '名称含“投资”，请修改', [
-        'company.name',
-      ]);
-      await ctx.agencies({ refuseUndo: true }, ['market']);
-      await handle.executeUpdate(correctionUpdate, {
-        args: [{ ...action(applicant), application: withAnotherName() }],
-      });
-      await waitFor(handle, (s) => s.pendingTasks.includes('incident:name'));
-      await ctx.agencies({ refuseUndo: false, transientFailureRate: 1 }, ['market']);
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [{ ...action(operator, '窗口已注销原名称'), step: 'name', action: 'skip' }],
-      });
-      await waitFor(handle, (s) => s.pendingTasks.includes('incident:license'), 120_000);
-      await ctx.agencies(DEFAULT_AGENCY);
+      const handle = await correctedNameTurnedAway(ctx, 'corrected-name-aborted-turned-away');
       await handle.executeUpdate(abortUpdate, { args: [action(operator, '申请人放弃')] });
       return handle;
     },
@@ -466,22 +473,10 @@ export const PATHS: PathRecipe[] = [
       const handle = await ctx.start('skipped-then-aborted');
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:social'));
       await ctx.agencies({ transientFailureRate: 0 }, ['hrss']);
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [
-          {
-            ...action(operator, '窗口线下已办理社保登记'),
-            step: 'social',
-            action: 'skip',
-            output: { employerSocialSecurityNumber: '3601130000000001' },
-          },
-        ],
+      await markDoneOffline(handle, 'social', '窗口线下已办理社保登记', {
+        employerSocialSecurityNumber: '3601130000000001',
       });
-      await waitFor(handle, (s) => stepState(s, 'bank') === 'pending');
-      await handle.executeUpdate(abortUpdate, { args: [action(operator, '申请人放弃')] });
-      await waitFor(handle, (s) => s.pendingTasks.includes('incident:social'));
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [{ ...action(operator, '窗口已注销社保登记'), step: 'social', action: 'skip' }],
-      });
+      await abortedThenUndoneOffline(handle, 'social', '窗口已注销社保登记');
       await ctx.agencies(DEFAULT_AGENCY);
       return handle;
     },
@@ -498,23 +493,10 @@ export const PATHS: PathRecipe[] = [
       await waitFor(handle, (s) => stepState(s, 'seal') === 'pending');
       await ctx.agencies({ transientFailureRate: 1 }, ['police']);
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:seal'), 120_000);
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [
-          {
-            ...action(operator, '窗口已刻章备案'),
-            step: 'seal',
-            action: 'skip',
-            output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] },
-          },
-        ],
-      });
-      await waitFor(handle, (s) => stepState(s, 'bank') === 'pending');
-      await handle.executeUpdate(abortUpdate, { args: [action(operator, '申请人放弃')] });
-      await ctx.agencies({ transientFailureRate: 0 }, ['police']);
-      await waitFor(handle, (s) => s.pendingTasks.includes('incident:seal'));
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [{ ...action(operator, '窗口已注销印章备案'), step: 'seal', action: 'skip' }],
-      });
+      await markDoneOffline(handle, 'seal', '窗口已刻章备案', { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] });
+      await abortedThenUndoneOffline(handle, 'seal', '窗口已注销印章备案', () =>
+        ctx.agencies({ transientFailureRate: 0 }, ['police']),
+      );
       await ctx.agencies(DEFAULT_AGENCY);
       return handle;
     },

@@ -170,20 +170,22 @@ describe("an agency's Retry-After sets the next attempt", () => {
   });
 });
 
+/** The activities on the adapter to the local server. */
+const activities = () =>
+  createActivities({
+    agencies: clientAt(base),
+    settings: {
+      pollInitialMs: 1000,
+      pollMaxMs: 1000,
+      agencyCallTimeoutMs: 1000,
+      agencyMaxAttempts: 3,
+      searchAttributes: false,
+    },
+    callbackBaseUrl: 'http://127.0.0.1:9',
+    logger: createLogger({ level: 'silent' }),
+  } satisfies ActivityDeps);
+
 describe('the filing activity reports, attempt by attempt, whether a filing may have reached the agency', () => {
-  const activities = () =>
-    createActivities({
-      agencies: clientAt(base),
-      settings: {
-        pollInitialMs: 1000,
-        pollMaxMs: 1000,
-        agencyCallTimeoutMs: 1000,
-        agencyMaxAttempts: 3,
-        searchAttributes: false,
-      },
-      callbackBaseUrl: 'http://127.0.0.1:9',
-      logger: createLogger({ level: 'silent' }),
-    } satisfies ActivityDeps);
   const input = {
     applicationId: 'kb-1',
     step: 'fund' as const,
@@ -244,19 +246,6 @@ describe('the filing activity reports, attempt by attempt, whether a filing may 
 });
 
 describe('the agency activities take only answers the next steps can use', () => {
-  const activities = () =>
-    createActivities({
-      agencies: clientAt(base),
-      settings: {
-        pollInitialMs: 1000,
-        pollMaxMs: 1000,
-        agencyCallTimeoutMs: 1000,
-        agencyMaxAttempts: 3,
-        searchAttributes: false,
-      },
-      callbackBaseUrl: 'http://127.0.0.1:9',
-      logger: createLogger({ level: 'silent' }),
-    } satisfies ActivityDeps);
   const licenseFiling = {
     applicationId: 'kb-1',
     step: 'license' as const,

@@ -109,6 +109,16 @@ async function sendSigned(
   return res.status;
 }
 
+/** An application whose license waits in manual review (投资 in its name), and the callback reference of its license. */
+async function licenseInReview() {
+  const handle = await startApplication(env.client, {
+    taskQueue: stack.taskQueue,
+    edit: (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+  return { handle, reference: { applicationId: handle.workflowId, step: 'license' } };
+}
+
 const allAgencies = (settings: Record<string, unknown>) => ({
   agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, settings])),
 });
@@ -427,12 +437,7 @@ describe('agency callbacks', () => {
 
   it("when an agency's signed callback speaks for another agency's step, then 403, and nothing reaches the workflow", async () => {
     // The bank's key proves the bank sent it; a license decision is the market regulator's to give.
-    const handle = await startApplication(env.client, {
-      taskQueue: stack.taskQueue,
-      edit: (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
-    });
-    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
-    const reference = { applicationId: handle.workflowId, step: 'license' };
+    const { handle, reference } = await licenseInReview();
     const before = await callbackCounters();
     expect(await callBack('bank', { ticket: 'MARKET-FORGED', status: 'approved', reference, result: {} })).toBe(403);
     expect(await outcomesSince(before)).toEqual({});
@@ -442,12 +447,7 @@ describe('agency callbacks', () => {
 
   it('when an agency approves the license without a valid USCC, then 400 naming result.uscc and the rule, and nothing reaches the workflow', async () => {
     // Taken as a decision, the five agencies after the license would have been sent "undefined" and refused it.
-    const handle = await startApplication(env.client, {
-      taskQueue: stack.taskQueue,
-      edit: (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
-    });
-    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
-    const reference = { applicationId: handle.workflowId, step: 'license' };
+    const { handle, reference } = await licenseInReview();
     const before = await callbackCounters();
     for (const result of [{}, { uscc: '91360102MA35X7K2X1' }]) {
       const callback = signCallbackNow({ ticket: 'MARKET-NO-USCC', status: 'approved', reference, result });

@@ -332,6 +332,22 @@ describe('incidents', () => {
     return handle;
   }
 
+  /** An operator marks the seal, in an incident, carved at the window (with its record id). */
+  function sealDoneOffline(handle: WorkflowHandle, reason: string) {
+    return handle.executeUpdate(stepActionUpdate, {
+      args: [
+        {
+          actionId: action(),
+          by: operator,
+          step: 'seal',
+          action: 'skip',
+          reason,
+          output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] },
+        },
+      ],
+    });
+  }
+
   it('when an agency is down beyond the retry budget, the step becomes an incident; an operator retry succeeds', async () => {
     const handle = await incidentOnSeal();
     expect(
@@ -372,18 +388,7 @@ describe('incidents', () => {
       issues: [{ path: 'reason', code: 'REASON_REQUIRED', message: 'give a reason for this action' }],
     });
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
-    await handle.executeUpdate(stepActionUpdate, {
-      args: [
-        {
-          actionId: action(),
-          by: operator,
-          step: 'seal',
-          action: 'skip',
-          reason: 'filed at the counter',
-          output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] },
-        },
-      ],
-    });
+    await sealDoneOffline(handle, 'filed at the counter');
     const status = (await handle.result()) as ApplicationStatus;
     expect(status.status).toBe('completed');
     expect(step(status, 'seal')).toMatchObject({
@@ -397,18 +402,7 @@ describe('incidents', () => {
     await patchSimulator(stack.simulator, {
       agencies: { police: { transientFailureRate: 0 }, bank: { processingMs: 600_000 } },
     });
-    await handle.executeUpdate(stepActionUpdate, {
-      args: [
-        {
-          actionId: action(),
-          by: operator,
-          step: 'seal',
-          action: 'skip',
-          reason: '窗口已刻章备案',
-          output: { seals: [{ type: 'official', recordId: 'OFFLINE-1' }] },
-        },
-      ],
-    });
+    await sealDoneOffline(handle, '窗口已刻章备案');
     await waitForStatus(handle, (s) => step(s, 'bank').state === 'pending', 30_000);
     await handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: '申请人放弃' }] });
     // Before, the seal carved at the window was left out of the compensation: live, and no one told.

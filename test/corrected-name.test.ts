@@ -64,6 +64,28 @@ async function askedForAnotherName(): Promise<WorkflowHandle> {
   return handle;
 }
 
+/**
+ * The applicant answers with a new name that cannot be reserved: the old reservation's release is refused and an
+ * operator answers for it offline, then the regulator turns every filing of the new name away (503) — an incident of
+ * the license's step. Resolves with the corrected application and the status at that incident.
+ */
+async function correctedNameTurnedAway(
+  handle: WorkflowHandle,
+): Promise<{ corrected: ReturnType<typeof freshApplication>; incident: ApplicationStatus }> {
+  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
+  const corrected = freshApplication();
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ actionId: randomUUID(), by: applicant, application: corrected }],
+  });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'));
+  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false, transientFailureRate: 1 } } });
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, step: 'name', action: 'skip', reason: '窗口已注销原名称' }],
+  });
+  const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
+  return { corrected, incident };
+}
+
 const nameRecords = async (id: string) =>
   (await agencyRecords(stack.simulator, id)).filter((r) => r.procedure === 'name_reservation');
 
@@ -86,19 +108,7 @@ it('when the market regulator rejects the corrected name, then the name step is 
 
 it('when reserving the corrected name fails for good, then an operator retry of the license reserves the name first, and the license is filed on it', async () => {
   const handle = await askedForAnotherName();
-  // The old reservation's release is refused, and an operator answers for it offline; meanwhile the regulator goes
-  // down, so the new name's two attempts fail: an incident of the license's step.
-  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
-  const corrected = freshApplication();
-  await handle.executeUpdate(correctionUpdate, {
-    args: [{ actionId: randomUUID(), by: applicant, application: corrected }],
-  });
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'));
-  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false, transientFailureRate: 1 } } });
-  await handle.executeUpdate(stepActionUpdate, {
-    args: [{ actionId: randomUUID(), by: operator, step: 'name', action: 'skip', reason: '窗口已注销原名称' }],
-  });
-  const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
+  const { corrected, incident } = await correctedNameTurnedAway(handle);
   expect(step(incident, 'name').state).not.toBe('done');
   await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 0 } } });
   await handle.executeUpdate(stepActionUpdate, {
@@ -126,16 +136,7 @@ it('when reserving the corrected name fails for good, then an operator retry of 
 
 it("when a license's retry is reserving the owed name, then a second action on the license is refused: it would have been kept for the license's next incident", async () => {
   const handle = await askedForAnotherName();
-  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
-  await handle.executeUpdate(correctionUpdate, {
-    args: [{ actionId: randomUUID(), by: applicant, application: freshApplication() }],
-  });
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'));
-  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false, transientFailureRate: 1 } } });
-  await handle.executeUpdate(stepActionUpdate, {
-    args: [{ actionId: randomUUID(), by: operator, step: 'name', action: 'skip', reason: '窗口已注销原名称' }],
-  });
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
+  await correctedNameTurnedAway(handle);
   // The regulator is back but slow: the retried license waits on the new name's reservation, still `incident`.
   await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 0, processingMs: 600_000 } } });
   await handle.executeUpdate(stepActionUpdate, {
@@ -165,17 +166,7 @@ it("when a license's retry is reserving the owed name, then a second action on t
 
 it('when reserving the corrected name is turned away for good and an operator aborts, then neither the license nor the corrected name is filed just to be cancelled', async () => {
   const handle = await askedForAnotherName();
-  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: true } } });
-  await handle.executeUpdate(correctionUpdate, {
-    args: [{ actionId: randomUUID(), by: applicant, application: freshApplication() }],
-  });
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'));
-  // The regulator turns every filing away (503): the new name's two attempts fail, an incident of the license's step.
-  await patchSimulator(stack.simulator, { agencies: { market: { refuseUndo: false, transientFailureRate: 1 } } });
-  await handle.executeUpdate(stepActionUpdate, {
-    args: [{ actionId: randomUUID(), by: operator, step: 'name', action: 'skip', reason: '窗口已注销原名称' }],
-  });
-  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:license'), 30_000);
+  await correctedNameTurnedAway(handle);
   await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 0 } } });
   await handle.executeUpdate(abortUpdate, {
     args: [{ actionId: randomUUID(), by: operator, reason: '申请人放弃' }],

@@ -118,6 +118,8 @@ const NO_UNDO_OF_UNREACHED_CORRECTED_NAME = 'no-undo-of-unreached-corrected-name
  * left out, so a registration done at the window stayed live with no one told. Asked only when such a step is there.
  */
 const OFFLINE_UNDO_OF_SKIPPED_STEP = 'offline-undo-of-skipped-step';
+/** The error of an offline undo's compensation record: what tells it from an undo the agency refused. */
+const UNDO_OFFLINE = 'UNDO_OFFLINE';
 /**
  * UNDO_AFTER_WITHDRAWALS: the compensation undoes a step only after the withdrawals of its dependents' filings running
  * beside the chain (a skipped step's filing the agency holds): a tax filing withdrawn after the license it was made
@@ -131,6 +133,8 @@ const UNDO_AFTER_WITHDRAWALS = 'undo-after-withdrawals';
  * worked on a filing needed an operator although its decision then came by callback. Asked at a failed poll only.
  */
 const POLL_FAILURE_WAITS_FOR_CALLBACK = 'poll-failure-waits-for-callback';
+/** A pending step's error while its polls fail and its callback is still awaited. */
+const AGENCY_UNREACHABLE = 'AGENCY_UNREACHABLE';
 /**
  * DECISIONS_OF_THEIR_OWN_STEP: a callback's decision counts for the step it names only. It was taken by ticket alone,
  * so a decision reported for another step (two agencies issuing alike tickets, or an agency speaking for a ticket of
@@ -248,8 +252,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const keysMaybeHeld = new Set<string>();
   /** Filing keys whose latest filing failed with every attempt turned away (and none under way since). */
   const keysTurnedAway = new Set<string>();
-  /** Steps done offline whose undo waits for an operator to do it offline too (OFFLINE_UNDO_OF_SKIPPED_STEP). */
-  const offlineUndos = new Set<StepId>();
   /** The step whose own filing failed, by the failure (a corrected name's filing fails within the license's step). */
   const filingFailures = new WeakMap<object, StepId>();
   /** Withdrawals of skipped steps' filings, running beside the chain (the patches CANCEL_UNANSWERED_FILING_ON_SKIP, WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN). */
@@ -437,7 +439,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       validator: (input) => {
         if (actions.has(input.actionId)) return;
         // An undo in an incident is answered while the application ends (it cannot end before).
-        const undoIncident = status.compensations.some((c) => c.step === input.step && c.state === 'incident');
+        const undoIncident = status.compensations.find((c) => c.step === input.step && c.state === 'incident');
         if (!undoIncident) requireRunning(input);
         const step = status.steps.find((s) => s.id === input.step);
         // Only while someone waits for the action: a license retried while its owed name is reserved stays `incident`
@@ -447,7 +449,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if ((!undoIncident && step?.state !== 'incident') || !awaited || incidentActions.has(input.step)) {
           rejectAction('STEP_NOT_IN_INCIDENT', `step ${input.step} is not in an incident`);
         }
-        if (input.action === 'retry' && undoIncident && offlineUndos.has(input.step)) {
+        if (input.action === 'retry' && undoIncident?.error?.code === UNDO_OFFLINE) {
           rejectAction(
             'OFFLINE_UNDO',
             `step ${input.step} was done offline: undo it there, then mark it undone (skip)`,
@@ -523,21 +525,30 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const key = decisionKey(step.id, ticket);
     let foreignIgnored = false;
     let pollFailures = 0;
+    /** The agency answered (a poll, a callback): a failed poll's note goes. */
+    const reached = () => {
+      if (step.error?.code === AGENCY_UNREACHABLE) step.error = undefined;
+    };
     for (;;) {
       if (await condition(() => decisions.has(key) || (!foreignIgnored && decisionsByTicket.has(ticket)), delay)) {
         // Histories from before took the latest decision of the ticket, whatever step it named.
         const decision = ownStepOr(decisions.get(key), decisionsByTicket.get(ticket));
         if (decision) {
           step.decidedVia = 'callback';
-          if (step.error?.code === 'AGENCY_UNREACHABLE') step.error = undefined;
+          reached();
           return decision;
         }
         foreignIgnored = true; // another step's decision of this ticket: wait for this step's own
         continue;
       }
-      let polled: AgencyOutcome;
       try {
-        polled = await agencyActivities.pollAgencyRequest({ agency, ticket, step: step.id });
+        const polled = await agencyActivities.pollAgencyRequest({ agency, ticket, step: step.id });
+        pollFailures = 0;
+        reached();
+        if (polled.status !== 'pending') {
+          step.decidedVia = 'poll';
+          return polled;
+        }
       } catch (err) {
         // The agency did not answer the poll (its retries ran out): the callback may still come. Not a refusal.
         const unreachable =
@@ -546,15 +557,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           err.cause.type === 'AgencyUnavailableError';
         if (!unreachable || ++pollFailures >= (config.pollFailuresBeforeIncident ?? 1)) throw err;
         if (!patched(POLL_FAILURE_WAITS_FOR_CALLBACK)) throw err;
-        step.error = { code: 'AGENCY_UNREACHABLE', message: `polling the agency failed: ${describe(err)}` };
-        delay = Math.min(delay * 2, config.pollMaxMs);
-        continue;
-      }
-      pollFailures = 0;
-      if (step.error?.code === 'AGENCY_UNREACHABLE') step.error = undefined;
-      if (polled.status !== 'pending') {
-        step.decidedVia = 'poll';
-        return polled;
+        step.error = { code: AGENCY_UNREACHABLE, message: `polling the agency failed: ${describe(err)}` };
       }
       delay = Math.min(delay * 2, config.pollMaxMs);
     }
@@ -870,16 +873,20 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
    * operator undoes it there and marks it undone offline, as for an undo the agency refused.
    */
   async function undoOffline(id: StepId): Promise<void> {
-    const entry: CompensationRecord = { step: id, action: 'undo', state: 'incident', startedAt: nowIso(), attempts: 0 };
-    entry.error = {
-      code: 'UNDO_OFFLINE',
-      message: `${id} was done offline: undo it at the agency, then mark it undone offline with a reason`,
+    const entry: CompensationRecord = {
+      step: id,
+      action: 'undo',
+      state: 'incident',
+      startedAt: nowIso(),
+      attempts: 0,
+      error: {
+        code: UNDO_OFFLINE,
+        message: `${id} was done offline: undo it at the agency, then mark it undone offline with a reason`,
+      },
     };
     status.compensations.push(entry);
-    offlineUndos.add(id);
     log.warn('offline undo: waiting for an operator', { applicationId, step: id });
     const decision = await operatorAction(id); // only a skip is accepted (the validator refuses a retry)
-    offlineUndos.delete(id);
     entry.error = undefined;
     entry.state = 'skipped';
     entry.finishedAt = nowIso();
