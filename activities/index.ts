@@ -31,6 +31,11 @@ export interface WorkflowSettings {
    * agency's callback, before the step becomes an incident. Absent in histories before it existed: 1 (the first).
    */
   pollFailuresBeforeIncident?: number;
+  /**
+   * How long a filing may wait for its agency's decision before the step becomes an incident (`AGENCY_SILENT`):
+   * polling stops, the callback is still taken. Absent in histories before it existed: polled for ever.
+   */
+  agencySilenceMs?: number;
   /** Whether the Temporal namespace has Kaiban's custom search attributes registered. */
   searchAttributes: boolean;
   /** The edition of the automatic review's reference data (domain/review-rules.ts). Absent in older histories: the first. */

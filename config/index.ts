@@ -49,6 +49,9 @@ const envSchema = z.object({
   AGENCY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   AGENCY_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   AGENCY_POLL_FAILURES_BEFORE_INCIDENT: z.coerce.number().int().min(1).max(100).default(3),
+  // A filing undecided this long becomes an incident (AGENCY_SILENT): a week of polls is some 7,000 history events,
+  // well inside Temporal's limit of 51,200; at most 30 days.
+  AGENCY_SILENT_INCIDENT_HOURS: z.coerce.number().positive().max(720).default(168),
 
   // Worker tuning (worker/worker.ts); the defaults come from bench/ measurements, see README "Benchmarks".
   // 500 cached applications keep a worker (heap capped at 768 MB) under 1 GiB RSS with 10,000 parked.

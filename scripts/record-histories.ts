@@ -61,8 +61,15 @@ interface Context {
   client: Client;
   taskQueue: string;
   simulator: RunningSimulator;
-  /** `sla`: on the worker whose SLA budgets are seconds long (alerts within the recording). */
-  start(path: string, edit?: (app: Application) => void, worker?: 'default' | 'sla'): Promise<WorkflowHandle>;
+  /**
+   * `sla`: on the worker whose SLA budgets are seconds long (alerts within the recording); `impatient`: on the worker
+   * whose filings may stay undecided for seconds only before they are incidents (AGENCY_SILENT).
+   */
+  start(
+    path: string,
+    edit?: (app: Application) => void,
+    worker?: 'default' | 'sla' | 'impatient',
+  ): Promise<WorkflowHandle>;
   agencies(settings: Partial<typeof DEFAULT_AGENCY>, which?: readonly AgencyId[]): Promise<void>;
   /** The next acceptance's first attempt fails (its clock throws): the acceptance is retried a second later. */
   failNextAcceptance(): void;
@@ -220,6 +227,20 @@ export const PATHS: PathRecipe[] = [
       await waitFor(handle, (s) => stepState(s, 'tax') === 'pending');
       await ctx.agencies({ transientFailureRate: 1 }, ['tax']);
       await waitFor(handle, (s) => s.steps.find((x) => x.id === 'tax')?.error?.code === 'AGENCY_UNREACHABLE');
+      await handle.result();
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
+    // The tax bureau leaves its filing undecided past the patience: an incident (AGENCY_SILENT), polling stopped; its
+    // callback then completes the step with no operator (patch agency-silence-incident).
+    name: 'agency-silent-callback-decided',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 10_000 }, ['tax']);
+      const handle = await ctx.start('agency-silent-callback-decided', undefined, 'impatient');
+      await waitFor(handle, (s) => s.steps.find((x) => x.id === 'tax')?.error?.code === 'AGENCY_SILENT');
       await handle.result();
       await ctx.agencies(DEFAULT_AGENCY);
       return handle;
@@ -697,6 +718,23 @@ async function main(): Promise<void> {
     dataConverter: converter,
   });
 
+  // The silent agency's worker: a filing undecided for 6 s is an incident.
+  const impatientQueue = `${taskQueue}-impatient`;
+  const impatientConfig = loadConfig({
+    ...process.env,
+    ...baseEnv,
+    TEMPORAL_TASK_QUEUE: impatientQueue,
+    AGENCY_SILENT_INCIDENT_HOURS: String(6 / 3600),
+  });
+  const impatientWorker = await createKaibanWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue: impatientQueue,
+    activityDeps: { ...activityDepsFromConfig(impatientConfig, logger), callbackBaseUrl: api.url },
+    dataConverter: converter,
+  });
+  const queues = { default: taskQueue, sla: slaQueue, impatient: impatientQueue };
+
   const ctx: Context = {
     client,
     taskQueue,
@@ -704,7 +742,7 @@ async function main(): Promise<void> {
     start(name, edit, which = 'default') {
       // A stable id per path, shaped like the API's ids.
       const applicationId = `kb-${createHash('sha256').update(`history:${name}`).digest('hex').slice(0, 32)}`;
-      return startApplication(client, { taskQueue: which === 'sla' ? slaQueue : taskQueue, edit, applicationId });
+      return startApplication(client, { taskQueue: queues[which], edit, applicationId });
     },
     failNextAcceptance() {
       failAcceptance = true;
@@ -739,7 +777,7 @@ async function main(): Promise<void> {
         );
       }
     };
-    await worker.runUntil(slaWorker.runUntil(recordAll));
+    await worker.runUntil(slaWorker.runUntil(impatientWorker.runUntil(recordAll)));
     // Every history just written must replay against the code that wrote it.
     const written = recipes.map((r) => ({ workflowId: r.name, file: path.join(outDir, `${r.name}.json`) }));
     const histories = written.map(({ workflowId, file }) => ({ workflowId, history: readHistoryFile(file) }));

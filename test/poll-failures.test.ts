@@ -2,11 +2,15 @@
  * A filing the agency answered "pending" is polled while its callback is awaited. A poll the agency does not answer
  * (down through the poll's retries) leaves the step pending — the callback may still come — up to
  * `pollFailuresBeforeIncident` failed polls in a row; then the step is an incident (patch
- * `poll-failure-waits-for-callback`). Dev server, real simulator, polling every 0.2–0.4 s, two attempts per poll.
+ * `poll-failure-waits-for-callback`). A filing the agency leaves undecided longer than `agencySilenceMs` is an
+ * incident too (`AGENCY_SILENT`, patch `agency-silence-incident`): polling stops — it grew the history for ever —
+ * while the callback is still taken. Dev server, real simulator, polling every 0.2–0.4 s, two attempts per poll.
  */
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
 import { AGENCY_IDS } from '../domain/steps';
+import { authHeaders } from './helpers/auth';
 import { startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -15,18 +19,23 @@ import { waitForStatus } from './helpers/wait';
 let env: TestWorkflowEnvironment;
 let patient: Stack;
 let strict: Stack;
+let impatient: Stack;
 const SETTINGS = { agencyMaxAttempts: 2, pollInitialMs: 200, pollMaxMs: 400 };
+/** How long `impatient`'s filings may stay undecided before they are incidents. */
+const SILENCE_MS = 1500;
 const INSTANT = { processingMs: 0, transientFailureRate: 0, answerDelayMs: 0, callbacks: true };
 
 beforeAll(async () => {
   env = await startDevServer();
   patient = await startStack(env, { settings: { ...SETTINGS, pollFailuresBeforeIncident: 100 } });
   strict = await startStack(env, { settings: { ...SETTINGS, pollFailuresBeforeIncident: 2 } });
+  impatient = await startStack(env, { settings: { ...SETTINGS, agencySilenceMs: SILENCE_MS } });
 });
 
 afterAll(async () => {
   await patient?.close();
   await strict?.close();
+  await impatient?.close();
   await env?.teardown();
 });
 
@@ -72,6 +81,74 @@ it('when the agency stays unreachable through the allowed failed polls, then the
     expect(tax(incident)).toMatchObject({ state: 'incident', error: { code: 'STEP_INCIDENT' } });
   } finally {
     await patchSimulator(strict.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
+    await handle.terminate('test done');
+  }
+});
+
+/** How many times the workflow polled the agencies (its pollAgencyRequest activities). */
+async function polls(handle: WorkflowHandle): Promise<number> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'pollAgencyRequest')
+    .length;
+}
+
+const silent = (s: ApplicationStatus) =>
+  s.pendingTasks.includes('incident:tax') && tax(s).error?.code === 'AGENCY_SILENT';
+
+it("when the agency leaves a filing undecided past the patience, then the step is an incident, polling stops, and the agency's late callback completes it with no operator", async () => {
+  await taxDecidingLater(impatient, 8000);
+  const handle = await startApplication(env.client, { taskQueue: impatient.taskQueue });
+  const incident = await waitForStatus(handle, silent, 30_000);
+  expect(tax(incident).state).toBe('incident');
+  expect(tax(incident).error!.message).toMatch(/tax has not decided filing .+ in \d+ s: polling stopped/);
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('completed');
+  expect(tax(status).state).toBe('done');
+  expect(tax(status).error).toBeUndefined();
+  expect(status.pendingTasks).toEqual([]);
+  expect(status.audit).toEqual([]); // no operator was needed
+  // Polls every 0.2–0.4 s stopped after the 1.5 s of patience; before, they went on for the 8 s the bureau took (~20).
+  expect(await polls(handle)).toBeLessThanOrEqual(SILENCE_MS / SETTINGS.pollInitialMs);
+  // Filed again under the same key once the decision came: still one record at the bureau.
+  const taxRecords = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+  expect(taxRecords.map((r) => r.status)).toEqual(['approved']);
+});
+
+it('when an operator marks a silent step done offline, then its filing is withdrawn at the agency and the application completes', async () => {
+  await taxDecidingLater(impatient, 600_000);
+  const handle = await startApplication(env.client, { taskQueue: impatient.taskQueue });
+  await waitForStatus(handle, silent, 30_000);
+  const res = await fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}/steps/tax/skip`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+    body: JSON.stringify({ reason: '已在窗口办理' }),
+  });
+  expect(res.status).toBe(200);
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('completed');
+  expect(tax(status)).toMatchObject({ state: 'skipped', output: { skippedOffline: true, reason: '已在窗口办理' } });
+  const taxRecords = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+  expect(taxRecords.map((r) => [r.status, r.live])).toEqual([['cancelled', false]]);
+});
+
+it('when an operator retries a silent step, then the agency is asked again and given the same patience', async () => {
+  await taxDecidingLater(impatient, 600_000);
+  const handle = await startApplication(env.client, { taskQueue: impatient.taskQueue });
+  try {
+    await waitForStatus(handle, silent, 30_000);
+    const before = await polls(handle);
+    const res = await fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}/steps/tax/retry`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+      body: JSON.stringify({ reason: '部门称已恢复' }),
+    });
+    expect(res.status).toBe(200);
+    const again = await waitForStatus(handle, (s) => silent(s) && s.audit.length === 1, 30_000);
+    expect(again.audit[0]).toMatchObject({ action: 'retry', step: 'tax' });
+    expect(await polls(handle)).toBeGreaterThan(before);
+    const taxRecords = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+    expect(taxRecords.map((r) => r.status)).toEqual(['pending']); // the same filing, asked again
+  } finally {
     await handle.terminate('test done');
   }
 });

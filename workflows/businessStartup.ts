@@ -136,6 +136,14 @@ const POLL_FAILURE_WAITS_FOR_CALLBACK = 'poll-failure-waits-for-callback';
 /** A pending step's error while its polls fail and its callback is still awaited. */
 const AGENCY_UNREACHABLE = 'AGENCY_UNREACHABLE';
 /**
+ * AGENCY_SILENCE_INCIDENT: a filing its agency leaves undecided longer than `agencySilenceMs` becomes an incident
+ * (error `AGENCY_SILENT`): polling stops and an operator is told, while the agency's callback is still taken. It was
+ * polled for ever, every 15 minutes: about a thousand history events a day, so an agency that never decided ended the
+ * application at Temporal's history limit (51,200 events, some seven weeks) with nothing undone. Asked only then.
+ */
+const AGENCY_SILENCE_INCIDENT = 'agency-silence-incident';
+const AGENCY_SILENT = 'AGENCY_SILENT';
+/**
  * DECISIONS_OF_THEIR_OWN_STEP: a callback's decision counts for the step it names only. It was taken by ticket alone,
  * so a decision reported for another step (two agencies issuing alike tickets, or an agency speaking for a ticket of
  * another's) decided the step holding that ticket. Asked only when that happens, so other histories carry no marker.
@@ -181,6 +189,32 @@ class StepRejected extends Error {
   ) {
     super(`${step} rejected by the agency: ${reason?.code ?? 'no reason given'}`);
   }
+}
+
+/**
+ * The agency has not decided a filing within the patience given (AGENCY_SILENCE_INCIDENT): the step becomes an
+ * incident. `decided` tells whether its decision has come by callback since.
+ */
+class AgencySilent extends Error {
+  constructor(
+    message: string,
+    readonly decided: () => boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** A duration for people: `7 d`, `36 h`, `15 min`, `2 s`. */
+function duration(ms: number): string {
+  const [unit, size] =
+    ms >= 172_800_000
+      ? ['d', 86_400_000]
+      : ms >= 7_200_000
+        ? ['h', 3_600_000]
+        : ms >= 120_000
+          ? ['min', 60_000]
+          : ['s', 1000];
+  return `${Math.round(ms / size)} ${unit}`;
 }
 
 /** An operator rejected the application in review. */
@@ -291,13 +325,19 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
    * corrected name): one action answers one of them, and the task stays pending while another waits.
    */
   async function operatorAction(id: StepId): Promise<StepActionInput> {
+    return (await operatorActionUnless(id, () => false))!;
+  }
+
+  /** The same, unless `settled()` holds first (an agency's decision came meanwhile): then undefined. */
+  async function operatorActionUnless(id: StepId, settled: () => boolean): Promise<StepActionInput | undefined> {
     incidentWaiters.set(id, (incidentWaiters.get(id) ?? 0) + 1);
     setPending(`incident:${id}`, true);
     let action: StepActionInput | undefined;
     try {
       // A waiter woken in the same activation as one that took the action waits for the next.
       while (action === undefined) {
-        await condition(() => incidentActions.has(id));
+        await condition(() => incidentActions.has(id) || settled());
+        if (!incidentActions.has(id) && settled()) break;
         action = incidentActions.get(id);
         incidentActions.delete(id);
       }
@@ -522,6 +562,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     ticket: string,
   ): Promise<AgencyOutcome | AgencyDecision> {
     let delay = config.pollInitialMs;
+    const waitingSince = Date.now();
     const key = decisionKey(step.id, ticket);
     let foreignIgnored = false;
     let pollFailures = 0;
@@ -558,6 +599,15 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (!unreachable || ++pollFailures >= (config.pollFailuresBeforeIncident ?? 1)) throw err;
         if (!patched(POLL_FAILURE_WAITS_FOR_CALLBACK)) throw err;
         step.error = { code: AGENCY_UNREACHABLE, message: `polling the agency failed: ${describe(err)}` };
+      }
+      const patience = config.agencySilenceMs;
+      if (patience !== undefined && Date.now() - waitingSince >= patience && patched(AGENCY_SILENCE_INCIDENT)) {
+        const waited = duration(Date.now() - waitingSince);
+        throw new AgencySilent(
+          `${agency} has not decided filing ${ticket} in ${waited}: polling stopped, its callback is still taken; ` +
+            'retry to ask the agency again, or mark the step done offline',
+          () => decisions.has(key),
+        );
       }
       delay = Math.min(delay * 2, config.pollMaxMs);
     }
@@ -748,9 +798,17 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           stepStatus(failedStep ?? id).attempts +=
             filingFailure.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
         }
-        step.error = { code: 'STEP_INCIDENT', message: describe(err) };
-        log.warn('step incident: waiting for an operator', { applicationId, step: id });
-        const action = await operatorAction(id);
+        const silent = err instanceof AgencySilent ? err : undefined;
+        step.error = silent
+          ? { code: AGENCY_SILENT, message: silent.message }
+          : { code: 'STEP_INCIDENT', message: describe(err) };
+        log.warn('step incident: waiting for an operator', { applicationId, step: id, code: step.error.code });
+        const action = silent ? await operatorActionUnless(id, silent.decided) : await operatorAction(id);
+        if (action === undefined) {
+          // The silent agency decided after all: filed again under the same key, its answer is that decision.
+          step.error = undefined;
+          continue;
+        }
         if (action.action === 'skip') {
           // Done offline: our own filing the agency holds is withdrawn, or the agency would keep two — and the
           // compensation does not undo a skipped step. Beside the chain, however long the agency takes to come back

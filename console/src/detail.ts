@@ -683,9 +683,16 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     h(
       'h3',
       { id: `incident-${step.id}-h` },
-      t(error?.code === 'UNDO_OFFLINE' ? 'offlineUndoTitle' : undo ? 'undoIncidentTitle' : 'incidentTitle', {
-        step: title,
-      }),
+      t(
+        error?.code === 'UNDO_OFFLINE'
+          ? 'offlineUndoTitle'
+          : error?.code === 'AGENCY_SILENT'
+            ? 'silentTitle'
+            : undo
+              ? 'undoIncidentTitle'
+              : 'incidentTitle',
+        { step: title },
+      ),
     ),
     error ? h('p', { class: 'error-text' }, `${error.code}: ${error.message}`) : null,
     // A step done offline is undone offline: nothing to retry at the agency.

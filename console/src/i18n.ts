@@ -117,6 +117,7 @@ const zh = {
   incidentTitle: '异常步骤：{step}',
   undoIncidentTitle: '撤销异常：{step}（部门拒绝撤销）',
   offlineUndoTitle: '线下撤销：{step}（该事项为线下办理，请到部门撤销后标记）',
+  silentTitle: '部门久未答复：{step}（已停止轮询，部门回调仍会受理；可重试再次查询，或线下办结）',
   retry: '重试',
   skip: '标记为线下办结',
   skipUndo: '标记为线下已撤销',
@@ -373,6 +374,8 @@ const en: Record<MessageKey, string> = {
   incidentTitle: 'Incident: {step}',
   undoIncidentTitle: 'Undo incident: {step} (the agency refused the undo)',
   offlineUndoTitle: 'Undo offline: {step} (done offline: undo it at the agency, then mark it)',
+  silentTitle:
+    'Agency silent: {step} (polling stopped, its callback is still taken; retry to ask again, or mark it done offline)',
   retry: 'Retry',
   skip: 'Mark as done offline',
   skipUndo: 'Mark as undone offline',
