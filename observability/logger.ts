@@ -98,7 +98,14 @@ export function createLogger(
       },
     },
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  const logger = options.destination ? pino(config, options.destination) : pino(config);
+  // A child's bindings (a caller's subject, bound into every line of a request) skip the `log` formatter, and pino
+  // gives children no bindings formatter: they are scrubbed when the child is made. Children inherit `child`.
+  const child = logger.child; // pino's own, called on whichever logger (root or child) makes the child
+  logger.child = function scrubbedChild(this: Logger, bindings, childOptions) {
+    return child.call(this, maskStrings(bindings, 0) as typeof bindings, childOptions);
+  } as Logger['child'];
+  return logger;
 }
 
 /**
