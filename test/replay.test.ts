@@ -16,7 +16,7 @@ import {
 } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '../security/codec';
 import { replaySinks } from '../worker/worker';
-import { readHistoryFile } from './helpers/histories';
+import { patchMarkers, readHistoryFile } from './helpers/histories';
 import { workflowBundle } from './helpers/temporal';
 
 const HISTORIES = path.resolve(__dirname, 'histories');
@@ -108,11 +108,7 @@ describe('replay of recorded histories', () => {
   );
 
   /** The patch ids of a recorded history's markers. */
-  const patchesIn = (name: string): string[] =>
-    (readHistoryFile(path.join(HISTORIES, `${name}.json`)).events ?? []).flatMap((e) => {
-      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
-    });
+  const patchesIn = (name: string): string[] => patchMarkers(readHistoryFile(path.join(HISTORIES, `${name}.json`)));
 
   it('keeps a history of each patched branch, which holds its marker', () => {
     expect(patchesIn('withdrawn-before-acceptance')).toEqual(['no-filing-after-end']);

@@ -16,6 +16,7 @@ import { startSimulator, type RunningSimulator } from '../simulator/server';
 import { activityDepsFromConfig, kaibanSinks, replaySinks } from '../worker/worker';
 import { securityTestEnv } from './helpers/auth';
 import { startApplication } from './helpers/fixtures';
+import { patchMarkers } from './helpers/histories';
 import { realtimeSlaEnv } from './helpers/sla-realtime';
 import { CALLBACK_SECRET } from './helpers/stack';
 import { startDevServer, workflowBundle } from './helpers/temporal';
@@ -127,11 +128,7 @@ it("raises a step's breach in the workflow task that also brings the step's deci
 
     // The history took the patched branch (its marker) and replays on the current code.
     const history = await handle.fetchHistory();
-    const patches = (history.events ?? []).flatMap((e) => {
-      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
-    });
-    expect(patches).toEqual(['rung-alarm-wakes-the-loop']);
+    expect(patchMarkers(history)).toEqual(['rung-alarm-wakes-the-loop']);
     await Worker.runReplayHistory(
       { workflowBundle: bundle, dataConverter: dataConverter(config), sinks: replaySinks() },
       history,

@@ -21,8 +21,11 @@ import { freshApplication, startApplication } from './helpers/fixtures';
 import { referenceCalendar, RULES_2026, shiftYear } from './helpers/sla-reference';
 import { eventually, skipTo, TEST_YEAR, writeTestCalendarFile } from './helpers/sla-world';
 import { patchSimulator, startStack, type Stack } from './helpers/stack';
-import type { WorkerTuning } from '../worker/worker';
-import { startTimeSkippingServer } from './helpers/temporal';
+import { Worker } from '@temporalio/worker';
+import { replaySinks, type WorkerTuning } from '../worker/worker';
+import { testDataConverter } from './helpers/auth';
+import { patchMarkers } from './helpers/histories';
+import { startTimeSkippingServer, workflowBundle } from './helpers/temporal';
 import { waitForStatus } from './helpers/wait';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver';
 
@@ -423,5 +426,90 @@ describe('the one-working-day SLA', () => {
     expect(alerts[0]!.consumedFraction).toBeGreaterThanOrEqual(6 / 7 - 0.01);
     // The steps' clocks run from when each started, after the acceptance: none of them is late.
     expect(status.steps.filter((s) => s.sla?.level !== 'on_track').map((s) => s.id)).toEqual([]);
+  });
+});
+
+describe('a year the calendar data lack', () => {
+  it('when a step is warned on the last day of the data and due in the next year, not yet published, then the warning is raised with its deadline once that year is deployed, not lost', async () => {
+    // Thursday 31 December, the last day of the data. Accepted 09:00 with a name that needs review; the operator
+    // approves at 15:45, and the seal (2 h, a slow bureau) starts then: 75 % (1.5 h) at 17:15, the last 15 minutes of
+    // its budget on the next working day, in a year nobody has published yet.
+    const accepted = at(`${TEST_YEAR}-12-31T09:00:00+08:00`);
+    const approvedAt = at(`${TEST_YEAR}-12-31T15:45:00+08:00`);
+    // No cache, so no sticky queue: the worker deployed later takes the workflow's next task at once.
+    const deployed = await startSlaStack({
+      maxCachedWorkflows: 0,
+      maxConcurrentWorkflowTaskExecutions: 10,
+      maxConcurrentActivityTaskExecutions: 20,
+      reuseV8Context: true,
+    });
+    try {
+      await patchSimulator(deployed.simulator, { agencies: { police: { processingMs: 600_000, callbacks: false } } });
+      const handle = await acceptAtInstant(
+        accepted,
+        (app) => {
+          app.company.name = app.company.name.replace('科技', '金融');
+        },
+        deployed,
+      );
+      const id = handle.workflowId;
+      await waitForStatus(handle, (s) => s.pendingTasks.includes('review') && s.sla?.state === 'running');
+      await skipTo(env, approvedAt);
+      await whenOffered(() =>
+        handle.executeUpdate(reviewUpdate, {
+          args: [
+            { actionId: randomUUID(), by: { subject: 'op-1', role: 'operator' }, decision: 'approve', reason: '可' },
+          ],
+        }),
+      );
+      const filed = await waitForStatus(handle, (s) => step(s, 'seal').state === 'pending');
+      const sealStart = Date.parse(step(filed, 'seal').startedAt!);
+      const lag = sealStart - approvedAt;
+      expect(lag).toBeGreaterThanOrEqual(0);
+      expect(lag).toBeLessThan(60_000);
+      const warningAt = at(`${TEST_YEAR}-12-31T17:15:00+08:00`) + lag;
+      expect(reference.add(sealStart, 1.5 * H)).toBe(warningAt);
+
+      // Past the warning: its deadline lies in the missing year, and the clocks wait for the data.
+      await skipTo(env, warningAt + 60_000);
+      const waiting = await waitForStatus(handle, (s) => s.sla?.missingCalendarYear === TEST_YEAR + 1);
+      expect(waiting.status).toBe('running');
+      await settle();
+      expect(alertsOf(id)).not.toContain('seal:warning');
+
+      // The notice is published and deployed: 1 January a day off, then the weekend; Monday 4 January works.
+      await deployed.redeployWorker({
+        SLA_CALENDAR_FILE: writeTestCalendarFile([
+          {
+            year: TEST_YEAR + 1,
+            notice: { number: 'TEST', title: 'test data', publishedOn: `${TEST_YEAR}-12-31`, url: 'test:' },
+            holidays: [{ name: '元旦', from: `${TEST_YEAR + 1}-01-01`, to: `${TEST_YEAR + 1}-01-01` }],
+            makeUpWorkingDays: [],
+          },
+        ]),
+      });
+      // The clocks ask for the data again an hour later.
+      await skipTo(env, warningAt + 2 * H);
+      const alerts = await eventually(
+        () => receiver.accepted(id),
+        (a) => a.some((x) => x.scope === 'seal' && x.level === 'warning'),
+        30_000,
+      );
+      const warnings = alerts.filter((x) => x.scope === 'seal' && x.level === 'warning');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.thresholdAt).toBe(iso(warningAt));
+      expect(warnings[0]!.deadline).toBe(iso(at(`${TEST_YEAR + 1}-01-04T09:15:00+08:00`) + lag));
+      await handle.terminate('test done');
+      // The history took the patched branch (its marker) and replays on the current code.
+      const history = await handle.fetchHistory();
+      expect(patchMarkers(history)).toEqual(['level-raised-with-its-deadline']);
+      await Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle(), dataConverter: testDataConverter(), sinks: replaySinks() },
+        history,
+        id,
+      );
+    } finally {
+      await deployed.close();
+    }
   });
 });

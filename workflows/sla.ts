@@ -68,6 +68,12 @@ import { breachedKey, DUE_AT_TOLERANCE_MS, dueAtKey, slaLevelKey } from '../infr
  * when that happens, so other histories carry no marker.
  */
 const RUNG_ALARM_WAKES_THE_LOOP = 'rung-alarm-wakes-the-loop';
+/**
+ * LEVEL_RAISED_WITH_ITS_DEADLINE: a level is marked raised only once its alert is made. Its deadline may lie in a year
+ * the data lack (a step warned on 31 December, due in January): the loop then waits for the data and raises it. It was
+ * marked raised before the deadline was worked out, so that warning was never sent. Asked only when that happens.
+ */
+const LEVEL_RAISED_WITH_ITS_DEADLINE = 'level-raised-with-its-deadline';
 
 const { computeDeadlines } = proxyActivities<SlaActivities>({
   startToCloseTimeout: '30 seconds',
@@ -419,17 +425,28 @@ export class SlaClock {
 
   private raise(scope: SlaScope, clock: Clock, level: AlertLevel, counted: number, now: number): void {
     const calendar = this.calendar!;
-    this.raised.add(`${scope}:${level}`);
+    const key = `${scope}:${level}`;
     const instant = (target: number) =>
       formatShanghai(instantWhenCounted(calendar, clock.startedAt, this.pauses, target, now));
+    let deadline: string;
+    let thresholdAt: string;
+    try {
+      deadline = instant(clock.budgetMs);
+      thresholdAt = instant(thresholdMs(clock.budgetMs, level));
+    } catch (err) {
+      // The loop waits for the missing year's data, then raises the level with its deadline.
+      if (!(err instanceof CalendarYearMissingError) || !patched(LEVEL_RAISED_WITH_ITS_DEADLINE)) this.raised.add(key);
+      throw err;
+    }
+    this.raised.add(key);
     const alert: SlaAlert = {
       type: `sla.${level}`,
       alertId: `${this.applicationId}:${scope}:${level}`,
       applicationId: this.applicationId,
       scope,
       level,
-      deadline: instant(clock.budgetMs),
-      thresholdAt: instant(thresholdMs(clock.budgetMs, level)),
+      deadline,
+      thresholdAt,
       consumedFraction: consumedFraction(counted, clock.budgetMs),
       committedHours: this.plan!.budgets[scope].committedHours,
       at: formatShanghai(now),

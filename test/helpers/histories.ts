@@ -42,3 +42,11 @@ export function historyFromJson(json: unknown): History {
 export function readHistoryFile(file: string): History {
   return historyFromJson(JSON.parse(readFileSync(file, 'utf8')));
 }
+
+/** The ids of the patches a history's markers record (`patched()` branches taken), in order. */
+export function patchMarkers(history: History): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
+}

@@ -21,8 +21,11 @@ import { OFFICIAL_SCHEDULES } from '../../domain/calendar/official';
 
 export const TEST_YEAR = 2037;
 
-/** The 2026 notice's arrangement on the dates of 2037, written to a file for SLA_CALENDAR_FILE. */
-export function writeTestCalendarFile(): string {
+/**
+ * The 2026 notice's arrangement on the dates of 2037, written to a file for SLA_CALENDAR_FILE; `later` years after it
+ * (the next year's data, published later) as given.
+ */
+export function writeTestCalendarFile(later: ScheduleData['years'] = []): string {
   const source = OFFICIAL_SCHEDULES.years.find((y) => y.year === 2026)!;
   const shift = (date: string) => date.replace(/^2026-/, `${TEST_YEAR}-`);
   const data: ScheduleData = {
@@ -38,6 +41,7 @@ export function writeTestCalendarFile(): string {
         holidays: source.holidays.map((h) => ({ name: h.name, from: shift(h.from), to: shift(h.to) })),
         makeUpWorkingDays: source.makeUpWorkingDays.map((m) => ({ date: shift(m.date), for: m.for })),
       },
+      ...later,
     ],
   };
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'kaiban-sla-')), `calendar-${TEST_YEAR}.json`);

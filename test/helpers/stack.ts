@@ -25,6 +25,11 @@ export interface Stack {
   simulator: RunningSimulator;
   worker: Worker;
   taskQueue: string;
+  /**
+   * A deployment of the worker with changed configuration (e.g. SLA_CALENDAR_FILE with a newly published year): the
+   * running worker drains and stops, and one built from the configuration with `env` over it takes the task queue.
+   */
+  redeployWorker(env: Record<string, string>): Promise<void>;
   /** Stops the worker, the API and the simulator (not the Temporal server). */
   close(): Promise<void>;
 }
@@ -57,46 +62,61 @@ export async function startStack(
     logger,
     ...options.simulator,
   });
-  const config = loadConfig({
-    ...process.env,
-    ...securityTestEnv(),
-    // Tests submit many applications as one applicant; test/security/ checks the limits themselves.
-    RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '100000',
-    RATE_LIMIT_SUBMISSIONS_PER_IP: '100000',
-    RATE_LIMIT_REQUESTS_PER_IDENTITY: '1000000',
-    ...options.env,
-    PORT: '0',
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    AGENCY_BASE_URL: simulator.url,
-    AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
-    // The time-skipping test server has no Kaiban search attributes registered.
-    TEMPORAL_SEARCH_ATTRIBUTES: String(!env.supportsTimeSkipping),
-  });
+  const configWith = (overrides: Record<string, string> = {}) =>
+    loadConfig({
+      ...process.env,
+      ...securityTestEnv(),
+      // Tests submit many applications as one applicant; test/security/ checks the limits themselves.
+      RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '100000',
+      RATE_LIMIT_SUBMISSIONS_PER_IP: '100000',
+      RATE_LIMIT_REQUESTS_PER_IDENTITY: '1000000',
+      ...options.env,
+      PORT: '0',
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      AGENCY_BASE_URL: simulator.url,
+      AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
+      // The time-skipping test server has no Kaiban search attributes registered.
+      TEMPORAL_SEARCH_ATTRIBUTES: String(!env.supportsTimeSkipping),
+      ...overrides,
+    });
+  const config = configWith();
   const api = await startApi({ config, client: options.client ?? env.client, logger, port: 0 });
-  const deps = activityDepsFromConfig(config, logger);
-  const activityDeps: ActivityDeps = {
-    ...deps,
-    callbackBaseUrl: api.url,
-    settings: {
-      ...deps.settings,
-      ...options.settings,
-    },
+  const createWorker = async (workerConfig: typeof config) => {
+    const deps = activityDepsFromConfig(workerConfig, logger);
+    const activityDeps: ActivityDeps = {
+      ...deps,
+      callbackBaseUrl: api.url,
+      settings: {
+        ...deps.settings,
+        ...options.settings,
+      },
+    };
+    return createKaibanWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      activityDeps: options.activityDeps ? options.activityDeps(activityDeps) : activityDeps,
+      dataConverter: dataConverter(workerConfig),
+      workflowBundle: await workflowBundle(),
+      ...(options.tuning ? { tuning: options.tuning } : {}),
+    });
   };
-  const worker = await createKaibanWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    activityDeps: options.activityDeps ? options.activityDeps(activityDeps) : activityDeps,
-    dataConverter: dataConverter(config),
-    workflowBundle: await workflowBundle(),
-    ...(options.tuning ? { tuning: options.tuning } : {}),
-  });
-  const running = worker.run();
+  let worker = await createWorker(config);
+  let running = worker.run();
   return {
     api,
     simulator,
-    worker,
+    get worker() {
+      return worker;
+    },
     taskQueue,
+    async redeployWorker(overrides) {
+      // One worker per task queue in a process: the old one stops first.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      worker = await createWorker(configWith(overrides));
+      running = worker.run();
+    },
     async close() {
       // The API first, while the worker still answers: callbacks it has taken reach their workflows.
       await api.close();
