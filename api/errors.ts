@@ -1,6 +1,20 @@
 /** The API's one error shape and the single place where errors become HTTP answers. */
+import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Problem } from '../domain/problems';
+
+/** Seconds a caller is asked to wait (Retry-After) when Temporal cannot be reached. */
+const TEMPORAL_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Temporal could not be reached (after the client's own retries): the frontend down or restarting, a deadline run
+ * out. The request may be repeated; nothing was done, or (a start whose answer was lost) its Idempotency-Key finds it.
+ */
+function temporalUnavailable(err: unknown): boolean {
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  // gRPC status codes: 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED.
+  return isGrpcServiceError(grpc) && (grpc.code === 14 || grpc.code === 4);
+}
 
 export class HttpError extends Error {
   constructor(
@@ -31,6 +45,16 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const status = (err as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return sendError(res, status, 'REQUEST_UNREADABLE', 'the request could not be read');
+  }
+  if (temporalUnavailable(err)) {
+    req.log?.warn({ err }, 'Temporal unavailable');
+    res.setHeader('retry-after', String(TEMPORAL_RETRY_AFTER_SECONDS));
+    return sendError(
+      res,
+      503,
+      'TEMPORAL_UNAVAILABLE',
+      'the workflow service cannot be reached; try again shortly (a submission repeated with the same Idempotency-Key starts at most one application)',
+    );
   }
   req.log?.error({ err }, 'unhandled error');
   return sendError(res, 500, 'INTERNAL', 'internal error; quote the request id when reporting it');

@@ -276,6 +276,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '409': errorResponse("The ticket is another step's in this application (TICKET_MISMATCH)"),
             '413': errorResponse('Body larger than 64 kB'),
             '415': errorResponse('A body that is not JSON'),
+            '503': errorResponse(
+              'Temporal cannot be reached (TEMPORAL_UNAVAILABLE); Retry-After says when to send it again',
+            ),
           },
         },
       },

@@ -254,7 +254,9 @@ export function documentAuthorization<T extends Record<string, unknown>>(doc: T)
       responses['429'] ??= error(
         'Too many requests from this caller in the window (RATE_LIMITED, RATE_LIMIT_REQUESTS_PER_IDENTITY); Retry-After says when to try again',
       );
-      responses['503'] ??= error('Bearer tokens cannot be checked at the moment (AUTH_UNAVAILABLE); try again shortly');
+      responses['503'] ??= error(
+        'Bearer tokens cannot be checked at the moment (AUTH_UNAVAILABLE), or Temporal cannot be reached (TEMPORAL_UNAVAILABLE, with Retry-After); try again shortly',
+      );
       if (Object.values(policy.decision.roles).includes('own'))
         responses['404'] ??= error("Unknown, or another applicant's, application");
     }

@@ -2,13 +2,14 @@
  * Reliability: the Temporal dev server goes away mid-run — killed outright — and comes back on
  * the same SQLite file and port. Workers, API and clients reconnect by themselves; callbacks lost
  * while it was away are recovered by polling; every application completes, nothing is filed twice.
+ * An applicant who submits meanwhile is told to try again (503 TEMPORAL_UNAVAILABLE, Retry-After).
  */
+import { authHeaders } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
 import type { NodeProcess } from './helpers/processes';
 import {
   countWorkflows,
   duplicateOrMissingFilings,
-  sleep,
   startReliabilityStack,
   submit,
   until,
@@ -54,17 +55,32 @@ describe('Temporal server restarted mid-run', () => {
     const pidBefore = stack.temporal.pid;
 
     await stack.temporal.stop('SIGKILL');
-    // Agencies decide meanwhile; their callbacks fail against an API that cannot reach Temporal.
-    await sleep(3000);
+    // Agencies decide meanwhile; their callbacks fail against an API that cannot reach Temporal. So does a submission,
+    // once the client's own retries are spent (some 20 s): a 503 that says to try again, not a 500.
+    const late = freshApplication();
+    const refused = await fetch(`${stack.apiUrl}/v1/applications`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': 'server-restart-late',
+        ...(await authHeaders('applicant')),
+      },
+      body: JSON.stringify(late),
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('TEMPORAL_UNAVAILABLE');
     await stack.temporal.start();
     expect(stack.temporal.pid).not.toBe(pidBefore);
+    // Sent again with its key once the server is back: one application.
+    ids.push((await submit(stack.apiUrl, late, 'server-restart-late')).id);
 
     const results = await waitForResults(stack.client, ids, 90_000);
     expect([...results.values()].filter((s) => s.status !== 'completed').map((s) => `${s.id}: ${s.status}`)).toEqual(
       [],
     );
     expect(await duplicateOrMissingFilings(stack.simulator, ids)).toEqual([]);
-    expect(await countWorkflows(stack)).toBe(APPLICATIONS);
+    expect(await countWorkflows(stack)).toBe(APPLICATIONS + 1);
     // The same worker process rode out the outage: it reconnected by itself.
     expect(worker.running).toBe(true);
   }, 150_000);
