@@ -228,7 +228,10 @@ export function createApp(deps: AppDeps): express.Express {
         throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different application');
       }
       res.setHeader('idempotent-replayed', 'true');
-      res.status(202).json({ id, status: 'accepted', links: { self: `/v1/applications/${id}` } });
+      res
+        .status(202)
+        .location(`/v1/applications/${id}`)
+        .json({ id, status: 'accepted', links: { self: `/v1/applications/${id}` } });
       return;
     }
     req.log.info({ applicationId: id }, 'application submitted');
@@ -245,6 +248,7 @@ export function createApp(deps: AppDeps): express.Express {
     // Personal data is masked unless an operator asks for it with a reason (checked, and logged, first).
     const reveal = revealRequested(req, res, id);
     const status = refreshSla(await readStatus(client, id), calendar, now().getTime());
+    reveal?.(); // logged once there is something to see
     res.json(reveal ? status : maskPersonalFields(status));
   });
 

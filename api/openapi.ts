@@ -138,6 +138,13 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           responses: {
             '202': {
               description: 'Accepted; the application runs. A repeated Idempotency-Key returns the same id.',
+              headers: {
+                Location: { description: 'The application: /v1/applications/{id}', schema: { type: 'string' } },
+                'Idempotent-Replayed': {
+                  description: 'true when a repeated Idempotency-Key returned the application it started before',
+                  schema: { type: 'string', enum: ['true'] },
+                },
+              },
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
             },
             '400': errorResponse('Invalid application: every problem listed in issues by field path'),

@@ -53,30 +53,26 @@ const revealQuery = z.object({
 });
 
 /**
- * Whether this request may see personal data in the clear: only an operator, only with a reason,
- * and the reveal is logged. Anything else gets the masked view.
+ * Whether this request may see personal data in the clear: only an operator, only with a reason. Anything else gets
+ * the masked view. A reveal is logged by calling the answer once the data are there to be seen (an unknown
+ * application reveals nothing).
  */
-export function revealRequested(req: Request, res: Response, applicationId: string): boolean {
+export function revealRequested(req: Request, res: Response, applicationId: string): (() => void) | undefined {
   const parsed = revealQuery.safeParse({ reveal: req.query.reveal, reason: req.query.reason });
   if (!parsed.success) {
     throw new HttpError(400, 'REVEAL_INVALID', 'reveal=true needs reason=<why, 5 to 500 characters>, each given once');
   }
-  if (parsed.data.reveal !== 'true') return false;
+  if (parsed.data.reveal !== 'true') return undefined;
   const identity = identityOf(res);
   if (identity?.role !== 'operator')
     throw new HttpError(403, 'REVEAL_FORBIDDEN', 'only operators may reveal personal data');
   if (!parsed.data.reason)
     throw new HttpError(400, 'REVEAL_REASON_REQUIRED', 'reveal=true needs reason=<why, 5 to 500 characters>');
-  if (req.log)
+  const reason = parsed.data.reason;
+  return () =>
+    req.log &&
     auditLog(req.log).warn(
-      {
-        audit: 'personal-data-revealed',
-        by: identity.subject,
-        role: identity.role,
-        applicationId,
-        reason: parsed.data.reason,
-      },
+      { audit: 'personal-data-revealed', by: identity.subject, role: identity.role, applicationId, reason },
       'personal data revealed to an operator',
     );
-  return true;
 }

@@ -170,6 +170,9 @@ describe('an application submitted over HTTP', () => {
     expect(whileRunning.status).toBe(202);
     expect(whileRunning.body.id).toBe(id);
     expect(whileRunning.headers.get('idempotent-replayed')).toBe('true');
+    // Where to follow it, on the replayed answer as on the first.
+    expect(whileRunning.headers.get('location')).toBe(`/v1/applications/${id}`);
+    expect(first.headers.get('location')).toBe(`/v1/applications/${id}`);
 
     const status = await waitForFinalStatus(id);
     expect(status.status).toBe('completed');

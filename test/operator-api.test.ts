@@ -334,6 +334,15 @@ describe('operator API', () => {
       (s) => s.pendingTasks.includes('review'),
     );
     expect(back.company.name).toBe(newName);
+    // No correction asked for now: that is the answer, whatever the body's problems (it was a 400 about them).
+    const unasked = await call(
+      'POST',
+      `/v1/applications/${pending.id}/corrections`,
+      { company: { district: '999999' } },
+      await authHeaders('applicant'),
+    );
+    expect(unasked.status).toBe(409);
+    expect(unasked.body.error.code).toBe('NO_CORRECTION_PENDING');
     const abort = await call('POST', `/v1/applications/${pending.id}/abort`, { reason: 'test done' });
     expect(abort.status).toBe(200);
     await until(

@@ -11,6 +11,7 @@ import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { parseApplication, type Application } from '../../domain/application';
 import { languageFrom, problemsFromZodError } from '../../domain/problems';
+import type { ApplicationStatus } from '../../domain/status';
 import { STEP_IDS, type StepId } from '../../domain/steps';
 import {
   abortUpdate,
@@ -18,6 +19,7 @@ import {
   applicationQuery,
   correctionUpdate,
   reviewUpdate,
+  statusQuery,
   stepActionUpdate,
   withdrawUpdate,
   type ActionRejection,
@@ -74,13 +76,19 @@ function actionId(req: Request, action: string): string {
   return `${action}:${key}`;
 }
 
-const isActionResult = (value: Application | ActionResult): value is ActionResult => 'accepted' in value;
+/** A query's answer, or (`run`) the first result of an action repeated once the application has finished. */
+const isActionResult = <T extends Application | ApplicationStatus>(value: T | ActionResult): value is ActionResult =>
+  'accepted' in value;
+
+/** An action taken before: its first result, from the audit trail. */
+function resultInAudit(status: ApplicationStatus, actionId: string): ActionResult | undefined {
+  const entry = status.audit.find((a) => a.actionId === actionId);
+  return entry && { actionId, action: entry.action, accepted: true, at: entry.at, status: status.status };
+}
 
 /** A repeated action on an application that has finished since: the first result, from the audit trail. */
 async function earlierResult(client: Client, id: string, actionId: string): Promise<ActionResult | undefined> {
-  const status = await readStatus(client, id);
-  const entry = status.audit.find((a) => a.actionId === actionId);
-  return entry && { actionId, action: entry.action, accepted: true, at: entry.at, status: status.status };
+  return resultInAudit(await readStatus(client, id), actionId);
 }
 
 function applicationIdOf(req: Request<{ id: string }>): string {
@@ -198,13 +206,22 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const current = await run(id, (h) => h.query(applicationQuery), correctionId);
     if (isActionResult(current)) return answer(res, current); // answered before the application ended
     const merged = parseApplication(mergeDeep(current, patch), languageFrom(req.headers['accept-language']));
-    if (!merged.ok)
+    if (!merged.ok) {
+      // Problems of a correction nobody asked for are beside the point: that it was not asked for comes first, as
+      // the update's validator says of a valid one. A repeat of one already taken is its first result.
+      const status = await run(id, (h) => h.query(statusQuery), correctionId);
+      if (isActionResult(status)) return answer(res, status);
+      const taken = resultInAudit(status, correctionId);
+      if (taken) return answer(res, taken);
+      if (!status.pendingTasks.includes('correction'))
+        throw new HttpError(409, 'NO_CORRECTION_PENDING', 'no correction was requested');
       throw new HttpError(
         400,
         'VALIDATION_FAILED',
         'the corrected application has problems; see issues',
         merged.problems,
       );
+    }
     const input = { actionId: correctionId, by: actorOf(res), application: merged.value as Application };
     await act(res, id, correctionUpdate, input);
   });

@@ -147,6 +147,18 @@ describe('masking and reveal', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l.audit === 'personal-data-revealed' && l.applicationId === id);
     expect(audit).toMatchObject({ by: 'op-reveal', role: 'operator', reason: 'applicant called the hotline' });
+    // No application, nothing revealed: no audit line saying otherwise.
+    const unknown = `kb-${'0'.repeat(32)}`;
+    const none = await call(
+      stack.api.url,
+      'GET',
+      `/v1/applications/${unknown}?reveal=true&reason=checking%20the%20file`,
+      {
+        token: operator,
+      },
+    );
+    expect(none.status).toBe(404);
+    expect(capture.lines.filter((l) => l.includes(unknown) && l.includes('personal-data-revealed'))).toEqual([]);
   });
 });
 
