@@ -280,6 +280,7 @@ export const STATUS_SCHEMAS = {
             by: actor,
             reason: string,
             step: stepId,
+            inputHash: { type: 'string', description: 'Digest of the request, when it came with an Idempotency-Key' },
             detail: {
               type: 'object',
               description:

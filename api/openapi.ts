@@ -60,7 +60,7 @@ const idempotencyKey = {
   required: false,
   schema: { type: 'string', minLength: 1, maxLength: 200 },
   description:
-    'Makes the action idempotent: a repeated request of the same action (and step) with the same key returns the first result, also once the application has ended. The key is scoped to the action: the same key sent with another action is another action.',
+    'Makes the action idempotent: a repeated request of the same action (and step) with the same key and body returns the first result, also once the application has ended; the same key with another body is 409 IDEMPOTENCY_KEY_REUSED. The key is scoped to the action: the same key sent with another action is another action.',
 };
 
 /** An operator's or applicant's action: a Temporal update, accepted or refused at once. */
@@ -394,6 +394,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             action: { type: 'string' },
             accepted: { const: true },
             at: { type: 'string', format: 'date-time' },
+            inputHash: { type: 'string', description: 'Digest of the request, when it came with an Idempotency-Key' },
             status: {
               type: 'string',
               enum: [...APPLICATION_STATES],

@@ -52,6 +52,8 @@ export interface AuditEntry {
   by: Actor;
   reason?: string;
   step?: StepId;
+  /** A digest of the request that made the action (messages.ts ActionInput), when it came with an Idempotency-Key. */
+  inputHash?: string;
   detail?: Record<string, unknown>;
 }
 

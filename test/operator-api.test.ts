@@ -206,6 +206,15 @@ describe('operator API', () => {
     expect(first.body).toMatchObject({ accepted: true, action: 'review:approve', actionId: 'review:review-1' });
     const again = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-1' });
     expect(again.body).toEqual(first.body);
+    // The same key with another request is not answered with the first one's result (the new one was dropped).
+    const changed = await call(
+      'POST',
+      `/v1/applications/${review.id}/review`,
+      { decision: 'reject', reason: '不予登记' },
+      { 'idempotency-key': 'review-1' },
+    );
+    expect(changed.status).toBe(409);
+    expect(changed.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     const other = await call('POST', `/v1/applications/${review.id}/review`, body, { 'idempotency-key': 'review-2' });
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('NO_REVIEW_PENDING');
@@ -244,6 +253,9 @@ describe('operator API', () => {
     const repeated = await call('POST', `/v1/applications/${pending.id}/withdraw`, {}, applicant);
     expect(repeated.status).toBe(200);
     expect(repeated.body).toEqual({ ...withdrawn.body, status: 'withdrawn' });
+    const changed = await call('POST', `/v1/applications/${pending.id}/withdraw`, { reason: '另有安排' }, applicant);
+    expect(changed.status).toBe(409);
+    expect(changed.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     const other = await call('POST', `/v1/applications/${pending.id}/withdraw`, {}, await authHeaders('applicant'));
     expect(other.status).toBe(409);
   });

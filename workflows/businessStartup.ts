@@ -351,15 +351,24 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   function record(action: string, input: ActionInput, extra: Partial<AuditEntry> = {}): ActionResult {
     const at = nowIso();
+    const inputHash = input.inputHash ? { inputHash: input.inputHash } : {};
     status.audit.push({
       at,
       actionId: input.actionId,
       action,
       by: input.by,
       ...(input.reason ? { reason: input.reason } : {}),
+      ...inputHash,
       ...extra,
     });
-    const result: ActionResult = { actionId: input.actionId, action, accepted: true, at, status: status.status };
+    const result: ActionResult = {
+      actionId: input.actionId,
+      action,
+      accepted: true,
+      at,
+      status: status.status,
+      ...inputHash,
+    };
     actions.set(input.actionId, result);
     return result;
   }

@@ -23,6 +23,11 @@ export interface ActionInput {
   actionId: string;
   by: Actor;
   reason?: string;
+  /**
+   * A digest of what was asked (the request's body and step), given with an Idempotency-Key: the caller tells a
+   * repeat of the same request from the same key sent with another (IDEMPOTENCY_KEY_REUSED). Absent before.
+   */
+  inputHash?: string;
 }
 
 export interface ActionResult {
@@ -30,6 +35,8 @@ export interface ActionResult {
   action: string;
   accepted: true;
   at: string;
+  /** The accepted input's `inputHash`, if it had one. */
+  inputHash?: string;
   /** The application's state right after the action was applied. */
   status: ApplicationState;
 }

@@ -27,7 +27,7 @@ import {
 } from '../../workflows/messages';
 import { readStatus } from '../read-status';
 import { HttpError } from '../errors';
-import { isApplicationId } from '../ids';
+import { isApplicationId, requestHash } from '../ids';
 import { actorOf } from '../identity';
 
 const reason = z.string().trim().min(1).max(500);
@@ -76,6 +76,18 @@ function actionId(req: Request, action: string): string {
   return `${action}:${key}`;
 }
 
+/**
+ * The action's id and, with an Idempotency-Key, a digest of what was asked (the parsed body): the workflow keeps it
+ * with the result, so the same key sent with another body is told apart from a repeat (IDEMPOTENCY_KEY_REUSED) —
+ * it was answered with the first result, and the new request silently dropped.
+ */
+function actionIdentity(req: Request, action: string, body: unknown): { actionId: string; inputHash?: string } {
+  const id = actionId(req, action);
+  return req.header('idempotency-key') === undefined
+    ? { actionId: id }
+    : { actionId: id, inputHash: requestHash(body).slice(0, 32) };
+}
+
 /** A query's answer, or (`run`) the first result of an action repeated once the application has finished. */
 const isActionResult = <T extends Application | ApplicationStatus>(value: T | ActionResult): value is ActionResult =>
   'accepted' in value;
@@ -83,7 +95,16 @@ const isActionResult = <T extends Application | ApplicationStatus>(value: T | Ac
 /** An action taken before: its first result, from the audit trail. */
 function resultInAudit(status: ApplicationStatus, actionId: string): ActionResult | undefined {
   const entry = status.audit.find((a) => a.actionId === actionId);
-  return entry && { actionId, action: entry.action, accepted: true, at: entry.at, status: status.status };
+  return (
+    entry && {
+      actionId,
+      action: entry.action,
+      accepted: true,
+      at: entry.at,
+      status: status.status,
+      ...(entry.inputHash ? { inputHash: entry.inputHash } : {}),
+    }
+  );
 }
 
 /** A repeated action on an application that has finished since: the first result, from the audit trail. */
@@ -159,10 +180,20 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     }
   }
 
-  const answer = (res: Response, result: ActionResult) => res.status(200).json(result);
+  /** The action's result; a first result of the same key for another request is a conflict. */
+  const answer = (res: Response, result: ActionResult, inputHash: string | undefined) => {
+    if (result.inputHash !== undefined && inputHash !== undefined && result.inputHash !== inputHash) {
+      throw new HttpError(
+        409,
+        'IDEMPOTENCY_KEY_REUSED',
+        `this Idempotency-Key was used for another ${result.action} request; use a new key for a new request`,
+      );
+    }
+    res.status(200).json(result);
+  };
 
   /** Sends an action as the workflow update it is (its action id as the update id) and answers with its result. */
-  async function act<I extends { actionId: string }>(
+  async function act<I extends { actionId: string; inputHash?: string }>(
     res: Response,
     id: string,
     update: UpdateDefinition<ActionResult, [I]>,
@@ -171,6 +202,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     answer(
       res,
       await run(id, (h) => h.executeUpdate(update, { args: [input], updateId: input.actionId }), input.actionId),
+      input.inputHash,
     );
   }
 
@@ -178,7 +210,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const id = applicationIdOf(req);
     const body = parseBody(withdrawBody, req);
     const input = {
-      actionId: actionId(req, 'withdraw'),
+      ...actionIdentity(req, 'withdraw', body),
       by: actorOf(res),
       reason: body.reason ?? 'withdrawn by the applicant',
     };
@@ -188,31 +220,32 @@ export function actionsRouter(deps: { client: Client }): express.Router {
   router.post('/v1/applications/:id/abort', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(abortBody, req);
-    const input = { actionId: actionId(req, 'abort'), by: actorOf(res), reason: body.reason };
+    const input = { ...actionIdentity(req, 'abort', body), by: actorOf(res), reason: body.reason };
     await act(res, id, abortUpdate, input);
   });
 
   router.post('/v1/applications/:id/review', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(reviewBody, req);
-    const input = { actionId: actionId(req, 'review'), by: actorOf(res), ...body };
+    const input = { ...actionIdentity(req, 'review', body), by: actorOf(res), ...body };
     await act(res, id, reviewUpdate, input);
   });
 
   router.post('/v1/applications/:id/corrections', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const patch = parseBody(correctionBody, req);
-    const correctionId = actionId(req, 'correction');
+    const identity = actionIdentity(req, 'correction', patch);
+    const correctionId = identity.actionId;
     const current = await run(id, (h) => h.query(applicationQuery), correctionId);
-    if (isActionResult(current)) return answer(res, current); // answered before the application ended
+    if (isActionResult(current)) return answer(res, current, identity.inputHash); // answered before the application ended
     const merged = parseApplication(mergeDeep(current, patch), languageFrom(req.headers['accept-language']));
     if (!merged.ok) {
       // Problems of a correction nobody asked for are beside the point: that it was not asked for comes first, as
       // the update's validator says of a valid one. A repeat of one already taken is its first result.
       const status = await run(id, (h) => h.query(statusQuery), correctionId);
-      if (isActionResult(status)) return answer(res, status);
+      if (isActionResult(status)) return answer(res, status, identity.inputHash);
       const taken = resultInAudit(status, correctionId);
-      if (taken) return answer(res, taken);
+      if (taken) return answer(res, taken, identity.inputHash);
       if (!status.pendingTasks.includes('correction'))
         throw new HttpError(409, 'NO_CORRECTION_PENDING', 'no correction was requested');
       throw new HttpError(
@@ -222,7 +255,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
         merged.problems,
       );
     }
-    const input = { actionId: correctionId, by: actorOf(res), application: merged.value as Application };
+    const input = { ...identity, by: actorOf(res), application: merged.value as Application };
     await act(res, id, correctionUpdate, input);
   });
 
@@ -235,7 +268,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
         if (!(STEP_IDS as readonly string[]).includes(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
         const body = parseBody(stepBody, req);
         const input = {
-          actionId: actionId(req, `${action}:${step}`),
+          ...actionIdentity(req, `${action}:${step}`, body),
           by: actorOf(res),
           step: step as StepId,
           action,
