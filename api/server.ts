@@ -15,7 +15,11 @@ export interface RunningApi {
   server: Server;
   /** The express app (test/security enumerates its routes against the authorization table). */
   app: Express;
-  close(): Promise<void>;
+  /**
+   * Stops taking connections and lets the requests in flight finish (idle keep-alive connections close at once); what
+   * is still open after `graceMs` (default 10 s) is cut. Then callbacks already taken reach their workflows.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startApi(options: {
@@ -48,10 +52,16 @@ export async function startApi(options: {
     url: `http://127.0.0.1:${port}`,
     server,
     app,
-    close: async () => {
+    close: async (graceMs = 10_000) => {
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        // Cutting every connection at once reset a submission in flight: its client, not knowing whether it was
+        // started, could send it again without a key and start a second application.
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
       });
       // Callbacks already taken still reach their workflows before the caller closes the Temporal connection.
       await settleAgencyCallbacks(app);

@@ -3,6 +3,7 @@
  * applications and others are still submitting. Nothing is lost, nothing is started twice, and a
  * resubmission with the same Idempotency-Key still maps to the same application.
  */
+import { request } from 'node:http';
 import type { ApplicationStatus } from '../domain/status';
 import type { Application } from '../domain/application';
 import { authHeaders } from './helpers/auth';
@@ -107,6 +108,36 @@ describe('API restarted while applicants poll', () => {
     }
     expect(await countWorkflows(stack)).toBe(before.length + during.length);
   }, 150_000);
+
+  it('when the API is stopped (SIGTERM) while a submission is in flight, then that submission is still answered', async () => {
+    const body = Buffer.from(JSON.stringify(freshApplication()));
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      ...(await authHeaders('applicant')),
+    };
+    const url = new URL(`${stack.apiUrl}/v1/applications`);
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      // Half the body now, the rest once the API has been told to stop.
+      req.write(body.subarray(0, body.length / 2));
+      setTimeout(() => req.end(body.subarray(body.length / 2)), 1000);
+    });
+    await sleep(300);
+    const stopped = api.stop('SIGTERM');
+    const res = await answered; // it used to be cut (ECONNRESET): was it started? Only a key could tell.
+    expect(res.status).toBe(202);
+    const id = (JSON.parse(res.body) as { id: string }).id;
+    await stopped;
+    api = await stack.startApiProcess();
+    const { status } = await pollUntilFinished(id, 60_000);
+    expect(status.status).toBe('completed');
+  }, 90_000);
 
   it("serves its own metrics, not the workers' SLA series (they would read 0 here; each worker counts them)", async () => {
     const res = await fetch(`${stack.apiUrl}/metrics`, { headers: await authHeaders('supervisor') });
