@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   Client,
+  isGrpcServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
@@ -34,7 +35,7 @@ import { createOfficialCalendar } from '../domain/calendar/official';
 import { DEFAULT_SLA_TERMS, provisionalDueAt, refreshSla, type SlaSettings } from '../domain/sla';
 import { metricsRouter, processMetrics, type KaibanMetrics } from '../observability/metrics';
 import { consoleRouter, type ConsoleOptions } from './routes/console';
-import { submissionSearchAttributes } from '../infra/search-attributes';
+import { SEARCH_ATTRIBUTES, submissionSearchAttributes } from '../infra/search-attributes';
 import { maskPersonalData } from '../observability/logger';
 import type { ApiSecurity } from '../security';
 import { authorize, identityOf, ownerFromMemo } from '../security/authorize';
@@ -162,15 +163,33 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.get('/readyz', async (req, res) => {
+    const { namespace } = client.options;
+    // One deadline for all the checks (a health check gives up after a few seconds), through the connection: a second
+    // argument to a service method would be taken as a callback.
+    const deadline = Date.now() + 3000;
+    const within3s = <T>(call: () => Promise<T>) => client.connection.withDeadline(deadline, call);
+    // A missing schedule year is reported (deadlines wait for it) but does not take the API out of service.
+    const reply = (ready: boolean, found: Record<string, unknown>) =>
+      res.status(ready ? 200 : 503).json({ ready, ...found, namespace, calendar: calendarReadiness(calendar, now()) });
     try {
-      // A deadline through the connection: a second argument to a service method would be taken as a callback.
-      await client.connection.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
-      // A missing schedule year is reported (deadlines wait for it) but does not take the API out of service.
-      res.json({ ready: true, temporal: 'reachable', calendar: calendarReadiness(calendar, now()) });
+      await within3s(() => client.workflowService.describeNamespace({ namespace }));
     } catch (err) {
-      req.log.warn({ err }, 'Temporal unreachable');
-      res.status(503).json({ ready: false, temporal: 'unreachable', calendar: calendarReadiness(calendar, now()) });
+      // gRPC 5 NOT_FOUND: the server answers, but every submission would fail (a misspelt TEMPORAL_NAMESPACE).
+      const missing = isGrpcServiceError(err) && err.code === 5;
+      req.log.warn({ err, namespace }, missing ? 'Temporal namespace not found' : 'Temporal unreachable');
+      return reply(false, { temporal: missing ? 'namespace-missing' : 'unreachable' });
     }
+    if (deps.searchAttributes) {
+      // Submissions set Kaiban's attributes: a namespace without them refuses every one. A listing the credentials may
+      // not make (a managed cluster) proves nothing either way.
+      const listed = await within3s(() => client.connection.operatorService.listSearchAttributes({ namespace })).catch(
+        (err: unknown) => void req.log.warn({ err }, 'search attributes not listed'),
+      );
+      const registered = Object.keys(listed?.customAttributes ?? {});
+      const absent = listed ? Object.keys(SEARCH_ATTRIBUTES).filter((name) => !registered.includes(name)) : [];
+      if (absent.length > 0) return reply(false, { temporal: 'reachable', searchAttributesMissing: absent });
+    }
+    return reply(true, { temporal: 'reachable' });
   });
 
   const openApi = buildOpenApiDocument();

@@ -362,8 +362,15 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: Temporal reachable',
-          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+          summary:
+            "Readiness: Temporal reachable, the namespace there, Kaiban's search attributes in it; the calendar years",
+          responses: {
+            '200': { description: 'Ready: { ready: true, temporal: "reachable", namespace, calendar }' },
+            '503': {
+              description:
+                'Not ready: temporal "unreachable" or "namespace-missing", or searchAttributesMissing (names); submissions would fail',
+            },
+          },
         },
       },
     },

@@ -3,13 +3,19 @@
  * the real worker and the real agency simulator, exactly as a client of Kaiban sees them.
  */
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startApi } from '../api/server';
+import { loadConfig } from '../config';
+import { createLogger } from '../observability/logger';
 import { parseUscc } from '../domain/codes';
 import type { ApplicationStatus, ApplicationSummary } from '../domain/status';
 import { STEP_IDS } from '../domain/steps';
-import { authHeaders } from './helpers/auth';
+import { authHeaders, securityTestEnv } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
 import { schemaProblems } from './helpers/openapi';
+import { eventually } from './helpers/sla-world';
 import { agencyRecords, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 
@@ -358,7 +364,39 @@ describe('service endpoints', () => {
     expect((await call('GET', '/healthz', { anonymous: true })).status).toBe(200);
     const ready = await call('GET', '/readyz', { anonymous: true });
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ ready: true });
+    expect(ready.body).toMatchObject({ ready: true, temporal: 'reachable', namespace: 'default' });
+  });
+
+  it("answers /readyz 503 for a namespace Temporal does not have, or one without Kaiban's search attributes: every submission would fail there", async () => {
+    const bare = `bare-${randomUUID()}`;
+    await env.connection.workflowService.registerNamespace({
+      namespace: bare,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
+    const readiness = async (namespace: string) => {
+      const api = await startApi({
+        config: loadConfig({ ...process.env, ...securityTestEnv(), PORT: '0' }),
+        client: new Client({ connection: env.connection, namespace }),
+        logger: createLogger({ level: 'silent' }),
+        port: 0,
+      });
+      try {
+        const res = await fetch(`${api.url}/readyz`);
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      } finally {
+        await api.close();
+      }
+    };
+    const misspelt = await readiness('no-such-namespace');
+    expect(misspelt).toMatchObject({ status: 503, body: { ready: false, temporal: 'namespace-missing' } });
+    // A new namespace reaches the server's namespace cache within seconds.
+    const unregistered = await eventually(
+      () => readiness(bare),
+      (r) => r.body.temporal !== 'namespace-missing',
+      30_000,
+    );
+    expect(unregistered).toMatchObject({ status: 503, body: { ready: false, temporal: 'reachable', namespace: bare } });
+    expect(unregistered.body.searchAttributesMissing).toEqual(expect.arrayContaining(['KaibanStatus', 'KaibanDueAt']));
   });
 
   it('serves an OpenAPI 3.1 document with the Application schema, without a token', async () => {
