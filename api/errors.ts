@@ -1,5 +1,5 @@
 /** The API's one error shape and the single place where errors become HTTP answers. */
-import { isGrpcServiceError, ServiceError } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Problem } from '../domain/problems';
 
@@ -11,9 +11,14 @@ const TEMPORAL_RETRY_AFTER_SECONDS = 5;
  * out. The request may be repeated; nothing was done, or (a start whose answer was lost) its Idempotency-Key finds it.
  */
 function temporalUnavailable(err: unknown): boolean {
-  const grpc = err instanceof ServiceError ? err.cause : err;
-  // gRPC status codes: 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED.
-  return isGrpcServiceError(grpc) && (grpc.code === 14 || grpc.code === 4);
+  // An update's call that ran out of time (the update may or may not have been taken: its id makes a repeat safe).
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  // The gRPC error, as thrown or as the cause of the client's (ServiceError and others): 14 UNAVAILABLE,
+  // 4 DEADLINE_EXCEEDED.
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (isGrpcServiceError(e) && (e.code === 14 || e.code === 4)) return true;
+  }
+  return false;
 }
 
 export class HttpError extends Error {

@@ -1,5 +1,5 @@
 /** Builds the app from config and listens; used by api/main.ts, `npm start` and the tests. */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
@@ -47,12 +47,23 @@ export async function startApi(options: {
       err ? reject(err) : resolve(s),
     );
   });
+  // Once closing, every answer closes its connection: a keep-alive connection reused for a new request during the
+  // grace period would be cut at its end. Answers under way when the close begins are told too.
+  let closing = false;
+  const answering = new Set<ServerResponse>();
+  server.prependListener('request', (_req, res: ServerResponse) => {
+    if (closing) return res.setHeader('connection', 'close');
+    answering.add(res);
+    res.once('close', () => answering.delete(res));
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     server,
     app,
     close: async (graceMs = 10_000) => {
+      closing = true;
+      for (const res of answering) if (!res.headersSent) res.setHeader('connection', 'close');
       await new Promise<void>((resolve) => {
         // Cutting every connection at once reset a submission in flight: its client, not knowing whether it was
         // started, could send it again without a key and start a second application.

@@ -50,8 +50,9 @@ const envSchema = z.object({
   AGENCY_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   AGENCY_POLL_FAILURES_BEFORE_INCIDENT: z.coerce.number().int().min(1).max(100).default(3),
   // A filing undecided this long becomes an incident (AGENCY_SILENT): a week of polls is some 7,000 history events,
-  // well inside Temporal's limit of 51,200; at most 30 days.
-  AGENCY_SILENT_INCIDENT_HOURS: z.coerce.number().positive().max(720).default(168),
+  // well inside Temporal's limit of 51,200; at most 30 days, and 1,000 polls (loadConfig: the default is shorter when
+  // polls are more frequent than every 10 minutes).
+  AGENCY_SILENT_INCIDENT_HOURS: z.coerce.number().positive().max(720).optional(),
 
   // Worker tuning (worker/worker.ts); the defaults come from bench/ measurements, see README "Benchmarks".
   // 500 cached applications keep a worker (heap capped at 768 MB) under 1 GiB RSS with 10,000 parked.
@@ -98,7 +99,14 @@ export interface Config {
   publicUrl: string;
   agencyUrls: Record<AgencyId, string>;
   agencyCallbackSecrets: Record<AgencyId, string>;
+  /** How long a filing may stay undecided before its step is an incident (AGENCY_SILENT_INCIDENT_HOURS). */
+  agencySilenceMs: number;
 }
+
+/** Polls of one filing at the longest interval before it is an incident (loadConfig). */
+const MAX_POLLS_BEFORE_SILENCE = 1000;
+/** AGENCY_SILENT_INCIDENT_HOURS when unset: a week, or 1,000 polls at AGENCY_POLL_MAX_SECONDS if that is shorter. */
+const DEFAULT_SILENCE_MS = 168 * 3_600_000;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -139,8 +147,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       );
     }
   }
+  // Each poll of a pending filing writes about 11 history events, and four steps may wait at once: polls at the
+  // longest interval for the whole patience must leave an application inside Temporal's 51,200 events.
+  const longestPatienceMs = MAX_POLLS_BEFORE_SILENCE * env.AGENCY_POLL_MAX_SECONDS * 1000;
+  const hours = env.AGENCY_SILENT_INCIDENT_HOURS;
+  if (hours !== undefined && hours * 3_600_000 > longestPatienceMs) {
+    throw new ConfigError(
+      `AGENCY_SILENT_INCIDENT_HOURS: ${hours} h of polls every AGENCY_POLL_MAX_SECONDS (${env.AGENCY_POLL_MAX_SECONDS} s) is ${Math.ceil((hours * 3600) / env.AGENCY_POLL_MAX_SECONDS)} polls of one filing; at most ${MAX_POLLS_BEFORE_SILENCE} (about 11 history events each, up to four steps at once, within Temporal's limit of 51,200 events): shorten the patience or poll less often`,
+    );
+  }
+  const agencySilenceMs = hours !== undefined ? hours * 3_600_000 : Math.min(DEFAULT_SILENCE_MS, longestPatienceMs);
   const publicUrl = env.KAIBAN_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
-  return { env, publicUrl, agencyUrls, agencyCallbackSecrets };
+  return { env, publicUrl, agencyUrls, agencyCallbackSecrets, agencySilenceMs };
 }
 
 export const TASK_QUEUE_DEFAULT = 'kaiban';

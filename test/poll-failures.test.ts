@@ -9,8 +9,9 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
-import { AGENCY_IDS } from '../domain/steps';
-import { authHeaders } from './helpers/auth';
+import { AGENCY_IDS, STEPS } from '../domain/steps';
+import { loadConfig } from '../config';
+import { authHeaders, securityTestEnv } from './helpers/auth';
 import { startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -85,11 +86,10 @@ it('when the agency stays unreachable through the allowed failed polls, then the
   }
 });
 
-/** How many times the workflow polled the agencies (its pollAgencyRequest activities). */
-async function polls(handle: WorkflowHandle): Promise<number> {
+/** How many activities of a type the workflow scheduled (pollAgencyRequest: how many times it polled the agencies). */
+async function activities(handle: WorkflowHandle, type: string): Promise<number> {
   const events = (await handle.fetchHistory()).events ?? [];
-  return events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'pollAgencyRequest')
-    .length;
+  return events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
 }
 
 const silent = (s: ApplicationStatus) =>
@@ -101,14 +101,22 @@ it("when the agency leaves a filing undecided past the patience, then the step i
   const incident = await waitForStatus(handle, silent, 30_000);
   expect(tax(incident).state).toBe('incident');
   expect(tax(incident).error!.message).toMatch(/tax has not decided filing .+ in \d+ s: polling stopped/);
-  const status = (await handle.result()) as ApplicationStatus;
+  // Its intake stops answering too (often why it went silent): the decision its callback brings is enough.
+  await patchSimulator(impatient.simulator, { agencies: { tax: { transientFailureRate: 1 } } });
+  let status: ApplicationStatus;
+  try {
+    status = (await handle.result()) as ApplicationStatus;
+  } finally {
+    await patchSimulator(impatient.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
+  }
   expect(status.status).toBe('completed');
-  expect(tax(status).state).toBe('done');
+  expect(tax(status)).toMatchObject({ state: 'done', decidedVia: 'callback' });
+  expect(await activities(handle, 'fileAgencyRequest')).toBe(STEPS.filter((x) => x.agency).length); // one filing a step
   expect(tax(status).error).toBeUndefined();
   expect(status.pendingTasks).toEqual([]);
   expect(status.audit).toEqual([]); // no operator was needed
   // Polls every 0.2–0.4 s stopped after the 1.5 s of patience; before, they went on for the 8 s the bureau took (~20).
-  expect(await polls(handle)).toBeLessThanOrEqual(SILENCE_MS / SETTINGS.pollInitialMs);
+  expect(await activities(handle, 'pollAgencyRequest')).toBeLessThanOrEqual(SILENCE_MS / SETTINGS.pollInitialMs);
   // Filed again under the same key once the decision came: still one record at the bureau.
   const taxRecords = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
   expect(taxRecords.map((r) => r.status)).toEqual(['approved']);
@@ -131,12 +139,31 @@ it('when an operator marks a silent step done offline, then its filing is withdr
   expect(taxRecords.map((r) => [r.status, r.live])).toEqual([['cancelled', false]]);
 });
 
+it('when an application is aborted while a step is silent, then its pending filing is withdrawn', async () => {
+  await taxDecidingLater(impatient, 600_000);
+  const handle = await startApplication(env.client, { taskQueue: impatient.taskQueue });
+  await waitForStatus(handle, silent, 30_000);
+  const res = await fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}/abort`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+    body: JSON.stringify({ reason: '申请人放弃' }),
+  });
+  expect(res.status).toBe(200);
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('aborted');
+  expect(status.pendingTasks).toEqual([]);
+  const live = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.live);
+  expect(live).toEqual([]);
+  const taxRecords = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+  expect(taxRecords.map((r) => r.status)).toEqual(['cancelled']);
+});
+
 it('when an operator retries a silent step, then the agency is asked again and given the same patience', async () => {
   await taxDecidingLater(impatient, 600_000);
   const handle = await startApplication(env.client, { taskQueue: impatient.taskQueue });
   try {
     await waitForStatus(handle, silent, 30_000);
-    const before = await polls(handle);
+    const before = await activities(handle, 'pollAgencyRequest');
     const res = await fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}/steps/tax/retry`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
@@ -145,10 +172,27 @@ it('when an operator retries a silent step, then the agency is asked again and g
     expect(res.status).toBe(200);
     const again = await waitForStatus(handle, (s) => silent(s) && s.audit.length === 1, 30_000);
     expect(again.audit[0]).toMatchObject({ action: 'retry', step: 'tax' });
-    expect(await polls(handle)).toBeGreaterThan(before);
+    expect(await activities(handle, 'pollAgencyRequest')).toBeGreaterThan(before);
     const taxRecords = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
     expect(taxRecords.map((r) => r.status)).toEqual(['pending']); // the same filing, asked again
   } finally {
     await handle.terminate('test done');
   }
+});
+
+describe('the patience setting', () => {
+  const configWith = (env: Record<string, string>) => loadConfig({ ...securityTestEnv(), ...env });
+
+  it('defaults to a week, or to 1,000 polls at the longest interval when that is shorter', () => {
+    expect(configWith({}).agencySilenceMs).toBe(168 * 3_600_000); // 672 polls every 15 minutes
+    expect(configWith({ AGENCY_POLL_MAX_SECONDS: '60' }).agencySilenceMs).toBe(1000 * 60_000);
+    expect(configWith({ AGENCY_SILENT_INCIDENT_HOURS: '2.5' }).agencySilenceMs).toBe(2.5 * 3_600_000);
+  });
+
+  it('refuses a patience that would poll one filing more than 1,000 times, naming both settings', () => {
+    expect(() => configWith({ AGENCY_SILENT_INCIDENT_HOURS: '168', AGENCY_POLL_MAX_SECONDS: '60' })).toThrow(
+      /AGENCY_SILENT_INCIDENT_HOURS: 168 h of polls every AGENCY_POLL_MAX_SECONDS \(60 s\) is 10080 polls .* at most 1000/,
+    );
+    expect(() => configWith({ AGENCY_SILENT_INCIDENT_HOURS: '721' })).toThrow(/AGENCY_SILENT_INCIDENT_HOURS/);
+  });
 });

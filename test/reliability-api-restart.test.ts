@@ -117,11 +117,11 @@ describe('API restarted while applicants poll', () => {
       ...(await authHeaders('applicant')),
     };
     const url = new URL(`${stack.apiUrl}/v1/applications`);
-    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const answered = new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
       const req = request(url, { method: 'POST', headers }, (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, connection: res.headers.connection }));
       });
       req.on('error', reject);
       // Half the body now, the rest once the API has been told to stop.
@@ -132,6 +132,8 @@ describe('API restarted while applicants poll', () => {
     const stopped = api.stop('SIGTERM');
     const res = await answered; // it used to be cut (ECONNRESET): was it started? Only a key could tell.
     expect(res.status).toBe(202);
+    // Not to be reused for another request while the API stops: that one would be cut at the end of the grace period.
+    expect(res.connection).toBe('close');
     const id = (JSON.parse(res.body) as { id: string }).id;
     await stopped;
     api = await stack.startApiProcess();

@@ -64,7 +64,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       agencyMaxAttempts: config.env.AGENCY_MAX_ATTEMPTS,
       agencyRetryMaxIntervalMs: config.env.AGENCY_RETRY_MAX_INTERVAL_MS,
       pollFailuresBeforeIncident: config.env.AGENCY_POLL_FAILURES_BEFORE_INCIDENT,
-      agencySilenceMs: config.env.AGENCY_SILENT_INCIDENT_HOURS * 3_600_000,
+      agencySilenceMs: config.agencySilenceMs,
       agencyCallTimeoutMs: config.env.AGENCY_TIMEOUT_MS,
       searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
       reviewRules: CURRENT_REVIEW_RULES,

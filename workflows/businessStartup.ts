@@ -143,6 +143,8 @@ const AGENCY_UNREACHABLE = 'AGENCY_UNREACHABLE';
  */
 const AGENCY_SILENCE_INCIDENT = 'agency-silence-incident';
 const AGENCY_SILENT = 'AGENCY_SILENT';
+/** The patience of applications accepted before it was a setting (their acceptance result has none): a week. */
+const AGENCY_SILENCE_MS_BEFORE_SETTING = 7 * 24 * 3_600_000;
 /**
  * DECISIONS_OF_THEIR_OWN_STEP: a callback's decision counts for the step it names only. It was taken by ticket alone,
  * so a decision reported for another step (two agencies issuing alike tickets, or an agency speaking for a ticket of
@@ -198,6 +200,9 @@ class StepRejected extends Error {
 class AgencySilent extends Error {
   constructor(
     message: string,
+    /** The step whose filing it is: this one, or the corrected name reserved within the license's step. */
+    readonly step: StepId,
+    readonly ticket: string,
     readonly decided: () => boolean,
   ) {
     super(message);
@@ -280,6 +285,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** A corrected name whose reservation failed (an incident of the license's step): reserved before the license. */
   let nameOwed = false;
   const incidentActions = new Map<StepId, StepActionInput>();
+  /** Tickets of silent filings whose decision came by callback while their step was an incident (AGENCY_SILENCE_INCIDENT). */
+  const decidedWhileSilent = new Map<StepId, string>();
   /** How many waits for an operator's action each step has (operatorAction). */
   const incidentWaiters = new Map<StepId, number>();
   /** Idempotency keys of filings the agency may hold: one answered with a ticket, or one that may have gone unanswered. */
@@ -609,12 +616,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (!patched(POLL_FAILURE_WAITS_FOR_CALLBACK)) throw err;
         step.error = { code: AGENCY_UNREACHABLE, message: `polling the agency failed: ${describe(err)}` };
       }
-      const patience = config.agencySilenceMs;
-      if (patience !== undefined && Date.now() - waitingSince >= patience && patched(AGENCY_SILENCE_INCIDENT)) {
+      // Applications accepted before the setting get the default: patched() keeps their recorded histories as they
+      // were (false on replay), and takes the branch once they run live.
+      const patience = config.agencySilenceMs ?? AGENCY_SILENCE_MS_BEFORE_SETTING;
+      if (Date.now() - waitingSince >= patience && !decisions.has(key) && patched(AGENCY_SILENCE_INCIDENT)) {
         const waited = duration(Date.now() - waitingSince);
         throw new AgencySilent(
           `${agency} has not decided filing ${ticket} in ${waited}: polling stopped, its callback is still taken; ` +
             'retry to ask the agency again, or mark the step done offline',
+          step.id,
+          ticket,
           () => decisions.has(key),
         );
       }
@@ -626,6 +637,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const def = stepDefinition(id);
     const step = stepStatus(id);
     const agency = def.agency!;
+    // The silent agency's decision came by callback while the step waited for an operator: it completes the step as
+    // it is, with nothing filed again (the agency's intake may be what is down).
+    const heard = decidedWhileSilent.get(id);
+    if (heard !== undefined) {
+      decidedWhileSilent.delete(id);
+      step.state = 'pending';
+      return takeDecision(id, heard, await awaitDecision(step, agency, heard));
+    }
     // A step that starts after the application ended (a withdrawal in the same activation as the license's
     // decision, or before acceptance) files nothing: marked `filing`, its compensation would file it, to cancel it.
     if (CancellationScope.current().consideredCancelled && patched(NO_FILING_AFTER_END)) {
@@ -654,8 +673,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     step.ticket = filed.ticket;
     step.state = 'pending';
     const decision = filed.status === 'pending' ? await awaitDecision(step, agency, filed.ticket) : filed;
-    decided.add(decisionKey(id, filed.ticket));
-    decidedTickets.add(filed.ticket);
+    return takeDecision(id, filed.ticket, decision);
+  }
+
+  /** The agency's decision of a step's filing: its result, or the rejection that ends the application. */
+  function takeDecision(id: StepId, ticket: string, decision: AgencyOutcome | AgencyDecision): Record<string, unknown> {
+    decided.add(decisionKey(id, ticket));
+    decidedTickets.add(ticket);
     if (decision.status !== 'approved') throw new StepRejected(id, decision.reason);
     return decision.result ?? {};
   }
@@ -814,7 +838,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         log.warn('step incident: waiting for an operator', { applicationId, step: id, code: step.error.code });
         const action = silent ? await operatorActionUnless(id, silent.decided) : await operatorAction(id);
         if (action === undefined) {
-          // The silent agency decided after all: filed again under the same key, its answer is that decision.
+          // The silent agency decided after all: its decision completes the step (fileAndAwait).
+          decidedWhileSilent.set(silent!.step, silent!.ticket);
           step.error = undefined;
           continue;
         }
