@@ -73,6 +73,11 @@ export interface ComputeDeadlinesInput {
 export interface DeliverAlertInput {
   channel: string;
   alert: SlaAlert;
+  /**
+   * Every channel of the application's plan. A webhook of the plan that the configuration no longer has is replaced by
+   * the configured ones the plan lacks (see deliverAlert). Absent in histories before it: such a channel is dropped.
+   */
+  channels?: string[];
 }
 
 export interface AlertDelivered {
@@ -117,6 +122,18 @@ export function createSlaActivities(deps: SlaActivityDeps) {
   const calendar = createWorkingCalendar({ officeHours: settings.officeHours, schedules: settings.schedules });
   const webhooks = new Map((deps.webhooks ?? []).map((w) => [w.id, w]));
   if (webhooks.size > 0 && !deps.webhookSecret) throw new Error('SLA webhooks need a signing secret');
+
+  /**
+   * The webhooks that stand in for a planned one this configuration does not have (its URL changed, or it was
+   * removed): those configured now that the plan lacks — all of them for the first such channel of the plan, none for
+   * the others, so that each alert reaches each of them once.
+   */
+  const replacementsOf = (channel: string, planned: string[] | undefined): { id: string; url: string }[] => {
+    if (!planned) return [];
+    const unknown = planned.filter((c) => c !== 'log' && !webhooks.has(c));
+    if (unknown[0] !== channel) return [];
+    return [...webhooks.values()].filter((w) => !planned.includes(w.id));
+  };
 
   return {
     /**
@@ -199,38 +216,47 @@ export function createSlaActivities(deps: SlaActivityDeps) {
         return { deliveredAt: now().toISOString(), attempts: attempt };
       }
       const webhook = webhooks.get(channel);
-      if (!webhook) {
-        // The webhook was removed from the configuration since the alert was raised.
+      const targets = webhook ? [webhook] : replacementsOf(channel, input.channels);
+      if (targets.length === 0) {
+        // The webhook was removed from the configuration since the application was accepted, with none in its place.
         throw ApplicationFailure.nonRetryable(
           `alert channel ${channel} is not configured any more`,
           'AlertChannelUnknown',
         );
       }
       const body = JSON.stringify(alert);
-      let failure: string;
-      try {
-        const res = await send(webhook.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'kaiban-sla-alerts',
-            [ALERT_ID_HEADER]: alert.alertId,
-            [ALERT_SIGNATURE_HEADER]: signAlertBody(deps.webhookSecret!, body),
-            'X-Kaiban-Delivery-Attempt': String(attempt),
-          },
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000),
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) {
-          logger.info(fields, 'SLA alert delivered');
-          return { deliveredAt: now().toISOString(), attempts: attempt };
+      const failures: string[] = [];
+      // A replaced channel goes to each of its replacements; a retry sends to them all again (receivers tell a repeat
+      // by X-Kaiban-Alert-Id, as after any retried delivery).
+      for (const target of targets) {
+        try {
+          const res = await send(target.url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'user-agent': 'kaiban-sla-alerts',
+              [ALERT_ID_HEADER]: alert.alertId,
+              [ALERT_SIGNATURE_HEADER]: signAlertBody(deps.webhookSecret!, body),
+              'X-Kaiban-Delivery-Attempt': String(attempt),
+            },
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000),
+          });
+          await res.arrayBuffer().catch(() => undefined);
+          if (!res.ok) failures.push(`the webhook answered ${res.status}`);
+        } catch (err) {
+          failures.push(`the webhook is unreachable: ${(err as Error).message}`);
         }
-        failure = `the webhook answered ${res.status}`;
-      } catch (err) {
-        failure = `the webhook is unreachable: ${(err as Error).message}`;
       }
+      if (failures.length === 0) {
+        logger.info(
+          webhook ? fields : { ...fields, replacedBy: targets.map((t) => t.id) },
+          webhook ? 'SLA alert delivered' : 'SLA alert delivered to the webhooks configured in place of its channel',
+        );
+        return { deliveredAt: now().toISOString(), attempts: attempt };
+      }
+      const failure = failures.join('; ');
       deps.metrics?.slaAlertDeliveryFailures.inc({ channel });
       logger.warn({ ...fields, failure }, 'SLA alert delivery failed; retrying');
       throw ApplicationFailure.retryable(failure, 'AlertDeliveryFailed');

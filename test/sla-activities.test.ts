@@ -161,6 +161,28 @@ describe('deliverAlert', () => {
     ).rejects.toMatchObject({ type: 'AlertChannelUnknown', nonRetryable: true });
   });
 
+  it('sends a planned webhook the configuration no longer has to the configured ones the plan lacks, once: the first such channel takes them, the others none', async () => {
+    const { run } = activities();
+    const current = webhookChannelId(receiver.url);
+    const channels = ['log', 'webhook:000000000001', 'webhook:000000000002'];
+    const before = receiver.received.length;
+    await new MockActivityEnvironment().run(run.deliverAlert, { channel: 'webhook:000000000001', alert, channels });
+    expect(receiver.received.slice(before).map((r) => r.headers['x-kaiban-alert-id'])).toEqual([alert.alertId]);
+    expect(lines.at(-1)).toMatchObject({ replacedBy: [current] });
+    await expect(
+      new MockActivityEnvironment().run(run.deliverAlert, { channel: 'webhook:000000000002', alert, channels }),
+    ).rejects.toMatchObject({ type: 'AlertChannelUnknown', nonRetryable: true });
+    // A plan that has the configured webhook already: nothing stands in for the removed one.
+    await expect(
+      new MockActivityEnvironment().run(run.deliverAlert, {
+        channel: 'webhook:000000000001',
+        alert,
+        channels: ['log', 'webhook:000000000001', current],
+      }),
+    ).rejects.toMatchObject({ type: 'AlertChannelUnknown' });
+    expect(receiver.received.length).toBe(before + 1);
+  });
+
   it('the log channel writes one structured line and counts the alert by level and scope', async () => {
     const { run, metrics } = activities();
     await new MockActivityEnvironment().run(run.deliverAlert, { channel: 'log', alert });

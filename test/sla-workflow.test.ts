@@ -429,6 +429,23 @@ describe('the one-working-day SLA', () => {
   });
 });
 
+/** The next year's schedule, "published" late in the test year: 1 January a day off, nothing else. */
+const NEXT_YEAR = {
+  year: TEST_YEAR + 1,
+  notice: { number: 'TEST', title: 'test data', publishedOn: `${TEST_YEAR}-12-31`, url: 'test:' },
+  holidays: [{ name: '元旦', from: `${TEST_YEAR + 1}-01-01`, to: `${TEST_YEAR + 1}-01-01` }],
+  makeUpWorkingDays: [],
+};
+
+/** A stack without a workflow cache (no sticky queue: a worker deployed later takes the next task at once). */
+const redeployableStack = () =>
+  startSlaStack({
+    maxCachedWorkflows: 0,
+    maxConcurrentWorkflowTaskExecutions: 10,
+    maxConcurrentActivityTaskExecutions: 20,
+    reuseV8Context: true,
+  });
+
 describe('a year the calendar data lack', () => {
   it('when a step is warned on the last day of the data and due in the next year, not yet published, then the warning is raised with its deadline once that year is deployed, not lost', async () => {
     // Thursday 31 December, the last day of the data. Accepted 09:00 with a name that needs review; the operator
@@ -436,13 +453,7 @@ describe('a year the calendar data lack', () => {
     // its budget on the next working day, in a year nobody has published yet.
     const accepted = at(`${TEST_YEAR}-12-31T09:00:00+08:00`);
     const approvedAt = at(`${TEST_YEAR}-12-31T15:45:00+08:00`);
-    // No cache, so no sticky queue: the worker deployed later takes the workflow's next task at once.
-    const deployed = await startSlaStack({
-      maxCachedWorkflows: 0,
-      maxConcurrentWorkflowTaskExecutions: 10,
-      maxConcurrentActivityTaskExecutions: 20,
-      reuseV8Context: true,
-    });
+    const deployed = await redeployableStack();
     try {
       await patchSimulator(deployed.simulator, { agencies: { police: { processingMs: 600_000, callbacks: false } } });
       const handle = await acceptAtInstant(
@@ -478,16 +489,7 @@ describe('a year the calendar data lack', () => {
       expect(alertsOf(id)).not.toContain('seal:warning');
 
       // The notice is published and deployed: 1 January a day off, then the weekend; Monday 4 January works.
-      await deployed.redeployWorker({
-        SLA_CALENDAR_FILE: writeTestCalendarFile([
-          {
-            year: TEST_YEAR + 1,
-            notice: { number: 'TEST', title: 'test data', publishedOn: `${TEST_YEAR}-12-31`, url: 'test:' },
-            holidays: [{ name: '元旦', from: `${TEST_YEAR + 1}-01-01`, to: `${TEST_YEAR + 1}-01-01` }],
-            makeUpWorkingDays: [],
-          },
-        ]),
-      });
+      await deployed.redeployWorker({ SLA_CALENDAR_FILE: writeTestCalendarFile([NEXT_YEAR]) });
       // The clocks ask for the data again an hour later.
       await skipTo(env, warningAt + 2 * H);
       const alerts = await eventually(
@@ -510,6 +512,43 @@ describe('a year the calendar data lack', () => {
       );
     } finally {
       await deployed.close();
+    }
+  });
+});
+
+describe('webhooks changed while applications run', () => {
+  it("when the alert webhook's URL changes, then alerts of applications accepted before go to the new one, not dropped", async () => {
+    // Monday 4 January of the next year, 09:00: the seal (2 h, a slow bureau) is warned at 10:30.
+    const accepted = at(`${TEST_YEAR + 1}-01-04T09:00:00+08:00`);
+    const calendarFile = writeTestCalendarFile([NEXT_YEAR]);
+    const moved = await startWebhookReceiver(SECRET);
+    const deployed = await redeployableStack();
+    try {
+      await deployed.redeployWorker({ SLA_CALENDAR_FILE: calendarFile });
+      await patchSimulator(deployed.simulator, { agencies: { police: { processingMs: 600_000, callbacks: false } } });
+      const handle = await acceptAtInstant(accepted, undefined, deployed);
+      const id = handle.workflowId;
+      const filed = await waitForStatus(handle, (s) => step(s, 'seal').state === 'pending');
+      const warningAt = Date.parse(step(filed, 'seal').startedAt!) + 1.5 * H;
+      expect(warningAt - at(`${TEST_YEAR + 1}-01-04T10:30:00+08:00`)).toBeLessThan(60_000);
+
+      // The supervision platform moves: the deployment's SLA_WEBHOOK_URLS names the new receiver only.
+      await deployed.redeployWorker({ SLA_CALENDAR_FILE: calendarFile, SLA_WEBHOOK_URLS: moved.url });
+      await skipTo(env, warningAt + 60_000);
+      const alerts = await eventually(
+        () => moved.accepted(id),
+        (a) => a.some((x) => x.scope === 'seal' && x.level === 'warning'),
+        30_000,
+      );
+      expect(alerts.filter((x) => x.scope === 'seal' && x.level === 'warning')).toHaveLength(1);
+      expect(receiver.accepted(id).filter((x) => x.scope === 'seal')).toEqual([]);
+      const status = await handle.query(statusQuery);
+      const warning = status.sla!.alerts!.find((a) => a.alertId === `${id}:seal:warning`)!;
+      expect(warning.deliveries.map((d) => d.state)).toEqual(['delivered', 'delivered']); // the log, and the webhook
+      await handle.terminate('test done');
+    } finally {
+      await deployed.close();
+      await moved.close();
     }
   });
 });

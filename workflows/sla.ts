@@ -461,7 +461,7 @@ export class SlaClock {
 
   private async deliver(alert: SlaAlert, delivery: SlaAlertDelivery): Promise<void> {
     try {
-      const done = await deliverAlert({ channel: delivery.channel, alert });
+      const done = await deliverAlert({ channel: delivery.channel, alert, channels: this.plan!.channels });
       delivery.state = 'delivered';
       delivery.attempts = done.attempts;
       delivery.deliveredAt = done.deliveredAt;
