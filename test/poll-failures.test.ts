@@ -92,6 +92,15 @@ async function activities(handle: WorkflowHandle, type: string): Promise<number>
   return events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
 }
 
+/** An operator's action on the application over the API, with a reason. */
+async function operatorPost(handle: WorkflowHandle, path: string, reason: string): Promise<Response> {
+  return fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+    body: JSON.stringify({ reason }),
+  });
+}
+
 const silent = (s: ApplicationStatus) =>
   s.pendingTasks.includes('incident:tax') && tax(s).error?.code === 'AGENCY_SILENT';
 
@@ -126,11 +135,7 @@ it('when an operator marks a silent step done offline, then its filing is withdr
   await taxDecidingLater(impatient, 600_000);
   const handle = await startApplication(env.client, { taskQueue: impatient.taskQueue });
   await waitForStatus(handle, silent, 30_000);
-  const res = await fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}/steps/tax/skip`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-    body: JSON.stringify({ reason: '已在窗口办理' }),
-  });
+  const res = await operatorPost(handle, '/steps/tax/skip', '已在窗口办理');
   expect(res.status).toBe(200);
   const status = (await handle.result()) as ApplicationStatus;
   expect(status.status).toBe('completed');
@@ -143,11 +148,7 @@ it('when an application is aborted while a step is silent, then its pending fili
   await taxDecidingLater(impatient, 600_000);
   const handle = await startApplication(env.client, { taskQueue: impatient.taskQueue });
   await waitForStatus(handle, silent, 30_000);
-  const res = await fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}/abort`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-    body: JSON.stringify({ reason: '申请人放弃' }),
-  });
+  const res = await operatorPost(handle, '/abort', '申请人放弃');
   expect(res.status).toBe(200);
   const status = (await handle.result()) as ApplicationStatus;
   expect(status.status).toBe('aborted');
@@ -164,11 +165,7 @@ it('when an operator retries a silent step, then the agency is asked again and g
   try {
     await waitForStatus(handle, silent, 30_000);
     const before = await activities(handle, 'pollAgencyRequest');
-    const res = await fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}/steps/tax/retry`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-      body: JSON.stringify({ reason: '部门称已恢复' }),
-    });
+    const res = await operatorPost(handle, '/steps/tax/retry', '部门称已恢复');
     expect(res.status).toBe(200);
     const again = await waitForStatus(handle, (s) => silent(s) && s.audit.length === 1, 30_000);
     expect(again.audit[0]).toMatchObject({ action: 'retry', step: 'tax' });

@@ -193,17 +193,13 @@ class StepRejected extends Error {
   }
 }
 
-/**
- * The agency has not decided a filing within the patience given (AGENCY_SILENCE_INCIDENT): the step becomes an
- * incident. `decided` tells whether its decision has come by callback since.
- */
+/** The agency has not decided a filing within the patience given (AGENCY_SILENCE_INCIDENT): the step becomes an incident. */
 class AgencySilent extends Error {
   constructor(
     message: string,
     /** The step whose filing it is: this one, or the corrected name reserved within the license's step. */
     readonly step: StepId,
     readonly ticket: string,
-    readonly decided: () => boolean,
   ) {
     super(message);
   }
@@ -626,7 +622,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             'retry to ask the agency again, or mark the step done offline',
           step.id,
           ticket,
-          () => decisions.has(key),
         );
       }
       delay = Math.min(delay * 2, config.pollMaxMs);
@@ -836,7 +831,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           ? { code: AGENCY_SILENT, message: silent.message }
           : { code: 'STEP_INCIDENT', message: describe(err) };
         log.warn('step incident: waiting for an operator', { applicationId, step: id, code: step.error.code });
-        const action = silent ? await operatorActionUnless(id, silent.decided) : await operatorAction(id);
+        // A silent agency's decision may still come by callback meanwhile.
+        const action = silent
+          ? await operatorActionUnless(id, () => decisions.has(decisionKey(silent.step, silent.ticket)))
+          : await operatorAction(id);
         if (action === undefined) {
           // The silent agency decided after all: its decision completes the step (fileAndAwait).
           decidedWhileSilent.set(silent!.step, silent!.ticket);

@@ -66,26 +66,16 @@ function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
 /**
  * The action's id: its Idempotency-Key scoped to the action (and step), so that one key sent with two different
  * actions — a retry of `tax`, then of `fund` — is two actions, not the first one's result returned for the second.
- * Without a key, a new id: the request is not idempotent.
- */
-function actionId(req: Request, action: string): string {
-  const key = req.header('idempotency-key');
-  if (key === undefined) return randomUUID();
-  if (key.length === 0 || key.length > 200)
-    throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 characters');
-  return `${action}:${key}`;
-}
-
-/**
- * The action's id and, with an Idempotency-Key, a digest of what was asked (the parsed body): the workflow keeps it
- * with the result, so the same key sent with another body is told apart from a repeat (IDEMPOTENCY_KEY_REUSED) —
- * it was answered with the first result, and the new request silently dropped.
+ * Without a key, a new id: the request is not idempotent. With one, also a digest of what was asked (the parsed body):
+ * the workflow keeps it with the result, so the same key sent with another body is told apart from a repeat
+ * (IDEMPOTENCY_KEY_REUSED) — it was answered with the first result, and the new request silently dropped.
  */
 function actionIdentity(req: Request, action: string, body: unknown): { actionId: string; inputHash?: string } {
-  const id = actionId(req, action);
-  return req.header('idempotency-key') === undefined
-    ? { actionId: id }
-    : { actionId: id, inputHash: requestHash(body).slice(0, 32) };
+  const key = req.header('idempotency-key');
+  if (key === undefined) return { actionId: randomUUID() };
+  if (key.length === 0 || key.length > 200)
+    throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 characters');
+  return { actionId: `${action}:${key}`, inputHash: requestHash(body).slice(0, 32) };
 }
 
 /** A query's answer, or (`run`) the first result of an action repeated once the application has finished. */
