@@ -105,7 +105,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     paths: {
       '/v1/applications': {
         get: {
-          summary: 'Applications for operators, most recent first, through Temporal visibility',
+          summary:
+            'Applications for operators through Temporal visibility: those running first, newest first, then those ended, last ended first',
           parameters: Object.entries(
             (jsonSchemaOf(listQuerySchema).properties ?? {}) as Record<string, Record<string, unknown>>,
           ).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
@@ -430,7 +431,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             closedAt: { type: 'string', format: 'date-time' },
             workingMsLeft: {
               type: 'number',
-              description: 'Open applications: working time to dueAt, negative when overdue',
+              description:
+                'Running applications whose SLA clock runs: working time to dueAt, negative when overdue. Absent while the clock is paused (a correction awaited), once it stopped (compensating, ended) and without a deadline',
             },
             endedInTemporal: {
               type: 'string',

@@ -43,7 +43,7 @@ const ANY_APPROVAL = z.object({ result: z.record(z.string(), z.unknown()) });
  * the following steps need. An approval must carry a result.
  */
 export function approvedResultProblems(step: StepId, result: unknown, lang: Language = 'en'): Problem[] {
-  const parsed = (APPROVALS[step] ?? ANY_APPROVAL).safeParse({ result });
+  const parsed = (APPROVALS[step] ?? ANY_APPROVAL).safeParse({ result }, { reportInput: true });
   return parsed.success ? [] : problemsFromZodError(parsed.error, lang);
 }
 

@@ -46,6 +46,10 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
       `shareholder contributions sum to ${p.contributed} yuan, not the registered capital of ${p.registeredCapital} yuan`,
   },
   UNKNOWN_FIELD: { zh: (p) => `不接受的字段「${p.key}」`, en: (p) => `unknown field '${p.key}'` },
+  NOTHING_TO_SEARCH: {
+    zh: () => '应至少包含一个汉字、字母或数字',
+    en: () => 'expected at least one letter or digit to search for',
+  },
   REQUIRED: { zh: () => '必填', en: () => 'required' },
   INVALID_TYPE: { zh: (p) => `类型错误，应为 ${p.expected}`, en: (p) => `wrong type, expected ${p.expected}` },
   TOO_SMALL: { zh: (p) => `不能小于 ${p.minimum}`, en: (p) => `must be at least ${p.minimum}` },

@@ -171,7 +171,10 @@ export interface ApplicationSummary {
   breached: string[];
   submittedAt?: string;
   closedAt?: string;
-  /** Working time until dueAt for an open application, negative when overdue (so the console needs no calendar). */
+  /**
+   * Working time until dueAt while the application runs on its clock, negative when overdue (so the console needs no
+   * calendar); none while the clock is paused or stopped.
+   */
   workingMsLeft?: number;
   /** Temporal closed the workflow without Kaiban: `status` is the last one it had, and it is no longer open. */
   endedInTemporal?: EndedInTemporal;

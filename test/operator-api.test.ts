@@ -270,6 +270,34 @@ describe('operator API', () => {
         expect.objectContaining({ path: 'comment', code: 'UNKNOWN_FIELD' }),
       ]),
     );
+    // A value of the wrong type is not a missing one (both were answered REQUIRED).
+    const typed = await call('POST', `/v1/applications/${review.id}/review`, {
+      decision: 'approve',
+      reason: 5,
+      fields: 'company.name',
+    });
+    expect(typed.status).toBe(400);
+    expect(typed.body.error.issues).toEqual([
+      expect.objectContaining({ path: 'reason', code: 'INVALID_TYPE', message: '类型错误，应为 string' }),
+      expect.objectContaining({ path: 'fields', code: 'INVALID_TYPE', message: '类型错误，应为 array' }),
+    ]);
+  });
+
+  it("names the rule a list filter breaks, listing a task's values", async () => {
+    const res = await call('GET', '/v1/applications?pageSize=abc&task=incident:foo&q=---');
+    expect(res.status).toBe(400);
+    const issues = res.body.error.issues as { path: string; code: string; message: string }[];
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'pageSize', code: 'INVALID_TYPE' }),
+        expect.objectContaining({ path: 'task', code: 'NOT_ALLOWED_VALUE' }),
+        expect.objectContaining({ path: 'q', code: 'NOTHING_TO_SEARCH' }),
+      ]),
+    );
+    expect(issues.find((i) => i.path === 'task')?.message).toContain('incident:license');
+    expect((await call('GET', '/v1/applications?pageSize=1.5')).body.error.issues).toEqual([
+      expect.objectContaining({ path: 'pageSize', code: 'NOT_INTEGER' }),
+    ]);
   });
 
   it('answers 400 naming pageToken for a page token the list did not give out, or gave out for other filters', async () => {
@@ -285,6 +313,10 @@ describe('operator API', () => {
     expect(other.status).toBe(400);
     expect(other.body.error.issues[0].code).toBe('PAGE_TOKEN_INVALID');
     expect((await call('GET', `/v1/applications?pageSize=1&pageToken=${token}`)).status).toBe(200);
+    // An empty token is the first page (`pageToken=${next ?? ''}`), as the schema allows.
+    const first = await call('GET', '/v1/applications?pageSize=1&pageToken=');
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(1);
   });
 
   it('answers 409 to withdrawing a completed application, 404 to an unknown one', async () => {
@@ -407,6 +439,24 @@ describe('operator API on a calendar of its own (SLA_OFFICE_HOURS)', () => {
     // and the default office hours would have counted otherwise (fewer hours a day between now and the deadline).
     const byDefault = createWorkingCalendar({ schedules }).workingTimeBetween(Date.now(), dueAt);
     expect(byDefault).toBeLessThan(after);
+
+    // Sent back to the applicant, the clock pauses: the deadline stays listed, the figure that counted down to it goes
+    // (it kept falling, and a paused application was listed as overdue).
+    const asked = await fetch(`${custom.api.url}/v1/applications/${id}/review`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...operator },
+      body: JSON.stringify({ decision: 'request_correction', reason: '住所请补充', fields: ['company.address'] }),
+    });
+    expect(asked.status).toBe(200);
+    const paused = await until(
+      async () => {
+        const page = await fetch(`${custom.api.url}/v1/applications?q=${id}&task=correction`, { headers: operator });
+        return ((await page.json()) as { items: { dueAt?: string; workingMsLeft?: number }[] }).items[0];
+      },
+      (item) => item !== undefined,
+    );
+    expect(paused!.dueAt).toBeDefined();
+    expect(paused!.workingMsLeft).toBeUndefined();
 
     await fetch(`${custom.api.url}/v1/applications/${id}/abort`, {
       method: 'POST',

@@ -51,7 +51,8 @@ export const correctionBody = z.strictObject({
 });
 
 function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
-  const parsed = schema.safeParse(req.body ?? {});
+  // reportInput: a value of the wrong type is told apart from a missing one (problemsFromZodError).
+  const parsed = schema.safeParse(req.body ?? {}, { reportInput: true });
   if (!parsed.success) {
     throw new HttpError(
       400,

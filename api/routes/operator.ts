@@ -42,19 +42,20 @@ import { completionStats } from './completion';
 
 export const PAGE_SIZE_MAX = 100;
 
-const taskPattern = new RegExp(`^(review|correction|incident:(${STEP_IDS.join('|')}))$`);
+/** What an operator can wait on: a review, a correction, or an incident of one step. */
+export const PENDING_TASKS = ['review', 'correction', ...STEP_IDS.map((s) => `incident:${s}` as const)] as const;
 
 export const listQuerySchema = z.strictObject({
   status: z.enum(APPLICATION_STATES).optional(),
   sla: z.enum(SLA_LEVELS).optional(),
   district: z.enum(Object.keys(NANCHANG_DISTRICTS) as [string, ...string[]]).optional(),
-  task: z.string().regex(taskPattern).optional(),
+  task: z.enum(PENDING_TASKS).optional(),
   q: z
     .string()
     .trim()
     .min(1)
     .max(60)
-    .refine((q) => searchableCharacters(q).length > 0, 'expected at least one letter or digit to search for')
+    .refine((q) => searchableCharacters(q).length > 0, { params: { code: 'NOTHING_TO_SEARCH' } })
     .describe(
       'Part of the company name (every letter and digit of it must be in the name), or an application id or its start (kb- and at least 4 hex digits)',
     )
@@ -117,8 +118,13 @@ export function operatorRouter(deps: {
   const calendar = deps.calendar ?? createOfficialCalendar();
   const now = deps.now ?? (() => new Date());
   const completionFigures = completionStats(client, calendar);
-  const workingMsLeft = (status: string, dueAt: Date | undefined): number | undefined => {
-    if (!dueAt || (status !== 'running' && status !== 'compensating')) return undefined;
+  /**
+   * Working time to the deadline while the SLA clock runs: none once the application stops running (its clock stopped;
+   * a compensation runs on no deadline) nor while it waits on the applicant (the clock is paused and the deadline
+   * moves when it resumes).
+   */
+  const workingMsLeft = (status: string, dueAt: Date | undefined, pendingTasks: string[]): number | undefined => {
+    if (!dueAt || status !== 'running' || pendingTasks.includes('correction')) return undefined;
     const at = now().getTime();
     try {
       return dueAt.getTime() >= at ? calendar.workingTimeBetween(at, dueAt) : -calendar.workingTimeBetween(dueAt, at);
@@ -130,7 +136,7 @@ export function operatorRouter(deps: {
   const namespace = client.options.namespace;
 
   router.get('/v1/applications', async (req: Request, res) => {
-    const parsed = listQuerySchema.safeParse(req.query);
+    const parsed = listQuerySchema.safeParse(req.query, { reportInput: true });
     if (!parsed.success) {
       throw new HttpError(
         400,
@@ -141,7 +147,8 @@ export function operatorRouter(deps: {
     }
     const { pageSize, pageToken, ...filters } = parsed.data;
     const query = visibilityQuery(taskQueue, filters);
-    const serverToken = pageToken === undefined ? undefined : serverPageToken(query, pageToken);
+    // An empty token is the first page, as a client that sends `pageToken=${next ?? ''}` means it.
+    const serverToken = !pageToken ? undefined : serverPageToken(query, pageToken);
     if (serverToken === null) {
       throw new HttpError(400, 'VALIDATION_FAILED', 'bad filters; see issues', [
         problem(['pageToken'], 'PAGE_TOKEN_INVALID', languageFrom(req.headers['accept-language'])),
@@ -158,18 +165,19 @@ export function operatorRouter(deps: {
       const dueAt = attributes.get(dueAtKey);
       const status = attributes.get(statusKey) ?? 'running';
       const ended = endedInTemporal(e.status);
+      const pendingTasks = attributes.get(pendingTaskKey) ?? [];
       return {
         id: e.execution?.workflowId ?? '',
         status,
         companyName: companyNameFromSearchText(attributes.get(companyNameKey)),
         district: attributes.get(districtKey),
-        pendingTasks: attributes.get(pendingTaskKey) ?? [],
+        pendingTasks,
         slaLevel: attributes.get(slaLevelKey),
         dueAt: dueAt ? dueAt.toISOString() : undefined,
         breached: attributes.get(breachedKey) ?? [],
         submittedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
         closedAt: e.closeTime?.seconds ? new Date(Number(e.closeTime.seconds) * 1000).toISOString() : undefined,
-        workingMsLeft: ended ? undefined : workingMsLeft(status, dueAt),
+        workingMsLeft: ended ? undefined : workingMsLeft(status, dueAt, pendingTasks),
         ...(ended ? { endedInTemporal: ended } : {}),
       };
     });
