@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
+import type { ApplicationStatus } from '../domain/status';
 import { createLogger } from '../observability/logger';
 import { buildConsole } from '../scripts/build-console';
 import { SignJWT } from 'jose';
@@ -351,6 +352,37 @@ describe('the operator console', () => {
       await patchSimulator(stack.simulator, {
         agencies: { fund: { transientFailureRate: 0, refuseUndo: false, answerDelayMs: 0, processingMs: 150 } },
       });
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('when the police stay down, then the seal is marked done offline from the console with its record ids, and the bank files with them', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
+    try {
+      const stuck = await submit();
+      await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
+      await row(page, stuck.id).locator('th a').click();
+      await page.getByTestId('skip-seal').waitFor();
+      await page.locator('#skip-reason-seal').fill('已在公安窗口备案印章');
+      // The form asks for what the bank quotes (it sent nothing, and the bank's refusal undid the application).
+      await page.getByLabel('线下备案的印章备案号（多个以逗号分隔）').fill('GA3601000000000001， GA3601000000000002');
+      await page.getByTestId('skip-seal').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+      await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+      const res = await fetch(`${stack.api.url}/v1/applications/${stuck.id}`, {
+        headers: await authHeaders('operator'),
+      });
+      const status = (await res.json()) as ApplicationStatus;
+      expect(status.steps.find((s) => s.id === 'seal')?.output).toMatchObject({
+        seals: [{ recordId: 'GA3601000000000001' }, { recordId: 'GA3601000000000002' }],
+      });
+      expect(status.steps.find((s) => s.id === 'bank')?.state).toBe('done');
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
     }
     expect(errors).toEqual([]);
     await page.context().close();

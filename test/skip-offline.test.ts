@@ -64,9 +64,24 @@ async function recordsAt(handle: WorkflowHandle, agency: AgencyId) {
 }
 
 /** An operator retries a step in an incident, or marks it done offline with a reason. */
-function operatorActs(handle: WorkflowHandle, step: StepId, action: 'retry' | 'skip', reason?: string) {
+function operatorActs(
+  handle: WorkflowHandle,
+  step: StepId,
+  action: 'retry' | 'skip',
+  reason?: string,
+  output?: Record<string, unknown>,
+) {
   return handle.executeUpdate(stepActionUpdate, {
-    args: [{ actionId: randomUUID(), by: OPERATOR, step, action, ...(reason ? { reason } : {}) }],
+    args: [
+      {
+        actionId: randomUUID(),
+        by: OPERATOR,
+        step,
+        action,
+        ...(reason ? { reason } : {}),
+        ...(output ? { output } : {}),
+      },
+    ],
   });
 }
 
@@ -191,7 +206,7 @@ async function nameDoneOfflineWhileHeld(): Promise<{ handle: WorkflowHandle; tic
   const pending = await waitForStatus(handle, (s) => s.steps.find((x) => x.id === 'name')?.state === 'pending');
   await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 1 } } });
   await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'), 30_000);
-  await operatorActs(handle, 'name', 'skip', '已在窗口办理名称');
+  await operatorActs(handle, 'name', 'skip', '已在窗口办理名称', { reservationId: 'MZ-WINDOW-0001' });
   return { handle, ticket: pending.steps.find((x) => x.id === 'name')!.ticket };
 }
 
@@ -388,4 +403,37 @@ it('when a retried filing is turned away after an earlier round got a ticket, th
   } finally {
     await patchSimulator(stack.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
   }
+});
+
+it('when an operator marks the seal done offline, then the skip must carry its record ids, and the bank files with them', async () => {
+  // The police's system is down from the start: the seal filing fails until it is an incident.
+  await agenciesInstantBut('police', { transientFailureRate: 1 });
+  const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:seal'), 30_000);
+  const operator = await authHeaders('operator');
+  const skip = (body: unknown) =>
+    fetch(`${stack.api.url}/v1/applications/${handle.workflowId}/steps/seal/skip`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...operator },
+      body: JSON.stringify(body),
+    });
+
+  // Without them the bank's signature card had no seals: the bank refused, and the whole application was undone.
+  const bare = await skip({ reason: '已在公安窗口备案印章' });
+  expect(bare.status).toBe(400);
+  const refused = (await bare.json()) as { error: { code: string; issues: { path: string; code: string }[] } };
+  expect(refused.error.code).toBe('OUTPUT_REQUIRED');
+  expect(refused.error.issues).toEqual([expect.objectContaining({ path: 'output.seals', code: 'OUTPUT_REQUIRED' })]);
+  expect((await skip({ reason: '已在公安窗口备案印章', output: { seals: [{ recordId: ' ' }] } })).status).toBe(400);
+
+  const seals = [{ recordId: 'GA3601000000000001' }, { recordId: 'GA3601000000000002' }];
+  expect((await skip({ reason: '已在公安窗口备案印章', output: { seals } })).status).toBe(200);
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('completed');
+  expect(status.steps.find((s) => s.id === 'seal')).toMatchObject({
+    state: 'skipped',
+    output: expect.objectContaining({ seals }),
+  });
+  expect(status.steps.find((s) => s.id === 'bank')).toMatchObject({ state: 'done' });
+  await agenciesInstantBut('police', {});
 });

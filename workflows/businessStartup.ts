@@ -32,7 +32,7 @@ import { buildAgencyPayload, filingKey, filingMayHaveReachedAgency, type StepOut
 import { canonicalJson } from '../domain/canonical-json';
 import { changedPaths, withinFields } from '../domain/changes';
 import { shanghaiIsoDate } from '../domain/calendar';
-import { isValidUscc } from '../domain/codes';
+import { offlineOutputProblem } from '../domain/offline-outputs';
 import { assessApplication, reviewRulesEdition } from '../domain/review-rules';
 import type {
   Actor,
@@ -509,15 +509,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         }
         if (input.action === 'skip') {
           requireReason(input);
-          const uscc = input.output?.uscc;
-          if (!undoIncident && input.step === 'license' && !isValidUscc(String(uscc ?? ''))) {
-            rejectAction(
-              'OUTPUT_REQUIRED',
-              uscc === undefined
-                ? 'skipping the license needs output.uscc: the USCC issued offline'
-                : 'output.uscc is not a valid unified social credit code (18 characters, the last a check character)',
-            );
-          }
+          // What the steps after it file with (domain/offline-outputs.ts); an undo done offline brings nothing.
+          const missing = undoIncident ? undefined : offlineOutputProblem(input.step, input.output);
+          if (missing) rejectAction('OUTPUT_REQUIRED', missing);
         }
       },
     },

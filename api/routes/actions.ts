@@ -10,6 +10,7 @@ import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { parseApplication, type Application } from '../../domain/application';
+import { OFFLINE_OUTPUT_FIELDS } from '../../domain/offline-outputs';
 import { languageFrom, problemsFromZodError } from '../../domain/problems';
 import type { ApplicationStatus } from '../../domain/status';
 import { STEP_IDS, type StepId } from '../../domain/steps';
@@ -132,10 +133,15 @@ function mergeDeep(base: unknown, patch: unknown): unknown {
 /** The body field a rejection of the workflow's own rules is about, named in the answer's issues as schema errors are. */
 const REJECTED_FIELDS: Partial<Record<ActionRejection, string>> = {
   REASON_REQUIRED: 'reason',
-  OUTPUT_REQUIRED: 'output.uscc',
   APPLICATION_INVALID: 'application',
   NAME_CHANGE_NOT_ALLOWED: 'application.company.name',
 };
+
+/** The field a rejection names: a skip's missing output is the step's own (domain/offline-outputs.ts). */
+function rejectedField(code: ActionRejection, input: { step?: StepId }): string | undefined {
+  if (code === 'OUTPUT_REQUIRED') return (input.step && OFFLINE_OUTPUT_FIELDS[input.step]) || 'output';
+  return REJECTED_FIELDS[code];
+}
 
 export function actionsRouter(deps: { client: Client }): express.Router {
   const { client } = deps;
@@ -146,6 +152,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     id: string,
     send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<A>,
     actionId?: string,
+    input: { step?: StepId } = {},
   ): Promise<A | ActionResult> {
     const handle = client.workflow.getHandle(id);
     try {
@@ -162,7 +169,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
         const code = err.cause.type as ActionRejection;
         const httpStatus = ACTION_REJECTIONS[code];
         if (httpStatus) {
-          const field = REJECTED_FIELDS[code];
+          const field = rejectedField(code, input);
           const issues = field ? [{ path: field, code, message: err.cause.message }] : undefined;
           throw new HttpError(httpStatus, code, err.cause.message, issues);
         }
@@ -184,7 +191,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
   };
 
   /** Sends an action as the workflow update it is (its action id as the update id) and answers with its result. */
-  async function act<I extends { actionId: string; inputHash?: string }>(
+  async function act<I extends { actionId: string; inputHash?: string; step?: StepId }>(
     res: Response,
     id: string,
     update: UpdateDefinition<ActionResult, [I]>,
@@ -192,7 +199,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
   ): Promise<void> {
     answer(
       res,
-      await run(id, (h) => h.executeUpdate(update, { args: [input], updateId: input.actionId }), input.actionId),
+      await run(id, (h) => h.executeUpdate(update, { args: [input], updateId: input.actionId }), input.actionId, input),
       input.inputHash,
     );
   }

@@ -626,23 +626,47 @@ function reviewForm(ctx: ActionContext): HTMLElement {
   return form;
 }
 
+/**
+ * What a step done offline must bring for the steps after it (domain/offline-outputs.ts): the license's USCC, the
+ * name's reservation, the seals' record ids (one per line or separated by commas). None for the other steps.
+ */
+function offlineOutputField(
+  stepId: string,
+):
+  | { input: HTMLInputElement; label: 'skipUscc' | 'skipReservation' | 'skipSeals'; output(): Record<string, unknown> }
+  | undefined {
+  const field = (id: string, attrs: Record<string, string | number | boolean>) =>
+    h('input', { id, name: id, required: true, autocomplete: 'off', ...attrs }) as HTMLInputElement;
+  switch (stepId) {
+    case 'license': {
+      const input = field('skip-uscc', { maxlength: 18, pattern: '[0-9A-HJ-NPQRTUWXY]{18}' });
+      return { input, label: 'skipUscc', output: () => ({ uscc: input.value.trim() }) };
+    }
+    case 'name': {
+      const input = field('skip-reservation', { maxlength: 100 });
+      return { input, label: 'skipReservation', output: () => ({ reservationId: input.value.trim() }) };
+    }
+    case 'seal': {
+      const input = field('skip-seals', { maxlength: 2000 });
+      const ids = () =>
+        input.value
+          .split(/[\s,，、]+/)
+          .map((id) => id.trim())
+          .filter(Boolean);
+      return { input, label: 'skipSeals', output: () => ({ seals: ids().map((recordId) => ({ recordId })) }) };
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** Retry or skip for a step in an incident, or (`undo`) for its undo the agency refused while the application ends. */
 function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationRecord): HTMLElement {
   const title = bilingual(step.title);
   const reason = reasonField(`skip-reason-${step.id}`);
   const error = undo ? undo.error : step.error;
   const skipLabel = t(undo ? 'skipUndo' : 'skip');
-  const uscc =
-    !undo && step.id === 'license'
-      ? (h('input', {
-          id: 'skip-uscc',
-          name: 'uscc',
-          required: true,
-          maxlength: 18,
-          pattern: '[0-9A-HJ-NPQRTUWXY]{18}',
-          autocomplete: 'off',
-        }) as HTMLInputElement)
-      : null;
+  const offline = undo ? undefined : offlineOutputField(step.id);
   const retry = h(
     'button',
     {
@@ -662,7 +686,7 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     h('label', { for: `skip-reason-${step.id}` }, t('reason')),
     reason,
     h('p', { id: `skip-reason-${step.id}-help`, class: 'help' }, t('reasonHelp')),
-    uscc ? [h('label', { for: 'skip-uscc' }, t('skipUscc')), uscc] : null,
+    offline ? [h('label', { for: offline.input.id }, t(offline.label)), offline.input] : null,
     h('button', { type: 'submit', class: 'secondary', 'data-testid': `skip-${step.id}` }, skipLabel),
   );
   skip.addEventListener('submit', (e) => {
@@ -672,7 +696,7 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
       await send(
         ctx,
         `/steps/${step.id}/skip`,
-        { reason: reason.value.trim(), ...(uscc ? { output: { uscc: uscc.value.trim() } } : {}) },
+        { reason: reason.value.trim(), ...(offline ? { output: offline.output() } : {}) },
         newActionId(),
       );
     })();
