@@ -27,7 +27,7 @@ import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } f
 import { buildOpenApiDocument } from './openapi';
 import { applicationCounter, openByLevel, openByTask } from './visibility';
 import { actionsRouter } from './routes/actions';
-import { readStatus } from './read-status';
+import { readApplication, readStatus } from './read-status';
 import { operatorRouter } from './routes/operator';
 import { calendarRouter } from './routes/calendar';
 import { calendarReadiness, type WorkingCalendar } from '../domain/calendar';
@@ -269,6 +269,16 @@ export function createApp(deps: AppDeps): express.Express {
     const status = refreshSla(await readStatus(client, id), calendar, now().getTime());
     reveal?.(); // logged once there is something to see
     res.json(reveal ? status : maskPersonalFields(status));
+  });
+
+  app.get('/v1/applications/:id/application', async (req: Request<{ id: string }>, res: Response) => {
+    const { id } = req.params;
+    if (!isApplicationId(id)) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    // What the applicant submitted, with the corrections they made since: what a reviewer checks the findings against.
+    const reveal = revealRequested(req, res, id);
+    const application = await readApplication(client, id);
+    reveal?.();
+    res.json({ id, application: reveal ? application : maskPersonalFields(application) });
   });
 
   app.post('/v1/agency-callbacks/:agency', async (req: Request<{ agency: string }>, res: Response) => {

@@ -94,6 +94,23 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   delete root.$schema;
   const application = definitions.Application ?? root;
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^kb-[0-9a-f]{32}$' } };
+  const revealParams = [
+    {
+      name: 'reveal',
+      in: 'query',
+      required: false,
+      schema: { type: 'string', enum: ['true', 'false'] },
+      description:
+        'Operators only: show ID and mobile numbers, e-mail addresses and personal data quoted in free text unmasked (logged)',
+    },
+    {
+      name: 'reason',
+      in: 'query',
+      required: false,
+      schema: { type: 'string', minLength: 5, maxLength: 500 },
+      description: 'Why the reveal is needed; required with reveal=true',
+    },
+  ];
   // Security requirements, roles and 401/403 answers come from the authorization table.
   return documentAuthorization({
     openapi: '3.1.0',
@@ -161,29 +178,40 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/applications/{id}': {
         get: {
           summary: 'Status of an application: steps, times, attempts, outputs, results',
-          parameters: [
-            idParam,
-            {
-              name: 'reveal',
-              in: 'query',
-              required: false,
-              schema: { type: 'string', enum: ['true', 'false'] },
-              description:
-                'Operators only: show ID and mobile numbers, e-mail addresses and personal data quoted in free text unmasked (logged)',
-            },
-            {
-              name: 'reason',
-              in: 'query',
-              required: false,
-              schema: { type: 'string', minLength: 5, maxLength: 500 },
-              description: 'Why the reveal is needed; required with reveal=true',
-            },
-          ],
+          parameters: [idParam, ...revealParams],
           responses: {
             '200': jsonResponse(
               `The whole picture. \`endedInTemporal\` (${ENDED_IN_TEMPORAL_STATES.join(', ')}) when Temporal closed the workflow without Kaiban: the rest is the status as of that moment, and no compensation ran.`,
               'ApplicationStatus',
             ),
+            '400': errorResponse(
+              'reveal without a reason, or reveal/reason given twice (REVEAL_REASON_REQUIRED, REVEAL_INVALID)',
+            ),
+            '404': errorResponse('Unknown application'),
+          },
+        },
+      },
+      '/v1/applications/{id}/application': {
+        get: {
+          summary:
+            'The application as submitted, with the corrections made since: the materials a reviewer checks (personal data masked unless revealed)',
+          parameters: [idParam, ...revealParams],
+          responses: {
+            '200': {
+              description: 'The materials',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['id', 'application'],
+                    properties: {
+                      id: { type: 'string' },
+                      application: { $ref: '#/components/schemas/Application' },
+                    },
+                  },
+                },
+              },
+            },
             '400': errorResponse(
               'reveal without a reason, or reveal/reason given twice (REVEAL_REASON_REQUIRED, REVEAL_INVALID)',
             ),

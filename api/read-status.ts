@@ -2,7 +2,8 @@
 import { QueryRejectedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { ApplicationStatus } from '../domain/status';
-import { statusQuery } from '../workflows/messages';
+import type { Application } from '../domain/application';
+import { applicationQuery, statusQuery } from '../workflows/messages';
 import { rejectingClosedQueries } from './closed-queries';
 import { HttpError } from './errors';
 import { endedInTemporal } from './visibility';
@@ -33,5 +34,18 @@ async function statusOf(client: Client, id: string): Promise<ApplicationStatus> 
     const ended = endedInTemporal(err.status);
     const status = await handle.query(statusQuery);
     return ended ? { ...status, endedInTemporal: ended } : status;
+  }
+}
+
+/**
+ * The application as submitted and corrected since (the workflow's application query). A closed application's is
+ * read by a worker replaying its history: an operator's look at a finished file, not a hot path.
+ */
+export async function readApplication(client: Client, id: string): Promise<Application> {
+  try {
+    return await client.workflow.getHandle(id).query(applicationQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    throw err;
   }
 }

@@ -63,6 +63,7 @@ export const POLICY: readonly RoutePolicy[] = [
   { method: 'get', path: '/v1/applications', decision: STAFF },
   { method: 'get', path: '/v1/stats', decision: STAFF },
   { method: 'get', path: '/v1/applications/:id', decision: OWNER_AND_STAFF },
+  { method: 'get', path: '/v1/applications/:id/application', decision: OWNER_AND_STAFF },
   { method: 'post', path: '/v1/applications/:id/withdraw', decision: OWNER },
   { method: 'post', path: '/v1/applications/:id/corrections', decision: OWNER },
   { method: 'post', path: '/v1/applications/:id/review', decision: OPERATORS },

@@ -149,6 +149,13 @@ describe('the operator console', () => {
     await page.getByRole('heading', { name: review.name }).waitFor();
     const form = page.getByTestId('review-form');
     await form.waitFor();
+    // The reviewer reads the materials the findings are about: the name, the scope; personal numbers masked.
+    await page.getByText('申请材料（个人证件号、手机号已遮盖）').click();
+    const materials = page.getByTestId('materials');
+    await materials.getByText(review.name).waitFor();
+    await expect(materials.textContent()).resolves.toContain('信息技术咨询服务');
+    await expect(materials.textContent()).resolves.toContain('3601**********1236');
+    await expect(materials.textContent()).resolves.not.toContain('360102199003071236');
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-application-review.png'), fullPage: true });
     await form.getByLabel('通过').check();
     await form.getByLabel('理由').fill('投资咨询，不涉及金融业务');

@@ -784,6 +784,33 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
 
 // ---- page ----------------------------------------------------------------------------------
 
+/**
+ * The materials as submitted and corrected (GET …/application, personal numbers masked): what a reviewer checks the
+ * findings against. Read each time it is opened, so a correction the applicant made meanwhile shows.
+ */
+function materialsPanel(id: string): HTMLElement {
+  const body = h('div', { class: 'materials', 'data-testid': 'materials' });
+  const panel = h('details', null, h('summary', null, t('materials')), body) as HTMLDetailsElement;
+  panel.addEventListener('toggle', () => {
+    if (!panel.open) return;
+    replaceKeepingFocus(body, h('p', { class: 'muted' }, t('loading')));
+    void call<{ application: Record<string, unknown> }>(
+      'GET',
+      `/v1/applications/${encodeURIComponent(id)}/application`,
+    ).then(
+      (answer) =>
+        replaceKeepingFocus(
+          body,
+          answer.ok && answer.body
+            ? value(answer.body.application)
+            : errorBox(`${answer.error?.code}: ${answer.error?.message}`),
+        ),
+      (err: unknown) => replaceKeepingFocus(body, errorBox(t('unreachable', { message: (err as Error).message }))),
+    );
+  });
+  return panel;
+}
+
 export function detailPage(id: string, role: string): Page {
   const heading = h('h1', { tabindex: '-1' }, t('loading'));
   const head = h('div', { class: 'detail-head' });
@@ -912,7 +939,7 @@ export function detailPage(id: string, role: string): Page {
       'div',
       { class: 'grid-2' },
       section('sla', t('slaTitle'), parts.sla),
-      section('review', t('reviewInfo'), parts.review),
+      section('review', t('reviewInfo'), parts.review, materialsPanel(id)),
     ),
     section('timeline', t('timelineTitle'), h('p', { class: 'help' }, t('timelineDesc')), parts.timeline),
     h(

@@ -162,6 +162,44 @@ describe('masking and reveal', () => {
   });
 });
 
+describe('the materials a reviewer reads', () => {
+  it('when the owner or staff read an application, then they get the materials masked; an operator reveals them with a reason; others get 404', async () => {
+    const submitted = freshApplication();
+    const id = (await submit('applicant-materials', submitted)).body.id as string;
+    const path = `/v1/applications/${id}/application`;
+    const operator = await tokenFor('operator', 'op-materials');
+    const masked = await call(stack.api.url, 'GET', path, { token: operator });
+    expect(masked.status).toBe(200);
+    // What was submitted, the reviewer's business: the address, the scope, the people; personal numbers masked.
+    expect(masked.body.id).toBe(id);
+    expect(masked.body.application.company).toEqual(submitted.company);
+    expect(masked.body.application.people.shareholders[1]).toMatchObject({
+      name: submitted.people.shareholders[1]!.name,
+      idNumber: '3601**********456X',
+    });
+    expect(masked.body.application.applicant.phone).toBe('138****0001');
+    const own = await call(stack.api.url, 'GET', path, { token: await tokenFor('applicant', 'applicant-materials') });
+    expect(own.status).toBe(200);
+    expect(own.body.application.applicant.idNumber).toBe('3601**********1236');
+    const other = await call(stack.api.url, 'GET', path, { token: await tokenFor('applicant', 'applicant-other') });
+    expect(other.status).toBe(404);
+
+    const revealed = await call(stack.api.url, 'GET', `${path}?reveal=true&reason=checking%20the%20shareholders`, {
+      token: operator,
+    });
+    expect(revealed.status).toBe(200);
+    expect(revealed.body.application).toEqual(submitted);
+    const audit = capture.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.audit === 'personal-data-revealed' && l.applicationId === id);
+    expect(audit).toMatchObject({ by: 'op-materials', reason: 'checking the shareholders' });
+    const unknown = await call(stack.api.url, 'GET', `/v1/applications/kb-${'0'.repeat(32)}/application`, {
+      token: operator,
+    });
+    expect(unknown.status).toBe(404);
+  });
+});
+
 describe('audit records', () => {
   it('when logging is set to errors only, then reveals and codec use are still recorded, and nothing else at info', async () => {
     const quiet = capturingLogger('error');
