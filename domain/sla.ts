@@ -191,6 +191,13 @@ export function countedWorkingTime(
   return calendar.workingTimeBetween(span.startedAt, end) - pausedWorkingTime(calendar, pauses, span.startedAt, end);
 }
 
+/** The pauses as they stood at `until`: those begun later left out, one still open then ended there. */
+function pausesUntil(pauses: readonly PauseInterval[], until: number): PauseInterval[] {
+  return pauses
+    .filter((p) => p.from < until)
+    .map((p) => (p.to === undefined || p.to > until ? { ...p, to: until } : p));
+}
+
 /**
  * The earliest instant at which a clock started at `startedAt` has counted `target` ms of working time, given the
  * pauses (sorted). A pause still open is taken to end at `resumeAt`: while paused, the answer is "if resumed now".
@@ -400,11 +407,14 @@ export function scopeStatus(
   status.pausedWorkingMs = end > span.startedAt ? pausedWorkingTime(calendar, pauses, span.startedAt, end) : 0;
   status.consumedFraction = consumedFraction(counted, effective);
   status.level = levelFor(counted, effective);
-  // A stopped clock keeps the deadlines that applied to it, reached or not; a paused one shows them as if resumed now.
+  // A stopped clock keeps the deadlines that applied to it, reached or not: pauses after its stop do not move them (a
+  // step done before a correction was asked kept getting later deadlines). A paused one shows them as if resumed now.
+  const applying = stopped ? pausesUntil(pauses, span.stoppedAt!) : pauses;
+  const resumeAt = stopped ? span.stoppedAt! : at;
   status.warningAt = formatShanghai(
-    instantWhenCounted(calendar, span.startedAt, pauses, thresholdMs(effective, 'warning'), at),
+    instantWhenCounted(calendar, span.startedAt, applying, thresholdMs(effective, 'warning'), resumeAt),
   );
-  status.dueAt = formatShanghai(instantWhenCounted(calendar, span.startedAt, pauses, effective, at));
+  status.dueAt = formatShanghai(instantWhenCounted(calendar, span.startedAt, applying, effective, resumeAt));
   return status;
 }
 

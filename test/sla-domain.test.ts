@@ -143,6 +143,38 @@ describe('the pausable clock', () => {
     expect(status.dueAt).toBe('2026-03-03T14:00:00+08:00');
   });
 
+  it('a stopped clock keeps the deadlines it had when it stopped: a pause begun later does not move them', () => {
+    // The name reserved 09:00–09:05 (0.5 h budget); a correction asked at 09:20 pauses the application until 11:00.
+    const status = scopeStatus(calendar, {
+      scope: 'name',
+      budget: DEFAULT_SLA_BUDGETS.name,
+      effectiveBudgetMs: 0.5 * H,
+      rule: 'working-time',
+      span: { startedAt: at('2026-03-16T09:00:00+08:00'), stoppedAt: at('2026-03-16T09:05:00+08:00') },
+      pauses: [{ from: at('2026-03-16T09:20:00+08:00'), to: at('2026-03-16T11:00:00+08:00') }],
+      at: at('2026-03-16T12:00:00+08:00'),
+    });
+    expect(status).toMatchObject({ clock: 'stopped', elapsedWorkingMs: 5 * MIN, pausedWorkingMs: 0 });
+    // They were 11:10 and 11:02:30: the step's deadlines moved with a pause that began after it was done.
+    expect(status.dueAt).toBe('2026-03-16T09:30:00+08:00');
+    expect(status.warningAt).toBe('2026-03-16T09:22:30+08:00');
+
+    // A clock stopped during a pause (the application withdrawn while it waited on the applicant) keeps the deadline
+    // it showed then: as if resumed at the stop.
+    const withdrawn = scopeStatus(calendar, {
+      scope: 'application',
+      budget: DEFAULT_SLA_BUDGETS.application,
+      effectiveBudgetMs: 7 * H,
+      rule: 'working-time',
+      span: { startedAt: at('2026-03-16T09:00:00+08:00'), stoppedAt: at('2026-03-16T15:00:00+08:00') },
+      pauses: [{ from: at('2026-03-16T10:00:00+08:00') }],
+      at: at('2026-03-17T10:00:00+08:00'),
+    });
+    expect(withdrawn).toMatchObject({ clock: 'stopped', elapsedWorkingMs: H });
+    // 6 h left at 15:00 Monday: 2.5 h that day, 3.5 h on Tuesday → 14:00.
+    expect(withdrawn.dueAt).toBe('2026-03-17T14:00:00+08:00');
+  });
+
   it('a pause after a level was reached does not move the instant it was reached', () => {
     const start = at('2026-03-02T09:00:00+08:00');
     const pause = { from: at('2026-03-02T17:00:00+08:00'), to: at('2026-03-03T12:00:00+08:00') };
