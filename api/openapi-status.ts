@@ -65,6 +65,11 @@ export const STATUS_SCHEMAS = {
       level: { type: 'string', enum: [...SLA_LEVELS] },
       warningAt: { ...instant, description: '75 % of the budget (while paused: if resumed now)' },
       dueAt: { ...instant, description: '100 % of the budget' },
+      deadlineYearMissing: {
+        type: 'integer',
+        description:
+          'warningAt and dueAt fall in a year whose official schedule is not deployed yet: left out until it is (the other figures stand)',
+      },
     },
     [
       'scope',

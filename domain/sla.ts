@@ -304,6 +304,11 @@ export interface SlaScopeStatus {
   /** When 75 % and 100 % are (or were) reached; while paused, if resumed at `asOf`. */
   warningAt?: string;
   dueAt?: string;
+  /**
+   * The year of official schedule data that `warningAt` or `dueAt` would fall in, when the data lack it: they are
+   * left out (the figures counted so far stand) until the year is deployed.
+   */
+  deadlineYearMissing?: number;
 }
 
 export interface SlaAlertDelivery {
@@ -411,10 +416,16 @@ export function scopeStatus(
   // step done before a correction was asked kept getting later deadlines). A paused one shows them as if resumed now.
   const applying = stopped ? pausesUntil(pauses, span.stoppedAt!) : pauses;
   const resumeAt = stopped ? span.stoppedAt! : at;
-  status.warningAt = formatShanghai(
-    instantWhenCounted(calendar, span.startedAt, applying, thresholdMs(effective, 'warning'), resumeAt),
-  );
-  status.dueAt = formatShanghai(instantWhenCounted(calendar, span.startedAt, applying, effective, resumeAt));
+  try {
+    status.warningAt = formatShanghai(
+      instantWhenCounted(calendar, span.startedAt, applying, thresholdMs(effective, 'warning'), resumeAt),
+    );
+    status.dueAt = formatShanghai(instantWhenCounted(calendar, span.startedAt, applying, effective, resumeAt));
+  } catch (err) {
+    // A deadline in a year the data lack (the last days of December): the rest of the figures stand without it.
+    if (!(err instanceof CalendarYearMissingError)) throw err;
+    status.deadlineYearMissing = err.year;
+  }
   return status;
 }
 

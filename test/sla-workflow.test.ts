@@ -447,7 +447,7 @@ const redeployableStack = () =>
   });
 
 describe('a year the calendar data lack', () => {
-  it('when a step is warned on the last day of the data and due in the next year, not yet published, then the warning is raised with its deadline once that year is deployed, not lost', async () => {
+  it('when a step is warned on the last day of the data and due in the next year, not yet published, then the application is still breached that day, and the warning is raised with its deadline once that year is deployed, not lost', async () => {
     // Thursday 31 December, the last day of the data. Accepted 09:00 with a name that needs review; the operator
     // approves at 15:45, and the seal (2 h, a slow bureau) starts then: 75 % (1.5 h) at 17:15, the last 15 minutes of
     // its budget on the next working day, in a year nobody has published yet.
@@ -481,11 +481,28 @@ describe('a year the calendar data lack', () => {
       const warningAt = at(`${TEST_YEAR}-12-31T17:15:00+08:00`) + lag;
       expect(reference.add(sealStart, 1.5 * H)).toBe(warningAt);
 
-      // Past the warning: its deadline lies in the missing year, and the clocks wait for the data.
+      // Past the warning: its deadline lies in the missing year, and the seal's clock waits for the data.
       await skipTo(env, warningAt + 60_000);
       const waiting = await waitForStatus(handle, (s) => s.sla?.missingCalendarYear === TEST_YEAR + 1);
       expect(waiting.status).toBe('running');
       await settle();
+      expect(alertsOf(id)).not.toContain('seal:warning');
+      // The others go on: the application, due at 17:30 that day, is breached then (the seal's wait held every clock,
+      // and the breach came only with next year's data, or never).
+      const seen = await handle.query(statusQuery);
+      const dueAt = at(`${TEST_YEAR}-12-31T17:30:00+08:00`);
+      expect(Date.parse(seen.sla!.application!.dueAt!) - dueAt).toBeLessThan(60_000); // submitted at 09:00 and a moment
+      expect(Date.parse(seen.sla!.application!.dueAt!)).toBeGreaterThanOrEqual(dueAt);
+      expect(step(seen, 'seal').sla).toMatchObject({ clock: 'running', deadlineYearMissing: TEST_YEAR + 1 });
+      await skipTo(env, dueAt + 90_000);
+      const breached = await eventually(
+        () => receiver.accepted(id),
+        (a) => a.some((x) => x.scope === 'application' && x.level === 'breached'),
+        30_000,
+      );
+      expect(breached.find((x) => x.scope === 'application' && x.level === 'breached')!.deadline).toBe(
+        seen.sla!.application!.dueAt,
+      );
       expect(alertsOf(id)).not.toContain('seal:warning');
 
       // The notice is published and deployed: 1 January a day off, then the weekend; Monday 4 January works.
@@ -504,7 +521,7 @@ describe('a year the calendar data lack', () => {
       await handle.terminate('test done');
       // The history took the patched branch (its marker) and replays on the current code.
       const history = await handle.fetchHistory();
-      expect(patchMarkers(history)).toEqual(['level-raised-with-its-deadline']);
+      expect(patchMarkers(history)).toEqual(['sla-scopes-wait-apart']);
       await Worker.runReplayHistory(
         { workflowBundle: await workflowBundle(), dataConverter: testDataConverter(), sinks: replaySinks() },
         history,

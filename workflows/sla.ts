@@ -74,6 +74,14 @@ const RUNG_ALARM_WAKES_THE_LOOP = 'rung-alarm-wakes-the-loop';
  * marked raised before the deadline was worked out, so that warning was never sent. Asked only when that happens.
  */
 const LEVEL_RAISED_WITH_ITS_DEADLINE = 'level-raised-with-its-deadline';
+/**
+ * SCOPES_WAIT_APART: a clock that needs a year the data lack waits for it alone; the others go on. A threshold that
+ * falls in that year cannot come before the year begins, so the loop wakes then at the earliest; a level reached with
+ * its deadline in that year waits for the data, asked for beside the loop. Before, the first such clock stopped the
+ * loop until the year was deployed: an application due at 17:30 on 31 December got no breach alert because its seal's
+ * warning fell in January. Asked only when that happens.
+ */
+const SCOPES_WAIT_APART = 'sla-scopes-wait-apart';
 
 const { computeDeadlines } = proxyActivities<SlaActivities>({
   startToCloseTimeout: '30 seconds',
@@ -99,6 +107,9 @@ export interface SlaSinks extends Sinks {
   sla: { outcome(input: SlaOutcomeInput): void };
 }
 const sinks = proxySinks<SlaSinks>();
+
+/** Asia/Shanghai has kept +08:00 all year since 1991. */
+const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
 
 /** States in which a step's clock has stopped for good. */
 const STEP_ENDED: ReadonlySet<StepState> = new Set<StepState>(['done', 'skipped', 'rejected', 'cancelled']);
@@ -131,6 +142,10 @@ export class SlaClock {
   private readonly clocks = new Map<SlaScope, Clock>();
   private readonly alerts: SlaAlertRecord[] = [];
   private readonly raised = new Set<string>();
+  /** Levels reached whose deadline lies in a year the data lack: raised once it is deployed (SCOPES_WAIT_APART). */
+  private readonly deferred = new Set<string>();
+  /** The data for a missing year are being asked for beside the loop (SCOPES_WAIT_APART). */
+  private fetchingYear = false;
   private readonly deliveries: Promise<void>[] = [];
   /** Bumped by pause, resume and finish: wakes the loop. */
   private version = 0;
@@ -194,7 +209,8 @@ export class SlaClock {
     this.armQueued = true;
     void Promise.resolve().then(() => {
       this.armQueued = false;
-      if (!this.plan || this.stoppedAt !== undefined || this.waitingForCalendar) return; // the loop observes later
+      // The loop observes later; while a year's data are asked for beside it (fetchingYear), it runs on.
+      if (!this.plan || this.stoppedAt !== undefined || (this.waitingForCalendar && !this.fetchingYear)) return;
       // The loop wakes on this ring, observes the step and arms the next alarm itself.
       if (this.alarm?.rang && patched(RUNG_ALARM_WAKES_THE_LOOP)) return;
       const now = Date.now();
@@ -414,13 +430,45 @@ export class SlaClock {
   private evaluate(now: number): void {
     const calendar = this.calendar!;
     for (const [scope, clock] of this.clocks) {
-      const counted = countedWorkingTime(calendar, clock, this.pauses, now);
-      for (const level of ALERT_LEVELS) {
-        if (this.raised.has(`${scope}:${level}`)) continue;
-        if (counted < thresholdMs(clock.budgetMs, level)) break;
-        this.raise(scope, clock, level, counted, now);
+      try {
+        const counted = countedWorkingTime(calendar, clock, this.pauses, now);
+        for (const level of ALERT_LEVELS) {
+          const key = `${scope}:${level}`;
+          if (this.raised.has(key)) continue;
+          if (counted < thresholdMs(clock.budgetMs, level) || this.deferred.has(key)) break;
+          this.raise(scope, clock, level, counted, now);
+        }
+      } catch (err) {
+        if (!this.waitsApart(err)) throw err;
+        this.needYear(err.year); // this clock waits for the data; the others go on
       }
     }
+  }
+
+  /** Whether a fault is a year the data lack, handled by the clock that met it alone (SCOPES_WAIT_APART). */
+  private waitsApart(err: unknown): err is CalendarYearMissingError {
+    return err instanceof CalendarYearMissingError && patched(SCOPES_WAIT_APART);
+  }
+
+  /**
+   * Asks for the data of a missing year beside the loop (one request at a time), then takes the plan and wakes the
+   * loop, which raises the levels that waited. In a scope of the workflow's root: a step's scope may be cancelled.
+   */
+  private needYear(year: number): void {
+    if (this.fetchingYear) return;
+    this.fetchingYear = true;
+    new CancellationScope({ cancellable: true, parent: this.rootScope })
+      .run(() => this.obtainPlan(year))
+      .then(
+        (plan) => {
+          this.fetchingYear = false;
+          if (!plan) return;
+          this.deferred.clear();
+          this.usePlan(plan);
+          this.version++;
+        },
+        (err: unknown) => this.failed(err),
+      );
   }
 
   private raise(scope: SlaScope, clock: Clock, level: AlertLevel, counted: number, now: number): void {
@@ -434,8 +482,11 @@ export class SlaClock {
       deadline = instant(clock.budgetMs);
       thresholdAt = instant(thresholdMs(clock.budgetMs, level));
     } catch (err) {
-      // The loop waits for the missing year's data, then raises the level with its deadline.
-      if (!(err instanceof CalendarYearMissingError) || !patched(LEVEL_RAISED_WITH_ITS_DEADLINE)) this.raised.add(key);
+      // The level waits for the missing year's data (beside the loop; before, the loop waited), then is raised with
+      // its deadline.
+      if (this.waitsApart(err)) this.deferred.add(key);
+      else if (!(err instanceof CalendarYearMissingError) || !patched(LEVEL_RAISED_WITH_ITS_DEADLINE))
+        this.raised.add(key);
       throw err;
     }
     this.raised.add(key);
@@ -479,14 +530,20 @@ export class SlaClock {
     for (const [scope, clock] of this.clocks) {
       if (clock.stoppedAt !== undefined) continue;
       const level = ALERT_LEVELS.find((l) => !this.raised.has(`${scope}:${l}`));
-      if (!level) continue;
-      const at = instantWhenCounted(
-        this.calendar!,
-        clock.startedAt,
-        this.pauses,
-        thresholdMs(clock.budgetMs, level),
-        now,
-      );
+      if (!level || this.deferred.has(`${scope}:${level}`)) continue; // none left, or it waits for the data
+      let at: number;
+      try {
+        at = instantWhenCounted(this.calendar!, clock.startedAt, this.pauses, thresholdMs(clock.budgetMs, level), now);
+      } catch (err) {
+        if (!this.waitsApart(err)) throw err;
+        // Counted up to the end of the data, the threshold is not reached: not before the missing year begins.
+        const yearBegins = Date.UTC(err.year, 0, 1) - SHANGHAI_OFFSET_MS;
+        if (yearBegins <= now) {
+          this.needYear(err.year);
+          continue;
+        }
+        at = yearBegins;
+      }
       if (wake === undefined || at < wake) wake = at;
     }
     return wake;
@@ -506,9 +563,15 @@ export class SlaClock {
     const level = this.worstLevel();
     const breached = this.breachedScopes();
     const application = this.clocks.get('application')!;
-    const dueAt = this.isPaused()
-      ? this.published.dueAt
-      : instantWhenCounted(this.calendar!, application.startedAt, this.pauses, application.budgetMs, now);
+    let dueAt = this.published.dueAt;
+    if (!this.isPaused()) {
+      try {
+        dueAt = instantWhenCounted(this.calendar!, application.startedAt, this.pauses, application.budgetMs, now);
+      } catch (err) {
+        if (!this.waitsApart(err)) throw err;
+        this.needYear(err.year); // the promise is published once the year is there; the levels meanwhile
+      }
+    }
     const sameDue =
       dueAt === this.published.dueAt ||
       (dueAt !== undefined &&
