@@ -233,6 +233,23 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The tax bureau's status service is down: its polls fail until the step is an incident (the impatient worker bears
+    // one failed poll); its decision then comes by callback and completes the step with no operator (patch
+    // incident-takes-callback-decision).
+    name: 'poll-incident-callback-decided',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 10_000 }, ['tax']);
+      const handle = await ctx.start('poll-incident-callback-decided', undefined, 'impatient');
+      await waitFor(handle, (s) => stepState(s, 'tax') === 'pending');
+      await ctx.agencies({ transientFailureRate: 1 }, ['tax']);
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:tax'));
+      await handle.result();
+      await ctx.agencies(DEFAULT_AGENCY);
+      return handle;
+    },
+  },
+  {
     // The tax bureau leaves its filing undecided past the patience: an incident (AGENCY_SILENT), polling stopped; its
     // callback then completes the step with no operator (patch agency-silence-incident).
     name: 'agency-silent-callback-decided',
@@ -718,13 +735,14 @@ async function main(): Promise<void> {
     dataConverter: converter,
   });
 
-  // The silent agency's worker: a filing undecided for 6 s is an incident.
+  // The impatient worker: a filing undecided for 6 s is an incident (a silent agency), and so is one failed poll.
   const impatientQueue = `${taskQueue}-impatient`;
   const impatientConfig = loadConfig({
     ...process.env,
     ...baseEnv,
     TEMPORAL_TASK_QUEUE: impatientQueue,
     AGENCY_SILENT_INCIDENT_HOURS: String(6 / 3600),
+    AGENCY_POLL_FAILURES_BEFORE_INCIDENT: '1',
   });
   const impatientWorker = await createKaibanWorker({
     connection: nativeConnection,

@@ -15,6 +15,7 @@ import { authHeaders, securityTestEnv } from './helpers/auth';
 import { startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
+import { patchMarkers } from './helpers/histories';
 import { waitForStatus } from './helpers/wait';
 
 let env: TestWorkflowEnvironment;
@@ -84,6 +85,35 @@ it('when the agency stays unreachable through the allowed failed polls, then the
     await patchSimulator(strict.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
     await handle.terminate('test done');
   }
+});
+
+it("when a step became an incident because its polls failed, then the agency's decision by callback completes it: no operator, nothing filed again", async () => {
+  // The bureau decides in 10 s; its status service stops answering at once, so the two polls fail first (a few s).
+  await taxDecidingLater(strict, 10_000);
+  const handle = await startApplication(env.client, { taskQueue: strict.taskQueue });
+  await waitForStatus(handle, (s) => tax(s).state === 'pending');
+  await patchSimulator(strict.simulator, { agencies: { tax: { transientFailureRate: 1 } } });
+  let status: ApplicationStatus;
+  try {
+    const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
+    expect(tax(incident)).toMatchObject({ state: 'incident', error: { code: 'STEP_INCIDENT' } });
+    // Its decision comes by callback while the intake is still down: before, the step stayed an incident with the
+    // decision in hand (a retry filed again into the outage, a skip withdrew the approval).
+    status = (await handle.result()) as ApplicationStatus;
+  } finally {
+    await patchSimulator(strict.simulator, { agencies: { tax: { transientFailureRate: 0 } } });
+  }
+  expect(status.status).toBe('completed');
+  expect(tax(status)).toMatchObject({ state: 'done', decidedVia: 'callback' });
+  expect(tax(status).error).toBeUndefined();
+  expect(status.pendingTasks).toEqual([]);
+  expect(status.audit).toEqual([]);
+  expect(await activities(handle, 'fileAgencyRequest')).toBe(STEPS.filter((x) => x.agency).length); // one filing a step
+  const taxRecords = (await agencyRecords(strict.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+  expect(taxRecords.map((r) => r.status)).toEqual(['approved']);
+  expect(patchMarkers(await handle.fetchHistory())).toEqual(
+    expect.arrayContaining(['poll-failure-waits-for-callback', 'incident-takes-callback-decision']),
+  );
 });
 
 /** How many activities of a type the workflow scheduled (pollAgencyRequest: how many times it polled the agencies). */

@@ -45,6 +45,7 @@ const EXPECTED_PATHS = [
   'skipped-then-aborted',
   'skipped-withdrawing-then-aborted',
   'poll-failed-callback-decided',
+  'poll-incident-callback-decided',
   'agency-silent-callback-decided',
   'incident-aborted',
   'undo-incident-retried',
@@ -132,6 +133,7 @@ describe('replay of recorded histories', () => {
       'withdraw-skipped-filing-beside-chain',
     ]);
     expect(patchesIn('poll-failed-callback-decided')).toEqual(['poll-failure-waits-for-callback']);
+    expect(patchesIn('poll-incident-callback-decided')).toEqual(['incident-takes-callback-decision']);
     expect(patchesIn('agency-silent-callback-decided')).toEqual(['agency-silence-incident']);
     expect(patchesIn('corrected-name-aborted-turned-away').sort()).toEqual([
       'no-undo-of-unreached-corrected-name',

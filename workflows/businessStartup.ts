@@ -133,6 +133,13 @@ const UNDO_AFTER_WITHDRAWALS = 'undo-after-withdrawals';
  * worked on a filing needed an operator although its decision then came by callback. Asked at a failed poll only.
  */
 const POLL_FAILURE_WAITS_FOR_CALLBACK = 'poll-failure-waits-for-callback';
+/**
+ * INCIDENT_TAKES_CALLBACK_DECISION: a step that became an incident because its polls failed (the agency's status
+ * service down) takes the decision that comes by callback meanwhile, as a silent agency's step does: it completes as it
+ * is. It stayed an incident with the decision in hand, so a retry filed again (a second incident while the agency's
+ * intake was down) and a skip withdrew what the agency had approved. Asked when such a decision comes.
+ */
+const INCIDENT_TAKES_CALLBACK_DECISION = 'incident-takes-callback-decision';
 /** A pending step's error while its polls fail and its callback is still awaited. */
 const AGENCY_UNREACHABLE = 'AGENCY_UNREACHABLE';
 /**
@@ -281,8 +288,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** A corrected name whose reservation failed (an incident of the license's step): reserved before the license. */
   let nameOwed = false;
   const incidentActions = new Map<StepId, StepActionInput>();
-  /** Tickets of silent filings whose decision came by callback while their step was an incident (AGENCY_SILENCE_INCIDENT). */
-  const decidedWhileSilent = new Map<StepId, string>();
+  /** Tickets whose decision came by callback while their step was an incident (a silent agency, failed polls). */
+  const decidedInIncident = new Map<StepId, string>();
   /** How many waits for an operator's action each step has (operatorAction). */
   const incidentWaiters = new Map<StepId, number>();
   /** Idempotency keys of filings the agency may hold: one answered with a ticket, or one that may have gone unanswered. */
@@ -626,11 +633,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const def = stepDefinition(id);
     const step = stepStatus(id);
     const agency = def.agency!;
-    // The silent agency's decision came by callback while the step waited for an operator: it completes the step as
-    // it is, with nothing filed again (the agency's intake may be what is down).
-    const heard = decidedWhileSilent.get(id);
+    // The agency's decision came by callback while the step waited for an operator (a silent agency, failed polls): it
+    // completes the step as it is, with nothing filed again (the agency's intake may be what is down).
+    const heard = decidedInIncident.get(id);
     if (heard !== undefined) {
-      decidedWhileSilent.delete(id);
+      decidedInIncident.delete(id);
       step.state = 'pending';
       return takeDecision(id, heard, await awaitDecision(step, agency, heard));
     }
@@ -825,13 +832,25 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           ? { code: AGENCY_SILENT, message: silent.message }
           : { code: 'STEP_INCIDENT', message: describe(err) };
         log.warn('step incident: waiting for an operator', { applicationId, step: id, code: step.error.code });
-        // A silent agency's decision may still come by callback meanwhile.
-        const action = silent
-          ? await operatorActionUnless(id, () => decisions.has(decisionKey(silent.step, silent.ticket)))
+        // The agency holds our filing under this ticket and may still decide by callback meanwhile: a silent agency,
+        // or one whose status service failed our polls (then its decision is taken only from this code on).
+        const pollFailed = err instanceof ActivityFailure && err.activityType === 'pollAgencyRequest';
+        const awaited = silent
+          ? { step: silent.step, ticket: silent.ticket }
+          : pollFailed && step.ticket
+            ? { step: id, ticket: step.ticket }
+            : undefined;
+        const action = awaited
+          ? await operatorActionUnless(
+              id,
+              () =>
+                decisions.has(decisionKey(awaited.step, awaited.ticket)) &&
+                (silent !== undefined || patched(INCIDENT_TAKES_CALLBACK_DECISION)),
+            )
           : await operatorAction(id);
         if (action === undefined) {
-          // The silent agency decided after all: its decision completes the step (fileAndAwait).
-          decidedWhileSilent.set(silent!.step, silent!.ticket);
+          // The agency decided after all: its decision completes the step (fileAndAwait).
+          decidedInIncident.set(awaited!.step, awaited!.ticket);
           step.error = undefined;
           continue;
         }
