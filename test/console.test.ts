@@ -159,9 +159,22 @@ describe('the operator console', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-application-review.png'), fullPage: true });
     await form.getByLabel('通过').check();
     await form.getByLabel('理由').fill('投资咨询，不涉及金融业务');
+    // The first try gets no answer (the network drops it): the console says so and sends the same Idempotency-Key
+    // again, so a decision that did reach the API is not taken twice (the button hung, and a retry got a new key).
+    const keys: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/review')) keys.push(r.headers()['idempotency-key'] ?? '');
+    });
+    await page.route('**/review', (route) => route.abort('connectionreset'), { times: 1 });
     await form.getByTestId('review-submit').click();
     const answer = page.getByTestId('action-answer');
-    await answer.waitFor();
+    await page.locator('[data-testid="action-answer"][data-accepted="unknown"]').waitFor();
+    await expect(answer.textContent()).resolves.toContain('无法连接');
+    await expect(form.getByTestId('review-submit').isEnabled()).resolves.toBe(true);
+    await form.getByTestId('review-submit').click();
+    await page.locator('[data-testid="action-answer"][data-accepted="true"]').waitFor();
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
     await expect(answer.getAttribute('data-accepted')).resolves.toBe('true');
     await expect(answer.textContent()).resolves.toContain('已受理');
     await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
@@ -191,7 +204,7 @@ describe('the operator console', () => {
     await expect(page.locator('html').getAttribute('lang')).resolves.toBe('en');
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-dashboard-en.png'), fullPage: true });
 
-    expect(errors).toEqual([]);
+    expect(errors).toEqual(['Failed to load resource: net::ERR_CONNECTION_RESET']); // the review's dropped try
     await page.context().close();
   });
 
@@ -591,10 +604,25 @@ describe('the operator console', () => {
       await expect(page.locator('tbody tr').count()).resolves.toBe(2);
       const ids = () => page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
       const first = await ids();
+      // Next is clicked while a refresh of page 1 is on its way (answers slowed to 1.5 s): that late answer showed as
+      // page 2 (the click's own load was dropped), and page 1's token became page 3's.
+      const isList = (url: URL) => url.pathname === '/v1/applications';
+      await page.route(
+        (url) => isList(url),
+        async (route) => {
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          await route.continue();
+        },
+      );
+      await page.waitForRequest((r) => isList(new URL(r.url())) && !new URL(r.url()).searchParams.has('pageToken'), {
+        timeout: 15_000,
+      });
       await page.getByTestId('next').click();
       await page.getByText('第 2 页').waitFor();
       const second = await ids();
+      expect(second.length).toBeGreaterThan(0);
       expect(second.some((id) => first.includes(id))).toBe(false);
+      await page.unroute((url) => isList(url));
       // The poller's next request (it carries the page's token), then its rendering (a new time stamp).
       const stamp = (await page.getByTestId('updated').textContent()) ?? '';
       await page.waitForResponse(

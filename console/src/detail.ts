@@ -4,7 +4,7 @@
  * only when what the operator can do changes, so a half-written reason is never lost to a refresh.
  */
 import { FINAL_STATES, type ApplicationStatus, type CompensationRecord, type StepStatus } from '../../domain/status';
-import { call, newActionId } from './api';
+import { call, newActionId, type Answer } from './api';
 import { gauge, timeline, type TimelineRow } from './charts';
 import { h, replaceKeepingFocus, type Child } from './dom';
 import {
@@ -512,11 +512,45 @@ interface ActionContext {
   refresh: () => Promise<void>;
 }
 
-async function send(ctx: ActionContext, path: string, body: unknown, actionId: string): Promise<boolean> {
-  const answer = await call<ActionAnswer>('POST', `/v1/applications/${ctx.id}${path}`, {
-    body,
-    idempotencyKey: actionId,
-  });
+/**
+ * How an action's request ended: `unknown` when no answer came or the server failed (a network error, 503 while
+ * Temporal is unreachable): the action may have been taken, so a retry must send the same Idempotency-Key.
+ */
+type Outcome = 'accepted' | 'refused' | 'unknown';
+
+/** An action's Idempotency-Key: kept for a retry of an action whose outcome is unknown, new after an answer. */
+function actionKey(): { readonly id: string; after(outcome: Outcome): void } {
+  let id = newActionId();
+  return {
+    get id() {
+      return id;
+    },
+    after(outcome) {
+      if (outcome !== 'unknown') id = newActionId();
+    },
+  };
+}
+
+async function send(ctx: ActionContext, path: string, body: unknown, actionId: string): Promise<Outcome> {
+  let answer: Answer<ActionAnswer>;
+  try {
+    answer = await call<ActionAnswer>('POST', `/v1/applications/${ctx.id}${path}`, {
+      body,
+      idempotencyKey: actionId,
+    });
+  } catch (err) {
+    // No answer: say so (the button stayed disabled and nothing was shown), and let the operator send it again.
+    replaceKeepingFocus(
+      ctx.result,
+      h(
+        'p',
+        { class: 'error', 'data-testid': 'action-answer', 'data-accepted': 'unknown', tabindex: '-1' },
+        t('unreachable', { message: (err as Error).message }),
+      ),
+    );
+    ctx.result.querySelector<HTMLElement>('p')?.focus();
+    return 'unknown';
+  }
   let message: string;
   if (answer.ok && answer.body) {
     const a = answer.body;
@@ -540,7 +574,7 @@ async function send(ctx: ActionContext, path: string, body: unknown, actionId: s
   // The panel is rebuilt when the action changes what can be done; focus then goes to the answer.
   if (!document.activeElement || document.activeElement === document.body)
     ctx.result.querySelector<HTMLElement>('p')?.focus();
-  return answer.ok;
+  return answer.ok ? 'accepted' : answer.status >= 500 ? 'unknown' : 'refused';
 }
 
 function reasonField(id: string, required = true): HTMLTextAreaElement {
@@ -555,7 +589,7 @@ function reasonField(id: string, required = true): HTMLTextAreaElement {
 }
 
 function reviewForm(ctx: ActionContext): HTMLElement {
-  let actionId = newActionId();
+  const key = actionKey();
   const reason = reasonField('review-reason');
   const findings = ctx.status.review?.findings ?? [];
   const paths = [...new Set(findings.map((f) => f.path))];
@@ -618,9 +652,11 @@ function reviewForm(ctx: ActionContext): HTMLElement {
       if (decision === 'request_correction') body.fields = data.getAll('fields').map(String);
       const button = form.querySelector('button[type=submit]') as HTMLButtonElement;
       button.disabled = true;
-      const ok = await send(ctx, '/review', body, actionId);
-      button.disabled = false;
-      if (!ok) actionId = newActionId();
+      try {
+        key.after(await send(ctx, '/review', body, key.id));
+      } finally {
+        button.disabled = false;
+      }
     })();
   });
   return form;
@@ -667,6 +703,8 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
   const error = undo ? undo.error : step.error;
   const skipLabel = t(undo ? 'skipUndo' : 'skip');
   const offline = undo ? undefined : offlineOutputField(step.id);
+  const retryKey = actionKey();
+  const skipKey = actionKey();
   const retry = h(
     'button',
     {
@@ -675,7 +713,7 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
       'data-testid': `retry-${step.id}`,
       onclick: async () => {
         if (await confirmAction(t(undo ? 'confirmRetryUndo' : 'confirmRetry', { step: title }), t('retry')))
-          await send(ctx, `/steps/${step.id}/retry`, {}, newActionId());
+          retryKey.after(await send(ctx, `/steps/${step.id}/retry`, {}, retryKey.id));
       },
     },
     t('retry'),
@@ -693,11 +731,13 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     e.preventDefault();
     void (async () => {
       if (!(await confirmAction(t(undo ? 'confirmSkipUndo' : 'confirmSkip', { step: title }), skipLabel))) return;
-      await send(
-        ctx,
-        `/steps/${step.id}/skip`,
-        { reason: reason.value.trim(), ...(offline ? { output: offline.output() } : {}) },
-        newActionId(),
+      skipKey.after(
+        await send(
+          ctx,
+          `/steps/${step.id}/skip`,
+          { reason: reason.value.trim(), ...(offline ? { output: offline.output() } : {}) },
+          skipKey.id,
+        ),
       );
     })();
   });
@@ -727,6 +767,7 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
 
 function abortForm(ctx: ActionContext): HTMLElement {
   const reason = reasonField('abort-reason');
+  const key = actionKey();
   const form = h(
     'form',
     { class: 'inline-form' },
@@ -740,7 +781,7 @@ function abortForm(ctx: ActionContext): HTMLElement {
     e.preventDefault();
     void (async () => {
       if (await confirmAction(t('confirmAbort'), t('abort'), true))
-        await send(ctx, '/abort', { reason: reason.value.trim() }, newActionId());
+        key.after(await send(ctx, '/abort', { reason: reason.value.trim() }, key.id));
     })();
   });
   return h('details', { class: 'abort' }, h('summary', null, t('abort')), form);

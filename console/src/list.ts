@@ -304,10 +304,13 @@ export function listPage(query: string): Page {
     for (const name of FILTERS) if (filters[name]) params.set(name, filters[name]!);
     const size = Number(filters.pageSize);
     params.set('pageSize', String(Number.isInteger(size) && size >= 1 && size <= 100 ? size : PAGE_SIZE));
-    const token = state.tokens[state.index];
+    const index = state.index;
+    const token = state.tokens[index];
     if (token) params.set('pageToken', token);
     try {
       const answer = await call<ApplicationPage>('GET', `/v1/applications?${params.toString()}`);
+      // The page changed while this one was asked for: its answer belongs to no page shown (the poller asks again).
+      if (state.index !== index) return;
       if (answer.ok && answer.body) {
         replaceChildren(problem);
         render(answer.body);

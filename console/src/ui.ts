@@ -80,7 +80,8 @@ export function confirmAction(message: string, confirmLabel: string, danger = fa
 export class Poller {
   private timer: number | undefined;
   private running = false;
-  private busy = false;
+  private inFlight?: Promise<void>;
+  private rerun?: Promise<void>;
   private readonly onVisibility = () => {
     if (document.visibilityState === 'visible' && this.running) void this.now();
   };
@@ -107,21 +108,34 @@ export class Poller {
     return this.running;
   }
 
-  /** Runs the tick now (after an action, or when the page comes back into view). */
-  async now(): Promise<void> {
+  /**
+   * Runs the tick now (after an action, a page change, or when the page comes back into view). Asked while a tick
+   * runs, it runs once more when that one ends (several asks, once): the answer in flight may predate what was asked
+   * for. It was dropped, so a page change during a refresh showed the old page under the new page's number.
+   */
+  now(): Promise<void> {
     window.clearTimeout(this.timer);
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      await this.tick();
-    } finally {
-      this.busy = false;
-      if (this.running) {
-        this.timer = window.setTimeout(() => {
-          if (document.visibilityState === 'visible') void this.now();
-        }, this.intervalMs);
-      }
+    if (this.inFlight) {
+      this.rerun ??= this.inFlight.then(() => {
+        this.rerun = undefined;
+        return this.now();
+      });
+      return this.rerun;
     }
+    const tick = (async () => {
+      try {
+        await this.tick();
+      } finally {
+        this.inFlight = undefined;
+        if (this.running && !this.rerun) {
+          this.timer = window.setTimeout(() => {
+            if (document.visibilityState === 'visible') void this.now();
+          }, this.intervalMs);
+        }
+      }
+    })();
+    this.inFlight = tick;
+    return tick;
   }
 }
 
