@@ -367,7 +367,15 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use(actionsRouter({ client }));
-  app.use(operatorRouter({ client, taskQueue: deps.taskQueue, calendar, now }));
+  app.use(
+    operatorRouter({
+      client,
+      taskQueue: deps.taskQueue,
+      calendar,
+      now,
+      searchAttributes: deps.searchAttributes === true,
+    }),
+  );
   app.use(consoleRouter(deps.console));
   app.use(calendarRouter(calendar));
   app.use(metricsRouter(metrics));

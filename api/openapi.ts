@@ -129,7 +129,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           ).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
           responses: {
             '200': jsonResponse('One page; nextPageToken is null on the last', 'ApplicationPage'),
-            '400': errorResponse('Bad filters (issues by field)'),
+            '400': errorResponse(
+              'Bad filters (issues by field; NEEDS_SEARCH_ATTRIBUTES for a filter other than an id where TEMPORAL_SEARCH_ATTRIBUTES=false)',
+            ),
           },
         },
         post: {
@@ -263,7 +265,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/stats': {
         get: {
           summary: "The supervisors' dashboard figures, from Temporal visibility",
-          responses: { '200': jsonResponse('The figures', 'Stats') },
+          responses: {
+            '200': jsonResponse('The figures', 'Stats'),
+            '501': errorResponse(
+              "Counted from Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false): SEARCH_ATTRIBUTES_OFF",
+            ),
+          },
         },
       },
       '/v1/agency-callbacks/{agency}': {

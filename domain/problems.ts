@@ -46,6 +46,11 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
       `shareholder contributions sum to ${p.contributed} yuan, not the registered capital of ${p.registeredCapital} yuan`,
   },
   UNKNOWN_FIELD: { zh: (p) => `不接受的字段「${p.key}」`, en: (p) => `unknown field '${p.key}'` },
+  NEEDS_SEARCH_ATTRIBUTES: {
+    zh: () => '此筛选依赖开办的搜索属性，本部署未启用（TEMPORAL_SEARCH_ATTRIBUTES=false）；可按申请号查找',
+    en: () =>
+      "this filter needs Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false); search by application id",
+  },
   NOTHING_TO_SEARCH: {
     zh: () => '应至少包含一个汉字、字母或数字',
     en: () => 'expected at least one letter or digit to search for',

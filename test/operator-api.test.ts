@@ -3,7 +3,7 @@
  * attributes): list with filters and paging, dashboard counts, and actions over HTTP.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { ApplicationStatus } from '../domain/status';
+import type { ApplicationStatus, ApplicationSummary } from '../domain/status';
 import { freshApplication } from './helpers/fixtures';
 import { startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
@@ -461,6 +461,76 @@ describe('operator API on a calendar of its own (SLA_OFFICE_HOURS)', () => {
     await fetch(`${custom.api.url}/v1/applications/${id}/abort`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...operator },
+      body: JSON.stringify({ reason: 'test done' }),
+    });
+  });
+});
+
+describe('operator API without search attributes (TEMPORAL_SEARCH_ATTRIBUTES=false)', () => {
+  let plain: Stack;
+
+  beforeAll(async () => {
+    plain = await startStack(env, { env: { TEMPORAL_SEARCH_ATTRIBUTES: 'false' } });
+  });
+
+  afterAll(async () => {
+    await plain?.close();
+  });
+
+  interface Answer {
+    items?: ApplicationSummary[];
+    error?: { code: string; issues?: { path: string; code: string }[] };
+  }
+  const get = async (path: string, role: 'operator' | 'supervisor' = 'operator') => {
+    const res = await fetch(`${plain.api.url}${path}`, { headers: await authHeaders(role) });
+    return { status: res.status, body: (await res.json()) as Answer };
+  };
+  const submitted = async (edit?: (a: ReturnType<typeof freshApplication>) => void) => {
+    const app = freshApplication(edit);
+    const res = await fetch(`${plain.api.url}/v1/applications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
+      body: JSON.stringify(app),
+    });
+    expect(res.status).toBe(202);
+    return { id: ((await res.json()) as { id: string }).id, name: app.company.name, district: app.company.district };
+  };
+
+  it('lists each application as its own status tells, finds one by id, and refuses the filters it cannot answer by name', async () => {
+    const standard = await submitted();
+    const review = await submitted((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    const item = async (id: string) => (await get(`/v1/applications?q=${id}`)).body.items?.[0];
+    // It listed every one as `running` with no name: the list read attributes nobody set.
+    const done = await until(
+      () => item(standard.id),
+      (i) => i?.status === 'completed',
+    );
+    expect(done).toMatchObject({ id: standard.id, companyName: standard.name, district: standard.district });
+    const waiting = await until(
+      () => item(review.id),
+      (i) => i?.pendingTasks.includes('review') === true,
+    );
+    expect(waiting).toMatchObject({ status: 'running', companyName: review.name, slaLevel: 'on_track' });
+    expect(waiting?.dueAt).toEqual(expect.any(String));
+    const all = await get('/v1/applications?pageSize=100');
+    expect(all.status).toBe(200);
+    expect(all.body.items!.map((i) => i.id)).toEqual(expect.arrayContaining([standard.id, review.id]));
+
+    // The filters counted from the attributes are refused by name (they were a 500 from the server).
+    const filtered = await get('/v1/applications?status=running&task=review&q=南昌');
+    expect(filtered.status).toBe(400);
+    expect(filtered.body.error!.issues).toEqual([
+      expect.objectContaining({ path: 'status', code: 'NEEDS_SEARCH_ATTRIBUTES' }),
+      expect.objectContaining({ path: 'task', code: 'NEEDS_SEARCH_ATTRIBUTES' }),
+      expect.objectContaining({ path: 'q', code: 'NEEDS_SEARCH_ATTRIBUTES' }),
+    ]);
+    const stats = await get('/v1/stats', 'supervisor');
+    expect(stats.status).toBe(501);
+    expect(stats.body.error!.code).toBe('SEARCH_ATTRIBUTES_OFF');
+
+    await fetch(`${plain.api.url}/v1/applications/${review.id}/abort`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
       body: JSON.stringify({ reason: 'test done' }),
     });
   });

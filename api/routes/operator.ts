@@ -9,7 +9,7 @@ import express, { type Request } from 'express';
 import { z } from 'zod';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
 import { languageFrom, problem, problemsFromZodError } from '../../domain/problems';
-import { SLA_LEVELS } from '../../domain/sla';
+import { refreshSla, SLA_LEVELS, worseLevel, type SlaLevel } from '../../domain/sla';
 import { STEP_IDS } from '../../domain/steps';
 import {
   breachedKey,
@@ -23,8 +23,9 @@ import {
   slaLevelKey,
   statusKey,
 } from '../../infra/search-attributes';
-import { APPLICATION_STATES, type ApplicationSummary } from '../../domain/status';
+import { APPLICATION_STATES, type ApplicationStatus, type ApplicationSummary } from '../../domain/status';
 import { HttpError } from '../errors';
+import { readStatus } from '../read-status';
 import {
   applicationCounter,
   applicationsOf,
@@ -87,6 +88,15 @@ function serverPageToken(query: string, pageToken: string): Buffer | null {
   return pageTokenCheck(query, token) === check ? token : null;
 }
 
+/** An application id or its start, as `q` takes them (`kb-` and at least 4 hex digits; `…` as the console cuts it). */
+const idSearched = (q: string) => /^(kb-[0-9a-f]{4,32})…?$/.exec(q)?.[1];
+
+/** The visibility clause for an application id (35 characters) or its start. */
+const idClause = (id: string) => (id.length === 35 ? `WorkflowId = '${id}'` : `WorkflowId STARTS_WITH '${id}'`);
+
+/** The list filters counted from Kaiban's search attributes: none of them without (TEMPORAL_SEARCH_ATTRIBUTES=false). */
+const ATTRIBUTE_FILTERS = ['status', 'sla', 'district', 'task'] as const;
+
 /** The visibility query for the filters; every value is validated by listQuerySchema first. */
 export function visibilityQuery(
   taskQueue: string,
@@ -101,8 +111,8 @@ export function visibilityQuery(
   if (filters.q) {
     const byName = companySearchQuery(filters.q);
     // An application id, or its start as the console's list shows it (`kb-1a2b3c4d…`).
-    const id = /^(kb-[0-9a-f]{4,32})…?$/.exec(filters.q)?.[1];
-    const byId = !id ? '' : id.length === 35 ? `WorkflowId = '${id}'` : `WorkflowId STARTS_WITH '${id}'`;
+    const id = idSearched(filters.q);
+    const byId = id ? idClause(id) : '';
     clauses.push(`(${[byName && `(${byName})`, byId].filter(Boolean).join(' OR ')})`);
   }
   return clauses.join(' AND ');
@@ -113,8 +123,11 @@ export function operatorRouter(deps: {
   taskQueue: string;
   calendar?: WorkingCalendar;
   now?: () => Date;
+  /** Whether the namespace has Kaiban's search attributes (TEMPORAL_SEARCH_ATTRIBUTES); default true. */
+  searchAttributes?: boolean;
 }): express.Router {
   const { client, taskQueue } = deps;
+  const searchAttributes = deps.searchAttributes ?? true;
   const calendar = deps.calendar ?? createOfficialCalendar();
   const now = deps.now ?? (() => new Date());
   const completionFigures = completionStats(client, calendar);
@@ -146,7 +159,24 @@ export function operatorRouter(deps: {
       );
     }
     const { pageSize, pageToken, ...filters } = parsed.data;
-    const query = visibilityQuery(taskQueue, filters);
+    if (!searchAttributes) {
+      // Only an id can be searched without the attributes: each other filter is refused by name, not answered wrong.
+      const lang = languageFrom(req.headers['accept-language']);
+      const refused: string[] = ATTRIBUTE_FILTERS.filter((f) => filters[f] !== undefined);
+      if (filters.q !== undefined && !idSearched(filters.q)) refused.push('q');
+      if (refused.length > 0) {
+        throw new HttpError(
+          400,
+          'VALIDATION_FAILED',
+          'bad filters; see issues',
+          refused.map((f) => problem([f], 'NEEDS_SEARCH_ATTRIBUTES', lang)),
+        );
+      }
+    }
+    const id = filters.q === undefined ? undefined : idSearched(filters.q);
+    const query = searchAttributes
+      ? visibilityQuery(taskQueue, filters)
+      : [applicationsOf(taskQueue), ...(id ? [idClause(id)] : [])].join(' AND ');
     // An empty token is the first page, as a client that sends `pageToken=${next ?? ''}` means it.
     const serverToken = !pageToken ? undefined : serverPageToken(query, pageToken);
     if (serverToken === null) {
@@ -160,6 +190,23 @@ export function operatorRouter(deps: {
       pageSize,
       nextPageToken: serverToken,
     });
+    if (!searchAttributes) {
+      // Without the attributes, each listed application's own status tells what the list shows: one read each.
+      const read = await Promise.all(
+        (response.executions ?? []).map(async (e) => {
+          const id = e.execution?.workflowId ?? '';
+          try {
+            return summaryOf(e, refreshSla(await readStatus(client, id), calendar, now().getTime()));
+          } catch (err) {
+            if (err instanceof HttpError && err.status === 404) return undefined; // gone since it was listed
+            throw err;
+          }
+        }),
+      );
+      const next = response.nextPageToken?.length ? pageTokenFor(query, response.nextPageToken) : undefined;
+      res.json({ items: read.filter((item) => item !== undefined), nextPageToken: next ?? null });
+      return;
+    }
     const items: ApplicationSummary[] = (response.executions ?? []).map((e) => {
       const attributes = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
       const dueAt = attributes.get(dueAtKey);
@@ -188,7 +235,42 @@ export function operatorRouter(deps: {
     res.json({ items, nextPageToken: next ?? null });
   });
 
+  /** A list item from the application's status (without search attributes), as the attributes would give it. */
+  const summaryOf = (
+    e: { startTime?: { seconds?: unknown } | null; closeTime?: { seconds?: unknown } | null; status?: number | null },
+    status: ApplicationStatus,
+  ): ApplicationSummary => {
+    const ended = status.endedInTemporal;
+    const dueAt = status.sla?.application?.dueAt;
+    const alerts = status.sla?.alerts ?? [];
+    const seconds = (t: { seconds?: unknown } | null | undefined) =>
+      t?.seconds ? new Date(Number(t.seconds) * 1000).toISOString() : undefined;
+    return {
+      id: status.id,
+      status: status.status,
+      companyName: status.company.name,
+      district: status.company.district,
+      pendingTasks: ended ? [] : status.pendingTasks,
+      slaLevel: alerts.reduce<SlaLevel>((worst, a) => worseLevel(worst, a.level), 'on_track'),
+      dueAt: dueAt ? new Date(dueAt).toISOString() : undefined,
+      breached: alerts.filter((a) => a.level === 'breached').map((a) => a.scope),
+      submittedAt: seconds(e.startTime),
+      closedAt: seconds(e.closeTime),
+      workingMsLeft: ended
+        ? undefined
+        : workingMsLeft(status.status, dueAt ? new Date(dueAt) : undefined, status.pendingTasks),
+      ...(ended ? { endedInTemporal: ended } : {}),
+    };
+  };
+
   router.get('/v1/stats', async (_req, res) => {
+    if (!searchAttributes) {
+      throw new HttpError(
+        501,
+        'SEARCH_ATTRIBUTES_OFF',
+        "the dashboard's figures are counted from Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false)",
+      );
+    }
     const base = applicationsOf(taskQueue);
     const count = applicationCounter(client, taskQueue);
     // Visibility groups only by ExecutionStatus, so each figure is its own count query (in parallel).

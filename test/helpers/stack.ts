@@ -75,8 +75,8 @@ export async function startStack(
       TEMPORAL_TASK_QUEUE: taskQueue,
       AGENCY_BASE_URL: simulator.url,
       AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
-      // The time-skipping test server has no Kaiban search attributes registered.
-      TEMPORAL_SEARCH_ATTRIBUTES: String(!env.supportsTimeSkipping),
+      // The time-skipping test server has no Kaiban search attributes registered; a test may go without them too.
+      TEMPORAL_SEARCH_ATTRIBUTES: options.env?.TEMPORAL_SEARCH_ATTRIBUTES ?? String(!env.supportsTimeSkipping),
       ...overrides,
     });
   const config = configWith();
