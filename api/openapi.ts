@@ -389,6 +389,70 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'Alive' } } } },
+      '/console/config.json': {
+        get: {
+          summary:
+            "The operator console's settings: whether it offers the development sign-in (the embedded default, called from this machine), its roles, the token claim that holds the role",
+          responses: {
+            '200': {
+              description: 'The settings',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['devSignIn', 'roles', 'roleClaim'],
+                    properties: {
+                      devSignIn: { type: 'boolean' },
+                      roles: { type: 'array', items: { type: 'string', enum: ['operator', 'supervisor'] } },
+                      roleClaim: { type: 'string' },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      '/console/dev-token': {
+        post: {
+          summary:
+            'The embedded default only, called from this machine: a development token for a console role (subject dev-<role>); 404 anywhere else',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['role'],
+                  properties: { role: { type: 'string', enum: ['operator', 'supervisor'] } },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': {
+              description: 'A bearer token',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['token', 'role', 'subject', 'expiresIn'],
+                    properties: {
+                      token: { type: 'string' },
+                      role: { type: 'string' },
+                      subject: { type: 'string' },
+                      expiresIn: { type: 'string' },
+                    },
+                  },
+                },
+              },
+            },
+            '400': errorResponse('role is not a console role (VALIDATION_FAILED)'),
+            '404': errorResponse('Not the embedded default, or not called from this machine'),
+          },
+        },
+      },
       '/metrics': {
         get: {
           summary:

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Debian's Chromium and a CJK font for the console's browser test (test/console.test.ts), driven by
-# playwright-core at /usr/bin/chromium; Playwright itself downloads nothing. Skipped when present.
+# playwright-core at /usr/bin/chromium (or CHROMIUM_PATH); Playwright itself downloads nothing. Skipped when present.
 # In CI (CI=1 or true; .ci/run sets it) a browser that cannot be installed fails setup: the test suite needs it.
 # A developer without root gets a warning: everything but the browser test runs without it.
 set -euo pipefail
 
-present() { command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; }
+# The browser the test drives (CHROMIUM_PATH, else /usr/bin/chromium), not just any chromium on PATH.
+present() { [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && fc-list :lang=zh 2>/dev/null | grep -q .; }
 
 in_ci() { case "${CI:-}" in 1 | true) return 0 ;; *) return 1 ;; esac; }
 

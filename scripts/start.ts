@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       devServer ? `  Temporal Web UI     ${devServer.uiUrl}` : `  Temporal cluster    ${address}`,
       env.EMBEDDED_SIMULATOR
         ? `  Agency simulator    http://127.0.0.1:${env.SIMULATOR_PORT}/records`
-        : `  Agencies            ${env.AGENCY_BASE_URL}`,
+        : `  Agencies            ${agencyUrlList(config.agencyUrls)}`,
       `  Data                ${dataDir}`,
       '',
       'Calls about applications need a bearer token; print one (role applicant, operator or supervisor) with',
@@ -117,3 +117,16 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** The agencies' URLs for the banner: their common base once when they share one, else each. */
+function agencyUrlList(urls: Record<string, string>): string {
+  const bases = new Set(
+    Object.entries(urls).map(([agency, url]) => url.replace(new RegExp(`/agencies/${agency}$`), '')),
+  );
+  if (bases.size === 1 && Object.entries(urls).every(([agency, url]) => url.endsWith(`/agencies/${agency}`))) {
+    return `${[...bases][0]}/agencies/…`;
+  }
+  return Object.entries(urls)
+    .map(([agency, url]) => `${agency} ${url}`)
+    .join(', ');
+}
