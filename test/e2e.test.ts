@@ -240,6 +240,7 @@ describe('an application submitted over HTTP', () => {
     const [item] = await listed('');
     expect(item).toMatchObject({ id, status: 'running', endedInTemporal: 'terminated' });
     expect(item?.workingMsLeft).toBeUndefined();
+    expect(item?.pendingTasks).toEqual([]); // waits for no one (it listed the review it was terminated in)
     expect((await call('GET', '/v1/stats', staff)).body.endedInTemporal).toBe(endedBefore + 1);
     // No action applies to it any more.
     const review = await call('POST', `/v1/applications/${id}/review`, {

@@ -212,7 +212,8 @@ export function operatorRouter(deps: {
       const dueAt = attributes.get(dueAtKey);
       const status = attributes.get(statusKey) ?? 'running';
       const ended = endedInTemporal(e.status);
-      const pendingTasks = attributes.get(pendingTaskKey) ?? [];
+      // One that Temporal closed waits for no one (its last attribute says otherwise): open nowhere, as the schema says.
+      const pendingTasks = ended ? [] : (attributes.get(pendingTaskKey) ?? []);
       return {
         id: e.execution?.workflowId ?? '',
         status,
