@@ -401,6 +401,43 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The regulator is down from the start: the name is an incident, which the operator marks done offline (reserved
+    // at the window). The reviewer then asks for another name: the one reserved at the window is released there first
+    // (an offline undo the operator answers), then the corrected one is reserved online (patch
+    // offline-name-released-before-correction).
+    name: 'name-offline-then-corrected',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ transientFailureRate: 1 }, ['market']);
+      const handle = await ctx.start('name-offline-then-corrected', withSensitiveName);
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:name'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await markDoneOffline(handle, 'name', '已在窗口办理名称', { reservationId: 'MZ-WINDOW-0001' });
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [
+          {
+            ...action(operator),
+            decision: 'request_correction',
+            reason: '名称含“投资”，请修改',
+            fields: ['company.name'],
+          },
+        ],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+      await handle.executeUpdate(correctionUpdate, {
+        args: [{ ...action(applicant), application: withAnotherName() }],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:name'));
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '原名称已在窗口注销'), step: 'name', action: 'skip' }],
+      });
+      await approveCorrected(handle, '名称已更正');
+      await handle.result();
+      return handle;
+    },
+  },
+  {
     name: 'incident-retried',
     expect: 'completed',
     async run(ctx) {

@@ -46,6 +46,7 @@ const EXPECTED_PATHS = [
   'skipped-withdrawing-then-aborted',
   'poll-failed-callback-decided',
   'poll-incident-callback-decided',
+  'name-offline-then-corrected',
   'agency-silent-callback-decided',
   'incident-aborted',
   'undo-incident-retried',
@@ -134,6 +135,7 @@ describe('replay of recorded histories', () => {
     ]);
     expect(patchesIn('poll-failed-callback-decided')).toEqual(['poll-failure-waits-for-callback']);
     expect(patchesIn('poll-incident-callback-decided')).toEqual(['incident-takes-callback-decision']);
+    expect(patchesIn('name-offline-then-corrected')).toEqual(['offline-name-released-before-correction']);
     expect(patchesIn('agency-silent-callback-decided')).toEqual(['agency-silence-incident']);
     expect(patchesIn('corrected-name-aborted-turned-away').sort()).toEqual([
       'no-undo-of-unreached-corrected-name',

@@ -140,6 +140,13 @@ const POLL_FAILURE_WAITS_FOR_CALLBACK = 'poll-failure-waits-for-callback';
  * intake was down) and a skip withdrew what the agency had approved. Asked when such a decision comes.
  */
 const INCIDENT_TAKES_CALLBACK_DECISION = 'incident-takes-callback-decision';
+/**
+ * OFFLINE_NAME_RELEASED_BEFORE_CORRECTION: a name done offline (reserved at the regulator's window) that a correction
+ * replaces is undone offline first (an UNDO_OFFLINE incident: the operator releases it there and marks it undone),
+ * as an online reservation is released before the new one. Nothing released it, nobody was told, and once the new name
+ * was reserved online no later undo knew of it. Asked only when such a name is corrected.
+ */
+const OFFLINE_NAME_RELEASED_BEFORE_CORRECTION = 'offline-name-released-before-correction';
 /** A pending step's error while its polls fail and its callback is still awaited. */
 const AGENCY_UNREACHABLE = 'AGENCY_UNREACHABLE';
 /**
@@ -747,6 +754,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const name = stepStatus('name');
     // A name done offline whose filing is being withdrawn beside the chain is not undone a second time.
     if (name.ticket && !withdrawnOnSkip.has(name.ticket)) await undo('name', 'undo', why);
+    // The reservation made at the window is released there before the new name is reserved.
+    if (name.state === 'skipped' && patched(OFFLINE_NAME_RELEASED_BEFORE_CORRECTION)) await undoOffline('name');
     rounds.set('name', (rounds.get('name') ?? 1) + 1);
     nameOwed = true;
     await reserveOwedName();
