@@ -16,7 +16,7 @@ import {
 } from '../domain/calendar';
 import { OFFICIAL_SCHEDULES } from '../domain/calendar/official';
 import { scheduleDataSchema } from '../domain/calendar/schedule-schema';
-import { criticalPath, resolveBudgets, type SlaSettings } from '../domain/sla';
+import { criticalPath, resolveBudgets, type SlaBudgetsOverride, type SlaSettings } from '../domain/sla';
 import { slaBudgetsOverrideSchema } from '../domain/sla-config';
 import { ConfigError, type Config } from './index';
 
@@ -86,7 +86,6 @@ export function loadSlaConfig(config: Config): SlaConfig {
     if (!parsed.success) throw new ConfigError(`SLA_BUDGETS: ${z.prettifyError(parsed.error)}`);
     budgetsOverride = parsed.data;
   }
-  const budgets = resolveBudgets(budgetsOverride);
 
   let schedules: ScheduleData = OFFICIAL_SCHEDULES;
   if (env.SLA_CALENDAR_FILE) {
@@ -108,6 +107,23 @@ export function loadSlaConfig(config: Config): SlaConfig {
   } catch (err) {
     throw new ConfigError(calendarConfigMessage(err, env.SLA_OFFICE_HOURS));
   }
+
+  // "1 working day" is the working time of one working day (PRODUCT.md): with other office hours the application's
+  // promise is their day, unless SLA_BUDGETS names its hours (it stayed 7 h: with 6-hour days, more than a day).
+  const applicationOverride = (budgetsOverride as SlaBudgetsOverride).application;
+  const applicationHoursNamed =
+    typeof applicationOverride === 'number' || applicationOverride?.committedHours !== undefined;
+  const budgets = resolveBudgets(
+    applicationHoursNamed
+      ? budgetsOverride
+      : {
+          ...budgetsOverride,
+          application: {
+            ...(typeof applicationOverride === 'object' ? applicationOverride : {}),
+            committedHours: calendar.workingDayMs / 3_600_000,
+          },
+        },
+  );
 
   const urls = (env.SLA_WEBHOOK_URLS ?? '')
     .split(',')

@@ -286,6 +286,19 @@ describe('configuration', () => {
     expect(budgetsError('{"seal": 0.001}')).toBe('accepted'); // 3.6 s: the real-time tests' budgets
   });
 
+  it("promises the configured office hours' working day, unless SLA_BUDGETS names the application's hours", () => {
+    // Six-hour days: "one working day" is six hours (it stayed seven, more than a day), and the critical path's seven
+    // committed hours no longer fit: said at start-up.
+    const sixHours = loadSlaConfig(loadConfig({ ...base, SLA_OFFICE_HOURS: '09:00-12:00,14:00-17:00' }));
+    expect(sixHours.settings.budgets.application.committedHours).toBe(6);
+    expect(criticalPathWarning(sixHours.settings)).toMatch(/commits 7 h, more than the application's 6 h/);
+    const named = loadSlaConfig(
+      loadConfig({ ...base, SLA_OFFICE_HOURS: '09:00-12:00,14:00-17:00', SLA_BUDGETS: '{"application": 8}' }),
+    );
+    expect(named.settings.budgets.application.committedHours).toBe(8);
+    expect(loadSlaConfig(loadConfig(base)).settings.budgets.application.committedHours).toBe(7);
+  });
+
   it('warns when the committed step budgets on the critical path exceed the promise', () => {
     const sla = loadSlaConfig(loadConfig({ ...base, SLA_BUDGETS: '{"seal": 3}' }));
     expect(criticalPathWarning(sla.settings)).toMatch(/name → license → seal → bank → archive commits 8 h/);
