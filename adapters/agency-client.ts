@@ -171,11 +171,26 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
         { procedure: r.procedure, reference: r.reference, callbackUrl: r.callbackUrl, payload: r.payload },
         { 'idempotency-key': r.idempotencyKey },
       ),
-    get: (agency, ticket) => call(agency, 'GET', `/requests/${encodeURIComponent(ticket)}`),
+    get: (agency, ticket) =>
+      call(agency, 'GET', `/requests/${encodeURIComponent(ticket)}`).then(ofTicket(agency, ticket)),
     cancel: (agency, ticket, reason) =>
-      call(agency, 'POST', `/requests/${encodeURIComponent(ticket)}/cancel`, { reason }),
+      call(agency, 'POST', `/requests/${encodeURIComponent(ticket)}/cancel`, { reason }).then(ofTicket(agency, ticket)),
   };
 }
+
+/**
+ * The record must be the one asked about: another ticket's (a cache in between, an agency's bug) is no answer — it
+ * was taken, and another company's USCC became this license, another record's cancellation this undo.
+ */
+const ofTicket =
+  (agency: AgencyId, ticket: string) =>
+  (record: AgencyRecord): AgencyRecord => {
+    if (record.ticket === ticket) return record;
+    throw new AgencyUnavailableError(
+      `${agency} agency answered about ticket ${record.ticket} when asked about ${ticket}: no answer`,
+      true,
+    );
+  };
 
 function isProtocolError(json: unknown): boolean {
   const error = (json as { error?: { code?: unknown } } | undefined)?.error;

@@ -35,6 +35,12 @@ const APPROVALS: Partial<Record<StepId, z.ZodType>> = {
     result: z.object({ uscc: z.string().refine(isValidUscc, { params: { code: 'USCC_INVALID' } }) }),
   }),
   seal: z.object({ result: z.object({ seals: z.array(z.object({ recordId: z.string().min(1) })).min(1) }) }),
+  // What the applicant's results name (PRODUCT.md's "produces"): an approval without it completed the application
+  // with that result missing.
+  tax: z.object({ result: z.object({ taxRecordId: z.string().min(1) }) }),
+  social: z.object({ result: z.object({ employerSocialSecurityNumber: z.string().min(1) }) }),
+  fund: z.object({ result: z.object({ fundAccountNumber: z.string().min(1) }) }),
+  bank: z.object({ result: z.object({ appointmentRef: z.string().min(1) }) }),
 };
 const ANY_APPROVAL = z.object({ result: z.record(z.string(), z.unknown()) });
 

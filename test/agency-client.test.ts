@@ -15,6 +15,7 @@ import {
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
+import { approvedResultProblems } from '../domain/agency-answers';
 import { buildUscc } from '../domain/codes';
 import { AGENCY_IDS, type AgencyId } from '../domain/steps';
 import { createLogger } from '../observability/logger';
@@ -140,6 +141,42 @@ describe('a success answer outside the protocol is no answer', () => {
       status: 'pending',
       result: undefined,
       reason: undefined,
+    });
+  });
+});
+
+describe("an approval carries the result the applicant's results name", () => {
+  it.each([
+    ['tax', 'result.taxRecordId', { taxRecordId: 'TAX-1', taxpayerId: VALID_USCC }],
+    ['social', 'result.employerSocialSecurityNumber', { employerSocialSecurityNumber: '36010212345678' }],
+    ['fund', 'result.fundAccountNumber', { fundAccountNumber: '360102000000000001' }],
+    ['bank', 'result.appointmentRef', { appointmentRef: 'YYABCDEF123456' }],
+  ] as const)('%s: without %s it is no decision; with it, it is', (step, path, result) => {
+    // Any result was taken: the application completed with the employer's social-security number missing.
+    expect(approvedResultProblems(step, {})).toEqual([expect.objectContaining({ path })]);
+    expect(approvedResultProblems(step, { [path.slice('result.'.length)]: 42 })).toEqual([
+      expect.objectContaining({ path, code: 'INVALID_TYPE' }),
+    ]);
+    expect(approvedResultProblems(step, result)).toEqual([]);
+  });
+});
+
+describe('an answer about another ticket is no answer', () => {
+  it('a poll or a cancellation answered with another record is retried, not taken', async () => {
+    // A cache in between, or an agency's bug: the license would have taken another company's USCC, the undo another
+    // record's cancellation.
+    answer = json(200, { ticket: 'MARKET-OTHER', status: 'approved', result: { uscc: VALID_USCC } });
+    const client = clientAt(base);
+    await expect(client.get('market', 'MARKET-MINE')).rejects.toThrow(
+      /answered about ticket MARKET-OTHER when asked about MARKET-MINE/,
+    );
+    await expect(client.get('market', 'MARKET-MINE')).rejects.toBeInstanceOf(AgencyUnavailableError);
+    answer = json(200, { ticket: 'MARKET-OTHER', status: 'cancelled' });
+    await expect(client.cancel('market', 'MARKET-MINE', 'withdrawn')).rejects.toBeInstanceOf(AgencyUnavailableError);
+    answer = json(200, { ticket: 'MARKET-MINE', status: 'cancelled' });
+    await expect(client.cancel('market', 'MARKET-MINE', 'withdrawn')).resolves.toMatchObject({
+      ticket: 'MARKET-MINE',
+      status: 'cancelled',
     });
   });
 });

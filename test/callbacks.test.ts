@@ -400,7 +400,9 @@ describe('agency callbacks', () => {
     // Signed with the tax bureau's key, naming the tax step, carrying the police's ticket: a seal "approved" with no seals.
     const counted = await callbackCounters();
     const reference = { applicationId: id, step: 'tax' };
-    expect(await callBack('tax', { ticket: sealTicket, status: 'approved', reference, result: {} })).toBe(409);
+    expect(
+      await callBack('tax', { ticket: sealTicket, status: 'approved', reference, result: { taxRecordId: 'TAX-1' } }),
+    ).toBe(409);
     expect(await outcomesSince(counted)).toEqual({ foreign: 1 });
     expect(await signalsIn(id)).toBe(0);
     // The same decision signalled past the API (as two agencies' alike tickets would reach it): it is the tax step's only.
