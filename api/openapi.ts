@@ -515,7 +515,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           required: ['id', 'status', 'pendingTasks', 'breached'],
           properties: {
             id: { type: 'string' },
-            status: { type: 'string', enum: [...APPLICATION_STATES] },
+            status: { type: 'string', enum: [...APPLICATION_STATES, 'unknown'] },
             companyName: { type: 'string' },
             district: { type: 'string' },
             pendingTasks: {
@@ -538,6 +538,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               enum: [...ENDED_IN_TEMPORAL_STATES],
               description:
                 'Temporal closed the workflow without Kaiban (no compensation ran); status is the last it had. Such an application counts as open nowhere.',
+            },
+            unreadable: {
+              type: 'string',
+              description:
+                'Without search attributes (TEMPORAL_SEARCH_ATTRIBUTES=false) each item is read from its status: why this one could not be (status is then unknown)',
             },
           },
         },

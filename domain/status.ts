@@ -178,4 +178,9 @@ export interface ApplicationSummary {
   workingMsLeft?: number;
   /** Temporal closed the workflow without Kaiban: `status` is the last one it had, and it is no longer open. */
   endedInTemporal?: EndedInTemporal;
+  /**
+   * Without search attributes (TEMPORAL_SEARCH_ATTRIBUTES=false) each item is read from its application's status: why
+   * this one could not be (its status is then `unknown`).
+   */
+  unreadable?: string;
 }

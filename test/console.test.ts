@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Route } from 'playwright-core';
 import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
 import type { ApplicationStatus } from '../domain/status';
@@ -607,22 +607,22 @@ describe('the operator console', () => {
       // Next is clicked while a refresh of page 1 is on its way (answers slowed to 1.5 s): that late answer showed as
       // page 2 (the click's own load was dropped), and page 1's token became page 3's.
       const isList = (url: URL) => url.pathname === '/v1/applications';
-      await page.route(
-        (url) => isList(url),
-        async (route) => {
-          await new Promise((resolve) => setTimeout(resolve, 1500));
-          await route.continue();
-        },
-      );
+      const slowly = async (route: Route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await route.continue();
+      };
+      await page.route(isList, slowly);
       await page.waitForRequest((r) => isList(new URL(r.url())) && !new URL(r.url()).searchParams.has('pageToken'), {
         timeout: 15_000,
       });
+      await page.getByTestId('next').click();
+      // Clicked again before page 2 answered: there is no page 3 to open yet (it showed page 1 as page 3).
       await page.getByTestId('next').click();
       await page.getByText('第 2 页').waitFor();
       const second = await ids();
       expect(second.length).toBeGreaterThan(0);
       expect(second.some((id) => first.includes(id))).toBe(false);
-      await page.unroute((url) => isList(url));
+      await page.unroute(isList, slowly);
       // The poller's next request (it carries the page's token), then its rendering (a new time stamp).
       const stamp = (await page.getByTestId('updated').textContent()) ?? '';
       await page.waitForResponse(

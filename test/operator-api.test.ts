@@ -2,6 +2,7 @@
  * The operator's HTTP API on the Temporal dev server (real visibility with Kaiban's search
  * attributes): list with filters and paging, dashboard counts, and actions over HTTP.
  */
+import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus, ApplicationSummary } from '../domain/status';
 import { freshApplication } from './helpers/fixtures';
@@ -524,6 +525,20 @@ describe('operator API without search attributes (TEMPORAL_SEARCH_ATTRIBUTES=fal
       expect.objectContaining({ path: 'task', code: 'NEEDS_SEARCH_ATTRIBUTES' }),
       expect.objectContaining({ path: 'q', code: 'NEEDS_SEARCH_ATTRIBUTES' }),
     ]);
+    // One whose workflow cannot run (its first task fails: no input) is listed as unreadable; the page stands (one
+    // failed read made the whole page a 500).
+    const broken = `kb-${randomUUID().replace(/-/g, '')}`;
+    await env.client.workflow.start('businessStartup', { taskQueue: plain.taskQueue, workflowId: broken, args: [] });
+    try {
+      const unreadable = await until(
+        () => item(broken),
+        (i) => i !== undefined,
+      );
+      expect(unreadable).toMatchObject({ id: broken, status: 'unknown' });
+      expect(unreadable!.unreadable).toEqual(expect.any(String));
+    } finally {
+      await env.client.workflow.getHandle(broken).terminate('test done');
+    }
     const stats = await get('/v1/stats', 'supervisor');
     expect(stats.status).toBe(501);
     expect(stats.body.error!.code).toBe('SEARCH_ATTRIBUTES_OFF');

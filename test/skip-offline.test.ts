@@ -273,7 +273,7 @@ it('when the name was done offline while its filing is withdrawn, then a correct
   ]);
 });
 
-it('when two undos of the name wait for an operator at once, then each action answers one of them and the task stays pending until both are answered', async () => {
+it("when the name's withdrawal waits for an operator as the name is corrected, then the release of the name done offline waits its turn: each action answers the undo it was meant for", async () => {
   const { handle } = await nameDoneOfflineWhileHeld();
   // Back, the regulator decides at once but refuses every undo: the withdrawal of the name's filing waits.
   await patchSimulator(stack.simulator, {
@@ -284,24 +284,20 @@ it('when two undos of the name wait for an operator at once, then each action an
     (s) => s.pendingTasks.includes('review') && s.compensations.some((c) => c.state === 'incident'),
     30_000,
   );
-  // The name is corrected: the reservation made at the window waits to be released there, beside the refused
-  // withdrawal of our filing.
+  const names = (s: ApplicationStatus) =>
+    s.compensations.filter((c) => c.step === 'name').map((c) => [c.action, c.state, c.error?.code ?? null]);
+  // The name is corrected: the reservation made at the window is to be released there too, but only once the
+  // withdrawal is answered (both waited at once, and a skip meant for one answered the other).
   await askForAnotherName(handle);
-  const both = await waitForStatus(
-    handle,
-    (s) => s.compensations.filter((c) => c.step === 'name' && c.state === 'incident').length === 2,
-    30_000,
-  );
-  expect(both.pendingTasks).toContain('incident:name');
-
-  // One action answers one undo; the other still waits, and the task stays pending for it.
-  await operatorActs(handle, 'name', 'skip', '窗口已线下撤销');
-  const one = await waitForStatus(handle, (s) => s.compensations.some((c) => c.state === 'skipped'), 30_000);
-  expect(one.compensations.map((c) => c.state).sort()).toEqual(['incident', 'skipped']);
-  expect(one.pendingTasks).toContain('incident:name');
-  expect(one.status).toBe('running');
-
-  await operatorActs(handle, 'name', 'skip', '窗口已线下撤销');
+  const corrected = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:name'), 30_000);
+  expect(names(corrected)).toEqual([['cancel', 'incident', 'UNDO_INCIDENT']]);
+  await operatorActs(handle, 'name', 'skip', '窗口已撤回名称申报');
+  const released = await waitForStatus(handle, offlineNameUndo, 30_000);
+  expect(names(released)).toEqual([
+    ['cancel', 'skipped', null],
+    ['undo', 'incident', 'UNDO_OFFLINE'],
+  ]);
+  await operatorActs(handle, 'name', 'skip', '原名称已在窗口注销');
   // Both answered, the corrected name is reserved (round 2); the application is then aborted: its undo is refused too.
   await waitForStatus(handle, (s) => s.pendingTasks.includes('review') && s.steps[0]!.state === 'done', 30_000);
   await handle.executeUpdate(abortUpdate, { args: [{ actionId: randomUUID(), by: OPERATOR, reason: '申请人放弃' }] });
@@ -310,11 +306,31 @@ it('when two undos of the name wait for an operator at once, then each action an
   const status = (await handle.result()) as ApplicationStatus;
   expect(status.status).toBe('aborted');
   expect(status.pendingTasks).toEqual([]);
-  expect(status.compensations.map((c) => [c.step, c.action, c.state, c.error?.code ?? null]).sort()).toEqual([
-    ['name', 'cancel', 'skipped', null],
-    ['name', 'undo', 'skipped', null],
-    ['name', 'undo', 'skipped', null],
+  expect(status.compensations.map((c) => [c.step, c.action, c.state, c.reason])).toEqual([
+    ['name', 'cancel', 'skipped', '窗口已撤回名称申报'],
+    ['name', 'undo', 'skipped', '原名称已在窗口注销'],
+    ['name', 'undo', 'skipped', '窗口已线下撤销'],
   ]);
+});
+
+it('when an application ends while its name done offline waits to be released for a correction, then the release is asked once, by the compensation', async () => {
+  const { handle } = await nameDoneOfflineWhileHeld();
+  await waitForStatus(handle, (s) => s.pendingTasks.includes('review'), 30_000);
+  await patchSimulator(stack.simulator, { agencies: { market: INSTANT } });
+  await askForAnotherName(handle);
+  await waitForStatus(handle, offlineNameUndo, 30_000);
+  await handle.executeUpdate(abortUpdate, { args: [{ actionId: randomUUID(), by: OPERATOR, reason: '申请人放弃' }] });
+  // The release asked for the correction was left an incident for ever beside the compensation's own.
+  const ending = await waitForStatus(handle, (s) => s.status === 'compensating' && offlineNameUndo(s), 30_000);
+  expect(ending.compensations.filter((c) => c.error?.code === 'UNDO_OFFLINE')).toHaveLength(1);
+  await operatorActs(handle, 'name', 'skip', '原名称已在窗口注销');
+  const status = (await handle.result()) as ApplicationStatus;
+  expect(status.status).toBe('aborted');
+  expect(status.compensations.filter((c) => c.state === 'incident')).toEqual([]);
+  expect(status.compensations.filter((c) => c.step === 'name' && c.action === 'undo')).toEqual([
+    expect.objectContaining({ state: 'skipped', result: 'undone_offline' }),
+  ]);
+  expect(status.pendingTasks).toEqual([]);
 });
 
 it('when an operator marks a step done offline after its filing went unanswered, then the filing the agency holds is withdrawn beside the chain, which completes meanwhile', async () => {

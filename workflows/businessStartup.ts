@@ -754,8 +754,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const name = stepStatus('name');
     // A name done offline whose filing is being withdrawn beside the chain is not undone a second time.
     if (name.ticket && !withdrawnOnSkip.has(name.ticket)) await undo('name', 'undo', why);
-    // The reservation made at the window is released there before the new name is reserved.
-    if (name.state === 'skipped' && patched(OFFLINE_NAME_RELEASED_BEFORE_CORRECTION)) await undoOffline('name');
+    // The reservation made at the window is released there before the new name is reserved; after the withdrawal of
+    // our own filing for it, if one runs beside the chain: one undo of the name waits for an operator at a time, so
+    // each action answers the undo it was meant for.
+    if (name.state === 'skipped' && patched(OFFLINE_NAME_RELEASED_BEFORE_CORRECTION)) {
+      const withdrawing = withdrawalsRunning.get('name');
+      if (withdrawing) await Promise.all(withdrawing);
+      await undoOffline('name');
+    }
     rounds.set('name', (rounds.get('name') ?? 1) + 1);
     nameOwed = true;
     await reserveOwedName();
@@ -998,7 +1004,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     };
     status.compensations.push(entry);
     log.warn('offline undo: waiting for an operator', { applicationId, step: id });
-    const decision = await operatorAction(id); // only a skip is accepted (the validator refuses a retry)
+    let decision: StepActionInput;
+    try {
+      decision = await operatorAction(id); // only a skip is accepted (the validator refuses a retry)
+    } catch (err) {
+      // The application ends while this undo (of a name corrected meanwhile) waits: its compensation asks anew.
+      if (isCancellation(err)) status.compensations.splice(status.compensations.indexOf(entry), 1);
+      throw err;
+    }
     entry.error = undefined;
     entry.state = 'skipped';
     entry.finishedAt = nowIso();

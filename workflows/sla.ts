@@ -440,7 +440,12 @@ export class SlaClock {
         }
       } catch (err) {
         if (!this.waitsApart(err)) throw err;
-        this.needYear(err.year); // this clock waits for the data; the others go on
+        // This clock cannot be counted now (it has run into the year the data lack): its levels wait for the data, and
+        // no wake is armed for them (a threshold already past would ring again at once, round after round).
+        for (const level of ALERT_LEVELS) {
+          if (!this.raised.has(`${scope}:${level}`)) this.deferred.add(`${scope}:${level}`);
+        }
+        this.needYear(err.year); // the others go on
       }
     }
   }

@@ -94,6 +94,9 @@ const idSearched = (q: string) => /^(kb-[0-9a-f]{4,32})…?$/.exec(q)?.[1];
 /** The visibility clause for an application id (35 characters) or its start. */
 const idClause = (id: string) => (id.length === 35 ? `WorkflowId = '${id}'` : `WorkflowId STARTS_WITH '${id}'`);
 
+/** How long a list without search attributes waits for one application's status before listing it unreadable. */
+const ITEM_READ_DEADLINE_MS = 5000;
+
 /** The list filters counted from Kaiban's search attributes: none of them without (TEMPORAL_SEARCH_ATTRIBUTES=false). */
 const ATTRIBUTE_FILTERS = ['status', 'sla', 'district', 'task'] as const;
 
@@ -193,13 +196,28 @@ export function operatorRouter(deps: {
     if (!searchAttributes) {
       // Without the attributes, each listed application's own status tells what the list shows: one read each.
       const read = await Promise.all(
-        (response.executions ?? []).map(async (e) => {
+        (response.executions ?? []).map(async (e): Promise<ApplicationSummary | undefined> => {
           const id = e.execution?.workflowId ?? '';
           try {
-            return summaryOf(e, refreshSla(await readStatus(client, id), calendar, now().getTime()));
+            // Within seconds: a workflow whose tasks fail keeps its query waiting, and with it the whole page.
+            const status = await client.connection.withDeadline(Date.now() + ITEM_READ_DEADLINE_MS, () =>
+              readStatus(client, id),
+            );
+            return summaryOf(e, refreshSla(status, calendar, now().getTime()));
           } catch (err) {
             if (err instanceof HttpError && err.status === 404) return undefined; // gone since it was listed
-            throw err;
+            // One that cannot be read now (its workflow tasks failing, a query out of time) is listed as such: the
+            // rest of the page stands (it was a 500 for the whole page).
+            return {
+              id,
+              status: 'unknown',
+              pendingTasks: [],
+              breached: [],
+              submittedAt: e.startTime?.seconds
+                ? new Date(Number(e.startTime.seconds) * 1000).toISOString()
+                : undefined,
+              unreadable: err instanceof Error ? err.message : String(err),
+            };
           }
         }),
       );

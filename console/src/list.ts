@@ -325,7 +325,11 @@ export function listPage(query: string): Page {
   const poller = new Poller(load, REFRESH_MS);
   auto.addEventListener('change', () => (auto.checked ? poller.start() : poller.stop()));
   const go = (delta: number) => {
-    state.index = Math.max(0, state.index + delta);
+    const target = Math.max(0, state.index + delta);
+    // A page whose token has not come yet (Next clicked again before the page it opens answered) is no page: it was
+    // loaded without a token, the first page, under the later page's number.
+    if (target > 0 && state.tokens[target] === undefined) return;
+    state.index = target;
     void poller.now();
   };
   prev.addEventListener('click', () => go(-1));
