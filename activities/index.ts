@@ -36,6 +36,11 @@ export interface WorkflowSettings {
    * polling stops, the callback is still taken. Absent in histories before it existed: polled for ever.
    */
   agencySilenceMs?: number;
+  /**
+   * Attempts of an undo at its agency (backing off to 5 minutes) before it becomes an incident an operator sees, while
+   * Kaiban goes on retrying it every half hour. Absent in histories before it existed: retried without limit, unseen.
+   */
+  undoAttemptsBeforeIncident?: number;
   /** Whether the Temporal namespace has Kaiban's custom search attributes registered. */
   searchAttributes: boolean;
   /** The edition of the automatic review's reference data (domain/review-rules.ts). Absent in older histories: the first. */

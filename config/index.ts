@@ -49,6 +49,7 @@ const envSchema = z.object({
   AGENCY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   AGENCY_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   AGENCY_POLL_FAILURES_BEFORE_INCIDENT: z.coerce.number().int().min(1).max(100).default(3),
+  AGENCY_UNDO_ATTEMPTS_BEFORE_INCIDENT: z.coerce.number().int().min(1).max(1000).default(12),
   // A filing undecided this long becomes an incident (AGENCY_SILENT): a week of polls is some 7,000 history events,
   // well inside Temporal's limit of 51,200; at most 30 days, and 1,000 polls (loadConfig: the default is shorter when
   // polls are more frequent than every 10 minutes).

@@ -599,3 +599,45 @@ describe('undo incidents', () => {
     expect(records.map((r) => [r.procedure, r.status])).toEqual([['name_reservation', 'approved']]);
   });
 });
+
+describe('an undo that keeps failing', () => {
+  let impatient: Stack;
+
+  beforeAll(async () => {
+    impatient = await startStack(env, { settings: { agencyMaxAttempts: 2, undoAttemptsBeforeIncident: 2 } });
+  });
+
+  afterAll(async () => {
+    await impatient?.close();
+  });
+
+  it('when an agency keeps failing an undo, then after its attempts the undo is an incident an operator can settle', async () => {
+    // The bank's system is slow to decide; the fund centre, which opened the account, fails every request from now on.
+    await patchSimulator(impatient.simulator, {
+      agencies: { ...DEFAULT_AGENCIES, bank: { ...DEFAULT_AGENCIES.bank, processingMs: 600_000 } },
+    });
+    const handle = await startApplication(env.client, { taskQueue: impatient.taskQueue });
+    await waitForStatus(handle, (s) => step(s, 'fund').state === 'done' && step(s, 'bank').state === 'pending');
+    await patchSimulator(impatient.simulator, { agencies: { fund: { transientFailureRate: 1 } } });
+    try {
+      await handle.executeUpdate(withdrawUpdate, { args: [{ actionId: action(), by: applicant }] });
+      // It stayed `running`, retried for ever unseen, and no operator could settle it (STEP_NOT_IN_INCIDENT).
+      const stuck = await waitForStatus(
+        handle,
+        (s) => s.pendingTasks.includes('incident:fund') && undoOf(s, 'fund')?.state === 'incident',
+        60_000,
+      );
+      expect(stuck.status).toBe('compensating');
+      expect(undoOf(stuck, 'fund')!.error).toMatchObject({ code: 'UNDO_INCIDENT' });
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ actionId: action(), by: operator, step: 'fund', action: 'skip', reason: '已在公积金中心窗口销户' }],
+      });
+      const status = (await handle.result()) as ApplicationStatus;
+      expect(status.status).toBe('withdrawn');
+      expect(undoOf(status, 'fund')).toMatchObject({ state: 'skipped', result: 'undone_offline' });
+      expect(status.pendingTasks).toEqual([]);
+    } finally {
+      await patchSimulator(impatient.simulator, { agencies: DEFAULT_AGENCIES });
+    }
+  });
+});

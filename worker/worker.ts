@@ -64,6 +64,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       agencyMaxAttempts: config.env.AGENCY_MAX_ATTEMPTS,
       agencyRetryMaxIntervalMs: config.env.AGENCY_RETRY_MAX_INTERVAL_MS,
       pollFailuresBeforeIncident: config.env.AGENCY_POLL_FAILURES_BEFORE_INCIDENT,
+      undoAttemptsBeforeIncident: config.env.AGENCY_UNDO_ATTEMPTS_BEFORE_INCIDENT,
       agencySilenceMs: config.agencySilenceMs,
       agencyCallTimeoutMs: config.env.AGENCY_TIMEOUT_MS,
       searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,

@@ -23,6 +23,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -183,11 +184,24 @@ const { acceptApplication } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-/** Undo must happen whatever the agency's state: retried without limit, backing off to 5 minutes. */
-const { cancelAgencyRequest, fileAgencyRequest: refileForUndo } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+/**
+ * Undo must happen whatever the agency's state: retried backing off to 5 minutes, `maximumAttempts` at a time
+ * (settings.undoAttemptsBeforeIncident; none in histories before it: without limit), then an incident an operator
+ * sees while Kaiban tries again every UNDO_RETRY_REST_MS.
+ */
+const undoActivities = (maximumAttempts: number | undefined) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '5 minutes',
+      ...(maximumAttempts ? { maximumAttempts } : {}),
+    },
+  });
+
+/** How long an undo that ran out of attempts waits for an operator before Kaiban tries it again by itself. */
+const UNDO_RETRY_REST_MS = 30 * 60_000;
 
 const SYSTEM: Actor = { subject: 'kaiban', role: 'system' };
 
@@ -536,6 +550,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const accepted = await acceptApplication({ applicationId, submittedAt: input.submittedAt });
   status.acceptedAt = accepted.acceptedAt;
   const config: WorkflowSettings = accepted.settings;
+  const undoing = () => undoActivities(config.undoAttemptsBeforeIncident);
   searchAttributesEnabled = config.searchAttributes;
   const slaAttributes = sla.start({
     searchAttributes: config.searchAttributes,
@@ -965,15 +980,33 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         entry.state = 'incident';
         entry.error = { code: 'UNDO_INCIDENT', message: describe(err) };
         log.warn('undo incident: waiting for an operator', { applicationId, step: id });
-        let decision: StepActionInput;
+        // An undo that ran out of its attempts (the agency unavailable all along, or answering what the protocol does
+        // not know) is tried again by Kaiban after a rest, unless an operator acts first: it stayed `running` for
+        // ever, retried unseen, and no operator could step in.
+        const outOfAttempts = err instanceof ActivityFailure && err.retryState === 'MAXIMUM_ATTEMPTS_REACHED';
+        const rest = outOfAttempts ? new CancellationScope({ cancellable: true }) : undefined;
+        let rested = false;
+        void rest
+          ?.run(() => sleep(UNDO_RETRY_REST_MS))
+          .then(
+            () => (rested = true),
+            () => undefined,
+          );
+        let decision: StepActionInput | undefined;
         try {
-          decision = await operatorAction(id);
+          decision = await operatorActionUnless(id, () => rested);
         } catch (waitErr) {
           // The application ends while this undo (of a corrected name) waits: its compensation undoes the step anew.
           if (isCancellation(waitErr)) status.compensations.splice(status.compensations.indexOf(entry), 1);
           throw waitErr;
+        } finally {
+          rest?.cancel();
         }
         entry.error = undefined;
+        if (decision === undefined) {
+          entry.state = 'running';
+          continue;
+        }
         if (decision.action === 'skip') {
           entry.state = 'skipped';
           entry.finishedAt = nowIso();
@@ -1064,10 +1097,18 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       const procedure = stepDefinition(id).procedure;
       // Only its ticket is wanted: an approval the next steps could not use is still the record to cancel (`toUndo`).
       ticket = (
-        await refileForUndo({ applicationId, step: id, agency, procedure, idempotencyKey, payload, toUndo: true })
+        await undoing().fileAgencyRequest({
+          applicationId,
+          step: id,
+          agency,
+          procedure,
+          idempotencyKey,
+          payload,
+          toUndo: true,
+        })
       ).ticket;
     }
-    return cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
+    return undoing().cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
   }
 
   /** Undoes every step that reached its agency, dependents first, in parallel where the graph allows. */
