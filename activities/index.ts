@@ -13,7 +13,9 @@ import {
 } from '../adapters/agency-client';
 import { approvedResultProblems, describeProblems } from '../domain/agency-answers';
 import type { FilingFailureDetails, StepOutputs } from '../domain/agency-requests';
+import type { Application } from '../domain/application';
 import { canonicalJson } from '../domain/canonical-json';
+import type { AuditEntry, ReviewStatus } from '../domain/status';
 import type { AgencyId, StepId } from '../domain/steps';
 import { createSlaActivities, defaultSlaDeps, type SlaActivityDeps, type SlaPlan } from './sla';
 
@@ -102,9 +104,29 @@ export type AgencyOutcome = AgencyRecord & { attempt: number };
 
 export interface Dossier {
   dossierId: string;
+  /** sha256 of the canonical JSON of the dossier's document (DossierInput): what it seals, named in `covers`. */
   digest: string;
   archivedAt: string;
+  /** The parts of the document the digest covers (absent before: the steps' outputs alone). */
+  covers?: string[];
 }
+
+/**
+ * The electronic dossier of an application (存档零纸件): the materials as corrected, the review, each step's state and
+ * agency ticket, the outputs and the audit trail. The document itself is kept in the workflow's history (this
+ * activity's input, encrypted by the payload codec); the digest seals it.
+ */
+export interface DossierInput {
+  applicationId: string;
+  outputs: StepOutputs;
+  /** Absent when scheduled by workflow code from before the dossier covered them. */
+  application?: Application;
+  review?: ReviewStatus;
+  steps?: { id: StepId; state: string; ticket?: string; finishedAt?: string }[];
+  audit?: AuditEntry[];
+}
+
+const DOSSIER_PARTS = ['application', 'review', 'steps', 'outputs', 'audit'] as const;
 
 /** `outcomeUnknown`: for a filing, whether an earlier attempt may have been carried out unanswered. */
 function refusal(err: unknown, outcomeUnknown?: boolean): never {
@@ -231,18 +253,23 @@ export function createActivities(deps: ActivityDeps) {
       return { ...record, attempt };
     },
 
-    async archiveDossier(input: { applicationId: string; outputs: StepOutputs }): Promise<Dossier> {
-      const digest = createHash('sha256')
-        .update(canonicalJson({ applicationId: input.applicationId, outputs: input.outputs }))
-        .digest('hex');
-      const dossier = {
+    async archiveDossier(input: DossierInput): Promise<Dossier> {
+      const covers = DOSSIER_PARTS.filter((part) => input[part] !== undefined);
+      const document = Object.fromEntries([
+        ['applicationId', input.applicationId],
+        ...covers.map((part) => [part, input[part]]),
+      ]);
+      const digest = createHash('sha256').update(canonicalJson(document)).digest('hex');
+      const dossier: Dossier = {
         dossierId: `DOS-${input.applicationId}`,
         digest: `sha256:${digest}`,
         archivedAt: now().toISOString(),
+        covers,
       };
+      // The applicant learns it from the status (results.dossier); no message is sent from here.
       deps.logger.info(
-        { applicationId: input.applicationId, dossierId: dossier.dossierId },
-        'dossier archived; applicant notified',
+        { applicationId: input.applicationId, dossierId: dossier.dossierId, covers },
+        'dossier archived',
       );
       return dossier;
     },

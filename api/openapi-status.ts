@@ -269,7 +269,20 @@ export const STATUS_SCHEMAS = {
               slot: { type: 'object', properties: { date: string, time: string } },
             },
           },
-          dossier: object({ dossierId: string, digest: string, archivedAt: instant }, ['dossierId', 'digest']),
+          dossier: object(
+            {
+              dossierId: string,
+              digest: string,
+              archivedAt: instant,
+              covers: {
+                type: 'array',
+                items: { type: 'string', enum: ['application', 'review', 'steps', 'outputs', 'audit'] },
+                description:
+                  'What the digest seals: the materials as corrected, the review, each step and its ticket, the outputs, the audit trail (absent in dossiers sealed before: the outputs alone)',
+              },
+            },
+            ['dossierId', 'digest'],
+          ),
         },
       },
       compensations: { type: 'array', items: ref('CompensationRecord') },

@@ -3,6 +3,7 @@
  * a step done offline needs to know — is there a filing of ours at the agency to withdraw? The filing activity carries
  * that from attempt to attempt in its heartbeat details. Real HTTP against a local server that answers as told.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -14,7 +15,9 @@ import {
 } from '../adapters/agency-client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { createActivities, type ActivityDeps } from '../activities';
+import { createActivities, type ActivityDeps, type Dossier, type DossierInput } from '../activities';
+import { canonicalJson } from '../domain/canonical-json';
+import { freshApplication } from './helpers/fixtures';
 import { approvedResultProblems } from '../domain/agency-answers';
 import { buildUscc } from '../domain/codes';
 import { AGENCY_IDS, type AgencyId } from '../domain/steps';
@@ -374,5 +377,38 @@ describe('the agency activities take only answers the next steps can use', () =>
         reason: 'withdrawn',
       }),
     ).resolves.toMatchObject({ status });
+  });
+});
+
+describe('the dossier', () => {
+  const sha256 = (value: unknown) => `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
+  const archive = (input: DossierInput): Promise<Dossier> =>
+    new MockActivityEnvironment().run(activities().archiveDossier, input) as Promise<Dossier>;
+  const input: DossierInput = {
+    applicationId: 'kb-1',
+    outputs: { name: { reservationId: 'NR-1' } },
+    application: freshApplication(),
+    review: { state: 'approved', decision: 'approve', findings: [], reason: '可' } as unknown as DossierInput['review'],
+    steps: [{ id: 'name', state: 'done', ticket: 'MARKET-1', finishedAt: '2026-11-29T08:00:00.000Z' }],
+    audit: [],
+  };
+
+  it('seals everything it keeps: the materials, the review, each step and its ticket, the outputs, the audit', async () => {
+    const sealed = await archive(input);
+    expect(sealed.covers).toEqual(['application', 'review', 'steps', 'outputs', 'audit']);
+    expect(sealed.digest).toBe(sha256(input));
+    // It sealed the outputs alone: the materials, the decision and the tickets could change under the same digest.
+    const moved = structuredClone(input);
+    moved.application!.company.address = '红谷滩区丰和中大道1号';
+    expect((await archive(moved)).digest).not.toBe(sealed.digest);
+    expect((await archive({ ...input, steps: [{ ...input.steps![0]!, ticket: 'MARKET-2' }] })).digest).not.toBe(
+      sealed.digest,
+    );
+  });
+
+  it('an archive scheduled by workflow code from before seals the outputs, as it did', async () => {
+    const older = await archive({ applicationId: 'kb-1', outputs: input.outputs });
+    expect(older.covers).toEqual(['outputs']);
+    expect(older.digest).toBe(sha256({ applicationId: 'kb-1', outputs: input.outputs }));
   });
 });

@@ -797,7 +797,23 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   async function attemptStep(id: StepId): Promise<Record<string, unknown>> {
     if (id === 'archive') {
-      const dossier = await agencyActivities.archiveDossier({ applicationId, outputs });
+      // Everything, sealed by its digest: the materials as corrected, the review, each step's state and ticket, the
+      // outputs and the audit trail (an activity argument: the document stays in this history, encrypted).
+      const dossier = await agencyActivities.archiveDossier({
+        applicationId,
+        outputs,
+        application,
+        ...(status.review ? { review: status.review } : {}),
+        steps: status.steps
+          .filter((s) => s.id !== 'archive')
+          .map((s) => ({
+            id: s.id,
+            state: s.state,
+            ...(s.ticket ? { ticket: s.ticket } : {}),
+            ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
+          })),
+        audit: status.audit,
+      });
       stepStatus(id).attempts += 1;
       return { ...dossier };
     }
