@@ -8,6 +8,7 @@
 import { request } from 'undici';
 import { agencyRecordSchema, describeProblems, type AgencyRecordStatus } from '../domain/agency-answers';
 import { problemsFromZodError } from '../domain/problems';
+import { maskPersonalData } from '../observability/logger';
 import type { AgencyId } from '../domain/steps';
 
 export type AgencyRequestStatus = AgencyRecordStatus;
@@ -154,7 +155,9 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
     }
     if (statusCode < 200 || statusCode > 299) {
       throw new AgencyRequestError(
-        `${agency} agency refused ${method} ${path} with ${statusCode}: ${text.slice(0, 300)}`,
+        // Scrubbed before it is cut: a number cut short at 300 characters escapes the patterns, and the text reaches
+        // the history, the status and the worker's logs.
+        `${agency} agency refused ${method} ${path} with ${statusCode}: ${maskPersonalData(text).slice(0, 300)}`,
         statusCode,
         json,
       );

@@ -32,12 +32,18 @@ const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]
 const MOBILE = /(?<![0-9])((?:\(?\+?86\)?[- ]?)?\(?1[3-9]\d\)?)([-. ]?)\d{4}([-. ]?)(\d{4})(?![0-9])/g;
 /** Full-width digits and X (`１３８…`), read as the ASCII ones they look like. */
 const FULL_WIDTH = /[\uFF10-\uFF19\uFF38\uFF58]/g;
+/** Separators between digit groups that are not ASCII: the ideographic space and the full-width hyphen. */
+const WIDE_SEPARATORS = /[\u3000\uFF0D]/g;
+/** A JSON `\uXXXX` escape (an agency's body with non-ASCII escaped): its last hex digit hid the number after it. */
+const JSON_ESCAPE = /\\u([0-9A-Fa-f]{4})/g;
 
 /** Masks ID numbers (`3601**********1236`), mobile numbers (`138****0001`) and e-mail addresses inside free text. */
 export function maskPersonalData(text: string): string {
   // A URL's query (`reason=call%2013807910001`) hides digits behind escapes: log it decoded.
   return percentDecoded(text)
+    .replace(JSON_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
     .replace(FULL_WIDTH, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(WIDE_SEPARATORS, (c) => (c === '\u3000' ? ' ' : '-'))
     .replace(ID_NUMBER, '$1**********$2')
     .replace(OLD_ID_NUMBER, '$1********$2')
     .replace(MOBILE, '$1$2****$3$4')
@@ -45,7 +51,8 @@ export function maskPersonalData(text: string): string {
 }
 
 function percentDecoded(text: string): string {
-  if (!/%[0-9A-Fa-f]{2}/.test(text)) return text;
+  // A query string's `+` is a space (`reason=caller+138+0791+0001`): the groups of a number it separates.
+  if (!/%[0-9A-Fa-f]{2}/.test(text)) return /[?&][^=\s&]+=/.test(text) ? text.replace(/\+/g, ' ') : text;
   try {
     return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch {

@@ -164,6 +164,15 @@ describe("an approval carries the result the applicant's results name", () => {
   });
 });
 
+describe('an agency refusal quoting personal data', () => {
+  it('is scrubbed before it is cut to 300 characters: no number is left half-masked', async () => {
+    answer = json(400, { error: { code: 'X', message: `${'说明'.repeat(124)} 身份证 360102199003071236` } });
+    const err = (await failureOf()) as Error;
+    expect(err).toBeInstanceOf(AgencyRequestError);
+    expect(err.message).not.toMatch(/\d{6,}/);
+  });
+});
+
 describe('an answer about another ticket is no answer', () => {
   it('a poll or a cancellation answered with another record is retried, not taken', async () => {
     // A cache in between, or an agency's bug: the license would have taken another company's USCC, the undo another

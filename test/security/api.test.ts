@@ -122,6 +122,15 @@ describe('masking and reveal', () => {
     expect(masked.outcome.reason.message_zh).toBe('证件 3601**********1236 无效');
   });
 
+  it("masks an actor's subject that is a personal number (an identity provider's sub), not an ordinary one", () => {
+    const masked = maskPersonalFields({
+      audit: [{ by: { subject: '13807910001', role: 'applicant' } }, { by: { subject: 'op-1', role: 'operator' } }],
+      review: { decidedBy: { subject: '360102199003071236', role: 'operator' } },
+    });
+    expect(masked.audit.map((a) => a.by.subject)).toEqual(['138****0001', 'op-1']);
+    expect(masked.review.decidedBy.subject).toBe('3601**********1236');
+  });
+
   it('when someone asks to reveal, then only an operator with a reason may, and the reveal is logged with who and why', async () => {
     const id = (await submit('applicant-mask', freshApplication())).body.id as string;
     const url = (query: string) => `/v1/applications/${id}?${query}`;

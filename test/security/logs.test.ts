@@ -117,6 +117,16 @@ describe('scrubbing free text', () => {
       '手机１３８０７９１０００１，身份证３６０１０２１９９００３０７１２３６',
       '手机138****0001，身份证3601**********1236',
     ],
+    // An agency's JSON with non-ASCII escaped (Python's default): the escape's last hex digit hid the number.
+    [
+      String.raw`{"message":"\u624b\u673a\u53f713807910001 \u8eab\u4efd\u8bc1360102199003071236"}`,
+      '{"message":"手机号138****0001 身份证3601**********1236"}',
+    ],
+    // A query string's `+` is a space: the groups of a number a form or URLSearchParams sent.
+    ['GET /v1/applications?q=138+0791+0001&pageSize=5', 'GET /v1/applications?q=138 **** 0001&pageSize=5'],
+    ['plain A+B 13807910001', 'plain A+B 138****0001'],
+    // Groups separated by an ideographic space or a full-width hyphen.
+    ['电话 138\u30000791\u30000001 或 138\uFF0D0791\uFF0D0001', '电话 138 **** 0001 或 138-****-0001'],
   ])('%s', (text, masked) => {
     expect(maskPersonalData(text)).toBe(masked);
   });
