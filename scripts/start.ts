@@ -120,13 +120,9 @@ void main();
 
 /** The agencies' URLs for the banner: their common base once when they share one, else each. */
 function agencyUrlList(urls: Record<string, string>): string {
-  const bases = new Set(
-    Object.entries(urls).map(([agency, url]) => url.replace(new RegExp(`/agencies/${agency}$`), '')),
-  );
-  if (bases.size === 1 && Object.entries(urls).every(([agency, url]) => url.endsWith(`/agencies/${agency}`))) {
-    return `${[...bases][0]}/agencies/…`;
-  }
-  return Object.entries(urls)
-    .map(([agency, url]) => `${agency} ${url}`)
-    .join(', ');
+  const entries = Object.entries(urls);
+  const base = entries[0]?.[1].replace(/\/agencies\/[^/]+$/, '');
+  return entries.every(([agency, url]) => url === `${base}/agencies/${agency}`)
+    ? `${base}/agencies/…`
+    : entries.map(([agency, url]) => `${agency} ${url}`).join(', ');
 }

@@ -78,6 +78,20 @@ async function submit(edit?: Parameters<typeof freshApplication>[0]): Promise<{ 
   return { id: ((await res.json()) as { id: string }).id, name: application.company.name };
 }
 
+/**
+ * Signed in as an operator, with the police down from now on (the caller sets them back): an application whose seal
+ * is an incident, its page open.
+ */
+async function sealIncidentOpened(page: Page): Promise<{ id: string; name: string }> {
+  await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+  await page.getByRole('heading', { name: '申请列表' }).waitFor();
+  await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
+  const stuck = await submit();
+  await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
+  await row(page, stuck.id).locator('th a').click();
+  return stuck;
+}
+
 async function signInWithToken(page: Page, baseUrl: string, token: string): Promise<void> {
   await page.goto(`${baseUrl}/console`);
   await page.getByRole('heading', { name: '登录' }).waitFor();
@@ -243,13 +257,8 @@ describe('the operator console', () => {
 
   it('when an agency stays down, then the step shows as an incident; a confirmed retry from the console finishes the application', async () => {
     const { page, errors } = await openTab();
-    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
-    await page.getByRole('heading', { name: '申请列表' }).waitFor();
-    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
     try {
-      const stuck = await submit();
-      await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 30_000 });
-      await row(page, stuck.id).locator('th a').click();
+      await sealIncidentOpened(page);
       await page.getByTestId('retry-seal').waitFor();
       await expect(page.locator('[data-testid="steps"] tr[data-step="seal"]').getAttribute('data-state')).resolves.toBe(
         'incident',
@@ -379,13 +388,8 @@ describe('the operator console', () => {
 
   it('when the police stay down, then the seal is marked done offline from the console with its record ids, and the bank files with them', async () => {
     const { page, errors } = await openTab();
-    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
-    await page.getByRole('heading', { name: '申请列表' }).waitFor();
-    await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
     try {
-      const stuck = await submit();
-      await row(page, stuck.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
-      await row(page, stuck.id).locator('th a').click();
+      const stuck = await sealIncidentOpened(page);
       await page.getByTestId('skip-seal').waitFor();
       await page.locator('#skip-reason-seal').fill('已在公安窗口备案印章');
       // The form asks for what the bank quotes (it sent nothing, and the bank's refusal undid the application).

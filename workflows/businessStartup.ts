@@ -550,7 +550,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const accepted = await acceptApplication({ applicationId, submittedAt: input.submittedAt });
   status.acceptedAt = accepted.acceptedAt;
   const config: WorkflowSettings = accepted.settings;
-  const undoing = () => undoActivities(config.undoAttemptsBeforeIncident);
+  const undoing = undoActivities(config.undoAttemptsBeforeIncident);
   searchAttributesEnabled = config.searchAttributes;
   const slaAttributes = sla.start({
     searchAttributes: config.searchAttributes,
@@ -1010,11 +1010,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           );
         let decision: StepActionInput | undefined;
         try {
-          decision = await operatorActionUnless(id, () => rested);
-        } catch (waitErr) {
-          // The application ends while this undo (of a corrected name) waits: its compensation undoes the step anew.
-          if (isCancellation(waitErr)) status.compensations.splice(status.compensations.indexOf(entry), 1);
-          throw waitErr;
+          decision = await undoActionUnless(entry, () => rested);
         } finally {
           rest?.cancel();
         }
@@ -1036,6 +1032,22 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   }
 
   /**
+   * An operator's action on the undo waiting in `entry` (unless `settled()` first). If the application ends meanwhile
+   * (an undo of a corrected name's old reservation), the entry goes: its compensation undoes the step anew.
+   */
+  async function undoActionUnless(
+    entry: CompensationRecord,
+    settled: () => boolean,
+  ): Promise<StepActionInput | undefined> {
+    try {
+      return await operatorActionUnless(entry.step, settled);
+    } catch (err) {
+      if (isCancellation(err)) status.compensations.splice(status.compensations.indexOf(entry), 1);
+      throw err;
+    }
+  }
+
+  /**
    * The undo of a step done offline: Kaiban holds nothing of it at the agency (no filing, or ours withdrawn), so an
    * operator undoes it there and marks it undone offline, as for an undo the agency refused.
    */
@@ -1053,14 +1065,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     };
     status.compensations.push(entry);
     log.warn('offline undo: waiting for an operator', { applicationId, step: id });
-    let decision: StepActionInput;
-    try {
-      decision = await operatorAction(id); // only a skip is accepted (the validator refuses a retry)
-    } catch (err) {
-      // The application ends while this undo (of a name corrected meanwhile) waits: its compensation asks anew.
-      if (isCancellation(err)) status.compensations.splice(status.compensations.indexOf(entry), 1);
-      throw err;
-    }
+    const decision = (await undoActionUnless(entry, () => false))!; // only a skip is accepted (the validator refuses a retry)
     entry.error = undefined;
     entry.state = 'skipped';
     entry.finishedAt = nowIso();
@@ -1113,7 +1118,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       const procedure = stepDefinition(id).procedure;
       // Only its ticket is wanted: an approval the next steps could not use is still the record to cancel (`toUndo`).
       ticket = (
-        await undoing().fileAgencyRequest({
+        await undoing.fileAgencyRequest({
           applicationId,
           step: id,
           agency,
@@ -1124,7 +1129,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         })
       ).ticket;
     }
-    return undoing().cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
+    return undoing.cancelAgencyRequest({ applicationId, step: id, agency, ticket, reason });
   }
 
   /** Undoes every step that reached its agency, dependents first, in parallel where the graph allows. */

@@ -37,6 +37,7 @@ import {
   formatShanghai,
   type WorkingCalendar,
 } from '../domain/calendar';
+import { parseIsoDate, shanghaiMidnight } from '../domain/calendar/time';
 import {
   ALERT_LEVELS,
   budgetMs,
@@ -107,9 +108,6 @@ export interface SlaSinks extends Sinks {
   sla: { outcome(input: SlaOutcomeInput): void };
 }
 const sinks = proxySinks<SlaSinks>();
-
-/** Asia/Shanghai has kept +08:00 all year since 1991. */
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
 
 /** States in which a step's clock has stopped for good. */
 const STEP_ENDED: ReadonlySet<StepState> = new Set<StepState>(['done', 'skipped', 'rejected', 'cancelled']);
@@ -542,7 +540,7 @@ export class SlaClock {
       } catch (err) {
         if (!this.waitsApart(err)) throw err;
         // Counted up to the end of the data, the threshold is not reached: not before the missing year begins.
-        const yearBegins = Date.UTC(err.year, 0, 1) - SHANGHAI_OFFSET_MS;
+        const yearBegins = shanghaiMidnight(parseIsoDate(`${err.year}-01-01`));
         if (yearBegins <= now) {
           this.needYear(err.year);
           continue;

@@ -94,6 +94,11 @@ const idSearched = (q: string) => /^(kb-[0-9a-f]{4,32})…?$/.exec(q)?.[1];
 /** The visibility clause for an application id (35 characters) or its start. */
 const idClause = (id: string) => (id.length === 35 ? `WorkflowId = '${id}'` : `WorkflowId STARTS_WITH '${id}'`);
 
+/** A visibility record's start or close time (protobuf seconds). */
+type VisibilityTime = { seconds?: unknown } | null;
+const isoOfSeconds = (t: VisibilityTime | undefined) =>
+  t?.seconds ? new Date(Number(t.seconds) * 1000).toISOString() : undefined;
+
 /** How long a list without search attributes waits for one application's status before listing it unreadable. */
 const ITEM_READ_DEADLINE_MS = 5000;
 
@@ -193,6 +198,7 @@ export function operatorRouter(deps: {
       pageSize,
       nextPageToken: serverToken,
     });
+    const next = response.nextPageToken?.length ? pageTokenFor(query, response.nextPageToken) : undefined;
     if (!searchAttributes) {
       // Without the attributes, each listed application's own status tells what the list shows: one read each.
       const read = await Promise.all(
@@ -213,15 +219,12 @@ export function operatorRouter(deps: {
               status: 'unknown',
               pendingTasks: [],
               breached: [],
-              submittedAt: e.startTime?.seconds
-                ? new Date(Number(e.startTime.seconds) * 1000).toISOString()
-                : undefined,
+              submittedAt: isoOfSeconds(e.startTime),
               unreadable: err instanceof Error ? err.message : String(err),
             };
           }
         }),
       );
-      const next = response.nextPageToken?.length ? pageTokenFor(query, response.nextPageToken) : undefined;
       res.json({ items: read.filter((item) => item !== undefined), nextPageToken: next ?? null });
       return;
     }
@@ -241,29 +244,23 @@ export function operatorRouter(deps: {
         slaLevel: attributes.get(slaLevelKey),
         dueAt: dueAt ? dueAt.toISOString() : undefined,
         breached: attributes.get(breachedKey) ?? [],
-        submittedAt: e.startTime?.seconds ? new Date(Number(e.startTime.seconds) * 1000).toISOString() : undefined,
-        closedAt: e.closeTime?.seconds ? new Date(Number(e.closeTime.seconds) * 1000).toISOString() : undefined,
+        submittedAt: isoOfSeconds(e.startTime),
+        closedAt: isoOfSeconds(e.closeTime),
         workingMsLeft: ended ? undefined : workingMsLeft(status, dueAt, pendingTasks),
         ...(ended ? { endedInTemporal: ended } : {}),
       };
     });
-    const next =
-      response.nextPageToken && response.nextPageToken.length > 0
-        ? pageTokenFor(query, response.nextPageToken)
-        : undefined;
     res.json({ items, nextPageToken: next ?? null });
   });
 
   /** A list item from the application's status (without search attributes), as the attributes would give it. */
   const summaryOf = (
-    e: { startTime?: { seconds?: unknown } | null; closeTime?: { seconds?: unknown } | null; status?: number | null },
+    e: { startTime?: VisibilityTime; closeTime?: VisibilityTime },
     status: ApplicationStatus,
   ): ApplicationSummary => {
     const ended = status.endedInTemporal;
     const dueAt = status.sla?.application?.dueAt;
     const alerts = status.sla?.alerts ?? [];
-    const seconds = (t: { seconds?: unknown } | null | undefined) =>
-      t?.seconds ? new Date(Number(t.seconds) * 1000).toISOString() : undefined;
     return {
       id: status.id,
       status: status.status,
@@ -273,8 +270,8 @@ export function operatorRouter(deps: {
       slaLevel: alerts.reduce<SlaLevel>((worst, a) => worseLevel(worst, a.level), 'on_track'),
       dueAt: dueAt ? new Date(dueAt).toISOString() : undefined,
       breached: alerts.filter((a) => a.level === 'breached').map((a) => a.scope),
-      submittedAt: seconds(e.startTime),
-      closedAt: seconds(e.closeTime),
+      submittedAt: isoOfSeconds(e.startTime),
+      closedAt: isoOfSeconds(e.closeTime),
       workingMsLeft: ended
         ? undefined
         : workingMsLeft(status.status, dueAt ? new Date(dueAt) : undefined, status.pendingTasks),
@@ -287,7 +284,7 @@ export function operatorRouter(deps: {
       throw new HttpError(
         501,
         'SEARCH_ATTRIBUTES_OFF',
-        "the dashboard's figures are counted from Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false)",
+        "the dashboard's figures are counted from Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false): register them in the namespace (infra/search-attributes.ts) and set it to true",
       );
     }
     const base = applicationsOf(taskQueue);

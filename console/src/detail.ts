@@ -519,7 +519,12 @@ interface ActionContext {
 type Outcome = 'accepted' | 'refused' | 'unknown';
 
 /** An action's Idempotency-Key: kept for a retry of an action whose outcome is unknown, new after an answer. */
-function actionKey(): { readonly id: string; after(outcome: Outcome): void } {
+interface ActionKey {
+  readonly id: string;
+  after(outcome: Outcome): void;
+}
+
+function actionKey(): ActionKey {
   let id = newActionId();
   return {
     get id() {
@@ -531,7 +536,12 @@ function actionKey(): { readonly id: string; after(outcome: Outcome): void } {
   };
 }
 
-async function send(ctx: ActionContext, path: string, body: unknown, actionId: string): Promise<Outcome> {
+/** Sends an action under `key`, shows the answer, refreshes the page; the key is renewed once the outcome is known. */
+async function send(ctx: ActionContext, path: string, body: unknown, key: ActionKey): Promise<void> {
+  key.after(await sendOnce(ctx, path, body, key.id));
+}
+
+async function sendOnce(ctx: ActionContext, path: string, body: unknown, actionId: string): Promise<Outcome> {
   let answer: Answer<ActionAnswer>;
   try {
     answer = await call<ActionAnswer>('POST', `/v1/applications/${ctx.id}${path}`, {
@@ -653,7 +663,7 @@ function reviewForm(ctx: ActionContext): HTMLElement {
       const button = form.querySelector('button[type=submit]') as HTMLButtonElement;
       button.disabled = true;
       try {
-        key.after(await send(ctx, '/review', body, key.id));
+        await send(ctx, '/review', body, key);
       } finally {
         button.disabled = false;
       }
@@ -713,7 +723,7 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
       'data-testid': `retry-${step.id}`,
       onclick: async () => {
         if (await confirmAction(t(undo ? 'confirmRetryUndo' : 'confirmRetry', { step: title }), t('retry')))
-          retryKey.after(await send(ctx, `/steps/${step.id}/retry`, {}, retryKey.id));
+          await send(ctx, `/steps/${step.id}/retry`, {}, retryKey);
       },
     },
     t('retry'),
@@ -731,13 +741,11 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     e.preventDefault();
     void (async () => {
       if (!(await confirmAction(t(undo ? 'confirmSkipUndo' : 'confirmSkip', { step: title }), skipLabel))) return;
-      skipKey.after(
-        await send(
-          ctx,
-          `/steps/${step.id}/skip`,
-          { reason: reason.value.trim(), ...(offline ? { output: offline.output() } : {}) },
-          skipKey.id,
-        ),
+      await send(
+        ctx,
+        `/steps/${step.id}/skip`,
+        { reason: reason.value.trim(), ...(offline ? { output: offline.output() } : {}) },
+        skipKey,
       );
     })();
   });
@@ -781,7 +789,7 @@ function abortForm(ctx: ActionContext): HTMLElement {
     e.preventDefault();
     void (async () => {
       if (await confirmAction(t('confirmAbort'), t('abort'), true))
-        key.after(await send(ctx, '/abort', { reason: reason.value.trim() }, key.id));
+        await send(ctx, '/abort', { reason: reason.value.trim() }, key);
     })();
   });
   return h('details', { class: 'abort' }, h('summary', null, t('abort')), form);
