@@ -164,6 +164,8 @@ export const STATUS_SCHEMAS = {
           reason: object({ code: string, message_zh: string, message_en: string }, ['code']),
         },
         ['code', 'message'],
+        'Why the step is an incident or was rejected. A step an operator marked done offline (skipped) from an ' +
+          'incident keeps it: what made it be done offline',
       ),
       decidedVia: { type: 'string', enum: ['callback', 'poll'] },
       sla: ref('SlaScopeStatus'),
@@ -178,7 +180,9 @@ export const STATUS_SCHEMAS = {
         type: 'string',
         enum: [...COMPENSATION_STATES],
         description:
-          'incident: the agency refused the undo itself and an operator decides (…/steps/:step/retry or /skip); skipped: undone offline',
+          'incident: the agency refused the undo itself, or the undo failed all its attempts ' +
+          '(AGENCY_UNDO_ATTEMPTS_BEFORE_INCIDENT), and an operator decides (…/steps/:step/retry or /skip); an undo that ' +
+          'failed its attempts is also tried again by Kaiban every half hour. skipped: undone offline',
       },
       startedAt: instant,
       finishedAt: instant,
