@@ -27,6 +27,8 @@ export function maskEmail(email: string): string {
  * scrubbed as log lines are. Only these fields: structured values such as an all-digit USCC stay readable.
  */
 const FREE_TEXT = ['message', 'message_zh', 'message_en', 'reason'];
+/** Free text of the application the applicant typed (an address with a contact number in it). */
+const APPLICANT_TEXT = ['address', 'branch'];
 /**
  * An actor's token subject (audit, review, outcome): an identity provider may use the mobile or ID number as `sub`
  * (logs scrub it too); an ordinary subject stays readable.
@@ -37,7 +39,7 @@ const MASKS: Record<string, (value: string) => string> = {
   idNumber: maskIdNumber,
   phone: maskPhone,
   email: maskEmail,
-  ...Object.fromEntries([...FREE_TEXT, ...SUBJECTS].map((key) => [key, maskPersonalData])),
+  ...Object.fromEntries([...FREE_TEXT, ...APPLICANT_TEXT, ...SUBJECTS].map((key) => [key, maskPersonalData])),
 };
 
 /** A copy of `value` with every personal field masked, wherever it sits (statuses, applications, lists). */

@@ -122,6 +122,18 @@ describe('masking and reveal', () => {
     expect(masked.outcome.reason.message_zh).toBe('证件 3601**********1236 无效');
   });
 
+  it('masks them in the free text an applicant typed (an address with a contact number), not the rest of it', () => {
+    const masked = maskPersonalFields(
+      freshApplication((app) => {
+        app.company.address = '红谷滩区丰和中大道1099号 联系人手机 13807910001';
+        app.services.bank.branch = '南昌红谷滩支行（客户经理 139 0791 0002）';
+      }),
+    );
+    expect(masked.company.address).toBe('红谷滩区丰和中大道1099号 联系人手机 138****0001');
+    expect(masked.services.bank.branch).toBe('南昌红谷滩支行（客户经理 139 **** 0002）');
+    expect(maskPersonalFields(freshApplication()).company.address).toBe(freshApplication().company.address);
+  });
+
   it("masks an actor's subject that is a personal number (an identity provider's sub), not an ordinary one", () => {
     const masked = maskPersonalFields({
       audit: [{ by: { subject: '13807910001', role: 'applicant' } }, { by: { subject: 'op-1', role: 'operator' } }],
