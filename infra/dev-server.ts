@@ -2,8 +2,8 @@
  * The embedded Temporal dev server of `npm start`: the real server from the Temporal CLI, with its
  * SQLite database on disk under the data folder, so applications survive a restart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -45,11 +45,15 @@ export async function startDevServer(options: {
     ...searchAttributeArgs(),
   ];
   const log = options.logger.child({ component: 'temporal-dev-server' });
+  const pidFile = path.resolve(options.dataDir, PID_FILE);
+  await stopLeftover(pidFile, dbFile, log);
   const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) writeFileSync(pidFile, `${child.pid}\n`, { mode: 0o600 });
   let exited = false;
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
       exited = true;
+      rmSync(pidFile, { force: true });
       log.info({ code, signal }, 'temporal dev server exited');
       resolve();
     }),
@@ -104,6 +108,63 @@ export async function startDevServer(options: {
     }
   }
   return { address, uiUrl: `http://127.0.0.1:${options.uiPort}`, stop };
+}
+
+/** The running server's process id, in the data folder: a start after a crash stops the server the crash left. */
+export const PID_FILE = 'temporal-dev-server.pid';
+
+/**
+ * A process killed without a clean shutdown (SIGKILL, out of memory) cannot stop its server: that server goes on
+ * holding the port and the database, out of anyone's control. The next start on the same data folder stops it
+ * first — only if the process of the pid file still runs a dev server on this very database (a pid can be reused).
+ */
+async function stopLeftover(pidFile: string, dbFile: string, log: Logger): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1 || !commandLineOf(pid)?.includes(dbFile)) return;
+  log.warn({ pid }, 'stopping the Temporal dev server a previous run left behind (it ended without a clean shutdown)');
+  for (const [signal, waitMs] of [
+    ['SIGTERM', 10_000],
+    ['SIGKILL', 5_000],
+  ] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return; // gone already
+    }
+    for (const giveUpAt = Date.now() + waitMs; Date.now() < giveUpAt;) {
+      if (!isAlive(pid)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`the Temporal dev server a previous run left (pid ${pid}) does not stop; stop it, then start again`);
+}
+
+/** Whether the process runs (a zombie, ended but not yet reaped by whoever adopted it, does not). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc: kill(0) is all there is
+  }
+}
+
+/** The process's command line (Linux: /proc; elsewhere: ps), or undefined if it does not run. */
+function commandLineOf(pid: number): string | undefined {
+  try {
+    if (existsSync('/proc/self/cmdline')) {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    }
+    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return undefined;
+  }
 }
 
 /**

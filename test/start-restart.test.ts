@@ -3,10 +3,11 @@
  * applications live on in Temporal's SQLite file, and the embedded agency simulator must still know the records they
  * filed — an undo after the restart needs the ticket it undoes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ApplicationStatus } from '../domain/status';
+import { isAlive, PID_FILE } from '../infra/dev-server';
 import { authHeaders, securityTestEnv } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
 import { freePort, startTsProcess, waitForHttp, type NodeProcess } from './helpers/processes';
@@ -40,6 +41,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await running?.stop();
+  // A test that failed between a SIGKILL and the next start leaves the server running: not beyond this file.
+  const pidFile = path.join(dir, PID_FILE);
+  if (existsSync(pidFile)) {
+    const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+    if (isAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -109,5 +116,25 @@ describe('npm start, stopped and started again on its data folder', () => {
         live: false,
       }),
     ]);
+  });
+
+  it('when npm start is killed without a clean shutdown, then the next start stops the Temporal server it left and goes on with the same applications', async () => {
+    if (!running) await start();
+    const submitted = await call('POST', `${apiUrl}/v1/applications`, freshApplication());
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id as string;
+    await statusWhen(id, (s) => s.status === 'completed');
+    const pidOf = () => Number.parseInt(readFileSync(path.join(dir, PID_FILE), 'utf8'), 10);
+    const leftover = pidOf();
+
+    await running!.stop('SIGKILL');
+    running = undefined;
+    // Nothing stopped it: the server holds the port and the database without the process that started it.
+    expect(isAlive(leftover)).toBe(true);
+
+    await start();
+    expect(isAlive(leftover)).toBe(false);
+    expect(pidOf()).not.toBe(leftover);
+    expect((await statusWhen(id, (s) => s.status === 'completed')).results.uscc).toEqual(expect.any(String));
   });
 });
