@@ -164,8 +164,10 @@ export const STATUS_SCHEMAS = {
           reason: object({ code: string, message_zh: string, message_en: string }, ['code']),
         },
         ['code', 'message'],
-        'Why the step is an incident or was rejected. A step an operator marked done offline (skipped) from an ' +
-          'incident keeps it: what made it be done offline',
+        "Why the step is an incident or was rejected: AGENCY_REJECTED (with the agency's reason) rejects the " +
+          'application for the name or the registration, and is an incident for a later step; STEP_INCIDENT (its ' +
+          'attempts ran out), AGENCY_SILENT. A step an operator marked done offline (skipped) from an incident keeps ' +
+          'it: what made it be done offline',
       ),
       decidedVia: { type: 'string', enum: ['callback', 'poll'] },
       sla: ref('SlaScopeStatus'),

@@ -292,6 +292,7 @@ export const PATHS: PathRecipe[] = [
   {
     name: 'rejected-by-agency',
     expect: 'rejected',
+    frozen: "the older branch of refusal-is-incident (the bank's refusal rejected the whole application)",
     async run(ctx) {
       await ctx.agencies({ rejectAll: true }, ['bank']);
       const handle = await ctx.start('rejected-by-agency');
@@ -446,6 +447,20 @@ export const PATHS: PathRecipe[] = [
       await waitFor(handle, (s) => s.pendingTasks.includes('incident:seal'));
       await ctx.agencies(DEFAULT_AGENCY);
       await handle.executeUpdate(stepActionUpdate, { args: [{ ...action(operator), step: 'seal', action: 'retry' }] });
+      return handle;
+    },
+  },
+  {
+    // The bank's refusal is an incident (patch refusal-is-incident); an operator retries once the bank takes it, and the
+    // bank is filed again under a new key.
+    name: 'refused-step-retried',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ rejectAll: true }, ['bank']);
+      const handle = await ctx.start('refused-step-retried');
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:bank'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(stepActionUpdate, { args: [{ ...action(operator), step: 'bank', action: 'retry' }] });
       return handle;
     },
   },

@@ -188,6 +188,62 @@ describe('rejection', () => {
     await expectNothingLive(handle.workflowId);
   });
 
+  /** The tax bureau turns down the new-taxpayer confirmation: an incident on `tax`, the other steps go on. */
+  async function taxRefused(): Promise<WorkflowHandle> {
+    await patchSimulator(stack.simulator, { agencies: { tax: { rejectProcedures: ['taxpayer_registration'] } } });
+    const handle = await start();
+    const status = await waitForStatus(
+      handle,
+      (s) => s.pendingTasks.includes('incident:tax') && step(s, 'bank').state === 'done',
+      30_000,
+    );
+    expect(status.status).toBe('running');
+    expect(step(status, 'tax')).toMatchObject({
+      state: 'incident',
+      error: { code: 'AGENCY_REJECTED', reason: { code: expect.any(String) } },
+    });
+    expect(status.compensations).toEqual([]);
+    return handle;
+  }
+
+  it('when an agency refuses a step after the registration, then that step is an incident and nothing is undone; filed again on retry, it completes', async () => {
+    const handle = await taxRefused();
+    const refusedTicket = step(await handle.query('status'), 'tax').ticket;
+    await patchSimulator(stack.simulator, { agencies: DEFAULT_AGENCIES });
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [{ actionId: action(), by: operator, step: 'tax', action: 'retry', reason: '纳税人已补充说明' }],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(step(status, 'tax')).toMatchObject({ state: 'done' });
+    expect(step(status, 'tax').error).toBeUndefined();
+    // A new filing (a new key: under the old one the bureau answers with the refused record), approved.
+    expect(step(status, 'tax').ticket).not.toBe(refusedTicket);
+    const taxRecords = (await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+    expect(taxRecords.map((r) => r.status).sort()).toEqual(['approved', 'rejected']);
+    expect(status.results.tax).toMatchObject({ taxRecordId: expect.any(String) });
+  });
+
+  it('when an operator aborts an application whose step was refused, then every completed step is undone and the refused filing is left as it is', async () => {
+    const handle = await taxRefused();
+    await handle.executeUpdate(abortUpdate, {
+      args: [{ actionId: action(), by: operator, reason: '税务不予确认，申请人放弃' }],
+    });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('aborted');
+    expect(status.compensations.map((c) => c.step).sort()).toEqual([
+      'bank',
+      'fund',
+      'license',
+      'name',
+      'seal',
+      'social',
+    ]);
+    expect(status.compensations.every((c) => c.state === 'done')).toBe(true);
+    expect(step(status, 'tax')).toMatchObject({ state: 'cancelled', error: { code: 'AGENCY_REJECTED' } });
+    await expectNothingLive(handle.workflowId);
+  });
+
   it('retries a compensation that fails transiently until it succeeds, and reports it', async () => {
     await patchSimulator(stack.simulator, { agencies: { bank: { processingMs: 600_000 } } });
     const handle = await start();

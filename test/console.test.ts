@@ -287,6 +287,30 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it("when an agency refuses the seal, then the console shows the refusal with the agency's reason, and a retry files it again", async () => {
+    const { page, errors } = await openTab();
+    try {
+      await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+      await page.getByRole('heading', { name: '申请列表' }).waitFor();
+      await patchSimulator(stack.simulator, { agencies: { police: { rejectAll: true } } });
+      const refused = await submit();
+      await row(page, refused.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
+      await row(page, refused.id).locator('th a').click();
+      await expect(page.locator('#incident-seal-h').textContent()).resolves.toContain('部门不予办理');
+      await expect(page.locator('.action-form.incident .error-text').textContent()).resolves.toContain(
+        'AGENCY_REJECTED',
+      );
+      await patchSimulator(stack.simulator, { agencies: { police: { rejectAll: false } } });
+      await page.getByTestId('retry-seal').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+      await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { police: { rejectAll: false } } });
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('when an administrator terminates an application in Temporal, then the list marks it ended there, not open, the dashboard counts it apart, and its page offers no action', async () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));

@@ -2,7 +2,7 @@
  * Reliability: every agency misbehaves at once — 30 % of calls answer 503, 5 % are held 1.5 s
  * (longer than the adapter's 1 s timeout, so Kaiban gives up on a call the agency then carries
  * out) — and every application still reaches its end: completed ones with exactly one filing per
- * step, rejected ones compensated until nothing is left live at any agency.
+ * step, rejected and aborted ones compensated until nothing is left live at any agency.
  */
 import { authHeaders } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
@@ -51,6 +51,15 @@ async function review(id: string, decision: 'reject' | 'approve'): Promise<numbe
   return res.status;
 }
 
+async function abort(id: string): Promise<number> {
+  const res = await fetch(`${stack.apiUrl}/v1/applications/${id}/abort`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+    body: JSON.stringify({ reason: '银行不予预约，申请人放弃 / the bank refused, the founder gives up' }),
+  });
+  return res.status;
+}
+
 async function pendingTasks(id: string): Promise<string[]> {
   const res = await fetch(`${stack.apiUrl}/v1/applications/${id}`, { headers: await authHeaders('operator') });
   return res.ok ? ((await res.json()) as { pendingTasks: string[] }).pendingTasks : [];
@@ -76,7 +85,7 @@ async function filingCounts(ids: readonly string[]): Promise<string[]> {
 }
 
 describe('agency faults', () => {
-  it('when 30 % of agency calls fail and 5 % stall past the timeout, then every application ends, completed ones filed once per step, rejected ones fully undone', async () => {
+  it('when 30 % of agency calls fail and 5 % stall past the timeout, then every application ends, completed ones filed once per step, rejected and aborted ones fully undone', async () => {
     const submitMany = (count: number, prefix: string, edit?: Parameters<typeof freshApplication>[0]) =>
       Promise.all(
         Array.from(
@@ -115,13 +124,25 @@ describe('agency faults', () => {
     expect(forbidden.map((id) => first.get(id)!.status)).toEqual(forbidden.map(() => 'rejected'));
     expect(reviewed.map((id) => first.get(id)!.status)).toEqual(reviewed.map(() => 'rejected'));
 
-    // Then the bank turns everyone down: six completed steps to undo per application, under the same faults.
+    // Then the bank turns everyone down: an incident each; the operator aborts, and six completed steps are undone per
+    // application under the same faults.
     await patchSimulator(stack.simulator, { agencies: { bank: { rejectAll: true } } });
     const bankRejected = await submitMany(5, 'faults-bank');
+    await Promise.all(
+      bankRejected.map(async (id) => {
+        await until(
+          () => pendingTasks(id),
+          (tasks) => tasks.includes('incident:bank'),
+          60_000,
+          `${id}: the bank's refusal an incident`,
+        );
+        expect(await abort(id)).toBe(200);
+      }),
+    );
     const second = await waitForResults(stack.client, bankRejected, 100_000);
     for (const id of bankRejected) {
       const status = second.get(id)!;
-      expect(status.status).toBe('rejected');
+      expect(status.status).toBe('aborted');
       expect(status.compensations.map((c) => c.step).sort()).toEqual([
         'fund',
         'license',
@@ -143,7 +164,7 @@ describe('agency faults', () => {
     const byApplication = await recordsByStep(stack.simulator);
     for (const id of normal)
       expect([...(byApplication.get(id)?.keys() ?? [])].sort()).toEqual([...AGENCY_STEPS].sort());
-    // Each wait above fails on its own after its timeout (60 + 100 + 100 s at most): the test's must be longer, so that a
+    // Each wait above fails on its own after its timeout (60 + 100 + 60 + 100 s at most): the test's must be longer, so that a
     // slow run fails with the wait that was slow, not with Jest's timeout and calls still running into the next file.
-  }, 330_000);
+  }, 390_000);
 });

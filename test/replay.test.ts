@@ -36,6 +36,7 @@ const EXPECTED_PATHS = [
   'corrected-name-retried',
   'corrected-name-license-skipped',
   'incident-retried',
+  'refused-step-retried',
   'incident-skipped',
   'incident-skipped-filed',
   'incident-skipped-filed-agency-down',
@@ -142,6 +143,8 @@ describe('replay of recorded histories', () => {
       'no-undo-of-unreached-filing',
     ]);
     expect(patchesIn('decision-for-another-step')).toEqual(['decisions-of-their-own-step']);
+    expect(patchesIn('refused-step-retried')).toEqual(['refusal-is-incident']);
+    expect(patchesIn('rejected-by-agency')).toEqual([]); // recorded before: the refusal rejected the application
     expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw
     // The usual paths take no patched branch: no marker, no extra event.
     expect(patchesIn('completed')).toEqual([]);

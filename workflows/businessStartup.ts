@@ -172,6 +172,17 @@ const DECISIONS_OF_THEIR_OWN_STEP = 'decisions-of-their-own-step';
  * new district on a reservation made for the old one. Asked only when that happens.
  */
 const RESERVE_NAME_FOR_CORRECTED_FILING = 'reserve-name-for-corrected-filing';
+/**
+ * REFUSAL_IS_INCIDENT: an agency's "no" to a step after the registration (seal, tax, social, fund, bank) is an
+ * incident for an operator — retry (filed again under a new key), done offline, or abort — as PRODUCT.md has it: the
+ * application ends without success when "the registration is rejected", and "a failure in one step does not by itself
+ * undo the others". Any refusal rejected the whole application and revoked the registration: a bank with no slot left
+ * cost the founder the business license. Asked only when such a refusal comes.
+ */
+const REFUSAL_IS_INCIDENT = 'refusal-is-incident';
+const AGENCY_REJECTED = 'AGENCY_REJECTED';
+/** The steps whose refusal is the registration's: the name it registers and the registration itself. */
+const REFUSAL_ENDS_APPLICATION = new Set<StepId>(['name', 'license']);
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -840,17 +851,21 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         step.finishedAt = nowIso();
         return;
       } catch (err) {
+        let refusal: StepStatus['error'];
         if (err instanceof StepRejected) {
-          // The rejected step may be another: the corrected name, reserved again within the license's step.
-          const rejected = stepStatus(err.step);
-          rejected.state = 'rejected';
-          rejected.finishedAt = nowIso();
-          rejected.error = {
-            code: 'AGENCY_REJECTED',
+          refusal = {
+            code: AGENCY_REJECTED,
             message: err.reason?.message_en ?? err.message,
             ...(err.reason ? { reason: err.reason } : {}),
           };
-          throw err;
+          // The rejected step may be another: the corrected name, reserved again within the license's step.
+          if (err.step !== id || REFUSAL_ENDS_APPLICATION.has(id) || !patched(REFUSAL_IS_INCIDENT)) {
+            const rejected = stepStatus(err.step);
+            rejected.state = 'rejected';
+            rejected.finishedAt = nowIso();
+            rejected.error = refusal;
+            throw err;
+          }
         }
         if (err instanceof ReviewRejected || isCancellation(err)) throw err;
         // Retries exhausted (or the request is malformed): an operator decides what happens next.
@@ -874,9 +889,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             filingFailure.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
         }
         const silent = err instanceof AgencySilent ? err : undefined;
-        step.error = silent
-          ? { code: AGENCY_SILENT, message: silent.message }
-          : { code: 'STEP_INCIDENT', message: describe(err) };
+        step.error =
+          refusal ??
+          (silent ? { code: AGENCY_SILENT, message: silent.message } : { code: 'STEP_INCIDENT', message: describe(err) });
         log.warn('step incident: waiting for an operator', { applicationId, step: id, code: step.error.code });
         // The agency holds our filing under this ticket and may still decide by callback meanwhile: a silent agency,
         // or one whose status service failed our polls (then its decision is taken only from this code on).
@@ -951,6 +966,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           step.finishedAt = nowIso();
           return;
         }
+        // Filed again after a refusal: under its key the agency would answer with the refused record.
+        if (refusal) rounds.set(id, (rounds.get(id) ?? 1) + 1);
         step.error = undefined;
       }
     }
@@ -1137,6 +1154,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const needsUndo = (id: StepId) => {
       const s = stepStatus(id);
       if (stepDefinition(id).agency === null) return false;
+      // A refusal waiting for an operator (REFUSAL_IS_INCIDENT): the agency holds its filing as refused, nothing to undo.
+      if (s.state === 'incident' && s.error?.code === AGENCY_REJECTED) return false;
       // An incident whose every filing was turned away, with no earlier round answered: the agency holds nothing.
       const unreached = s.state === 'incident' && !s.ticket && !keysMaybeHeld.has(keyFor(id));
       if (unreached && patched(NO_UNDO_OF_UNREACHED_FILING)) return false;

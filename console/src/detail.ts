@@ -760,9 +760,11 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
           ? 'offlineUndoTitle'
           : error?.code === 'AGENCY_SILENT'
             ? 'silentTitle'
-            : undo
-              ? 'undoIncidentTitle'
-              : 'incidentTitle',
+            : error?.code === 'AGENCY_REJECTED' && !undo
+              ? 'refusedTitle'
+              : undo
+                ? 'undoIncidentTitle'
+                : 'incidentTitle',
         { step: title },
       ),
     ),
