@@ -43,7 +43,8 @@ const envSchema = z.object({
   AGENCY_FUND_URL: z.url().optional(),
   AGENCY_BANK_URL: z.url().optional(),
   AGENCY_CALLBACK_SECRET: z.string().min(MIN_CALLBACK_SECRET).default(DEV_CALLBACK_SECRETS[0]),
-  AGENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  // Undo calls run in activities of one minute (workflows/businessStartup.ts): a longer call would time out there.
+  AGENCY_TIMEOUT_MS: z.coerce.number().int().positive().max(50_000).default(10_000),
   AGENCY_POLL_INITIAL_SECONDS: z.coerce.number().positive().default(30),
   AGENCY_POLL_MAX_SECONDS: z.coerce.number().positive().default(900),
   AGENCY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
@@ -73,7 +74,8 @@ const envSchema = z.object({
   SLA_CALENDAR_FILE: z.string().optional(),
   SLA_WEBHOOK_URLS: z.string().optional(),
   SLA_WEBHOOK_SECRET: z.string().min(16).optional(),
-  SLA_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  // Each delivery attempt is an activity of one minute (workflows/sla.ts): a longer wait would time out there.
+  SLA_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().max(50_000).default(10_000),
   /** A standalone worker serves its metrics (SLA alerts, completion times) at http://HOST:<port>/metrics. */
   WORKER_METRICS_PORT: port.optional(),
 
@@ -113,7 +115,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+/** A URL as given, without the trailing slashes that would double the one of the paths appended to it. */
+const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
+
+/** The host as a URL writes it: an IPv6 address in brackets; a wildcard address as this machine's loopback. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
+  // A variable set but empty (an .env placeholder: `PORT=`) is unset: coerced, it would be port 0 or an empty URL.
+  const source = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== '')) as NodeJS.ProcessEnv;
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
@@ -126,8 +140,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   for (const agency of AGENCY_IDS) {
     const key = agency.toUpperCase();
     const override = source[`AGENCY_${key}_URL`];
-    agencyUrls[agency] = override ?? `${agencyBaseUrl.replace(/\/$/, '')}/agencies/${agency}`;
-    const own = source[`AGENCY_${key}_CALLBACK_SECRET`];
+    agencyUrls[agency] = withoutTrailingSlash(override ?? `${withoutTrailingSlash(agencyBaseUrl)}/agencies/${agency}`);
+    const own = given[`AGENCY_${key}_CALLBACK_SECRET`];
     // Set but empty (a placeholder left in an .env file) would be an HMAC key anyone can sign with.
     if (own !== undefined && own.length < MIN_CALLBACK_SECRET) {
       throw new ConfigError(
@@ -158,7 +172,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const agencySilenceMs = hours !== undefined ? hours * 3_600_000 : Math.min(DEFAULT_SILENCE_MS, longestPatienceMs);
-  const publicUrl = env.KAIBAN_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
+  const publicUrl = withoutTrailingSlash(env.KAIBAN_PUBLIC_URL ?? `http://${urlHost(env.HOST)}:${env.PORT}`);
   return { env, publicUrl, agencyUrls, agencyCallbackSecrets, agencySilenceMs };
 }
 

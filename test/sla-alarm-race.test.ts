@@ -74,7 +74,7 @@ it("raises a step's breach in the workflow task that also brings the step's deci
     }),
     TEMPORAL_TASK_QUEUE: taskQueue,
     // The seal's answer must outwait its breach, within one call (the default gives up after 10 s).
-    AGENCY_TIMEOUT_MS: '60000',
+    AGENCY_TIMEOUT_MS: '45000',
     AGENCY_BASE_URL: simulator.url,
     AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
   });

@@ -131,6 +131,26 @@ describe('agency addresses', () => {
     const elsewhere = configFor({ SIMULATOR_PORT: '4100', AGENCY_BASE_URL: 'https://agencies.example.gov.cn/' });
     expect(elsewhere.agencyUrls.bank).toBe('https://agencies.example.gov.cn/agencies/bank');
   });
+
+  it('give the agencies a callback address without a doubled slash, whatever trailing slash or host the settings carry', () => {
+    const slashed = configFor({
+      KAIBAN_PUBLIC_URL: 'http://api.kaiban.example:3000/',
+      AGENCY_TAX_URL: 'https://tax.example.gov.cn/kaiban/',
+    });
+    expect(slashed.publicUrl).toBe('http://api.kaiban.example:3000');
+    expect(slashed.agencyUrls.tax).toBe('https://tax.example.gov.cn/kaiban');
+    const ipv6 = (host: string) => configFor({ KAIBAN_PUBLIC_URL: undefined, HOST: host, PORT: '3000' }).publicUrl;
+    expect(ipv6('::')).toBe('http://[::1]:3000');
+    expect(ipv6('fd00::7')).toBe('http://[fd00::7]:3000');
+    expect(ipv6('0.0.0.0')).toBe('http://127.0.0.1:3000');
+  });
+
+  it('take a variable set but empty (an .env placeholder) as unset, not as port 0 or an empty address', () => {
+    const config = configFor({ PORT: '', SIMULATOR_PORT: '', AGENCY_BASE_URL: '', AGENCY_BANK_URL: '', HOST: '' });
+    expect(config.env.PORT).toBe(3000);
+    expect(config.agencyUrls.bank).toBe('http://127.0.0.1:4000/agencies/bank');
+    expect(() => configFor({ AGENCY_TIMEOUT_MS: '60000' })).toThrow(/AGENCY_TIMEOUT_MS/);
+  });
 });
 
 describe('tokens from an identity provider', () => {
