@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -23,6 +24,8 @@ export async function startDevServer(options: {
   uiPort: number;
   namespace: string;
   logger: Logger;
+  /** Called if the server stops on its own once started (a crash): nothing works without it. */
+  onUnexpectedExit?: (detail: string) => void;
 }): Promise<DevServer> {
   mkdirSync(options.dataDir, { recursive: true });
   const dbFile = path.resolve(options.dataDir, 'temporal.sqlite');
@@ -47,21 +50,42 @@ export async function startDevServer(options: {
   const log = options.logger.child({ component: 'temporal-dev-server' });
   const pidFile = path.resolve(options.dataDir, PID_FILE);
   await stopLeftover(pidFile, dbFile, log);
-  const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Another server on these ports would answer in this one's place, with another database.
+  await portFree(options.port, 'TEMPORAL_PORT');
+  await portFree(options.uiPort, 'TEMPORAL_UI_PORT');
+  // Its own process group: a Ctrl-C in the terminal reaches this process only, which stops the API and the worker
+  // before the server they need.
+  const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   if (child.pid !== undefined) writeFileSync(pidFile, `${child.pid}\n`, { mode: 0o600 });
   let exited = false;
+  let started = false;
+  let stopping = false;
+  let startFailure = '';
+  /** The server's last lines on stderr: why it stopped, when it stops at start. */
+  const lastLines: string[] = [];
+  const exitDetail = (code: number | null, signal: NodeJS.Signals | null) =>
+    `exit ${signal ?? code}${lastLines.length > 0 ? `; its last lines: ${lastLines.join(' | ')}` : ''}`;
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
       exited = true;
       rmSync(pidFile, { force: true });
-      log.info({ code, signal }, 'temporal dev server exited');
+      if (started && !stopping) {
+        log.error({ code, signal }, 'the Temporal dev server stopped unexpectedly');
+        options.onUnexpectedExit?.(exitDetail(code, signal));
+      } else log.info({ code, signal }, 'temporal dev server exited');
+      if (!started) startFailure = exitDetail(code, signal);
       resolve();
     }),
   );
-  let stopping = false;
   child.stdout?.on('data', (d: Buffer) => log.debug(d.toString().trim()));
   // While it shuts down, the server's own workers warn about the connections it is closing: not news.
-  child.stderr?.on('data', (d: Buffer) => (stopping ? log.debug(d.toString().trim()) : log.warn(d.toString().trim())));
+  child.stderr?.on('data', (d: Buffer) => {
+    const text = d.toString().trim();
+    lastLines.push(...text.split('\n').slice(-5));
+    lastLines.splice(0, Math.max(0, lastLines.length - 5));
+    if (stopping) log.debug(text);
+    else log.warn(text);
+  });
   // If this process dies without a clean shutdown, do not leave the server behind.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -79,8 +103,7 @@ export async function startDevServer(options: {
   const deadline = Date.now() + 60_000;
   let added: string[];
   for (;;) {
-    if (exited)
-      throw new Error(`temporal dev server exited at start; is port ${options.port} or ${options.uiPort} in use?`);
+    if (exited) throw new Error(`the Temporal dev server stopped at start (${startFailure})`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});
@@ -107,7 +130,26 @@ export async function startDevServer(options: {
       throw err;
     }
   }
+  started = true;
   return { address, uiUrl: `http://127.0.0.1:${options.uiPort}`, stop };
+}
+
+/** Resolves if nothing listens on 127.0.0.1:`port`; otherwise a clear error naming the setting that moves it. */
+function portFree(port: number, setting: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} is in use by another process (a Temporal server of your own?): set ${setting} to a free port, ` +
+                'or TEMPORAL_ADDRESS to use that server instead of starting one',
+            )
+          : err,
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
 }
 
 /** The running server's process id, in the data folder: a start after a crash stops the server the crash left. */

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig, type Config } from '../config';
 import { startDevServer, type DevServer } from '../infra/dev-server';
 import { createLogger } from '../observability/logger';
 import { startApi } from '../api/server';
@@ -20,7 +20,14 @@ import {
 } from '../worker/worker';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n(README.md, Configuration, lists every variable)\n`);
+    process.exit(1);
+  }
   const { env } = config;
   const logger = createLogger({ level: env.LOG_LEVEL });
   const stops: Array<() => Promise<void>> = [];
@@ -48,6 +55,10 @@ async function main(): Promise<void> {
         uiPort: env.TEMPORAL_UI_PORT,
         namespace: env.TEMPORAL_NAMESPACE,
         logger,
+        onUnexpectedExit: (detail) => {
+          logger.fatal(`the embedded Temporal server stopped (${detail}): stopping Kaiban, start it again`);
+          void stopAll(1);
+        },
       });
       stops.push(devServer.stop);
       address = devServer.address;
@@ -58,6 +69,7 @@ async function main(): Promise<void> {
         port: env.SIMULATOR_PORT,
         seed: env.SIMULATOR_SEED,
         callbackSecrets: config.agencyCallbackSecrets,
+        logger: logger.child({ component: 'simulator' }),
         // Beside Temporal's database: an application that outlives a restart finds its agency records again.
         recordsFile: path.join(dataDir, 'simulator-records.jsonl'),
       });

@@ -4,11 +4,12 @@
  * application upserting a newer attribute would fail every workflow task. Starting the embedded server adds what is
  * missing, once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer } from '../infra/dev-server';
+import { PID_FILE, startDevServer } from '../infra/dev-server';
 import { breachedKey, districtKey, SEARCH_ATTRIBUTES } from '../infra/search-attributes';
 import { createLogger } from '../observability/logger';
 import { freePort, startTemporalProcess } from './helpers/processes';
@@ -95,5 +96,52 @@ describe('embedded dev server on an existing data folder', () => {
     const second = await start();
     await second.stop();
     expect(lines.filter((l) => l.msg === 'search attributes added to an existing database')).toHaveLength(1);
+  });
+});
+
+describe('embedded dev server, its ports and its process', () => {
+  const quiet = createLogger({ level: 'silent' });
+
+  it('when another process listens on its port, then it refuses to start, naming the setting, instead of using that server', async () => {
+    const port = await freePort();
+    const other = createServer();
+    await new Promise<void>((resolve) => other.listen(port, '127.0.0.1', resolve));
+    try {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-port-'));
+      await expect(
+        startDevServer({ dataDir: dir, port, uiPort: await freePort(), namespace: 'default', logger: quiet }),
+      ).rejects.toThrow(
+        `port ${port} is in use by another process (a Temporal server of your own?): set TEMPORAL_PORT`,
+      );
+      rmSync(dir, { recursive: true, force: true });
+    } finally {
+      other.close();
+    }
+  });
+
+  it('when the server dies once started, then it says so (npm start stops, rather than run on without Temporal)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-crash-'));
+    let reported: string | undefined;
+    const server = await startDevServer({
+      dataDir: dir,
+      port: await freePort(),
+      uiPort: await freePort(),
+      namespace: 'default',
+      logger: quiet,
+      onUnexpectedExit: (detail) => (reported = detail),
+    });
+    try {
+      process.kill(Number.parseInt(readFileSync(path.join(dir, PID_FILE), 'utf8'), 10), 'SIGKILL');
+      await until(
+        async () => reported,
+        (detail) => detail !== undefined,
+        10_000,
+        'the unexpected exit reported',
+      );
+      expect(reported).toContain('SIGKILL');
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
