@@ -96,8 +96,11 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.searchAttributes) {
     // The same counts as /v1/stats, for the gauges.
     const count = applicationCounter(client, deps.taskQueue);
-    metrics.openApplicationsByLevel = () => openByLevel(count);
-    metrics.openApplicationsByTask = () => openByTask(count);
+    // Within a scrape's time (Prometheus gives up after 10 s by default; the client would retry for some 20 s).
+    const within3s = <T>(counts: () => Promise<T>) => client.connection.withDeadline(Date.now() + 3000, counts);
+    metrics.openApplicationsByLevel = () => within3s(() => openByLevel(count));
+    metrics.openApplicationsByTask = () => within3s(() => openByTask(count));
+    metrics.logger = logger.child({ component: 'metrics' });
   }
   const app = express();
   const inFlight = new Set<Promise<unknown>>();

@@ -31,6 +31,8 @@ export interface KaibanMetrics {
   openApplicationsByLevel?: () => Promise<Record<SlaLevel, number>>;
   /** Set by the API likewise: applications by what they wait for from a person (the same counts as /v1/stats openByTask). */
   openApplicationsByTask?: () => Promise<Record<string, number>>;
+  /** Where a failed count is reported (set by the API, whose logger the process-wide registry does not have). */
+  logger?: Logger;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logger } = {}): KaibanMetrics {
@@ -38,7 +40,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'kaiban_' });
   /**
    * A gauge's `collect`: the counts `source()` gives at scrape time (nothing while it is unset). A scrape must not fail
-   * because visibility is slow: the previous figures stay, and the failure is logged.
+   * because visibility is slow or Temporal down (the source gives up within seconds): the gauge is then left empty
+   * for this scrape — no figure rather than a stale one an alert would trust — and the failure is logged.
    */
   const countedAtScrape = (
     label: string,
@@ -51,7 +54,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; logger?: Logg
       try {
         for (const [key, value] of Object.entries(await counts())) this.set({ [label]: key }, value);
       } catch (err) {
-        options.logger?.warn({ err }, `${what}: visibility count failed`);
+        this.reset();
+        (options.logger ?? metrics.logger)?.warn({ err }, `${what}: visibility count failed`);
       }
     };
   const metrics: KaibanMetrics = {

@@ -325,6 +325,26 @@ describe('/metrics', () => {
     }
   });
 
+  it('when visibility cannot be counted, then the open-task figures are left out of that scrape, not kept stale, and the failure is logged', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const warnings: string[] = [];
+    metrics.logger = createLogger({
+      level: 'warn',
+      destination: { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) },
+    });
+    let temporalUp = true;
+    metrics.openApplicationsByTask = async () => {
+      if (!temporalUp) throw new Error('14 UNAVAILABLE: connection refused');
+      return { incident: 3, review: 1 };
+    };
+    expect(await metrics.registry.metrics()).toContain('kaiban_open_tasks{task="incident"} 3');
+    temporalUp = false;
+    const scraped = await metrics.registry.metrics();
+    expect(scraped).not.toContain('kaiban_open_tasks{task="incident"}');
+    expect(scraped).toContain('kaiban_sla_alerts_total'); // the scrape itself still answers
+    expect(warnings).toEqual(['open tasks: visibility count failed']);
+  });
+
   it('a standalone worker serves the same registry on WORKER_METRICS_PORT', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.slaCompletionWorkingHours.observe(6.5);
