@@ -101,6 +101,13 @@ export function createLogger(
     hooks: {
       logMethod(args, method) {
         const masked = args.map((a) => (typeof a === 'string' ? maskPersonalData(a) : a)) as Parameters<typeof method>;
+        // Logged with no message, pino copies the error's message into `msg` after the formatters ran: give it the
+        // scrubbed one.
+        const [first] = args as unknown[];
+        if (args.length === 1 && first !== null && typeof first === 'object') {
+          const err = first instanceof Error ? first : (first as { err?: unknown }).err;
+          if (err instanceof Error) masked.push(maskPersonalData(err.message) as never);
+        }
         method.apply(this, masked);
       },
     },

@@ -97,6 +97,21 @@ describe('log output', () => {
   });
 });
 
+describe('an error logged without a message', () => {
+  it('when an error quoting personal numbers is logged alone, then the message pino takes from it is scrubbed too', () => {
+    const { lines, logger } = capturingLogger();
+    const err = new Error('applicant 360102199003071236, phone 13807910001: refused');
+    logger.error(err);
+    logger.warn({ err, step: 'tax' });
+    const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages).toEqual([
+      'applicant 3601**********1236, phone 138****0001: refused',
+      'applicant 3601**********1236, phone 138****0001: refused',
+    ]);
+    expect(lines.join('')).not.toMatch(/360102199003071236|13807910001/);
+  });
+});
+
 describe('scrubbing free text', () => {
   it.each([
     ['ID 360102199001011236 given', 'ID 3601**********1236 given'],
