@@ -53,6 +53,27 @@ const mobilePhone = z
 
 const yuan = z.number().int().positive().max(100_000_000_000);
 
+/**
+ * Free text the applicant writes, which answers show masked where it quotes a personal number (security/masking.ts):
+ * a masked text sent back (a client that edits what it read) would be filed with the asterisks.
+ */
+const freeText = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .refine((v) => !v.includes('****'), rule('MASKED_VALUE'));
+
+/** A list whose items are each given once (two `official` seals would be two filings). */
+const distinct = <T extends z.ZodType>(item: T) =>
+  z.array(item).superRefine((items, ctx) => {
+    items.forEach((value, i) => {
+      if (items.indexOf(value) !== i)
+        ctx.addIssue({ code: 'custom', path: [i], message: 'duplicate', ...rule('ITEM_DUPLICATE') });
+    });
+  });
+
 export const ENTITY_TYPES = [
   'limited_liability_company',
   'one_person_limited_liability_company',
@@ -83,9 +104,8 @@ export const companySchema = z.strictObject({
     .string()
     .refine(isNanchangDistrict, rule('DISTRICT_UNKNOWN'))
     .meta({ description: 'County-level division code of Nanchang', enum: Object.keys(NANCHANG_DISTRICTS) }),
-  address: z.string().trim().min(5).max(200),
-  businessScope: z
-    .array(z.string().trim().min(1).max(100))
+  address: freeText(5, 200),
+  businessScope: distinct(z.string().trim().min(1).max(100))
     .refine((items) => items.length > 0, rule('SCOPE_EMPTY'))
     .max(50),
   employees: z.number().int().min(0).max(100_000),
@@ -102,12 +122,14 @@ export const peopleSchema = z.strictObject({
 });
 
 export const servicesSchema = z.strictObject({
-  seals: z
-    .array(z.enum(SEAL_TYPES))
+  seals: distinct(z.enum(SEAL_TYPES))
     .refine((items) => items.length > 0, rule('SEALS_EMPTY'))
     .max(SEAL_TYPES.length),
   electronicSeals: z.boolean(),
-  tax: z.strictObject({ invoiceTypes: z.array(z.enum(INVOICE_TYPES)).max(INVOICE_TYPES.length), taxUkey: z.boolean() }),
+  tax: z.strictObject({
+    invoiceTypes: distinct(z.enum(INVOICE_TYPES)).max(INVOICE_TYPES.length),
+    taxUkey: z.boolean(),
+  }),
   socialSecurity: z.strictObject({ insuredEmployees: z.number().int().min(0).max(100_000) }),
   providentFund: z.strictObject({
     depositRatePercent: z.number().min(5).max(12),
@@ -115,8 +137,21 @@ export const servicesSchema = z.strictObject({
   }),
   bank: z.strictObject({
     bank: z.enum(BANKS),
-    branch: z.string().trim().min(2).max(60),
-    preferredDate: z.iso.date().nullable(),
+    branch: freeText(2, 60),
+    // The applicant's clock, as for birth dates (the workflow never parses an application).
+    preferredDate: z.iso
+      .date()
+      .superRefine((date, ctx) => {
+        const today = shanghaiIsoDate(Date.now());
+        if (date < today)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'in the past',
+            ...rule('DATE_IN_PAST'),
+            params: { code: 'DATE_IN_PAST', today },
+          });
+      })
+      .nullable(),
   }),
   licenseDelivery: z.enum(['electronic', 'mail', 'pickup']),
 });
@@ -145,6 +180,7 @@ export const applicationSchema = z
       }
       const seen = new Set<string>();
       app.people.shareholders.forEach((s, i) => {
+        if (typeof s.idNumber !== 'string') return; // missing: told on its own
         if (seen.has(s.idNumber)) {
           ctx.addIssue({
             code: 'custom',

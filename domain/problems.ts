@@ -40,6 +40,16 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
   SHAREHOLDERS_EMPTY: { zh: () => '至少需要一名股东', en: () => 'at least one shareholder is needed' },
   SEALS_EMPTY: { zh: () => '至少刻制一枚印章', en: () => 'at least one seal is needed' },
   SHAREHOLDER_DUPLICATE: { zh: () => '同一股东重复填写', en: () => 'the same shareholder is listed twice' },
+  ITEM_DUPLICATE: { zh: () => '与前面的项目重复', en: () => 'repeats an item listed before it' },
+  MASKED_VALUE: {
+    zh: () => '含有已遮蔽的号码（****）：答复中的个人号码均已遮蔽，请按原文填写',
+    en: () => 'holds a masked number (****): answers mask personal numbers; send the text as written',
+  },
+  DATE_IN_PAST: { zh: (p) => `日期不能早于今天（${p.today}）`, en: (p) => `must not be before today (${p.today})` },
+  NOTHING_CHANGED: {
+    zh: () => '补正内容与现有材料相同：请提交修改后的字段',
+    en: () => 'the correction changes nothing: send the corrected fields',
+  },
   CONTRIBUTIONS_MISMATCH: {
     zh: (p) => `股东出资合计 ${p.contributed} 元，与注册资本 ${p.registeredCapital} 元不一致`,
     en: (p) =>
@@ -110,13 +120,14 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
         );
         break;
       case 'too_small': {
-        const numeric = issue.origin === 'number' || issue.origin === 'bigint';
+        const numeric = issue.origin === 'number' || issue.origin === 'bigint' || issue.origin === 'int';
         const code = !numeric ? 'TOO_SHORT' : issue.inclusive === false ? 'NOT_ABOVE' : 'TOO_SMALL';
         problems.push(problem(issue.path, code, lang, { minimum: issue.minimum }));
         break;
       }
       case 'too_big': {
-        const numeric = issue.origin === 'number' || issue.origin === 'bigint';
+        // `int`: a whole number beyond the safe integers (2^53), a size, not a length.
+        const numeric = issue.origin === 'number' || issue.origin === 'bigint' || issue.origin === 'int';
         const code = !numeric ? 'TOO_LONG' : issue.inclusive === false ? 'NOT_BELOW' : 'TOO_BIG';
         problems.push(problem(issue.path, code, lang, { maximum: issue.maximum }));
         break;
@@ -131,7 +142,11 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
         problems.push(problem(issue.path, 'INVALID', lang));
     }
   }
-  return problems;
+  // One problem per field and rule: a whole number beyond ±2^53 breaks zod's safe-integer bound before the schema's
+  // own (listed after it): the schema's is the one to tell.
+  return problems.filter(
+    (p, i) => !problems.slice(i + 1).some((later) => later.path === p.path && later.code === p.code),
+  );
 }
 
 /** zh-CN unless the caller prefers English over Chinese in Accept-Language. */

@@ -77,6 +77,50 @@ describe('the application schema', () => {
     expect(problem?.message).toBe('the birth date in the ID number is after today');
   });
 
+  it('refuses an item listed twice (two official seals would be two filings), naming the repeat', () => {
+    const input = variant((a) => {
+      a.services.seals = ['official', 'finance', 'official'];
+      a.services.tax.invoiceTypes = ['vat_general_electronic', 'vat_general_electronic'];
+      a.company.businessScope = ['软件开发', '软件开发'];
+    });
+    expect(codesOf(input).sort()).toEqual(
+      [
+        'services.seals[2] ITEM_DUPLICATE',
+        'services.tax.invoiceTypes[1] ITEM_DUPLICATE',
+        'company.businessScope[1] ITEM_DUPLICATE',
+      ].sort(),
+    );
+  });
+
+  it('refuses a bank date before today (Asia/Shanghai), and free text holding a masked number', () => {
+    const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() + (8 - 24) * 3_600_000).toISOString().slice(0, 10);
+    const dated = (date: string) => variant((a) => void (a.services.bank.preferredDate = date));
+    expect(codesOf(dated(yesterday))).toEqual(['services.bank.preferredDate DATE_IN_PAST']);
+    expect(parseApplication(dated(today)).ok).toBe(true);
+    // What an answer shows of an address with a contact number in it, sent back by a client that edits what it read.
+    const masked = variant((a) => {
+      a.company.address = '红谷滩区丰和中大道1099号 联系人 138****0001';
+      a.services.bank.branch = '南昌红谷滩支行 139****0002';
+    });
+    expect(codesOf(masked).sort()).toEqual(['company.address MASKED_VALUE', 'services.bank.branch MASKED_VALUE']);
+  });
+
+  it('tells a missing shareholder ID number once, and a capital beyond the safe integers as too big, not too long', () => {
+    const missing = variant((a) => {
+      delete a.people.shareholders[0].idNumber;
+      delete a.people.shareholders[1].idNumber;
+    });
+    expect(codesOf(missing)).toEqual([
+      'people.shareholders[0].idNumber REQUIRED',
+      'people.shareholders[1].idNumber REQUIRED',
+    ]);
+    const huge = variant((a) => void (a.company.employees = -1e16));
+    expect(codesOf(huge)).toEqual(['company.employees TOO_SMALL']);
+    const message = (parseApplication(huge, 'en') as { problems: { message: string }[] }).problems[0]!.message;
+    expect(message).toBe('must be at least 0');
+  });
+
   it('rejects unknown fields at any depth', () => {
     const input = variant((a) => {
       a.people.supervisor.role = 'chair';

@@ -366,6 +366,20 @@ describe('operator API', () => {
     expect(bad.body.error.issues).toEqual([
       expect.objectContaining({ path: 'company.district', code: 'DISTRICT_UNKNOWN' }),
     ]);
+    // Nothing corrected (an empty body, the name as it was): refused, naming what was asked for; the request stays open.
+    for (const nothing of [{}, { company: { name: pending.app.company.name } }]) {
+      const same = await call(
+        'POST',
+        `/v1/applications/${pending.id}/corrections`,
+        nothing,
+        await authHeaders('applicant'),
+      );
+      expect(same.status).toBe(400);
+      expect(same.body.error.issues).toEqual([
+        expect.objectContaining({ path: 'company.name', code: 'NOTHING_CHANGED' }),
+      ]);
+    }
+    expect((await statusOf(pending.id)).pendingTasks).toContain('correction');
     const newName = freshApplication().company.name;
     const good = await call(
       'POST',

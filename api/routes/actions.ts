@@ -11,7 +11,8 @@ import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { parseApplication, type Application } from '../../domain/application';
 import { OFFLINE_OUTPUT_FIELDS } from '../../domain/offline-outputs';
-import { languageFrom, problemsFromZodError } from '../../domain/problems';
+import { changedPaths } from '../../domain/changes';
+import { languageFrom, problem, problemsFromZodError } from '../../domain/problems';
 import type { ApplicationStatus } from '../../domain/status';
 import { STEP_IDS, type StepId } from '../../domain/steps';
 import {
@@ -236,8 +237,11 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const correctionId = identity.actionId;
     const current = await run(id, (h) => h.query(applicationQuery), correctionId);
     if (isActionResult(current)) return answer(res, current, identity.inputHash); // answered before the application ended
-    const merged = parseApplication(mergeDeep(current, patch), languageFrom(req.headers['accept-language']));
-    if (!merged.ok) {
+    const lang = languageFrom(req.headers['accept-language']);
+    const merged = parseApplication(mergeDeep(current, patch), lang);
+    // An empty body, or one that repeats the materials as they are, would close the request with nothing corrected.
+    const unchanged = merged.ok && changedPaths(current, merged.value).length === 0;
+    if (!merged.ok || unchanged) {
       // Problems of a correction nobody asked for are beside the point: that it was not asked for comes first, as
       // the update's validator says of a valid one. A repeat of one already taken is its first result.
       const status = await run(id, (h) => h.query(statusQuery), correctionId);
@@ -246,12 +250,17 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       if (taken) return answer(res, taken, identity.inputHash);
       if (!status.pendingTasks.includes('correction'))
         throw new HttpError(409, 'NO_CORRECTION_PENDING', 'no correction was requested');
-      throw new HttpError(
-        400,
-        'VALIDATION_FAILED',
-        'the corrected application has problems; see issues',
-        merged.problems,
-      );
+      if (!merged.ok)
+        throw new HttpError(
+          400,
+          'VALIDATION_FAILED',
+          'the corrected application has problems; see issues',
+          merged.problems,
+        );
+      const asked = status.review?.correction?.fields ?? [];
+      throw new HttpError(400, 'VALIDATION_FAILED', 'the correction changes nothing; see issues', [
+        problem(asked.length > 0 ? [asked.join(', ')] : [], 'NOTHING_CHANGED', lang),
+      ]);
     }
     const input = { ...identity, by: actorOf(res), application: merged.value as Application };
     await act(res, id, correctionUpdate, input);
