@@ -31,6 +31,8 @@ const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('kaiban'),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  /** How long the embedded server keeps a closed application readable (its status, results, dossier): 10 years. */
+  TEMPORAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(3650),
   /** Set false for a namespace without Kaiban's custom search attributes (see infra/search-attributes.ts). */
   TEMPORAL_SEARCH_ATTRIBUTES: bool.default(true),
 

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES, searchAttributeArgs } from './search-attributes';
@@ -24,6 +25,11 @@ export async function startDevServer(options: {
   uiPort: number;
   namespace: string;
   logger: Logger;
+  /**
+   * How long Temporal keeps a closed application (its status, results and dossier) readable: the dev server creates
+   * its namespace with 24 hours, after which an applicant's results were gone (TEMPORAL_RETENTION_DAYS).
+   */
+  retentionDays?: number;
   /** Called if the server stops on its own once started (a crash): nothing works without it. */
   onUnexpectedExit?: (detail: string) => void;
 }): Promise<DevServer> {
@@ -109,6 +115,9 @@ export async function startDevServer(options: {
       await connection.workflowService.getSystemInfo({});
       try {
         added = await registerSearchAttributes(connection, options.namespace);
+        if (options.retentionDays !== undefined) {
+          await keepClosedFor(connection, options.namespace, options.retentionDays, log);
+        }
       } finally {
         await connection.close();
       }
@@ -241,6 +250,18 @@ const INDEXED_VALUE_TYPES = {
   Text: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
   Datetime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 } as const;
+
+/** Sets the namespace's retention of closed workflows to `days`, if it is not that already. */
+async function keepClosedFor(connection: Connection, namespace: string, days: number, log: Logger): Promise<void> {
+  const seconds = days * 86_400;
+  const described = await connection.workflowService.describeNamespace({ namespace });
+  if (Number(described.config?.workflowExecutionRetentionTtl?.seconds ?? 0) === seconds) return;
+  await connection.workflowService.updateNamespace({
+    namespace,
+    config: { workflowExecutionRetentionTtl: msToTs(seconds * 1000) },
+  });
+  log.info({ namespace, days }, 'closed applications kept for the configured retention');
+}
 
 /**
  * Adds the attributes a namespace lacks (a database created before an attribute existed keeps its old set: the dev

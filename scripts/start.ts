@@ -54,6 +54,7 @@ async function main(): Promise<void> {
         port: env.TEMPORAL_PORT,
         uiPort: env.TEMPORAL_UI_PORT,
         namespace: env.TEMPORAL_NAMESPACE,
+        retentionDays: env.TEMPORAL_RETENTION_DAYS,
         logger,
         onUnexpectedExit: (detail) => {
           logger.fatal(`the embedded Temporal server stopped (${detail}): stopping Kaiban, start it again`);

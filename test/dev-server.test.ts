@@ -119,18 +119,25 @@ describe('embedded dev server, its ports and its process', () => {
     }
   });
 
-  it('when the server dies once started, then it says so (npm start stops, rather than run on without Temporal)', async () => {
+  it('keeps closed applications for the retention configured (the dev server gives 24 h); when the server dies once started, then it says so (npm start stops, rather than run on without Temporal)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-crash-'));
     let reported: string | undefined;
+    const port = await freePort();
     const server = await startDevServer({
       dataDir: dir,
-      port: await freePort(),
+      port,
       uiPort: await freePort(),
       namespace: 'default',
+      retentionDays: 3650,
       logger: quiet,
       onUnexpectedExit: (detail) => (reported = detail),
     });
     try {
+      const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+      const described = await connection.workflowService.describeNamespace({ namespace: 'default' });
+      await connection.close();
+      expect(Number(described.config?.workflowExecutionRetentionTtl?.seconds)).toBe(3650 * 86_400);
+
       process.kill(Number.parseInt(readFileSync(path.join(dir, PID_FILE), 'utf8'), 10), 'SIGKILL');
       await until(
         async () => reported,

@@ -12,8 +12,13 @@ until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 
   sleep 2
 done
 
-temporal operator namespace describe --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" >/dev/null 2>&1 ||
-  temporal operator namespace create --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" --retention "${TEMPORAL_RETENTION:-168h}"
+# How long a closed application (its status, results and dossier) stays readable: 10 years unless told otherwise.
+RETENTION="${TEMPORAL_RETENTION:-87600h}"
+if temporal operator namespace describe --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" >/dev/null 2>&1; then
+  temporal operator namespace update --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" --retention "$RETENTION"
+else
+  temporal operator namespace create --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" --retention "$RETENTION"
+fi
 
 # An attribute that exists with the same type is accepted again; one with another type fails the job.
 temporal operator search-attribute create --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" \
