@@ -90,6 +90,10 @@ export function createApp(deps: AppDeps): express.Express {
   const now = deps.now ?? (() => new Date());
   const calendar = deps.calendar ?? createOfficialCalendar();
   const slaSettings = deps.sla ?? DEFAULT_SLA_TERMS;
+  // Told at start too, not only on /readyz and the dashboard: deadlines fail once the year without a schedule begins.
+  for (const issue of calendarReadiness(calendar, now()).issues) {
+    logger[issue.level === 'error' ? 'error' : 'warn']({ code: issue.code, year: issue.year }, issue.message);
+  }
   const metrics = deps.metrics ?? processMetrics();
   const callbacks = new CallbackPlacer(client, metrics.agencyCallbackQueries);
   const seenSignatures = new SeenSignatures();

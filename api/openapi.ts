@@ -580,6 +580,21 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               type: 'object',
               description: 'Working time to completion: within one working day, median, p95',
             },
+            calendarIssues: {
+              type: 'array',
+              description:
+                'What staff must see to before deadlines fail: CALENDAR_NEXT_YEAR_MISSING (a month or less before a year whose official schedule is not deployed), CALENDAR_YEAR_MISSING (the current year: deadlines cannot be computed)',
+              items: {
+                type: 'object',
+                required: ['level', 'code', 'year', 'message'],
+                properties: {
+                  level: { type: 'string', enum: ['warning', 'error'] },
+                  code: { type: 'string' },
+                  year: { type: 'integer' },
+                  message: { type: 'string' },
+                },
+              },
+            },
             generatedAt: { type: 'string', format: 'date-time' },
           },
         },

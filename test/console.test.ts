@@ -14,6 +14,8 @@ import type { ApplicationStatus } from '../domain/status';
 import { createLogger } from '../observability/logger';
 import { buildConsole } from '../scripts/build-console';
 import { SignJWT } from 'jose';
+import { calendarReadiness } from '../domain/calendar';
+import { createOfficialCalendar } from '../domain/calendar/official';
 import { authHeaders, securityTestEnv, TEST_AUTH_SECRET, tokenFor } from './helpers/auth';
 import { freshApplication } from './helpers/fixtures';
 import { workingDaysCalendarFile } from './helpers/sla-realtime';
@@ -211,6 +213,10 @@ describe('the operator console', () => {
       completion: { sampleSize: 2, exact: 2, withinOneWorkingDay: 1 },
     });
     expect(stats.completedByDay).toHaveLength(7);
+    // The calendar's own notices, as the domain finds them today (none, or next year's schedule due).
+    expect((stats as { calendarIssues?: unknown }).calendarIssues).toEqual(
+      calendarReadiness(createOfficialCalendar(), new Date()).issues,
+    );
 
     // English is one click away, and the place in the console is kept.
     await page.getByTestId('lang').click();
@@ -219,6 +225,25 @@ describe('the operator console', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-dashboard-en.png'), fullPage: true });
 
     expect(errors).toEqual(['Failed to load resource: net::ERR_CONNECTION_RESET']); // the review's dropped try
+    await page.context().close();
+  });
+
+  it("when next year's official schedule is not deployed, then the dashboard says so to the supervisor", async () => {
+    const { page, errors } = await openTab();
+    // The stats as they come in December before the State Council's notice is deployed.
+    await page.route('**/v1/stats', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as Record<string, unknown>;
+      const issue = { level: 'warning', code: 'CALENDAR_NEXT_YEAR_MISSING', year: 2099, message: 'missing' };
+      await route.fulfill({ response, json: { ...body, calendarIssues: [issue] } });
+    });
+    await signInWithToken(page, stack.api.url, await tokenFor('supervisor', 'sup-console'));
+    await page.getByRole('link', { name: '监察看板' }).click();
+    const notice = page.getByTestId('calendar-issue');
+    await notice.waitFor();
+    await expect(notice.textContent()).resolves.toContain('2099 年国务院办公厅节假日安排尚未部署');
+    await expect(notice.getAttribute('role')).resolves.toBe('alert');
+    expect(errors).toEqual([]);
     await page.context().close();
   });
 

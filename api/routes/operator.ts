@@ -37,7 +37,7 @@ import {
   RUNNING_IN_TEMPORAL,
   statusClause,
 } from '../visibility';
-import type { WorkingCalendar } from '../../domain/calendar';
+import { calendarReadiness, type WorkingCalendar } from '../../domain/calendar';
 import { createOfficialCalendar } from '../../domain/calendar/official';
 import { completionStats } from './completion';
 
@@ -315,6 +315,8 @@ export function operatorRouter(deps: {
       // Closed in Temporal itself while open for Kaiban: in `total`, in no status figure (no compensation ran).
       endedInTemporal: ended,
       ...completion,
+      // What staff must do before deadlines fail: the coming year's official schedule not yet deployed, and so on.
+      calendarIssues: calendarReadiness(calendar, now()).issues,
       generatedAt: now().toISOString(),
     });
   });

@@ -59,6 +59,15 @@ function render(stats: Stats): HTMLElement[] {
   }));
 
   return [
+    ...(stats.calendarIssues ?? []).map((issue) =>
+      h(
+        'p',
+        { class: `notice ${issue.level}`, role: 'alert', 'data-testid': 'calendar-issue', 'data-code': issue.code },
+        t(issue.code === 'CALENDAR_YEAR_MISSING' ? 'calendarYearMissing' : 'calendarNextYearMissing', {
+          year: issue.year,
+        }),
+      ),
+    ),
     h(
       'div',
       { class: 'kpis' },

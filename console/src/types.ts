@@ -32,6 +32,8 @@ export interface Stats {
     p95WorkingMs: number | null;
     method: string;
   };
+  /** The calendar data staff must deploy before deadlines fail (the coming year's schedule, …). */
+  calendarIssues?: { level: 'warning' | 'error'; code: string; year: number; message: string }[];
   generatedAt?: string;
 }
 
