@@ -148,7 +148,12 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     const settings = config.agencies[record.agency];
     const decidedAt = new Date();
     let decision: Decision;
-    if (settings.rejectAll || settings.rejectProcedures.includes(record.procedure)) {
+    if (
+      settings.rejectAll ||
+      settings.rejectProcedures.includes(record.procedure) ||
+      (settings.rejectionRate > 0 &&
+        random.roll(record.agency, record.idempotencyKey, 'reject') < settings.rejectionRate)
+    ) {
       decision = forcedRejection();
     } else {
       try {

@@ -46,6 +46,8 @@ const agencySettingsSchema = z.strictObject({
   /** Probability that a decision's callback is never sent (polling must find the decision). */
   dropCallbackRate: rate,
   callbacks: z.boolean(),
+  /** Probability that a filing's decision is AGENCY_REJECTED (drawn once per filing, from the seed and its key). */
+  rejectionRate: rate,
   /** Forces every decision of this agency to AGENCY_REJECTED. */
   rejectAll: z.boolean(),
   /** Forces decisions of the listed procedures to AGENCY_REJECTED. */
@@ -64,6 +66,7 @@ export const DEFAULT_AGENCY_CONFIG: AgencyConfig = {
   answerDelayMs: 0,
   dropCallbackRate: 0,
   callbacks: true,
+  rejectionRate: 0,
   rejectAll: false,
   rejectProcedures: [],
   refuseUndo: false,

@@ -17,6 +17,7 @@ const envSchema = z.object({
   SIMULATOR_PUBLIC_URL: optional(z.url({ protocol: /^https?$/ })),
   SIMULATOR_PROCESSING_MS: optional(z.coerce.number().int().min(0).max(600_000)),
   SIMULATOR_TRANSIENT_FAILURE_RATE: optional(z.coerce.number().min(0).max(1)),
+  SIMULATOR_REJECTION_RATE: optional(z.coerce.number().min(0).max(1)),
   SIMULATOR_RECORDS_FILE: optional(z.string()),
   AGENCY_CALLBACK_SECRET: optional(z.string()),
   ...Object.fromEntries(AGENCY_IDS.map((agency) => [secretVariable(agency), optional(z.string())])),
@@ -46,6 +47,7 @@ export function readSimulatorEnv(env: NodeJS.ProcessEnv = process.env): Simulato
     ...(vars.SIMULATOR_TRANSIENT_FAILURE_RATE !== undefined && {
       transientFailureRate: vars.SIMULATOR_TRANSIENT_FAILURE_RATE,
     }),
+    ...(vars.SIMULATOR_REJECTION_RATE !== undefined && { rejectionRate: vars.SIMULATOR_REJECTION_RATE }),
   };
   return {
     options: {

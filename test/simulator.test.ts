@@ -548,6 +548,31 @@ describe('agency simulator: faults and configuration', () => {
     expect(registration.body).toMatchObject({ status: 'rejected', reason: { code: 'AGENCY_REJECTED' } });
   });
 
+  it('refuses about the share of filings its rejectionRate says, the same ones for the same seed, and a repeat of a refused filing stays refused', async () => {
+    const refusals = async (seed: string) => {
+      const sim = await simulator({ seed, agencies: { ...FAST, market: { processingMs: 0, rejectionRate: 0.3 } } });
+      const outcomes: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const answer = await file(sim, 'market', `r-${i}`, nameFiling(`南昌拒办${i}号科技有限公司`));
+        outcomes.push(answer.body.reason?.code ?? answer.body.status);
+      }
+      const again = await file(
+        sim,
+        'market',
+        `r-${outcomes.indexOf('AGENCY_REJECTED')}`,
+        nameFiling('南昌拒办科技有限公司'),
+      );
+      expect(again.body.reason?.code).toBe('AGENCY_REJECTED');
+      return outcomes;
+    };
+    const first = await refusals('rates');
+    const refused = first.filter((o) => o === 'AGENCY_REJECTED').length;
+    expect(refused).toBeGreaterThan(15);
+    expect(refused).toBeLessThan(45);
+    expect(first.filter((o) => o === 'approved').length).toBe(100 - refused);
+    expect(await refusals('rates')).toEqual(first);
+  });
+
   it('with the same seed, two simulators give the same tickets, ids and failure rolls for the same requests', async () => {
     const agencies = Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0, transientFailureRate: 0.5 }]));
     const run = async (seed: string) => {
