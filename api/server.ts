@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
-import type { Config } from '../config';
+import { urlHost, type Config } from '../config';
 import { apiSecurityFromConfig } from '../security';
 import { loadSlaConfig } from '../config/sla';
 import { createApp, settleAgencyCallbacks } from './app';
@@ -58,7 +58,8 @@ export async function startApi(options: {
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    // Where it listens (HOST), as a URL writes it: a wildcard address as this machine's loopback.
+    url: `http://${urlHost(config.env.HOST)}:${port}`,
     server,
     app,
     close: async (graceMs = 10_000) => {

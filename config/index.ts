@@ -121,7 +121,7 @@ export class ConfigError extends Error {
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, '');
 
 /** The host as a URL writes it: an IPv6 address in brackets; a wildcard address as this machine's loopback. */
-function urlHost(host: string): string {
+export function urlHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;

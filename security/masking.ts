@@ -27,6 +27,8 @@ export function maskEmail(email: string): string {
  * scrubbed as log lines are. Only these fields: structured values such as an all-digit USCC stay readable.
  */
 const FREE_TEXT = ['message', 'message_zh', 'message_en', 'reason'];
+/** An action's id holds the caller's Idempotency-Key, which integrators may make of an ID or mobile number. */
+const CALLER_KEYS = ['actionId'];
 /** Free text of the application the applicant typed (an address with a contact number in it). */
 const APPLICANT_TEXT = ['address', 'branch'];
 /**
@@ -39,7 +41,9 @@ const MASKS: Record<string, (value: string) => string> = {
   idNumber: maskIdNumber,
   phone: maskPhone,
   email: maskEmail,
-  ...Object.fromEntries([...FREE_TEXT, ...APPLICANT_TEXT, ...SUBJECTS].map((key) => [key, maskPersonalData])),
+  ...Object.fromEntries(
+    [...FREE_TEXT, ...APPLICANT_TEXT, ...CALLER_KEYS, ...SUBJECTS].map((key) => [key, maskPersonalData]),
+  ),
 };
 
 /** A copy of `value` with every personal field masked, wherever it sits (statuses, applications, lists). */

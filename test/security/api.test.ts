@@ -140,6 +140,10 @@ describe('masking and reveal', () => {
       review: { decidedBy: { subject: '360102199003071236', role: 'operator' } },
     });
     expect(masked.audit.map((a) => a.by.subject)).toEqual(['138****0001', 'op-1']);
+    // An Idempotency-Key made of a mobile number, kept in the action's id.
+    expect(maskPersonalFields({ audit: [{ actionId: 'withdraw:13807910001' }] }).audit[0]!.actionId).toBe(
+      'withdraw:138****0001',
+    );
     expect(masked.review.decidedBy.subject).toBe('3601**********1236');
   });
 
