@@ -235,10 +235,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         'APPLICATION_FINISHED, NO_CORRECTION_PENDING',
       ),
       '/v1/applications/{id}/review': action(
-        'An operator decides a manual review',
+        'An operator decides a manual review (a name the market regulator refused cannot be approved: request a correction of company.name, or reject)',
         reviewBody,
         [idParam],
-        'APPLICATION_FINISHED, NO_REVIEW_PENDING',
+        'APPLICATION_FINISHED, NO_REVIEW_PENDING, NAME_REFUSED',
       ),
       '/v1/applications/{id}/abort': action(
         'An operator aborts the application: completed steps are undone',

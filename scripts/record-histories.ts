@@ -304,7 +304,32 @@ export const PATHS: PathRecipe[] = [
   {
     name: 'rejected-name',
     expect: 'rejected',
+    frozen: "the older branch of name-refusal-to-review (the regulator's refusal of the name rejected the application)",
     run: (ctx) => ctx.start('rejected-name', (a) => void (a.company.name = a.company.name.replace('科技', '国家科技'))),
+  },
+  {
+    // The regulator refuses the name (国家 is forbidden): an operator reviews it and asks for another name, which is
+    // reserved once the applicant answers (patch name-refusal-to-review).
+    name: 'name-refused-corrected',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await ctx.start(
+        'name-refused-corrected',
+        (a) => void (a.company.name = a.company.name.replace('科技', '国家科技')),
+      );
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await handle.executeUpdate(reviewUpdate, {
+        args: [
+          { ...action(operator), decision: 'request_correction', reason: '名称含禁用词', fields: ['company.name'] },
+        ],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+      await handle.executeUpdate(correctionUpdate, {
+        args: [{ ...action(applicant), application: withAnotherName() }],
+      });
+      await approveCorrected(handle, '名称已更正');
+      return handle;
+    },
   },
   {
     name: 'review-approved',

@@ -490,7 +490,10 @@ describe('the operator console', () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
     await page.getByRole('heading', { name: '申请列表' }).waitFor();
-    await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: ['name_reservation'] } } });
+    // The registration refused (a refused name goes to an operator's review first).
+    await patchSimulator(stack.simulator, {
+      agencies: { market: { rejectProcedures: ['establishment_registration'] } },
+    });
     try {
       const refused = await submit();
       await row(page, refused.id).locator('th a').click();

@@ -89,15 +89,29 @@ async function correctedNameTurnedAway(
 const nameRecords = async (id: string) =>
   (await agencyRecords(stack.simulator, id)).filter((r) => r.procedure === 'name_reservation');
 
-it('when the market regulator rejects the corrected name, then the name step is rejected (not the license) and the application ends rejected', async () => {
+it('when the market regulator rejects the corrected name, then the name step is rejected (not the license) and the operator reviews it again; rejected there, the application ends', async () => {
   const handle = await askedForAnotherName();
   await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: ['name_reservation'] } } });
-  await handle.executeUpdate(correctionUpdate, {
-    args: [{ actionId: randomUUID(), by: applicant, application: freshApplication() }],
+  try {
+    await handle.executeUpdate(correctionUpdate, {
+      args: [{ actionId: randomUUID(), by: applicant, application: freshApplication() }],
+    });
+    const again = await waitForStatus(
+      handle,
+      (s) => s.pendingTasks.includes('review') && !!s.review?.correction?.answeredAt,
+    );
+    expect(step(again, 'name')).toMatchObject({ state: 'rejected', error: { code: 'AGENCY_REJECTED' } });
+    expect(again.review?.findings.map((f) => f.code)).toContain('NAME_REFUSED');
+    expect(step(again, 'license').error).toBeUndefined();
+  } finally {
+    await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: [] } } });
+  }
+  await handle.executeUpdate(reviewUpdate, {
+    args: [{ actionId: randomUUID(), by: operator, decision: 'reject', reason: '名称仍不予核准' }],
   });
   const status = (await handle.result()) as ApplicationStatus;
   expect(status.status).toBe('rejected');
-  expect(status.outcome?.step).toBe('name');
+  expect(status.outcome?.step).toBe('license');
   expect(step(status, 'name')).toMatchObject({ state: 'rejected', error: { code: 'AGENCY_REJECTED' } });
   expect(step(status, 'license').state).toBe('cancelled');
   expect(step(status, 'license').error).toBeUndefined();

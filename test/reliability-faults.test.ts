@@ -107,8 +107,9 @@ describe('agency faults', () => {
       'faults-review',
       (a) => void (a.company.name = a.company.name.replace('科技', '投资')),
     );
+    // 国家 (forbidden) is refused by the regulator: the operator reviews the refusal and rejects too.
     await Promise.all(
-      reviewed.map(async (id) => {
+      [...forbidden, ...reviewed].map(async (id) => {
         await until(
           () => pendingTasks(id),
           (tasks) => tasks.includes('review'),

@@ -37,6 +37,7 @@ const EXPECTED_PATHS = [
   'corrected-name-license-skipped',
   'incident-retried',
   'refused-step-retried',
+  'name-refused-corrected',
   'incident-skipped',
   'incident-skipped-filed',
   'incident-skipped-filed-agency-down',
@@ -144,6 +145,8 @@ describe('replay of recorded histories', () => {
     ]);
     expect(patchesIn('decision-for-another-step')).toEqual(['decisions-of-their-own-step']);
     expect(patchesIn('refused-step-retried')).toEqual(['refusal-is-incident']);
+    expect(patchesIn('name-refused-corrected')).toEqual(['name-refusal-to-review']);
+    expect(patchesIn('rejected-name')).toEqual([]); // recorded before: the refused name rejected the application
     expect(patchesIn('rejected-by-agency')).toEqual([]); // recorded before: the refusal rejected the application
     expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw
     // The usual paths take no patched branch: no marker, no extra event.

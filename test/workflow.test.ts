@@ -5,6 +5,7 @@
  * several agency callbacks arrive as signals at once. The polling fallback's timer is set short
  * here instead, through the same setting production uses.)
  */
+import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { isValidUscc } from '../domain/codes';
@@ -14,6 +15,8 @@ import { testDataConverter } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
+import { updateRejection, waitForStatus } from './helpers/wait';
+import { correctionUpdate, reviewUpdate } from '../workflows/messages';
 
 let env: TestWorkflowEnvironment;
 let stack: Stack;
@@ -121,15 +124,57 @@ describe('businessStartup', () => {
     }
   });
 
-  it("fails the step with the agency's reason when the agency says no", async () => {
+  it("when the regulator refuses the name, then an operator reviews it with the regulator's reason; approving is refused, a corrected name is reserved and the application completes", async () => {
     const handle = await start((app) => {
       app.company.name = '南昌国家云数科技有限公司';
     });
+    const reviewing = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    expect(reviewing.status).toBe('running');
+    expect(step(reviewing, 'name')).toMatchObject({
+      state: 'rejected',
+      error: { code: 'AGENCY_REJECTED', reason: { code: 'NAME_FORBIDDEN_WORD' } },
+    });
+    expect(reviewing.review).toMatchObject({ decision: 'manual_review', state: 'pending' });
+    expect(reviewing.review!.findings[0]).toMatchObject({ code: 'NAME_REFUSED', path: 'company.name' });
+    expect(reviewing.review!.findings[0]!.reason.en).toContain('NAME_FORBIDDEN_WORD');
+    const by = { subject: 'op-1', role: 'operator' as const };
+    expect(
+      await updateRejection(
+        handle.executeUpdate(reviewUpdate, {
+          args: [{ actionId: randomUUID(), by, decision: 'approve', reason: 'ok' }],
+        }),
+      ),
+    ).toMatchObject({ type: 'NAME_REFUSED' });
+    await handle.executeUpdate(reviewUpdate, {
+      args: [
+        {
+          actionId: randomUUID(),
+          by,
+          decision: 'request_correction',
+          reason: '名称含禁用词',
+          fields: ['company.name'],
+        },
+      ],
+    });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('correction'));
+    const corrected = freshApplication();
+    await handle.executeUpdate(correctionUpdate, {
+      args: [{ actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' }, application: corrected }],
+    });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('review'));
+    await handle.executeUpdate(reviewUpdate, {
+      args: [{ actionId: randomUUID(), by, decision: 'approve', reason: '名称已更正' }],
+    });
     const status = (await handle.result()) as ApplicationStatus;
-    expect(status.status).toBe('rejected');
-    expect(step(status, 'name').state).toBe('rejected');
-    expect(step(status, 'name').error?.reason?.code).toBe('NAME_FORBIDDEN_WORD');
-    expect(step(status, 'license').state).toBe('cancelled');
+    expect(status.status).toBe('completed');
+    expect(step(status, 'name')).toMatchObject({ state: 'done', output: { reservedName: corrected.company.name } });
+    expect(step(status, 'name').error).toBeUndefined();
+    // The refused reservation held nothing: it was not undone.
+    expect(status.compensations).toEqual([]);
+    const names = (await agencyRecords(stack.simulator, handle.workflowId)).filter(
+      (r) => r.procedure === 'name_reservation',
+    );
+    expect(names.map((r) => r.status).sort()).toEqual(['approved', 'rejected']);
   });
 
   it('recovers a lost callback by polling', async () => {

@@ -41,6 +41,7 @@ import type {
   ApplicationStatus,
   AuditEntry,
   CompensationRecord,
+  ReviewFinding,
   StepStatus,
 } from '../domain/status';
 import { dependentsOf, STEPS, stepDefinition, type AgencyId, type StepId } from '../domain/steps';
@@ -181,8 +182,19 @@ const RESERVE_NAME_FOR_CORRECTED_FILING = 'reserve-name-for-corrected-filing';
  */
 const REFUSAL_IS_INCIDENT = 'refusal-is-incident';
 const AGENCY_REJECTED = 'AGENCY_REJECTED';
-/** The steps whose refusal is the registration's: the name it registers and the registration itself. */
+/**
+ * The steps whose refusal is the registration's: the name it registers (under NAME_REFUSAL_TO_REVIEW, reviewed first)
+ * and the registration itself.
+ */
 const REFUSAL_ENDS_APPLICATION = new Set<StepId>(['name', 'license']);
+/**
+ * NAME_REFUSAL_TO_REVIEW: the market regulator's refusal of the name (taken, a forbidden word) sends the license to an
+ * operator's review, its finding NAME_REFUSED quoting the regulator: request a correction of the name (reserved again
+ * once the applicant answers; refused again, reviewed again), or reject. It rejected the application at once, though
+ * PRODUCT.md has a name that is not clear of forbidden words or is taken wait for an operator's decision: the founder
+ * could not correct it and started again from zero. Asked only when the name is refused.
+ */
+const NAME_REFUSAL_TO_REVIEW = 'name-refusal-to-review';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -230,6 +242,28 @@ class StepRejected extends Error {
   ) {
     super(`${step} rejected by the agency: ${reason?.code ?? 'no reason given'}`);
   }
+}
+
+/** A step's error for an agency's refusal, with the agency's reason. */
+function refusalOf(err: StepRejected): NonNullable<StepStatus['error']> {
+  return {
+    code: AGENCY_REJECTED,
+    message: err.reason?.message_en ?? err.message,
+    ...(err.reason ? { reason: err.reason } : {}),
+  };
+}
+
+/** The review's finding for a name the regulator refused (NAME_REFUSAL_TO_REVIEW), in its words. */
+function nameRefusedFinding(refusal: NonNullable<StepStatus['error']>): ReviewFinding {
+  const code = refusal.reason?.code ?? refusal.code;
+  return {
+    code: 'NAME_REFUSED',
+    path: 'company.name',
+    reason: {
+      zh: `名称登记机关不予核准该名称：${refusal.reason?.message_zh ?? refusal.message}（${code}）；请要求申请人补正名称，或驳回`,
+      en: `the market regulator refused the name: ${refusal.reason?.message_en ?? refusal.message} (${code}); request a correction of the name, or reject`,
+    },
+  };
 }
 
 /** The agency has not decided a filing within the patience given (AGENCY_SILENCE_INCIDENT): the step becomes an incident. */
@@ -319,6 +353,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   let correctedApplication: Application | undefined;
   /** A corrected name whose reservation failed (an incident of the license's step): reserved before the license. */
   let nameOwed = false;
+  /** The regulator's refusal of the name, for the license's review (NAME_REFUSAL_TO_REVIEW); none once one is reserved. */
+  let nameRefusal: NonNullable<StepStatus['error']> | undefined;
   const incidentActions = new Map<StepId, StepActionInput>();
   /** Tickets whose decision came by callback while their step was an incident (a silent agency, failed polls). */
   const decidedInIncident = new Map<StepId, string>();
@@ -483,6 +519,12 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (status.review?.state !== 'pending' || reviewDecision)
           rejectAction('NO_REVIEW_PENDING', 'no review is waiting for a decision');
         requireReason(input);
+        if (input.decision === 'approve' && nameRefusal) {
+          rejectAction(
+            'NAME_REFUSED',
+            'the market regulator refused the company name: request a correction of company.name, or reject',
+          );
+        }
       },
     },
   );
@@ -719,13 +761,15 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     for (;;) {
       // The rules' data as in force at acceptance (an edition id in the acceptance result): replays stay the same.
       const assessment = assessApplication(application, todayShanghai(), reviewRulesEdition(config.reviewRules));
+      // A name the regulator refused is an operator's to review, whatever the rules found.
+      const refused = nameRefusal;
       status.review = {
         ...status.review,
-        decision: assessment.decision,
-        findings: assessment.findings,
+        decision: refused ? 'manual_review' : assessment.decision,
+        findings: refused ? [nameRefusedFinding(refused), ...assessment.findings] : assessment.findings,
         state: 'pending',
       };
-      if (assessment.decision === 'auto_approve' && !status.review.correction) {
+      if (status.review.decision === 'auto_approve' && !status.review.correction) {
         status.review.state = 'not_needed';
         return;
       }
@@ -769,17 +813,33 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       if (districtChanged && config.searchAttributes && patched(UPSERT_CORRECTED_DISTRICT)) {
         upsertSearchAttributes([{ key: districtKey, value: application.company.district }]);
       }
-      if (nameChanged) await reserveNameAgain('the company name was corrected');
-      else if (nameFilingChanged && patched(RESERVE_NAME_FOR_CORRECTED_FILING))
-        await reserveNameAgain("the company's district or entity type was corrected");
+      try {
+        if (nameChanged) await reserveNameAgain('the company name was corrected');
+        else if (nameFilingChanged && patched(RESERVE_NAME_FOR_CORRECTED_FILING))
+          await reserveNameAgain("the company's district or entity type was corrected");
+      } catch (err) {
+        // The corrected name refused too: reviewed again, as the first (histories from before: the application ends).
+        if (!(err instanceof StepRejected && err.step === 'name' && patched(NAME_REFUSAL_TO_REVIEW))) throw err;
+        nameRefused(refusalOf(err));
+      }
     }
+  }
+
+  /** The name refused by the regulator (NAME_REFUSAL_TO_REVIEW): the step shows it, the license's review quotes it. */
+  function nameRefused(refusal: NonNullable<StepStatus['error']>): void {
+    const name = stepStatus('name');
+    name.state = 'rejected';
+    name.finishedAt = nowIso();
+    name.error = refusal;
+    nameRefusal = refusal;
   }
 
   /** A corrected company name, district or entity type: release the old reservation, then reserve the name anew. */
   async function reserveNameAgain(why: string): Promise<void> {
     const name = stepStatus('name');
-    // A name done offline whose filing is being withdrawn beside the chain is not undone a second time.
-    if (name.ticket && !withdrawnOnSkip.has(name.ticket)) await undo('name', 'undo', why);
+    // A name done offline whose filing is being withdrawn beside the chain is not undone a second time; a refused one
+    // holds nothing (NAME_REFUSAL_TO_REVIEW).
+    if (name.ticket && !withdrawnOnSkip.has(name.ticket) && name.state !== 'rejected') await undo('name', 'undo', why);
     // The reservation made at the window is released there before the new name is reserved; after the withdrawal of
     // our own filing for it, if one runs beside the chain: one undo of the name waits for an operator at a time, so
     // each action answers the undo it was meant for.
@@ -798,6 +858,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const name = stepStatus('name');
     const output = await fileAndAwait('name');
     nameOwed = false;
+    nameRefusal = undefined;
+    name.error = undefined;
     outputs.name = output;
     name.output = output;
     name.state = 'done';
@@ -853,11 +915,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       } catch (err) {
         let refusal: StepStatus['error'];
         if (err instanceof StepRejected) {
-          refusal = {
-            code: AGENCY_REJECTED,
-            message: err.reason?.message_en ?? err.message,
-            ...(err.reason ? { reason: err.reason } : {}),
-          };
+          refusal = refusalOf(err);
+          if (id === 'name' && err.step === 'name' && patched(NAME_REFUSAL_TO_REVIEW)) {
+            nameRefused(refusal);
+            return; // the license's review takes it
+          }
           // The rejected step may be another: the corrected name, reserved again within the license's step.
           if (err.step !== id || REFUSAL_ENDS_APPLICATION.has(id) || !patched(REFUSAL_IS_INCIDENT)) {
             const rejected = stepStatus(err.step);
@@ -891,7 +953,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         const silent = err instanceof AgencySilent ? err : undefined;
         step.error =
           refusal ??
-          (silent ? { code: AGENCY_SILENT, message: silent.message } : { code: 'STEP_INCIDENT', message: describe(err) });
+          (silent
+            ? { code: AGENCY_SILENT, message: silent.message }
+            : { code: 'STEP_INCIDENT', message: describe(err) });
         log.warn('step incident: waiting for an operator', { applicationId, step: id, code: step.error.code });
         // The agency holds our filing under this ticket and may still decide by callback meanwhile: a silent agency,
         // or one whose status service failed our polls (then its decision is taken only from this code on).

@@ -72,6 +72,8 @@ export const ACTION_REJECTIONS = {
   OUTPUT_REQUIRED: 400,
   APPLICATION_INVALID: 400,
   NAME_CHANGE_NOT_ALLOWED: 400,
+  /** An approval while the market regulator refuses the name: only a correction of it, or a rejection, applies. */
+  NAME_REFUSED: 409,
 } as const;
 export type ActionRejection = keyof typeof ACTION_REJECTIONS;
 

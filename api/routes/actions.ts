@@ -136,6 +136,7 @@ const REJECTED_FIELDS: Partial<Record<ActionRejection, string>> = {
   REASON_REQUIRED: 'reason',
   APPLICATION_INVALID: 'application',
   NAME_CHANGE_NOT_ALLOWED: 'application.company.name',
+  NAME_REFUSED: 'decision',
 };
 
 /** The field a rejection names: a skip's missing output is the step's own (domain/offline-outputs.ts). */
