@@ -120,6 +120,27 @@ it('when the market regulator rejects the corrected name, then the name step is 
   expect((await agencyRecords(stack.simulator, handle.workflowId)).filter((r) => r.live)).toEqual([]);
 });
 
+it('when the corrected name that failed for good is refused on the retry of the license, then the operator reviews the refusal (the application goes on)', async () => {
+  const handle = await askedForAnotherName();
+  await correctedNameTurnedAway(handle);
+  await patchSimulator(stack.simulator, {
+    agencies: { market: { transientFailureRate: 0, rejectProcedures: ['name_reservation'] } },
+  });
+  try {
+    await handle.executeUpdate(stepActionUpdate, {
+      args: [{ actionId: randomUUID(), by: operator, step: 'license', action: 'retry' }],
+    });
+    const reviewing = await waitForStatus(handle, (s) => s.pendingTasks.includes('review'), 30_000);
+    expect(reviewing.status).toBe('running');
+    expect(step(reviewing, 'name')).toMatchObject({ state: 'rejected', error: { code: 'AGENCY_REJECTED' } });
+    expect(reviewing.review?.findings.map((f) => f.code)).toContain('NAME_REFUSED');
+  } finally {
+    await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: [] } } });
+  }
+  await handle.executeUpdate(abortUpdate, { args: [{ actionId: randomUUID(), by: operator, reason: 'test done' }] });
+  expect(((await handle.result()) as ApplicationStatus).status).toBe('aborted');
+});
+
 it('when reserving the corrected name fails for good, then an operator retry of the license reserves the name first, and the license is filed on it', async () => {
   const handle = await askedForAnotherName();
   const { corrected, incident } = await correctedNameTurnedAway(handle);

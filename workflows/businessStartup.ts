@@ -892,7 +892,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     }
     // An operator retries the license after the corrected name's reservation failed: the name first (it used to
     // file the license on the old, released reservation).
-    if (id === 'license' && nameOwed && patched(RESERVE_OWED_NAME)) await reserveOwedName();
+    if (id === 'license' && nameOwed && patched(RESERVE_OWED_NAME)) {
+      try {
+        await reserveOwedName();
+      } catch (err) {
+        // The owed name refused (on a retry, or by a callback while it was an incident): reviewed, as a refused name is.
+        if (!(err instanceof StepRejected && err.step === 'name' && patched(NAME_REFUSAL_TO_REVIEW))) throw err;
+        nameOwed = false;
+        nameRefused(refusalOf(err));
+      }
+    }
     if (id === 'license' && status.review?.state !== 'approved' && status.review?.state !== 'not_needed') {
       await reviewLicense();
     }
