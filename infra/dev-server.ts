@@ -62,7 +62,9 @@ export async function startDevServer(options: {
   // Its own process group: a Ctrl-C in the terminal reaches this process only, which stops the API and the worker
   // before the server they need.
   const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  if (child.pid !== undefined) writeFileSync(pidFile, `${child.pid}\n`, { mode: 0o600 });
+  // The server's pid, and this process's: a next start tells a leftover (its owner gone) from a run still going.
+  const pidLine = `${child.pid} ${process.pid}\n`;
+  if (child.pid !== undefined) writeFileSync(pidFile, pidLine, { mode: 0o600 });
   let exited = false;
   let started = false;
   let stopping = false;
@@ -74,7 +76,7 @@ export async function startDevServer(options: {
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
       exited = true;
-      rmSync(pidFile, { force: true });
+      if (existsSync(pidFile) && readFileSync(pidFile, 'utf8') === pidLine) rmSync(pidFile, { force: true });
       if (started && !stopping) {
         log.error({ code, signal }, 'the Temporal dev server stopped unexpectedly');
         options.onUnexpectedExit?.(exitDetail(code, signal));
@@ -171,9 +173,20 @@ export const PID_FILE = 'temporal-dev-server.pid';
  */
 async function stopLeftover(pidFile: string, dbFile: string, log: Logger): Promise<void> {
   if (!existsSync(pidFile)) return;
-  const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+  const [pid, owner] = readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number) as [number, number?];
+  if (!Number.isInteger(pid) || pid <= 1 || !commandLineOf(pid)?.includes(dbFile)) {
+    rmSync(pidFile, { force: true });
+    return;
+  }
+  // The run that started it still goes (a second `npm start` on the same data folder): its server is not a leftover.
+  const ownerCommand =
+    owner !== undefined && owner !== process.pid && isAlive(owner) ? commandLineOf(owner) : undefined;
+  if (ownerCommand !== undefined && /node|tsx/.test(ownerCommand)) {
+    throw new Error(
+      `another Kaiban (pid ${owner}) runs on the data folder ${path.dirname(pidFile)}: stop it first, or start this one with another KAIBAN_DATA_DIR`,
+    );
+  }
   rmSync(pidFile, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1 || !commandLineOf(pid)?.includes(dbFile)) return;
   log.warn({ pid }, 'stopping the Temporal dev server a previous run left behind (it ended without a clean shutdown)');
   for (const [signal, waitMs] of [
     ['SIGTERM', 10_000],

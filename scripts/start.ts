@@ -41,8 +41,11 @@ async function main(): Promise<void> {
     }
     process.exit(code);
   };
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  // A second signal while stopping (a second Ctrl-C, the terminal closing) exits at once; the dev server, in its own
+  // process group, is killed on the way out (infra/dev-server.ts), not left running.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => (stopping ? process.exit(1) : void stopAll(0)));
+  }
 
   try {
     const dataDir = path.resolve(env.KAIBAN_DATA_DIR);

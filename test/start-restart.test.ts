@@ -137,4 +137,24 @@ describe('npm start, stopped and started again on its data folder', () => {
     expect(pidOf()).not.toBe(leftover);
     expect((await statusWhen(id, (s) => s.status === 'completed')).results.uscc).toEqual(expect.any(String));
   });
+
+  it('when a second npm start is run on the same data folder, then it refuses, naming the first, and the first goes on', async () => {
+    if (!running) await start();
+    const [api, temporal, ui, simulator] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const second = startTsProcess(
+      'scripts/start.ts',
+      {
+        ...env,
+        PORT: String(api),
+        TEMPORAL_PORT: String(temporal),
+        TEMPORAL_UI_PORT: String(ui),
+        SIMULATOR_PORT: String(simulator),
+      },
+      'npm-start-2',
+    );
+    const exit = await second.exited;
+    expect(exit).toMatchObject({ code: 1 });
+    expect(second.output()).toContain(`another Kaiban (pid ${running!.pid}) runs on the data folder`);
+    expect((await fetch(`${apiUrl}/readyz`)).status).toBe(200);
+  });
 });
