@@ -15,7 +15,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
-import { parseApplication } from '../domain/application';
+import { inputProblems, parseApplication } from '../domain/application';
 import { languageFrom } from '../domain/problems';
 import { AGENCY_IDS, stepDefinition, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
@@ -218,14 +218,31 @@ export function createApp(deps: AppDeps): express.Express {
       );
     }
     const parsed = parseApplication(req.body, lang);
-    if (!parsed.ok) {
-      const message = lang === 'en' ? 'the application has problems; see issues' : '申请材料有误，详见 issues';
-      throw new HttpError(400, 'VALIDATION_FAILED', message, parsed.problems);
-    }
+    const told = inputProblems(req.body, lang);
+    const message = lang === 'en' ? 'the application has problems; see issues' : '申请材料有误，详见 issues';
+    if (!parsed.ok) throw new HttpError(400, 'VALIDATION_FAILED', message, [...parsed.problems, ...told]);
     const hash = requestHash(parsed.value);
     // The owner is the token's subject: kept in the memo (encrypted by the codec), never in the id.
     const owner = identityOf(res)!.subject;
     const id = key ? applicationIdForKey(`applicant:${owner}`, key) : newApplicationId();
+    const replayed = () => {
+      res.setHeader('idempotent-replayed', 'true');
+      res
+        .status(202)
+        .location(`/v1/applications/${id}`)
+        .json({ id, status: 'accepted', links: { self: `/v1/applications/${id}` } });
+    };
+    if (told.length > 0) {
+      // A repeat of a submission taken before (its bank date was today then) is answered as the first was.
+      const earlier = key
+        ? await client.workflow
+            .getHandle(id)
+            .describe()
+            .catch(() => undefined)
+        : undefined;
+      if (earlier?.memo?.requestHash !== hash) throw new HttpError(400, 'VALIDATION_FAILED', message, told);
+      return replayed();
+    }
     const input: BusinessStartupInput = {
       applicationId: id,
       application: parsed.value,
@@ -253,12 +270,7 @@ export function createApp(deps: AppDeps): express.Express {
       if (existing.memo?.requestHash !== hash) {
         throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different application');
       }
-      res.setHeader('idempotent-replayed', 'true');
-      res
-        .status(202)
-        .location(`/v1/applications/${id}`)
-        .json({ id, status: 'accepted', links: { self: `/v1/applications/${id}` } });
-      return;
+      return replayed();
     }
     req.log.info({ applicationId: id }, 'application submitted');
     res

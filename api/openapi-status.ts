@@ -165,9 +165,9 @@ export const STATUS_SCHEMAS = {
         },
         ['code', 'message'],
         "Why the step is an incident or was rejected: AGENCY_REJECTED (with the agency's reason) rejects the " +
-          'application for the name or the registration, and is an incident for a later step; STEP_INCIDENT (its ' +
-          'attempts ran out), AGENCY_SILENT. A step an operator marked done offline (skipped) from an incident keeps ' +
-          'it: what made it be done offline',
+          'application for the registration, leaves the name `rejected` while an operator reviews it (finding ' +
+          'NAME_REFUSED), and is an incident for a later step; STEP_INCIDENT (its attempts ran out), AGENCY_SILENT. ' +
+          'A step an operator marked done offline (skipped) from an incident keeps it: what made it be done offline',
       ),
       decidedVia: { type: 'string', enum: ['callback', 'poll'] },
       sla: ref('SlaScopeStatus'),

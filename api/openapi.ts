@@ -229,7 +229,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         false,
       ),
       '/v1/applications/{id}/corrections': action(
-        'The applicant answers a correction request with the changed sections (merged, then validated whole)',
+        "The applicant answers a correction request with the changed sections (merged, then validated whole; the sections sent as they are confirm them). 400 issues besides the schema's: NOTHING_CHANGED (an empty body), and on what the answer changes MASKED_VALUE (a masked number sent back), ITEM_DUPLICATE, DATE_IN_PAST",
         correctionBody,
         [idParam],
         'APPLICATION_FINISHED, NO_CORRECTION_PENDING',

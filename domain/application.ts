@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { shanghaiIsoDate } from './calendar';
 import { isValidIdNumber } from './codes';
 import { isNanchangDistrict, NANCHANG_DISTRICTS } from './districts';
-import { problemsFromZodError, type Language, type Problem } from './problems';
+import { withinFields } from './changes';
+import { problem, problemsFromZodError, type Language, type Problem } from './problems';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -53,27 +54,6 @@ const mobilePhone = z
 
 const yuan = z.number().int().positive().max(100_000_000_000);
 
-/**
- * Free text the applicant writes, which answers show masked where it quotes a personal number (security/masking.ts):
- * a masked text sent back (a client that edits what it read) would be filed with the asterisks.
- */
-const freeText = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .min(min)
-    .max(max)
-    .refine((v) => !v.includes('****'), rule('MASKED_VALUE'));
-
-/** A list whose items are each given once (two `official` seals would be two filings). */
-const distinct = <T extends z.ZodType>(item: T) =>
-  z.array(item).superRefine((items, ctx) => {
-    items.forEach((value, i) => {
-      if (items.indexOf(value) !== i)
-        ctx.addIssue({ code: 'custom', path: [i], message: 'duplicate', ...rule('ITEM_DUPLICATE') });
-    });
-  });
-
 export const ENTITY_TYPES = [
   'limited_liability_company',
   'one_person_limited_liability_company',
@@ -104,8 +84,9 @@ export const companySchema = z.strictObject({
     .string()
     .refine(isNanchangDistrict, rule('DISTRICT_UNKNOWN'))
     .meta({ description: 'County-level division code of Nanchang', enum: Object.keys(NANCHANG_DISTRICTS) }),
-  address: freeText(5, 200),
-  businessScope: distinct(z.string().trim().min(1).max(100))
+  address: z.string().trim().min(5).max(200),
+  businessScope: z
+    .array(z.string().trim().min(1).max(100))
     .refine((items) => items.length > 0, rule('SCOPE_EMPTY'))
     .max(50),
   employees: z.number().int().min(0).max(100_000),
@@ -122,12 +103,13 @@ export const peopleSchema = z.strictObject({
 });
 
 export const servicesSchema = z.strictObject({
-  seals: distinct(z.enum(SEAL_TYPES))
+  seals: z
+    .array(z.enum(SEAL_TYPES))
     .refine((items) => items.length > 0, rule('SEALS_EMPTY'))
     .max(SEAL_TYPES.length),
   electronicSeals: z.boolean(),
   tax: z.strictObject({
-    invoiceTypes: distinct(z.enum(INVOICE_TYPES)).max(INVOICE_TYPES.length),
+    invoiceTypes: z.array(z.enum(INVOICE_TYPES)).max(INVOICE_TYPES.length),
     taxUkey: z.boolean(),
   }),
   socialSecurity: z.strictObject({ insuredEmployees: z.number().int().min(0).max(100_000) }),
@@ -137,21 +119,8 @@ export const servicesSchema = z.strictObject({
   }),
   bank: z.strictObject({
     bank: z.enum(BANKS),
-    branch: freeText(2, 60),
-    // The applicant's clock, as for birth dates (the workflow never parses an application).
-    preferredDate: z.iso
-      .date()
-      .superRefine((date, ctx) => {
-        const today = shanghaiIsoDate(Date.now());
-        if (date < today)
-          ctx.addIssue({
-            code: 'custom',
-            message: 'in the past',
-            ...rule('DATE_IN_PAST'),
-            params: { code: 'DATE_IN_PAST', today },
-          });
-      })
-      .nullable(),
+    branch: z.string().trim().min(2).max(60),
+    preferredDate: z.iso.date().nullable(),
   }),
   licenseDelivery: z.enum(['electronic', 'mail', 'pickup']),
 });
@@ -206,4 +175,46 @@ export function parseApplication(input: unknown, lang: Language = 'zh'): ParseRe
   return result.success
     ? { ok: true, value: result.data }
     : { ok: false, problems: problemsFromZodError(result.error, lang) };
+}
+
+/**
+ * Rules on what a caller sends now, beside the schema (which also reads materials stored before these rules, and
+ * replays of earlier requests): free text holding a masked number (what an answer shows of an address with a contact
+ * mobile, sent back by a client that edits what it read), an item listed twice (two official seals would be two
+ * filings), a bank date already past (the applicant's clock). `changed`: only problems on these paths (a correction is
+ * held to what it changes, not to the materials as they stood). Reads any value: problems of shape are the schema's.
+ */
+export function inputProblems(value: unknown, lang: Language, changed?: readonly string[]): Problem[] {
+  const problems: Problem[] = [];
+  const found = (path: (string | number)[], code: string, params: Record<string, unknown> = {}) => {
+    const told = problem(path, code, lang, params);
+    if (!changed || withinFields(told.path, changed)) problems.push(told);
+  };
+  const at = (path: string[]): unknown =>
+    path.reduce<unknown>((node, key) => (isObject(node) ? (node as Record<string, unknown>)[key] : undefined), value);
+  for (const path of [
+    ['company', 'address'],
+    ['services', 'bank', 'branch'],
+  ]) {
+    const text = at(path);
+    if (typeof text === 'string' && text.includes('****')) found(path, 'MASKED_VALUE');
+  }
+  for (const path of [
+    ['company', 'businessScope'],
+    ['services', 'seals'],
+    ['services', 'tax', 'invoiceTypes'],
+  ]) {
+    const items = at(path);
+    if (!Array.isArray(items)) continue;
+    const seen = items.map((item: unknown) => (typeof item === 'string' ? item.trim() : item));
+    seen.forEach((item, i) => {
+      if (seen.indexOf(item) !== i) found([...path, i], 'ITEM_DUPLICATE');
+    });
+  }
+  const date = at(['services', 'bank', 'preferredDate']);
+  const today = shanghaiIsoDate(Date.now());
+  if (typeof date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(date) && date < today) {
+    found(['services', 'bank', 'preferredDate'], 'DATE_IN_PAST', { today });
+  }
+  return problems;
 }

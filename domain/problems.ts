@@ -47,8 +47,8 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
   },
   DATE_IN_PAST: { zh: (p) => `日期不能早于今天（${p.today}）`, en: (p) => `must not be before today (${p.today})` },
   NOTHING_CHANGED: {
-    zh: () => '补正内容与现有材料相同：请提交修改后的字段',
-    en: () => 'the correction changes nothing: send the corrected fields',
+    zh: () => '补正未提交任何内容：请提交修改后的字段；如材料无误，原样提交这些字段以确认',
+    en: () => 'the correction names nothing: send the corrected fields, or these fields as they are to confirm them',
   },
   CONTRIBUTIONS_MISMATCH: {
     zh: (p) => `股东出资合计 ${p.contributed} 元，与注册资本 ${p.registeredCapital} 元不一致`,
@@ -100,7 +100,14 @@ export function problem(path: ReadonlyArray<PropertyKey>, code: string, lang: La
 /** Every problem of a failed parse, in the caller's language. */
 export function problemsFromZodError(error: z.ZodError, lang: Language): Problem[] {
   const problems: Problem[] = [];
+  // A whole number beyond ±2^53 breaks zod's safe-integer bound beside the schema's own: the schema's is told.
+  const safeBound = (issue: z.core.$ZodIssue) =>
+    (issue.code === 'too_small' && issue.origin === 'int' && Number(issue.minimum) === Number.MIN_SAFE_INTEGER) ||
+    (issue.code === 'too_big' && issue.origin === 'int' && Number(issue.maximum) === Number.MAX_SAFE_INTEGER);
+  const pathOf = (issue: z.core.$ZodIssue) => formatPath(issue.path);
+  const toldElsewhere = new Set(error.issues.filter((i) => !safeBound(i)).map(pathOf));
   for (const issue of error.issues) {
+    if (safeBound(issue) && toldElsewhere.has(pathOf(issue))) continue;
     const params = ('params' in issue ? (issue.params as Params | undefined) : undefined) ?? {};
     if (typeof params.code === 'string') {
       problems.push(problem(issue.path, params.code, lang, params));
@@ -142,11 +149,7 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
         problems.push(problem(issue.path, 'INVALID', lang));
     }
   }
-  // One problem per field and rule: a whole number beyond ±2^53 breaks zod's safe-integer bound before the schema's
-  // own (listed after it): the schema's is the one to tell.
-  return problems.filter(
-    (p, i) => !problems.slice(i + 1).some((later) => later.path === p.path && later.code === p.code),
-  );
+  return problems;
 }
 
 /** zh-CN unless the caller prefers English over Chinese in Accept-Language. */

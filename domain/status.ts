@@ -23,8 +23,8 @@ export const STEP_STATES = [
   'review', // waiting for an operator's review decision (license only)
   'correction', // waiting for the applicant to correct the application (license only)
   'done',
-  'rejected', // the agency said no
-  'incident', // retries exhausted: an operator must act
+  'rejected', // the agency said no: the registration (the application ends), or the name (an operator reviews it)
+  'incident', // retries exhausted, an agency silent, or its "no" to a step after the registration: an operator acts
   'skipped', // done offline, marked by an operator
   'cancelled', // never finished because the application ended
 ] as const;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseApplication, type Application } from '../domain/application';
+import { inputProblems, parseApplication, type Application } from '../domain/application';
 import { idNumberCheckCharacter } from '../domain/codes';
 import { languageFrom } from '../domain/problems';
 
@@ -13,6 +13,10 @@ function variant(edit: (app: any) => void): unknown {
   const copy = structuredClone(fixture);
   edit(copy);
   return copy;
+}
+
+function told(input: unknown, changed?: string[]) {
+  return inputProblems(input, 'en', changed).map((p) => `${p.path} ${p.code}`);
 }
 
 function codesOf(input: unknown, lang: 'zh' | 'en' = 'en') {
@@ -77,33 +81,39 @@ describe('the application schema', () => {
     expect(problem?.message).toBe('the birth date in the ID number is after today');
   });
 
-  it('refuses an item listed twice (two official seals would be two filings), naming the repeat', () => {
+  it('tells what a caller sends now apart from the schema: an item listed twice, naming the repeat', () => {
     const input = variant((a) => {
       a.services.seals = ['official', 'finance', 'official'];
       a.services.tax.invoiceTypes = ['vat_general_electronic', 'vat_general_electronic'];
       a.company.businessScope = ['软件开发', '软件开发'];
     });
-    expect(codesOf(input).sort()).toEqual(
+    // The schema reads stored materials too, accepted before these rules: it lets them through.
+    expect(parseApplication(input).ok).toBe(true);
+    expect(told(input).sort()).toEqual(
       [
         'services.seals[2] ITEM_DUPLICATE',
         'services.tax.invoiceTypes[1] ITEM_DUPLICATE',
         'company.businessScope[1] ITEM_DUPLICATE',
       ].sort(),
     );
+    // A correction is held to what it changes.
+    expect(told(input, ['services.seals'])).toEqual(['services.seals[2] ITEM_DUPLICATE']);
+    expect(told(input, ['company.address'])).toEqual([]);
   });
 
-  it('refuses a bank date before today (Asia/Shanghai), and free text holding a masked number', () => {
+  it('tells a bank date before today (Asia/Shanghai), and free text holding a masked number', () => {
     const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
     const yesterday = new Date(Date.now() + (8 - 24) * 3_600_000).toISOString().slice(0, 10);
     const dated = (date: string) => variant((a) => void (a.services.bank.preferredDate = date));
-    expect(codesOf(dated(yesterday))).toEqual(['services.bank.preferredDate DATE_IN_PAST']);
-    expect(parseApplication(dated(today)).ok).toBe(true);
+    expect(told(dated(yesterday))).toEqual(['services.bank.preferredDate DATE_IN_PAST']);
+    expect(told(dated(today))).toEqual([]);
     // What an answer shows of an address with a contact number in it, sent back by a client that edits what it read.
     const masked = variant((a) => {
       a.company.address = '红谷滩区丰和中大道1099号 联系人 138****0001';
       a.services.bank.branch = '南昌红谷滩支行 139****0002';
     });
-    expect(codesOf(masked).sort()).toEqual(['company.address MASKED_VALUE', 'services.bank.branch MASKED_VALUE']);
+    expect(told(masked).sort()).toEqual(['company.address MASKED_VALUE', 'services.bank.branch MASKED_VALUE']);
+    expect(told(fixture)).toEqual([]);
   });
 
   it('tells a missing shareholder ID number once, and a capital beyond the safe integers as too big, not too long', () => {
@@ -119,6 +129,11 @@ describe('the application schema', () => {
     expect(codesOf(huge)).toEqual(['company.employees TOO_SMALL']);
     const message = (parseApplication(huge, 'en') as { problems: { message: string }[] }).problems[0]!.message;
     expect(message).toBe('must be at least 0');
+    // A positive amount far below zero: its own rule only, not the safe-integer bound beside it.
+    expect(codesOf(variant((a) => void (a.company.registeredCapitalCny = -(2 ** 60))))).toEqual([
+      'company.registeredCapitalCny NOT_ABOVE',
+      'people.shareholders CONTRIBUTIONS_MISMATCH',
+    ]);
   });
 
   it('rejects unknown fields at any depth', () => {

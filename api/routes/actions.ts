@@ -9,7 +9,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import { parseApplication, type Application } from '../../domain/application';
+import { inputProblems, parseApplication, type Application } from '../../domain/application';
 import { OFFLINE_OUTPUT_FIELDS } from '../../domain/offline-outputs';
 import { changedPaths } from '../../domain/changes';
 import { languageFrom, problem, problemsFromZodError } from '../../domain/problems';
@@ -239,10 +239,13 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const current = await run(id, (h) => h.query(applicationQuery), correctionId);
     if (isActionResult(current)) return answer(res, current, identity.inputHash); // answered before the application ended
     const lang = languageFrom(req.headers['accept-language']);
-    const merged = parseApplication(mergeDeep(current, patch), lang);
-    // An empty body, or one that repeats the materials as they are, would close the request with nothing corrected.
-    const unchanged = merged.ok && changedPaths(current, merged.value).length === 0;
-    if (!merged.ok || unchanged) {
+    const proposed = mergeDeep(current, patch);
+    const merged = parseApplication(proposed, lang);
+    // Held to what it changes: the materials as they stood were accepted (a bank date since past included).
+    const told = inputProblems(proposed, lang, changedPaths(current, proposed));
+    // An empty body would close the request with nothing said; the fields sent as they are confirm them.
+    const empty = Object.keys(patch).length === 0;
+    if (!merged.ok || told.length > 0 || empty) {
       // Problems of a correction nobody asked for are beside the point: that it was not asked for comes first, as
       // the update's validator says of a valid one. A repeat of one already taken is its first result.
       const status = await run(id, (h) => h.query(statusQuery), correctionId);
@@ -251,15 +254,13 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       if (taken) return answer(res, taken, identity.inputHash);
       if (!status.pendingTasks.includes('correction'))
         throw new HttpError(409, 'NO_CORRECTION_PENDING', 'no correction was requested');
-      if (!merged.ok)
-        throw new HttpError(
-          400,
-          'VALIDATION_FAILED',
-          'the corrected application has problems; see issues',
-          merged.problems,
-        );
+      if (!merged.ok || told.length > 0)
+        throw new HttpError(400, 'VALIDATION_FAILED', 'the corrected application has problems; see issues', [
+          ...(merged.ok ? [] : merged.problems),
+          ...told,
+        ]);
       const asked = status.review?.correction?.fields ?? [];
-      throw new HttpError(400, 'VALIDATION_FAILED', 'the correction changes nothing; see issues', [
+      throw new HttpError(400, 'VALIDATION_FAILED', 'the correction names nothing; see issues', [
         problem(asked.length > 0 ? [asked.join(', ')] : [], 'NOTHING_CHANGED', lang),
       ]);
     }
