@@ -396,6 +396,32 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // As corrected-name-retried, but the regulator refuses the owed name on the license's retry: reviewed (patch
+    // owed-name-refusal-to-review), then the applicant gives another name, reserved, and the license filed on it.
+    name: 'owed-name-refused-reviewed',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await correctedNameTurnedAway(ctx, 'owed-name-refused-reviewed');
+      await ctx.agencies({ rejectAll: true }, ['market']);
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator), step: 'license', action: 'retry' }],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
+      await ctx.agencies(DEFAULT_AGENCY);
+      await handle.executeUpdate(reviewUpdate, {
+        args: [
+          { ...action(operator), decision: 'request_correction', reason: '名称不予核准', fields: ['company.name'] },
+        ],
+      });
+      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
+      await handle.executeUpdate(correctionUpdate, {
+        args: [{ ...action(applicant), application: withAnotherName() }],
+      });
+      await approveCorrected(handle, '已更正');
+      return handle;
+    },
+  },
+  {
     // The corrected name's filing reaches the regulator but goes unanswered (the answer after the adapter gave up,
     // then the regulator down): an incident of the license, which the operator marks done offline. The name is done
     // offline with it, and its filing withdrawn beside the chain once the regulator is back (patch

@@ -38,6 +38,7 @@ const EXPECTED_PATHS = [
   'incident-retried',
   'refused-step-retried',
   'name-refused-corrected',
+  'owed-name-refused-reviewed',
   'incident-skipped',
   'incident-skipped-filed',
   'incident-skipped-filed-agency-down',
@@ -146,6 +147,9 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('decision-for-another-step')).toEqual(['decisions-of-their-own-step']);
     expect(patchesIn('refused-step-retried')).toEqual(['refusal-is-incident']);
     expect(patchesIn('name-refused-corrected')).toEqual(['name-refusal-to-review']);
+    expect(patchesIn('owed-name-refused-reviewed')).toEqual(
+      expect.arrayContaining(['reserve-owed-name', 'owed-name-refusal-to-review']),
+    );
     expect(patchesIn('rejected-name')).toEqual([]); // recorded before: the refused name rejected the application
     expect(patchesIn('rejected-by-agency')).toEqual([]); // recorded before: the refusal rejected the application
     expect(patchesIn('incident-skipped')).toEqual([]); // skipped before anything was filed: nothing to withdraw

@@ -195,6 +195,12 @@ const REFUSAL_ENDS_APPLICATION = new Set<StepId>(['name', 'license']);
  * could not correct it and started again from zero. Asked only when the name is refused.
  */
 const NAME_REFUSAL_TO_REVIEW = 'name-refusal-to-review';
+/**
+ * OWED_NAME_REFUSAL_TO_REVIEW: the same for a corrected name owed by the license's step (its reservation failed for good,
+ * then refused on the license's retry, or by a callback after it fell silent): reviewed, where it rejected the
+ * application. A patch of its own: a history may hold NAME_REFUSAL_TO_REVIEW's marker and this path taken the old way.
+ */
+const OWED_NAME_REFUSAL_TO_REVIEW = 'owed-name-refusal-to-review';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -897,7 +903,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         await reserveOwedName();
       } catch (err) {
         // The owed name refused (on a retry, or by a callback while it was an incident): reviewed, as a refused name is.
-        if (!(err instanceof StepRejected && err.step === 'name' && patched(NAME_REFUSAL_TO_REVIEW))) throw err;
+        if (!(err instanceof StepRejected && err.step === 'name' && patched(OWED_NAME_REFUSAL_TO_REVIEW))) throw err;
         nameOwed = false;
         nameRefused(refusalOf(err));
       }
