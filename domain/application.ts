@@ -182,7 +182,7 @@ export function parseApplication(input: unknown, lang: Language = 'zh'): ParseRe
  * replays of earlier requests): free text holding a masked number (what an answer shows of an address with a contact
  * mobile, sent back by a client that edits what it read), an item listed twice (two official seals would be two
  * filings), a bank date already past (the applicant's clock). `changed`: only problems on these paths (a correction is
- * held to what it changes, not to the materials as they stood). Reads any value: problems of shape are the schema's.
+ * held to what it sends, not to the materials as they stood). Reads any value: problems of shape are the schema's.
  */
 export function inputProblems(value: unknown, lang: Language, changed?: readonly string[]): Problem[] {
   const problems: Problem[] = [];
@@ -206,9 +206,12 @@ export function inputProblems(value: unknown, lang: Language, changed?: readonly
   ]) {
     const items = at(path);
     if (!Array.isArray(items)) continue;
-    const seen = items.map((item: unknown) => (typeof item === 'string' ? item.trim() : item));
-    seen.forEach((item, i) => {
-      if (seen.indexOf(item) !== i) found([...path, i], 'ITEM_DUPLICATE');
+    // The schema's caps are at most 50 items: a longer raw list is the schema's to refuse, not this loop's to scan.
+    const seen = new Set<unknown>();
+    items.slice(0, 100).forEach((item: unknown, i) => {
+      const value = typeof item === 'string' ? item.trim() : item;
+      if (seen.has(value)) found([...path, i], 'ITEM_DUPLICATE');
+      seen.add(value);
     });
   }
   const date = at(['services', 'bank', 'preferredDate']);
@@ -217,4 +220,10 @@ export function inputProblems(value: unknown, lang: Language, changed?: readonly
     found(['services', 'bank', 'preferredDate'], 'DATE_IN_PAST', { today });
   }
   return problems;
+}
+
+/** The paths of the values a partial body sends (`company.address`, `services.seals`): what a correction answers. */
+export function sentPaths(body: unknown, path = ''): string[] {
+  if (!isObject(body) || Array.isArray(body)) return path ? [path] : [];
+  return Object.entries(body).flatMap(([key, value]) => sentPaths(value, path ? `${path}.${key}` : key));
 }

@@ -76,7 +76,11 @@ export async function startDevServer(options: {
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
       exited = true;
-      if (existsSync(pidFile) && readFileSync(pidFile, 'utf8') === pidLine) rmSync(pidFile, { force: true });
+      try {
+        if (readFileSync(pidFile, 'utf8') === pidLine) rmSync(pidFile, { force: true });
+      } catch {
+        // gone already (a next start removed it)
+      }
       if (started && !stopping) {
         log.error({ code, signal }, 'the Temporal dev server stopped unexpectedly');
         options.onUnexpectedExit?.(exitDetail(code, signal));
@@ -99,13 +103,15 @@ export async function startDevServer(options: {
   process.once('exit', killOnExit);
 
   const stop = async () => {
+    if (!exited) {
+      stopping = true;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exit;
+      clearTimeout(timer);
+    }
+    // Kept until the server is gone: this process exiting meanwhile (a second Ctrl-C) still kills it.
     process.removeListener('exit', killOnExit);
-    if (exited) return;
-    stopping = true;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exit;
-    clearTimeout(timer);
   };
 
   const deadline = Date.now() + 60_000;
@@ -183,7 +189,7 @@ async function stopLeftover(pidFile: string, dbFile: string, log: Logger): Promi
     owner !== undefined && owner !== process.pid && isAlive(owner) ? commandLineOf(owner) : undefined;
   if (ownerCommand !== undefined && /node|tsx/.test(ownerCommand)) {
     throw new Error(
-      `another Kaiban (pid ${owner}) runs on the data folder ${path.dirname(pidFile)}: stop it first, or start this one with another KAIBAN_DATA_DIR`,
+      `another Kaiban (pid ${owner}) runs on the data folder ${path.dirname(pidFile)}: stop it first, or start this one with another KAIBAN_DATA_DIR (if pid ${owner} is not Kaiban, delete ${pidFile})`,
     );
   }
   rmSync(pidFile, { force: true });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { inputProblems, parseApplication, type Application } from '../domain/application';
+import { inputProblems, parseApplication, sentPaths, type Application } from '../domain/application';
 import { idNumberCheckCharacter } from '../domain/codes';
 import { languageFrom } from '../domain/problems';
 
@@ -96,9 +96,13 @@ describe('the application schema', () => {
         'company.businessScope[1] ITEM_DUPLICATE',
       ].sort(),
     );
-    // A correction is held to what it changes.
+    // A correction is held to what it sends.
     expect(told(input, ['services.seals'])).toEqual(['services.seals[2] ITEM_DUPLICATE']);
     expect(told(input, ['company.address'])).toEqual([]);
+    expect(sentPaths({ company: { address: 'x' }, services: { seals: ['official'], bank: {} } })).toEqual([
+      'company.address',
+      'services.seals',
+    ]);
   });
 
   it('tells a bank date before today (Asia/Shanghai), and free text holding a masked number', () => {

@@ -9,9 +9,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import { inputProblems, parseApplication, type Application } from '../../domain/application';
+import { inputProblems, parseApplication, sentPaths, type Application } from '../../domain/application';
 import { OFFLINE_OUTPUT_FIELDS } from '../../domain/offline-outputs';
-import { changedPaths } from '../../domain/changes';
 import { languageFrom, problem, problemsFromZodError } from '../../domain/problems';
 import type { ApplicationStatus } from '../../domain/status';
 import { STEP_IDS, type StepId } from '../../domain/steps';
@@ -241,10 +240,13 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const lang = languageFrom(req.headers['accept-language']);
     const proposed = mergeDeep(current, patch);
     const merged = parseApplication(proposed, lang);
-    // Held to what it changes: the materials as they stood were accepted (a bank date since past included).
-    const told = inputProblems(proposed, lang, changedPaths(current, proposed));
-    // An empty body would close the request with nothing said; the fields sent as they are confirm them.
-    const empty = Object.keys(patch).length === 0;
+    // Held to what it sends: the materials as they stood were accepted (a bank date since past included); a past date
+    // sent back to confirm it is not.
+    const sent = sentPaths(patch);
+    const told = inputProblems(proposed, lang, sent);
+    // A body that sends no value (`{}`, `{"company": {}}`) would close the request with nothing said; the fields sent
+    // as they are confirm them.
+    const empty = sent.length === 0;
     if (!merged.ok || told.length > 0 || empty) {
       // Problems of a correction nobody asked for are beside the point: that it was not asked for comes first, as
       // the update's validator says of a valid one. A repeat of one already taken is its first result.
