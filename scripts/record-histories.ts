@@ -122,12 +122,23 @@ async function sentBackForCorrection(
   fields: string[],
 ): Promise<WorkflowHandle> {
   const handle = await ctx.start(name, withSensitiveName);
+  await correctionAsked(handle, reason, fields);
+  return handle;
+}
+
+/** Once the review waits, the reviewer asks for a correction of `fields`; resolves once the applicant is asked. */
+async function correctionAsked(handle: WorkflowHandle, reason: string, fields: string[]): Promise<void> {
   await waitFor(handle, (s) => s.pendingTasks.includes('review'));
   await handle.executeUpdate(reviewUpdate, {
     args: [{ ...action(operator), decision: 'request_correction', reason, fields }],
   });
   await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
-  return handle;
+}
+
+/** The applicant answers with another company name, which the reviewer approves once it is back in review. */
+async function anotherNameApproved(handle: WorkflowHandle, reason: string): Promise<void> {
+  await handle.executeUpdate(correctionUpdate, { args: [{ ...action(applicant), application: withAnotherName() }] });
+  await approveCorrected(handle, reason);
 }
 
 /** A fresh application under another company name, as the applicant's answer to a name correction. */
@@ -317,17 +328,8 @@ export const PATHS: PathRecipe[] = [
         'name-refused-corrected',
         (a) => void (a.company.name = a.company.name.replace('科技', '国家科技')),
       );
-      await waitFor(handle, (s) => s.pendingTasks.includes('review'));
-      await handle.executeUpdate(reviewUpdate, {
-        args: [
-          { ...action(operator), decision: 'request_correction', reason: '名称含禁用词', fields: ['company.name'] },
-        ],
-      });
-      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
-      await handle.executeUpdate(correctionUpdate, {
-        args: [{ ...action(applicant), application: withAnotherName() }],
-      });
-      await approveCorrected(handle, '名称已更正');
+      await correctionAsked(handle, '名称含禁用词', ['company.name']);
+      await anotherNameApproved(handle, '名称已更正');
       return handle;
     },
   },
@@ -360,10 +362,7 @@ export const PATHS: PathRecipe[] = [
     expect: 'completed',
     async run(ctx) {
       const handle = await sentBackForCorrection(ctx, 'correction', '名称含“投资”，请修改', ['company.name']);
-      await handle.executeUpdate(correctionUpdate, {
-        args: [{ ...action(applicant), application: withAnotherName() }],
-      });
-      await approveCorrected(handle, '已更正');
+      await anotherNameApproved(handle, '已更正');
       return handle;
     },
   },
@@ -408,16 +407,8 @@ export const PATHS: PathRecipe[] = [
       });
       await waitFor(handle, (s) => s.pendingTasks.includes('review'));
       await ctx.agencies(DEFAULT_AGENCY);
-      await handle.executeUpdate(reviewUpdate, {
-        args: [
-          { ...action(operator), decision: 'request_correction', reason: '名称不予核准', fields: ['company.name'] },
-        ],
-      });
-      await waitFor(handle, (s) => s.pendingTasks.includes('correction'));
-      await handle.executeUpdate(correctionUpdate, {
-        args: [{ ...action(applicant), application: withAnotherName() }],
-      });
-      await approveCorrected(handle, '已更正');
+      await correctionAsked(handle, '名称不予核准', ['company.name']);
+      await anotherNameApproved(handle, '已更正');
       return handle;
     },
   },

@@ -825,10 +825,15 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           await reserveNameAgain("the company's district or entity type was corrected");
       } catch (err) {
         // The corrected name refused too: reviewed again, as the first (histories from before: the application ends).
-        if (!(err instanceof StepRejected && err.step === 'name' && patched(NAME_REFUSAL_TO_REVIEW))) throw err;
-        nameRefused(refusalOf(err));
+        nameRefusedOrThrow(err, NAME_REFUSAL_TO_REVIEW);
       }
     }
+  }
+
+  /** A refusal of the name, taken to the license's review if `patch` says so; anything else is thrown on. */
+  function nameRefusedOrThrow(err: unknown, patch: string): void {
+    if (!(err instanceof StepRejected && err.step === 'name' && patched(patch))) throw err;
+    nameRefused(refusalOf(err));
   }
 
   /** The name refused by the regulator (NAME_REFUSAL_TO_REVIEW): the step shows it, the license's review quotes it. */
@@ -903,9 +908,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         await reserveOwedName();
       } catch (err) {
         // The owed name refused (on a retry, or by a callback while it was an incident): reviewed, as a refused name is.
-        if (!(err instanceof StepRejected && err.step === 'name' && patched(OWED_NAME_REFUSAL_TO_REVIEW))) throw err;
+        nameRefusedOrThrow(err, OWED_NAME_REFUSAL_TO_REVIEW);
         nameOwed = false;
-        nameRefused(refusalOf(err));
       }
     }
     if (id === 'license' && status.review?.state !== 'approved' && status.review?.state !== 'not_needed') {
