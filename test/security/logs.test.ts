@@ -142,6 +142,16 @@ describe('scrubbing free text', () => {
     ['plain A+B 13807910001', 'plain A+B 138****0001'],
     // Groups separated by an ideographic space or a full-width hyphen.
     ['电话 138\u30000791\u30000001 或 138\uFF0D0791\uFF0D0001', '电话 138 **** 0001 或 138-****-0001'],
+    // Identifiers generated at random stay whole, digits and all (about one application id in six hundred holds eleven
+    // digits in a row), and a number beside them is still masked.
+    [
+      'GET /v1/applications/kb-4f13807910001a2b3c4d5e6f7a8b9c0d for 13807910001',
+      'GET /v1/applications/kb-4f13807910001a2b3c4d5e6f7a8b9c0d for 138****0001',
+    ],
+    ['run 0e113807-9100-4a1b-8c2d-a13807910001 retried', 'run 0e113807-9100-4a1b-8c2d-a13807910001 retried'],
+    ['filing kb-360102199003071236aaaaaaaaaaaaaa:tax', 'filing kb-360102199003071236aaaaaaaaaaaaaa:tax'],
+    // Only the exact shapes: a longer run of hex is not an id, and what it holds is masked.
+    ['kb-4f13807910001a2b3c4d5e6f7a8b9c0d1', 'kb-4f138****0001a2b3c4d5e6f7a8b9c0d1'],
   ])('%s', (text, masked) => {
     expect(maskPersonalData(text)).toBe(masked);
   });
