@@ -260,6 +260,7 @@ export function createApp(deps: AppDeps): express.Express {
               typedSearchAttributes: submissionSearchAttributes(
                 parsed.value.company,
                 provisionalDueAt(calendar, slaSettings, Date.parse(input.submittedAt)),
+                security.ownerTag(owner),
               ),
             }
           : {}),
@@ -393,6 +394,7 @@ export function createApp(deps: AppDeps): express.Express {
       calendar,
       now,
       searchAttributes: deps.searchAttributes === true,
+      ownerTag: security.ownerTag,
     }),
   );
   app.use(consoleRouter(deps.console));

@@ -123,14 +123,17 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/applications': {
         get: {
           summary:
-            'Applications for operators through Temporal visibility: those running first, newest first, then those ended, last ended first',
+            "Applications through Temporal visibility: those running first, newest first, then those ended, last ended first. Staff see every application; an applicant sees only their own (those their token's subject submitted), with the same filters and paging",
           parameters: Object.entries(
             (jsonSchemaOf(listQuerySchema).properties ?? {}) as Record<string, Record<string, unknown>>,
           ).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
           responses: {
             '200': jsonResponse('One page; nextPageToken is null on the last', 'ApplicationPage'),
             '400': errorResponse(
-              'Bad filters (issues by field; NEEDS_SEARCH_ATTRIBUTES for a filter other than an id where TEMPORAL_SEARCH_ATTRIBUTES=false)',
+              'Bad filters (issues by field; NEEDS_SEARCH_ATTRIBUTES for a filter other than an id where TEMPORAL_SEARCH_ATTRIBUTES=false; PAGE_TOKEN_INVALID for a token given out for other filters or to someone else)',
+            ),
+            '501': errorResponse(
+              "An applicant's own applications are found by Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false): SEARCH_ATTRIBUTES_OFF",
             ),
           },
         },

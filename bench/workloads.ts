@@ -9,6 +9,7 @@ import type { StepId } from '../domain/steps';
 import { createOfficialCalendar } from '../domain/calendar/official';
 import { DEFAULT_SLA_TERMS, provisionalDueAt } from '../domain/sla';
 import { submissionSearchAttributes } from '../infra/search-attributes';
+import { ownerTagger } from '../security/owner-index';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import type { BaselineInput } from './baseline-workflow';
 import type { BenchEnvironment } from './environment';
@@ -38,6 +39,8 @@ export function benchApplication(options: { word?: string } = {}): Application {
 /** The bench runs with the shipped calendar and PRODUCT.md's budgets (no SLA_* settings): the API's defaults. */
 let officialCalendar: ReturnType<typeof createOfficialCalendar> | undefined;
 const calendar = () => (officialCalendar ??= createOfficialCalendar());
+/** What the API sets as KaibanOwner for the benchmark's applicant, so a start carries the same attributes. */
+const BENCH_OWNER = ownerTagger('bench-owner-index-key-of-32-characters')('bench-applicant');
 
 export const newId = () => `kb-${randomUUID().replace(/-/g, '')}`;
 
@@ -67,6 +70,7 @@ export function startKaibanWith(client: Client, taskQueue: string, application: 
     typedSearchAttributes: submissionSearchAttributes(
       application.company,
       provisionalDueAt(calendar(), DEFAULT_SLA_TERMS, submittedAt),
+      BENCH_OWNER,
     ),
   });
 }

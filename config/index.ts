@@ -89,6 +89,7 @@ const envSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1).default('kaiban'),
   AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
   KAIBAN_CODEC_KEYS: z.string().optional(),
+  KAIBAN_OWNER_INDEX_KEY: z.string().min(32).optional(),
   CODEC_CORS_ORIGINS: z.string().optional(),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: z.coerce.number().int().positive().default(10),

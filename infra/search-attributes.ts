@@ -22,6 +22,8 @@ export const SEARCH_ATTRIBUTES = {
   KaibanCompanyName: 'Text',
   /** Scopes (`application` or a step id) whose SLA was breached, for breach statistics. */
   KaibanBreached: 'KeywordList',
+  /** A keyed digest of the applicant who submitted it (security/owner-index.ts): an applicant lists their own. */
+  KaibanOwner: 'Keyword',
 } as const;
 
 /**
@@ -47,6 +49,7 @@ export const dueAtKey = defineSearchAttributeKey('KaibanDueAt', SearchAttributeT
 export const pendingTaskKey = defineSearchAttributeKey('KaibanPendingTask', SearchAttributeType.KEYWORD_LIST);
 export const companyNameKey = defineSearchAttributeKey('KaibanCompanyName', SearchAttributeType.TEXT);
 export const breachedKey = defineSearchAttributeKey('KaibanBreached', SearchAttributeType.KEYWORD_LIST);
+export const ownerKey = defineSearchAttributeKey('KaibanOwner', SearchAttributeType.KEYWORD);
 
 /**
  * KaibanDueAt serves filters and sorting ("due before …"): two values less than a minute apart count as the same, so
@@ -60,10 +63,12 @@ export const DUE_AT_TOLERANCE_MS = 60_000;
  * What an application starts with in visibility (the API sets them when it starts the workflow): running, its
  * district and name, on track, and the deadline counted from the submission instant, which the workflow's clock counts
  * from too (so its upsert at acceptance normally changes nothing). `dueAt` is omitted when the calendar cannot give it.
+ * `owner` is the submitter's KaibanOwner digest (security/owner-index.ts); the workflow never changes it.
  */
 export function submissionSearchAttributes(
   company: { name: string; district: string },
   dueAt: number | undefined,
+  owner: string,
 ): SearchAttributePair[] {
   return [
     { key: statusKey, value: 'running' },
@@ -71,6 +76,7 @@ export function submissionSearchAttributes(
     { key: companyNameKey, value: companySearchText(company.name) },
     { key: slaLevelKey, value: 'on_track' },
     ...(dueAt !== undefined ? [{ key: dueAtKey, value: new Date(dueAt) }] : []),
+    { key: ownerKey, value: owner },
   ];
 }
 

@@ -8,7 +8,8 @@
  *   agency-signed  no user token: the route checks the agency's HMAC signature itself;
  *   roles          a valid bearer token with one of the roles; `own` means an applicant may act only
  *                  on applications they submitted: another applicant's id answers 404, the same as
- *                  an unknown id, so ids cannot be probed.
+ *                  an unknown id, so ids cannot be probed. `mine`, on a collection, means the route answers an
+ *                  applicant with their own applications only (GET /v1/applications filters by KaibanOwner).
  * Supervisors read everything and act on nothing: they appear only on GET routes.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -23,7 +24,7 @@ import {
   type TokenVerifier,
 } from './jwt';
 
-export type Access = 'any' | 'own';
+export type Access = 'any' | 'own' | 'mine';
 export type Decision =
   { kind: 'public' } | { kind: 'agency-signed' } | { kind: 'roles'; roles: Partial<Record<Role, Access>> };
 
@@ -44,6 +45,9 @@ const APPLICANTS = roles({ applicant: 'any' });
 const OWNER = roles({ applicant: 'own' });
 const OWNER_AND_STAFF = roles({ applicant: 'own', operator: 'any', supervisor: 'any' });
 const STAFF = roles({ operator: 'any', supervisor: 'any' });
+const MINE_AND_STAFF = roles({ applicant: 'mine', operator: 'any', supervisor: 'any' });
+/** The routes that answer an applicant with their own applications only (`mine`): api/routes/operator.ts. */
+const SCOPED_TO_CALLER: readonly string[] = ['get /v1/applications'];
 const OPERATORS = roles({ operator: 'any' });
 
 export const POLICY: readonly RoutePolicy[] = [
@@ -60,7 +64,7 @@ export const POLICY: readonly RoutePolicy[] = [
   { method: 'get', path: '/metrics', decision: STAFF },
 
   { method: 'post', path: '/v1/applications', decision: APPLICANTS },
-  { method: 'get', path: '/v1/applications', decision: STAFF },
+  { method: 'get', path: '/v1/applications', decision: MINE_AND_STAFF },
   { method: 'get', path: '/v1/stats', decision: STAFF },
   { method: 'get', path: '/v1/applications/:id', decision: OWNER_AND_STAFF },
   { method: 'get', path: '/v1/applications/:id/application', decision: OWNER_AND_STAFF },
@@ -170,13 +174,14 @@ export function authorize(options: AuthorizeOptions): express.Router {
   };
 
   for (const policy of POLICY) {
-    // `own` is checked against the :id of the route; without one it would let every applicant through.
-    if (
-      policy.decision.kind === 'roles' &&
-      Object.values(policy.decision.roles).includes('own') &&
-      !policy.path.includes('/:id')
-    ) {
+    // `own` is checked against the :id of the route; without one it would let every applicant through. `mine` is the
+    // route's own filter: only where it is written.
+    const accesses = policy.decision.kind === 'roles' ? Object.values(policy.decision.roles) : [];
+    if (accesses.includes('own') && !policy.path.includes('/:id')) {
       throw new Error(`policy ${policy.method} ${policy.path}: 'own' needs an :id in the path`);
+    }
+    if (accesses.includes('mine') && !SCOPED_TO_CALLER.includes(`${policy.method} ${policy.path}`)) {
+      throw new Error(`policy ${policy.method} ${policy.path}: 'mine' needs a route that filters by its caller`);
     }
     router[policy.method](policy.path, enforce(policy));
   }

@@ -1,13 +1,14 @@
 /**
  * Everything the API needs for security, built once from config (api/server.ts); the pieces live in
  * this folder: jwt (who), authorize (may they), codec (encryption at rest), codec-server (the
- * Web UI's decoder), rate-limit, masking.
+ * Web UI's decoder), rate-limit, masking, owner-index (an applicant's own applications in visibility).
  */
 import type { PayloadCodec } from '@temporalio/common';
 import type { Config } from '../config';
 import { AesGcmCodec, codecKeysFromConfig } from './codec';
 import { codecCorsOrigins } from './codec-server';
 import { createTokenVerifier, type TokenVerifier } from './jwt';
+import { ownerIndexKeyFromConfig, ownerTagger, type OwnerTag } from './owner-index';
 import { rateLimitsFromConfig, trustProxySetting, type RateLimits } from './rate-limit';
 
 export interface ApiSecurity {
@@ -16,6 +17,8 @@ export interface ApiSecurity {
   codecCorsOrigins: string[];
   rateLimits: RateLimits;
   trustProxy: boolean | number | string;
+  /** The KaibanOwner value of an applicant's applications (security/owner-index.ts). */
+  ownerTag: OwnerTag;
 }
 
 export function apiSecurityFromConfig(config: Config): ApiSecurity {
@@ -25,5 +28,6 @@ export function apiSecurityFromConfig(config: Config): ApiSecurity {
     codecCorsOrigins: codecCorsOrigins(config),
     rateLimits: rateLimitsFromConfig(config),
     trustProxy: trustProxySetting(config.env.TRUST_PROXY),
+    ownerTag: ownerTagger(ownerIndexKeyFromConfig(config)),
   };
 }

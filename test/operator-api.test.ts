@@ -320,6 +320,66 @@ describe('operator API', () => {
     expect(first.body.items).toHaveLength(1);
   });
 
+  it("lists an applicant's own applications to them, and no one else's, with the filters and paging staff have", async () => {
+    const ana = `applicant-ana-${randomUUID()}`;
+    const bo = `applicant-bo-${randomUUID()}`;
+    const submitAs = async (subject: string) => {
+      const res = await fetch(`${stack.api.url}/v1/applications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(await authHeaders('applicant', subject)) },
+        body: JSON.stringify(freshApplication()),
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const listAs = async (subject: string, query = '') => {
+      const res = await call('GET', `/v1/applications?${query}`, undefined, await authHeaders('applicant', subject));
+      if (res.status === 200) expect(schemaProblems('ApplicationPage', res.body)).toEqual([]);
+      return res as { status: number; body: { items: { id: string; status: string }[]; nextPageToken: string | null } };
+    };
+    // Two of hers (a second without a key: what a retry after a lost answer makes), one of his.
+    const hers = [await submitAs(ana), await submitAs(ana)].sort();
+    const his = await submitAs(bo);
+    const ids = (page: { body: { items: { id: string }[] } }) => page.body.items.map((i) => i.id).sort();
+    expect(
+      ids(
+        await until(
+          () => listAs(ana, 'pageSize=100'),
+          (p) => p.body.items?.length >= 2,
+        ),
+      ),
+    ).toEqual(hers);
+    expect(
+      ids(
+        await until(
+          () => listAs(bo),
+          (p) => p.body.items?.length >= 1,
+        ),
+      ),
+    ).toEqual([his]);
+    // Someone who submitted nothing sees nothing; staff see all three.
+    expect((await listAs(`applicant-none-${randomUUID()}`)).body).toEqual({ items: [], nextPageToken: null });
+    for (const id of [...hers, his]) expect((await list(`q=${id}`)).items.map((i) => i.id)).toEqual([id]);
+
+    // Filters narrow her own list; a page token is hers alone.
+    const done = await until(
+      () => listAs(ana, 'status=completed'),
+      (p) => p.body.items?.length === 2,
+    );
+    expect(ids(done)).toEqual(hers);
+    expect((await listAs(ana, 'status=withdrawn')).body.items).toEqual([]);
+    const firstPage = await listAs(ana, 'pageSize=1');
+    expect(firstPage.body.nextPageToken).toEqual(expect.any(String));
+    const token = encodeURIComponent(firstPage.body.nextPageToken!);
+    const stolen = await listAs(bo, `pageSize=1&pageToken=${token}`);
+    expect(stolen.status).toBe(400);
+    expect((stolen.body as unknown as { error: { issues: { code: string }[] } }).error.issues[0]!.code).toBe(
+      'PAGE_TOKEN_INVALID',
+    );
+    const secondPage = await listAs(ana, `pageSize=1&pageToken=${token}`);
+    expect([...ids(firstPage), ...ids(secondPage)].sort()).toEqual(hers);
+  });
+
   it('answers 409 to withdrawing a completed application, 404 to an unknown one', async () => {
     const completed = await call(
       'POST',
@@ -542,6 +602,11 @@ describe('operator API without search attributes (TEMPORAL_SEARCH_ATTRIBUTES=fal
     const all = await get('/v1/applications?pageSize=100');
     expect(all.status).toBe(200);
     expect(all.body.items!.map((i) => i.id)).toEqual(expect.arrayContaining([standard.id, review.id]));
+
+    // An applicant's own applications are found by an attribute too: refused, saying where they are.
+    const own = await fetch(`${plain.api.url}/v1/applications`, { headers: await authHeaders('applicant') });
+    expect(own.status).toBe(501);
+    expect(((await own.json()) as Answer).error!.code).toBe('SEARCH_ATTRIBUTES_OFF');
 
     // The filters counted from the attributes are refused by name (they were a 500 from the server).
     const filtered = await get('/v1/applications?status=running&task=review&q=南昌');

@@ -14,6 +14,7 @@ import {
   companySearchText,
   dueAtKey,
   DUE_AT_TOLERANCE_MS,
+  ownerKey,
   pendingTaskKey,
   slaLevelKey,
   statusKey,
@@ -22,6 +23,7 @@ import {
 
 const calendar = createWorkingCalendar({ schedules: OFFICIAL_SCHEDULES });
 const company = { name: '南昌青山科技有限公司', district: '360111' };
+const OWNER = 'o1:an-applicants-digest';
 
 describe('search attributes at submission', () => {
   it('start running, on track, with the deadline counted from submission', () => {
@@ -31,24 +33,25 @@ describe('search attributes at submission', () => {
     expect(new Date(dueAt).toISOString()).toBe('2026-11-30T08:00:00.000Z');
     expect(dueAt).toBe(applicationDeadline(calendar, DEFAULT_SLA_TERMS, submittedAt).dueAt);
 
-    const pairs = new TypedSearchAttributes(submissionSearchAttributes(company, dueAt));
+    const pairs = new TypedSearchAttributes(submissionSearchAttributes(company, dueAt, OWNER));
     expect(pairs.get(statusKey)).toBe('running');
     expect(pairs.get(slaLevelKey)).toBe('on_track');
     expect(pairs.get(companyNameKey)).toBe('南昌青山科技有限公司 南 昌 青 山 科 技 有 限 公 司');
     expect(pairs.get(dueAtKey)?.getTime()).toBe(dueAt);
+    expect(pairs.get(ownerKey)).toBe(OWNER);
   });
 
   it('leave the deadline out when the calendar lacks the year (the workflow publishes it later)', () => {
     const uncovered = parseInstant('2031-03-02T10:00:00+08:00');
     expect(provisionalDueAt(calendar, DEFAULT_SLA_TERMS, uncovered)).toBeUndefined();
-    const keys = submissionSearchAttributes(company, undefined).map((p) => p.key.name);
+    const keys = submissionSearchAttributes(company, undefined, OWNER).map((p) => p.key.name);
     expect(keys).not.toContain('KaibanDueAt');
   });
 });
 
 describe('changedSearchAttributes', () => {
   const dueAt = parseInstant('2026-11-30T16:00:00+08:00');
-  const current = new TypedSearchAttributes(submissionSearchAttributes(company, dueAt));
+  const current = new TypedSearchAttributes(submissionSearchAttributes(company, dueAt, OWNER));
 
   it('finds nothing to upsert when acceptance repeats the submission values, an empty list and a close deadline', () => {
     const changed = changedSearchAttributes(

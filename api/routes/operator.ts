@@ -24,6 +24,8 @@ import {
   statusKey,
 } from '../../infra/search-attributes';
 import { APPLICATION_STATES, type ApplicationStatus, type ApplicationSummary } from '../../domain/status';
+import { identityOf } from '../../security/authorize';
+import type { OwnerTag } from '../../security/owner-index';
 import { HttpError } from '../errors';
 import { readStatus } from '../read-status';
 import {
@@ -109,8 +111,11 @@ const ATTRIBUTE_FILTERS = ['status', 'sla', 'district', 'task'] as const;
 export function visibilityQuery(
   taskQueue: string,
   filters: Omit<z.infer<typeof listQuerySchema>, 'pageSize' | 'pageToken'>,
+  owner?: string,
 ): string {
   const clauses = [applicationsOf(taskQueue)];
+  // An applicant's list: their own applications only (the KaibanOwner digest, a validated base64url value).
+  if (owner !== undefined) clauses.push(`KaibanOwner = '${owner}'`);
   if (filters.status) clauses.push(statusClause(filters.status));
   if (filters.sla) clauses.push(`KaibanSlaLevel = '${filters.sla}'`);
   if (filters.district) clauses.push(`KaibanDistrict = '${filters.district}'`);
@@ -133,6 +138,8 @@ export function operatorRouter(deps: {
   now?: () => Date;
   /** Whether the namespace has Kaiban's search attributes (TEMPORAL_SEARCH_ATTRIBUTES); default true. */
   searchAttributes?: boolean;
+  /** An applicant's KaibanOwner digest (security/owner-index.ts): their list holds their own applications only. */
+  ownerTag: OwnerTag;
 }): express.Router {
   const { client, taskQueue } = deps;
   const searchAttributes = deps.searchAttributes ?? true;
@@ -167,6 +174,15 @@ export function operatorRouter(deps: {
       );
     }
     const { pageSize, pageToken, ...filters } = parsed.data;
+    const identity = identityOf(res)!;
+    const owner = identity.role === 'applicant' ? deps.ownerTag(identity.subject) : undefined;
+    if (owner !== undefined && !searchAttributes) {
+      throw new HttpError(
+        501,
+        'SEARCH_ATTRIBUTES_OFF',
+        "an applicant's applications are found by Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false): each application is read at the id its submission answered",
+      );
+    }
     if (!searchAttributes) {
       // Only an id can be searched without the attributes: each other filter is refused by name, not answered wrong.
       const lang = languageFrom(req.headers['accept-language']);
@@ -183,7 +199,7 @@ export function operatorRouter(deps: {
     }
     const id = filters.q === undefined ? undefined : idSearched(filters.q);
     const query = searchAttributes
-      ? visibilityQuery(taskQueue, filters)
+      ? visibilityQuery(taskQueue, filters, owner)
       : [applicationsOf(taskQueue), ...(id ? [idClause(id)] : [])].join(' AND ');
     // An empty token is the first page, as a client that sends `pageToken=${next ?? ''}` means it.
     const serverToken = !pageToken ? undefined : serverPageToken(query, pageToken);

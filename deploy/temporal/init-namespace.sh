@@ -28,7 +28,8 @@ temporal operator search-attribute create --address "$TEMPORAL_ADDRESS" --namesp
   --name KaibanDueAt --type Datetime \
   --name KaibanPendingTask --type KeywordList \
   --name KaibanCompanyName --type Text \
-  --name KaibanBreached --type KeywordList
+  --name KaibanBreached --type KeywordList \
+  --name KaibanOwner --type Keyword
 
 temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE"
 echo "namespace $NAMESPACE ready"

@@ -1,5 +1,5 @@
 /**
- * Security for tests: a signing secret and codec keys of their own per test file (never the data
+ * Security for tests: a signing secret, codec keys and an owner index key of their own per test file (never the data
  * folder's), real bearer tokens signed with that secret, and the encrypting data converter that
  * every test client and worker uses — the tests exercise authentication and encryption, never
  * bypass them.
@@ -12,6 +12,7 @@ import { signToken, type Role } from '../../security/jwt';
 
 export const TEST_AUTH_SECRET = randomBytes(32).toString('base64url');
 export const TEST_CODEC_KEYS = newCodecKeySpec('test-k1');
+export const TEST_OWNER_INDEX_KEY = randomBytes(32).toString('base64url');
 
 /** Environment for loadConfig: the test secret and keys, whatever the developer's shell holds. */
 export function securityTestEnv(): Record<string, string | undefined> {
@@ -23,6 +24,7 @@ export function securityTestEnv(): Record<string, string | undefined> {
     AUTH_AUDIENCE: 'kaiban',
     AUTH_ROLE_CLAIM: 'role',
     KAIBAN_CODEC_KEYS: TEST_CODEC_KEYS,
+    KAIBAN_OWNER_INDEX_KEY: TEST_OWNER_INDEX_KEY,
   };
 }
 

@@ -21,6 +21,7 @@ import {
   parseCodecKeys,
 } from '../../security/codec';
 import { AuthenticationError, AuthenticationUnavailableError, createTokenVerifier } from '../../security/jwt';
+import { ownerIndexKeyFromConfig, ownerTagger } from '../../security/owner-index';
 
 const run = promisify(execFile);
 const freshDataDir = () => mkdtempSync(path.join(os.tmpdir(), 'kaiban-keys-'));
@@ -30,6 +31,7 @@ const clean = {
   AUTH_JWKS_URL: undefined,
   AUTH_PUBLIC_KEY: undefined,
   KAIBAN_CODEC_KEYS: undefined,
+  KAIBAN_OWNER_INDEX_KEY: undefined,
   AGENCY_CALLBACK_SECRET: undefined,
   NODE_ENV: 'development',
   AUTH_ISSUER: 'kaiban',
@@ -70,6 +72,23 @@ describe('the embedded default', () => {
     expect(readFileSync(path.join(dataDir, 'secrets', 'codec-keys'), 'utf8')).toMatch(/^k1:[A-Za-z0-9+/]{43}=\n$/);
   });
 
+  it("generates the owner index key once, in the data folder; an applicant's digest is keyed and holds nothing of them", () => {
+    const dataDir = freshDataDir();
+    const key = ownerIndexKeyFromConfig(configFor({ KAIBAN_DATA_DIR: dataDir }));
+    expect(ownerIndexKeyFromConfig(configFor({ KAIBAN_DATA_DIR: dataDir }))).toBe(key);
+    expect(statSync(path.join(dataDir, 'secrets', 'owner-index-key')).mode & 0o077).toBe(0);
+    const set = 'an-owner-index-key-of-this-deployment';
+    expect(ownerIndexKeyFromConfig(configFor({ KAIBAN_DATA_DIR: dataDir, KAIBAN_OWNER_INDEX_KEY: set }))).toBe(set);
+    expect(() => configFor({ KAIBAN_OWNER_INDEX_KEY: 'too-short' })).toThrow(/KAIBAN_OWNER_INDEX_KEY/);
+
+    // A subject that is a mobile number: the same digest every time, another under another key, and not the number.
+    const tag = ownerTagger(key)('13807910001');
+    expect(tag).toMatch(/^o1:[A-Za-z0-9_-]{43}$/);
+    expect(ownerTagger(key)('13807910001')).toBe(tag);
+    expect(ownerTagger(key)('13807910002')).not.toBe(tag);
+    expect(ownerTagger(set)('13807910001')).not.toBe(tag);
+  });
+
   it('in production, refuses to start without configured keys rather than generating any', () => {
     const production = configFor({
       NODE_ENV: 'production',
@@ -78,6 +97,7 @@ describe('the embedded default', () => {
     });
     expect(() => createTokenVerifier(production)).toThrow(ConfigError);
     expect(() => codecKeysFromConfig(production)).toThrow(ConfigError);
+    expect(() => ownerIndexKeyFromConfig(production)).toThrow(/KAIBAN_OWNER_INDEX_KEY must be set in production/);
   });
 
   it('in production, refuses the public development callback secrets, shared or per agency', () => {
