@@ -170,6 +170,11 @@ export const STATUS_SCHEMAS = {
           'A step an operator marked done offline (skipped) from an incident keeps it: what made it be done offline',
       ),
       decidedVia: { type: 'string', enum: ['callback', 'poll'] },
+      waitingSince: {
+        ...instant,
+        description:
+          "While the step waits for its agency's decision: since when. An operator may retry it (ask the agency again now) or skip it (done offline, our filing withdrawn) meanwhile, as on an incident",
+      },
       sla: ref('SlaScopeStatus'),
     },
     ['id', 'agency', 'title', 'needs', 'state', 'attempts'],

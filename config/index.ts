@@ -19,7 +19,8 @@ const MIN_CALLBACK_SECRET = 8;
 const MIN_PRODUCTION_CALLBACK_SECRET = 32;
 
 const envSchema = z.object({
-  NODE_ENV: z.string().default('development'),
+  // Only these: a typo (`prod`) would have run a deployment on generated development secrets.
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),

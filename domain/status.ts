@@ -119,6 +119,11 @@ export interface StepStatus {
   error?: StepError;
   /** How the decision reached Kaiban: the agency's callback or Kaiban's polling fallback. */
   decidedVia?: 'callback' | 'poll';
+  /**
+   * Since when the step has waited for its agency's decision, while it does: an operator may retry (ask again) or
+   * skip it (done offline) meanwhile, as on an incident.
+   */
+  waitingSince?: string;
   /** The step's SLA clock: statutory limit, committed budget, actual working time, level, due instant. */
   sla?: SlaScopeStatus;
 }

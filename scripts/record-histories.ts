@@ -507,6 +507,20 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The tax bureau has not decided; an operator who had it done at the window marks the step done offline while it
+    // waits (patch act-on-agency-wait): the wait ends as an incident answered at once, the filing is withdrawn.
+    name: 'waiting-step-skipped',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.agencies({ processingMs: 600_000 }, ['tax']);
+      const handle = await ctx.start('waiting-step-skipped');
+      await waitFor(handle, (s) => s.steps.find((x) => x.id === 'tax')?.waitingSince !== undefined);
+      await ctx.agencies(DEFAULT_AGENCY);
+      await markDoneOffline(handle, 'tax', '窗口线下已办理税务登记', {});
+      return handle;
+    },
+  },
+  {
     name: 'incident-skipped',
     expect: 'completed',
     async run(ctx) {

@@ -412,7 +412,10 @@ describe('incidents', () => {
           args: [{ actionId: action(), by: operator, step: 'tax', action: 'retry' }],
         }),
       ),
-    ).toEqual({ type: 'STEP_NOT_IN_INCIDENT', message: 'step tax is not in an incident' });
+    ).toEqual({
+      type: 'STEP_NOT_IN_INCIDENT',
+      message: "step tax is neither in an incident nor waiting for its agency's decision",
+    });
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
     await handle.executeUpdate(stepActionUpdate, {
       args: [{ actionId: action(), by: operator, step: 'seal', action: 'retry', reason: 'police system back' }],

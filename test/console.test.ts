@@ -461,6 +461,35 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it('when the tax bureau has not decided, then the waiting step can be marked done offline from the console before it is an incident', async () => {
+    const { page, errors } = await openTab();
+    try {
+      await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+      await page.getByRole('heading', { name: '申请列表' }).waitFor();
+      await patchSimulator(stack.simulator, { agencies: { tax: { processingMs: 600_000 } } });
+      const waiting = await submit();
+      await row(page, waiting.id).locator('th a').click();
+      // Folded while it waits (most waits end by themselves): opened, it offers what an incident does.
+      const panel = page.getByTestId('waiting-tax');
+      await panel.waitFor({ timeout: 30_000 });
+      await expect(panel.locator('summary').textContent()).resolves.toContain('等待部门决定');
+      await panel.locator('summary').click();
+      await panel.getByTestId('retry-tax').waitFor();
+      await page.locator('#skip-reason-tax').fill('已在税务窗口办理');
+      await page.getByTestId('skip-tax').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+      await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+      await expect(page.locator('[data-testid="steps"] tr[data-step="tax"]').getAttribute('data-state')).resolves.toBe(
+        'skipped',
+      );
+      await expect(page.getByTestId('waiting-tax').count()).resolves.toBe(0);
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { tax: { processingMs: 150 } } });
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('when an applicant withdraws without a reason, then the console shows the default reason in its own language', async () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));

@@ -195,7 +195,10 @@ it("when a license's retry is reserving the owed name, then a second action on t
         ],
       }),
     ),
-  ).toEqual({ type: 'STEP_NOT_IN_INCIDENT', message: 'step license is not in an incident' });
+  ).toEqual({
+    type: 'STEP_NOT_IN_INCIDENT',
+    message: "step license is neither in an incident nor waiting for its agency's decision",
+  });
   await handle.terminate('test done');
 });
 

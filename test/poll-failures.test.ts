@@ -4,7 +4,8 @@
  * `pollFailuresBeforeIncident` failed polls in a row; then the step is an incident (patch
  * `poll-failure-waits-for-callback`). A filing the agency leaves undecided longer than `agencySilenceMs` is an
  * incident too (`AGENCY_SILENT`, patch `agency-silence-incident`): polling stops — it grew the history for ever —
- * while the callback is still taken. Dev server, real simulator, polling every 0.2–0.4 s, two attempts per poll.
+ * while the callback is still taken. An operator may act on a step waiting for its agency before that (patch
+ * `act-on-agency-wait`). Dev server, real simulator, polling every 0.2–0.4 s, two attempts per poll.
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -116,6 +117,14 @@ it("when a step became an incident because its polls failed, then the agency's d
   );
 });
 
+async function until(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** How many activities of a type the workflow scheduled (pollAgencyRequest: how many times it polled the agencies). */
 async function activities(handle: WorkflowHandle, type: string): Promise<number> {
   const events = (await handle.fetchHistory()).events ?? [];
@@ -123,8 +132,8 @@ async function activities(handle: WorkflowHandle, type: string): Promise<number>
 }
 
 /** An operator's action on the application over the API, with a reason. */
-async function operatorPost(handle: WorkflowHandle, path: string, reason: string): Promise<Response> {
-  return fetch(`${impatient.api.url}/v1/applications/${handle.workflowId}${path}`, {
+async function operatorPost(handle: WorkflowHandle, path: string, reason: string, on = impatient): Promise<Response> {
+  return fetch(`${on.api.url}/v1/applications/${handle.workflowId}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
     body: JSON.stringify({ reason }),
@@ -205,6 +214,121 @@ it('when an operator retries a silent step, then the agency is asked again and g
   } finally {
     await handle.terminate('test done');
   }
+});
+
+describe('an operator acting on a step that waits for its agency (patience of a week)', () => {
+  /** Tax filed and waiting for the bureau, which decides in ten minutes: nothing to act on but the wait. */
+  async function taxWaiting(): Promise<{ handle: WorkflowHandle; waiting: ApplicationStatus }> {
+    await taxDecidingLater(patient, 600_000);
+    const handle = await startApplication(env.client, { taskQueue: patient.taskQueue });
+    const waiting = await waitForStatus(handle, (s) => tax(s).state === 'pending' && !!tax(s).waitingSince, 30_000);
+    return { handle, waiting };
+  }
+
+  it('when an operator marks it done offline, then it is at once, its filing withdrawn, and the application completes', async () => {
+    const { handle, waiting } = await taxWaiting();
+    expect(waiting.pendingTasks).toEqual([]); // no incident: before, nothing could be done for a week
+    expect(Date.parse(tax(waiting).waitingSince!)).toBeGreaterThanOrEqual(Date.parse(tax(waiting).startedAt!));
+    const res = await operatorPost(handle, '/steps/tax/skip', '已在窗口办理', patient);
+    expect(res.status).toBe(200);
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(tax(status)).toMatchObject({ state: 'skipped', output: { skippedOffline: true, reason: '已在窗口办理' } });
+    expect(tax(status).waitingSince).toBeUndefined();
+    // Why it was done offline: the agency had not decided when the operator acted.
+    expect(tax(status).error).toMatchObject({
+      code: 'AGENCY_SILENT',
+      message: expect.stringMatching(/tax had not decided filing .+ when an operator marked it done offline/),
+    });
+    expect(status.audit).toEqual([expect.objectContaining({ action: 'skip', step: 'tax' })]);
+    expect(status.pendingTasks).toEqual([]);
+    const taxRecords = (await agencyRecords(patient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+    expect(taxRecords.map((r) => [r.status, r.live])).toEqual([['cancelled', false]]);
+    expect(patchMarkers(await handle.fetchHistory())).toContain('act-on-agency-wait');
+  });
+
+  it('when an operator marks it done offline while a poll of the agency is under way, then that is carried out when the poll returns', async () => {
+    const { handle } = await taxWaiting();
+    // The bureau now holds every request 3 s: catch a poll in flight.
+    await patchSimulator(patient.simulator, { agencies: { tax: { latencySpikeRate: 1, latencySpikeMs: 3000 } } });
+    try {
+      await until(async () => {
+        const { raw } = await handle.describe();
+        return (raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'pollAgencyRequest');
+      });
+      const res = await operatorPost(handle, '/steps/tax/skip', '已在窗口办理', patient);
+      expect(res.status).toBe(200);
+      const status = (await handle.result()) as ApplicationStatus;
+      expect(status.status).toBe('completed');
+      expect(tax(status)).toMatchObject({ state: 'skipped', error: { code: 'AGENCY_SILENT' } });
+      const taxRecords = (await agencyRecords(patient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+      expect(taxRecords.map((r) => [r.status, r.live])).toEqual([['cancelled', false]]);
+    } finally {
+      await patchSimulator(patient.simulator, { agencies: { tax: { latencySpikeRate: 0, latencySpikeMs: 0 } } });
+    }
+  });
+
+  it('when the application is aborted after such an action and before the poll returns, then the action is dropped: the undo the agency refuses waits for an operator', async () => {
+    const { handle } = await taxWaiting();
+    await patchSimulator(patient.simulator, {
+      agencies: { tax: { latencySpikeRate: 1, latencySpikeMs: 3000, refuseUndo: true } },
+    });
+    try {
+      await until(async () => {
+        const { raw } = await handle.describe();
+        return (raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'pollAgencyRequest');
+      });
+      expect((await operatorPost(handle, '/steps/tax/skip', '已在窗口办理', patient)).status).toBe(200);
+      expect((await operatorPost(handle, '/abort', '申请人放弃', patient)).status).toBe(200);
+      // The skip was meant for the wait: it must not answer the undo of the step (it did, unseen: `undone_offline`
+      // with the reason written for the step, the filing still live at the bureau).
+      const refused = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:tax'), 30_000);
+      expect(refused.compensations.find((c) => c.step === 'tax')).toMatchObject({ state: 'incident' });
+      await patchSimulator(patient.simulator, { agencies: { tax: { refuseUndo: false } } });
+      expect((await operatorPost(handle, '/steps/tax/retry', '税务局已恢复', patient)).status).toBe(200);
+      const status = (await handle.result()) as ApplicationStatus;
+      expect(status.status).toBe('aborted');
+      expect(status.compensations.find((c) => c.step === 'tax')).toMatchObject({ state: 'done' });
+      const live = (await agencyRecords(patient.simulator, handle.workflowId)).filter((r) => r.live);
+      expect(live).toEqual([]);
+    } finally {
+      await patchSimulator(patient.simulator, {
+        agencies: { tax: { latencySpikeRate: 0, latencySpikeMs: 0, refuseUndo: false } },
+      });
+    }
+  });
+
+  it('when an operator retries it, then the agency is asked again at once and the step waits anew; a step not waiting is refused', async () => {
+    const { handle } = await taxWaiting();
+    try {
+      // Nothing waits on the archive yet, nor on the name (done): 409, as for a step in no incident.
+      for (const step of ['archive', 'name']) {
+        const refused = await operatorPost(handle, `/steps/${step}/retry`, '部门称已恢复', patient);
+        expect(refused.status).toBe(409);
+        expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+          code: 'STEP_NOT_IN_INCIDENT',
+          message: expect.stringContaining("neither in an incident nor waiting for its agency's decision"),
+        });
+      }
+      const filings = await activities(handle, 'fileAgencyRequest');
+      const res = await operatorPost(handle, '/steps/tax/retry', '部门称已恢复', patient);
+      expect(res.status).toBe(200);
+      const again = await waitForStatus(
+        handle,
+        (s) => s.audit.length === 1 && tax(s).state === 'pending' && !!tax(s).waitingSince,
+        30_000,
+      );
+      expect(again.audit[0]).toMatchObject({ action: 'retry', step: 'tax' });
+      expect(again.pendingTasks).toEqual([]);
+      expect(tax(again).error).toBeUndefined();
+      // Filed again under the same key: the bureau answers with the record it holds, still one.
+      expect(await activities(handle, 'fileAgencyRequest')).toBe(filings + 1);
+      const taxRecords = (await agencyRecords(patient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
+      expect(taxRecords.map((r) => r.status)).toEqual(['pending']);
+    } finally {
+      await handle.terminate('test done');
+    }
+  });
 });
 
 describe('the patience setting', () => {

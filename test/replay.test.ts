@@ -37,6 +37,7 @@ const EXPECTED_PATHS = [
   'corrected-name-license-skipped',
   'incident-retried',
   'refused-step-retried',
+  'waiting-step-skipped',
   'name-refused-corrected',
   'owed-name-refused-reviewed',
   'incident-skipped',
@@ -147,6 +148,10 @@ describe('replay of recorded histories', () => {
     expect(patchesIn('decision-for-another-step')).toEqual(['decisions-of-their-own-step']);
     expect(patchesIn('refused-step-retried')).toEqual(['refusal-is-incident']);
     expect(patchesIn('name-refused-corrected')).toEqual(['name-refusal-to-review']);
+    expect(patchesIn('waiting-step-skipped').sort()).toEqual([
+      'act-on-agency-wait',
+      'withdraw-skipped-filing-beside-chain',
+    ]);
     expect(patchesIn('owed-name-refused-reviewed')).toEqual(
       expect.arrayContaining(['reserve-owed-name', 'owed-name-refusal-to-review']),
     );

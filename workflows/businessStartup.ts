@@ -201,6 +201,14 @@ const NAME_REFUSAL_TO_REVIEW = 'name-refusal-to-review';
  * application. A patch of its own: a history may hold NAME_REFUSAL_TO_REVIEW's marker and this path taken the old way.
  */
 const OWED_NAME_REFUSAL_TO_REVIEW = 'owed-name-refusal-to-review';
+/**
+ * ACT_ON_AGENCY_WAIT: an operator may retry (ask the agency again now) or skip (done offline, the filing withdrawn) a
+ * step while it waits for its agency's decision, as on the incident a silent agency becomes: the step is that incident
+ * at once, answered by the action. An operator could act only once the wait had lasted AGENCY_SILENT_INCIDENT_HOURS
+ * (a week by default), though the step's deadline is hours: a supervisor alerted of the breach, an operator who had the
+ * seal carved at the window, could do nothing meanwhile. Asked only when such an action comes.
+ */
+const ACT_ON_AGENCY_WAIT = 'act-on-agency-wait';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -279,6 +287,8 @@ class AgencySilent extends Error {
     /** The step whose filing it is: this one, or the corrected name reserved within the license's step. */
     readonly step: StepId,
     readonly ticket: string,
+    /** An operator's action ended the wait (ACT_ON_AGENCY_WAIT): it answers the incident at once. */
+    readonly acted = false,
   ) {
     super(message);
   }
@@ -366,6 +376,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const decidedInIncident = new Map<StepId, string>();
   /** How many waits for an operator's action each step has (operatorAction). */
   const incidentWaiters = new Map<StepId, number>();
+  /** Steps waiting for their agency's decision that an operator may act on (ACT_ON_AGENCY_WAIT). */
+  const waitingOnAgency = new Set<StepId>();
+  /**
+   * Steps whose action (in incidentActions) was accepted while they waited for their agency, not for an incident: only
+   * these end the wait. Histories from before 2a66038 may hold an action kept for a step's next incident; it must not.
+   */
+  const actedWhileWaiting = new Set<StepId>();
   /** Idempotency keys of filings the agency may hold: one answered with a ticket, or one that may have gone unanswered. */
   const keysMaybeHeld = new Set<string>();
   /** Filing keys whose latest filing failed with every attempt turned away (and none under way since). */
@@ -410,6 +427,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
    */
   async function operatorAction(id: StepId): Promise<StepActionInput> {
     return (await operatorActionUnless(id, () => false))!;
+  }
+
+  /** The action an operator sent for step `id` while it waited for its agency (ACT_ON_AGENCY_WAIT). */
+  function takeAction(id: StepId): StepActionInput {
+    const action = incidentActions.get(id)!;
+    incidentActions.delete(id);
+    actedWhileWaiting.delete(id);
+    return action;
   }
 
   /** The same, unless `settled()` holds first (an agency's decision came meanwhile): then undefined. */
@@ -572,6 +597,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       incidentActions.set(input.step, input);
       // The audit trail tells a step done offline from an undo done offline (`skip_undo`), and retries alike.
       const undoIncident = status.compensations.some((c) => c.step === input.step && c.state === 'incident');
+      // Taken for a wait on the agency, not for an incident someone waits on (as the validator decided).
+      const step = status.steps.find((s) => s.id === input.step);
+      const forIncident = (undoIncident || step?.state === 'incident') && (incidentWaiters.get(input.step) ?? 0) > 0;
+      if (!forIncident && waitingOnAgency.has(input.step)) actedWhileWaiting.add(input.step);
       return record(undoIncident ? `${input.action}_undo` : input.action, input, { step: input.step });
     },
     {
@@ -585,8 +614,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // with its action taken, and a second action would have been kept for the next incident of that step (an undo
         // the agency refuses, answered by an action meant for something else). Not run on replay: no patch.
         const awaited = (incidentWaiters.get(input.step) ?? 0) > 0;
-        if ((!undoIncident && step?.state !== 'incident') || !awaited || incidentActions.has(input.step)) {
-          rejectAction('STEP_NOT_IN_INCIDENT', `step ${input.step} is not in an incident`);
+        // Or while it waits for its agency's decision (ACT_ON_AGENCY_WAIT): a retry asks again, a skip is done offline.
+        const inIncident = (undoIncident || step?.state === 'incident') && awaited;
+        if ((!inIncident && !waitingOnAgency.has(input.step)) || incidentActions.has(input.step)) {
+          rejectAction(
+            'STEP_NOT_IN_INCIDENT',
+            `step ${input.step} is neither in an incident nor waiting for its agency's decision`,
+          );
         }
         if (input.action === 'retry' && undoIncident?.error?.code === UNDO_OFFLINE) {
           rejectAction(
@@ -650,10 +684,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     return round === 1 ? filingKey(applicationId, id) : `${filingKey(applicationId, id)}:r${round}`;
   };
 
+  /**
+   * Waits for the agency's decision of `ticket`: its callback, or a poll backing off to config.pollMaxMs. `actionable`:
+   * the step is the one running (not the corrected name reserved within the license's step), so an operator may end
+   * the wait with a retry or a skip (ACT_ON_AGENCY_WAIT).
+   */
   async function awaitDecision(
     step: StepStatus,
     agency: AgencyId,
     ticket: string,
+    actionable = false,
   ): Promise<AgencyOutcome | AgencyDecision> {
     let delay = config.pollInitialMs;
     const waitingSince = Date.now();
@@ -664,53 +704,94 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     const reached = () => {
       if (step.error?.code === AGENCY_UNREACHABLE) step.error = undefined;
     };
-    for (;;) {
-      if (await condition(() => decisions.has(key) || (!foreignIgnored && decisionsByTicket.has(ticket)), delay)) {
-        // Histories from before took the latest decision of the ticket, whatever step it named.
-        const decision = ownStepOr(decisions.get(key), decisionsByTicket.get(ticket));
-        if (decision) {
-          step.decidedVia = 'callback';
-          reached();
-          return decision;
-        }
-        foreignIgnored = true; // another step's decision of this ticket: wait for this step's own
-        continue;
-      }
-      try {
-        const polled = await agencyActivities.pollAgencyRequest({ agency, ticket, step: step.id });
-        pollFailures = 0;
-        reached();
-        if (polled.status !== 'pending') {
-          step.decidedVia = 'poll';
-          return polled;
-        }
-      } catch (err) {
-        // The agency did not answer the poll (its retries ran out): the callback may still come. Not a refusal.
-        const unreachable =
-          err instanceof ActivityFailure &&
-          err.cause instanceof ApplicationFailure &&
-          err.cause.type === 'AgencyUnavailableError';
-        if (!unreachable || ++pollFailures >= (config.pollFailuresBeforeIncident ?? 1)) throw err;
-        if (!patched(POLL_FAILURE_WAITS_FOR_CALLBACK)) throw err;
-        step.error = { code: AGENCY_UNREACHABLE, message: `polling the agency failed: ${describe(err)}` };
-      }
-      // Applications accepted before the setting get the default: patched() keeps their recorded histories as they
-      // were (false on replay), and takes the branch once they run live.
-      const patience = config.agencySilenceMs ?? AGENCY_SILENCE_MS_BEFORE_SETTING;
-      if (Date.now() - waitingSince >= patience && !decisions.has(key) && patched(AGENCY_SILENCE_INCIDENT)) {
-        const waited = duration(Date.now() - waitingSince);
-        throw new AgencySilent(
-          `${agency} has not decided filing ${ticket} in ${waited}: polling stopped, its callback is still taken; ` +
-            'retry to ask the agency again, or mark the step done offline',
-          step.id,
-          ticket,
+    /** An operator's retry or skip, accepted while this wait ran (ACT_ON_AGENCY_WAIT): it wins over what comes after. */
+    const acted = () => actionable && actedWhileWaiting.has(step.id);
+    const actedOn = () =>
+      new AgencySilent(
+        `${agency} had not decided filing ${ticket} in ${duration(Date.now() - waitingSince)} when an operator ` +
+          (incidentActions.get(step.id)?.action === 'skip' ? 'marked it done offline' : 'asked again'),
+        step.id,
+        ticket,
+        true,
+      );
+    if (actionable) {
+      waitingOnAgency.add(step.id);
+      step.waitingSince = nowIso();
+    }
+    try {
+      for (;;) {
+        const woken = await condition(
+          () => acted() || decisions.has(key) || (!foreignIgnored && decisionsByTicket.has(ticket)),
+          delay,
         );
+        // The operator's action wins over a decision that came with it: accepted, it is carried out (a retry files again
+        // and meets the decision under the same key; a skip withdraws the filing).
+        if (acted() && patched(ACT_ON_AGENCY_WAIT)) throw actedOn();
+        if (woken) {
+          // Histories from before took the latest decision of the ticket, whatever step it named.
+          const decision = ownStepOr(decisions.get(key), decisionsByTicket.get(ticket));
+          if (decision) {
+            step.decidedVia = 'callback';
+            reached();
+            return decision;
+          }
+          foreignIgnored = true; // another step's decision of this ticket: wait for this step's own
+          continue;
+        }
+        try {
+          // An action accepted while the poll runs is carried out when it returns, whatever it brings.
+          const polled = await agencyActivities.pollAgencyRequest({ agency, ticket, step: step.id });
+          if (acted() && patched(ACT_ON_AGENCY_WAIT)) throw actedOn();
+          pollFailures = 0;
+          reached();
+          if (polled.status !== 'pending') {
+            step.decidedVia = 'poll';
+            return polled;
+          }
+        } catch (err) {
+          if (err instanceof AgencySilent) throw err;
+          if (acted() && !isCancellation(err) && patched(ACT_ON_AGENCY_WAIT)) throw actedOn();
+          // The agency did not answer the poll (its retries ran out): the callback may still come. Not a refusal.
+          const unreachable =
+            err instanceof ActivityFailure &&
+            err.cause instanceof ApplicationFailure &&
+            err.cause.type === 'AgencyUnavailableError';
+          if (!unreachable || ++pollFailures >= (config.pollFailuresBeforeIncident ?? 1)) throw err;
+          if (!patched(POLL_FAILURE_WAITS_FOR_CALLBACK)) throw err;
+          step.error = { code: AGENCY_UNREACHABLE, message: `polling the agency failed: ${describe(err)}` };
+        }
+        // Applications accepted before the setting get the default: patched() keeps their recorded histories as they
+        // were (false on replay), and takes the branch once they run live.
+        const patience = config.agencySilenceMs ?? AGENCY_SILENCE_MS_BEFORE_SETTING;
+        if (Date.now() - waitingSince >= patience && !decisions.has(key) && patched(AGENCY_SILENCE_INCIDENT)) {
+          const waited = duration(Date.now() - waitingSince);
+          throw new AgencySilent(
+            `${agency} has not decided filing ${ticket} in ${waited}: polling stopped, its callback is still taken; ` +
+              'retry to ask the agency again, or mark the step done offline',
+            step.id,
+            ticket,
+          );
+        }
+        delay = Math.min(delay * 2, config.pollMaxMs);
       }
-      delay = Math.min(delay * 2, config.pollMaxMs);
+    } catch (err) {
+      // The application ended meanwhile (a withdrawal, an abort): an action accepted for the wait has nothing left to
+      // answer, and must not answer the undo of this step later.
+      if (acted() && isCancellation(err)) {
+        actedWhileWaiting.delete(step.id);
+        incidentActions.delete(step.id);
+      }
+      throw err;
+    } finally {
+      if (actionable) {
+        waitingOnAgency.delete(step.id);
+        step.waitingSince = undefined;
+      }
     }
   }
 
-  async function fileAndAwait(id: StepId): Promise<Record<string, unknown>> {
+  /** Files step `id` with its agency and waits for the decision; `actionable` as in awaitDecision. */
+  async function fileAndAwait(id: StepId, actionable = false): Promise<Record<string, unknown>> {
     const def = stepDefinition(id);
     const step = stepStatus(id);
     const agency = def.agency!;
@@ -720,7 +801,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     if (heard !== undefined) {
       decidedInIncident.delete(id);
       step.state = 'pending';
-      return takeDecision(id, heard, await awaitDecision(step, agency, heard));
+      return takeDecision(id, heard, await awaitDecision(step, agency, heard, actionable));
     }
     // A step that starts after the application ended (a withdrawal in the same activation as the license's
     // decision, or before acceptance) files nothing: marked `filing`, its compensation would file it, to cancel it.
@@ -749,7 +830,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     step.attempts += filed.attempt;
     step.ticket = filed.ticket;
     step.state = 'pending';
-    const decision = filed.status === 'pending' ? await awaitDecision(step, agency, filed.ticket) : filed;
+    const decision = filed.status === 'pending' ? await awaitDecision(step, agency, filed.ticket, actionable) : filed;
     return takeDecision(id, filed.ticket, decision);
   }
 
@@ -915,7 +996,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     if (id === 'license' && status.review?.state !== 'approved' && status.review?.state !== 'not_needed') {
       await reviewLicense();
     }
-    return fileAndAwait(id);
+    return fileAndAwait(id, true);
   }
 
   async function runStep(id: StepId): Promise<void> {
@@ -984,14 +1065,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           : pollFailed && step.ticket
             ? { step: id, ticket: step.ticket }
             : undefined;
-        const action = awaited
-          ? await operatorActionUnless(
-              id,
-              () =>
-                decisions.has(decisionKey(awaited.step, awaited.ticket)) &&
-                (silent !== undefined || patched(INCIDENT_TAKES_CALLBACK_DECISION)),
-            )
-          : await operatorAction(id);
+        const action = silent?.acted
+          ? takeAction(id)
+          : awaited
+            ? await operatorActionUnless(
+                id,
+                () =>
+                  decisions.has(decisionKey(awaited.step, awaited.ticket)) &&
+                  (silent !== undefined || patched(INCIDENT_TAKES_CALLBACK_DECISION)),
+              )
+            : await operatorAction(id);
         if (action === undefined) {
           // The agency decided after all: its decision completes the step (fileAndAwait).
           decidedInIncident.set(awaited!.step, awaited!.ticket);

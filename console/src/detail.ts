@@ -706,8 +706,11 @@ function offlineOutputField(
   }
 }
 
-/** Retry or skip for a step in an incident, or (`undo`) for its undo the agency refused while the application ends. */
-function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationRecord): HTMLElement {
+/**
+ * Retry or skip for a step in an incident, or one waiting for its agency (`waiting`: ask again, or done offline), or
+ * (`undo`) for its undo the agency refused while the application ends.
+ */
+function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationRecord, waiting = false): HTMLElement {
   const title = bilingual(step.title);
   const reason = reasonField(`skip-reason-${step.id}`);
   const error = undo ? undo.error : step.error;
@@ -756,19 +759,21 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
       'h3',
       { id: `incident-${step.id}-h` },
       t(
-        error?.code === 'UNDO_OFFLINE'
-          ? 'offlineUndoTitle'
-          : error?.code === 'AGENCY_SILENT'
-            ? 'silentTitle'
-            : error?.code === 'AGENCY_REJECTED' && !undo
-              ? 'refusedTitle'
-              : undo
-                ? 'undoIncidentTitle'
-                : 'incidentTitle',
-        { step: title },
+        waiting
+          ? 'waitingTitle'
+          : error?.code === 'UNDO_OFFLINE'
+            ? 'offlineUndoTitle'
+            : error?.code === 'AGENCY_SILENT'
+              ? 'silentTitle'
+              : error?.code === 'AGENCY_REJECTED' && !undo
+                ? 'refusedTitle'
+                : undo
+                  ? 'undoIncidentTitle'
+                  : 'incidentTitle',
+        { step: title, since: formatTime(step.waitingSince) },
       ),
     ),
-    error ? h('p', { class: 'error-text' }, `${error.code}: ${error.message}`) : null,
+    error && !waiting ? h('p', { class: 'error-text' }, `${error.code}: ${error.message}`) : null,
     // A step done offline is undone offline: nothing to retry at the agency.
     error?.code === 'UNDO_OFFLINE' ? null : h('div', { class: 'buttons' }, retry),
     skip,
@@ -822,10 +827,21 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
   const incidents = status.steps.filter(
     (s) => s.state === 'incident' && status.pendingTasks.includes(`incident:${s.id}`),
   );
+  // A step waiting for its agency's decision may be asked again or done offline before it is an incident: folded, as
+  // most waits end by themselves.
+  const waiting = status.steps.filter((s) => s.state === 'pending' && s.waitingSince);
   return [
     status.pendingTasks.includes('review') ? reviewForm(ctx) : null,
     incidents.map((step) => incidentForm(ctx, step)),
     undoForms,
+    waiting.map((step) =>
+      h(
+        'details',
+        { class: 'waiting', 'data-testid': `waiting-${step.id}` },
+        h('summary', null, t('waitingSummary', { step: bilingual(step.title), since: formatTime(step.waitingSince) })),
+        incidentForm(ctx, step, undefined, true),
+      ),
+    ),
     !status.pendingTasks.includes('review') && incidents.length === 0 && undoForms.length === 0
       ? h('p', { class: 'muted' }, t('noActions'))
       : null,
@@ -913,6 +929,8 @@ export function detailPage(id: string, role: string): Page {
       status.endedInTemporal,
       status.pendingTasks,
       status.steps.map((s) => s.state === 'incident'),
+      // A step starting or ending a wait for its agency brings or takes its folded form.
+      status.steps.map((s) => (s.state === 'pending' ? (s.waitingSince ?? null) : null)),
       status.compensations.map((c) => c.state === 'incident'),
       document.documentElement.lang,
     ]);

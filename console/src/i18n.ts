@@ -118,6 +118,8 @@ const zh = {
   undoIncidentTitle: '撤销异常：{step}（部门拒绝撤销或多次撤销未成功）',
   offlineUndoTitle: '线下撤销：{step}（该事项为线下办理，请到部门撤销后标记）',
   silentTitle: '部门久未答复：{step}（已停止轮询，部门回调仍会受理；可重试再次查询，或线下办结）',
+  waitingSummary: '等待部门决定：{step}（自 {since}）',
+  waitingTitle: '等待部门决定：{step}（自 {since}）。可重试再次查询，或在线下办结后标记',
   calendarNextYearMissing:
     '{year} 年国务院办公厅节假日安排尚未部署：届时期限将无法计算。发布后请加入日历数据（domain/calendar/schedules.ts 或 SLA_CALENDAR_FILE）',
   calendarYearMissing: '本年度（{year}）节假日安排缺失：期限无法计算，请立即加入日历数据',
@@ -383,6 +385,9 @@ const en: Record<MessageKey, string> = {
   offlineUndoTitle: 'Undo offline: {step} (done offline: undo it at the agency, then mark it)',
   silentTitle:
     'Agency silent: {step} (polling stopped, its callback is still taken; retry to ask again, or mark it done offline)',
+  waitingSummary: 'Waiting for the agency: {step} (since {since})',
+  waitingTitle:
+    'Waiting for the agency: {step} (since {since}). Retry to ask it again now, or mark the step done offline once it is',
   calendarNextYearMissing:
     "The State Council's holiday schedule for {year} is not deployed: deadlines reaching into {year} cannot be computed. Add it to the calendar data (domain/calendar/schedules.ts or SLA_CALENDAR_FILE) once published",
   calendarYearMissing:

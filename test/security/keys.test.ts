@@ -100,6 +100,11 @@ describe('the embedded default', () => {
     expect(() => ownerIndexKeyFromConfig(production)).toThrow(/KAIBAN_OWNER_INDEX_KEY must be set in production/);
   });
 
+  it('refuses a NODE_ENV it does not know, naming it: a typo for production must not run on development secrets', () => {
+    expect(() => configFor({ NODE_ENV: 'prod' })).toThrow(/NODE_ENV/);
+    expect(configFor({ NODE_ENV: 'test' }).env.NODE_ENV).toBe('test');
+  });
+
   it('in production, refuses the public development callback secrets, shared or per agency', () => {
     const production = { NODE_ENV: 'production', KAIBAN_DATA_DIR: freshDataDir() };
     expect(() => configFor(production)).toThrow(/AGENCY_CALLBACK_SECRET .*must be set in production/);
