@@ -25,6 +25,9 @@ import {
   type TemporalProcess,
 } from '../test/helpers/processes';
 
+/** The owner index key of the benchmark's API, so that starts made without it carry the tag it would set. */
+export const BENCH_OWNER_INDEX_KEY = randomBytes(32).toString('base64url');
+
 export interface ApiProcess {
   url: string;
   process: NodeProcess;
@@ -104,6 +107,7 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
       KAIBAN_PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
       AUTH_SECRET: randomBytes(32).toString('base64url'),
       KAIBAN_CODEC_KEYS: newCodecKeySpec('bench'),
+      KAIBAN_OWNER_INDEX_KEY: BENCH_OWNER_INDEX_KEY,
       // The API benchmark floods submissions from one identity on purpose.
       RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '1000000000',
       RATE_LIMIT_SUBMISSIONS_PER_IP: '1000000000',

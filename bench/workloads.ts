@@ -12,7 +12,7 @@ import { submissionSearchAttributes } from '../infra/search-attributes';
 import { ownerTagger } from '../security/owner-index';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import type { BaselineInput } from './baseline-workflow';
-import type { BenchEnvironment } from './environment';
+import { BENCH_OWNER_INDEX_KEY, type BenchEnvironment } from './environment';
 import { sleep } from './stats';
 
 const SAMPLE: Application = JSON.parse(
@@ -40,7 +40,7 @@ export function benchApplication(options: { word?: string } = {}): Application {
 let officialCalendar: ReturnType<typeof createOfficialCalendar> | undefined;
 const calendar = () => (officialCalendar ??= createOfficialCalendar());
 /** What the API sets as KaibanOwner for the benchmark's applicant, so a start carries the same attributes. */
-const BENCH_OWNER = ownerTagger('bench-owner-index-key-of-32-characters')('bench-applicant');
+const BENCH_OWNER = ownerTagger(BENCH_OWNER_INDEX_KEY)('bench-applicant');
 
 export const newId = () => `kb-${randomUUID().replace(/-/g, '')}`;
 

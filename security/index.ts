@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import { AesGcmCodec, codecKeysFromConfig } from './codec';
 import { codecCorsOrigins } from './codec-server';
 import { createTokenVerifier, type TokenVerifier } from './jwt';
-import { ownerIndexKeyFromConfig, ownerTagger, type OwnerTag } from './owner-index';
+import { noOwnerIndex, ownerIndexKeyFromConfig, ownerTagger, type OwnerTag } from './owner-index';
 import { rateLimitsFromConfig, trustProxySetting, type RateLimits } from './rate-limit';
 
 export interface ApiSecurity {
@@ -28,6 +28,7 @@ export function apiSecurityFromConfig(config: Config): ApiSecurity {
     codecCorsOrigins: codecCorsOrigins(config),
     rateLimits: rateLimitsFromConfig(config),
     trustProxy: trustProxySetting(config.env.TRUST_PROXY),
-    ownerTag: ownerTagger(ownerIndexKeyFromConfig(config)),
+    // Only where applications carry KaibanOwner: without search attributes the key would be required and never used.
+    ownerTag: config.env.TEMPORAL_SEARCH_ATTRIBUTES ? ownerTagger(ownerIndexKeyFromConfig(config)) : noOwnerIndex,
   };
 }

@@ -160,11 +160,13 @@ describe('the SLA through the API, on a real Temporal server', () => {
     const handle = env.client.workflow.getHandle(id);
     const events = (await handle.fetchHistory()).events ?? [];
     const fieldsOf = (indexed: Record<string, unknown> | null | undefined) => Object.keys(indexed ?? {}).sort();
-    // Set by the API when it started the workflow: running, district, name, on track, the provisional deadline.
+    // Set by the API when it started the workflow: running, district, name, on track, the provisional deadline, and
+    // the submitter's digest (an applicant's own list).
     expect(fieldsOf(events[0]!.workflowExecutionStartedEventAttributes!.searchAttributes?.indexedFields)).toEqual([
       'KaibanCompanyName',
       'KaibanDistrict',
       'KaibanDueAt',
+      'KaibanOwner',
       'KaibanSlaLevel',
       'KaibanStatus',
     ]);

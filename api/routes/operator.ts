@@ -175,14 +175,14 @@ export function operatorRouter(deps: {
     }
     const { pageSize, pageToken, ...filters } = parsed.data;
     const identity = identityOf(res)!;
-    const owner = identity.role === 'applicant' ? deps.ownerTag(identity.subject) : undefined;
-    if (owner !== undefined && !searchAttributes) {
+    if (identity.role === 'applicant' && !searchAttributes) {
       throw new HttpError(
         501,
         'SEARCH_ATTRIBUTES_OFF',
         "an applicant's applications are found by Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false): each application is read at the id its submission answered",
       );
     }
+    const owner = identity.role === 'applicant' ? deps.ownerTag(identity.subject) : undefined;
     if (!searchAttributes) {
       // Only an id can be searched without the attributes: each other filter is refused by name, not answered wrong.
       const lang = languageFrom(req.headers['accept-language']);

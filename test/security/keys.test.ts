@@ -21,6 +21,7 @@ import {
   parseCodecKeys,
 } from '../../security/codec';
 import { AuthenticationError, AuthenticationUnavailableError, createTokenVerifier } from '../../security/jwt';
+import { apiSecurityFromConfig } from '../../security';
 import { ownerIndexKeyFromConfig, ownerTagger } from '../../security/owner-index';
 
 const run = promisify(execFile);
@@ -98,6 +99,20 @@ describe('the embedded default', () => {
     expect(() => createTokenVerifier(production)).toThrow(ConfigError);
     expect(() => codecKeysFromConfig(production)).toThrow(ConfigError);
     expect(() => ownerIndexKeyFromConfig(production)).toThrow(/KAIBAN_OWNER_INDEX_KEY must be set in production/);
+  });
+
+  it('in production, the API needs the owner index key only where applications carry KaibanOwner', () => {
+    const production = (searchAttributes: string) =>
+      configFor({
+        NODE_ENV: 'production',
+        KAIBAN_DATA_DIR: freshDataDir(),
+        AGENCY_CALLBACK_SECRET: 'a-callback-secret-of-this-deployment',
+        AUTH_SECRET: randomBytes(32).toString('base64url'),
+        KAIBAN_CODEC_KEYS: newCodecKeySpec('k1'),
+        TEMPORAL_SEARCH_ATTRIBUTES: searchAttributes,
+      });
+    expect(() => apiSecurityFromConfig(production('true'))).toThrow(/KAIBAN_OWNER_INDEX_KEY must be set in production/);
+    expect(() => apiSecurityFromConfig(production('false'))).not.toThrow();
   });
 
   it('refuses a NODE_ENV it does not know, naming it: a typo for production must not run on development secrets', () => {
