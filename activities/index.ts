@@ -11,6 +11,13 @@ import {
   type AgencyClient,
   type AgencyRecord,
 } from '../adapters/agency-client';
+import {
+  NotificationRefusedError,
+  NotificationUnavailableError,
+  type ApplicantNotification,
+  type NotificationClient,
+  type NotificationReceipt,
+} from '../adapters/notification-client';
 import { approvedResultProblems, describeProblems } from '../domain/agency-answers';
 import type { FilingFailureDetails, StepOutputs } from '../domain/agency-requests';
 import type { Application } from '../domain/application';
@@ -58,6 +65,8 @@ export interface ActivityDeps {
   now?: () => Date;
   /** SLA budgets, calendar and alert channels (./sla.ts); the PRODUCT.md defaults, log channel only, when absent. */
   sla?: SlaActivityDeps;
+  /** The message platform the archive step notifies the applicant through; none: the status alone tells them. */
+  notifications?: NotificationClient;
 }
 
 export interface AcceptedApplication {
@@ -109,6 +118,11 @@ export interface Dossier {
   archivedAt: string;
   /** The parts of the document the digest covers (absent before: the steps' outputs alone). */
   covers?: string[];
+  /**
+   * The message platform took the notification to the applicant (PRODUCT.md: the archive step notifies them): its id
+   * and when. Absent when no platform is configured (APPLICANT_NOTIFY_URL=off) or the materials were not in the input.
+   */
+  applicantNotified?: NotificationReceipt;
 }
 
 /**
@@ -127,6 +141,36 @@ export interface DossierInput {
 }
 
 const DOSSIER_PARTS = ['application', 'review', 'steps', 'outputs', 'audit'] as const;
+
+/** What the applicant is told once everything is done: the codes they start trading with, and the sealed dossier. */
+export function applicantNotification(
+  applicationId: string,
+  application: Application,
+  outputs: StepOutputs,
+  dossier: Pick<Dossier, 'dossierId' | 'digest'>,
+): ApplicantNotification {
+  const license = (outputs.license ?? {}) as { uscc?: unknown; licenseNumber?: unknown; eLicenseUrl?: unknown };
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const results = {
+    ...(text(license.uscc) ? { uscc: text(license.uscc) } : {}),
+    ...(text(license.licenseNumber) ? { licenseNumber: text(license.licenseNumber) } : {}),
+    ...(text(license.eLicenseUrl) ? { eLicenseUrl: text(license.eLicenseUrl) } : {}),
+  };
+  const { applicant, company } = application;
+  const code = results.uscc ? `统一社会信用代码 ${results.uscc}` : '营业执照已线下办理';
+  return {
+    notificationId: `NTF-${applicationId}`,
+    applicationId,
+    event: 'business-started',
+    to: { name: applicant.name, phone: applicant.phone, ...(applicant.email ? { email: applicant.email } : {}) },
+    message: {
+      zh: `${applicant.name}，您申办的“${company.name}”已全部办结（${code}），电子档案 ${dossier.dossierId}。`,
+      en: `${company.name} is started: every procedure is done${results.uscc ? ` (USCC ${results.uscc})` : ''}; electronic dossier ${dossier.dossierId}.`,
+    },
+    results,
+    dossier: { dossierId: dossier.dossierId, digest: dossier.digest },
+  };
+}
 
 /** `outcomeUnknown`: for a filing, whether an earlier attempt may have been carried out unanswered. */
 function refusal(err: unknown, outcomeUnknown?: boolean): never {
@@ -266,12 +310,25 @@ export function createActivities(deps: ActivityDeps) {
         archivedAt: now().toISOString(),
         covers,
       };
-      // The applicant learns it from the status (results.dossier); no message is sent from here.
       deps.logger.info(
         { applicationId: input.applicationId, dossierId: dossier.dossierId, covers },
         'dossier archived',
       );
-      return dossier;
+      if (!deps.notifications || !input.application) return dossier;
+      const notification = applicantNotification(input.applicationId, input.application, input.outputs, dossier);
+      let receipt: NotificationReceipt;
+      try {
+        receipt = await deps.notifications.notify(notification);
+      } catch (err) {
+        if (err instanceof NotificationRefusedError) throw ApplicationFailure.nonRetryable(err.message, err.name);
+        if (err instanceof NotificationUnavailableError) throw ApplicationFailure.retryable(err.message, err.name);
+        throw err;
+      }
+      deps.logger.info(
+        { applicationId: input.applicationId, notificationId: receipt.notificationId },
+        'applicant notified',
+      );
+      return { ...dossier, applicantNotified: receipt };
     },
 
     ...sla,

@@ -291,6 +291,11 @@ export const STATUS_SCHEMAS = {
                 description:
                   'What the digest seals: the materials as corrected, the review, each step and its ticket, the outputs, the audit trail (absent in dossiers sealed before: the outputs alone)',
               },
+              applicantNotified: object(
+                { notificationId: string, acceptedAt: instant },
+                ['notificationId', 'acceptedAt'],
+                "The message platform's receipt of the notification to the applicant (APPLICANT_NOTIFY_URL); absent when none is configured",
+              ),
             },
             ['dossierId', 'digest'],
           ),

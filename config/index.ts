@@ -46,6 +46,11 @@ const envSchema = z.object({
   AGENCY_FUND_URL: z.url().optional(),
   AGENCY_BANK_URL: z.url().optional(),
   AGENCY_CALLBACK_SECRET: z.string().min(MIN_CALLBACK_SECRET).default(DEV_CALLBACK_SECRETS[0]),
+  /**
+   * The city's message platform the archive step notifies the applicant through (adapters/notification-client.ts):
+   * default the simulator's, beside the agencies (`<AGENCY_BASE_URL>/notifications`); `off` sends nothing.
+   */
+  APPLICANT_NOTIFY_URL: z.union([z.literal('off'), z.url()]).optional(),
   // Undo calls run in activities of one minute (workflows/businessStartup.ts): a longer call would time out there.
   AGENCY_TIMEOUT_MS: z.coerce.number().int().positive().max(50_000).default(10_000),
   AGENCY_POLL_INITIAL_SECONDS: z.coerce.number().positive().default(30),
@@ -108,6 +113,8 @@ export interface Config {
   agencyCallbackSecrets: Record<AgencyId, string>;
   /** How long a filing may stay undecided before its step is an incident (AGENCY_SILENT_INCIDENT_HOURS). */
   agencySilenceMs: number;
+  /** Where the archive step notifies the applicant (APPLICANT_NOTIFY_URL); undefined: nowhere. */
+  applicantNotifyUrl?: string;
 }
 
 /** Polls of one filing at the longest interval before it is an incident (loadConfig). */
@@ -177,7 +184,11 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   }
   const agencySilenceMs = hours !== undefined ? hours * 3_600_000 : Math.min(DEFAULT_SILENCE_MS, longestPatienceMs);
   const publicUrl = withoutTrailingSlash(env.KAIBAN_PUBLIC_URL ?? `http://${urlHost(env.HOST)}:${env.PORT}`);
-  return { env, publicUrl, agencyUrls, agencyCallbackSecrets, agencySilenceMs };
+  const applicantNotifyUrl =
+    env.APPLICANT_NOTIFY_URL === 'off'
+      ? undefined
+      : withoutTrailingSlash(env.APPLICANT_NOTIFY_URL ?? `${withoutTrailingSlash(agencyBaseUrl)}/notifications`);
+  return { env, publicUrl, agencyUrls, agencyCallbackSecrets, agencySilenceMs, applicantNotifyUrl };
 }
 
 export const TASK_QUEUE_DEFAULT = 'kaiban';

@@ -85,6 +85,18 @@ const recordsQuerySchema = z.object({
     .optional(),
 });
 
+/** What the city's message platform takes (adapters/notification-client.ts): one message to one applicant. */
+const notificationSchema = z.object({
+  notificationId: z.string().min(1).max(200),
+  applicationId: z.string().min(1),
+  event: z.string().min(1),
+  to: z.object({ name: z.string().min(1), phone: z.string().regex(/^1[3-9]\d{9}$/), email: z.string().optional() }),
+  message: z.object({ zh: z.string().min(1), en: z.string().min(1) }),
+  results: z.record(z.string(), z.unknown()).optional(),
+  dossier: z.object({ dossierId: z.string(), digest: z.string() }).optional(),
+});
+type Notification = z.output<typeof notificationSchema> & { acceptedAt: string };
+
 function toIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []) {
   return issues.map((issue) => ({
     path: [...prefix, ...issue.path].map(String).join('.'),
@@ -335,6 +347,41 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       logger.info({ agency, ticket, status: record.status, compensation: record.compensation }, 'undone');
     }
     res.json(recordView(record));
+  });
+
+  // The city's message platform, standing in as the agencies do: it takes a notification once per Idempotency-Key (a
+  // repeat is answered as the first), and lists what it took (kept in memory).
+  const notifications = new Map<string, Notification>();
+  app.post('/notifications', (req, res) => {
+    const key = req.get('idempotency-key') ?? '';
+    if (key.length < 1 || key.length > IDEMPOTENCY_KEY_MAX) {
+      throw new HttpError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'the Idempotency-Key header is required');
+    }
+    const earlier = notifications.get(key);
+    if (earlier) {
+      res.status(200).json({ notificationId: earlier.notificationId, acceptedAt: earlier.acceptedAt });
+      return;
+    }
+    const notification = {
+      ...parseOrThrow(notificationSchema, req.body, 'notification'),
+      acceptedAt: new Date().toISOString(),
+    };
+    notifications.set(key, notification);
+    logger.info(
+      { notificationId: notification.notificationId, applicationId: notification.applicationId },
+      'notification sent to the applicant',
+    );
+    res.status(201).json({ notificationId: notification.notificationId, acceptedAt: notification.acceptedAt });
+  });
+  app.get('/notifications', (req, res) => {
+    const { applicationId } = parseOrThrow(
+      z.object({ applicationId: z.string().min(1).optional() }),
+      req.query,
+      'query',
+    );
+    res.json({
+      notifications: [...notifications.values()].filter((n) => !applicationId || n.applicationId === applicationId),
+    });
   });
 
   app.get('/records', (req, res) => {

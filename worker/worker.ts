@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
 import { recordSlaOutcome } from '../activities/sla';
 import { createAgencyClient } from '../adapters/agency-client';
+import { createNotificationClient } from '../adapters/notification-client';
 import type { Config } from '../config';
 import { criticalPathWarning, loadSlaConfig } from '../config/sla';
 import { topologicalOrder } from '../domain/steps';
@@ -71,6 +72,14 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       reviewRules: CURRENT_REVIEW_RULES,
     },
     callbackBaseUrl: config.publicUrl,
+    ...(config.applicantNotifyUrl
+      ? {
+          notifications: createNotificationClient({
+            url: config.applicantNotifyUrl,
+            timeoutMs: config.env.AGENCY_TIMEOUT_MS,
+          }),
+        }
+      : {}),
     logger: logger.child({ component: 'activities' }),
     sla: slaActivityDepsFromConfig(config, logger),
   };

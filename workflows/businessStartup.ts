@@ -1462,6 +1462,10 @@ function collectResults(status: ApplicationStatus, outputs: StepOutputs): void {
     socialSecurityNumber: outputs.social?.employerSocialSecurityNumber as string | undefined,
     fundAccountNumber: outputs.fund?.fundAccountNumber as string | undefined,
     bankAppointment: outputs.bank,
-    dossier: outputs.archive as ApplicationStatus['results']['dossier'],
+    // Only a sealed one: an archive step marked done offline (the message platform down) has the operator's note.
+    dossier:
+      typeof outputs.archive?.dossierId === 'string'
+        ? (outputs.archive as ApplicationStatus['results']['dossier'])
+        : undefined,
   };
 }
