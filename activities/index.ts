@@ -120,9 +120,12 @@ export interface Dossier {
   covers?: string[];
   /**
    * The message platform took the notification to the applicant (PRODUCT.md: the archive step notifies them): its id
-   * and when. Absent when no platform is configured (APPLICANT_NOTIFY_URL=off) or the materials were not in the input.
+   * and when. Absent when no platform is configured (APPLICANT_NOTIFY_URL) or the workflow that scheduled the archive
+   * predates the materials in its input (nobody to notify).
    */
   applicantNotified?: NotificationReceipt;
+  /** The platform refused the notification itself (a mobile number it cannot send to): why, scrubbed. */
+  notificationRefused?: string;
 }
 
 /**
@@ -147,7 +150,7 @@ export function applicantNotification(
   applicationId: string,
   application: Application,
   outputs: StepOutputs,
-  dossier: Pick<Dossier, 'dossierId' | 'digest'>,
+  dossier: Pick<Dossier, 'dossierId'>,
 ): ApplicantNotification {
   const license = (outputs.license ?? {}) as { uscc?: unknown; licenseNumber?: unknown; eLicenseUrl?: unknown };
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
@@ -168,7 +171,7 @@ export function applicantNotification(
       en: `${company.name} is started: every procedure is done${results.uscc ? ` (USCC ${results.uscc})` : ''}; electronic dossier ${dossier.dossierId}.`,
     },
     results,
-    dossier: { dossierId: dossier.dossierId, digest: dossier.digest },
+    dossier: { dossierId: dossier.dossierId },
   };
 }
 
@@ -320,7 +323,11 @@ export function createActivities(deps: ActivityDeps) {
       try {
         receipt = await deps.notifications.notify(notification);
       } catch (err) {
-        if (err instanceof NotificationRefusedError) throw ApplicationFailure.nonRetryable(err.message, err.name);
+        if (err instanceof NotificationRefusedError) {
+          // Sending it again changes nothing: the dossier is sealed, and says so (an operator tells the applicant).
+          deps.logger.error({ applicationId: input.applicationId, err }, 'the applicant could not be notified');
+          return { ...dossier, notificationRefused: err.message };
+        }
         if (err instanceof NotificationUnavailableError) throw ApplicationFailure.retryable(err.message, err.name);
         throw err;
       }

@@ -294,8 +294,13 @@ export const STATUS_SCHEMAS = {
               applicantNotified: object(
                 { notificationId: string, acceptedAt: instant },
                 ['notificationId', 'acceptedAt'],
-                "The message platform's receipt of the notification to the applicant (APPLICANT_NOTIFY_URL); absent when none is configured",
+                "The message platform's receipt of the notification to the applicant (APPLICANT_NOTIFY_URL); absent when none is configured, when it refused the notification, or for an application whose workflow predates the notification",
               ),
+              notificationRefused: {
+                ...string,
+                description:
+                  'The message platform refused the notification itself (a mobile number it cannot send to): its answer, scrubbed. The dossier is sealed all the same; an operator tells the applicant',
+              },
             },
             ['dossierId', 'digest'],
           ),

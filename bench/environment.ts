@@ -103,6 +103,8 @@ export async function startBenchEnvironment(options: { log?: (line: string) => v
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_SEARCH_ATTRIBUTES: 'true',
       AGENCY_BASE_URL: simulator.url,
+      // Kaiban notifies each applicant at the archive step: a cost the baseline does not have, measured as deployed.
+      APPLICANT_NOTIFY_URL: `${simulator.url}/notifications`,
       AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
       KAIBAN_PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
       AUTH_SECRET: randomBytes(32).toString('base64url'),

@@ -47,8 +47,9 @@ const envSchema = z.object({
   AGENCY_BANK_URL: z.url().optional(),
   AGENCY_CALLBACK_SECRET: z.string().min(MIN_CALLBACK_SECRET).default(DEV_CALLBACK_SECRETS[0]),
   /**
-   * The city's message platform the archive step notifies the applicant through (adapters/notification-client.ts):
-   * default the simulator's, beside the agencies (`<AGENCY_BASE_URL>/notifications`); `off` sends nothing.
+   * The city's message platform the archive step notifies the applicant through (adapters/notification-client.ts);
+   * `off` sends nothing. Unset: the simulator's on this machine while it stands in for every agency (no AGENCY_*URL
+   * set, as `npm start` runs), else none — personal data go to no address nobody configured.
    */
   APPLICANT_NOTIFY_URL: z.union([z.literal('off'), z.url()]).optional(),
   // Undo calls run in activities of one minute (workflows/businessStartup.ts): a longer call would time out there.
@@ -184,10 +185,17 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   }
   const agencySilenceMs = hours !== undefined ? hours * 3_600_000 : Math.min(DEFAULT_SILENCE_MS, longestPatienceMs);
   const publicUrl = withoutTrailingSlash(env.KAIBAN_PUBLIC_URL ?? `http://${urlHost(env.HOST)}:${env.PORT}`);
+  const localSimulator = Object.entries(source).every(
+    ([name, value]) => value === undefined || !/^AGENCY_([A-Z]+_)?URL$/.test(name),
+  );
   const applicantNotifyUrl =
     env.APPLICANT_NOTIFY_URL === 'off'
       ? undefined
-      : withoutTrailingSlash(env.APPLICANT_NOTIFY_URL ?? `${withoutTrailingSlash(agencyBaseUrl)}/notifications`);
+      : env.APPLICANT_NOTIFY_URL !== undefined
+        ? withoutTrailingSlash(env.APPLICANT_NOTIFY_URL)
+        : localSimulator
+          ? `http://127.0.0.1:${env.SIMULATOR_PORT}/notifications`
+          : undefined;
   return { env, publicUrl, agencyUrls, agencyCallbackSecrets, agencySilenceMs, applicantNotifyUrl };
 }
 

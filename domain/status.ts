@@ -138,7 +138,16 @@ export interface ApplicationResults {
   socialSecurityNumber?: string;
   fundAccountNumber?: string;
   bankAppointment?: unknown;
-  dossier?: { dossierId: string; digest: string; archivedAt: string };
+  dossier?: {
+    dossierId: string;
+    digest: string;
+    archivedAt: string;
+    covers?: string[];
+    /** The message platform's receipt of the notification to the applicant (activities/index.ts Dossier). */
+    applicantNotified?: { notificationId: string; acceptedAt: string };
+    /** Why the platform refused it. */
+    notificationRefused?: string;
+  };
 }
 
 export interface ApplicationStatus {

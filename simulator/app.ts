@@ -15,6 +15,7 @@ import {
   type SimulatorConfig,
   type SimulatorConfigInput,
 } from './config';
+import { maskPersonalData } from '../observability/logger';
 import { createSimulatorLogger } from './logger';
 import {
   COMPENSATIONS,
@@ -93,7 +94,7 @@ const notificationSchema = z.object({
   to: z.object({ name: z.string().min(1), phone: z.string().regex(/^1[3-9]\d{9}$/), email: z.string().optional() }),
   message: z.object({ zh: z.string().min(1), en: z.string().min(1) }),
   results: z.record(z.string(), z.unknown()).optional(),
-  dossier: z.object({ dossierId: z.string(), digest: z.string() }).optional(),
+  dossier: z.object({ dossierId: z.string() }).optional(),
 });
 type Notification = z.output<typeof notificationSchema> & { acceptedAt: string };
 
@@ -352,6 +353,8 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
   // The city's message platform, standing in as the agencies do: it takes a notification once per Idempotency-Key (a
   // repeat is answered as the first), and lists what it took (kept in memory).
   const notifications = new Map<string, Notification>();
+  /** The most it keeps (in arrival order, the oldest forgotten first): a long `npm start` must not grow for ever. */
+  const NOTIFICATIONS_KEPT = 100_000;
   app.post('/notifications', (req, res) => {
     const key = req.get('idempotency-key') ?? '';
     if (key.length < 1 || key.length > IDEMPOTENCY_KEY_MAX) {
@@ -367,6 +370,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       acceptedAt: new Date().toISOString(),
     };
     notifications.set(key, notification);
+    if (notifications.size > NOTIFICATIONS_KEPT) notifications.delete(notifications.keys().next().value!);
     logger.info(
       { notificationId: notification.notificationId, applicationId: notification.applicationId },
       'notification sent to the applicant',
@@ -379,8 +383,19 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       req.query,
       'query',
     );
+    // As the records are shown: the mobile number and e-mail masked, the message scrubbed.
     res.json({
-      notifications: [...notifications.values()].filter((n) => !applicationId || n.applicationId === applicationId),
+      notifications: [...notifications.values()]
+        .filter((n) => !applicationId || n.applicationId === applicationId)
+        .map((n) => ({
+          ...n,
+          to: {
+            ...n.to,
+            phone: maskPersonalData(n.to.phone),
+            ...(n.to.email ? { email: maskPersonalData(n.to.email) } : {}),
+          },
+          message: { zh: maskPersonalData(n.message.zh), en: maskPersonalData(n.message.en) },
+        })),
     });
   });
 

@@ -1,9 +1,11 @@
 /**
  * The archive step notifies the applicant through the city's message platform (PRODUCT.md: "notify the applicant"),
  * here the simulator's `POST /notifications`: once per application, with the codes they start trading with and the
- * sealed dossier. A platform that cannot be reached makes the archive step an incident, as an agency would. Dev
- * server, real simulator, real HTTP.
+ * sealed dossier. A platform that cannot be reached makes the archive step an incident, as an agency would; one that
+ * refuses the notification itself leaves the dossier sealed, saying why. Dev server, real simulator, real HTTP.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
 import { authHeaders } from './helpers/auth';
@@ -39,7 +41,7 @@ interface Sent {
   to: { name: string; phone: string; email?: string };
   message: { zh: string; en: string };
   results: { uscc?: string; licenseNumber?: string };
-  dossier: { dossierId: string; digest: string };
+  dossier: { dossierId: string };
   acceptedAt: string;
 }
 
@@ -58,12 +60,14 @@ it('when an application completes, then its applicant is notified once, with the
   const applicant = sampleApplication().applicant;
   const sent = await notificationsOf(handle.workflowId);
   expect(sent).toHaveLength(1);
+  // The platform's list shows the mobile number and e-mail masked, as the simulator's records do.
   expect(sent[0]).toMatchObject({
     notificationId: `NTF-${handle.workflowId}`,
-    to: { name: applicant.name, phone: applicant.phone, email: applicant.email },
+    to: { name: applicant.name, phone: '138****0001', email: 'z***@example.com' },
     results: { uscc: status.results.uscc, licenseNumber: status.results.licenseNumber },
-    dossier: { dossierId: status.results.dossier!.dossierId, digest: status.results.dossier!.digest },
+    dossier: { dossierId: status.results.dossier!.dossierId },
   });
+  expect(applicant.phone).toBe('13807910001');
   expect(sent[0]!.message.zh).toContain(`统一社会信用代码 ${status.results.uscc}`);
   expect(sent[0]!.message.en).toContain(status.results.dossier!.dossierId);
   // The archive step says so, with the platform's own receipt.
@@ -82,23 +86,59 @@ it('when an application completes, then its applicant is notified once, with the
   expect(await notificationsOf(handle.workflowId)).toHaveLength(1);
 });
 
-it('when the message platform cannot be reached, then the archive step is an incident an operator can mark done offline', async () => {
+it('when the message platform cannot be reached, then the archive step is an incident that a retry ends once it answers; it cannot be skipped', async () => {
   const handle = await startApplication(env.client, { taskQueue: unreachable.taskQueue });
   const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:archive'), 60_000);
   expect(archive(incident)).toMatchObject({
     state: 'incident',
     error: { code: 'STEP_INCIDENT', message: expect.stringContaining('message platform is unreachable') },
   });
-  const res = await fetch(`${unreachable.api.url}/v1/applications/${handle.workflowId}/steps/archive/skip`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-    body: JSON.stringify({ reason: '已电话通知申请人' }),
-  });
-  expect(res.status).toBe(200);
+  // Not the platform's address: a token in it would be in every incident's message.
+  expect(archive(incident).error!.message).not.toContain('/notifications');
+  const act = async (verb: 'retry' | 'skip') =>
+    fetch(`${unreachable.api.url}/v1/applications/${handle.workflowId}/steps/archive/${verb}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+      body: JSON.stringify({ reason: '已电话通知申请人' }),
+    });
+  // Done offline, the application would end without its sealed dossier.
+  const skipped = await act('skip');
+  expect(skipped.status).toBe(409);
+  expect(((await skipped.json()) as { error: { code: string } }).error.code).toBe('ARCHIVE_NOT_OFFLINE');
+  // The platform is back (the worker now reaches it): a retry seals the dossier and notifies.
+  await unreachable.redeployWorker({ APPLICANT_NOTIFY_URL: `${unreachable.simulator.url}/notifications` });
+  expect((await act('retry')).status).toBe(200);
   const status = (await handle.result()) as ApplicationStatus;
   expect(status.status).toBe('completed');
-  expect(archive(status)).toMatchObject({ state: 'skipped', output: { reason: '已电话通知申请人' } });
-  // No sealed dossier to show: the results say none (they showed the operator's note as one).
-  expect(status.results.dossier).toBeUndefined();
   expect(schemaProblems('ApplicationStatus', status)).toEqual([]);
+  expect(status.results.dossier).toMatchObject({ applicantNotified: { notificationId: `NTF-${handle.workflowId}` } });
+  const sent = await fetch(`${unreachable.simulator.url}/notifications?applicationId=${handle.workflowId}`);
+  expect(((await sent.json()) as { notifications: Sent[] }).notifications).toHaveLength(1);
+});
+
+it('when the message platform refuses the notification itself, then the dossier is sealed all the same and says why, scrubbed', async () => {
+  const platform = createServer((req, res) => {
+    req.resume();
+    res.writeHead(422, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'UNREACHABLE_NUMBER', message: '无法向 13807910001 发送短信' } }));
+  });
+  await new Promise<void>((resolve) => platform.listen(0, '127.0.0.1', resolve));
+  const refusing = await startStack(env, {
+    env: { APPLICANT_NOTIFY_URL: `http://127.0.0.1:${(platform.address() as AddressInfo).port}/notifications` },
+  });
+  try {
+    const handle = await startApplication(env.client, { taskQueue: refusing.taskQueue });
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(status.results.dossier).toMatchObject({ dossierId: `DOS-${handle.workflowId}` });
+    expect(status.results.dossier!.applicantNotified).toBeUndefined();
+    const refused = (archive(status).output as { notificationRefused?: string }).notificationRefused;
+    expect(refused).toContain('refused the notification with 422');
+    expect(refused).toContain('138****0001');
+    expect(refused).not.toContain('13807910001');
+    expect(schemaProblems('ApplicationStatus', status)).toEqual([]);
+  } finally {
+    await refusing.close();
+    await new Promise((resolve) => platform.close(resolve));
+  }
 });

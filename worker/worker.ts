@@ -57,6 +57,11 @@ export function installTemporalRuntime(logger: Logger): void {
 }
 
 export function activityDepsFromConfig(config: Config, logger: Logger): ActivityDeps {
+  if (!config.applicantNotifyUrl && config.env.APPLICANT_NOTIFY_URL !== 'off') {
+    logger.warn(
+      'applicants are not notified when their business is started: set APPLICANT_NOTIFY_URL to the message platform (or to off)',
+    );
+  }
   return {
     agencies: createAgencyClient({ urls: config.agencyUrls, timeoutMs: config.env.AGENCY_TIMEOUT_MS }),
     settings: {

@@ -628,6 +628,13 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             `step ${input.step} was done offline: undo it there, then mark it undone (skip)`,
           );
         }
+        if (input.action === 'skip' && input.step === 'archive' && !undoIncident) {
+          // Done offline, the application would end without its sealed dossier (存档零纸件).
+          rejectAction(
+            'ARCHIVE_NOT_OFFLINE',
+            'the dossier is sealed online only: retry the archive step once the message platform answers (or after setting APPLICANT_NOTIFY_URL=off)',
+          );
+        }
         if (input.action === 'skip') {
           requireReason(input);
           // What the steps after it file with (domain/offline-outputs.ts); an undo done offline brings nothing.
@@ -1462,9 +1469,9 @@ function collectResults(status: ApplicationStatus, outputs: StepOutputs): void {
     socialSecurityNumber: outputs.social?.employerSocialSecurityNumber as string | undefined,
     fundAccountNumber: outputs.fund?.fundAccountNumber as string | undefined,
     bankAppointment: outputs.bank,
-    // Only a sealed one: an archive step marked done offline (the message platform down) has the operator's note.
+    // Only a sealed one: an archive step marked done offline (in histories from before ARCHIVE_NOT_OFFLINE) has none.
     dossier:
-      typeof outputs.archive?.dossierId === 'string'
+      typeof outputs.archive?.dossierId === 'string' && typeof outputs.archive.digest === 'string'
         ? (outputs.archive as ApplicationStatus['results']['dossier'])
         : undefined,
   };

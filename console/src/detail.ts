@@ -776,7 +776,8 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     error && !waiting ? h('p', { class: 'error-text' }, `${error.code}: ${error.message}`) : null,
     // A step done offline is undone offline: nothing to retry at the agency.
     error?.code === 'UNDO_OFFLINE' ? null : h('div', { class: 'buttons' }, retry),
-    skip,
+    // The dossier is sealed online only (ARCHIVE_NOT_OFFLINE): nothing to mark done offline.
+    step.id === 'archive' && !undo ? null : skip,
   );
 }
 

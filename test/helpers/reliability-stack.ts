@@ -87,6 +87,7 @@ export async function startReliabilityStack(
       TEMPORAL_TASK_QUEUE: taskQueue,
       TEMPORAL_SEARCH_ATTRIBUTES: 'true',
       AGENCY_BASE_URL: simulator.url,
+      APPLICANT_NOTIFY_URL: `${simulator.url}/notifications`,
       AGENCY_CALLBACK_SECRET: CALLBACK_SECRET,
       KAIBAN_PUBLIC_URL: apiUrl,
       PORT: String(apiPort),

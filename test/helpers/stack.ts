@@ -70,6 +70,8 @@ export async function startStack(
       RATE_LIMIT_SUBMISSIONS_PER_IDENTITY: '100000',
       RATE_LIMIT_SUBMISSIONS_PER_IP: '100000',
       RATE_LIMIT_REQUESTS_PER_IDENTITY: '1000000',
+      // The simulator stands in for the city's message platform too (a test may point elsewhere, or turn it off).
+      APPLICANT_NOTIFY_URL: `${simulator.url}/notifications`,
       ...options.env,
       PORT: '0',
       TEMPORAL_TASK_QUEUE: taskQueue,

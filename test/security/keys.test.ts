@@ -185,6 +185,24 @@ describe('agency addresses', () => {
     expect(ipv6('0.0.0.0')).toBe('http://127.0.0.1:3000');
   });
 
+  it("notify applicants through the simulator's platform only while it stands in for every agency, or where told", () => {
+    const none = { AGENCY_BASE_URL: undefined, AGENCY_TAX_URL: undefined, APPLICANT_NOTIFY_URL: undefined };
+    expect(configFor({ ...none, SIMULATOR_PORT: '4100' }).applicantNotifyUrl).toBe(
+      'http://127.0.0.1:4100/notifications',
+    );
+    // Real agencies: personal data go to no address nobody configured.
+    expect(
+      configFor({ ...none, AGENCY_BASE_URL: 'https://agencies.example.gov.cn' }).applicantNotifyUrl,
+    ).toBeUndefined();
+    expect(configFor({ ...none, AGENCY_TAX_URL: 'https://tax.example.gov.cn' }).applicantNotifyUrl).toBeUndefined();
+    const told = { ...none, AGENCY_BASE_URL: 'https://agencies.example.gov.cn' };
+    expect(configFor({ ...told, APPLICANT_NOTIFY_URL: 'https://msg.example.gov.cn/v1/' }).applicantNotifyUrl).toBe(
+      'https://msg.example.gov.cn/v1',
+    );
+    expect(configFor({ ...none, APPLICANT_NOTIFY_URL: 'off' }).applicantNotifyUrl).toBeUndefined();
+    expect(() => configFor({ APPLICANT_NOTIFY_URL: 'nowhere' })).toThrow(/APPLICANT_NOTIFY_URL/);
+  });
+
   it('take a variable set but empty (an .env placeholder) as unset, not as port 0 or an empty address', () => {
     const config = configFor({ PORT: '', SIMULATOR_PORT: '', AGENCY_BASE_URL: '', AGENCY_BANK_URL: '', HOST: '' });
     expect(config.env.PORT).toBe(3000);
