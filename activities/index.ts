@@ -152,13 +152,12 @@ export function applicantNotification(
   outputs: StepOutputs,
   dossier: Pick<Dossier, 'dossierId'>,
 ): ApplicantNotification {
-  const license = (outputs.license ?? {}) as { uscc?: unknown; licenseNumber?: unknown; eLicenseUrl?: unknown };
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  const results = {
-    ...(text(license.uscc) ? { uscc: text(license.uscc) } : {}),
-    ...(text(license.licenseNumber) ? { licenseNumber: text(license.licenseNumber) } : {}),
-    ...(text(license.eLicenseUrl) ? { eLicenseUrl: text(license.eLicenseUrl) } : {}),
-  };
+  const license: Record<string, unknown> = outputs.license ?? {};
+  const results: ApplicantNotification['results'] = Object.fromEntries(
+    (['uscc', 'licenseNumber', 'eLicenseUrl'] as const).flatMap((k) =>
+      typeof license[k] === 'string' ? [[k, license[k]]] : [],
+    ),
+  );
   const { applicant, company } = application;
   const code = results.uscc ? `统一社会信用代码 ${results.uscc}` : '营业执照已线下办理';
   return {

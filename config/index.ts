@@ -149,9 +149,12 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   const agencyUrls = {} as Record<AgencyId, string>;
   const agencyCallbackSecrets = {} as Record<AgencyId, string>;
   const agencyBaseUrl = env.AGENCY_BASE_URL ?? `http://127.0.0.1:${env.SIMULATOR_PORT}`;
+  // Whether the simulator on this machine stands in for every agency (the default notification platform follows it).
+  let everyAgencyLocal = env.AGENCY_BASE_URL === undefined;
   for (const agency of AGENCY_IDS) {
     const key = agency.toUpperCase();
     const override = source[`AGENCY_${key}_URL`];
+    if (override !== undefined) everyAgencyLocal = false;
     agencyUrls[agency] = withoutTrailingSlash(override ?? `${withoutTrailingSlash(agencyBaseUrl)}/agencies/${agency}`);
     const own = given[`AGENCY_${key}_CALLBACK_SECRET`];
     // Set but empty (a placeholder left in an .env file) would be an HMAC key anyone can sign with.
@@ -185,15 +188,12 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   }
   const agencySilenceMs = hours !== undefined ? hours * 3_600_000 : Math.min(DEFAULT_SILENCE_MS, longestPatienceMs);
   const publicUrl = withoutTrailingSlash(env.KAIBAN_PUBLIC_URL ?? `http://${urlHost(env.HOST)}:${env.PORT}`);
-  const localSimulator = Object.entries(source).every(
-    ([name, value]) => value === undefined || !/^AGENCY_([A-Z]+_)?URL$/.test(name),
-  );
   const applicantNotifyUrl =
     env.APPLICANT_NOTIFY_URL === 'off'
       ? undefined
       : env.APPLICANT_NOTIFY_URL !== undefined
         ? withoutTrailingSlash(env.APPLICANT_NOTIFY_URL)
-        : localSimulator
+        : everyAgencyLocal
           ? `http://127.0.0.1:${env.SIMULATOR_PORT}/notifications`
           : undefined;
   return { env, publicUrl, agencyUrls, agencyCallbackSecrets, agencySilenceMs, applicantNotifyUrl };

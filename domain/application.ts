@@ -47,9 +47,12 @@ const idNumber = z
   })
   .meta({ description: 'Resident identity card number (GB 11643-1999, 18 characters)', example: '360102199003071236' });
 
+/** A mainland mobile number: 11 digits, 1 then 3–9 (the applicant's, and whom the message platform can reach). */
+export const MOBILE_NUMBER = /^1[3-9]\d{9}$/;
+
 const mobilePhone = z
   .string()
-  .refine((v) => /^1[3-9]\d{9}$/.test(v), rule('PHONE_INVALID'))
+  .refine((v) => MOBILE_NUMBER.test(v), rule('PHONE_INVALID'))
   .meta({ description: 'Mainland mobile number, 11 digits', example: '13807910001' });
 
 const yuan = z.number().int().positive().max(100_000_000_000);

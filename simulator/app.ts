@@ -15,6 +15,7 @@ import {
   type SimulatorConfig,
   type SimulatorConfigInput,
 } from './config';
+import { MOBILE_NUMBER } from '../domain/application';
 import { maskPersonalData } from '../observability/logger';
 import { createSimulatorLogger } from './logger';
 import {
@@ -91,7 +92,7 @@ const notificationSchema = z.object({
   notificationId: z.string().min(1).max(200),
   applicationId: z.string().min(1),
   event: z.string().min(1),
-  to: z.object({ name: z.string().min(1), phone: z.string().regex(/^1[3-9]\d{9}$/), email: z.string().optional() }),
+  to: z.object({ name: z.string().min(1), phone: z.string().regex(MOBILE_NUMBER), email: z.string().optional() }),
   message: z.object({ zh: z.string().min(1), en: z.string().min(1) }),
   results: z.record(z.string(), z.unknown()).optional(),
   dossier: z.object({ dossierId: z.string() }).optional(),
@@ -351,7 +352,8 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
   });
 
   // The city's message platform, standing in as the agencies do: it takes a notification once per Idempotency-Key (a
-  // repeat is answered as the first), and lists what it took (kept in memory).
+  // repeat is answered as the first), and lists what it took. Kept in memory, and as the records keep no payload, with
+  // the mobile number and e-mail masked and the message scrubbed: the stand-in sends nothing.
   const notifications = new Map<string, Notification>();
   /** The most it keeps (in arrival order, the oldest forgotten first): a long `npm start` must not grow for ever. */
   const NOTIFICATIONS_KEPT = 100_000;
@@ -365,8 +367,15 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       res.status(200).json({ notificationId: earlier.notificationId, acceptedAt: earlier.acceptedAt });
       return;
     }
-    const notification = {
-      ...parseOrThrow(notificationSchema, req.body, 'notification'),
+    const taken = parseOrThrow(notificationSchema, req.body, 'notification');
+    const notification: Notification = {
+      ...taken,
+      to: {
+        ...taken.to,
+        phone: maskPersonalData(taken.to.phone),
+        ...(taken.to.email ? { email: maskPersonalData(taken.to.email) } : {}),
+      },
+      message: { zh: maskPersonalData(taken.message.zh), en: maskPersonalData(taken.message.en) },
       acceptedAt: new Date().toISOString(),
     };
     notifications.set(key, notification);
@@ -383,19 +392,8 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       req.query,
       'query',
     );
-    // As the records are shown: the mobile number and e-mail masked, the message scrubbed.
     res.json({
-      notifications: [...notifications.values()]
-        .filter((n) => !applicationId || n.applicationId === applicationId)
-        .map((n) => ({
-          ...n,
-          to: {
-            ...n.to,
-            phone: maskPersonalData(n.to.phone),
-            ...(n.to.email ? { email: maskPersonalData(n.to.email) } : {}),
-          },
-          message: { zh: maskPersonalData(n.message.zh), en: maskPersonalData(n.message.en) },
-        })),
+      notifications: [...notifications.values()].filter((n) => !applicationId || n.applicationId === applicationId),
     });
   });
 

@@ -376,8 +376,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const decidedInIncident = new Map<StepId, string>();
   /** How many waits for an operator's action each step has (operatorAction). */
   const incidentWaiters = new Map<StepId, number>();
-  /** Steps waiting for their agency's decision that an operator may act on (ACT_ON_AGENCY_WAIT). */
-  const waitingOnAgency = new Set<StepId>();
   /**
    * Steps whose action (in incidentActions) was accepted while they waited for their agency, not for an incident: only
    * these end the wait. Histories from before 2a66038 may hold an action kept for a step's next incident; it must not.
@@ -427,6 +425,17 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
    */
   async function operatorAction(id: StepId): Promise<StepActionInput> {
     return (await operatorActionUnless(id, () => false))!;
+  }
+
+  /**
+   * Whether an action on step `id` answers an incident someone waits on (the step's own, or its undo's), or else the
+   * step's wait for its agency (ACT_ON_AGENCY_WAIT: `steps[].waitingSince` set), or nothing.
+   */
+  function actionAnswers(id: StepId): 'incident' | 'wait' | undefined {
+    const undoIncident = status.compensations.some((c) => c.step === id && c.state === 'incident');
+    const step = status.steps.find((s) => s.id === id);
+    if ((undoIncident || step?.state === 'incident') && (incidentWaiters.get(id) ?? 0) > 0) return 'incident';
+    return step?.waitingSince !== undefined ? 'wait' : undefined;
   }
 
   /** The action an operator sent for step `id` while it waited for its agency (ACT_ON_AGENCY_WAIT). */
@@ -598,9 +607,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       // The audit trail tells a step done offline from an undo done offline (`skip_undo`), and retries alike.
       const undoIncident = status.compensations.some((c) => c.step === input.step && c.state === 'incident');
       // Taken for a wait on the agency, not for an incident someone waits on (as the validator decided).
-      const step = status.steps.find((s) => s.id === input.step);
-      const forIncident = (undoIncident || step?.state === 'incident') && (incidentWaiters.get(input.step) ?? 0) > 0;
-      if (!forIncident && waitingOnAgency.has(input.step)) actedWhileWaiting.add(input.step);
+      if (actionAnswers(input.step) === 'wait') actedWhileWaiting.add(input.step);
       return record(undoIncident ? `${input.action}_undo` : input.action, input, { step: input.step });
     },
     {
@@ -609,14 +616,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // An undo in an incident is answered while the application ends (it cannot end before).
         const undoIncident = status.compensations.find((c) => c.step === input.step && c.state === 'incident');
         if (!undoIncident) requireRunning(input);
-        const step = status.steps.find((s) => s.id === input.step);
         // Only while someone waits for the action: a license retried while its owed name is reserved stays `incident`
         // with its action taken, and a second action would have been kept for the next incident of that step (an undo
         // the agency refuses, answered by an action meant for something else). Not run on replay: no patch.
-        const awaited = (incidentWaiters.get(input.step) ?? 0) > 0;
         // Or while it waits for its agency's decision (ACT_ON_AGENCY_WAIT): a retry asks again, a skip is done offline.
-        const inIncident = (undoIncident || step?.state === 'incident') && awaited;
-        if ((!inIncident && !waitingOnAgency.has(input.step)) || incidentActions.has(input.step)) {
+        if (actionAnswers(input.step) === undefined || incidentActions.has(input.step)) {
           rejectAction(
             'STEP_NOT_IN_INCIDENT',
             `step ${input.step} is neither in an incident nor waiting for its agency's decision`,
@@ -713,18 +717,18 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     };
     /** An operator's retry or skip, accepted while this wait ran (ACT_ON_AGENCY_WAIT): it wins over what comes after. */
     const acted = () => actionable && actedWhileWaiting.has(step.id);
-    const actedOn = () =>
-      new AgencySilent(
+    /** Ends the wait as the incident the action answers, once one was accepted. */
+    const throwIfActed = () => {
+      if (!acted() || !patched(ACT_ON_AGENCY_WAIT)) return;
+      throw new AgencySilent(
         `${agency} had not decided filing ${ticket} in ${duration(Date.now() - waitingSince)} when an operator ` +
           (incidentActions.get(step.id)?.action === 'skip' ? 'marked it done offline' : 'asked again'),
         step.id,
         ticket,
         true,
       );
-    if (actionable) {
-      waitingOnAgency.add(step.id);
-      step.waitingSince = nowIso();
-    }
+    };
+    if (actionable) step.waitingSince = nowIso();
     try {
       for (;;) {
         const woken = await condition(
@@ -733,7 +737,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         );
         // The operator's action wins over a decision that came with it: accepted, it is carried out (a retry files again
         // and meets the decision under the same key; a skip withdraws the filing).
-        if (acted() && patched(ACT_ON_AGENCY_WAIT)) throw actedOn();
+        throwIfActed();
         if (woken) {
           // Histories from before took the latest decision of the ticket, whatever step it named.
           const decision = ownStepOr(decisions.get(key), decisionsByTicket.get(ticket));
@@ -748,7 +752,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         try {
           // An action accepted while the poll runs is carried out when it returns, whatever it brings.
           const polled = await agencyActivities.pollAgencyRequest({ agency, ticket, step: step.id });
-          if (acted() && patched(ACT_ON_AGENCY_WAIT)) throw actedOn();
+          throwIfActed();
           pollFailures = 0;
           reached();
           if (polled.status !== 'pending') {
@@ -757,7 +761,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           }
         } catch (err) {
           if (err instanceof AgencySilent) throw err;
-          if (acted() && !isCancellation(err) && patched(ACT_ON_AGENCY_WAIT)) throw actedOn();
+          if (!isCancellation(err)) throwIfActed();
           // The agency did not answer the poll (its retries ran out): the callback may still come. Not a refusal.
           const unreachable =
             err instanceof ActivityFailure &&
@@ -790,10 +794,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       }
       throw err;
     } finally {
-      if (actionable) {
-        waitingOnAgency.delete(step.id);
-        step.waitingSince = undefined;
-      }
+      if (actionable) step.waitingSince = undefined;
     }
   }
 
