@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
 import { authHeaders } from './helpers/auth';
-import { sampleApplication, startApplication } from './helpers/fixtures';
+import { freshApplication, sampleApplication, startApplication } from './helpers/fixtures';
 import { freePort } from './helpers/processes';
 import { schemaProblems } from './helpers/openapi';
 import { startStack, type Stack } from './helpers/stack';
@@ -86,8 +86,16 @@ it('when an application completes, then its applicant is notified once, with the
   expect(await notificationsOf(handle.workflowId)).toHaveLength(1);
 });
 
-it('when the message platform cannot be reached, then the archive step is an incident that a retry ends once it answers; it cannot be skipped', async () => {
-  const handle = await startApplication(env.client, { taskQueue: unreachable.taskQueue });
+it('when the message platform cannot be reached, then the archive step is an incident that a retry ends once it answers; it cannot be skipped, and the started business is no longer withdrawn or aborted', async () => {
+  // Submitted by an applicant through the API, so that she may withdraw it.
+  const applicant = await authHeaders('applicant');
+  const submitted = await fetch(`${unreachable.api.url}/v1/applications`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...applicant },
+    body: JSON.stringify(freshApplication()),
+  });
+  expect(submitted.status).toBe(202);
+  const handle = env.client.workflow.getHandle(((await submitted.json()) as { id: string }).id);
   const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:archive'), 60_000);
   expect(archive(incident)).toMatchObject({
     state: 'incident',
@@ -95,23 +103,43 @@ it('when the message platform cannot be reached, then the archive step is an inc
   });
   // Not the platform's address: a token in it would be in every incident's message.
   expect(archive(incident).error!.message).not.toContain('/notifications');
-  const act = async (verb: 'retry' | 'skip') =>
-    fetch(`${unreachable.api.url}/v1/applications/${handle.workflowId}/steps/archive/${verb}`, {
+  // Sealed before the notification: the dossier shows while the applicant is yet to be told.
+  expect(incident.results.dossier).toMatchObject({ dossierId: `DOS-${handle.workflowId}` });
+  expect(incident.results.dossier).not.toHaveProperty('applicantNotified');
+  const post = async (path: string, headers: Record<string, string>, reason = '已电话通知申请人') =>
+    fetch(`${unreachable.api.url}/v1/applications/${handle.workflowId}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-      body: JSON.stringify({ reason: '已电话通知申请人' }),
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ reason }),
     });
+  const codeOf = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+  const operator = await authHeaders('operator');
+  // Every procedure is done: a withdrawal or an abort now would revoke a license the applicant is being told of.
+  for (const [path, headers] of [
+    ['/withdraw', applicant],
+    ['/abort', operator],
+  ] as const) {
+    const refused = await post(path, headers, '不办了');
+    expect(refused.status).toBe(409);
+    expect(await codeOf(refused)).toBe('BUSINESS_STARTED');
+  }
   // Done offline, the application would end without its sealed dossier.
-  const skipped = await act('skip');
+  const skipped = await post('/steps/archive/skip', operator);
   expect(skipped.status).toBe(409);
-  expect(((await skipped.json()) as { error: { code: string } }).error.code).toBe('ARCHIVE_NOT_OFFLINE');
-  // The platform is back (the worker now reaches it): a retry seals the dossier and notifies.
+  expect(await codeOf(skipped)).toBe('ARCHIVE_NOT_OFFLINE');
+  // The platform is back (the worker now reaches it): a retry notifies, under the dossier sealed before.
   await unreachable.redeployWorker({ APPLICANT_NOTIFY_URL: `${unreachable.simulator.url}/notifications` });
-  expect((await act('retry')).status).toBe(200);
+  expect((await post('/steps/archive/retry', operator)).status).toBe(200);
   const status = (await handle.result()) as ApplicationStatus;
   expect(status.status).toBe('completed');
+  expect(status.compensations).toEqual([]);
   expect(schemaProblems('ApplicationStatus', status)).toEqual([]);
-  expect(status.results.dossier).toMatchObject({ applicantNotified: { notificationId: `NTF-${handle.workflowId}` } });
+  expect(status.results.dossier).toMatchObject({
+    digest: incident.results.dossier!.digest,
+    archivedAt: incident.results.dossier!.archivedAt,
+    applicantNotified: { notificationId: `NTF-${handle.workflowId}` },
+  });
+  expect(archive(status).attempts).toBe(1);
   const sent = await fetch(`${unreachable.simulator.url}/notifications?applicationId=${handle.workflowId}`);
   expect(((await sent.json()) as { notifications: Sent[] }).notifications).toHaveLength(1);
 });

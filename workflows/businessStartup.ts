@@ -27,7 +27,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
+import type { Activities, AgencyOutcome, Dossier, WorkflowSettings } from '../activities';
 import type { Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, filingMayHaveReachedAgency, type StepOutputs } from '../domain/agency-requests';
 import { canonicalJson } from '../domain/canonical-json';
@@ -209,6 +209,14 @@ const OWED_NAME_REFUSAL_TO_REVIEW = 'owed-name-refusal-to-review';
  * seal carved at the window, could do nothing meanwhile. Asked only when such an action comes.
  */
 const ACT_ON_AGENCY_WAIT = 'act-on-agency-wait';
+/**
+ * NOTIFY_AFTER_SEAL: the archive step seals the dossier, and only then notifies the applicant (an activity of its
+ * own); once sealed, the application is no longer withdrawn or aborted (409 BUSINESS_STARTED). The one activity did
+ * both, and a withdrawal that came while it ran cancelled the step without stopping it: the applicant was told their
+ * business was started while the compensation revoked its license. A retry after the notification's incident does not
+ * seal again.
+ */
+const NOTIFY_AFTER_SEAL = 'notify-after-seal';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -394,6 +402,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** Tickets of skipped steps withdrawn beside the chain (WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN): not undone again. */
   const withdrawnOnSkip = new Set<string>();
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
+  /** The dossier, once the archive step sealed it (NOTIFY_AFTER_SEAL): every procedure is done, the business started. */
+  let sealed: Dossier | undefined;
   /** Known after acceptance; until then there is nothing to publish to visibility. */
   let searchAttributesEnabled = false;
   /** The scope of the step graph; withdraw and abort cancel it, which triggers compensation. */
@@ -533,10 +543,25 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       graph.cancel();
       return record(kind === 'withdrawn' ? 'withdraw' : 'abort', input);
     };
-  setHandler(withdrawUpdate, endBy('withdrawn'), { validator: requireRunning });
+  // Nothing is left to undo once the dossier is sealed: the business is started, and its applicant is being told.
+  const requireNotStarted = (input: ActionInput) => {
+    if (!actions.has(input.actionId) && sealed) {
+      rejectAction(
+        'BUSINESS_STARTED',
+        'every procedure is done and the dossier sealed: the business is started and can no longer be withdrawn or aborted (its deregistration is a procedure of its own)',
+      );
+    }
+  };
+  setHandler(withdrawUpdate, endBy('withdrawn'), {
+    validator: (input) => {
+      requireRunning(input);
+      requireNotStarted(input);
+    },
+  });
   setHandler(abortUpdate, endBy('aborted'), {
     validator: (input) => {
       requireRunning(input);
+      requireNotStarted(input);
       if (!actions.has(input.actionId)) requireReason(input);
     },
   });
@@ -972,7 +997,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     if (id === 'archive') {
       // Everything, sealed by its digest: the materials as corrected, the review, each step's state and ticket, the
       // outputs and the audit trail (an activity argument: the document stays in this history, encrypted).
-      const dossier = await agencyActivities.archiveDossier({
+      const document = () => ({
         applicationId,
         outputs,
         application,
@@ -987,8 +1012,25 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           })),
         audit: status.audit,
       });
-      stepStatus(id).attempts += 1;
-      return { ...dossier };
+      if (!patched(NOTIFY_AFTER_SEAL)) {
+        const dossier = await agencyActivities.archiveDossier(document());
+        stepStatus(id).attempts += 1;
+        return { ...dossier };
+      }
+      if (!sealed) {
+        sealed = await agencyActivities.archiveDossier({ ...document(), notify: false });
+        stepStatus(id).attempts += 1;
+        // Shown at once: the business is started (and the application no longer withdrawn or aborted).
+        status.results.dossier = sealed;
+      }
+      const notified = await agencyActivities.notifyApplicant({
+        applicationId,
+        applicant: application.applicant,
+        companyName: application.company.name,
+        ...(outputs.license ? { license: outputs.license } : {}),
+        dossierId: sealed.dossierId,
+      });
+      return { ...sealed, ...notified };
     }
     // An operator retries the license after the corrected name's reservation failed: the name first (it used to
     // file the license on the old, released reservation).
