@@ -249,7 +249,10 @@ export function createActivities(deps: ActivityDeps) {
       if (err instanceof NotificationUnavailableError) throw ApplicationFailure.retryable(err.message, err.name);
       throw err;
     }
-    deps.logger.info({ applicationId: input.applicationId, notificationId: receipt.notificationId }, 'applicant notified');
+    deps.logger.info(
+      { applicationId: input.applicationId, notificationId: receipt.notificationId },
+      'applicant notified',
+    );
     return { applicantNotified: receipt };
   };
 
@@ -368,7 +371,9 @@ export function createActivities(deps: ActivityDeps) {
      * workflow sealed the dossier: from then on the application is no longer withdrawn or aborted, so no message
      * announces a business that a compensation is undoing.
      */
-    async notifyApplicant(input: NotificationInput): Promise<Pick<Dossier, 'applicantNotified' | 'notificationRefused'>> {
+    async notifyApplicant(
+      input: NotificationInput,
+    ): Promise<Pick<Dossier, 'applicantNotified' | 'notificationRefused'>> {
       return notify(input);
     },
 
