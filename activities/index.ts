@@ -141,36 +141,24 @@ export interface DossierInput {
   review?: ReviewStatus;
   steps?: { id: StepId; state: string; ticket?: string; finishedAt?: string }[];
   audit?: AuditEntry[];
-  /**
-   * false: the workflow notifies the applicant itself once the dossier is sealed (notifyApplicant); absent in what
-   * workflow code from before notify-after-seal scheduled, which this activity notifies for.
-   */
-  notify?: boolean;
 }
 
 const DOSSIER_PARTS = ['application', 'review', 'steps', 'outputs', 'audit'] as const;
 
-/**
- * The notification to the applicant, as the workflow schedules it once the dossier is sealed (the patch
- * notify-after-seal): who, the company, its license's codes and the dossier's id — not the whole dossier.
- */
-export interface NotificationInput {
-  applicationId: string;
-  applicant: Application['applicant'];
-  companyName: string;
-  license?: Record<string, unknown>;
-  dossierId: string;
-}
-
 /** What the applicant is told once everything is done: the codes they start trading with, and the sealed dossier. */
-export function applicantNotification(input: NotificationInput): ApplicantNotification {
-  const license = input.license ?? {};
+export function applicantNotification(
+  applicationId: string,
+  application: Application,
+  outputs: StepOutputs,
+  dossier: Pick<Dossier, 'dossierId'>,
+): ApplicantNotification {
+  const license: Record<string, unknown> = outputs.license ?? {};
   const results: ApplicantNotification['results'] = Object.fromEntries(
     (['uscc', 'licenseNumber', 'eLicenseUrl'] as const).flatMap((k) =>
       typeof license[k] === 'string' ? [[k, license[k]]] : [],
     ),
   );
-  const { applicationId, applicant, companyName, dossierId } = input;
+  const { applicant, company } = application;
   const code = results.uscc ? `统一社会信用代码 ${results.uscc}` : '营业执照已线下办理';
   return {
     notificationId: `NTF-${applicationId}`,
@@ -178,11 +166,11 @@ export function applicantNotification(input: NotificationInput): ApplicantNotifi
     event: 'business-started',
     to: { name: applicant.name, phone: applicant.phone, ...(applicant.email ? { email: applicant.email } : {}) },
     message: {
-      zh: `${applicant.name}，您申办的“${companyName}”已全部办结（${code}），电子档案 ${dossierId}。`,
-      en: `${companyName} is started: every procedure is done${results.uscc ? ` (USCC ${results.uscc})` : ''}; electronic dossier ${dossierId}.`,
+      zh: `${applicant.name}，您申办的“${company.name}”已全部办结（${code}），电子档案 ${dossier.dossierId}。`,
+      en: `${company.name} is started: every procedure is done${results.uscc ? ` (USCC ${results.uscc})` : ''}; electronic dossier ${dossier.dossierId}.`,
     },
     results,
-    dossier: { dossierId },
+    dossier: { dossierId: dossier.dossierId },
   };
 }
 
@@ -231,30 +219,6 @@ const UNDONE = new Set<AgencyRecord['status']>(['cancelled', 'revoked', 'rejecte
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const sla = createSlaActivities(deps.sla ?? defaultSlaDeps(deps.logger));
-
-  /** Sends the notification (none without a platform): the platform's receipt, or why it refused it. */
-  const notify = async (
-    input: NotificationInput,
-  ): Promise<Pick<Dossier, 'applicantNotified' | 'notificationRefused'>> => {
-    if (!deps.notifications) return {};
-    let receipt: NotificationReceipt;
-    try {
-      receipt = await deps.notifications.notify(applicantNotification(input));
-    } catch (err) {
-      if (err instanceof NotificationRefusedError) {
-        // Sending it again changes nothing: the dossier is sealed, and says so (an operator tells the applicant).
-        deps.logger.error({ applicationId: input.applicationId, err }, 'the applicant could not be notified');
-        return { notificationRefused: err.message };
-      }
-      if (err instanceof NotificationUnavailableError) throw ApplicationFailure.retryable(err.message, err.name);
-      throw err;
-    }
-    deps.logger.info(
-      { applicationId: input.applicationId, notificationId: receipt.notificationId },
-      'applicant notified',
-    );
-    return { applicantNotified: receipt };
-  };
 
   return {
     async acceptApplication(input: AcceptApplicationInput): Promise<AcceptedApplication> {
@@ -352,29 +316,25 @@ export function createActivities(deps: ActivityDeps) {
         { applicationId: input.applicationId, dossierId: dossier.dossierId, covers },
         'dossier archived',
       );
-      // Scheduled by workflow code from before notify-after-seal: the notification is this activity's too.
-      if (input.notify === false || !input.application) return dossier;
-      return {
-        ...dossier,
-        ...(await notify({
-          applicationId: input.applicationId,
-          applicant: input.application.applicant,
-          companyName: input.application.company.name,
-          license: input.outputs.license,
-          dossierId: dossier.dossierId,
-        })),
-      };
-    },
-
-    /**
-     * Tells the applicant their business is started, once per application (the platform keeps the key), after the
-     * workflow sealed the dossier: from then on the application is no longer withdrawn or aborted, so no message
-     * announces a business that a compensation is undoing.
-     */
-    async notifyApplicant(
-      input: NotificationInput,
-    ): Promise<Pick<Dossier, 'applicantNotified' | 'notificationRefused'>> {
-      return notify(input);
+      if (!deps.notifications || !input.application) return dossier;
+      const notification = applicantNotification(input.applicationId, input.application, input.outputs, dossier);
+      let receipt: NotificationReceipt;
+      try {
+        receipt = await deps.notifications.notify(notification);
+      } catch (err) {
+        if (err instanceof NotificationRefusedError) {
+          // Sending it again changes nothing: the dossier is sealed, and says so (an operator tells the applicant).
+          deps.logger.error({ applicationId: input.applicationId, err }, 'the applicant could not be notified');
+          return { ...dossier, notificationRefused: err.message };
+        }
+        if (err instanceof NotificationUnavailableError) throw ApplicationFailure.retryable(err.message, err.name);
+        throw err;
+      }
+      deps.logger.info(
+        { applicationId: input.applicationId, notificationId: receipt.notificationId },
+        'applicant notified',
+      );
+      return { ...dossier, applicantNotified: receipt };
     },
 
     ...sla,

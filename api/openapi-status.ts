@@ -303,7 +303,6 @@ export const STATUS_SCHEMAS = {
               },
             },
             ['dossierId', 'digest'],
-            'The sealed electronic dossier: shown as soon as the archive step seals it, while the applicant is yet to be notified (the application is then no longer withdrawn or aborted: 409 BUSINESS_STARTED)',
           ),
         },
       },

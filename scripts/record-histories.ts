@@ -14,8 +14,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -64,20 +62,17 @@ interface Context {
   taskQueue: string;
   simulator: RunningSimulator;
   /**
-   * `notifying`: on the worker that notifies applicants through the recorder's own message platform (platformDown);
    * `sla`: on the worker whose SLA budgets are seconds long (alerts within the recording); `impatient`: on the worker
    * whose filings may stay undecided for seconds only before they are incidents (AGENCY_SILENT).
    */
   start(
     path: string,
     edit?: (app: Application) => void,
-    worker?: 'default' | 'sla' | 'impatient' | 'notifying',
+    worker?: 'default' | 'sla' | 'impatient',
   ): Promise<WorkflowHandle>;
   agencies(settings: Partial<typeof DEFAULT_AGENCY>, which?: readonly AgencyId[]): Promise<void>;
   /** The next acceptance's first attempt fails (its clock throws): the acceptance is retried a second later. */
   failNextAcceptance(): void;
-  /** The `notifying` worker's message platform answers 503 (down) or takes notifications. */
-  platformDown(down: boolean): void;
 }
 
 /** One path through the workflow: what to do, and the final state it must reach. */
@@ -526,28 +521,6 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
-    // The message platform is down when the dossier is sealed: the archive step is an incident (the withdrawal the
-    // applicant tries meanwhile is refused, BUSINESS_STARTED, and leaves nothing in the history); an operator retries
-    // once it is back, which notifies without sealing again (patch notify-after-seal).
-    name: 'archive-notification-retried',
-    expect: 'completed',
-    async run(ctx) {
-      ctx.platformDown(true);
-      const handle = await ctx.start('archive-notification-retried', undefined, 'notifying');
-      await waitFor(handle, (s) => s.pendingTasks.includes('incident:archive'));
-      const refused = await handle.executeUpdate(withdrawUpdate, { args: [action(applicant)] }).then(
-        () => 'accepted',
-        (err: { cause?: { type?: string } }) => err.cause?.type,
-      );
-      if (refused !== 'BUSINESS_STARTED') throw new Error(`the withdrawal of a started business: ${refused}`);
-      ctx.platformDown(false);
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [{ ...action(operator), step: 'archive', action: 'retry' }],
-      });
-      return handle;
-    },
-  },
-  {
     name: 'incident-skipped',
     expect: 'completed',
     async run(ctx) {
@@ -886,35 +859,7 @@ async function main(): Promise<void> {
     activityDeps: { ...activityDepsFromConfig(impatientConfig, logger), callbackBaseUrl: api.url },
     dataConverter: converter,
   });
-  // The notifying worker's message platform: down while a path says so, else it takes every notification.
-  let platformDown = false;
-  const platform = createServer((req, res) => {
-    req.resume();
-    res.writeHead(platformDown ? 503 : 201, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify(
-        platformDown
-          ? { error: { code: 'UNAVAILABLE', message: 'down for the recording' } }
-          : { notificationId: req.headers['idempotency-key'], acceptedAt: new Date().toISOString() },
-      ),
-    );
-  });
-  await new Promise<void>((resolve) => platform.listen(0, '127.0.0.1', resolve));
-  const notifyingQueue = `${taskQueue}-notifying`;
-  const notifyingConfig = loadConfig({
-    ...process.env,
-    ...baseEnv,
-    TEMPORAL_TASK_QUEUE: notifyingQueue,
-    APPLICANT_NOTIFY_URL: `http://127.0.0.1:${(platform.address() as AddressInfo).port}/notifications`,
-  });
-  const notifyingWorker = await createKaibanWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue: notifyingQueue,
-    activityDeps: { ...activityDepsFromConfig(notifyingConfig, logger), callbackBaseUrl: api.url },
-    dataConverter: converter,
-  });
-  const queues = { default: taskQueue, sla: slaQueue, impatient: impatientQueue, notifying: notifyingQueue };
+  const queues = { default: taskQueue, sla: slaQueue, impatient: impatientQueue };
 
   const ctx: Context = {
     client,
@@ -927,9 +872,6 @@ async function main(): Promise<void> {
     },
     failNextAcceptance() {
       failAcceptance = true;
-    },
-    platformDown(down) {
-      platformDown = down;
     },
     async agencies(settings, which = AGENCY_IDS) {
       const res = await fetch(`${simulator.url}/admin/config`, {
@@ -961,7 +903,7 @@ async function main(): Promise<void> {
         );
       }
     };
-    await worker.runUntil(slaWorker.runUntil(impatientWorker.runUntil(notifyingWorker.runUntil(recordAll))));
+    await worker.runUntil(slaWorker.runUntil(impatientWorker.runUntil(recordAll)));
     // Every history just written must replay against the code that wrote it.
     const written = recipes.map((r) => ({ workflowId: r.name, file: path.join(outDir, `${r.name}.json`) }));
     const histories = written.map(({ workflowId, file }) => ({ workflowId, history: readHistoryFile(file) }));
@@ -975,7 +917,6 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    platform.close();
     await receiver.close();
     await api.close();
     await connection.close();

@@ -38,7 +38,6 @@ const EXPECTED_PATHS = [
   'incident-retried',
   'refused-step-retried',
   'waiting-step-skipped',
-  'archive-notification-retried',
   'name-refused-corrected',
   'owed-name-refused-reviewed',
   'incident-skipped',
@@ -153,7 +152,6 @@ describe('replay of recorded histories', () => {
       'act-on-agency-wait',
       'withdraw-skipped-filing-beside-chain',
     ]);
-    expect(patchesIn('archive-notification-retried')).toEqual(['notify-after-seal']);
     expect(patchesIn('owed-name-refused-reviewed')).toEqual(
       expect.arrayContaining(['reserve-owed-name', 'owed-name-refusal-to-review']),
     );

@@ -27,7 +27,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, AgencyOutcome, Dossier, WorkflowSettings } from '../activities';
+import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
 import type { Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, filingMayHaveReachedAgency, type StepOutputs } from '../domain/agency-requests';
 import { canonicalJson } from '../domain/canonical-json';
@@ -209,14 +209,6 @@ const OWED_NAME_REFUSAL_TO_REVIEW = 'owed-name-refusal-to-review';
  * seal carved at the window, could do nothing meanwhile. Asked only when such an action comes.
  */
 const ACT_ON_AGENCY_WAIT = 'act-on-agency-wait';
-/**
- * NOTIFY_AFTER_SEAL: the archive step seals the dossier, and only then notifies the applicant (an activity of its
- * own); once sealed, the application is no longer withdrawn or aborted (409 BUSINESS_STARTED). The one activity did
- * both, and a withdrawal that came while it ran cancelled the step without stopping it: the applicant was told their
- * business was started while the compensation revoked its license. A retry after the notification's incident does not
- * seal again.
- */
-const NOTIFY_AFTER_SEAL = 'notify-after-seal';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -402,8 +394,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   /** Tickets of skipped steps withdrawn beside the chain (WITHDRAW_SKIPPED_FILING_BESIDE_CHAIN): not undone again. */
   const withdrawnOnSkip = new Set<string>();
   let ending: { kind: 'withdrawn' | 'aborted'; by: Actor; reason: string } | undefined;
-  /** The dossier, once the archive step sealed it (NOTIFY_AFTER_SEAL): every procedure is done, the business started. */
-  let sealed: Dossier | undefined;
   /** Known after acceptance; until then there is nothing to publish to visibility. */
   let searchAttributesEnabled = false;
   /** The scope of the step graph; withdraw and abort cancel it, which triggers compensation. */
@@ -543,12 +533,14 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       graph.cancel();
       return record(kind === 'withdrawn' ? 'withdraw' : 'abort', input);
     };
-  // Nothing is left to undo once the dossier is sealed: the business is started, and its applicant is being told.
+  // The archive step starts once every procedure is done: the business is started, and its applicant is told so in
+  // the step's one activity, which a cancellation would not stop — so nothing is withdrawn or aborted from then on (a
+  // withdrawal while it ran told the applicant their business was started as the compensation revoked its license).
   const requireNotStarted = (input: ActionInput) => {
-    if (!actions.has(input.actionId) && sealed) {
+    if (!actions.has(input.actionId) && stepStatus('archive').startedAt !== undefined) {
       rejectAction(
         'BUSINESS_STARTED',
-        'every procedure is done and the dossier sealed: the business is started and can no longer be withdrawn or aborted (its deregistration is a procedure of its own)',
+        'every procedure is done: the business is started and can no longer be withdrawn or aborted (its deregistration is a procedure of its own)',
       );
     }
   };
@@ -997,7 +989,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     if (id === 'archive') {
       // Everything, sealed by its digest: the materials as corrected, the review, each step's state and ticket, the
       // outputs and the audit trail (an activity argument: the document stays in this history, encrypted).
-      const document = () => ({
+      const dossier = await agencyActivities.archiveDossier({
         applicationId,
         outputs,
         application,
@@ -1012,25 +1004,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           })),
         audit: status.audit,
       });
-      if (!patched(NOTIFY_AFTER_SEAL)) {
-        const dossier = await agencyActivities.archiveDossier(document());
-        stepStatus(id).attempts += 1;
-        return { ...dossier };
-      }
-      if (!sealed) {
-        sealed = await agencyActivities.archiveDossier({ ...document(), notify: false });
-        stepStatus(id).attempts += 1;
-        // Shown at once: the business is started (and the application no longer withdrawn or aborted).
-        status.results.dossier = sealed;
-      }
-      const notified = await agencyActivities.notifyApplicant({
-        applicationId,
-        applicant: application.applicant,
-        companyName: application.company.name,
-        ...(outputs.license ? { license: outputs.license } : {}),
-        dossierId: sealed.dossierId,
-      });
-      return { ...sealed, ...notified };
+      stepStatus(id).attempts += 1;
+      return { ...dossier };
     }
     // An operator retries the license after the corrected name's reservation failed: the name first (it used to
     // file the license on the old, released reservation).

@@ -76,7 +76,7 @@ export const ACTION_REJECTIONS = {
   NAME_REFUSED: 409,
   /** A skip of the archive step: the dossier is sealed online only (a retry applies). */
   ARCHIVE_NOT_OFFLINE: 409,
-  /** A withdrawal or abort once the dossier is sealed: every procedure is done, nothing is left to undo. */
+  /** A withdrawal or abort once the archive step has started: every procedure is done, the applicant being told so. */
   BUSINESS_STARTED: 409,
 } as const;
 export type ActionRejection = keyof typeof ACTION_REJECTIONS;

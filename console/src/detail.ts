@@ -846,8 +846,8 @@ function actionsContent(ctx: ActionContext, role: string): Child[] {
     !status.pendingTasks.includes('review') && incidents.length === 0 && undoForms.length === 0
       ? h('p', { class: 'muted' }, t('noActions'))
       : null,
-    // Once the dossier is sealed the business is started: nothing is left to abort (409 BUSINESS_STARTED).
-    status.results.dossier ? null : abortForm(ctx),
+    // Once the archive step starts every procedure is done, the business started: nothing to abort (409 BUSINESS_STARTED).
+    status.steps.some((s) => s.id === 'archive' && s.startedAt) ? null : abortForm(ctx),
   ];
 }
 
