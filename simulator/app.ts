@@ -353,11 +353,15 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
 
   // The city's message platform, standing in as the agencies do: it takes a notification once per Idempotency-Key (a
   // repeat is answered as the first), and lists what it took. Kept in memory, and as the records keep no payload, with
-  // the mobile number and e-mail masked and the message scrubbed: the stand-in sends nothing.
+  // the mobile number and e-mail masked and the message scrubbed: the stand-in sends nothing. An outage is a setting
+  // (`messagePlatform.available`).
   const notifications = new Map<string, Notification>();
   /** The most it keeps (in arrival order, the oldest forgotten first): a long `npm start` must not grow for ever. */
   const NOTIFICATIONS_KEPT = 100_000;
   app.post('/notifications', (req, res) => {
+    if (!config.messagePlatform.available) {
+      throw new HttpError(503, 'PLATFORM_UNAVAILABLE', 'the message platform is down (simulated outage)');
+    }
     const key = req.get('idempotency-key') ?? '';
     if (key.length < 1 || key.length > IDEMPOTENCY_KEY_MAX) {
       throw new HttpError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'the Idempotency-Key header is required');

@@ -82,6 +82,7 @@ function optionalPerAgency<T extends z.ZodType>(value: T) {
 }
 
 const wordList = z.array(z.string().trim().min(1).max(100)).max(1000);
+const messagePlatformSchema = z.strictObject({ available: z.boolean() });
 
 export const simulatorConfigSchema = z.strictObject({
   /** Every generated id and every random roll derives from this seed. */
@@ -104,6 +105,8 @@ export const simulatorConfigSchema = z.strictObject({
     ),
   forbiddenNameWords: wordList.default(DEFAULT_FORBIDDEN_NAME_WORDS),
   takenNames: wordList.default(DEFAULT_TAKEN_NAMES),
+  /** The city's message platform (`POST /notifications`): `available: false` answers 503, as an outage would. */
+  messagePlatform: messagePlatformSchema.default({ available: true }),
 });
 export type SimulatorConfigInput = z.input<typeof simulatorConfigSchema>;
 export type SimulatorConfig = z.output<typeof simulatorConfigSchema>;
@@ -113,6 +116,7 @@ export const configPatchSchema = z.strictObject({
   agencies: optionalPerAgency(agencyPatchSchema).optional(),
   forbiddenNameWords: wordList.optional(),
   takenNames: wordList.optional(),
+  messagePlatform: messagePlatformSchema.optional(),
 });
 export type ConfigPatch = z.output<typeof configPatchSchema>;
 
@@ -131,6 +135,7 @@ export function applyConfigPatch(config: SimulatorConfig, patch: ConfigPatch): S
     agencies,
     forbiddenNameWords: patch.forbiddenNameWords ?? config.forbiddenNameWords,
     takenNames: patch.takenNames ?? config.takenNames,
+    messagePlatform: patch.messagePlatform ?? config.messagePlatform,
   };
 }
 

@@ -289,6 +289,8 @@ describe('the operator console', () => {
         'incident',
       );
       await page.screenshot({ path: path.join(ARTIFACTS, 'console-incident.png'), fullPage: true });
+      // Procedures are still to be done: the application may be aborted.
+      await expect(page.getByTestId('abort').count()).resolves.toBe(1);
       await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
 
       // The supervisor's view while it waits: one open application, waiting on an incident.
@@ -308,6 +310,35 @@ describe('the operator console', () => {
     } finally {
       await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });
     }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('when the message platform is down at the archive step, then the page offers a retry only — no skip, no abort of the started business — and a confirmed retry notifies the applicant', async () => {
+    const { page, errors } = await openTab();
+    try {
+      await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+      await page.getByRole('heading', { name: '申请列表' }).waitFor();
+      await patchSimulator(stack.simulator, { messagePlatform: { available: false } });
+      const started = await submit();
+      await row(page, started.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
+      await row(page, started.id).locator('th a').click();
+      await page.getByTestId('retry-archive').waitFor();
+      // Every procedure is done: the dossier is not sealed offline (ARCHIVE_NOT_OFFLINE), and nothing is left to abort
+      // (BUSINESS_STARTED).
+      await expect(page.getByTestId('skip-archive').count()).resolves.toBe(0);
+      await expect(page.getByTestId('abort').count()).resolves.toBe(0);
+      await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
+      await page.getByTestId('retry-archive').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+      await expect(page.getByTestId('action-answer').getAttribute('data-accepted')).resolves.toBe('true');
+      await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+      const sent = await fetch(`${stack.simulator.url}/notifications?applicationId=${started.id}`);
+      expect(((await sent.json()) as { notifications: unknown[] }).notifications).toHaveLength(1);
+    } finally {
+      await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
+    }
+    // The platform's refusals while it was down, as the worker met them, are not the console's.
     expect(errors).toEqual([]);
     await page.context().close();
   });
