@@ -316,7 +316,15 @@ export function createActivities(deps: ActivityDeps) {
         { applicationId: input.applicationId, dossierId: dossier.dossierId, covers },
         'dossier archived',
       );
-      if (!deps.notifications || !input.application) return dossier;
+      if (!deps.notifications) return dossier;
+      if (!input.application) {
+        // Scheduled by workflow code from before the dossier held the materials: nobody to address. Said, not silent.
+        deps.logger.warn(
+          { applicationId: input.applicationId, dossierId: dossier.dossierId },
+          'the applicant is not notified: this archive was scheduled without the materials (older workflow code)',
+        );
+        return dossier;
+      }
       const notification = applicantNotification(input.applicationId, input.application, input.outputs, dossier);
       let receipt: NotificationReceipt;
       try {

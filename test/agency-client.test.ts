@@ -415,6 +415,41 @@ describe('the dossier', () => {
     );
   });
 
+  it('an archive without the materials (older workflow code) notifies nobody, and says so', async () => {
+    const sent: unknown[] = [];
+    const lines: string[] = [];
+    const archiveOlder = createActivities({
+      agencies: clientAt(base),
+      settings: {
+        pollInitialMs: 1000,
+        pollMaxMs: 1000,
+        agencyCallTimeoutMs: 1000,
+        agencyMaxAttempts: 3,
+        searchAttributes: false,
+      },
+      callbackBaseUrl: 'http://127.0.0.1:9',
+      logger: createLogger({ level: 'warn', destination: { write: (line: string) => void lines.push(line) } }),
+      notifications: {
+        notify: async (notification) => {
+          sent.push(notification);
+          return { notificationId: notification.notificationId, acceptedAt: new Date().toISOString() };
+        },
+      },
+    } satisfies ActivityDeps).archiveDossier;
+    const older = await new MockActivityEnvironment().run(archiveOlder, {
+      applicationId: 'kb-1',
+      outputs: input.outputs,
+    });
+    expect(older).not.toHaveProperty('applicantNotified');
+    expect(sent).toEqual([]);
+    expect(lines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual([
+      'the applicant is not notified: this archive was scheduled without the materials (older workflow code)',
+    ]);
+    // With the materials, the same activity does notify.
+    await new MockActivityEnvironment().run(archiveOlder, input);
+    expect(sent).toHaveLength(1);
+  });
+
   it('an archive scheduled by workflow code from before seals the outputs, as it did', async () => {
     const older = await archive({ applicationId: 'kb-1', outputs: input.outputs });
     expect(older.covers).toEqual(['outputs']);
