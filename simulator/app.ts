@@ -97,7 +97,6 @@ const notificationSchema = z.object({
   results: z.record(z.string(), z.unknown()).optional(),
   dossier: z.object({ dossierId: z.string() }).optional(),
 });
-type Notification = z.output<typeof notificationSchema> & { acceptedAt: string };
 
 function toIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []) {
   return issues.map((issue) => ({
@@ -352,12 +351,9 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
   });
 
   // The city's message platform, standing in as the agencies do: it takes a notification once per Idempotency-Key (a
-  // repeat is answered as the first), and lists what it took. Kept in memory, and as the records keep no payload, with
-  // the mobile number and e-mail masked and the message scrubbed: the stand-in sends nothing. An outage is a setting
-  // (`messagePlatform.available`).
-  const notifications = new Map<string, Notification>();
-  /** The most it keeps (in arrival order, the oldest forgotten first): a long `npm start` must not grow for ever. */
-  const NOTIFICATIONS_KEPT = 100_000;
+  // repeat is answered as the first, also after a restart with a records file, which keeps each one's receipt), and
+  // lists what it took — with the mobile number and e-mail masked and the message scrubbed, in memory only: the
+  // stand-in sends nothing, and its file keeps no personal data. An outage is a setting (`messagePlatform.available`).
   app.post('/notifications', (req, res) => {
     if (!config.messagePlatform.available) {
       throw new HttpError(503, 'PLATFORM_UNAVAILABLE', 'the message platform is down (simulated outage)');
@@ -366,13 +362,14 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     if (key.length < 1 || key.length > IDEMPOTENCY_KEY_MAX) {
       throw new HttpError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'the Idempotency-Key header is required');
     }
-    const earlier = notifications.get(key);
+    const earlier = store.notification(key);
     if (earlier) {
       res.status(200).json({ notificationId: earlier.notificationId, acceptedAt: earlier.acceptedAt });
       return;
     }
     const taken = parseOrThrow(notificationSchema, req.body, 'notification');
-    const notification: Notification = {
+    const notification = {
+      key,
       ...taken,
       to: {
         ...taken.to,
@@ -382,8 +379,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       message: { zh: maskPersonalData(taken.message.zh), en: maskPersonalData(taken.message.en) },
       acceptedAt: new Date().toISOString(),
     };
-    notifications.set(key, notification);
-    if (notifications.size > NOTIFICATIONS_KEPT) notifications.delete(notifications.keys().next().value!);
+    store.takeNotification(notification);
     logger.info(
       { notificationId: notification.notificationId, applicationId: notification.applicationId },
       'notification sent to the applicant',
@@ -396,9 +392,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       req.query,
       'query',
     );
-    res.json({
-      notifications: [...notifications.values()].filter((n) => !applicationId || n.applicationId === applicationId),
-    });
+    res.json({ notifications: store.listNotifications(applicationId).map(({ key: _key, ...shown }) => shown) });
   });
 
   app.get('/records', (req, res) => {

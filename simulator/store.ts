@@ -80,7 +80,27 @@ const DAMAGED_HELP =
  * One line of the records file: a record as it now is (with what its decision will read while it is pending), or ids
  * drawn in a space. The last line about a ticket is the record.
  */
-type FileLine = { record: AgencyRecord; input?: DecisionInput } | { space: string; ids: string[] };
+type FileLine =
+  | { record: AgencyRecord; input?: DecisionInput }
+  | { space: string; ids: string[] }
+  | { notification: NotificationReceipt };
+
+/**
+ * A notification the message platform took, as the file keeps it: its key and receipt, never its content (the name,
+ * number and message stay in memory, masked): after a restart a repeat is still answered as the first, not sent again.
+ */
+export interface NotificationReceipt {
+  key: string;
+  notificationId: string;
+  applicationId: string;
+  acceptedAt: string;
+}
+
+/** A notification as the platform lists it: its receipt, and its content while this process has it. */
+export type TakenNotification = NotificationReceipt & Record<string, unknown>;
+
+/** The most notifications kept (the oldest forgotten first): a long `npm start` must not grow for ever. */
+const NOTIFICATIONS_KEPT = 100_000;
 
 /** What reading the records file found (`undefined` without a file). */
 export interface ReadBack {
@@ -108,6 +128,8 @@ export class RecordStore {
   private readonly issued = new Map<string, Set<string>>();
   /** What each pending filing's decision will read. */
   private readonly inputs = new Map<string, DecisionInput>();
+  /** Notifications by Idempotency-Key, in arrival order. */
+  private readonly notifications = new Map<string, TakenNotification>();
   private fd: number | undefined;
   private linesInFile = 0;
   private readonly compactAfterLines: number;
@@ -174,6 +196,24 @@ export class RecordStore {
     );
   }
 
+  /** The notification taken under `key`, if any. */
+  notification(key: string): TakenNotification | undefined {
+    return this.notifications.get(key);
+  }
+
+  /** Keeps a notification taken (its receipt in the file), forgetting the oldest beyond NOTIFICATIONS_KEPT. */
+  takeNotification(notification: TakenNotification): void {
+    this.keepNotification(notification);
+    const { key, notificationId, applicationId, acceptedAt } = notification;
+    this.append({ notification: { key, notificationId, applicationId, acceptedAt } });
+  }
+
+  listNotifications(applicationId?: string): TakenNotification[] {
+    return [...this.notifications.values()].filter(
+      (n) => applicationId === undefined || n.applicationId === applicationId,
+    );
+  }
+
   /**
    * The first of draw(0), draw(1), … never issued before in `space`, marked issued. Redraws happen
    * only on a clash, so ids stay reproducible for a given seed.
@@ -195,6 +235,12 @@ export class RecordStore {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+
+  private keepNotification(notification: TakenNotification): void {
+    this.notifications.set(notification.key, notification);
+    if (this.notifications.size > NOTIFICATIONS_KEPT)
+      this.notifications.delete(this.notifications.keys().next().value!);
   }
 
   private issuedIn(space: string): Set<string> {
@@ -223,7 +269,10 @@ export class RecordStore {
     if (this.fd === undefined) throw new Error('the records file is closed: the simulator is stopping');
     writeSync(this.fd, JSON.stringify(line) + '\n');
     this.linesInFile += 1;
-    if (this.linesInFile > 2 * (this.byTicket.size + this.issued.size) + this.compactAfterLines)
+    if (
+      this.linesInFile >
+      2 * (this.byTicket.size + this.issued.size + this.notifications.size) + this.compactAfterLines
+    )
       this.compact(this.file);
   }
 
@@ -251,9 +300,11 @@ export class RecordStore {
         for (const id of line.ids) this.issuedIn(line.space).add(id);
       } else if ('record' in line && typeof line.record?.ticket === 'string') {
         this.index(line.record, line.input);
+      } else if ('notification' in line && typeof line.notification?.key === 'string') {
+        this.keepNotification({ ...line.notification });
       } else {
         throw new Error(
-          `${file}:${i + 1}: neither a record nor issued ids; the simulator's records file is damaged${DAMAGED_HELP}`,
+          `${file}:${i + 1}: neither a record, issued ids nor a notification; the simulator's records file is damaged${DAMAGED_HELP}`,
         );
       }
     }
@@ -268,6 +319,9 @@ export class RecordStore {
         const input = this.inputs.get(record.ticket);
         return input ? { record, input } : { record };
       }),
+      ...[...this.notifications.values()].map(({ key, notificationId, applicationId, acceptedAt }) => ({
+        notification: { key, notificationId, applicationId, acceptedAt },
+      })),
     ];
     const aside = `${file}.${process.pid}.tmp`;
     writeFileSync(aside, lines.map((line) => JSON.stringify(line) + '\n').join(''), { mode: 0o600 });

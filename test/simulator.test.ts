@@ -801,6 +801,37 @@ describe('agency simulator: records kept across a crash', () => {
     expect((await records(second, '?live=true')).body.records).toHaveLength(3); // reg-1, reg-2, name-4
   });
 
+  it('when the process is killed and started again, then a notification repeated under its key is answered as the first, not sent again, and its content never reached the disk', async () => {
+    const recordsFile = path.join(dir, 'records.jsonl');
+    const first = await standalone(recordsFile);
+    const notification = {
+      notificationId: 'NTF-app-9',
+      applicationId: 'app-9',
+      event: 'business-started',
+      to: { name: '张三', phone: '13807910001', email: 'zhangsan@example.com' },
+      message: { zh: '张三，您申办的企业已全部办结。', en: 'Every procedure is done.' },
+    };
+    const send = (agencies: Agencies) =>
+      call(`${agencies.url}/notifications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'NTF-app-9' },
+        body: JSON.stringify(notification),
+      });
+    const taken = await send(first);
+    expect(taken.status).toBe(201);
+    await processes[0]!.stop('SIGKILL');
+    const onDisk = readFileSync(recordsFile, 'utf8');
+    expect(onDisk).toContain('NTF-app-9');
+    for (const personal of ['张三', '13807910001', '138****0001', 'zhangsan', '办结'])
+      expect(onDisk).not.toContain(personal);
+
+    const second = await standalone(recordsFile);
+    // The attempt retried across the restart: the same receipt, no second message.
+    expect(await send(second)).toEqual({ status: 200, body: taken.body });
+    const listed = await call(`${second.url}/notifications?applicationId=app-9`);
+    expect(listed.body.notifications).toEqual([{ ...(taken.body as Json), applicationId: 'app-9' }]);
+  });
+
   it('when records change many times, then the file is compacted along the way and still reads back to the latest state', () => {
     const recordsFile = path.join(dir, 'busy.jsonl');
     const store = new RecordStore(recordsFile, { compactAfterLines: 10 });
