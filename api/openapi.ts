@@ -228,7 +228,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         'The applicant withdraws: completed steps are undone',
         withdrawBody,
         [idParam],
-        'APPLICATION_FINISHED, BUSINESS_STARTED (the archive step has started: every procedure is done, the dossier being sealed and the applicant notified)',
+        'APPLICATION_FINISHED, BUSINESS_STARTED (the archive step has started: every procedure is done, the business started)',
         false,
       ),
       '/v1/applications/{id}/corrections': action(
@@ -247,7 +247,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         'An operator aborts the application: completed steps are undone',
         abortBody,
         [idParam],
-        'APPLICATION_FINISHED, BUSINESS_STARTED (the archive step has started: every procedure is done, the dossier being sealed and the applicant notified)',
+        'APPLICATION_FINISHED, BUSINESS_STARTED (the archive step has started: every procedure is done, the business started)',
       ),
       ...Object.fromEntries(
         (['retry', 'skip'] as const).map((verb) => [

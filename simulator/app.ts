@@ -452,10 +452,13 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
 
   // Filings a previous run left pending are decided as if filed now.
   if (store.readBack) {
-    const { file, records, pending, truncatedLastLine } = store.readBack;
+    const { file, records, pending, notifications, truncatedLastLine } = store.readBack;
     if (truncatedLastLine)
       logger.warn({ file }, 'the last line of the records file was cut short; its change is dropped');
-    logger.info({ file, records, pending }, records > 0 ? 'records read back' : 'records kept in a file');
+    logger.info(
+      { file, records, pending, notifications },
+      records + notifications > 0 ? 'records read back' : 'records kept in a file',
+    );
   }
   for (const { record, input } of store.pending()) {
     scheduleDecision(record, input, config.agencies[record.agency].processingMs);

@@ -81,23 +81,30 @@ const DAMAGED_HELP =
  * drawn in a space. The last line about a ticket is the record.
  */
 type FileLine =
-  | { record: AgencyRecord; input?: DecisionInput }
-  | { space: string; ids: string[] }
-  | { notification: NotificationReceipt };
+  { record: AgencyRecord; input?: DecisionInput } | { space: string; ids: string[] } | { notification: KeptReceipt };
 
 /**
  * A notification the message platform took, as the file keeps it: its key and receipt, never its content (the name,
  * number and message stay in memory, masked): after a restart a repeat is still answered as the first, not sent again.
  */
-export interface NotificationReceipt {
+export interface KeptReceipt {
   key: string;
   notificationId: string;
   applicationId: string;
   acceptedAt: string;
 }
 
-/** A notification as the platform lists it: its receipt, and its content while this process has it. */
-export type TakenNotification = NotificationReceipt & Record<string, unknown>;
+/** A notification as the platform lists it: its receipt, and its content (masked) while this process has it. */
+export type TakenNotification = KeptReceipt & {
+  event?: string;
+  to?: { name: string; phone: string; email?: string };
+  message?: { zh: string; en: string };
+  results?: Record<string, unknown>;
+  dossier?: { dossierId: string };
+};
+
+const isKeptReceipt = (value: Partial<KeptReceipt> | undefined): value is KeptReceipt =>
+  (['key', 'notificationId', 'applicationId', 'acceptedAt'] as const).every((k) => typeof value?.[k] === 'string');
 
 /** The most notifications kept (the oldest forgotten first): a long `npm start` must not grow for ever. */
 const NOTIFICATIONS_KEPT = 100_000;
@@ -107,6 +114,8 @@ export interface ReadBack {
   file: string;
   records: number;
   pending: number;
+  /** Notifications the message platform took (their receipts). */
+  notifications: number;
   /** A last line cut short (a crash in the middle of a write): the change it began is not applied. */
   truncatedLastLine: boolean;
 }
@@ -148,7 +157,13 @@ export class RecordStore {
     mkdirSync(path.dirname(file), { recursive: true });
     const truncatedLastLine = existsSync(file) ? this.read(file) : false;
     this.compact(file);
-    this.readBack = { file, records: this.byTicket.size, pending: this.inputs.size, truncatedLastLine };
+    this.readBack = {
+      file,
+      records: this.byTicket.size,
+      pending: this.inputs.size,
+      notifications: this.notifications.size,
+      truncatedLastLine,
+    };
   }
 
   findByIdempotencyKey(agency: AgencyId, idempotencyKey: string): AgencyRecord | undefined {
@@ -300,8 +315,9 @@ export class RecordStore {
         for (const id of line.ids) this.issuedIn(line.space).add(id);
       } else if ('record' in line && typeof line.record?.ticket === 'string') {
         this.index(line.record, line.input);
-      } else if ('notification' in line && typeof line.notification?.key === 'string') {
-        this.keepNotification({ ...line.notification });
+      } else if ('notification' in line && isKeptReceipt(line.notification)) {
+        const { key, notificationId, applicationId, acceptedAt } = line.notification;
+        this.keepNotification({ key, notificationId, applicationId, acceptedAt });
       } else {
         throw new Error(
           `${file}:${i + 1}: neither a record, issued ids nor a notification; the simulator's records file is damaged${DAMAGED_HELP}`,

@@ -830,6 +830,27 @@ describe('agency simulator: records kept across a crash', () => {
     expect(await send(second)).toEqual({ status: 200, body: taken.body });
     const listed = await call(`${second.url}/notifications?applicationId=app-9`);
     expect(listed.body.notifications).toEqual([{ ...(taken.body as Json), applicationId: 'app-9' }]);
+    // And again on the file as that start rewrote it (compactly).
+    await processes[1]!.stop('SIGKILL');
+    const third = await standalone(recordsFile);
+    expect(await send(third)).toEqual({ status: 200, body: taken.body });
+
+    // An outage of the platform is a setting: 503 while it lasts, the notification taken after it.
+    expect((await patchConfig(third, { messagePlatform: {} })).status).toBe(400);
+    await patchConfig(third, { messagePlatform: { available: false } });
+    const down = await call(`${third.url}/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'NTF-app-10' },
+      body: JSON.stringify({ ...notification, notificationId: 'NTF-app-10', applicationId: 'app-10' }),
+    });
+    expect(down).toMatchObject({ status: 503, body: { error: { code: 'PLATFORM_UNAVAILABLE' } } });
+    await patchConfig(third, { messagePlatform: { available: true } });
+    const up = await call(`${third.url}/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'NTF-app-10' },
+      body: JSON.stringify({ ...notification, notificationId: 'NTF-app-10', applicationId: 'app-10' }),
+    });
+    expect(up.status).toBe(201);
   });
 
   it('when records change many times, then the file is compacted along the way and still reads back to the latest state', () => {
