@@ -141,6 +141,8 @@ export interface DossierInput {
   review?: ReviewStatus;
   steps?: { id: StepId; state: string; ticket?: string; finishedAt?: string }[];
   audit?: AuditEntry[];
+  /** false: seal without notifying (an operator told the applicant otherwise: the workflow's ARCHIVE_TOLD_OFFLINE). */
+  notify?: boolean;
 }
 
 const DOSSIER_PARTS = ['application', 'review', 'steps', 'outputs', 'audit'] as const;
@@ -316,7 +318,7 @@ export function createActivities(deps: ActivityDeps) {
         { applicationId: input.applicationId, dossierId: dossier.dossierId, covers },
         'dossier archived',
       );
-      if (!deps.notifications) return dossier;
+      if (!deps.notifications || input.notify === false) return dossier;
       if (!input.application) {
         // Scheduled by workflow code from before the dossier held the materials: nobody to address. Said, not silent.
         deps.logger.warn(

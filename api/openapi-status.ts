@@ -301,6 +301,11 @@ export const STATUS_SCHEMAS = {
                 description:
                   'The message platform refused the notification itself (a mobile number it cannot send to): its answer, scrubbed. The dossier is sealed all the same; an operator tells the applicant',
               },
+              applicantToldOffline: object(
+                { reason: string },
+                ['reason'],
+                "An operator ended the archive step's incident (the message platform would not take the notification) by telling the applicant otherwise: the dossier sealed without notifying, and the operator's reason",
+              ),
             },
             ['dossierId', 'digest'],
           ),

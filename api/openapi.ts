@@ -255,12 +255,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           action(
             verb === 'retry'
               ? 'An operator retries a step in an incident, or one waiting for its agency (steps[].waitingSince: the agency is asked again now, with its patience anew) — or the undo of that step the agency refused (compensations[].state incident): while the application ends, or the withdrawal of our filing for a step done offline, also after the application completed'
-              : "An operator marks a step in an incident, or one waiting for its agency (steps[].waitingSince; our filing is withdrawn), done offline (a reason, and what the steps after it file with: output.uscc for the license, output.reservationId for the name, output.seals [{ recordId }] for the seal — 400 OUTPUT_REQUIRED naming the field without it) — or the undo the agency refused (also a done-offline step's withdrawal after the application completed), or the undo of a step done offline (UNDO_OFFLINE, when the application ends unsuccessfully), undone offline (a reason)",
+              : "An operator marks a step in an incident, or one waiting for its agency (steps[].waitingSince; our filing is withdrawn), done offline (a reason, and what the steps after it file with: output.uscc for the license, output.reservationId for the name, output.seals [{ recordId }] for the seal — 400 OUTPUT_REQUIRED naming the field without it; the archive, whose message platform will not take the notification: the applicant told otherwise, the dossier sealed without notifying, results.dossier.applicantToldOffline) — or the undo the agency refused (also a done-offline step's withdrawal after the application completed), or the undo of a step done offline (UNDO_OFFLINE, when the application ends unsuccessfully), undone offline (a reason)",
             stepBody,
             [idParam, { name: 'step', in: 'path', required: true, schema: { type: 'string', enum: [...STEP_IDS] } }],
             verb === 'retry'
               ? 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT, OFFLINE_UNDO (the undo of a step done offline: only skip applies)'
-              : 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT, ARCHIVE_NOT_OFFLINE (the dossier is sealed online only: retry the archive step)',
+              : 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT',
             false,
           ),
         ]),

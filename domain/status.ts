@@ -147,6 +147,8 @@ export interface ApplicationResults {
     applicantNotified?: { notificationId: string; acceptedAt: string };
     /** Why the platform refused it. */
     notificationRefused?: string;
+    /** An operator told the applicant otherwise and sealed the dossier without notifying (a skip of the archive). */
+    applicantToldOffline?: { reason: string };
   };
 }
 

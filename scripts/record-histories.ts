@@ -62,17 +62,20 @@ interface Context {
   taskQueue: string;
   simulator: RunningSimulator;
   /**
+   * `notifying`: on the worker that notifies applicants through the simulator's message platform (platformAvailable);
    * `sla`: on the worker whose SLA budgets are seconds long (alerts within the recording); `impatient`: on the worker
    * whose filings may stay undecided for seconds only before they are incidents (AGENCY_SILENT).
    */
   start(
     path: string,
     edit?: (app: Application) => void,
-    worker?: 'default' | 'sla' | 'impatient',
+    worker?: 'default' | 'sla' | 'impatient' | 'notifying',
   ): Promise<WorkflowHandle>;
   agencies(settings: Partial<typeof DEFAULT_AGENCY>, which?: readonly AgencyId[]): Promise<void>;
   /** The next acceptance's first attempt fails (its clock throws): the acceptance is retried a second later. */
   failNextAcceptance(): void;
+  /** The simulator's message platform takes notifications, or answers 503 (an outage). */
+  platformAvailable(available: boolean): Promise<void>;
 }
 
 /** One path through the workflow: what to do, and the final state it must reach. */
@@ -521,6 +524,23 @@ export const PATHS: PathRecipe[] = [
     },
   },
   {
+    // The message platform is down when the dossier is to be sealed: the archive step is an incident, and an operator
+    // who told the applicant otherwise skips it, which seals the dossier without notifying (patch
+    // archive-told-offline).
+    name: 'archive-told-offline',
+    expect: 'completed',
+    async run(ctx) {
+      await ctx.platformAvailable(false);
+      const handle = await ctx.start('archive-told-offline', undefined, 'notifying');
+      await waitFor(handle, (s) => s.pendingTasks.includes('incident:archive'));
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator, '已电话告知申请人'), step: 'archive', action: 'skip' }],
+      });
+      await ctx.platformAvailable(true);
+      return handle;
+    },
+  },
+  {
     name: 'incident-skipped',
     expect: 'completed',
     async run(ctx) {
@@ -859,7 +879,22 @@ async function main(): Promise<void> {
     activityDeps: { ...activityDepsFromConfig(impatientConfig, logger), callbackBaseUrl: api.url },
     dataConverter: converter,
   });
-  const queues = { default: taskQueue, sla: slaQueue, impatient: impatientQueue };
+  // The notifying worker: applicants are told through the simulator's message platform.
+  const notifyingQueue = `${taskQueue}-notifying`;
+  const notifyingConfig = loadConfig({
+    ...process.env,
+    ...baseEnv,
+    TEMPORAL_TASK_QUEUE: notifyingQueue,
+    APPLICANT_NOTIFY_URL: `${simulator.url}/notifications`,
+  });
+  const notifyingWorker = await createKaibanWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue: notifyingQueue,
+    activityDeps: { ...activityDepsFromConfig(notifyingConfig, logger), callbackBaseUrl: api.url },
+    dataConverter: converter,
+  });
+  const queues = { default: taskQueue, sla: slaQueue, impatient: impatientQueue, notifying: notifyingQueue };
 
   const ctx: Context = {
     client,
@@ -872,6 +907,14 @@ async function main(): Promise<void> {
     },
     failNextAcceptance() {
       failAcceptance = true;
+    },
+    async platformAvailable(available) {
+      const res = await fetch(`${simulator.url}/admin/config`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messagePlatform: { available } }),
+      });
+      if (!res.ok) throw new Error(`simulator PATCH: ${res.status} ${await res.text()}`);
     },
     async agencies(settings, which = AGENCY_IDS) {
       const res = await fetch(`${simulator.url}/admin/config`, {
@@ -903,7 +946,7 @@ async function main(): Promise<void> {
         );
       }
     };
-    await worker.runUntil(slaWorker.runUntil(impatientWorker.runUntil(recordAll)));
+    await worker.runUntil(slaWorker.runUntil(impatientWorker.runUntil(notifyingWorker.runUntil(recordAll))));
     // Every history just written must replay against the code that wrote it.
     const written = recipes.map((r) => ({ workflowId: r.name, file: path.join(outDir, `${r.name}.json`) }));
     const histories = written.map(({ workflowId, file }) => ({ workflowId, history: readHistoryFile(file) }));

@@ -314,7 +314,7 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
-  it('when the message platform is down at the archive step, then the page offers a retry only — no skip, no abort of the started business — and a confirmed retry notifies the applicant', async () => {
+  it('when the message platform is down at the archive step, then the page offers a retry or sealing for an applicant told otherwise, no abort of the started business, and a confirmed retry notifies the applicant', async () => {
     const { page, errors } = await openTab();
     let started: { id: string } | undefined;
     try {
@@ -325,9 +325,11 @@ describe('the operator console', () => {
       await row(page, started.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
       await row(page, started.id).locator('th a').click();
       await page.getByTestId('retry-archive').waitFor();
-      // Every procedure is done: the dossier is not sealed offline (ARCHIVE_NOT_OFFLINE), and nothing is left to abort
-      // (BUSINESS_STARTED).
-      await expect(page.getByTestId('skip-archive').count()).resolves.toBe(0);
+      // Every procedure is done: nothing is left to abort (BUSINESS_STARTED); the skip seals the dossier without the
+      // notification, for an applicant told otherwise, and says so.
+      await expect(page.getByTestId('skip-archive').textContent()).resolves.toBe(
+        '已另行告知申请人（封存档案，不发通知）',
+      );
       await expect(page.getByTestId('abort').count()).resolves.toBe(0);
       await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
       await page.getByTestId('retry-archive').click();

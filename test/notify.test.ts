@@ -12,7 +12,7 @@ import { authHeaders } from './helpers/auth';
 import { freshApplication, sampleApplication, startApplication } from './helpers/fixtures';
 import { freePort } from './helpers/processes';
 import { schemaProblems } from './helpers/openapi';
-import { startStack, type Stack } from './helpers/stack';
+import { patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 import { waitForStatus } from './helpers/wait';
 
@@ -86,7 +86,7 @@ it('when an application completes, then its applicant is notified once, with the
   expect(await notificationsOf(handle.workflowId)).toHaveLength(1);
 });
 
-it('when the message platform cannot be reached, then the archive step is an incident that a retry ends once it answers; it cannot be skipped, and the started business is no longer withdrawn or aborted', async () => {
+it('when the message platform cannot be reached, then the archive step is an incident that a retry ends once it answers; the started business is no longer withdrawn or aborted', async () => {
   // Submitted by an applicant through the API, so that she may withdraw it.
   const applicant = await authHeaders('applicant');
   const submitted = await fetch(`${unreachable.api.url}/v1/applications`, {
@@ -120,10 +120,6 @@ it('when the message platform cannot be reached, then the archive step is an inc
     expect(refused.status).toBe(409);
     expect(await codeOf(refused)).toBe('BUSINESS_STARTED');
   }
-  // Done offline, the application would end without its sealed dossier.
-  const skipped = await post('/steps/archive/skip', operator);
-  expect(skipped.status).toBe(409);
-  expect(await codeOf(skipped)).toBe('ARCHIVE_NOT_OFFLINE');
   // The platform is back (the worker now reaches it): a retry seals the dossier and notifies.
   await unreachable.redeployWorker({ APPLICANT_NOTIFY_URL: `${unreachable.simulator.url}/notifications` });
   expect((await post('/steps/archive/retry', operator)).status).toBe(200);
@@ -134,6 +130,42 @@ it('when the message platform cannot be reached, then the archive step is an inc
   expect(status.results.dossier).toMatchObject({ applicantNotified: { notificationId: `NTF-${handle.workflowId}` } });
   const sent = await fetch(`${unreachable.simulator.url}/notifications?applicationId=${handle.workflowId}`);
   expect(((await sent.json()) as { notifications: Sent[] }).notifications).toHaveLength(1);
+});
+
+it('when the message platform stays down, then an operator who told the applicant otherwise ends the archive incident: the dossier is sealed, without a notification, and says so', async () => {
+  const down = await startStack(env, { settings: { agencyMaxAttempts: 2 } });
+  try {
+    await patchSimulator(down.simulator, { messagePlatform: { available: false } });
+    const handle = await startApplication(env.client, { taskQueue: down.taskQueue });
+    await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:archive'), 60_000);
+    const skip = async (body: Record<string, unknown>) =>
+      fetch(`${down.api.url}/v1/applications/${handle.workflowId}/steps/archive/skip`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+        body: JSON.stringify(body),
+      });
+    // How the applicant was told is the operator's to say.
+    const bare = await skip({});
+    expect(bare.status).toBe(400);
+    expect(((await bare.json()) as { error: { code: string } }).error.code).toBe('REASON_REQUIRED');
+    expect((await skip({ reason: '已电话告知申请人' })).status).toBe(200);
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('completed');
+    expect(schemaProblems('ApplicationStatus', status)).toEqual([]);
+    expect(archive(status).state).toBe('skipped');
+    expect(status.results.dossier).toMatchObject({
+      dossierId: `DOS-${handle.workflowId}`,
+      digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      applicantToldOffline: { reason: '已电话告知申请人' },
+    });
+    expect(status.results.dossier).not.toHaveProperty('applicantNotified');
+    // The platform back, nothing was sent after the skip.
+    await patchSimulator(down.simulator, { messagePlatform: { available: true } });
+    const sent = await fetch(`${down.simulator.url}/notifications?applicationId=${handle.workflowId}`);
+    expect(((await sent.json()) as { notifications: Sent[] }).notifications).toEqual([]);
+  } finally {
+    await down.close();
+  }
 });
 
 it('when the message platform refuses the notification itself, then the dossier is sealed all the same and says why, scrubbed', async () => {

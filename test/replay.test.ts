@@ -38,6 +38,7 @@ const EXPECTED_PATHS = [
   'incident-retried',
   'refused-step-retried',
   'waiting-step-skipped',
+  'archive-told-offline',
   'name-refused-corrected',
   'owed-name-refused-reviewed',
   'incident-skipped',
@@ -152,6 +153,7 @@ describe('replay of recorded histories', () => {
       'act-on-agency-wait',
       'withdraw-skipped-filing-beside-chain',
     ]);
+    expect(patchesIn('archive-told-offline')).toEqual(['archive-told-offline']);
     expect(patchesIn('owed-name-refused-reviewed')).toEqual(
       expect.arrayContaining(['reserve-owed-name', 'owed-name-refusal-to-review']),
     );

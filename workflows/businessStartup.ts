@@ -27,7 +27,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, AgencyOutcome, WorkflowSettings } from '../activities';
+import type { Activities, AgencyOutcome, DossierInput, WorkflowSettings } from '../activities';
 import type { Application } from '../domain/application';
 import { buildAgencyPayload, filingKey, filingMayHaveReachedAgency, type StepOutputs } from '../domain/agency-requests';
 import { canonicalJson } from '../domain/canonical-json';
@@ -209,6 +209,13 @@ const OWED_NAME_REFUSAL_TO_REVIEW = 'owed-name-refusal-to-review';
  * seal carved at the window, could do nothing meanwhile. Asked only when such an action comes.
  */
 const ACT_ON_AGENCY_WAIT = 'act-on-agency-wait';
+/**
+ * ARCHIVE_TOLD_OFFLINE: an operator may end an archive incident (the message platform will not take the notification)
+ * by telling the applicant otherwise: a skip of the archive seals the dossier without notifying. The skip was refused
+ * (ARCHIVE_NOT_OFFLINE: it ended the application without its dossier), and nothing else could end such an incident for
+ * one application: every procedure is done, so it is neither withdrawn nor aborted. Asked only when that skip comes.
+ */
+const ARCHIVE_TOLD_OFFLINE = 'archive-told-offline';
 
 export interface BusinessStartupInput {
   applicationId: string;
@@ -649,13 +656,6 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             `step ${input.step} was done offline: undo it there, then mark it undone (skip)`,
           );
         }
-        if (input.action === 'skip' && input.step === 'archive' && !undoIncident) {
-          // Done offline, the application would end without its sealed dossier (存档零纸件).
-          rejectAction(
-            'ARCHIVE_NOT_OFFLINE',
-            'the dossier is sealed online only: retry the archive step once the message platform answers (or after setting APPLICANT_NOTIFY_URL=off)',
-          );
-        }
         if (input.action === 'skip') {
           requireReason(input);
           // What the steps after it file with (domain/offline-outputs.ts); an undo done offline brings nothing.
@@ -985,25 +985,31 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       upsertSearchAttributes([{ key: companyNameKey, value: companySearchText(application.company.name) }]);
   }
 
+  /**
+   * Everything, sealed by its digest: the materials as corrected, the review, each step's state and ticket, the outputs
+   * and the audit trail (an activity argument: the document stays in this history, encrypted).
+   */
+  function dossierDocument(): DossierInput {
+    return {
+      applicationId,
+      outputs,
+      application,
+      ...(status.review ? { review: status.review } : {}),
+      steps: status.steps
+        .filter((s) => s.id !== 'archive')
+        .map((s) => ({
+          id: s.id,
+          state: s.state,
+          ...(s.ticket ? { ticket: s.ticket } : {}),
+          ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
+        })),
+      audit: status.audit,
+    };
+  }
+
   async function attemptStep(id: StepId): Promise<Record<string, unknown>> {
     if (id === 'archive') {
-      // Everything, sealed by its digest: the materials as corrected, the review, each step's state and ticket, the
-      // outputs and the audit trail (an activity argument: the document stays in this history, encrypted).
-      const dossier = await agencyActivities.archiveDossier({
-        applicationId,
-        outputs,
-        application,
-        ...(status.review ? { review: status.review } : {}),
-        steps: status.steps
-          .filter((s) => s.id !== 'archive')
-          .map((s) => ({
-            id: s.id,
-            state: s.state,
-            ...(s.ticket ? { ticket: s.ticket } : {}),
-            ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
-          })),
-        audit: status.audit,
-      });
+      const dossier = await agencyActivities.archiveDossier(dossierDocument());
       stepStatus(id).attempts += 1;
       return { ...dossier };
     }
@@ -1105,6 +1111,17 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           decidedInIncident.set(awaited!.step, awaited!.ticket);
           step.error = undefined;
           continue;
+        }
+        if (action.action === 'skip' && id === 'archive' && patched(ARCHIVE_TOLD_OFFLINE)) {
+          // The applicant told otherwise: the dossier is sealed all the same, without the notification.
+          const dossier = await agencyActivities.archiveDossier({ ...dossierDocument(), notify: false });
+          step.attempts += 1;
+          const output = { ...dossier, applicantToldOffline: { reason: action.reason ?? '' } };
+          outputs[id] = output;
+          step.output = output;
+          step.state = 'skipped';
+          step.finishedAt = nowIso();
+          return;
         }
         if (action.action === 'skip') {
           // Done offline: our own filing the agency holds is withdrawn, or the agency would keep two — and the
@@ -1487,7 +1504,8 @@ function collectResults(status: ApplicationStatus, outputs: StepOutputs): void {
     socialSecurityNumber: outputs.social?.employerSocialSecurityNumber as string | undefined,
     fundAccountNumber: outputs.fund?.fundAccountNumber as string | undefined,
     bankAppointment: outputs.bank,
-    // Only a sealed one: an archive step marked done offline (in histories from before ARCHIVE_NOT_OFFLINE) has none.
+    // Only a sealed one: an archive step marked done offline by code from before it was refused (ARCHIVE_NOT_OFFLINE,
+    // now ARCHIVE_TOLD_OFFLINE) has none.
     dossier:
       typeof outputs.archive?.dossierId === 'string' && typeof outputs.archive.digest === 'string'
         ? (outputs.archive as ApplicationStatus['results']['dossier'])

@@ -714,7 +714,8 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
   const title = bilingual(step.title);
   const reason = reasonField(`skip-reason-${step.id}`);
   const error = undo ? undo.error : step.error;
-  const skipLabel = t(undo ? 'skipUndo' : 'skip');
+  // The archive is not done offline: its dossier is sealed all the same, the applicant told otherwise.
+  const skipLabel = t(undo ? 'skipUndo' : step.id === 'archive' ? 'skipArchive' : 'skip');
   const offline = undo ? undefined : offlineOutputField(step.id);
   const retryKey = actionKey();
   const skipKey = actionKey();
@@ -743,7 +744,8 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
   skip.addEventListener('submit', (e) => {
     e.preventDefault();
     void (async () => {
-      if (!(await confirmAction(t(undo ? 'confirmSkipUndo' : 'confirmSkip', { step: title }), skipLabel))) return;
+      const confirm = undo ? 'confirmSkipUndo' : step.id === 'archive' ? 'confirmSkipArchive' : 'confirmSkip';
+      if (!(await confirmAction(t(confirm, { step: title }), skipLabel))) return;
       await send(
         ctx,
         `/steps/${step.id}/skip`,
@@ -776,8 +778,7 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     error && !waiting ? h('p', { class: 'error-text' }, `${error.code}: ${error.message}`) : null,
     // A step done offline is undone offline: nothing to retry at the agency.
     error?.code === 'UNDO_OFFLINE' ? null : h('div', { class: 'buttons' }, retry),
-    // The dossier is sealed online only (ARCHIVE_NOT_OFFLINE): nothing to mark done offline.
-    step.id === 'archive' && !undo ? null : skip,
+    skip,
   );
 }
 
