@@ -314,7 +314,7 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
-  it('when the message platform is down at the archive step, then the page offers a retry or sealing for an applicant told otherwise, no abort of the started business, and a confirmed retry notifies the applicant', async () => {
+  it('when the message platform is down at the archive step, then the page offers a retry or sealing for an applicant told otherwise, no abort of the started business; the confirmed skip seals the dossier and sends nothing', async () => {
     const { page, errors } = await openTab();
     let started: { id: string } | undefined;
     try {
@@ -325,23 +325,29 @@ describe('the operator console', () => {
       await row(page, started.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
       await row(page, started.id).locator('th a').click();
       await page.getByTestId('retry-archive').waitFor();
-      // Every procedure is done: nothing is left to abort (BUSINESS_STARTED); the skip seals the dossier without the
-      // notification, for an applicant told otherwise, and says so.
-      await expect(page.getByTestId('skip-archive').textContent()).resolves.toBe(
-        '已另行告知申请人（封存档案，不发通知）',
-      );
+      // Every procedure is done: nothing is left to abort (BUSINESS_STARTED).
       await expect(page.getByTestId('abort').count()).resolves.toBe(0);
+      // The platform is back, but the applicant was told by phone: the skip seals the dossier without the notification.
       await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
-      await page.getByTestId('retry-archive').click();
-      await page.getByRole('dialog').getByTestId('confirm').click();
+      await expect(page.locator('#skip-reason-archive-help').textContent()).resolves.toContain('如何已告知申请人');
+      await page.locator('#skip-reason-archive').fill('已电话告知申请人');
+      await page.getByTestId('skip-archive').click();
+      const dialog = page.getByRole('dialog');
+      await expect(dialog.textContent()).resolves.toContain('已另行告知申请人？');
+      await dialog.getByTestId('confirm').click();
       await expect(page.getByTestId('action-answer').getAttribute('data-accepted')).resolves.toBe('true');
       await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
+      const res = await fetch(`${stack.api.url}/v1/applications/${started.id}`, {
+        headers: await authHeaders('operator'),
+      });
+      const status = (await res.json()) as ApplicationStatus;
+      expect(status.results.dossier).toMatchObject({ applicantToldOffline: { reason: '已电话告知申请人' } });
       const sent = await fetch(`${stack.simulator.url}/notifications?applicationId=${started.id}`);
-      expect(((await sent.json()) as { notifications: unknown[] }).notifications).toHaveLength(1);
+      expect(((await sent.json()) as { notifications: unknown[] }).notifications).toEqual([]);
     } finally {
       await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
-      // Failed midway, the application would stay in its incident (nothing else ends it) and count as open in the
-      // tests after this one: retried through the API (a 409 when it is over already).
+      // Failed midway, the application would stay in its incident and count as open in the tests after this one:
+      // retried through the API (a 409 when it is over already).
       if (started) {
         await fetch(`${stack.api.url}/v1/applications/${started.id}/steps/archive/retry`, {
           method: 'POST',

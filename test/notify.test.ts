@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApplicationStatus } from '../domain/status';
 import { authHeaders } from './helpers/auth';
@@ -134,12 +135,14 @@ it('when the message platform cannot be reached, then the archive step is an inc
 
 it('when the message platform stays down, then an operator who told the applicant otherwise ends the archive incident: the dossier is sealed, without a notification, and says so', async () => {
   const down = await startStack(env, { settings: { agencyMaxAttempts: 2 } });
+  let handle: WorkflowHandle | undefined;
   try {
     await patchSimulator(down.simulator, { messagePlatform: { available: false } });
-    const handle = await startApplication(env.client, { taskQueue: down.taskQueue });
-    await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:archive'), 60_000);
+    const started = await startApplication(env.client, { taskQueue: down.taskQueue });
+    handle = started;
+    await waitForStatus(started, (s) => s.pendingTasks.includes('incident:archive'), 60_000);
     const skip = async (body: Record<string, unknown>) =>
-      fetch(`${down.api.url}/v1/applications/${handle.workflowId}/steps/archive/skip`, {
+      fetch(`${down.api.url}/v1/applications/${started.workflowId}/steps/archive/skip`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
         body: JSON.stringify(body),
@@ -148,22 +151,24 @@ it('when the message platform stays down, then an operator who told the applican
     const bare = await skip({});
     expect(bare.status).toBe(400);
     expect(((await bare.json()) as { error: { code: string } }).error.code).toBe('REASON_REQUIRED');
+    // The platform back meanwhile: the skip still sends nothing (the applicant was told).
+    await patchSimulator(down.simulator, { messagePlatform: { available: true } });
     expect((await skip({ reason: '已电话告知申请人' })).status).toBe(200);
-    const status = (await handle.result()) as ApplicationStatus;
+    const status = (await started.result()) as ApplicationStatus;
     expect(status.status).toBe('completed');
     expect(schemaProblems('ApplicationStatus', status)).toEqual([]);
     expect(archive(status).state).toBe('skipped');
     expect(status.results.dossier).toMatchObject({
-      dossierId: `DOS-${handle.workflowId}`,
+      dossierId: `DOS-${started.workflowId}`,
       digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       applicantToldOffline: { reason: '已电话告知申请人' },
     });
     expect(status.results.dossier).not.toHaveProperty('applicantNotified');
-    // The platform back, nothing was sent after the skip.
-    await patchSimulator(down.simulator, { messagePlatform: { available: true } });
-    const sent = await fetch(`${down.simulator.url}/notifications?applicationId=${handle.workflowId}`);
+    const sent = await fetch(`${down.simulator.url}/notifications?applicationId=${started.workflowId}`);
     expect(((await sent.json()) as { notifications: Sent[] }).notifications).toEqual([]);
   } finally {
+    // Failed midway, it would stay open in its incident: a started business is not aborted, so it is terminated.
+    if (handle && (await handle.describe()).status.name === 'RUNNING') await handle.terminate('test failed midway');
     await down.close();
   }
 });

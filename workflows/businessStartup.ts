@@ -244,6 +244,12 @@ const undoActivities = (maximumAttempts: number | undefined) =>
     },
   });
 
+/** The archive's seal without the notification (ARCHIVE_TOLD_OFFLINE): a local digest, retried until it is made. */
+const sealingActivities = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
 /** How long an undo that ran out of attempts waits for an operator before Kaiban tries it again by itself. */
 const UNDO_RETRY_REST_MS = 30 * 60_000;
 
@@ -1113,8 +1119,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           continue;
         }
         if (action.action === 'skip' && id === 'archive' && patched(ARCHIVE_TOLD_OFFLINE)) {
-          // The applicant told otherwise: the dossier is sealed all the same, without the notification.
-          const dossier = await agencyActivities.archiveDossier({ ...dossierDocument(), notify: false });
+          // The applicant told otherwise: the dossier is sealed all the same, without the notification — retried
+          // until it is (a failure here would end a started business unsuccessfully, and compensate it).
+          const dossier = await sealingActivities.archiveDossier({ ...dossierDocument(), notify: false });
           step.attempts += 1;
           const output = { ...dossier, applicantToldOffline: { reason: action.reason ?? '' } };
           outputs[id] = output;

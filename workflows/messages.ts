@@ -74,6 +74,8 @@ export const ACTION_REJECTIONS = {
   NAME_CHANGE_NOT_ALLOWED: 400,
   /** An approval while the market regulator refuses the name: only a correction of it, or a rejection, applies. */
   NAME_REFUSED: 409,
+  /** A skip of the archive refused by a worker from before archive-told-offline (only while a deployment rolls). */
+  ARCHIVE_NOT_OFFLINE: 409,
   /** A withdrawal or abort once the archive step has started: every procedure is done, the applicant being told so. */
   BUSINESS_STARTED: 409,
 } as const;

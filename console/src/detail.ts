@@ -714,7 +714,8 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
   const title = bilingual(step.title);
   const reason = reasonField(`skip-reason-${step.id}`);
   const error = undo ? undo.error : step.error;
-  // The archive is not done offline: its dossier is sealed all the same, the applicant told otherwise.
+  // An archive skipped is not done offline: its dossier is sealed all the same, the applicant having been told
+  // otherwise (the step then shows as skipped).
   const skipLabel = t(undo ? 'skipUndo' : step.id === 'archive' ? 'skipArchive' : 'skip');
   const offline = undo ? undefined : offlineOutputField(step.id);
   const retryKey = actionKey();
@@ -737,7 +738,11 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     { class: 'inline-form' },
     h('label', { for: `skip-reason-${step.id}` }, t('reason')),
     reason,
-    h('p', { id: `skip-reason-${step.id}-help`, class: 'help' }, t('reasonHelp')),
+    h(
+      'p',
+      { id: `skip-reason-${step.id}-help`, class: 'help' },
+      t(step.id === 'archive' && !undo ? 'reasonHelpArchive' : 'reasonHelp'),
+    ),
     offline ? [h('label', { for: offline.input.id }, t(offline.label)), offline.input] : null,
     h('button', { type: 'submit', class: 'secondary', 'data-testid': `skip-${step.id}` }, skipLabel),
   );

@@ -112,6 +112,7 @@ const zh = {
   requestCorrection: '要求补正',
   reason: '理由',
   reasonHelp: '必填，将记入审计记录并告知申请人。',
+  reasonHelpArchive: '必填：如何已告知申请人（电话、窗口等），记入审计记录和档案结果。',
   fieldsToCorrect: '需补正的字段',
   submit: '提交',
   incidentTitle: '异常步骤：{step}',
@@ -380,6 +381,8 @@ const en: Record<MessageKey, string> = {
   requestCorrection: 'Request a correction',
   reason: 'Reason',
   reasonHelp: 'Required; recorded in the audit trail and shown to the applicant.',
+  reasonHelpArchive:
+    'Required: how the applicant was told (by phone, at the window…); recorded in the audit trail and with the dossier.',
   fieldsToCorrect: 'Fields to correct',
   submit: 'Submit',
   incidentTitle: 'Incident: {step}',
