@@ -120,8 +120,9 @@ export interface Dossier {
   covers?: string[];
   /**
    * The message platform took the notification to the applicant (PRODUCT.md: the archive step notifies them): its id
-   * and when. Absent when no platform is configured (APPLICANT_NOTIFY_URL) or the workflow that scheduled the archive
-   * predates the materials in its input (nobody to notify).
+   * and when. Absent when no platform is configured (APPLICANT_NOTIFY_URL), when an operator told the applicant
+   * otherwise (`notify: false`), or when the workflow that scheduled the archive predates the materials in its input
+   * (nobody to notify).
    */
   applicantNotified?: NotificationReceipt;
   /** The platform refused the notification itself (a mobile number it cannot send to): why, scrubbed. */

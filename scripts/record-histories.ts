@@ -32,6 +32,7 @@ import { historyToJson, readHistoryFile } from '../test/helpers/histories';
 import { realtimeSlaEnv } from '../test/helpers/sla-realtime';
 import { startWebhookReceiver } from '../test/helpers/webhook-receiver';
 import { startTemporalProcess } from '../test/helpers/processes';
+import { patchSimulator } from '../test/helpers/stack';
 import { activityDepsFromConfig, createKaibanWorker, replaySinks } from '../worker/worker';
 import {
   abortUpdate,
@@ -845,55 +846,40 @@ async function main(): Promise<void> {
     dataConverter: converter,
   });
 
+  /** A worker of its own on `queue`, configured as the default one with `env` over it. */
+  const queueWorker = (queue: string, env: Record<string, string>) =>
+    createKaibanWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue: queue,
+      activityDeps: {
+        ...activityDepsFromConfig(
+          loadConfig({ ...process.env, ...baseEnv, TEMPORAL_TASK_QUEUE: queue, ...env }),
+          logger,
+        ),
+        callbackBaseUrl: api.url,
+      },
+      dataConverter: converter,
+    });
+
   // The SLA path's worker: office hours around the clock, today a working day, budgets of seconds.
   const webhookSecret = randomBytes(16).toString('hex');
   const receiver = await startWebhookReceiver(webhookSecret);
   const slaQueue = `${taskQueue}-sla`;
-  const slaConfig = loadConfig({
-    ...process.env,
-    ...baseEnv,
-    TEMPORAL_TASK_QUEUE: slaQueue,
-    ...realtimeSlaEnv({ budgetsSeconds: { license: 2, application: 4 }, webhookUrl: receiver.url, webhookSecret }),
-  });
-  const slaWorker = await createKaibanWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue: slaQueue,
-    activityDeps: { ...activityDepsFromConfig(slaConfig, logger), callbackBaseUrl: api.url },
-    dataConverter: converter,
-  });
+  const slaWorker = await queueWorker(
+    slaQueue,
+    realtimeSlaEnv({ budgetsSeconds: { license: 2, application: 4 }, webhookUrl: receiver.url, webhookSecret }),
+  );
 
   // The impatient worker: a filing undecided for 6 s is an incident (a silent agency), and so is one failed poll.
   const impatientQueue = `${taskQueue}-impatient`;
-  const impatientConfig = loadConfig({
-    ...process.env,
-    ...baseEnv,
-    TEMPORAL_TASK_QUEUE: impatientQueue,
+  const impatientWorker = await queueWorker(impatientQueue, {
     AGENCY_SILENT_INCIDENT_HOURS: String(6 / 3600),
     AGENCY_POLL_FAILURES_BEFORE_INCIDENT: '1',
   });
-  const impatientWorker = await createKaibanWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue: impatientQueue,
-    activityDeps: { ...activityDepsFromConfig(impatientConfig, logger), callbackBaseUrl: api.url },
-    dataConverter: converter,
-  });
   // The notifying worker: applicants are told through the simulator's message platform.
   const notifyingQueue = `${taskQueue}-notifying`;
-  const notifyingConfig = loadConfig({
-    ...process.env,
-    ...baseEnv,
-    TEMPORAL_TASK_QUEUE: notifyingQueue,
-    APPLICANT_NOTIFY_URL: `${simulator.url}/notifications`,
-  });
-  const notifyingWorker = await createKaibanWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue: notifyingQueue,
-    activityDeps: { ...activityDepsFromConfig(notifyingConfig, logger), callbackBaseUrl: api.url },
-    dataConverter: converter,
-  });
+  const notifyingWorker = await queueWorker(notifyingQueue, { APPLICANT_NOTIFY_URL: `${simulator.url}/notifications` });
   const queues = { default: taskQueue, sla: slaQueue, impatient: impatientQueue, notifying: notifyingQueue };
 
   const ctx: Context = {
@@ -908,22 +894,9 @@ async function main(): Promise<void> {
     failNextAcceptance() {
       failAcceptance = true;
     },
-    async platformAvailable(available) {
-      const res = await fetch(`${simulator.url}/admin/config`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ messagePlatform: { available } }),
-      });
-      if (!res.ok) throw new Error(`simulator PATCH: ${res.status} ${await res.text()}`);
-    },
-    async agencies(settings, which = AGENCY_IDS) {
-      const res = await fetch(`${simulator.url}/admin/config`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ agencies: Object.fromEntries(which.map((a) => [a, settings])) }),
-      });
-      if (!res.ok) throw new Error(`simulator PATCH: ${res.status} ${await res.text()}`);
-    },
+    platformAvailable: (available) => patchSimulator(simulator, { messagePlatform: { available } }),
+    agencies: (settings, which = AGENCY_IDS) =>
+      patchSimulator(simulator, { agencies: Object.fromEntries(which.map((a) => [a, settings])) }),
   };
 
   let failed = false;

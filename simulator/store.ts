@@ -103,8 +103,14 @@ export type TakenNotification = KeptReceipt & {
   dossier?: { dossierId: string };
 };
 
+const RECEIPT_FIELDS = ['key', 'notificationId', 'applicationId', 'acceptedAt'] as const;
+
 const isKeptReceipt = (value: Partial<KeptReceipt> | undefined): value is KeptReceipt =>
-  (['key', 'notificationId', 'applicationId', 'acceptedAt'] as const).every((k) => typeof value?.[k] === 'string');
+  RECEIPT_FIELDS.every((k) => typeof value?.[k] === 'string');
+
+/** What the file keeps of a notification: its receipt alone. */
+const receiptOf = (notification: KeptReceipt): KeptReceipt =>
+  Object.fromEntries(RECEIPT_FIELDS.map((k) => [k, notification[k]])) as unknown as KeptReceipt;
 
 /** The most notifications kept (the oldest forgotten first): a long `npm start` must not grow for ever. */
 const NOTIFICATIONS_KEPT = 100_000;
@@ -219,8 +225,7 @@ export class RecordStore {
   /** Keeps a notification taken (its receipt in the file), forgetting the oldest beyond NOTIFICATIONS_KEPT. */
   takeNotification(notification: TakenNotification): void {
     this.keepNotification(notification);
-    const { key, notificationId, applicationId, acceptedAt } = notification;
-    this.append({ notification: { key, notificationId, applicationId, acceptedAt } });
+    this.append({ notification: receiptOf(notification) });
   }
 
   listNotifications(applicationId?: string): TakenNotification[] {
@@ -316,8 +321,7 @@ export class RecordStore {
       } else if ('record' in line && typeof line.record?.ticket === 'string') {
         this.index(line.record, line.input);
       } else if ('notification' in line && isKeptReceipt(line.notification)) {
-        const { key, notificationId, applicationId, acceptedAt } = line.notification;
-        this.keepNotification({ key, notificationId, applicationId, acceptedAt });
+        this.keepNotification(receiptOf(line.notification));
       } else {
         throw new Error(
           `${file}:${i + 1}: neither a record, issued ids nor a notification; the simulator's records file is damaged${DAMAGED_HELP}`,
@@ -335,9 +339,7 @@ export class RecordStore {
         const input = this.inputs.get(record.ticket);
         return input ? { record, input } : { record };
       }),
-      ...[...this.notifications.values()].map(({ key, notificationId, applicationId, acceptedAt }) => ({
-        notification: { key, notificationId, applicationId, acceptedAt },
-      })),
+      ...[...this.notifications.values()].map((notification) => ({ notification: receiptOf(notification) })),
     ];
     const aside = `${file}.${process.pid}.tmp`;
     writeFileSync(aside, lines.map((line) => JSON.stringify(line) + '\n').join(''), { mode: 0o600 });

@@ -219,8 +219,8 @@ describe("an agency's Retry-After sets the next attempt", () => {
   });
 });
 
-/** The activities on the adapter to the local server. */
-const activities = () =>
+/** The activities on the adapter to the local server (`deps` over the defaults). */
+const activities = (deps: Partial<ActivityDeps> = {}) =>
   createActivities({
     agencies: clientAt(base),
     settings: {
@@ -232,6 +232,7 @@ const activities = () =>
     },
     callbackBaseUrl: 'http://127.0.0.1:9',
     logger: createLogger({ level: 'silent' }),
+    ...deps,
   } satisfies ActivityDeps);
 
 describe('the filing activity reports, attempt by attempt, whether a filing may have reached the agency', () => {
@@ -418,16 +419,7 @@ describe('the dossier', () => {
   it('an archive without the materials (older workflow code) notifies nobody, and says so', async () => {
     const sent: unknown[] = [];
     const lines: string[] = [];
-    const archiveOlder = createActivities({
-      agencies: clientAt(base),
-      settings: {
-        pollInitialMs: 1000,
-        pollMaxMs: 1000,
-        agencyCallTimeoutMs: 1000,
-        agencyMaxAttempts: 3,
-        searchAttributes: false,
-      },
-      callbackBaseUrl: 'http://127.0.0.1:9',
+    const archiveOlder = activities({
       logger: createLogger({ level: 'warn', destination: { write: (line: string) => void lines.push(line) } }),
       notifications: {
         notify: async (notification) => {
@@ -435,7 +427,7 @@ describe('the dossier', () => {
           return { notificationId: notification.notificationId, acceptedAt: new Date().toISOString() };
         },
       },
-    } satisfies ActivityDeps).archiveDossier;
+    }).archiveDossier;
     const older = await new MockActivityEnvironment().run(archiveOlder, {
       applicationId: 'kb-1',
       outputs: input.outputs,

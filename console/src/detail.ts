@@ -716,7 +716,8 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
   const error = undo ? undo.error : step.error;
   // An archive skipped is not done offline: its dossier is sealed all the same, the applicant having been told
   // otherwise (the step then shows as skipped).
-  const skipLabel = t(undo ? 'skipUndo' : step.id === 'archive' ? 'skipArchive' : 'skip');
+  const archive = step.id === 'archive' && !undo;
+  const skipLabel = t(undo ? 'skipUndo' : archive ? 'skipArchive' : 'skip');
   const offline = undo ? undefined : offlineOutputField(step.id);
   const retryKey = actionKey();
   const skipKey = actionKey();
@@ -738,18 +739,14 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
     { class: 'inline-form' },
     h('label', { for: `skip-reason-${step.id}` }, t('reason')),
     reason,
-    h(
-      'p',
-      { id: `skip-reason-${step.id}-help`, class: 'help' },
-      t(step.id === 'archive' && !undo ? 'reasonHelpArchive' : 'reasonHelp'),
-    ),
+    h('p', { id: `skip-reason-${step.id}-help`, class: 'help' }, t(archive ? 'reasonHelpArchive' : 'reasonHelp')),
     offline ? [h('label', { for: offline.input.id }, t(offline.label)), offline.input] : null,
     h('button', { type: 'submit', class: 'secondary', 'data-testid': `skip-${step.id}` }, skipLabel),
   );
   skip.addEventListener('submit', (e) => {
     e.preventDefault();
     void (async () => {
-      const confirm = undo ? 'confirmSkipUndo' : step.id === 'archive' ? 'confirmSkipArchive' : 'confirmSkip';
+      const confirm = undo ? 'confirmSkipUndo' : archive ? 'confirmSkipArchive' : 'confirmSkip';
       if (!(await confirmAction(t(confirm, { step: title }), skipLabel))) return;
       await send(
         ctx,
