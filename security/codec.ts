@@ -13,7 +13,7 @@
  * Every Client and Worker takes its converter from `dataConverter(config)` (workers: also the
  * workflow bundle, through `failureConverterPath`).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -37,8 +37,27 @@ export class CodecKeyUnknownError extends Error {
   override name = 'CodecKeyUnknownError';
 }
 
-const utf8 = (text: string) => new TextEncoder().encode(text);
-const text = (bytes: Uint8Array | null | undefined) => (bytes ? new TextDecoder().decode(bytes) : undefined);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const utf8 = (text: string) => encoder.encode(text);
+const text = (bytes: Uint8Array | null | undefined) => (bytes ? decoder.decode(bytes) : undefined);
+
+/**
+ * Random IVs drawn from a pool refilled every 256 payloads, as Node's randomUUID draws from its own: one call into the
+ * system's random source per pool instead of one per payload. Each IV is copied out (createCipheriv, the sealed
+ * payload) before the pool is refilled, and no part of the pool is handed out twice.
+ */
+const ivPool = Buffer.alloc(IV_BYTES * 256);
+let ivOffset = ivPool.length;
+function nextIv(): Buffer {
+  if (ivOffset === ivPool.length) {
+    randomFillSync(ivPool);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
+}
 
 /**
  * How the original payload is framed inside the ciphertext, named in the sealed payload's metadata and bound into the
@@ -110,7 +129,7 @@ export class AesGcmCodec implements PayloadCodec {
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
-      const iv = randomBytes(IV_BYTES);
+      const iv = nextIv();
       const { bytes, format } = frame(payload);
       const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
       cipher.setAAD(aad(this.current.id, format));

@@ -323,6 +323,20 @@ describe('the payload codec', () => {
     expect(await codec.decode([payload])).toEqual([payload]);
   });
 
+  it('seals every payload under an IV of its own, across refills of the IV pool', async () => {
+    const codec = new AesGcmCodec(parseCodecKeys(newCodecKeySpec('k1')));
+    // More payloads than the pool holds (256), in batches as the SDK sends them, plus one alone.
+    const sealed = [
+      ...(await codec.encode(Array.from({ length: 300 }, () => payload))),
+      ...(await codec.encode(Array.from({ length: 300 }, () => payload))),
+      ...(await codec.encode([payload])),
+    ];
+    const ivs = new Set(sealed.map((s) => Buffer.from(s.data!.subarray(0, 12)).toString('hex')));
+    expect(ivs.size).toBe(sealed.length);
+    // An IV taken out of the pool is not changed by the refill that follows: every payload still opens.
+    expect(await codec.decode(sealed)).toEqual(sealed.map(() => payload));
+  });
+
   it('seals the payload message itself (no base64 inside), and a relabelled framing does not decrypt', async () => {
     const codec = new AesGcmCodec(parseCodecKeys(newCodecKeySpec('k1')));
     const [sealed] = await codec.encode([payload]);
