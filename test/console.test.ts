@@ -361,6 +361,70 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it('when the message platform was down for a while, then an operator retries the archive of every application left in that incident from the list at once; each completes with one notification', async () => {
+    const { page, errors } = await openTab();
+    const started: { id: string }[] = [];
+    try {
+      await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+      await page.getByRole('heading', { name: '申请列表' }).waitFor();
+      // Without a filter on one step's incidents there is nothing to retry at once.
+      await expect(page.getByTestId('retry-all').count()).resolves.toBe(0);
+      await patchSimulator(stack.simulator, { messagePlatform: { available: false } });
+      started.push(await submit(), await submit());
+      for (const s of started) await row(page, s.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
+      await page.locator('#f-task').selectOption('incident:archive');
+      for (const s of started) await row(page, s.id).waitFor();
+      // A supervisor looks at the same list and is offered nothing to do.
+      const supervisor = await openTab();
+      await signInWithToken(supervisor.page, stack.api.url, await tokenFor('supervisor', 'sup-console'));
+      await supervisor.page.getByTestId('kpi-open').waitFor();
+      await supervisor.page.evaluate(() => (location.hash = '#/applications?task=incident:archive'));
+      for (const s of started) await row(supervisor.page, s.id).waitFor();
+      await expect(supervisor.page.getByTestId('retry-all').count()).resolves.toBe(0);
+      expect(supervisor.errors).toEqual([]);
+      await supervisor.page.context().close();
+      await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
+
+      await page.getByTestId('retry-all').click();
+      const dialog = page.getByRole('dialog');
+      await expect(dialog.textContent()).resolves.toContain('全部异常申请的“电子归档”');
+      await dialog.getByTestId('confirm').click();
+      const result = page.getByTestId('retry-all-result');
+      await page.locator('[data-testid="retry-all-result"][data-accepted]').waitFor();
+      await expect(result.getAttribute('data-accepted')).resolves.toBe('2');
+      await expect(result.textContent()).resolves.toContain('已重试 2 件；未受理 0 件；无答复 0 件');
+      for (const s of started) {
+        const status = async () => {
+          const res = await fetch(`${stack.api.url}/v1/applications/${s.id}`, {
+            headers: await authHeaders('operator'),
+          });
+          return ((await res.json()) as ApplicationStatus).status;
+        };
+        await expect(eventually(status, (now) => now === 'completed', 30_000)).resolves.toBe('completed');
+        const sent = await fetch(`${stack.simulator.url}/notifications?applicationId=${s.id}`);
+        expect(((await sent.json()) as { notifications: unknown[] }).notifications).toHaveLength(1);
+      }
+      // They left the filter: another round finds nothing to retry.
+      for (const s of started) await row(page, s.id).waitFor({ state: 'detached', timeout: 15_000 });
+      await page.getByTestId('retry-all').click();
+      await page.getByRole('dialog').getByTestId('confirm').click();
+      await page.locator('[data-testid="retry-all-result"]', { hasText: '此筛选下没有' }).waitFor();
+      await expect(result.textContent()).resolves.toBe('此筛选下没有“电子归档”处于异常的申请。');
+    } finally {
+      await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
+      // Failed midway, an application would stay in its incident and count as open in the tests after this one.
+      for (const s of started) {
+        await fetch(`${stack.api.url}/v1/applications/${s.id}/steps/archive/retry`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+          body: '{}',
+        });
+      }
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it("when an agency refuses the seal, then the console shows the refusal with the agency's reason, and a retry files it again", async () => {
     const { page, errors } = await openTab();
     try {

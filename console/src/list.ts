@@ -6,11 +6,11 @@
 import { STEP_IDS, STEPS } from '../../domain/steps';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
 import { APPLICATION_STATES, OPEN_STATES } from '../../domain/status';
-import { call } from './api';
+import { call, newActionId } from './api';
 import { h, replaceChildren } from './dom';
-import { bilingual, districtName, formatDuration, formatTime, t, tk } from './i18n';
+import { aside, bilingual, districtName, formatDuration, formatTime, t, tk } from './i18n';
 import type { Page } from './page';
-import { errorBox, levelRank, Poller, slaPill, statusPill, taskBadges } from './ui';
+import { confirmAction, errorBox, levelRank, Poller, slaPill, statusPill, taskBadges } from './ui';
 import type { ApplicationPage, ApplicationSummary } from './types';
 
 const LEVELS = ['on_track', 'warning', 'breached'];
@@ -134,7 +134,106 @@ function select(name: string, label: string, options: [string, string][], value:
   );
 }
 
-export function listPage(query: string): Page {
+/** Retries sent at once by "retry all": a few, so that a long list does not flood the API and Temporal. */
+const RETRY_ALL_AT_ONCE = 4;
+
+/** The ids of every application the filters list (all pages) with `task` pending. */
+async function idsWithTask(filters: Filters, task: string): Promise<string[]> {
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const params = new URLSearchParams();
+    for (const name of FILTERS) if (filters[name]) params.set(name, filters[name]!);
+    params.set('pageSize', '100');
+    if (token) params.set('pageToken', token);
+    const answer = await call<ApplicationPage>('GET', `/v1/applications?${params.toString()}`);
+    if (!answer.ok || !answer.body) throw new Error(`${answer.error?.code}: ${answer.error?.message}`);
+    for (const item of answer.body.items) if (tasksOf(item).includes(task)) ids.push(item.id);
+    token = answer.body.nextPageToken ?? undefined;
+  } while (token);
+  return ids;
+}
+
+/**
+ * Under a filter on one step's incidents, an operator retries that step for every application listed (an agency or
+ * the message platform back after an outage left many): the same retry as each application's page, one request per
+ * application under a key of this round, so a request repeated with no answer is not taken twice. One no longer in
+ * an incident (retried meanwhile, or the application ended) is refused and counted as such.
+ */
+function retryAllBar(filters: Filters, refresh: () => Promise<void>): HTMLElement | null {
+  const task = filters.task;
+  if (!task?.startsWith('incident:')) return null;
+  const step = task.slice('incident:'.length);
+  const title = stepTitle(step);
+  const result = h('p', { class: 'bulk-result', 'data-testid': 'retry-all-result', 'aria-live': 'polite' });
+  const button = h(
+    'button',
+    { type: 'button', class: 'primary', 'data-testid': 'retry-all', 'aria-describedby': 'retry-all-help' },
+    t('retryAll', { step: title }),
+  ) as HTMLButtonElement;
+  const run = async () => {
+    if (!(await confirmAction(t('confirmRetryAll', { step: title }), t('retry')))) return;
+    button.disabled = true;
+    delete result.dataset.accepted;
+    result.textContent = '';
+    try {
+      const ids = await idsWithTask(filters, task);
+      if (ids.length === 0) {
+        result.textContent = t('retryAllNone', { step: title });
+        return;
+      }
+      const round = newActionId();
+      const counts = { accepted: 0, refused: 0, unknown: 0 };
+      const codes = new Map<string, number>();
+      let next = 0;
+      const sendNext = async (): Promise<void> => {
+        while (next < ids.length) {
+          const id = ids[next++]!;
+          try {
+            const answer = await call('POST', `/v1/applications/${id}/steps/${step}/retry`, {
+              body: {},
+              idempotencyKey: `${round}:${id}`,
+            });
+            if (answer.ok) counts.accepted++;
+            else if (answer.status >= 500) counts.unknown++;
+            else {
+              counts.refused++;
+              const code = answer.error?.code ?? String(answer.status);
+              codes.set(code, (codes.get(code) ?? 0) + 1);
+            }
+          } catch {
+            counts.unknown++;
+          }
+          const done = counts.accepted + counts.refused + counts.unknown;
+          result.textContent = t('retryAllRunning', { done, total: ids.length });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(RETRY_ALL_AT_ONCE, ids.length) }, sendNext));
+      const refusedCodes = [...codes].map(([code, n]) => `${code} × ${n}`);
+      result.textContent = t('retryAllDone', {
+        ...counts,
+        codes: refusedCodes.length > 0 ? aside(...refusedCodes) : '',
+      });
+      result.dataset.accepted = String(counts.accepted);
+      await refresh();
+    } catch (err) {
+      result.textContent = t('unreachable', { message: (err as Error).message });
+    } finally {
+      button.disabled = false;
+    }
+  };
+  button.addEventListener('click', () => void run());
+  return h(
+    'div',
+    { class: 'bulk', 'data-testid': 'retry-all-bar' },
+    button,
+    h('p', { id: 'retry-all-help', class: 'help' }, t('retryAllHelp', { step: title })),
+    result,
+  );
+}
+
+/** `role`: only an operator acts on the list (retry all); a supervisor looks. */
+export function listPage(query: string, role = 'operator'): Page {
   const filters = filtersFromHash(query);
   const filterKey = JSON.stringify(filters);
   const state =
@@ -350,6 +449,7 @@ export function listPage(query: string): Page {
       ),
     ),
     form,
+    role === 'operator' ? retryAllBar(filters, () => poller.now()) : null,
     problem,
     h('div', { class: 'table-wrap' }, table),
     emptyNote,

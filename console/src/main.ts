@@ -92,7 +92,7 @@ function route(): void {
   } else if (hash.startsWith('#/dashboard')) {
     page = dashboardPage();
   } else {
-    page = listPage(hash.split('?')[1] ?? '');
+    page = listPage(hash.split('?')[1] ?? '', session.role);
   }
   current = page;
   document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
