@@ -378,7 +378,7 @@ describe('the operator console', () => {
       const supervisor = await openTab();
       await signInWithToken(supervisor.page, stack.api.url, await tokenFor('supervisor', 'sup-console'));
       await supervisor.page.getByTestId('kpi-open').waitFor();
-      await supervisor.page.evaluate(() => (location.hash = '#/applications?task=incident:archive'));
+      await supervisor.page.evaluate("location.hash = '#/applications?task=incident:archive'");
       for (const s of started) await row(supervisor.page, s.id).waitFor();
       await expect(supervisor.page.getByTestId('retry-all').count()).resolves.toBe(0);
       expect(supervisor.errors).toEqual([]);
