@@ -569,3 +569,53 @@ describe('webhooks changed while applications run', () => {
     }
   });
 });
+
+// Last in the file: it moves the time-skipping server's clock into the year after the test year, and the server's clock
+// only moves forward.
+describe('a year the calendar data lack, after it began', () => {
+  it('when the workers come back after New Year to an application whose thresholds passed in the old year, then its clock waits for the unpublished year without arming a timer round after round', async () => {
+    // Submitted Thursday 31 December 16:00 and promised in 30 working minutes (SLA_BUDGETS; the steps in 3 each, so
+    // the chain fits): 75 % at 16:22:30, due 16:30, both in the data. No worker takes it up until Monday 4 January
+    // 09:30, in a year nobody has published: the clock cannot be counted up to now, while its thresholds, computable,
+    // are past. Parked in review, the application stays open.
+    const submitted = at(`${TEST_YEAR}-12-31T16:00:00+08:00`);
+    const accepted = at(`${TEST_YEAR + 1}-01-04T09:30:00+08:00`);
+    const steps = ['name', 'license', 'seal', 'tax', 'social', 'fund', 'bank', 'archive'];
+    const budgets = { application: 0.5, ...Object.fromEntries(steps.map((s) => [s, 0.05])) };
+    const halfHour = await startStack(env, {
+      env: {
+        SLA_WEBHOOK_URLS: receiver.url,
+        SLA_WEBHOOK_SECRET: SECRET,
+        SLA_CALENDAR_FILE: writeTestCalendarFile(),
+        SLA_BUDGETS: JSON.stringify(budgets),
+      },
+      activityDeps: (deps) => ({ ...deps, now: () => new Date(acceptAt) }),
+    });
+    try {
+      await patchSimulator(halfHour.simulator, { agencies: FAST_AGENCIES });
+      await skipTo(env, accepted);
+      acceptAt = accepted;
+      const handle = await startApplication(env.client, {
+        taskQueue: halfHour.taskQueue,
+        submittedAt: submitted,
+        edit: (app) => void (app.company.name = app.company.name.replace('科技', '金融')),
+      });
+      await waitForStatus(
+        handle,
+        (s) => s.pendingTasks.includes('review') && s.sla?.missingCalendarYear === TEST_YEAR + 1,
+      );
+      // Real time, none skipped: a clock that re-armed its past threshold would start a timer every few milliseconds.
+      await new Promise((r) => setTimeout(r, 3000));
+      const history = await handle.fetchHistory();
+      const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes);
+      // At most the hourly ask for the year's data, and a step's alarm.
+      expect(timers.length).toBeLessThanOrEqual(2);
+      const status = await handle.query(statusQuery);
+      expect(status.status).toBe('running');
+      expect(alertsOf(handle.workflowId)).toEqual([]);
+      await handle.terminate('test done');
+    } finally {
+      await halfHour.close();
+    }
+  });
+});
