@@ -1013,23 +1013,15 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     };
   }
 
-  /** One attempt at step `id`: plain steps go straight to their agency (no async layer of their own). */
-  function attemptStep(id: StepId): Promise<Record<string, unknown>> {
-    if (id === 'archive') return sealDossier();
-    if (id === 'license') return attemptLicense();
-    return fileAndAwait(id, true);
-  }
-
-  async function sealDossier(): Promise<Record<string, unknown>> {
-    const dossier = await agencyActivities.archiveDossier(dossierDocument());
-    stepStatus('archive').attempts += 1;
-    return { ...dossier };
-  }
-
-  async function attemptLicense(): Promise<Record<string, unknown>> {
+  async function attemptStep(id: StepId): Promise<Record<string, unknown>> {
+    if (id === 'archive') {
+      const dossier = await agencyActivities.archiveDossier(dossierDocument());
+      stepStatus(id).attempts += 1;
+      return { ...dossier };
+    }
     // An operator retries the license after the corrected name's reservation failed: the name first (it used to
     // file the license on the old, released reservation).
-    if (nameOwed && patched(RESERVE_OWED_NAME)) {
+    if (id === 'license' && nameOwed && patched(RESERVE_OWED_NAME)) {
       try {
         await reserveOwedName();
       } catch (err) {
@@ -1038,10 +1030,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         nameOwed = false;
       }
     }
-    if (status.review?.state !== 'approved' && status.review?.state !== 'not_needed') {
+    if (id === 'license' && status.review?.state !== 'approved' && status.review?.state !== 'not_needed') {
       await reviewLicense();
     }
-    return fileAndAwait('license', true);
+    return fileAndAwait(id, true);
   }
 
   async function runStep(id: StepId): Promise<void> {
