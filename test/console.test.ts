@@ -387,12 +387,16 @@ describe('the operator console', () => {
 
       await page.getByTestId('retry-all').click();
       const dialog = page.getByRole('dialog');
-      await expect(dialog.textContent()).resolves.toContain('全部异常申请的“电子归档”');
+      await expect(dialog.textContent()).resolves.toContain(
+        '重新向部门提交 2 件申请的“电子归档”？（另有 0 件留待逐件处理）',
+      );
       await dialog.getByTestId('confirm').click();
       const result = page.getByTestId('retry-all-result');
       await page.locator('[data-testid="retry-all-result"][data-accepted]').waitFor();
       await expect(result.getAttribute('data-accepted')).resolves.toBe('2');
-      await expect(result.textContent()).resolves.toContain('已重试 2 件；未受理 0 件；无答复 0 件');
+      await expect(result.textContent()).resolves.toBe(
+        '已重试 2 件；未受理 0 件；无答复 0 件（可再次全部重试）；留待逐件处理 0 件。',
+      );
       for (const s of started) {
         const status = async () => {
           const res = await fetch(`${stack.api.url}/v1/applications/${s.id}`, {
@@ -407,9 +411,8 @@ describe('the operator console', () => {
       // They left the filter: another round finds nothing to retry.
       for (const s of started) await row(page, s.id).waitFor({ state: 'detached', timeout: 15_000 });
       await page.getByTestId('retry-all').click();
-      await page.getByRole('dialog').getByTestId('confirm').click();
       await page.locator('[data-testid="retry-all-result"]', { hasText: '此筛选下没有' }).waitFor();
-      await expect(result.textContent()).resolves.toBe('此筛选下没有“电子归档”处于异常的申请。');
+      await expect(result.textContent()).resolves.toBe('此筛选下没有可全部重试的“电子归档”异常（留待逐件处理 0 件）。');
     } finally {
       await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
       // Failed midway, an application would stay in its incident and count as open in the tests after this one.
@@ -418,6 +421,69 @@ describe('the operator console', () => {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
           body: '{}',
+        });
+      }
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('when one seal waits in an incident because the police were down and another because they refused it, then retry all retries the first only and leaves the refusal to be handled on its own', async () => {
+    const { page, errors } = await openTab();
+    let down: { id: string } | undefined;
+    let refused: { id: string } | undefined;
+    try {
+      await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+      await page.getByRole('heading', { name: '申请列表' }).waitFor();
+      await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 1 } } });
+      down = await submit();
+      await row(page, down.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
+      await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0, rejectAll: true } } });
+      refused = await submit();
+      await row(page, refused.id).locator('.badge.task-incident').waitFor({ timeout: 45_000 });
+      await patchSimulator(stack.simulator, { agencies: { police: { rejectAll: false } } });
+      await page.locator('#f-task').selectOption('incident:seal');
+      await row(page, down.id).waitFor();
+      await row(page, refused.id).waitFor();
+
+      await page.getByTestId('retry-all').click();
+      const dialog = page.getByRole('dialog');
+      await expect(dialog.textContent()).resolves.toContain(
+        '重新向部门提交 1 件申请的“印章刻制备案”？（另有 1 件留待逐件处理）',
+      );
+      await dialog.getByTestId('confirm').click();
+      await page.locator('[data-testid="retry-all-result"][data-accepted]').waitFor();
+      await expect(page.getByTestId('retry-all-result').textContent()).resolves.toBe(
+        '已重试 1 件；未受理 0 件；无答复 0 件（可再次全部重试）；留待逐件处理 1 件。',
+      );
+      const statusOf = async (id: string) => {
+        const res = await fetch(`${stack.api.url}/v1/applications/${id}`, { headers: await authHeaders('operator') });
+        return (await res.json()) as ApplicationStatus;
+      };
+      const done = await eventually(
+        () => statusOf(down!.id),
+        (s) => s.status === 'completed',
+        30_000,
+      );
+      expect(done.status).toBe('completed');
+      // One seal record at the police for it, however many attempts failed before.
+      expect((await agencyRecords(stack.simulator, down.id)).filter((r) => r.procedure === 'seal_filing')).toHaveLength(
+        1,
+      );
+      // The refusal waits for an operator who has read the police's reason.
+      const left = await statusOf(refused.id);
+      expect(left.steps.find((s) => s.id === 'seal')).toMatchObject({
+        state: 'incident',
+        error: { code: 'AGENCY_REJECTED' },
+      });
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0, rejectAll: false } } });
+      for (const app of [down, refused]) {
+        if (!app) continue;
+        await fetch(`${stack.api.url}/v1/applications/${app.id}/abort`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+          body: JSON.stringify({ reason: 'test done' }),
         });
       }
     }

@@ -3,9 +3,9 @@
  * colour + shape + working time left, most urgent first, paged with the API's pageToken, refreshed
  * every few seconds in place: rows are updated by key, so focus, scroll and page survive a refresh.
  */
-import { STEP_IDS, STEPS } from '../../domain/steps';
+import { STEP_IDS, STEPS, type StepId } from '../../domain/steps';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
-import { APPLICATION_STATES, OPEN_STATES } from '../../domain/status';
+import { APPLICATION_STATES, OPEN_STATES, type ApplicationStatus } from '../../domain/status';
 import { call, newActionId } from './api';
 import { h, replaceChildren } from './dom';
 import { aside, bilingual, districtName, formatDuration, formatTime, t, tk } from './i18n';
@@ -134,8 +134,17 @@ function select(name: string, label: string, options: [string, string][], value:
   );
 }
 
-/** Retries sent at once by "retry all": a few, so that a long list does not flood the API and Temporal. */
+/** Requests "retry all" sends at once (statuses read, retries sent): a few, so a long list floods neither API nor Temporal. */
 const RETRY_ALL_AT_ONCE = 4;
+
+/** Runs `each` over `items`, RETRY_ALL_AT_ONCE at a time, until done or `stop()` holds. */
+async function inTurn<T>(items: T[], each: (item: T) => Promise<void>, stop: () => boolean): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !stop()) await each(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(RETRY_ALL_AT_ONCE, items.length) }, lane));
+}
 
 /** The ids of every application the filters list (all pages) with `task` pending. */
 async function idsWithTask(filters: Filters, task: string): Promise<string[]> {
@@ -147,7 +156,8 @@ async function idsWithTask(filters: Filters, task: string): Promise<string[]> {
     params.set('pageSize', '100');
     if (token) params.set('pageToken', token);
     const answer = await call<ApplicationPage>('GET', `/v1/applications?${params.toString()}`);
-    if (!answer.ok || !answer.body) throw new Error(`${answer.error?.code}: ${answer.error?.message}`);
+    if (!answer.ok || !answer.body)
+      throw new Error(`${answer.error?.code ?? answer.status}: ${answer.error?.message ?? ''}`);
     for (const item of answer.body.items) if (tasksOf(item).includes(task)) ids.push(item.id);
     token = answer.body.nextPageToken ?? undefined;
   } while (token);
@@ -155,47 +165,100 @@ async function idsWithTask(filters: Filters, task: string): Promise<string[]> {
 }
 
 /**
- * Under a filter on one step's incidents, an operator retries that step for every application listed (an agency or
- * the message platform back after an outage left many): the same retry as each application's page, one request per
- * application under a key of this round, so a request repeated with no answer is not taken twice. One no longer in
- * an incident (retried meanwhile, or the application ended) is refused and counted as such.
+ * Which listed applications "retry all" retries, from each one's status read just before: those whose step is in
+ * an incident because its agency could not be reached (retries spent, polls failed, silence). Left for a look one by
+ * one: an agency's refusal (a retry files the same data again) and an undo's incident (the application ending); one
+ * no longer in an incident is left too — the list lags, and a retry then would ask a waiting agency again.
+ */
+async function retryable(ids: string[], step: StepId): Promise<{ retry: string[]; left: number }> {
+  const retry: string[] = [];
+  let left = 0;
+  await inTurn(
+    ids,
+    async (id) => {
+      const answer = await call<ApplicationStatus>('GET', `/v1/applications/${id}`);
+      const state = answer.body?.steps.find((s) => s.id === step);
+      if (answer.ok && state?.state === 'incident' && state.error?.code !== 'AGENCY_REJECTED') retry.push(id);
+      else left++;
+    },
+    () => false,
+  );
+  return { retry, left };
+}
+
+/** A round of "retry all" outlives the page that started it: a page built meanwhile shows it instead of a second. */
+let retryAllRound: { show: (text: string, final: boolean) => void } | undefined;
+
+/**
+ * Under a filter on one step's incidents, an operator retries that step for every application listed whose agency
+ * could not be reached (an agency or the message platform back after an outage left many), after reading each one's
+ * status and confirming how many: the same retry as each application's page, one request per application under a key
+ * of this round. The list then says how many were retried, refused (by code), left unanswered and left for a look.
  */
 function retryAllBar(filters: Filters, refresh: () => Promise<void>): HTMLElement | null {
   const task = filters.task;
-  if (!task?.startsWith('incident:')) return null;
-  const step = task.slice('incident:'.length);
+  const step = task?.startsWith('incident:') ? task.slice('incident:'.length) : undefined;
+  if (!task || !step || !(STEP_IDS as readonly string[]).includes(step)) return null;
   const title = stepTitle(step);
-  const result = h('p', { class: 'bulk-result', 'data-testid': 'retry-all-result', 'aria-live': 'polite' });
+  // The progress is not announced at every request; the outcome is (aria-live).
+  const progress = h('span', { class: 'bulk-progress', 'data-testid': 'retry-all-progress' });
+  const result = h('p', {
+    class: 'bulk-result',
+    'data-testid': 'retry-all-result',
+    'aria-live': 'polite',
+    tabindex: '-1',
+  });
   const button = h(
     'button',
     { type: 'button', class: 'primary', 'data-testid': 'retry-all', 'aria-describedby': 'retry-all-help' },
     t('retryAll', { step: title }),
   ) as HTMLButtonElement;
+  const show = (text: string, final: boolean) => {
+    progress.textContent = final ? '' : text;
+    if (final) {
+      result.textContent = text;
+      button.disabled = false;
+    }
+  };
+  if (retryAllRound) {
+    button.disabled = true;
+    retryAllRound.show = show;
+    progress.textContent = t('retryAllBusy');
+  }
   const run = async () => {
-    if (!(await confirmAction(t('confirmRetryAll', { step: title }), t('retry')))) return;
+    if (retryAllRound) return;
+    const round = { show };
+    retryAllRound = round;
     button.disabled = true;
     delete result.dataset.accepted;
     result.textContent = '';
+    result.focus();
+    const end = (text: string) => {
+      retryAllRound = undefined;
+      round.show(text, true);
+    };
     try {
-      const ids = await idsWithTask(filters, task);
-      if (ids.length === 0) {
-        result.textContent = t('retryAllNone', { step: title });
-        return;
-      }
-      const round = newActionId();
+      round.show(t('retryAllReading'), false);
+      const { retry, left } = await retryable(await idsWithTask(filters, task), step as StepId);
+      if (retry.length === 0) return end(t('retryAllNone', { step: title, left }));
+      if (!(await confirmAction(t('confirmRetryAll', { step: title, n: retry.length, left }), t('retry'))))
+        return end('');
+      const id = newActionId();
       const counts = { accepted: 0, refused: 0, unknown: 0 };
       const codes = new Map<string, number>();
-      let next = 0;
-      const sendNext = async (): Promise<void> => {
-        while (next < ids.length) {
-          const id = ids[next++]!;
+      let signedOut = false;
+      await inTurn(
+        retry,
+        async (applicationId) => {
           try {
-            const answer = await call('POST', `/v1/applications/${id}/steps/${step}/retry`, {
+            const answer = await call('POST', `/v1/applications/${applicationId}/steps/${step}/retry`, {
               body: {},
-              idempotencyKey: `${round}:${id}`,
+              idempotencyKey: `${id}:${applicationId}`,
             });
             if (answer.ok) counts.accepted++;
-            else if (answer.status >= 500) counts.unknown++;
+            else if (answer.status === 401)
+              signedOut = true; // the session is over; the sign-in page follows
+            else if (answer.status >= 500 || answer.status === 408 || answer.status === 429) counts.unknown++;
             else {
               counts.refused++;
               const code = answer.error?.code ?? String(answer.status);
@@ -205,21 +268,22 @@ function retryAllBar(filters: Filters, refresh: () => Promise<void>): HTMLElemen
             counts.unknown++;
           }
           const done = counts.accepted + counts.refused + counts.unknown;
-          result.textContent = t('retryAllRunning', { done, total: ids.length });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(RETRY_ALL_AT_ONCE, ids.length) }, sendNext));
+          round.show(t('retryAllRunning', { done, total: retry.length }), false);
+        },
+        () => signedOut,
+      );
       const refusedCodes = [...codes].map(([code, n]) => `${code} × ${n}`);
-      result.textContent = t('retryAllDone', {
-        ...counts,
-        codes: refusedCodes.length > 0 ? aside(...refusedCodes) : '',
-      });
+      end(
+        t('retryAllDone', {
+          ...counts,
+          codes: refusedCodes.length > 0 ? aside(...refusedCodes) : '',
+          left,
+        }),
+      );
       result.dataset.accepted = String(counts.accepted);
       await refresh();
     } catch (err) {
-      result.textContent = t('unreachable', { message: (err as Error).message });
-    } finally {
-      button.disabled = false;
+      end(t('unreachable', { message: (err as Error).message }));
     }
   };
   button.addEventListener('click', () => void run());
@@ -227,13 +291,14 @@ function retryAllBar(filters: Filters, refresh: () => Promise<void>): HTMLElemen
     'div',
     { class: 'bulk', 'data-testid': 'retry-all-bar' },
     button,
+    progress,
     h('p', { id: 'retry-all-help', class: 'help' }, t('retryAllHelp', { step: title })),
     result,
   );
 }
 
 /** `role`: only an operator acts on the list (retry all); a supervisor looks. */
-export function listPage(query: string, role = 'operator'): Page {
+export function listPage(query: string, role: string): Page {
   const filters = filtersFromHash(query);
   const filterKey = JSON.stringify(filters);
   const state =
