@@ -388,14 +388,14 @@ describe('the operator console', () => {
       await page.getByTestId('retry-all').click();
       const dialog = page.getByRole('dialog');
       await expect(dialog.textContent()).resolves.toContain(
-        '重新向部门提交 2 件申请的“电子归档”？（另有 0 件留待逐件处理）',
+        '重新向部门提交“电子归档”？待重试 2 件；留待逐件处理 0 件；未能读取 0 件。',
       );
       await dialog.getByTestId('confirm').click();
       const result = page.getByTestId('retry-all-result');
       await page.locator('[data-testid="retry-all-result"][data-accepted]').waitFor();
       await expect(result.getAttribute('data-accepted')).resolves.toBe('2');
       await expect(result.textContent()).resolves.toBe(
-        '已重试 2 件；未受理 0 件；无答复 0 件（可再次全部重试）；留待逐件处理 0 件。',
+        '已重试 2 件；未受理 0 件；无答复 0 件（可再次全部重试）；留待逐件处理 0 件；未能读取 0 件。',
       );
       for (const s of started) {
         const status = async () => {
@@ -412,7 +412,9 @@ describe('the operator console', () => {
       for (const s of started) await row(page, s.id).waitFor({ state: 'detached', timeout: 15_000 });
       await page.getByTestId('retry-all').click();
       await page.locator('[data-testid="retry-all-result"]', { hasText: '此筛选下没有' }).waitFor();
-      await expect(result.textContent()).resolves.toBe('此筛选下没有可全部重试的“电子归档”异常（留待逐件处理 0 件）。');
+      await expect(result.textContent()).resolves.toBe(
+        '此筛选下没有可全部重试的“电子归档”异常（留待逐件处理 0 件；未能读取 0 件）。',
+      );
     } finally {
       await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
       // Failed midway, an application would stay in its incident and count as open in the tests after this one.
@@ -449,12 +451,12 @@ describe('the operator console', () => {
       await page.getByTestId('retry-all').click();
       const dialog = page.getByRole('dialog');
       await expect(dialog.textContent()).resolves.toContain(
-        '重新向部门提交 1 件申请的“印章刻制备案”？（另有 1 件留待逐件处理）',
+        '重新向部门提交“印章刻制备案”？待重试 1 件；留待逐件处理 1 件；未能读取 0 件。',
       );
       await dialog.getByTestId('confirm').click();
       await page.locator('[data-testid="retry-all-result"][data-accepted]').waitFor();
       await expect(page.getByTestId('retry-all-result').textContent()).resolves.toBe(
-        '已重试 1 件；未受理 0 件；无答复 0 件（可再次全部重试）；留待逐件处理 1 件。',
+        '已重试 1 件；未受理 0 件；无答复 0 件（可再次全部重试）；留待逐件处理 1 件；未能读取 0 件。',
       );
       const statusOf = async (id: string) => {
         const res = await fetch(`${stack.api.url}/v1/applications/${id}`, { headers: await authHeaders('operator') });

@@ -143,14 +143,14 @@ const zh = {
   confirmRetryUndo: '再次请求部门撤销“{step}”？',
   retryAll: '全部重试“{step}”',
   retryAllHelp:
-    '部门恢复后：逐一读取此筛选下的申请，重试“{step}”因部门无法连接而处于异常的申请；部门拒绝或撤销异常留待逐件处理。',
-  confirmRetryAll: '重新向部门提交 {n} 件申请的“{step}”？（另有 {left} 件留待逐件处理）',
+    '部门恢复后：逐件读取此筛选下的申请，重试因部门无法连接、尝试用尽而处于异常的“{step}”；部门拒绝、部门久未答复和撤销异常留待逐件处理。',
+  confirmRetryAll: '重新向部门提交“{step}”？待重试 {n} 件；留待逐件处理 {left} 件；未能读取 {unread} 件。',
   retryAllReading: '正在读取申请……',
   retryAllBusy: '一轮全部重试正在进行。',
   retryAllRunning: '正在重试：{done} / {total}',
   retryAllDone:
-    '已重试 {accepted} 件；未受理 {refused} 件{codes}；无答复 {unknown} 件（可再次全部重试）；留待逐件处理 {left} 件。',
-  retryAllNone: '此筛选下没有可全部重试的“{step}”异常（留待逐件处理 {left} 件）。',
+    '已重试 {accepted} 件；未受理 {refused} 件{codes}；无答复 {unknown} 件（可再次全部重试）；留待逐件处理 {left} 件；未能读取 {unread} 件。',
+  retryAllNone: '此筛选下没有可全部重试的“{step}”异常（留待逐件处理 {left} 件；未能读取 {unread} 件）。',
   confirmSkipUndo: '将“{step}”标记为线下已撤销？',
   confirmAbort: '终止该申请并撤销所有已办结的事项？',
   confirmReject: '驳回该申请？已办结的事项将被撤销。',
@@ -427,15 +427,16 @@ const en: Record<MessageKey, string> = {
   confirmRetryUndo: 'Ask the agency again to undo “{step}”?',
   retryAll: 'Retry “{step}” for all',
   retryAllHelp:
-    'Once the agency is back: reads each application this filter lists and retries “{step}” where it is in an incident because the agency could not be reached; refusals and undo incidents are left to be handled one by one.',
+    'Once the agency is back: reads each application this filter lists and retries “{step}” where an outage left it in an incident (its attempts at the agency ran out); refusals, silent agencies and undo incidents are left to be handled one by one.',
   confirmRetryAll:
-    'File “{step}” with the agency again for {n} applications? ({left} more are left to be handled one by one.)',
+    'File “{step}” with the agency again? To retry: {n}; left to be handled one by one: {left}; not read: {unread}.',
   retryAllReading: 'Reading the applications…',
   retryAllBusy: 'A round of “retry all” is running.',
   retryAllRunning: 'Retrying: {done} of {total}',
   retryAllDone:
-    'Retried {accepted}; not accepted {refused}{codes}; no answer {unknown} (retry all again for those); left to be handled one by one {left}.',
-  retryAllNone: 'Nothing under this filter to retry at once for “{step}” ({left} left to be handled one by one).',
+    'Retried: {accepted}; not accepted: {refused}{codes}; no answer: {unknown} (retry all again for those); left to be handled one by one: {left}; not read: {unread}.',
+  retryAllNone:
+    'Nothing under this filter to retry at once for “{step}” (left to be handled one by one: {left}; not read: {unread}).',
   confirmSkipUndo: 'Mark “{step}” as undone offline?',
   confirmAbort: 'Abort this application and undo every completed step?',
   confirmReject: 'Reject this application? Completed steps will be undone.',

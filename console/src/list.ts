@@ -6,7 +6,7 @@
 import { STEP_IDS, STEPS, type StepId } from '../../domain/steps';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
 import { APPLICATION_STATES, OPEN_STATES, type ApplicationStatus } from '../../domain/status';
-import { call, newActionId } from './api';
+import { call, newActionId, type Answer } from './api';
 import { h, replaceChildren } from './dom';
 import { aside, bilingual, districtName, formatDuration, formatTime, t, tk } from './i18n';
 import type { Page } from './page';
@@ -165,136 +165,168 @@ async function idsWithTask(filters: Filters, task: string): Promise<string[]> {
 }
 
 /**
- * Which listed applications "retry all" retries, from each one's status read just before: those whose step is in
- * an incident because its agency could not be reached (retries spent, polls failed, silence). Left for a look one by
- * one: an agency's refusal (a retry files the same data again) and an undo's incident (the application ending); one
- * no longer in an incident is left too — the list lags, and a retry then would ask a waiting agency again.
+ * Whether "retry all" retries `step` of one application, from its status read just then: only where an outage left
+ * it — the application running, the step in an incident whose attempts at its agency ran out (STEP_INCIDENT). Left to
+ * be handled one by one: an agency's refusal (a retry files the same data again), a silent agency, an undo's incident
+ * (the application ending), and a step no longer in an incident (the list lags, and a retry of a step waiting again
+ * would ask its agency again).
  */
-async function retryable(ids: string[], step: StepId): Promise<{ retry: string[]; left: number }> {
-  const retry: string[] = [];
-  let left = 0;
-  await inTurn(
-    ids,
-    async (id) => {
-      const answer = await call<ApplicationStatus>('GET', `/v1/applications/${id}`);
-      const state = answer.body?.steps.find((s) => s.id === step);
-      if (answer.ok && state?.state === 'incident' && state.error?.code !== 'AGENCY_REJECTED') retry.push(id);
-      else left++;
-    },
-    () => false,
-  );
-  return { retry, left };
+async function eligibility(id: string, step: StepId): Promise<'retry' | 'left' | 'unread' | 'signed-out'> {
+  let answer: Answer<ApplicationStatus>;
+  try {
+    answer = await call<ApplicationStatus>('GET', `/v1/applications/${id}`);
+  } catch {
+    return 'unread';
+  }
+  if (answer.status === 401) return 'signed-out';
+  if (!answer.ok || !answer.body) return 'unread';
+  const state = answer.body.steps.find((s) => s.id === step);
+  const outage = state?.state === 'incident' && state.error?.code === 'STEP_INCIDENT';
+  return answer.body.status === 'running' && outage ? 'retry' : 'left';
 }
 
-/** A round of "retry all" outlives the page that started it: a page built meanwhile shows it instead of a second. */
-let retryAllRound: { show: (text: string, final: boolean) => void } | undefined;
+/** A list page's view of the round of "retry all" under way. */
+interface RetryAllView {
+  step: string;
+  /** `of`: the step of the round's own bar; a bar of another step only waits for it. */
+  show(text: string, final: boolean, of: string): void;
+  finished(accepted: number, of: string): void;
+}
+
+/** The round of "retry all" under way, one at a time: it outlives the page that started it, pages built meanwhile watch. */
+let retryAllRound: { step: string; views: Set<RetryAllView> } | undefined;
 
 /**
- * Under a filter on one step's incidents, an operator retries that step for every application listed whose agency
- * could not be reached (an agency or the message platform back after an outage left many), after reading each one's
- * status and confirming how many: the same retry as each application's page, one request per application under a key
- * of this round. The list then says how many were retried, refused (by code), left unanswered and left for a look.
+ * Under a filter on one step's incidents, an operator retries that step for every application listed that an outage
+ * left in it (an agency or the message platform back after one), after reading each one's status and confirming how
+ * many: the same retry as each application's page, under a key of this round, with each status read again just before.
+ * The list then says how many were retried, refused (by code), left unanswered, left to be handled one by one and not
+ * read.
  */
-function retryAllBar(filters: Filters, refresh: () => Promise<void>): HTMLElement | null {
+function retryAllBar(filters: Filters, refresh: () => Promise<void>): { el: HTMLElement; stop(): void } | null {
   const task = filters.task;
   const step = task?.startsWith('incident:') ? task.slice('incident:'.length) : undefined;
   if (!task || !step || !(STEP_IDS as readonly string[]).includes(step)) return null;
   const title = stepTitle(step);
   // The progress is not announced at every request; the outcome is (aria-live).
   const progress = h('span', { class: 'bulk-progress', 'data-testid': 'retry-all-progress' });
-  const result = h('p', {
-    class: 'bulk-result',
-    'data-testid': 'retry-all-result',
-    'aria-live': 'polite',
-    tabindex: '-1',
-  });
+  const result = h('p', { class: 'bulk-result', 'data-testid': 'retry-all-result', 'aria-live': 'polite' });
+  // aria-disabled, not disabled, while a round runs: a disabled button would drop the keyboard focus.
   const button = h(
     'button',
     { type: 'button', class: 'primary', 'data-testid': 'retry-all', 'aria-describedby': 'retry-all-help' },
     t('retryAll', { step: title }),
   ) as HTMLButtonElement;
-  const show = (text: string, final: boolean) => {
-    progress.textContent = final ? '' : text;
-    if (final) {
-      result.textContent = text;
-      button.disabled = false;
-    }
+  const busy = (on: boolean) => button.setAttribute('aria-disabled', String(on));
+  const view: RetryAllView = {
+    step,
+    show(text, final, of) {
+      const own = of === step;
+      progress.textContent = final ? '' : own ? text : t('retryAllBusy');
+      if (final) {
+        if (own) result.textContent = text;
+        busy(false);
+      }
+    },
+    finished(accepted, of) {
+      if (of === step) result.dataset.accepted = String(accepted);
+      void refresh();
+    },
   };
   if (retryAllRound) {
-    button.disabled = true;
-    retryAllRound.show = show;
+    retryAllRound.views.add(view);
+    busy(true);
     progress.textContent = t('retryAllBusy');
   }
+
   const run = async () => {
     if (retryAllRound) return;
-    const round = { show };
+    const round = { step, views: new Set([view]) };
     retryAllRound = round;
-    button.disabled = true;
+    busy(true);
     delete result.dataset.accepted;
     result.textContent = '';
-    result.focus();
-    const end = (text: string) => {
+    const say = (text: string) => round.views.forEach((v) => v.show(text, false, step));
+    const end = (text: string, accepted?: number) => {
       retryAllRound = undefined;
-      round.show(text, true);
+      round.views.forEach((v) => v.show(text, true, step));
+      if (accepted !== undefined) round.views.forEach((v) => v.finished(accepted, step));
     };
     try {
-      round.show(t('retryAllReading'), false);
-      const { retry, left } = await retryable(await idsWithTask(filters, task), step as StepId);
-      if (retry.length === 0) return end(t('retryAllNone', { step: title, left }));
-      if (!(await confirmAction(t('confirmRetryAll', { step: title, n: retry.length, left }), t('retry'))))
+      say(t('retryAllReading'));
+      const ids = await idsWithTask(filters, task);
+      const tally = { left: 0, unread: 0 };
+      const retry: string[] = [];
+      let signedOut = false;
+      const check = async (id: string): Promise<boolean> => {
+        const answer = await eligibility(id, step as StepId);
+        if (answer === 'signed-out')
+          signedOut = true; // the session is over; the sign-in page follows
+        else if (answer === 'left') tally.left++;
+        else if (answer === 'unread') tally.unread++;
+        return answer === 'retry';
+      };
+      await inTurn(
+        ids,
+        async (id) => void ((await check(id)) && retry.push(id)),
+        () => signedOut,
+      );
+      if (signedOut) return end('');
+      if (retry.length === 0) return end(t('retryAllNone', { step: title, ...tally }));
+      if (!(await confirmAction(t('confirmRetryAll', { step: title, n: retry.length, ...tally }), t('retry'))))
         return end('');
-      const id = newActionId();
+      const key = newActionId();
       const counts = { accepted: 0, refused: 0, unknown: 0 };
       const codes = new Map<string, number>();
-      let signedOut = false;
+      let done = 0;
       await inTurn(
         retry,
-        async (applicationId) => {
-          try {
-            const answer = await call('POST', `/v1/applications/${applicationId}/steps/${step}/retry`, {
-              body: {},
-              idempotencyKey: `${id}:${applicationId}`,
-            });
-            if (answer.ok) counts.accepted++;
-            else if (answer.status === 401)
-              signedOut = true; // the session is over; the sign-in page follows
-            else if (answer.status >= 500 || answer.status === 408 || answer.status === 429) counts.unknown++;
-            else {
-              counts.refused++;
-              const code = answer.error?.code ?? String(answer.status);
-              codes.set(code, (codes.get(code) ?? 0) + 1);
+        async (id) => {
+          // Read again: the confirmation may have stayed open while a colleague retried it.
+          if (await check(id)) {
+            try {
+              const answer = await call('POST', `/v1/applications/${id}/steps/${step}/retry`, {
+                body: {},
+                idempotencyKey: `${key}:${id}`,
+              });
+              if (answer.ok) counts.accepted++;
+              else if (answer.status === 401) signedOut = true;
+              else if (answer.status >= 500 || answer.status === 408 || answer.status === 429) counts.unknown++;
+              else {
+                counts.refused++;
+                const code = answer.error?.code ?? String(answer.status);
+                codes.set(code, (codes.get(code) ?? 0) + 1);
+              }
+            } catch {
+              counts.unknown++;
             }
-          } catch {
-            counts.unknown++;
           }
-          const done = counts.accepted + counts.refused + counts.unknown;
-          round.show(t('retryAllRunning', { done, total: retry.length }), false);
+          say(t('retryAllRunning', { done: ++done, total: retry.length }));
         },
         () => signedOut,
       );
+      if (signedOut) return end('');
       const refusedCodes = [...codes].map(([code, n]) => `${code} × ${n}`);
       end(
-        t('retryAllDone', {
-          ...counts,
-          codes: refusedCodes.length > 0 ? aside(...refusedCodes) : '',
-          left,
-        }),
+        t('retryAllDone', { ...counts, ...tally, codes: refusedCodes.length > 0 ? aside(...refusedCodes) : '' }),
+        counts.accepted,
       );
-      result.dataset.accepted = String(counts.accepted);
-      await refresh();
     } catch (err) {
       end(t('unreachable', { message: (err as Error).message }));
     }
   };
   button.addEventListener('click', () => void run());
-  return h(
-    'div',
-    { class: 'bulk', 'data-testid': 'retry-all-bar' },
-    button,
-    progress,
-    h('p', { id: 'retry-all-help', class: 'help' }, t('retryAllHelp', { step: title })),
-    result,
-  );
+  return {
+    el: h(
+      'div',
+      { class: 'bulk', 'data-testid': 'retry-all-bar' },
+      button,
+      progress,
+      h('p', { id: 'retry-all-help', class: 'help' }, t('retryAllHelp', { step: title })),
+      result,
+    ),
+    stop: () => retryAllRound?.views.delete(view),
+  };
 }
 
 /** `role`: only an operator acts on the list (retry all); a supervisor looks. */
@@ -499,6 +531,7 @@ export function listPage(query: string, role: string): Page {
   prev.addEventListener('click', () => go(-1));
   next.addEventListener('click', () => go(1));
 
+  const retryAll = role === 'operator' ? retryAllBar(filters, () => poller.now()) : null;
   const el = h(
     'div',
     { class: 'list-page' },
@@ -514,7 +547,7 @@ export function listPage(query: string, role: string): Page {
       ),
     ),
     form,
-    role === 'operator' ? retryAllBar(filters, () => poller.now()) : null,
+    retryAll?.el ?? null,
     problem,
     h('div', { class: 'table-wrap' }, table),
     emptyNote,
@@ -529,6 +562,7 @@ export function listPage(query: string, role: string): Page {
     title: t('listTitle'),
     stop: () => {
       poller.stop();
+      retryAll?.stop();
       window.removeEventListener('scroll', onScroll);
     },
   };
