@@ -80,6 +80,27 @@ async function submit(edit?: Parameters<typeof freshApplication>[0]): Promise<{ 
   return { id: ((await res.json()) as { id: string }).id, name: application.company.name };
 }
 
+/** An application's status, as an operator reads it through the API. */
+async function statusOf(id: string): Promise<ApplicationStatus> {
+  const res = await fetch(`${stack.api.url}/v1/applications/${id}`, { headers: await authHeaders('operator') });
+  return (await res.json()) as ApplicationStatus;
+}
+
+/** An operator's action on an application through the API, for a test's cleanup (a 409 when it no longer applies). */
+async function operatorAction(id: string, path: string, body: unknown = {}): Promise<void> {
+  await fetch(`${stack.api.url}/v1/applications/${id}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+    body: JSON.stringify(body),
+  });
+}
+
+/** The notifications the message platform (the simulator) received for an application. */
+async function notificationsOf(id: string): Promise<unknown[]> {
+  const sent = await fetch(`${stack.simulator.url}/notifications?applicationId=${id}`);
+  return ((await sent.json()) as { notifications: unknown[] }).notifications;
+}
+
 /**
  * Signed in as an operator, with the police down from now on (the caller sets them back): an application whose seal
  * is an incident, its page open.
@@ -337,24 +358,14 @@ describe('the operator console', () => {
       await dialog.getByTestId('confirm').click();
       await expect(page.getByTestId('action-answer').getAttribute('data-accepted')).resolves.toBe('true');
       await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
-      const res = await fetch(`${stack.api.url}/v1/applications/${started.id}`, {
-        headers: await authHeaders('operator'),
-      });
-      const status = (await res.json()) as ApplicationStatus;
+      const status = await statusOf(started.id);
       expect(status.results.dossier).toMatchObject({ applicantToldOffline: { reason: '已电话告知申请人' } });
-      const sent = await fetch(`${stack.simulator.url}/notifications?applicationId=${started.id}`);
-      expect(((await sent.json()) as { notifications: unknown[] }).notifications).toEqual([]);
+      expect(await notificationsOf(started.id)).toEqual([]);
     } finally {
       await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
       // Failed midway, the application would stay in its incident and count as open in the tests after this one:
       // retried through the API (a 409 when it is over already).
-      if (started) {
-        await fetch(`${stack.api.url}/v1/applications/${started.id}/steps/archive/retry`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-          body: '{}',
-        });
-      }
+      if (started) await operatorAction(started.id, '/steps/archive/retry');
     }
     // The platform's refusals while it was down, as the worker met them, are not the console's.
     expect(errors).toEqual([]);
@@ -398,15 +409,9 @@ describe('the operator console', () => {
         '已重试 2 件；未受理 0 件；无答复 0 件（可再次全部重试）；留待逐件处理 0 件；未能读取 0 件。',
       );
       for (const s of started) {
-        const status = async () => {
-          const res = await fetch(`${stack.api.url}/v1/applications/${s.id}`, {
-            headers: await authHeaders('operator'),
-          });
-          return ((await res.json()) as ApplicationStatus).status;
-        };
+        const status = async () => (await statusOf(s.id)).status;
         await expect(eventually(status, (now) => now === 'completed', 30_000)).resolves.toBe('completed');
-        const sent = await fetch(`${stack.simulator.url}/notifications?applicationId=${s.id}`);
-        expect(((await sent.json()) as { notifications: unknown[] }).notifications).toHaveLength(1);
+        expect(await notificationsOf(s.id)).toHaveLength(1);
       }
       // They left the filter: another round finds nothing to retry.
       for (const s of started) await row(page, s.id).waitFor({ state: 'detached', timeout: 15_000 });
@@ -418,13 +423,7 @@ describe('the operator console', () => {
     } finally {
       await patchSimulator(stack.simulator, { messagePlatform: { available: true } });
       // Failed midway, an application would stay in its incident and count as open in the tests after this one.
-      for (const s of started) {
-        await fetch(`${stack.api.url}/v1/applications/${s.id}/steps/archive/retry`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-          body: '{}',
-        });
-      }
+      for (const s of started) await operatorAction(s.id, '/steps/archive/retry');
     }
     expect(errors).toEqual([]);
     await page.context().close();
@@ -458,10 +457,6 @@ describe('the operator console', () => {
       await expect(page.getByTestId('retry-all-result').textContent()).resolves.toBe(
         '已重试 1 件；未受理 0 件；无答复 0 件（可再次全部重试）；留待逐件处理 1 件；未能读取 0 件。',
       );
-      const statusOf = async (id: string) => {
-        const res = await fetch(`${stack.api.url}/v1/applications/${id}`, { headers: await authHeaders('operator') });
-        return (await res.json()) as ApplicationStatus;
-      };
       const done = await eventually(
         () => statusOf(down!.id),
         (s) => s.status === 'completed',
@@ -480,14 +475,7 @@ describe('the operator console', () => {
       });
     } finally {
       await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0, rejectAll: false } } });
-      for (const app of [down, refused]) {
-        if (!app) continue;
-        await fetch(`${stack.api.url}/v1/applications/${app.id}/abort`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-          body: JSON.stringify({ reason: 'test done' }),
-        });
-      }
+      for (const app of [down, refused]) if (app) await operatorAction(app.id, '/abort', { reason: 'test done' });
     }
     expect(errors).toEqual([]);
     await page.context().close();
@@ -627,10 +615,7 @@ describe('the operator console', () => {
       await page.getByTestId('skip-seal').click();
       await page.getByRole('dialog').getByTestId('confirm').click();
       await page.locator('[data-testid="detail-status"][data-status="completed"]').waitFor({ timeout: 30_000 });
-      const res = await fetch(`${stack.api.url}/v1/applications/${stuck.id}`, {
-        headers: await authHeaders('operator'),
-      });
-      const status = (await res.json()) as ApplicationStatus;
+      const status = await statusOf(stuck.id);
       expect(status.steps.find((s) => s.id === 'seal')?.output).toMatchObject({
         seals: [{ recordId: 'GA3601000000000001' }, { recordId: 'GA3601000000000002' }],
       });

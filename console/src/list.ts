@@ -146,16 +146,21 @@ async function inTurn<T>(items: T[], each: (item: T) => Promise<void>, stop: () 
   await Promise.all(Array.from({ length: Math.min(RETRY_ALL_AT_ONCE, items.length) }, lane));
 }
 
+/** The API's list address for the filters, one page of `pageSize` from `pageToken`. */
+function listPath(filters: Filters, pageSize: number, pageToken: string | undefined): string {
+  const params = new URLSearchParams();
+  for (const name of FILTERS) if (filters[name]) params.set(name, filters[name]!);
+  params.set('pageSize', String(pageSize));
+  if (pageToken) params.set('pageToken', pageToken);
+  return `/v1/applications?${params.toString()}`;
+}
+
 /** The ids of every application the filters list (all pages) with `task` pending. */
 async function idsWithTask(filters: Filters, task: string): Promise<string[]> {
   const ids: string[] = [];
   let token: string | undefined;
   do {
-    const params = new URLSearchParams();
-    for (const name of FILTERS) if (filters[name]) params.set(name, filters[name]!);
-    params.set('pageSize', '100');
-    if (token) params.set('pageToken', token);
-    const answer = await call<ApplicationPage>('GET', `/v1/applications?${params.toString()}`);
+    const answer = await call<ApplicationPage>('GET', listPath(filters, 100, token));
     if (!answer.ok || !answer.body)
       throw new Error(`${answer.error?.code ?? answer.status}: ${answer.error?.message ?? ''}`);
     for (const item of answer.body.items) if (tasksOf(item).includes(task)) ids.push(item.id);
@@ -496,15 +501,15 @@ export function listPage(query: string, role: string): Page {
   };
 
   const load = async () => {
-    const params = new URLSearchParams();
-    for (const name of FILTERS) if (filters[name]) params.set(name, filters[name]!);
     const size = Number(filters.pageSize);
-    params.set('pageSize', String(Number.isInteger(size) && size >= 1 && size <= 100 ? size : PAGE_SIZE));
     const index = state.index;
-    const token = state.tokens[index];
-    if (token) params.set('pageToken', token);
+    const path = listPath(
+      filters,
+      Number.isInteger(size) && size >= 1 && size <= 100 ? size : PAGE_SIZE,
+      state.tokens[index],
+    );
     try {
-      const answer = await call<ApplicationPage>('GET', `/v1/applications?${params.toString()}`);
+      const answer = await call<ApplicationPage>('GET', path);
       // The page changed while this one was asked for: its answer belongs to no page shown (the poller asks again).
       if (state.index !== index) return;
       if (answer.ok && answer.body) {
