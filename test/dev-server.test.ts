@@ -4,7 +4,7 @@
  * application upserting a newer attribute would fail every workflow task. Starting the embedded server adds what is
  * missing, once.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,14 +18,29 @@ import { until } from './helpers/reliability-stack';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** What an earlier Kaiban left behind: a database created with only the first attribute. */
+/**
+ * What an earlier Kaiban left behind: a database created with only the first attribute, in SQLite's default rollback
+ * journal mode.
+ */
 async function createOldDatabase(port: number): Promise<void> {
   const old = await startTemporalProcess({
     dbFilename: path.join(dataDir, 'temporal.sqlite'),
     port,
     searchAttributes: ['--search-attribute', 'KaibanStatus=Keyword'],
+    sqlite: [],
   });
   await old.stop();
+}
+
+/**
+ * The journal mode an SQLite file is in, from its header: bytes 18 and 19 (the format versions a writer and a reader
+ * need) are 1 for a rollback journal and 2 for a write-ahead log.
+ */
+function journalOf(file: string): 'rollback' | 'wal' | string {
+  const header = readFileSync(file).subarray(18, 20);
+  if (header[0] === 1 && header[1] === 1) return 'rollback';
+  if (header[0] === 2 && header[1] === 2) return 'wal';
+  return `unknown (${header[0]}, ${header[1]})`;
 }
 
 async function customAttributes(port: number): Promise<Record<string, unknown>> {
@@ -63,9 +78,11 @@ async function startWithNewAttributes(port: number): Promise<void> {
 }
 
 describe('embedded dev server on an existing data folder', () => {
-  it('adds the search attributes an older database lacks, and nothing on the next start', async () => {
+  it('adds the search attributes an older database lacks, and nothing on the next start; it keeps the database in a write-ahead log from then on', async () => {
     const port = await freePort();
     await createOldDatabase(port);
+    const dbFile = path.join(dataDir, 'temporal.sqlite');
+    expect(journalOf(dbFile)).toBe('rollback');
 
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({
@@ -82,6 +99,8 @@ describe('embedded dev server on an existing data folder', () => {
       );
       // Usable at once: the server's attribute cache is on, and the start waited for it to know the new ones.
       await startWithNewAttributes(port);
+      expect(journalOf(dbFile)).toBe('wal');
+      expect(existsSync(`${dbFile}-wal`)).toBe(true);
     } finally {
       await first.stop();
     }
@@ -95,6 +114,7 @@ describe('embedded dev server on an existing data folder', () => {
 
     const second = await start();
     await second.stop();
+    expect(journalOf(dbFile)).toBe('wal');
     expect(lines.filter((l) => l.msg === 'search attributes added to an existing database')).toHaveLength(1);
   });
 });

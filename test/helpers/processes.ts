@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { sqliteArgs } from '../../infra/dev-server';
 import { searchAttributeArgs } from '../../infra/search-attributes';
 import { temporalCliPath } from '../../infra/temporal-binaries';
 
@@ -125,13 +126,15 @@ export interface TemporalProcess {
 }
 
 /**
- * The Temporal CLI dev server with Kaiban's search attributes (or the `searchAttributes` flags given), on
- * `dbFilename` (kept across restarts), headless, on `port`. Resolves when the frontend answers.
+ * The Temporal CLI dev server with Kaiban's search attributes (or the `searchAttributes` flags given) and SQLite
+ * settings (or the `sqlite` flags given), on `dbFilename` (kept across restarts), headless, on `port`. Resolves when
+ * the frontend answers.
  */
 export async function startTemporalProcess(options: {
   dbFilename: string;
   port?: number;
   searchAttributes?: string[];
+  sqlite?: string[];
   /** Serves the server's own metrics (persistence operations and more) on this port. */
   metricsPort?: number;
 }): Promise<TemporalProcess> {
@@ -154,7 +157,14 @@ export async function startTemporalProcess(options: {
     const current = new Child(
       'temporal',
       temporalCliPath(),
-      [...args, '--headless', '--log-level', 'error', ...(options.searchAttributes ?? searchAttributeArgs())],
+      [
+        ...args,
+        '--headless',
+        '--log-level',
+        'error',
+        ...(options.searchAttributes ?? searchAttributeArgs()),
+        ...(options.sqlite ?? sqliteArgs()),
+      ],
       process.env,
     );
     child = current;

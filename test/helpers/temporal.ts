@@ -1,6 +1,7 @@
 /** Real Temporal servers for tests, from the project-local binaries (never a download, never a mock). */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { sqliteArgs } from '../../infra/dev-server';
 import { searchAttributeArgs } from '../../infra/search-attributes';
 import { temporalCliPath, temporalTestServerPath } from '../../infra/temporal-binaries';
 import { FAILURE_CONVERTER_PATH } from '../../security/codec';
@@ -24,7 +25,7 @@ export function startDevServer(options: { dbFilename?: string; port?: number } =
       ...(options.port ? { port: options.port } : {}),
       ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
       log: { format: 'json', level: 'error' },
-      extraArgs: searchAttributeArgs(),
+      extraArgs: [...searchAttributeArgs(), ...sqliteArgs()],
     },
     client: { dataConverter: testDataConverter() },
   });
