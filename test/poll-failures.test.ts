@@ -132,11 +132,17 @@ async function activities(handle: WorkflowHandle, type: string): Promise<number>
 }
 
 /** An operator's action on the application over the API, with a reason. */
-async function operatorPost(handle: WorkflowHandle, path: string, reason: string, on = impatient): Promise<Response> {
+async function operatorPost(
+  handle: WorkflowHandle,
+  path: string,
+  reason: string,
+  on = impatient,
+  body: Record<string, unknown> = {},
+): Promise<Response> {
   return fetch(`${on.api.url}/v1/applications/${handle.workflowId}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-    body: JSON.stringify({ reason }),
+    body: JSON.stringify({ reason, ...body }),
   });
 }
 
@@ -204,7 +210,8 @@ it('when an operator retries a silent step, then the agency is asked again and g
   try {
     await waitForStatus(handle, silent, 30_000);
     const before = await activities(handle, 'pollAgencyRequest');
-    const res = await operatorPost(handle, '/steps/tax/retry', '部门称已恢复');
+    // As "retry all" sends it: taken, the step is in an incident.
+    const res = await operatorPost(handle, '/steps/tax/retry', '部门称已恢复', impatient, { onlyInIncident: true });
     expect(res.status).toBe(200);
     const again = await waitForStatus(handle, (s) => silent(s) && s.audit.length === 1, 30_000);
     expect(again.audit[0]).toMatchObject({ action: 'retry', step: 'tax' });
@@ -298,9 +305,18 @@ describe('an operator acting on a step that waits for its agency (patience of a 
     }
   });
 
-  it('when an operator retries it, then the agency is asked again at once and the step waits anew; a step not waiting is refused', async () => {
+  it('when an operator retries it, then the agency is asked again at once and the step waits anew; a step not waiting is refused, and so is a retry sent only for an incident', async () => {
     const { handle } = await taxWaiting();
     try {
+      // "Retry all" retries incidents only: a colleague's retry may have sent the step back to its agency since.
+      const onlyIncident = await operatorPost(handle, '/steps/tax/retry', '部门称已恢复', patient, {
+        onlyInIncident: true,
+      });
+      expect(onlyIncident.status).toBe(409);
+      expect(((await onlyIncident.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: 'STEP_NOT_IN_INCIDENT',
+        message: "step tax waits for its agency's decision, not in an incident",
+      });
       // Nothing waits on the archive yet, nor on the name (done): 409, as for a step in no incident.
       for (const step of ['archive', 'name']) {
         const refused = await operatorPost(handle, `/steps/${step}/retry`, '部门称已恢复', patient);

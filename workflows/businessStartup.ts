@@ -650,10 +650,17 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // with its action taken, and a second action would have been kept for the next incident of that step (an undo
         // the agency refuses, answered by an action meant for something else). Not run on replay: no patch.
         // Or while it waits for its agency's decision (ACT_ON_AGENCY_WAIT): a retry asks again, a skip is done offline.
-        if (actionAnswers(input.step) === undefined || incidentActions.has(input.step)) {
+        const answers = actionAnswers(input.step);
+        if (answers === undefined || incidentActions.has(input.step)) {
           rejectAction(
             'STEP_NOT_IN_INCIDENT',
             `step ${input.step} is neither in an incident nor waiting for its agency's decision`,
+          );
+        }
+        if (input.onlyInIncident && answers !== 'incident') {
+          rejectAction(
+            'STEP_NOT_IN_INCIDENT',
+            `step ${input.step} waits for its agency's decision, not in an incident`,
           );
         }
         if (input.action === 'retry' && undoIncident?.error?.code === UNDO_OFFLINE) {

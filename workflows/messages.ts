@@ -58,6 +58,8 @@ export interface StepActionInput extends ActionInput {
   action: 'retry' | 'skip';
   /** For skip: what was obtained offline (e.g. the USCC when the license was issued at the counter). */
   output?: Record<string, unknown>;
+  /** Refused unless the step (or its undo) is in an incident: not taken for a wait on the agency. */
+  onlyInIncident?: boolean;
 }
 
 /** Codes of rejected actions; the API maps them to HTTP answers. */

@@ -42,6 +42,11 @@ export const reviewBody = z.strictObject({
 export const stepBody = z.strictObject({
   reason: z.string().trim().max(500).optional(),
   output: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Only if the step is in an incident: not if it waits for its agency (another operator's retry may have put it
+   * there since this one read its status), 409 STEP_NOT_IN_INCIDENT then. The console's "retry all" sends it.
+   */
+  onlyInIncident: z.boolean().optional(),
 });
 /** A correction names only what changes: top-level sections, merged over the current application. */
 export const correctionBody = z.strictObject({
@@ -285,6 +290,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
           action,
           reason: body.reason,
           output: body.output,
+          ...(body.onlyInIncident ? { onlyInIncident: true } : {}),
         };
         await act(res, id, stepActionUpdate, input);
       },

@@ -291,7 +291,8 @@ function retryAllBar(filters: Filters, refresh: () => Promise<void>): { el: HTML
           if (await check(id)) {
             try {
               const answer = await call('POST', `/v1/applications/${id}/steps/${step}/retry`, {
-                body: {},
+                // Refused (409) if a colleague's retry has put the step back to its agency since it was read.
+                body: { onlyInIncident: true },
                 idempotencyKey: `${key}:${id}`,
               });
               if (answer.ok) counts.accepted++;
