@@ -7,7 +7,7 @@
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { FAILURE_CONVERTER_PATH, dataConverter } from '../security/codec';
-import { replaySinks, workerTuningFromConfig } from '../worker/worker';
+import { limitWorkflowStackTraces, replaySinks, workerTuningFromConfig } from '../worker/worker';
 import { configureAgencies, type BenchEnvironment } from './environment';
 import { mean } from './stats';
 import { benchApplication, startBaseline, startKaiban, type Kind } from './workloads';
@@ -49,7 +49,9 @@ export async function measureReplay(
   };
 
   const logger = new DefaultLogger('ERROR');
-  const { reuseV8Context } = workerTuningFromConfig(env.config);
+  const { reuseV8Context, workflowStackTraceLimit } = workerTuningFromConfig(env.config);
+  // As the workers run their workflows (the replay workers' threads are created after this).
+  limitWorkflowStackTraces(workflowStackTraceLimit);
   // Each side as its worker runs it: Kaiban's bundle with the production failure converter and the encrypting codec.
   const workers: Record<Kind, ReplayWorkerOptions> = {
     kaiban: {

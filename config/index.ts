@@ -71,6 +71,8 @@ const envSchema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASK_EXECUTIONS: z.coerce.number().int().min(2).default(40),
   WORKER_MAX_CONCURRENT_ACTIVITY_TASK_EXECUTIONS: z.coerce.number().int().min(1).default(100),
   WORKER_REUSE_V8_CONTEXT: bool.default(true),
+  // Frames of each stack a workflow records (worker/worker.ts, limitWorkflowStackTraces); Node's default is 10.
+  WORKER_WORKFLOW_STACK_TRACE_LIMIT: z.coerce.number().int().min(4).max(100).default(6),
 
   SIMULATOR_PORT: port.default(4000),
   SIMULATOR_SEED: z.string().default('kaiban'),

@@ -55,6 +55,12 @@ const FAST_AGENCIES = Object.fromEntries(
   ['market', 'police', 'tax', 'hrss', 'fund', 'bank'].map((a) => [a, { processingMs: 0, callbacks: false }]),
 );
 
+/**
+ * Node's own: the limit is process-wide for contexts created later, and Jest runs every test file in this process (the
+ * production default is tested in test/worker-stack-traces.test.ts).
+ */
+const NODE_STACK_TRACE_LIMIT = 10;
+
 /** A stack whose acceptances report `acceptAt`; without tuning, the worker keeps its default workflow cache. */
 async function startSlaStack(tuning?: WorkerTuning): Promise<Stack> {
   const started = await startStack(env, {
@@ -76,6 +82,7 @@ beforeAll(async () => {
     maxConcurrentWorkflowTaskExecutions: 10,
     maxConcurrentActivityTaskExecutions: 20,
     reuseV8Context: true,
+    workflowStackTraceLimit: NODE_STACK_TRACE_LIMIT,
   });
 });
 
@@ -444,6 +451,7 @@ const redeployableStack = () =>
     maxConcurrentWorkflowTaskExecutions: 10,
     maxConcurrentActivityTaskExecutions: 20,
     reuseV8Context: true,
+    workflowStackTraceLimit: NODE_STACK_TRACE_LIMIT,
   });
 
 describe('a year the calendar data lack', () => {

@@ -11,6 +11,7 @@ import {
   type WorkflowBundleOption,
   type LogLevel,
 } from '@temporalio/worker';
+import v8 from 'node:v8';
 import type { DataConverter } from '@temporalio/common';
 import type { InjectedSinks } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -126,6 +127,8 @@ export interface WorkerTuning {
   maxConcurrentWorkflowTaskExecutions: number;
   maxConcurrentActivityTaskExecutions: number;
   reuseV8Context: boolean;
+  /** Frames of each stack a workflow records (see limitWorkflowStackTraces). */
+  workflowStackTraceLimit: number;
 }
 
 export function workerTuningFromConfig(config: Config): WorkerTuning {
@@ -134,7 +137,30 @@ export function workerTuningFromConfig(config: Config): WorkerTuning {
     maxConcurrentWorkflowTaskExecutions: config.env.WORKER_MAX_CONCURRENT_WORKFLOW_TASK_EXECUTIONS,
     maxConcurrentActivityTaskExecutions: config.env.WORKER_MAX_CONCURRENT_ACTIVITY_TASK_EXECUTIONS,
     reuseV8Context: config.env.WORKER_REUSE_V8_CONTEXT,
+    workflowStackTraceLimit: config.env.WORKER_WORKFLOW_STACK_TRACE_LIMIT,
   };
+}
+
+/** The SDK's worker options of a tuning, its workflows' stack traces limited first (limitWorkflowStackTraces). */
+export function sdkTuning({
+  workflowStackTraceLimit,
+  ...options
+}: WorkerTuning): Omit<WorkerTuning, 'workflowStackTraceLimit'> {
+  limitWorkflowStackTraces(workflowStackTraceLimit);
+  return options;
+}
+
+/**
+ * The SDK records the stack of every promise a workflow creates (for Temporal's stack-trace query, the Web UI's "Stack
+ * Trace"), and formats each frame through the bundle's source map: a cost per promise that grows with the frames
+ * captured, and a Kaiban application creates some 175 promises (bench/README.md). V8 gives each new context the
+ * process's `--stack-trace-limit` as its `Error.stackTraceLimit`, and the SDK creates its workflow threads and their
+ * sandboxes when the worker is created: set just before, the limit applies to workflow code only, while the contexts
+ * that exist already (this thread's, where activities run and errors are logged) keep theirs. With 6 frames a
+ * recorded stack keeps 4 (the SDK's own hook takes 2): the awaited call and three callers in Kaiban's code.
+ */
+export function limitWorkflowStackTraces(frames: number): void {
+  v8.setFlagsFromString(`--stack-trace-limit=${frames}`);
 }
 
 /** What workflows report without writing history (workflows/sla.ts): called once, never on replay. */
@@ -162,6 +188,6 @@ export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.activityDeps),
     sinks: kaibanSinks(options.activityDeps),
-    ...options.tuning,
+    ...(options.tuning ? sdkTuning(options.tuning) : {}),
   });
 }
