@@ -260,7 +260,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             [idParam, { name: 'step', in: 'path', required: true, schema: { type: 'string', enum: [...STEP_IDS] } }],
             verb === 'retry'
               ? 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT (also a step waiting for its agency, when the body says onlyInIncident), OFFLINE_UNDO (the undo of a step done offline: only skip applies)'
-              : 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT',
+              : 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT (also a step waiting for its agency, when the body says onlyInIncident)',
             false,
           ),
         ]),

@@ -6,7 +6,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
-import { installTemporalRuntime, sdkTuning, workerTuningFromConfig } from '../worker/worker';
+import { installTemporalRuntime, applyWorkerTuning, workerTuningFromConfig } from '../worker/worker';
 import { createBaselineActivities } from './baseline-activities';
 
 async function main(): Promise<void> {
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('./baseline-workflow'),
     activities: createBaselineActivities(),
-    ...sdkTuning(workerTuningFromConfig(config)),
+    ...applyWorkerTuning(workerTuningFromConfig(config)),
   });
   await worker.run();
   await connection.close();

@@ -23,10 +23,10 @@ export interface DevServer {
  * The dev server's SQLite database in write-ahead-log mode, every commit synced to disk. The CLI leaves SQLite's
  * default rollback journal, which creates, syncs and deletes a journal file beside the database for every
  * transaction, and makes readers wait for writers: with about 34 writes per application, the server's throughput was
- * bound by its disk (bench/README.md: 500 applications at once, 9.4 → 12.0 bare workflows a second). A synced
+ * bound by its disk (bench/README.md, "The dev server's database": 500 at once, 9.4 → 12.0 bare workflows a second). A synced
  * write-ahead log keeps each committed transaction through a crash or a power cut, as the journal did, with one sync
- * per commit. The mode is kept in the file: the
- * `-wal` and `-shm` files beside it belong to it (copy the folder, not the file, while the server runs).
+ * per commit. The mode is kept in the file: the `-wal` and `-shm` files beside it belong to it (copy or delete the
+ * folder, with the server stopped; never the database file alone).
  */
 export const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=full'] as const;
 
@@ -114,21 +114,31 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
   const lastLines: string[] = [];
   const exitDetail = (code: number | null, signal: NodeJS.Signals | null) =>
     `exit ${signal ?? code}${lastLines.length > 0 ? `; its last lines: ${lastLines.join(' | ')}` : ''}`;
-  // 'close', not 'exit': its output is read to the end by then, so the last lines say why it stopped.
+  // At 'exit' the last lines (why it stopped) may still be in the pipe: they are read by 'close', waited for briefly
+  // (a process that inherited the pipe could hold it open).
   const exit = new Promise<void>((resolve) =>
-    child.once('close', (code, signal) => {
-      exited = true;
-      try {
-        if (readFileSync(pidFile, 'utf8') === pidLine) rmSync(pidFile, { force: true });
-      } catch {
-        // gone already (a next start removed it)
-      }
-      if (started && !stopping) {
-        log.error({ code, signal }, 'the Temporal dev server stopped unexpectedly');
-        options.onUnexpectedExit?.(exitDetail(code, signal));
-      } else log.info({ code, signal }, 'temporal dev server exited');
-      if (!started) startFailure = exitDetail(code, signal);
-      resolve();
+    child.once('exit', (code, signal) => {
+      const closed = new Promise<void>((read) => {
+        const timer = setTimeout(read, 2000);
+        child.once('close', () => (clearTimeout(timer), read()));
+      });
+      void closed.then(() => {
+        exited = true;
+        try {
+          if (readFileSync(pidFile, 'utf8') === pidLine) rmSync(pidFile, { force: true });
+        } catch {
+          // gone already (a next start removed it)
+        }
+        if (started && !stopping) {
+          log.error({ code, signal }, 'the Temporal dev server stopped unexpectedly');
+          options.onUnexpectedExit?.(exitDetail(code, signal));
+        } else log.info({ code, signal }, 'temporal dev server exited');
+        if (!started) {
+          startFailure = exitDetail(code, signal);
+          process.removeListener('exit', killOnExit);
+        }
+        resolve();
+      });
     }),
   );
   child.stdout?.on('data', (d: Buffer) => log.debug(d.toString().trim()));

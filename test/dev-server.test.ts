@@ -4,7 +4,7 @@
  * application upserting a newer attribute would fail every workflow task. Starting the embedded server adds what is
  * missing, once.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,7 +37,13 @@ async function createOldDatabase(port: number): Promise<void> {
  * need) are 1 for a rollback journal and 2 for a write-ahead log.
  */
 function journalOf(file: string): 'rollback' | 'wal' | string {
-  const header = readFileSync(file).subarray(18, 20);
+  const header = Buffer.alloc(2);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, header, 0, 2, 18);
+  } finally {
+    closeSync(fd);
+  }
   if (header[0] === 1 && header[1] === 1) return 'rollback';
   if (header[0] === 2 && header[1] === 2) return 'wal';
   return `unknown (${header[0]}, ${header[1]})`;

@@ -138,10 +138,15 @@ async function operatorPost(
   reason: string,
   on = impatient,
   body: Record<string, unknown> = {},
+  idempotencyKey?: string,
 ): Promise<Response> {
   return fetch(`${on.api.url}/v1/applications/${handle.workflowId}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
+    headers: {
+      'content-type': 'application/json',
+      ...(await authHeaders('operator')),
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    },
     body: JSON.stringify({ reason, ...body }),
   });
 }
@@ -211,10 +216,18 @@ it('when an operator retries a silent step, then the agency is asked again and g
     await waitForStatus(handle, silent, 30_000);
     const before = await activities(handle, 'pollAgencyRequest');
     // As "retry all" sends it: taken, the step is in an incident.
-    const res = await operatorPost(handle, '/steps/tax/retry', '部门称已恢复', impatient, { onlyInIncident: true });
+    const retry = () =>
+      operatorPost(handle, '/steps/tax/retry', '部门称已恢复', impatient, { onlyInIncident: true }, 'round-1:tax');
+    const res = await retry();
     expect(res.status).toBe(200);
+    const first = (await res.json()) as { actionId: string; at: string };
     const again = await waitForStatus(handle, (s) => silent(s) && s.audit.length === 1, 30_000);
     expect(again.audit[0]).toMatchObject({ action: 'retry', step: 'tax' });
+    // The same request again (a round's retry sent twice): its first result, not a second retry.
+    const repeated = await retry();
+    expect(repeated.status).toBe(200);
+    expect(await repeated.json()).toMatchObject({ actionId: first.actionId, at: first.at });
+    expect((await handle.query<ApplicationStatus>('status')).audit).toHaveLength(1);
     expect(await activities(handle, 'pollAgencyRequest')).toBeGreaterThan(before);
     const taxRecords = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
     expect(taxRecords.map((r) => r.status)).toEqual(['pending']); // the same filing, asked again
@@ -315,7 +328,7 @@ describe('an operator acting on a step that waits for its agency (patience of a 
       expect(onlyIncident.status).toBe(409);
       expect(((await onlyIncident.json()) as { error: { code: string; message: string } }).error).toMatchObject({
         code: 'STEP_NOT_IN_INCIDENT',
-        message: "step tax waits for its agency's decision, not in an incident",
+        message: "step tax waits for its agency's decision and is not in an incident",
       });
       // Nothing waits on the archive yet, nor on the name (done): 409, as for a step in no incident.
       for (const step of ['archive', 'name']) {

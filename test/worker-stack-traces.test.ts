@@ -12,6 +12,8 @@ let stack: ReliabilityStack;
 
 beforeAll(async () => {
   stack = await startReliabilityStack();
+  // The default, whatever this shell's environment says (the children inherit it; undefined is not passed on).
+  stack.childEnv.WORKER_WORKFLOW_STACK_TRACE_LIMIT = undefined;
 });
 
 afterAll(async () => {

@@ -141,8 +141,11 @@ export function workerTuningFromConfig(config: Config): WorkerTuning {
   };
 }
 
-/** The SDK's worker options of a tuning, its workflows' stack traces limited first (limitWorkflowStackTraces). */
-export function sdkTuning({
+/**
+ * Applies a tuning: limits the stack traces of workflows created from now on in this process (a side effect, see
+ * limitWorkflowStackTraces) and returns the SDK's worker options. Call it just before `Worker.create`.
+ */
+export function applyWorkerTuning({
   workflowStackTraceLimit,
   ...options
 }: WorkerTuning): Omit<WorkerTuning, 'workflowStackTraceLimit'> {
@@ -157,7 +160,9 @@ export function sdkTuning({
  * process's `--stack-trace-limit` as its `Error.stackTraceLimit`, and the SDK creates its workflow threads and their
  * sandboxes when the worker is created: set just before, the limit applies to workflow code only, while the contexts
  * that exist already (this thread's, where activities run and errors are logged) keep theirs. With 6 frames a
- * recorded stack keeps 4 (the SDK's own hook takes 2): the awaited call and three callers in Kaiban's code.
+ * recorded stack keeps 4 (the SDK's own hook takes 2): the awaited call and three callers in Kaiban's code. So do the
+ * stacks of errors thrown in workflow code (a failed workflow task, a failure's stack trace in the history). V8 flags
+ * are the process's: any context or thread created later here gets the limit too (`npm start` creates none).
  */
 export function limitWorkflowStackTraces(frames: number): void {
   v8.setFlagsFromString(`--stack-trace-limit=${frames}`);
@@ -188,6 +193,6 @@ export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.activityDeps),
     sinks: kaibanSinks(options.activityDeps),
-    ...(options.tuning ? sdkTuning(options.tuning) : {}),
+    ...(options.tuning ? applyWorkerTuning(options.tuning) : {}),
   });
 }

@@ -660,7 +660,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (input.onlyInIncident && answers !== 'incident') {
           rejectAction(
             'STEP_NOT_IN_INCIDENT',
-            `step ${input.step} waits for its agency's decision, not in an incident`,
+            `step ${input.step} waits for its agency's decision and is not in an incident`,
           );
         }
         if (input.action === 'retry' && undoIncident?.error?.code === UNDO_OFFLINE) {

@@ -42,11 +42,13 @@ export const reviewBody = z.strictObject({
 export const stepBody = z.strictObject({
   reason: z.string().trim().max(500).optional(),
   output: z.record(z.string(), z.unknown()).optional(),
-  /**
-   * Only if the step is in an incident: not if it waits for its agency (another operator's retry may have put it
-   * there since this one read its status), 409 STEP_NOT_IN_INCIDENT then. The console's "retry all" sends it.
-   */
-  onlyInIncident: z.boolean().optional(),
+  // The console's "retry all" sends it: another operator's retry may have sent the step back to its agency since.
+  onlyInIncident: z
+    .boolean()
+    .optional()
+    .describe(
+      'Only if the step (or its undo) is in an incident: 409 STEP_NOT_IN_INCIDENT when it waits for its agency instead',
+    ),
 });
 /** A correction names only what changes: top-level sections, merged over the current application. */
 export const correctionBody = z.strictObject({
@@ -283,14 +285,16 @@ export function actionsRouter(deps: { client: Client }): express.Router {
         const { step } = req.params;
         if (!(STEP_IDS as readonly string[]).includes(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
         const body = parseBody(stepBody, req);
+        // `false` asks what its absence asks: the same request under the same Idempotency-Key.
+        const { onlyInIncident, ...unconditional } = body;
         const input = {
-          ...actionIdentity(req, `${action}:${step}`, body),
+          ...actionIdentity(req, `${action}:${step}`, onlyInIncident ? body : unconditional),
           by: actorOf(res),
           step: step as StepId,
           action,
           reason: body.reason,
           output: body.output,
-          ...(body.onlyInIncident ? { onlyInIncident: true } : {}),
+          ...(onlyInIncident ? { onlyInIncident: true } : {}),
         };
         await act(res, id, stepActionUpdate, input);
       },
