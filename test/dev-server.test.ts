@@ -4,13 +4,14 @@
  * application upserting a newer attribute would fail every workflow task. Starting the embedded server adds what is
  * missing, once.
  */
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { PID_FILE, startDevServer } from '../infra/dev-server';
 import { breachedKey, districtKey, SEARCH_ATTRIBUTES } from '../infra/search-attributes';
+import { temporalCliPath } from '../infra/temporal-binaries';
 import { createLogger } from '../observability/logger';
 import { freePort, startTemporalProcess } from './helpers/processes';
 import { until } from './helpers/reliability-stack';
@@ -174,6 +175,81 @@ describe('embedded dev server, its ports and its process', () => {
       expect(reported).toContain('SIGKILL');
     } finally {
       await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  /**
+   * The CLI through a wrapper that fails its first `failures` starts the way a lost port race does (a line on stderr,
+   * exit 1), then runs the real server. Returns the wrapper's path and how many times it was started.
+   */
+  function flakyCli(dir: string, failures: number): { path: string; starts: () => number } {
+    const count = path.join(dir, 'starts');
+    const wrapper = path.join(dir, 'temporal');
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        `echo x >> '${count}'`,
+        `if [ "$(wc -l < '${count}')" -le ${failures} ]; then`,
+        '  echo "listen tcp 127.0.0.1:41234: bind: address already in use (simulated)" >&2',
+        '  exit 1',
+        'fi',
+        `exec '${temporalCliPath()}' "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    return { path: wrapper, starts: () => readFileSync(count, 'utf8').trim().split('\n').length };
+  }
+
+  it('when the server exits while starting, then it is started once more, and the first exit is logged with its last line; a second exit is an error naming it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-flaky-'));
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      level: 'warn',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    const saved = process.env.TEMPORAL_CLI_PATH;
+    try {
+      const once = flakyCli(mkdtempSync(path.join(dir, 'once-')), 1);
+      process.env.TEMPORAL_CLI_PATH = once.path;
+      const port = await freePort();
+      const server = await startDevServer({
+        dataDir: path.join(dir, 'data-once'),
+        port,
+        uiPort: await freePort(),
+        namespace: 'default',
+        logger,
+      });
+      try {
+        const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+        await connection.workflowService.getSystemInfo({});
+        await connection.close();
+      } finally {
+        await server.stop();
+      }
+      expect(once.starts()).toBe(2);
+      const retried = lines.filter((l) => l.msg === 'the Temporal dev server stopped at start; starting it once more');
+      expect(retried).toHaveLength(1);
+      expect(retried[0]!.detail).toContain('exit 1; its last lines: ');
+      expect(retried[0]!.detail).toContain('bind: address already in use (simulated)');
+
+      const always = flakyCli(mkdtempSync(path.join(dir, 'always-')), 2);
+      process.env.TEMPORAL_CLI_PATH = always.path;
+      await expect(
+        startDevServer({
+          dataDir: path.join(dir, 'data-always'),
+          port: await freePort(),
+          uiPort: await freePort(),
+          namespace: 'default',
+          logger,
+        }),
+      ).rejects.toThrow(/stopped at start \(exit 1; its last lines: .*address already in use \(simulated\)\)/);
+      expect(always.starts()).toBe(2);
+    } finally {
+      if (saved === undefined) delete process.env.TEMPORAL_CLI_PATH;
+      else process.env.TEMPORAL_CLI_PATH = saved;
       rmSync(dir, { recursive: true, force: true });
     }
   });
