@@ -35,6 +35,10 @@ const errorSchema = {
   },
 } as const;
 
+/** What refuses an operator's retry or skip of a step (409). */
+const STEP_REFUSALS =
+  'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT (also a step waiting for its agency, when the body says onlyInIncident)';
+
 function errorResponse(description: string) {
   return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 }
@@ -259,8 +263,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             stepBody,
             [idParam, { name: 'step', in: 'path', required: true, schema: { type: 'string', enum: [...STEP_IDS] } }],
             verb === 'retry'
-              ? 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT (also a step waiting for its agency, when the body says onlyInIncident), OFFLINE_UNDO (the undo of a step done offline: only skip applies)'
-              : 'APPLICATION_FINISHED, STEP_NOT_IN_INCIDENT (also a step waiting for its agency, when the body says onlyInIncident)',
+              ? `${STEP_REFUSALS}, OFFLINE_UNDO (the undo of a step done offline: only skip applies)`
+              : STEP_REFUSALS,
             false,
           ),
         ]),

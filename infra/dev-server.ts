@@ -22,11 +22,11 @@ export interface DevServer {
 /**
  * The dev server's SQLite database in write-ahead-log mode, every commit synced to disk. The CLI leaves SQLite's
  * default rollback journal, which creates, syncs and deletes a journal file beside the database for every
- * transaction, and makes readers wait for writers: with about 34 writes per application, the server's throughput was
- * bound by its disk (bench/README.md, "The dev server's database": 500 at once, 9.4 → 12.0 bare workflows a second). A synced
- * write-ahead log keeps each committed transaction through a crash or a power cut, as the journal did, with one sync
- * per commit. The mode is kept in the file: the `-wal` and `-shm` files beside it belong to it (copy or delete the
- * folder, with the server stopped; never the database file alone).
+ * transaction, and makes readers wait for writers: with about 33 writes per application, the server's throughput was
+ * bound by its disk (bench/README.md, "The dev server's database": 500 at once, 9.4 → 12.0 bare workflows a
+ * second). A synced write-ahead log keeps each committed transaction through a crash or a power cut, as the journal
+ * did, with one sync per commit. The mode is kept in the file: the `-wal` and `-shm` files beside it belong to it
+ * (copy or delete the folder, with the server stopped; never the database file alone).
  */
 export const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=full'] as const;
 
@@ -53,8 +53,8 @@ export interface DevServerOptions {
 /**
  * Starts the server and waits until it serves the namespace with Kaiban's search attributes. A server that exits while
  * starting is started once more: besides the ports it is given, the CLI binds ports of its own services that it picks
- * at random, and another process may take one between the pick and the bind (seen once in CI). A second exit is an
- * error naming the server's last lines.
+ * at random, and another process may take one between the pick and the bind: the likely cause of a server that exited
+ * at start once in CI, without a line on stderr. A second exit is an error naming the server's last lines.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   try {
@@ -118,9 +118,12 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
   // (a process that inherited the pipe could hold it open).
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
-      const closed = new Promise<void>((read) => {
-        const timer = setTimeout(read, 2000);
-        child.once('close', () => (clearTimeout(timer), read()));
+      const closed = new Promise<void>((done) => {
+        const timer = setTimeout(done, 2000);
+        child.once('close', () => {
+          clearTimeout(timer);
+          done();
+        });
       });
       void closed.then(() => {
         exited = true;

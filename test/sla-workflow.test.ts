@@ -56,10 +56,18 @@ const FAST_AGENCIES = Object.fromEntries(
 );
 
 /**
- * Node's own: the limit is process-wide for contexts created later, and Jest runs every test file in this process (the
- * production default is tested in test/worker-stack-traces.test.ts).
+ * Workers without a workflow cache (no sticky queue: a worker deployed later takes the next task at once), with Node's
+ * 10 stack frames so that this file's workers leave the process-wide limit as it was: `npm test` runs every file in
+ * this one process (`--runInBand`), and a limit set here would apply to the contexts later files create. The
+ * production default is tested in test/worker-stack-traces.test.ts.
  */
-const NODE_STACK_TRACE_LIMIT = 10;
+const NO_CACHE_TUNING: WorkerTuning = {
+  maxCachedWorkflows: 0,
+  maxConcurrentWorkflowTaskExecutions: 10,
+  maxConcurrentActivityTaskExecutions: 20,
+  reuseV8Context: true,
+  workflowStackTraceLimit: 10,
+};
 
 /** A stack whose acceptances report `acceptAt`; without tuning, the worker keeps its default workflow cache. */
 async function startSlaStack(tuning?: WorkerTuning): Promise<Stack> {
@@ -77,13 +85,7 @@ async function startSlaStack(tuning?: WorkerTuning): Promise<Stack> {
 beforeAll(async () => {
   env = await startTimeSkippingServer();
   receiver = await startWebhookReceiver(SECRET);
-  stack = await startSlaStack({
-    maxCachedWorkflows: 0,
-    maxConcurrentWorkflowTaskExecutions: 10,
-    maxConcurrentActivityTaskExecutions: 20,
-    reuseV8Context: true,
-    workflowStackTraceLimit: NODE_STACK_TRACE_LIMIT,
-  });
+  stack = await startSlaStack(NO_CACHE_TUNING);
 });
 
 afterAll(async () => {
@@ -445,14 +447,7 @@ const NEXT_YEAR = {
 };
 
 /** A stack without a workflow cache (no sticky queue: a worker deployed later takes the next task at once). */
-const redeployableStack = () =>
-  startSlaStack({
-    maxCachedWorkflows: 0,
-    maxConcurrentWorkflowTaskExecutions: 10,
-    maxConcurrentActivityTaskExecutions: 20,
-    reuseV8Context: true,
-    workflowStackTraceLimit: NODE_STACK_TRACE_LIMIT,
-  });
+const redeployableStack = () => startSlaStack(NO_CACHE_TUNING);
 
 describe('a year the calendar data lack', () => {
   it('when a step is warned on the last day of the data and due in the next year, not yet published, then the application is still breached that day, and the warning is raised with its deadline once that year is deployed, not lost', async () => {

@@ -29,7 +29,7 @@ async function stacksOf(handle: WorkflowHandle): Promise<string[][]> {
     .filter((frames) => frames.length > 0);
 }
 
-it('records 4 frames of each stack with the default limit of 6, enough to name where the application waits; with 10, longer ones', async () => {
+it('records at most 4 frames of each stack with the default limit of 6, enough to name where the application waits; with 10, longer ones', async () => {
   const worker = await stack.startWorker('limited');
   // 投资 (investment) in the name: the automatic rules send the license to manual review, where it parks.
   const handle = await startApplication(stack.client, {

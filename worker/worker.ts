@@ -117,7 +117,10 @@ export interface KaibanWorkerOptions {
   dataConverter: DataConverter;
   /** A prebuilt bundle (tests build one per file); otherwise the workflows folder is bundled. */
   workflowBundle?: WorkflowBundleOption;
-  /** Cache size, slots, sandbox model: `workerTuningFromConfig(config)`; the SDK defaults when absent. */
+  /**
+   * Cache size, slots, sandbox model and workflow stack frames: `workerTuningFromConfig(config)`; the SDK's defaults
+   * (and Node's 10 stack frames) when absent.
+   */
   tuning?: WorkerTuning;
 }
 
@@ -156,13 +159,14 @@ export function applyWorkerTuning({
 /**
  * The SDK records the stack of every promise a workflow creates (for Temporal's stack-trace query, the Web UI's "Stack
  * Trace"), and formats each frame through the bundle's source map: a cost per promise that grows with the frames
- * captured, and a Kaiban application creates some 175 promises (bench/README.md). V8 gives each new context the
- * process's `--stack-trace-limit` as its `Error.stackTraceLimit`, and the SDK creates its workflow threads and their
- * sandboxes when the worker is created: set just before, the limit applies to workflow code only, while the contexts
- * that exist already (this thread's, where activities run and errors are logged) keep theirs. With 6 frames a
- * recorded stack keeps 4 (the SDK's own hook takes 2): the awaited call and three callers in Kaiban's code. So do the
- * stacks of errors thrown in workflow code (a failed workflow task, a failure's stack trace in the history). V8 flags
- * are the process's: any context or thread created later here gets the limit too (`npm start` creates none).
+ * captured, and a Kaiban application creates 174 promises in a replay (bench/README.md, "Where the workflow's
+ * promises come from"). V8 gives each new context the process's `--stack-trace-limit` as its `Error.stackTraceLimit`,
+ * and the SDK creates its workflow threads and their sandboxes when the worker is created: set just before, the
+ * limit applies to workflow code only, while the contexts that exist already (this thread's, where activities run
+ * and errors are logged) keep theirs. With 6 frames a recorded stack keeps 4 (the SDK's own hook takes 2): the
+ * awaited call and three callers in Kaiban's code. So do the stacks of errors thrown in workflow code (a failed
+ * workflow task, a failure's stack trace in the history). V8 flags are the process's: any context or thread created
+ * later here gets the limit too (`npm start` creates none).
  */
 export function limitWorkflowStackTraces(frames: number): void {
   v8.setFlagsFromString(`--stack-trace-limit=${frames}`);

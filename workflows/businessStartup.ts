@@ -657,7 +657,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             `step ${input.step} is neither in an incident nor waiting for its agency's decision`,
           );
         }
-        if (input.onlyInIncident && answers !== 'incident') {
+        if (input.onlyInIncident && answers === 'wait') {
           rejectAction(
             'STEP_NOT_IN_INCIDENT',
             `step ${input.step} waits for its agency's decision and is not in an incident`,
