@@ -134,6 +134,7 @@ export async function startTemporalProcess(options: {
   dbFilename: string;
   port?: number;
   searchAttributes?: string[];
+  /** The server's SQLite flags (default: sqliteArgs(), as npm start runs it; [] for the CLI's own). */
   sqlite?: string[];
   /** Serves the server's own metrics (persistence operations and more) on this port. */
   metricsPort?: number;
