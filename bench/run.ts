@@ -23,7 +23,13 @@ import { workerTuningFromConfig } from '../worker/worker';
 import { measureApi, type ApiResult } from './api-load';
 import { measureCapacity, type CapacityResult } from './capacity';
 import { startBenchEnvironment, workerNodeOptions } from './environment';
-import { measureLatency, measureThroughput, type LatencyResult, type ThroughputResult } from './orchestration';
+import {
+  measureLatency,
+  measureThroughput,
+  type CpuPerApplication,
+  type LatencyResult,
+  type ThroughputResult,
+} from './orchestration';
 import { measureReplay, type ReplayResult } from './replay';
 import { measureSlaPrecision, type SlaResult } from './sla-precision';
 import { fmt, mib, ratio, renderTable, type Row } from './stats';
@@ -139,6 +145,16 @@ function rows(results: {
               : '—',
         });
       }
+      // Every process of the run on the same two cores: the steadiest figure of what an application costs, since the
+      // machine's noise moves wall time more than CPU time.
+      const total = (of: CpuPerApplication) => processes.reduce((sum, [, process]) => sum + of[process], 0);
+      out.push({
+        section: `throughput (${throughput.n} apps)`,
+        metric: `all processes CPU ms / app${label}`,
+        kaiban: fmt(total(kaiban)),
+        baseline: fmt(total(cpu.baseline)),
+        ratio: `${fmt(ratio(total(kaiban), total(cpu.baseline)), 2)}×`,
+      });
     }
     const server = throughput.server;
     for (const [label, kaiban] of [
