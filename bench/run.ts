@@ -145,8 +145,8 @@ function rows(results: {
               : '—',
         });
       }
-      // Every process of the run on the same two cores: the steadiest figure of what an application costs, since the
-      // machine's noise moves wall time more than CPU time.
+      // What an application costs every process of the run together: when CPU is what limits both sides on cores
+      // they all share, the throughput ratio is about the inverse of this one.
       const total = (of: CpuPerApplication) => processes.reduce((sum, [, process]) => sum + of[process], 0);
       out.push({
         section: `throughput (${throughput.n} apps)`,
