@@ -127,6 +127,9 @@ function rows(results: {
       ['API CPU ms / app', 'api'],
       ['simulator + load generator CPU ms / app', 'simulatorAndLoad'],
     ] as const;
+    // What an application costs the four processes above together: when CPU is what limits both sides on cores they
+    // all share, the throughput ratio is about the inverse of this one.
+    const total = (of: CpuPerApplication) => processes.reduce((sum, [, process]) => sum + of[process], 0);
     for (const [label, kaiban] of [
       ['', cpu.kaiban],
       [', agencies not calling back', cpu.kaibanNoCallbacks],
@@ -145,9 +148,6 @@ function rows(results: {
               : '—',
         });
       }
-      // What an application costs every process of the run together: when CPU is what limits both sides on cores
-      // they all share, the throughput ratio is about the inverse of this one.
-      const total = (of: CpuPerApplication) => processes.reduce((sum, [, process]) => sum + of[process], 0);
       out.push({
         section: `throughput (${throughput.n} apps)`,
         metric: `all processes CPU ms / app${label}`,
