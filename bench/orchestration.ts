@@ -56,8 +56,8 @@ export interface ThroughputResult {
   noCallbacksPerSecond?: number;
   noCallbacksRatio?: number;
   /**
-   * Each round's own ratio (its Kaiban rounds against the baseline round run just before them): how far the machine
-   * moved the figure within the run. `noCallbacks` with `withoutCallbacks`.
+   * Each round's own ratio (its Kaiban rounds against the baseline round of the same repetition, run just before or
+   * just after them): how far the machine moved the figure within the run. `noCallbacks` with `withoutCallbacks`.
    */
   roundRatios: { kaiban: number[]; noCallbacks?: number[] };
   /**
@@ -192,12 +192,14 @@ export async function measureThroughput(
   await throughputRound(env, 'kaiban', options.warmup, concurrency);
   const rounds: ThroughputRound[] = [];
   const completedIds: string[] = [];
-  // Alternate, baseline first, so a machine that slows down over the run hurts neither side alone.
+  // Alternate, and reverse the order every other repetition (baseline first, then last): a machine or a database that
+  // slows down steadily over the run then costs each side as much over an even number of rounds. Always baseline
+  // first would leave Kaiban every slowdown of the time between its rounds and the baseline's.
+  const order: Variant[] = options.withoutCallbacks
+    ? ['baseline', 'kaiban', 'kaiban-no-callbacks']
+    : ['baseline', 'kaiban'];
   for (let r = 0; r < options.rounds; r++) {
-    const variants: Variant[] = options.withoutCallbacks
-      ? ['baseline', 'kaiban', 'kaiban-no-callbacks']
-      : ['baseline', 'kaiban'];
-    for (const variant of variants) {
+    for (const variant of r % 2 === 0 ? order : [...order].reverse()) {
       const { ids, ...round } = await throughputRound(env, variant, options.n, concurrency);
       if (variant === 'kaiban') completedIds.push(...ids);
       rounds.push(round);

@@ -89,8 +89,8 @@ export async function measureReplay(
   await replay('kaiban', Math.min(20, options.replays), 'warm-up-kaiban');
   const measured: ReplayRound[] = [];
   for (let r = 0; r < options.rounds; r++) {
-    // Alternated, baseline first, as the throughput rounds.
-    for (const kind of ['baseline', 'kaiban'] as const) {
+    // Alternated, the order reversed every other round, as the throughput rounds.
+    for (const kind of r % 2 === 0 ? (['baseline', 'kaiban'] as const) : (['kaiban', 'baseline'] as const)) {
       const cpuMsPerReplay = await replay(kind, options.replays, `${kind}-${r}`);
       measured.push({ kind, replays: options.replays, cpuMsPerReplay });
       options.log(`replay: ${kind} round ${r + 1}: ${cpuMsPerReplay.toFixed(2)} CPU ms per replay`);
