@@ -181,6 +181,11 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
             [...store.nameReservations(name)].some(
               (other) => other.status === 'approved' && other.reference.applicationId !== applicationId,
             ),
+          issued: {
+            reservation: (reservationId) => store.findReservation(reservationId),
+            registration: (uscc) => store.findRegistration(uscc),
+            sealFiling: (recordId) => store.findSealFiling(recordId),
+          },
         });
       } catch (error) {
         logger.error({ err: error, agency: record.agency, ticket: record.ticket }, 'decision failed');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { buildUscc, isValidUscc, USCC_CHARSET } from '../domain/codes';
 import type { Procedure, SimulatorConfig } from './config';
 import type { SeededRandom } from './random';
+import type { AgencyRecord } from './store';
 
 export interface Rejection {
   code: string;
@@ -38,6 +39,16 @@ export interface DecisionContext {
   unique(space: string, draw: (attempt: number) => string): string;
   /** Whether a live approved name reservation of another application holds `name`. */
   nameHeldByOtherApplication(name: string, applicationId: string): boolean;
+  /**
+   * The records this simulator issued that a filing quotes: the name reservation of a registration, the registration
+   * of a USCC, the seal filing of a seal record. Undefined for an id it never issued (made at a counter offline, which
+   * the simulator cannot see: taken on trust).
+   */
+  issued: {
+    reservation(reservationId: string): AgencyRecord | undefined;
+    registration(uscc: string): AgencyRecord | undefined;
+    sealFiling(recordId: string): AgencyRecord | undefined;
+  };
 }
 
 const district = z.string().regex(/^\d{6}$/, 'a district is a 6-digit administrative division code');
@@ -96,6 +107,23 @@ const reject = (code: string, message_zh: string, message_en: string): Decision 
 });
 
 const usccInvalid = () => reject('USCC_INVALID', '统一社会信用代码无效', 'The unified social credit code is invalid');
+
+/**
+ * Why a filing quoting `uscc` is refused: not a valid code, or the registration that issued it no longer in force
+ * (revoked). A valid code this simulator never issued is taken on trust (registered at a counter).
+ */
+function usccProblem(uscc: string, ctx: DecisionContext): Decision | undefined {
+  if (!isValidUscc(uscc)) return usccInvalid();
+  const registration = ctx.issued.registration(uscc);
+  if (registration && registration.status !== 'approved') {
+    return reject(
+      'REGISTRATION_NOT_IN_FORCE',
+      `统一社会信用代码${uscc}对应的设立登记已撤销`,
+      `The registration that issued ${uscc} has been revoked`,
+    );
+  }
+  return undefined;
+}
 
 const DAY_MS = 86_400_000;
 const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
@@ -157,6 +185,22 @@ const RULES: { [P in Procedure]: Rule<P> } = {
 
   establishment_registration(payload, ctx) {
     const { company } = payload;
+    const reservation = ctx.issued.reservation(payload.reservationId);
+    if (reservation && reservation.status !== 'approved') {
+      return reject(
+        'RESERVATION_NOT_HELD',
+        `名称申报记录${payload.reservationId}已释放，不再保留名称`,
+        `The name reservation ${payload.reservationId} has been released`,
+      );
+    }
+    const reservedName = reservation?.result?.reservedName;
+    if (reservedName !== undefined && reservedName !== company.name) {
+      return reject(
+        'RESERVATION_NAME_MISMATCH',
+        `名称申报记录${payload.reservationId}保留的名称为“${String(reservedName)}”，与登记名称“${company.name}”不一致`,
+        `The name reservation ${payload.reservationId} holds "${String(reservedName)}", not "${company.name}"`,
+      );
+    }
     const word = ctx.config.forbiddenNameWords.find((w) => company.name.includes(w));
     if (word) {
       return reject(
@@ -190,7 +234,8 @@ const RULES: { [P in Procedure]: Rule<P> } = {
   },
 
   seal_filing(payload, ctx) {
-    if (!isValidUscc(payload.uscc)) return usccInvalid();
+    const problem = usccProblem(payload.uscc, ctx);
+    if (problem) return problem;
     const region = payload.uscc.slice(2, 8);
     const seals = payload.seals.map((type, i) => ({
       type,
@@ -205,7 +250,8 @@ const RULES: { [P in Procedure]: Rule<P> } = {
   },
 
   taxpayer_registration(payload, ctx) {
-    if (!isValidUscc(payload.uscc)) return usccInvalid();
+    const problem = usccProblem(payload.uscc, ctx);
+    if (problem) return problem;
     const taxRecordId = ctx.unique('tax', (n) => 'SW' + payload.uscc.slice(2, 8) + draw(ctx).digits(12, 'tax', n));
     return {
       status: 'approved',
@@ -219,13 +265,15 @@ const RULES: { [P in Procedure]: Rule<P> } = {
   },
 
   social_insurance_registration(payload, ctx) {
-    if (!isValidUscc(payload.uscc)) return usccInvalid();
+    const problem = usccProblem(payload.uscc, ctx);
+    if (problem) return problem;
     const number = ctx.unique('social', (n) => payload.uscc.slice(2, 8) + draw(ctx).digits(10, 'social', n));
     return { status: 'approved', result: { employerSocialSecurityNumber: number } };
   },
 
   fund_account_opening(payload, ctx) {
-    if (!isValidUscc(payload.uscc)) return usccInvalid();
+    const problem = usccProblem(payload.uscc, ctx);
+    if (problem) return problem;
     const rate = payload.depositRatePercent;
     if (rate < 5 || rate > 12) {
       return reject(
@@ -239,12 +287,24 @@ const RULES: { [P in Procedure]: Rule<P> } = {
   },
 
   account_appointment(payload, ctx) {
-    if (!isValidUscc(payload.uscc)) return usccInvalid();
+    const problem = usccProblem(payload.uscc, ctx);
+    if (problem) return problem;
     if (payload.sealRecordIds.length === 0) {
       return reject(
         'SEALS_MISSING',
         '未提供印章备案记录，无法预约开户（印鉴卡需要印章）',
         'No seal record ids: the signature card needs the filed seals',
+      );
+    }
+    const cancelled = payload.sealRecordIds.find((id) => {
+      const filing = ctx.issued.sealFiling(id);
+      return filing !== undefined && filing.status !== 'approved';
+    });
+    if (cancelled !== undefined) {
+      return reject(
+        'SEAL_RECORD_NOT_IN_FORCE',
+        `印章备案记录${cancelled}已注销，不能用于印鉴卡`,
+        `The seal record ${cancelled} has been cancelled: the signature card cannot use it`,
       );
     }
     const appointmentRef = ctx.unique('appointment', (n) => 'YY' + draw(ctx).chars(ALPHANUMERIC, 12, 'appointment', n));

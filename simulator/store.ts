@@ -138,6 +138,9 @@ export class RecordStore {
   private readonly byTicket = new Map<string, AgencyRecord>();
   private readonly byIdempotencyKey = new Map<string, AgencyRecord>();
   private readonly byUscc = new Map<string, AgencyRecord>();
+  /** Approved name reservations and seal filings by the ids they issued, for the filings that quote them. */
+  private readonly byReservationId = new Map<string, AgencyRecord>();
+  private readonly bySealRecordId = new Map<string, AgencyRecord>();
   /** Name reservations by the name they reserved, then by ticket (so a name check does not scan every record). */
   private readonly byReservedName = new Map<string, Map<string, AgencyRecord>>();
   private readonly issued = new Map<string, Set<string>>();
@@ -184,6 +187,16 @@ export class RecordStore {
   /** The establishment registration that issued `uscc`, if any. */
   findRegistration(uscc: string): AgencyRecord | undefined {
     return this.byUscc.get(uscc);
+  }
+
+  /** The name reservation that issued `reservationId`, if any (any status after approval: the caller looks at it). */
+  findReservation(reservationId: string): AgencyRecord | undefined {
+    return this.byReservationId.get(reservationId);
+  }
+
+  /** The seal filing that issued the seal record `recordId`, if any. */
+  findSealFiling(recordId: string): AgencyRecord | undefined {
+    return this.bySealRecordId.get(recordId);
   }
 
   /** The name reservations that reserved `name` (any status: the caller looks at it). */
@@ -273,6 +286,16 @@ export class RecordStore {
     this.byTicket.set(record.ticket, record);
     this.byIdempotencyKey.set(keyOf(record.agency, record.idempotencyKey), record);
     if (record.eLicense) this.byUscc.set(record.eLicense.uscc, record);
+    const reservationId = record.result?.reservationId;
+    if (record.procedure === 'name_reservation' && typeof reservationId === 'string') {
+      this.byReservationId.set(reservationId, record);
+    }
+    const seals = record.result?.seals;
+    if (record.procedure === 'seal_filing' && Array.isArray(seals)) {
+      for (const seal of seals as { recordId?: unknown }[]) {
+        if (typeof seal?.recordId === 'string') this.bySealRecordId.set(seal.recordId, record);
+      }
+    }
     const reservedName = record.result?.reservedName;
     if (record.procedure === 'name_reservation' && typeof reservedName === 'string') {
       let holders = this.byReservedName.get(reservedName);

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { isValidUscc, parseUscc } from '../domain/codes';
+import { buildUscc, isValidUscc, parseUscc } from '../domain/codes';
 import { AGENCY_IDS, type AgencyId } from '../simulator/config';
 import { readSimulatorEnv } from '../simulator/env';
 import { type RunningSimulator, startSimulator, type StartSimulatorOptions } from '../simulator/server';
@@ -646,6 +646,73 @@ describe('agency simulator: undo', () => {
     });
     expect((await call(approved.result.eLicenseUrl)).body.status).toBe('revoked');
     expect((await records(sim, '?applicationId=app-undo&live=true')).body.records).toEqual([]);
+  });
+
+  it('when a filing quotes a record that is no longer in force or reserves another name, then its agency refuses it; ids it never issued are taken on trust', async () => {
+    const sim = await simulator({ agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0 }])) });
+    const app = 'app-quoted';
+    const reserved = await file(sim, 'market', 'q-name', nameFiling('南昌引用记录科技有限公司', app));
+    const { reservationId } = reserved.body.result as { reservationId: string };
+    const registration = (name: string, key: string, quoted = reservationId) => {
+      const filing = registrationFiling(name, DISTRICT, app);
+      return file(sim, 'market', key, { ...filing, payload: { ...filing.payload, reservationId: quoted } });
+    };
+
+    // The reservation holds one name: a registration under another is refused, naming both.
+    const otherName = await registration('南昌别的名称科技有限公司', 'q-reg-other');
+    expect(otherName.body).toMatchObject({ status: 'rejected', reason: { code: 'RESERVATION_NAME_MISMATCH' } });
+    expect(otherName.body.reason.message_zh).toContain('南昌引用记录科技有限公司');
+    const registered = await registration('南昌引用记录科技有限公司', 'q-reg');
+    expect(registered.body.status).toBe('approved');
+    const { uscc } = registered.body.result as { uscc: string };
+
+    const seal = await file(sim, 'police', 'q-seal', {
+      procedure: 'seal_filing',
+      payload: { uscc, seals: ['official'], electronicSeals: false },
+    });
+    const sealRecordIds = (seal.body.result.seals as Json[]).map((s) => s.recordId as string);
+    const bankPayload = { uscc, bank: 'JXBANK', branch: '红谷滩支行', preferredDate: null, sealRecordIds };
+    expect(
+      (await file(sim, 'bank', 'q-bank', { procedure: 'account_appointment', payload: bankPayload })).body.status,
+    ).toBe('approved');
+    // A cancelled seal filing's records can no longer go on a signature card.
+    await cancel(sim, 'police', seal.body.ticket);
+    const afterSeal = await file(sim, 'bank', 'q-bank-2', { procedure: 'account_appointment', payload: bankPayload });
+    expect(afterSeal.body).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'SEAL_RECORD_NOT_IN_FORCE', message_en: expect.stringContaining(sealRecordIds[0]!) },
+    });
+
+    // A revoked registration's USCC is refused by every agency that takes one.
+    await cancel(sim, 'market', registered.body.ticket);
+    for (const [agency, procedure, payload] of [
+      ['police', 'seal_filing', { uscc, seals: ['official'], electronicSeals: false }],
+      ['tax', 'taxpayer_registration', { uscc, invoiceTypes: [], taxUkey: false }],
+      ['hrss', 'social_insurance_registration', { uscc, insuredEmployees: 1 }],
+      ['fund', 'fund_account_opening', { uscc, depositRatePercent: 5, contributors: 1 }],
+      ['bank', 'account_appointment', { ...bankPayload, sealRecordIds: ['GA-counter-1'] }],
+    ] as const) {
+      const answer = await file(sim, agency, `q-revoked-${agency}`, { procedure, payload });
+      expect(answer.body).toMatchObject({ status: 'rejected', reason: { code: 'REGISTRATION_NOT_IN_FORCE' } });
+    }
+
+    // A released reservation registers nothing.
+    await cancel(sim, 'market', reserved.body.ticket);
+    const released = await registration('南昌引用记录科技有限公司', 'q-reg-released');
+    expect(released.body).toMatchObject({ status: 'rejected', reason: { code: 'RESERVATION_NOT_HELD' } });
+
+    // What a counter issued offline (a reservation, a USCC, seal records) is not in the simulator's books: taken on
+    // trust, as the agency's own counter records would be.
+    const counterUscc = buildUscc(DISTRICT, '8CANTER1');
+    expect(isValidUscc(counterUscc)).toBe(true);
+    expect((await registration('南昌柜台名称科技有限公司', 'q-reg-counter', 'NR-counter')).body.status).toBe(
+      'approved',
+    );
+    const counterBank = await file(sim, 'bank', 'q-bank-counter', {
+      procedure: 'account_appointment',
+      payload: { ...bankPayload, uscc: counterUscc, sealRecordIds: ['GA-counter-1'] },
+    });
+    expect(counterBank.body.status).toBe('approved');
   });
 
   it('when a rejected request is cancelled, then it stays rejected', async () => {
