@@ -27,7 +27,7 @@ import {
   prepareFiling,
 } from './procedures';
 import { SeededRandom } from './random';
-import { type AgencyRecord, isLive, RecordStore, recordView } from './store';
+import { type AgencyRecord, isLive, RecordStore, RecordsUnavailableError, recordView } from './store';
 
 export interface SimulatorOptions {
   logger?: Logger;
@@ -65,6 +65,8 @@ class HttpError extends Error {
 }
 
 const IDEMPOTENCY_KEY_MAX = 200;
+/** How long a decision that could not be kept (records file not writable) waits before it is taken again. */
+const DECISION_RETRY_MS = 1_000;
 const TICKET_CHARSET = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZ';
 
 const referenceSchema = z.object({ applicationId: z.string().min(1).max(200), step: z.string().min(1).max(100) });
@@ -195,15 +197,22 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
         };
       }
     }
-    record.status = decision.status;
-    record.decidedAt = decidedAt.toISOString();
-    if (decision.status === 'approved') {
-      record.result = decision.result;
-      if (decision.eLicense) record.eLicense = decision.eLicense;
-    } else {
-      record.reason = decision.reason;
+    const change: Partial<AgencyRecord> = {
+      status: decision.status,
+      decidedAt: decidedAt.toISOString(),
+      ...(decision.status === 'approved'
+        ? { result: decision.result, ...(decision.eLicense ? { eLicense: decision.eLicense } : {}) }
+        : { reason: decision.reason }),
+    };
+    try {
+      store.update(record, change);
+    } catch (error) {
+      if (!(error instanceof RecordsUnavailableError)) throw error;
+      // Not kept, so not taken: the filing stays pending (in the file too) and is decided again a little later.
+      logger.error({ err: error, agency: record.agency, ticket: record.ticket }, 'decision not kept; deciding again');
+      scheduleDecision(record, input, DECISION_RETRY_MS);
+      return;
     }
-    store.save(record);
     logger.info(
       {
         agency: record.agency,
@@ -342,14 +351,16 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       throw new HttpError(409, 'UNDO_REFUSED', `agency '${agency}' refuses to undo ticket '${ticket}'`);
     }
     if (isLive(record)) {
+      // Kept first (a failure answers 503 and leaves the record, and a pending one's decision, as they were).
+      store.update(record, {
+        ...(record.status === 'approved' ? { compensation: COMPENSATIONS[record.procedure] } : {}),
+        status: record.status === 'pending' ? 'cancelled' : 'revoked',
+        cancelledAt: new Date().toISOString(),
+        ...(reason !== undefined ? { cancelReason: reason } : {}),
+      });
       const timer = decisionTimers.get(ticket);
       if (timer) clearTimeout(timer);
       decisionTimers.delete(ticket);
-      if (record.status === 'approved') record.compensation = COMPENSATIONS[record.procedure];
-      record.status = record.status === 'pending' ? 'cancelled' : 'revoked';
-      record.cancelledAt = new Date().toISOString();
-      if (reason !== undefined) record.cancelReason = reason;
-      store.save(record);
       logger.info({ agency, ticket, status: record.status, compensation: record.compensation }, 'undone');
     }
     res.json(recordView(record));
@@ -448,6 +459,16 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     }
     if (shutdown.signal.aborted) {
       res.status(503).json({ error: { code: 'SHUTTING_DOWN', message: 'the simulator is shutting down' } });
+      return;
+    }
+    if (error instanceof RecordsUnavailableError) {
+      logger.error({ err: error }, 'records file not writable');
+      res.status(503).json({
+        error: {
+          code: 'RECORDS_UNAVAILABLE',
+          message: 'the agency could not keep the request on its records; nothing was done: retry later',
+        },
+      });
       return;
     }
     logger.error({ err: error }, 'unexpected error');

@@ -1,11 +1,14 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -72,6 +75,19 @@ export interface RecordFilter {
 }
 
 const MAX_DRAWS = 10_000;
+/**
+ * The records file could not be written (a full or failing disk): the change was not kept, and the store's memory is as
+ * before it. The agency answers 503: nothing was done, the caller may retry.
+ */
+export class RecordsUnavailableError extends Error {
+  constructor(file: string, cause: unknown) {
+    super(`the records file ${file} could not be written: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'RecordsUnavailableError';
+  }
+}
+
 const DAMAGED_HELP =
   ' (mend or delete that line; or move the file away to start with no records, and applications in flight ' +
   'then meet unknown tickets and wait for an operator as incidents)';
@@ -204,16 +220,20 @@ export class RecordStore {
     return this.byReservedName.get(name)?.values() ?? [];
   }
 
-  /** A new pending record and what its decision will read. */
+  /** A new pending record and what its decision will read: kept in the file first, then known. */
   add(record: AgencyRecord, input: DecisionInput): void {
-    this.index(record, input);
     this.append({ record, input });
+    this.index(record, input);
   }
 
-  /** Keeps a change made to `record` (a decision, an undo). */
-  save(record: AgencyRecord): void {
+  /**
+   * Applies `change` to `record` (a decision, an undo) once the changed record is kept in the file: when it cannot be
+   * written (RecordsUnavailableError), `record` stays as it was.
+   */
+  update(record: AgencyRecord, change: Partial<AgencyRecord>): void {
+    this.append({ record: { ...record, ...change } });
+    Object.assign(record, change);
     this.index(record);
-    this.append({ record });
   }
 
   /** Pending records with what their decisions will read (after a restart: the decisions to take). */
@@ -237,8 +257,8 @@ export class RecordStore {
 
   /** Keeps a notification taken (its receipt in the file), forgetting the oldest beyond NOTIFICATIONS_KEPT. */
   takeNotification(notification: TakenNotification): void {
-    this.keepNotification(notification);
     this.append({ notification: receiptOf(notification) });
+    this.keepNotification(notification);
   }
 
   listNotifications(applicationId?: string): TakenNotification[] {
@@ -256,8 +276,8 @@ export class RecordStore {
       const candidate = draw(attempt);
       const issued = this.issuedIn(space);
       if (!issued.has(candidate)) {
-        issued.add(candidate);
         this.append({ space, ids: [candidate] });
+        issued.add(candidate);
         return candidate;
       }
     }
@@ -306,25 +326,46 @@ export class RecordStore {
     else if (record.status !== 'pending') this.inputs.delete(record.ticket);
   }
 
-  /** One line, one write: a crash can cut short only the last line of the file. */
+  /**
+   * One line, one write: a crash can cut short only the last line of the file. A write that fails (or writes part of
+   * the line) is cut off again, so the next line starts on a line of its own, and throws RecordsUnavailableError.
+   */
   private append(line: FileLine): void {
     if (this.file === undefined) return; // in memory only
     if (this.fd === undefined) throw new Error('the records file is closed: the simulator is stopping');
-    writeSync(this.fd, JSON.stringify(line) + '\n');
+    const bytes = Buffer.from(JSON.stringify(line) + '\n');
+    const sizeBefore = fstatSync(this.fd).size;
+    try {
+      const written = writeSync(this.fd, bytes);
+      if (written !== bytes.length) throw new Error(`${written} of ${bytes.length} bytes written`);
+    } catch (error) {
+      try {
+        ftruncateSync(this.fd, sizeBefore);
+      } catch {
+        // The line stays cut short: the file then reads back up to it and is refused there, naming the line.
+      }
+      throw new RecordsUnavailableError(this.file, error);
+    }
     this.linesInFile += 1;
     if (
       this.linesInFile >
       2 * (this.byTicket.size + this.issued.size + this.notifications.size) + this.compactAfterLines
-    )
-      this.compact(this.file);
+    ) {
+      try {
+        this.compact(this.file);
+      } catch {
+        // The line is kept in the file as it was; compacting waits until as many lines again have been appended.
+        this.linesInFile = 0;
+      }
+    }
   }
 
-  /** Rewrites the file compactly and appends to it from there. */
+  /** Rewrites the file compactly and appends to it from there; on failure the file and its descriptor are as before. */
   private compact(file: string): void {
+    const lines = this.rewrite(file);
     if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-    this.linesInFile = this.rewrite(file);
     this.fd = openSync(file, 'a', 0o600);
+    this.linesInFile = lines;
   }
 
   /** Applies the file's lines in order; returns whether its last line was cut short. */
@@ -365,11 +406,16 @@ export class RecordStore {
       ...[...this.notifications.values()].map((notification) => ({ notification: receiptOf(notification) })),
     ];
     const aside = `${file}.${process.pid}.tmp`;
-    writeFileSync(aside, lines.map((line) => JSON.stringify(line) + '\n').join(''), { mode: 0o600 });
-    const fd = openSync(aside, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(aside, file);
+    try {
+      writeFileSync(aside, lines.map((line) => JSON.stringify(line) + '\n').join(''), { mode: 0o600 });
+      const fd = openSync(aside, 'r');
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(aside, file);
+    } catch (error) {
+      rmSync(aside, { force: true });
+      throw error;
+    }
     return lines.length;
   }
 }

@@ -2,7 +2,7 @@
  * The agency simulator over real HTTP on 127.0.0.1, with a real callback receiver.
  */
 import { createHmac } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -920,6 +920,55 @@ describe('agency simulator: records kept across a crash', () => {
     expect(up.status).toBe(201);
   });
 
+  it('when the records file cannot be written, then the agency answers 503 and keeps nothing; a retry files exactly one record, and an undo not kept leaves the record live', async () => {
+    const recordsFile = path.join(dir, 'full-disk.jsonl');
+    const sim = await simulator({
+      recordsFile,
+      agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0 }])),
+    });
+    // The disk fills up: every write to the records file fails with ENOSPC, as the kernel reports it.
+    const full = jest.spyOn(fs, 'writeSync').mockImplementation(() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    const refused = await file(sim, 'market', 'full-1', nameFiling('南昌满盘科技有限公司', 'app-full'));
+    expect(refused).toMatchObject({ status: 503, body: { error: { code: 'RECORDS_UNAVAILABLE' } } });
+    expect((await records(sim, '?applicationId=app-full')).body.records).toEqual([]);
+    full.mockRestore();
+
+    // The retry under the same key files one record, decided as usual.
+    const filed = await file(sim, 'market', 'full-1', nameFiling('南昌满盘科技有限公司', 'app-full'));
+    expect(filed).toMatchObject({ status: 202, body: { status: 'approved' } });
+    expect((await records(sim, '?applicationId=app-full')).body.records).toHaveLength(1);
+
+    // An undo that cannot be kept is not done: the reservation stays live, in memory and after a restart.
+    const fullAgain = jest.spyOn(fs, 'writeSync').mockImplementation(() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    const undo = await cancel(sim, 'market', filed.body.ticket);
+    expect(undo).toMatchObject({ status: 503, body: { error: { code: 'RECORDS_UNAVAILABLE' } } });
+    expect((await get(sim, 'market', filed.body.ticket)).body).toMatchObject({ status: 'approved', live: true });
+    fullAgain.mockRestore();
+    await sim.close();
+
+    const again = await simulator({ recordsFile, agencies: { ...FAST, market: { processingMs: 0 } } });
+    const kept = (await records(again, '?applicationId=app-full')).body.records as Json[];
+    expect(kept.map((r) => [r.ticket, r.status])).toEqual([[filed.body.ticket, 'approved']]);
+    expect((await cancel(again, 'market', filed.body.ticket)).body).toMatchObject({ status: 'revoked', live: false });
+
+    // A decision that cannot be written (here taken at once, in the filing's call) is not taken: the filing is
+    // answered pending, and decided a second later.
+    const write = fs.writeSync.bind(fs);
+    const noDecisions = jest.spyOn(fs, 'writeSync').mockImplementation((fd, data, ...rest) => {
+      if (String(data).includes('"decidedAt"'))
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+      return (write as (...args: unknown[]) => number)(fd, data, ...rest);
+    });
+    const undecided = await file(again, 'market', 'full-2', nameFiling('南昌满盘二号科技有限公司', 'app-full'));
+    expect(undecided).toMatchObject({ status: 202, body: { status: 'pending' } });
+    noDecisions.mockRestore();
+    expect(await decided(again, 'market', undecided.body.ticket)).toMatchObject({ status: 'approved' });
+  });
+
   it('when records change many times, then the file is compacted along the way and still reads back to the latest state', () => {
     const recordsFile = path.join(dir, 'busy.jsonl');
     const store = new RecordStore(recordsFile, { compactAfterLines: 10 });
@@ -936,10 +985,7 @@ describe('agency simulator: records kept across a crash', () => {
       procedure: 'name_reservation',
       payload: { companyName: '南昌繁忙科技有限公司', district: DISTRICT, entityType: 'limited_liability_company' },
     });
-    for (let i = 0; i < 100; i++) {
-      record.cancelReason = `change ${i}`;
-      store.save(record);
-    }
+    for (let i = 0; i < 100; i++) store.update(record, { cancelReason: `change ${i}` });
     store.close();
     const lines = readFileSync(recordsFile, 'utf8').trim().split('\n');
     expect(lines.length).toBeLessThanOrEqual(2 * 1 + 10 + 1);
