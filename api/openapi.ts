@@ -68,11 +68,19 @@ const idempotencyKey = {
 };
 
 /** An operator's or applicant's action: a Temporal update, accepted or refused at once. */
+const actionLanguage = {
+  name: 'Accept-Language',
+  in: 'header',
+  required: false,
+  schema: { type: 'string' },
+  description: "zh (default) or en: the language of a refusal's message and of the body's problems",
+};
+
 function action(summary: string, body: z.ZodType, parameters: unknown[], refusals: string, bodyRequired = true) {
   return {
     post: {
       summary,
-      parameters: [...parameters, idempotencyKey],
+      parameters: [...parameters, idempotencyKey, actionLanguage],
       requestBody: { required: bodyRequired, content: { 'application/json': { schema: jsonSchemaOf(body) } } },
       responses: {
         '200': jsonResponse('Accepted (or the first result of the same Idempotency-Key)', 'ActionResult'),

@@ -18,26 +18,24 @@ export const OFFLINE_OUTPUT_FIELDS: Partial<Record<StepId, string>> = {
 const nonEmptyText = (value: unknown): value is string =>
   typeof value === 'string' && value.trim().length > 0 && value.length <= 100;
 
-/** Why `output` cannot stand for `step` done offline, or undefined when it can (or the step needs nothing). */
+/**
+ * What `output` lacks to stand for `step` done offline, as the message of OUTPUT_REQUIRED it calls for
+ * (domain/action-rejections.ts): `name`, `license`, `license-invalid` (a USCC that is not one) or `seal`; undefined
+ * when it can (or the step needs nothing).
+ */
 export function offlineOutputProblem(step: StepId, output: Record<string, unknown> | undefined): string | undefined {
   switch (step) {
     case 'name':
-      return nonEmptyText(output?.reservationId)
-        ? undefined
-        : 'skipping the name needs output.reservationId: the reservation made offline, which the license filing quotes';
+      return nonEmptyText(output?.reservationId) ? undefined : 'name';
     case 'license': {
       const uscc = output?.uscc;
       if (isValidUscc(String(uscc ?? ''))) return undefined;
-      return uscc === undefined
-        ? 'skipping the license needs output.uscc: the USCC issued offline'
-        : 'output.uscc is not a valid unified social credit code (18 characters, the last a check character)';
+      return uscc === undefined ? 'license' : 'license-invalid';
     }
     case 'seal': {
       const seals = output?.seals;
       const ids = Array.isArray(seals) ? seals.map((s) => (s as { recordId?: unknown } | null)?.recordId) : [];
-      return ids.length > 0 && ids.length <= 20 && ids.every(nonEmptyText)
-        ? undefined
-        : 'skipping the seal needs output.seals: [{ "recordId": … }] for each seal filed offline, which the bank quotes';
+      return ids.length > 0 && ids.length <= 20 && ids.every(nonEmptyText) ? undefined : 'seal';
     }
     default:
       return undefined;

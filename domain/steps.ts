@@ -88,6 +88,10 @@ export const STEPS: readonly StepDefinition[] = [
   },
 ];
 
+export function isStepId(value: string): value is StepId {
+  return (STEP_IDS as readonly string[]).includes(value);
+}
+
 export function stepDefinition(id: StepId): StepDefinition {
   const step = STEPS.find((s) => s.id === id);
   if (!step) throw new RangeError(`unknown step ${id}`);

@@ -435,15 +435,28 @@ describe('incidents', () => {
         }),
       ),
     ).toEqual({ type: 'REASON_REQUIRED', message: 'give a reason for this action' });
-    // Over HTTP the rejection names the field, as the body's schema errors do.
-    const res = await fetch(`${stack.api.url}/v1/applications/${handle.workflowId}/steps/seal/skip`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await authHeaders('operator')) },
-      body: '{}',
-    });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string; issues: unknown[] } }).error).toMatchObject({
+    // Over HTTP the rejection names the field, as the body's schema errors do, in the caller's language (zh-CN unless
+    // English is asked for): a window clerk's console does not show the workflow's English.
+    const skipWithoutReason = async (language?: string) => {
+      const res = await fetch(`${stack.api.url}/v1/applications/${handle.workflowId}/steps/seal/skip`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(language ? { 'accept-language': language } : {}),
+          ...(await authHeaders('operator')),
+        },
+        body: '{}',
+      });
+      expect(res.status).toBe(400);
+      return ((await res.json()) as { error: { code: string; message: string; issues: unknown[] } }).error;
+    };
+    expect(await skipWithoutReason()).toMatchObject({
       code: 'REASON_REQUIRED',
+      message: '请填写此操作的理由',
+      issues: [{ path: 'reason', code: 'REASON_REQUIRED', message: '请填写此操作的理由' }],
+    });
+    expect(await skipWithoutReason('en-GB,en;q=0.9')).toMatchObject({
+      message: 'give a reason for this action',
       issues: [{ path: 'reason', code: 'REASON_REQUIRED', message: 'give a reason for this action' }],
     });
     await patchSimulator(stack.simulator, { agencies: { police: { transientFailureRate: 0 } } });

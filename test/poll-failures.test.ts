@@ -328,7 +328,7 @@ describe('an operator acting on a step that waits for its agency (patience of a 
       expect(onlyIncident.status).toBe(409);
       expect(((await onlyIncident.json()) as { error: { code: string; message: string } }).error).toMatchObject({
         code: 'STEP_NOT_IN_INCIDENT',
-        message: "step tax waits for its agency's decision and is not in an incident",
+        message: '步骤“涉税办理”（tax）正在等待部门决定，并不在异常中', // the API's default language, zh-CN
       });
       // Nothing waits on the archive yet, nor on the name (done): 409, as for a step in no incident.
       for (const step of ['archive', 'name']) {
@@ -336,7 +336,7 @@ describe('an operator acting on a step that waits for its agency (patience of a 
         expect(refused.status).toBe(409);
         expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({
           code: 'STEP_NOT_IN_INCIDENT',
-          message: expect.stringContaining("neither in an incident nor waiting for its agency's decision"),
+          message: expect.stringContaining('既不在异常中，也不在等待部门决定'),
         });
       }
       const filings = await activities(handle, 'fileAgencyRequest');

@@ -461,8 +461,11 @@ it('when an operator marks the seal done offline, then the skip must carry its r
   // Without them the bank's signature card had no seals: the bank refused, and the whole application was undone.
   const bare = await skip({ reason: '已在公安窗口备案印章' });
   expect(bare.status).toBe(400);
-  const refused = (await bare.json()) as { error: { code: string; issues: { path: string; code: string }[] } };
+  const refused = (await bare.json()) as {
+    error: { code: string; message: string; issues: { path: string; code: string }[] };
+  };
   expect(refused.error.code).toBe('OUTPUT_REQUIRED');
+  expect(refused.error.message).toMatch(/^跳过刻章备案需提供 output\.seals/); // the console's language (zh-CN)
   expect(refused.error.issues).toEqual([expect.objectContaining({ path: 'output.seals', code: 'OUTPUT_REQUIRED' })]);
   expect((await skip({ reason: '已在公安窗口备案印章', output: { seals: [{ recordId: ' ' }] } })).status).toBe(400);
 

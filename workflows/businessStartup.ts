@@ -34,6 +34,7 @@ import { canonicalJson } from '../domain/canonical-json';
 import { changedPaths, withinFields } from '../domain/changes';
 import { shanghaiIsoDate } from '../domain/calendar';
 import { offlineOutputProblem } from '../domain/offline-outputs';
+import { actionRejectionMessage, type ActionRejectionParams } from '../domain/action-rejections';
 import { assessApplication, reviewRulesEdition } from '../domain/review-rules';
 import type {
   Actor,
@@ -330,8 +331,10 @@ class ReviewRejected extends Error {
   }
 }
 
-function rejectAction(code: ActionRejection, message: string): never {
-  throw ApplicationFailure.create({ type: code, message, nonRetryable: true });
+/** Refuses an action: the English message as the failure's, its parameters as its details (domain/action-rejections.ts). */
+function rejectAction(code: ActionRejection, params: ActionRejectionParams = {}): never {
+  const message = actionRejectionMessage(code, params, 'en') ?? code;
+  throw ApplicationFailure.create({ type: code, message, nonRetryable: true, details: [params] });
 }
 
 function nowIso(): string {
@@ -526,11 +529,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   const requireRunning = (input: ActionInput) => {
     if (!actions.has(input.actionId) && (finished() || ending)) {
-      rejectAction('APPLICATION_FINISHED', `the application is already ${ending?.kind ?? status.status}`);
+      rejectAction('APPLICATION_FINISHED', { status: ending?.kind ?? status.status });
     }
   };
   const requireReason = (input: ActionInput) => {
-    if (!input.reason?.trim()) rejectAction('REASON_REQUIRED', 'give a reason for this action');
+    if (!input.reason?.trim()) rejectAction('REASON_REQUIRED');
   };
 
   const endBy =
@@ -551,10 +554,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   // withdrawal while it ran told the applicant their business was started as the compensation revoked its license).
   const requireNotStarted = (input: ActionInput) => {
     if (!actions.has(input.actionId) && stepStatus('archive').startedAt !== undefined) {
-      rejectAction(
-        'BUSINESS_STARTED',
-        'every procedure is done: the business is started and can no longer be withdrawn or aborted (its deregistration is a procedure of its own)',
-      );
+      rejectAction('BUSINESS_STARTED');
     }
   };
   setHandler(withdrawUpdate, endBy('withdrawn'), {
@@ -586,14 +586,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       validator: (input) => {
         if (actions.has(input.actionId)) return;
         requireRunning(input);
-        if (status.review?.state !== 'pending' || reviewDecision)
-          rejectAction('NO_REVIEW_PENDING', 'no review is waiting for a decision');
+        if (status.review?.state !== 'pending' || reviewDecision) rejectAction('NO_REVIEW_PENDING');
         requireReason(input);
         if (input.decision === 'approve' && nameRefusal) {
-          rejectAction(
-            'NAME_REFUSED',
-            'the market regulator refused the company name: request a correction of company.name, or reject',
-          );
+          rejectAction('NAME_REFUSED');
         }
       },
     },
@@ -617,12 +613,12 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         requireRunning(input);
         // Awaited only while the task is open: not once an answer is taken (while a corrected name is reserved).
         if (!status.pendingTasks.includes('correction') || correctedApplication) {
-          rejectAction('NO_CORRECTION_PENDING', 'no correction was requested');
+          rejectAction('NO_CORRECTION_PENDING');
         }
         // The API validated the corrected application against the schema (domain/application.ts); the workflow
         // only guards its own invariants, without bundling the schema library into every workflow context.
         if (!isApplicationShaped(input.application)) {
-          rejectAction('APPLICATION_INVALID', 'the corrected application does not pass the application schema');
+          rejectAction('APPLICATION_INVALID');
         }
       },
     },
@@ -652,28 +648,19 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // Or while it waits for its agency's decision (ACT_ON_AGENCY_WAIT): a retry asks again, a skip is done offline.
         const answers = actionAnswers(input.step);
         if (answers === undefined || incidentActions.has(input.step)) {
-          rejectAction(
-            'STEP_NOT_IN_INCIDENT',
-            `step ${input.step} is neither in an incident nor waiting for its agency's decision`,
-          );
+          rejectAction('STEP_NOT_IN_INCIDENT', { step: input.step });
         }
         if (input.onlyInIncident && answers === 'wait') {
-          rejectAction(
-            'STEP_NOT_IN_INCIDENT',
-            `step ${input.step} waits for its agency's decision and is not in an incident`,
-          );
+          rejectAction('STEP_NOT_IN_INCIDENT', { step: input.step, message: 'waiting' });
         }
         if (input.action === 'retry' && undoIncident?.error?.code === UNDO_OFFLINE) {
-          rejectAction(
-            'OFFLINE_UNDO',
-            `step ${input.step} was done offline: undo it there, then mark it undone (skip)`,
-          );
+          rejectAction('OFFLINE_UNDO', { step: input.step });
         }
         if (input.action === 'skip') {
           requireReason(input);
           // What the steps after it file with (domain/offline-outputs.ts); an undo done offline brings nothing.
           const missing = undoIncident ? undefined : offlineOutputProblem(input.step, input.output);
-          if (missing) rejectAction('OUTPUT_REQUIRED', missing);
+          if (missing) rejectAction('OUTPUT_REQUIRED', { step: input.step, message: missing });
         }
       },
     },

@@ -11,7 +11,12 @@ import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { inputProblems, parseApplication, sentPaths, type Application } from '../../domain/application';
 import { OFFLINE_OUTPUT_FIELDS } from '../../domain/offline-outputs';
-import { languageFrom, problem, problemsFromZodError } from '../../domain/problems';
+import {
+  actionRejectionMessage,
+  actionRejectionParams,
+  type ActionRejectionParams,
+} from '../../domain/action-rejections';
+import { type Language, languageFrom, problem, problemsFromZodError } from '../../domain/problems';
 import type { ApplicationStatus } from '../../domain/status';
 import { STEP_IDS, type StepId } from '../../domain/steps';
 import {
@@ -146,40 +151,55 @@ const REJECTED_FIELDS: Partial<Record<ActionRejection, string>> = {
 };
 
 /** The field a rejection names: a skip's missing output is the step's own (domain/offline-outputs.ts). */
-function rejectedField(code: ActionRejection, input: { step?: StepId }): string | undefined {
-  if (code === 'OUTPUT_REQUIRED') return (input.step && OFFLINE_OUTPUT_FIELDS[input.step]) || 'output';
+function rejectedField(code: ActionRejection, step: StepId | undefined): string | undefined {
+  if (code === 'OUTPUT_REQUIRED') return (step && OFFLINE_OUTPUT_FIELDS[step]) || 'output';
   return REJECTED_FIELDS[code];
+}
+
+/** A refused action's answer: its HTTP status, its message in `language`, and the field it is about as an issue. */
+function refusal(
+  code: ActionRejection,
+  params: ActionRejectionParams,
+  language: Language,
+  message = actionRejectionMessage(code, params, language) ?? code,
+  step?: StepId,
+): HttpError {
+  const field = rejectedField(code, step);
+  const issues = field ? [{ path: field, code, message }] : undefined;
+  return new HttpError(ACTION_REJECTIONS[code], code, message, issues);
 }
 
 export function actionsRouter(deps: { client: Client }): express.Router {
   const { client } = deps;
   const router = express.Router();
 
-  /** `actionId`: a repeated action on a finished application answers with its first result (from the audit trail). */
+  /**
+   * `actionId`: a repeated action on a finished application answers with its first result (from the audit trail). A
+   * refusal is answered in `language` (domain/action-rejections.ts), naming the field it is about (`step`'s own).
+   */
   async function run<A>(
     id: string,
     send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<A>,
-    actionId?: string,
-    input: { step?: StepId } = {},
+    options: { actionId?: string; step?: StepId; language: Language },
   ): Promise<A | ActionResult> {
+    const { actionId, language } = options;
     const handle = client.workflow.getHandle(id);
     try {
       const { status } = await handle.describe();
       if (status.name !== 'RUNNING') {
         const earlier = actionId === undefined ? undefined : await earlierResult(client, id, actionId);
         if (earlier) return earlier;
-        throw new HttpError(409, 'APPLICATION_FINISHED', 'the application is finished; no action applies any more');
+        throw refusal('APPLICATION_FINISHED', { message: 'closed' }, language);
       }
       return await send(handle);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const code = err.cause.type as ActionRejection;
-        const httpStatus = ACTION_REJECTIONS[code];
-        if (httpStatus) {
-          const field = rejectedField(code, input);
-          const issues = field ? [{ path: field, code, message: err.cause.message }] : undefined;
-          throw new HttpError(httpStatus, code, err.cause.message, issues);
+        if (ACTION_REJECTIONS[code]) {
+          const params = actionRejectionParams(err.cause.details?.[0]);
+          const message = actionRejectionMessage(code, params, language) ?? err.cause.message;
+          throw refusal(code, params, language, message, options.step);
         }
       }
       throw err;
@@ -200,14 +220,16 @@ export function actionsRouter(deps: { client: Client }): express.Router {
 
   /** Sends an action as the workflow update it is (its action id as the update id) and answers with its result. */
   async function act<I extends { actionId: string; inputHash?: string; step?: StepId }>(
+    req: Request,
     res: Response,
     id: string,
     update: UpdateDefinition<ActionResult, [I]>,
     input: I,
   ): Promise<void> {
+    const options = { actionId: input.actionId, step: input.step, language: languageFrom(req.get('accept-language')) };
     answer(
       res,
-      await run(id, (h) => h.executeUpdate(update, { args: [input], updateId: input.actionId }), input.actionId, input),
+      await run(id, (h) => h.executeUpdate(update, { args: [input], updateId: input.actionId }), options),
       input.inputHash,
     );
   }
@@ -220,21 +242,21 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       by: actorOf(res),
       reason: body.reason ?? 'withdrawn by the applicant',
     };
-    await act(res, id, withdrawUpdate, input);
+    await act(req, res, id, withdrawUpdate, input);
   });
 
   router.post('/v1/applications/:id/abort', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(abortBody, req);
     const input = { ...actionIdentity(req, 'abort', body), by: actorOf(res), reason: body.reason };
-    await act(res, id, abortUpdate, input);
+    await act(req, res, id, abortUpdate, input);
   });
 
   router.post('/v1/applications/:id/review', async (req: Request<{ id: string }>, res) => {
     const id = applicationIdOf(req);
     const body = parseBody(reviewBody, req);
     const input = { ...actionIdentity(req, 'review', body), by: actorOf(res), ...body };
-    await act(res, id, reviewUpdate, input);
+    await act(req, res, id, reviewUpdate, input);
   });
 
   router.post('/v1/applications/:id/corrections', async (req: Request<{ id: string }>, res) => {
@@ -242,9 +264,9 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const patch = parseBody(correctionBody, req);
     const identity = actionIdentity(req, 'correction', patch);
     const correctionId = identity.actionId;
-    const current = await run(id, (h) => h.query(applicationQuery), correctionId);
-    if (isActionResult(current)) return answer(res, current, identity.inputHash); // answered before the application ended
     const lang = languageFrom(req.headers['accept-language']);
+    const current = await run(id, (h) => h.query(applicationQuery), { actionId: correctionId, language: lang });
+    if (isActionResult(current)) return answer(res, current, identity.inputHash); // answered before the application ended
     const proposed = mergeDeep(current, patch);
     const merged = parseApplication(proposed, lang);
     // Held to what it sends: the materials as they stood were accepted (a bank date since past included); a past date
@@ -257,12 +279,11 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     if (!merged.ok || told.length > 0 || empty) {
       // Problems of a correction nobody asked for are beside the point: that it was not asked for comes first, as
       // the update's validator says of a valid one. A repeat of one already taken is its first result.
-      const status = await run(id, (h) => h.query(statusQuery), correctionId);
+      const status = await run(id, (h) => h.query(statusQuery), { actionId: correctionId, language: lang });
       if (isActionResult(status)) return answer(res, status, identity.inputHash);
       const taken = resultInAudit(status, correctionId);
       if (taken) return answer(res, taken, identity.inputHash);
-      if (!status.pendingTasks.includes('correction'))
-        throw new HttpError(409, 'NO_CORRECTION_PENDING', 'no correction was requested');
+      if (!status.pendingTasks.includes('correction')) throw refusal('NO_CORRECTION_PENDING', {}, lang);
       if (!merged.ok || told.length > 0)
         throw new HttpError(400, 'VALIDATION_FAILED', 'the corrected application has problems; see issues', [
           ...(merged.ok ? [] : merged.problems),
@@ -274,7 +295,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       ]);
     }
     const input = { ...identity, by: actorOf(res), application: merged.value as Application };
-    await act(res, id, correctionUpdate, input);
+    await act(req, res, id, correctionUpdate, input);
   });
 
   for (const action of ['retry', 'skip'] as const) {
@@ -296,7 +317,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
           output: body.output,
           ...(onlyInIncident ? { onlyInIncident: true } : {}),
         };
-        await act(res, id, stepActionUpdate, input);
+        await act(req, res, id, stepActionUpdate, input);
       },
     );
   }
