@@ -56,8 +56,8 @@ export interface ThroughputResult {
   noCallbacksPerSecond?: number;
   noCallbacksRatio?: number;
   /**
-   * Each round's own ratio (its Kaiban rounds against the baseline round of the same repetition, run just before or
-   * just after them): how far the machine moved the figure within the run. `noCallbacks` with `withoutCallbacks`.
+   * Each round's own ratio (its Kaiban rounds against the baseline round of the same repetition, run before or after
+   * them in that repetition): how far the machine moved the figure within the run. `noCallbacks` with `withoutCallbacks`.
    */
   roundRatios: { kaiban: number[]; noCallbacks?: number[] };
   /**

@@ -57,7 +57,7 @@ const MESSAGES: Record<string, Record<string, { zh: Text; en: Text }>> = {
       en: () => 'the market regulator refused the company name: request a correction of company.name, or reject',
     },
   },
-  NO_CORRECTION_PENDING: { '': { zh: () => '当前没有要求补正', en: () => 'no correction was requested' } },
+  NO_CORRECTION_PENDING: { '': { zh: () => '当前没有待补正的要求', en: () => 'no correction was requested' } },
   APPLICATION_INVALID: {
     '': {
       zh: () => '补正后的申请不符合申请表的规范',
@@ -66,7 +66,7 @@ const MESSAGES: Record<string, Record<string, { zh: Text; en: Text }>> = {
   },
   STEP_NOT_IN_INCIDENT: {
     '': {
-      zh: (p) => `步骤${stepZh(p.step)}既不在异常中，也不在等待部门决定`,
+      zh: (p) => `步骤${stepZh(p.step)}既不在异常中，也未在等待部门决定`,
       en: (p) => `step ${p.step ?? ''} is neither in an incident nor waiting for its agency's decision`,
     },
     waiting: {

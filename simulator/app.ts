@@ -190,6 +190,15 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
           },
         });
       } catch (error) {
+        if (error instanceof RecordsUnavailableError) {
+          // An id it drew could not be kept: not a decision of the agency's; taken again a little later.
+          logger.error(
+            { err: error, agency: record.agency, ticket: record.ticket },
+            'decision not kept; deciding again',
+          );
+          scheduleDecision(record, input, DECISION_RETRY_MS);
+          return;
+        }
         logger.error({ err: error, agency: record.agency, ticket: record.ticket }, 'decision failed');
         decision = {
           status: 'rejected',

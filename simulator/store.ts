@@ -224,6 +224,7 @@ export class RecordStore {
   add(record: AgencyRecord, input: DecisionInput): void {
     this.append({ record, input });
     this.index(record, input);
+    this.compactIfDue();
   }
 
   /**
@@ -234,6 +235,7 @@ export class RecordStore {
     this.append({ record: { ...record, ...change } });
     Object.assign(record, change);
     this.index(record);
+    this.compactIfDue();
   }
 
   /** Pending records with what their decisions will read (after a restart: the decisions to take). */
@@ -259,6 +261,7 @@ export class RecordStore {
   takeNotification(notification: TakenNotification): void {
     this.append({ notification: receiptOf(notification) });
     this.keepNotification(notification);
+    this.compactIfDue();
   }
 
   listNotifications(applicationId?: string): TakenNotification[] {
@@ -278,6 +281,7 @@ export class RecordStore {
       if (!issued.has(candidate)) {
         this.append({ space, ids: [candidate] });
         issued.add(candidate);
+        this.compactIfDue();
         return candidate;
       }
     }
@@ -333,39 +337,53 @@ export class RecordStore {
   private append(line: FileLine): void {
     if (this.file === undefined) return; // in memory only
     if (this.fd === undefined) throw new Error('the records file is closed: the simulator is stopping');
+    const fd = this.fd;
     const bytes = Buffer.from(JSON.stringify(line) + '\n');
-    const sizeBefore = fstatSync(this.fd).size;
+    let sizeBefore: number | undefined;
     try {
-      const written = writeSync(this.fd, bytes);
+      sizeBefore = fstatSync(fd).size;
+      const written = writeSync(fd, bytes);
       if (written !== bytes.length) throw new Error(`${written} of ${bytes.length} bytes written`);
     } catch (error) {
       try {
-        ftruncateSync(this.fd, sizeBefore);
+        if (sizeBefore !== undefined) ftruncateSync(fd, sizeBefore);
       } catch {
         // The line stays cut short: the file then reads back up to it and is refused there, naming the line.
       }
       throw new RecordsUnavailableError(this.file, error);
     }
     this.linesInFile += 1;
-    if (
-      this.linesInFile >
-      2 * (this.byTicket.size + this.issued.size + this.notifications.size) + this.compactAfterLines
-    ) {
-      try {
-        this.compact(this.file);
-      } catch {
-        // The line is kept in the file as it was; compacting waits until as many lines again have been appended.
-        this.linesInFile = 0;
-      }
+  }
+
+  /**
+   * Rewrites the file compactly once it has grown enough (see the constructor). Called once a change is in memory
+   * too, since the rewrite is made from memory. A failed rewrite leaves the file and its descriptor as they were: every
+   * line is kept, and compacting waits until as many lines again have been appended.
+   */
+  private compactIfDue(): void {
+    if (this.file === undefined) return;
+    const compactSize = this.byTicket.size + this.issued.size + this.notifications.size;
+    if (this.linesInFile <= 2 * compactSize + this.compactAfterLines) return;
+    try {
+      this.compact(this.file);
+    } catch {
+      this.linesInFile = 0;
     }
   }
 
   /** Rewrites the file compactly and appends to it from there; on failure the file and its descriptor are as before. */
   private compact(file: string): void {
-    const lines = this.rewrite(file);
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = openSync(file, 'a', 0o600);
+    const { lines, fd } = this.rewrite(file);
+    const old = this.fd;
+    this.fd = fd;
     this.linesInFile = lines;
+    if (old !== undefined) {
+      try {
+        closeSync(old);
+      } catch {
+        // The old file is replaced already; nothing is written through this descriptor any more.
+      }
+    }
   }
 
   /** Applies the file's lines in order; returns whether its last line was cut short. */
@@ -395,8 +413,11 @@ export class RecordStore {
     return false;
   }
 
-  /** The file as one line per record and per space, written aside and renamed over (no half-written state). */
-  private rewrite(file: string): number {
+  /**
+   * The file as one line per record and per space, written aside and renamed over (no half-written state); returns
+   * its lines and a descriptor appending to it, opened before the rename so that a failure leaves the file as it was.
+   */
+  private rewrite(file: string): { lines: number; fd: number } {
     const lines: FileLine[] = [
       ...[...this.issued].map(([space, ids]) => ({ space, ids: [...ids] })),
       ...[...this.byTicket.values()].map((record) => {
@@ -406,17 +427,18 @@ export class RecordStore {
       ...[...this.notifications.values()].map((notification) => ({ notification: receiptOf(notification) })),
     ];
     const aside = `${file}.${process.pid}.tmp`;
+    let fd: number | undefined;
     try {
       writeFileSync(aside, lines.map((line) => JSON.stringify(line) + '\n').join(''), { mode: 0o600 });
-      const fd = openSync(aside, 'r');
+      fd = openSync(aside, 'a');
       fsyncSync(fd);
-      closeSync(fd);
       renameSync(aside, file);
+      return { lines: lines.length, fd };
     } catch (error) {
+      if (fd !== undefined) closeSync(fd);
       rmSync(aside, { force: true });
       throw error;
     }
-    return lines.length;
   }
 }
 

@@ -336,7 +336,7 @@ describe('an operator acting on a step that waits for its agency (patience of a 
         expect(refused.status).toBe(409);
         expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({
           code: 'STEP_NOT_IN_INCIDENT',
-          message: expect.stringContaining('既不在异常中，也不在等待部门决定'),
+          message: expect.stringContaining('既不在异常中，也未在等待部门决定'),
         });
       }
       const filings = await activities(handle, 'fileAgencyRequest');

@@ -967,6 +967,35 @@ describe('agency simulator: records kept across a crash', () => {
     expect(undecided).toMatchObject({ status: 202, body: { status: 'pending' } });
     noDecisions.mockRestore();
     expect(await decided(again, 'market', undecided.body.ticket)).toMatchObject({ status: 'approved' });
+
+    // One failed write of an id the decision draws (a reservation number): no rejection of the agency's, the same.
+    let hiccups = 0;
+    const hiccup = jest.spyOn(fs, 'writeSync').mockImplementation((fd, data, ...rest) => {
+      if (String(data).includes('"space":"reservation"') && hiccups++ === 0) {
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+      }
+      return (write as (...args: unknown[]) => number)(fd, data, ...rest);
+    });
+    const drawn = await file(again, 'market', 'full-3', nameFiling('南昌满盘三号科技有限公司', 'app-full'));
+    expect(drawn).toMatchObject({ status: 202, body: { status: 'pending' } });
+    expect(await decided(again, 'market', drawn.body.ticket)).toMatchObject({ status: 'approved' });
+    expect(hiccups).toBeGreaterThan(1);
+    hiccup.mockRestore();
+
+    // The undo of a filing still pending that cannot be kept leaves it pending, its decision still to come.
+    await patchConfig(again, { agencies: { police: { processingMs: 300 } } });
+    const seal = await file(again, 'police', 'full-seal', {
+      procedure: 'seal_filing',
+      applicationId: 'app-full',
+      payload: { uscc: buildUscc(DISTRICT, '8CANTER1'), seals: ['official'], electronicSeals: false },
+    });
+    expect(seal.body.status).toBe('pending');
+    const noUndo = jest.spyOn(fs, 'writeSync').mockImplementation(() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    expect((await cancel(again, 'police', seal.body.ticket)).status).toBe(503);
+    noUndo.mockRestore();
+    expect(await decided(again, 'police', seal.body.ticket)).toMatchObject({ status: 'approved' });
   });
 
   it('when records change many times, then the file is compacted along the way and still reads back to the latest state', () => {
@@ -985,10 +1014,39 @@ describe('agency simulator: records kept across a crash', () => {
       procedure: 'name_reservation',
       payload: { companyName: '南昌繁忙科技有限公司', district: DISTRICT, entityType: 'limited_liability_company' },
     });
-    for (let i = 0; i < 100; i++) store.update(record, { cancelReason: `change ${i}` });
+    // The file as a restart would read it: each ticket's last record line.
+    const inFile = () => {
+      const lines = readFileSync(recordsFile, 'utf8').trim().split('\n');
+      const records = new Map<string, AgencyRecord>();
+      for (const line of lines.map((l) => JSON.parse(l) as { record?: AgencyRecord })) {
+        if (line.record) records.set(line.record.ticket, line.record);
+      }
+      return { lines: lines.length, records };
+    };
+    const sizes = new Set<number>();
+    for (let i = 0; i < 100; i++) {
+      store.update(record, { cancelReason: `change ${i}` });
+      // Every change is in the file when the call returns, the one that set off a compaction too.
+      const file = inFile();
+      expect(file.records.get('MARKET-BUSY')?.cancelReason).toBe(`change ${i}`);
+      sizes.add(file.lines);
+    }
+    expect(Math.min(...sizes)).toBeLessThan(5); // compacted along the way (at most 2 × 1 + 10 + 1 lines between)
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2 * 1 + 10 + 1);
+    // New records and drawn ids alike, compacting after every change.
+    const eager = new RecordStore(path.join(dir, 'eager.jsonl'), { compactAfterLines: 0 });
+    const tickets = ['A', 'B', 'C'].map((t) => eager.unique('ticket', () => `MARKET-${t}`));
+    const input = {
+      procedure: 'name_reservation',
+      payload: { companyName: '南昌逐条科技有限公司', district: DISTRICT, entityType: 'limited_liability_company' },
+    } as const;
+    for (const ticket of tickets) eager.add({ ...record, ticket, idempotencyKey: ticket }, input);
+    eager.close();
+    const eagerFile = new RecordStore(path.join(dir, 'eager.jsonl'));
+    expect(eagerFile.list().map((r) => r.ticket)).toEqual(tickets);
+    expect(eagerFile.unique('ticket', (n) => ['MARKET-A', 'MARKET-B', 'MARKET-C', 'MARKET-D'][n]!)).toBe('MARKET-D');
+    eagerFile.close();
     store.close();
-    const lines = readFileSync(recordsFile, 'utf8').trim().split('\n');
-    expect(lines.length).toBeLessThanOrEqual(2 * 1 + 10 + 1);
     const readBack = new RecordStore(recordsFile);
     expect(readBack.findByTicket('market', 'MARKET-BUSY')).toMatchObject({
       cancelReason: 'change 99',

@@ -197,8 +197,10 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const code = err.cause.type as ActionRejection;
         if (ACTION_REJECTIONS[code]) {
-          const params = actionRejectionParams(err.cause.details?.[0]);
-          const message = actionRejectionMessage(code, params, language) ?? err.cause.message;
+          // A worker from before the catalogue gives no parameters: its own (English) message then stands.
+          const detail: unknown = err.cause.details?.[0];
+          const params = actionRejectionParams(detail);
+          const message = (detail !== undefined && actionRejectionMessage(code, params, language)) || err.cause.message;
           throw refusal(code, params, language, message, options.step);
         }
       }
