@@ -67,20 +67,20 @@ const idempotencyKey = {
     'Makes the action idempotent: a repeated request of the same action (and step) with the same key and body returns the first result, also once the application has ended; the same key with another body is 409 IDEMPOTENCY_KEY_REUSED. The key is scoped to the action: the same key sent with another action is another action.',
 };
 
-/** An operator's or applicant's action: a Temporal update, accepted or refused at once. */
-const actionLanguage = {
+const acceptLanguage = {
   name: 'Accept-Language',
   in: 'header',
   required: false,
   schema: { type: 'string' },
-  description: "zh (default) or en: the language of a refusal's message and of the body's problems",
+  description: "zh (default) or en: the language of the body's problems and of a refusal's message",
 };
 
+/** An operator's or applicant's action: a Temporal update, accepted or refused at once. */
 function action(summary: string, body: z.ZodType, parameters: unknown[], refusals: string, bodyRequired = true) {
   return {
     post: {
       summary,
-      parameters: [...parameters, idempotencyKey, actionLanguage],
+      parameters: [...parameters, idempotencyKey, acceptLanguage],
       requestBody: { required: bodyRequired, content: { 'application/json': { schema: jsonSchemaOf(body) } } },
       responses: {
         '200': jsonResponse('Accepted (or the first result of the same Idempotency-Key)', 'ActionResult'),
@@ -158,13 +158,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               required: false,
               schema: { type: 'string', minLength: 1, maxLength: 200 },
             },
-            {
-              name: 'Accept-Language',
-              in: 'header',
-              required: false,
-              schema: { type: 'string' },
-              description: 'zh (default) or en for problem messages',
-            },
+            acceptLanguage,
           ],
           requestBody: {
             required: true,

@@ -160,6 +160,11 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
   function decide(record: AgencyRecord, input: DecisionInput): void {
     decisionTimers.delete(record.ticket);
     if (record.status !== 'pending') return;
+    /** The records file could not take what the decision wrote: it is taken again a little later. */
+    const decideLater = (error: RecordsUnavailableError) => {
+      logger.error({ err: error, agency: record.agency, ticket: record.ticket }, 'decision not kept; deciding again');
+      scheduleDecision(record, input, DECISION_RETRY_MS);
+    };
     const settings = config.agencies[record.agency];
     const decidedAt = new Date();
     let decision: Decision;
@@ -190,15 +195,8 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
           },
         });
       } catch (error) {
-        if (error instanceof RecordsUnavailableError) {
-          // An id it drew could not be kept: not a decision of the agency's; taken again a little later.
-          logger.error(
-            { err: error, agency: record.agency, ticket: record.ticket },
-            'decision not kept; deciding again',
-          );
-          scheduleDecision(record, input, DECISION_RETRY_MS);
-          return;
-        }
+        // An id it drew could not be kept: not a decision of the agency's.
+        if (error instanceof RecordsUnavailableError) return decideLater(error);
         logger.error({ err: error, agency: record.agency, ticket: record.ticket }, 'decision failed');
         decision = {
           status: 'rejected',
@@ -217,10 +215,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
       store.update(record, change);
     } catch (error) {
       if (!(error instanceof RecordsUnavailableError)) throw error;
-      // Not kept, so not taken: the filing stays pending (in the file too) and is decided again a little later.
-      logger.error({ err: error, agency: record.agency, ticket: record.ticket }, 'decision not kept; deciding again');
-      scheduleDecision(record, input, DECISION_RETRY_MS);
-      return;
+      return decideLater(error); // not kept, so not taken: the filing stays pending, in the file too
     }
     logger.info(
       {

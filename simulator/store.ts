@@ -154,7 +154,7 @@ export class RecordStore {
   private readonly byTicket = new Map<string, AgencyRecord>();
   private readonly byIdempotencyKey = new Map<string, AgencyRecord>();
   private readonly byUscc = new Map<string, AgencyRecord>();
-  /** Approved name reservations and seal filings by the ids they issued, for the filings that quote them. */
+  /** Name reservations and seal filings by the ids they issued (whatever became of them), for the filings that quote them. */
   private readonly byReservationId = new Map<string, AgencyRecord>();
   private readonly bySealRecordId = new Map<string, AgencyRecord>();
   /** Name reservations by the name they reserved, then by ticket (so a name check does not scan every record). */

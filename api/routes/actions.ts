@@ -18,7 +18,7 @@ import {
 } from '../../domain/action-rejections';
 import { type Language, languageFrom, problem, problemsFromZodError } from '../../domain/problems';
 import type { ApplicationStatus } from '../../domain/status';
-import { STEP_IDS, type StepId } from '../../domain/steps';
+import { isStepId, type StepId } from '../../domain/steps';
 import {
   abortUpdate,
   ACTION_REJECTIONS,
@@ -306,14 +306,14 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       async (req: Request<{ id: string; step: string }>, res) => {
         const id = applicationIdOf(req);
         const { step } = req.params;
-        if (!(STEP_IDS as readonly string[]).includes(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
+        if (!isStepId(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
         const body = parseBody(stepBody, req);
         // `false` asks what its absence asks: the same request under the same Idempotency-Key.
         const { onlyInIncident, ...unconditional } = body;
         const input = {
           ...actionIdentity(req, `${action}:${step}`, onlyInIncident ? body : unconditional),
           by: actorOf(res),
-          step: step as StepId,
+          step,
           action,
           reason: body.reason,
           output: body.output,

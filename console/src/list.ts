@@ -3,7 +3,7 @@
  * colour + shape + working time left, most urgent first, paged with the API's pageToken, refreshed
  * every few seconds in place: rows are updated by key, so focus, scroll and page survive a refresh.
  */
-import { STEP_IDS, STEPS, type StepId } from '../../domain/steps';
+import { isStepId, STEP_IDS, STEPS, type StepId } from '../../domain/steps';
 import { NANCHANG_DISTRICTS } from '../../domain/districts';
 import { APPLICATION_STATES, OPEN_STATES, type ApplicationStatus } from '../../domain/status';
 import { call, newActionId, type Answer } from './api';
@@ -211,7 +211,7 @@ let retryAllRound: { step: string; views: Set<RetryAllView> } | undefined;
 function retryAllBar(filters: Filters, refresh: () => Promise<void>): { el: HTMLElement; stop(): void } | null {
   const task = filters.task;
   const step = task?.startsWith('incident:') ? task.slice('incident:'.length) : undefined;
-  if (!task || !step || !(STEP_IDS as readonly string[]).includes(step)) return null;
+  if (!task || !step || !isStepId(step)) return null;
   const title = stepTitle(step);
   // The progress is not announced at every request; the outcome is (aria-live).
   const progress = h('span', { class: 'bulk-progress', 'data-testid': 'retry-all-progress' });
