@@ -23,6 +23,7 @@ import { agencyCallbackSchema } from './agency-callback';
 import { approvedResultProblems, describeProblems } from '../domain/agency-answers';
 import { CallbackPlacer } from './callback-placement';
 import { errorHandler, HttpError, sendError } from './errors';
+import { API_MESSAGES } from './messages';
 import { applicationIdForKey, isApplicationId, newApplicationId, requestHash } from './ids';
 import { buildOpenApiDocument } from './openapi';
 import { applicationCounter, openByLevel, openByTask } from './visibility';
@@ -207,19 +208,15 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/v1/applications', async (req: Request, res: Response) => {
     const lang = languageFrom(req.headers['accept-language']);
     if (!req.is('application/json')) {
-      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the application as application/json');
+      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', API_MESSAGES.applicationNotJson);
     }
     const key = req.headers['idempotency-key'];
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX)) {
-      throw new HttpError(
-        400,
-        'IDEMPOTENCY_KEY_INVALID',
-        `Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_MAX} characters`,
-      );
+      throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', API_MESSAGES.idempotencyKeyInvalid(IDEMPOTENCY_KEY_MAX));
     }
     const parsed = parseApplication(req.body, lang);
     const told = inputProblems(req.body, lang);
-    const message = lang === 'en' ? 'the application has problems; see issues' : '申请材料有误，详见 issues';
+    const message = API_MESSAGES.applicationProblems;
     if (!parsed.ok) throw new HttpError(400, 'VALIDATION_FAILED', message, [...parsed.problems, ...told]);
     const hash = requestHash(parsed.value);
     // The owner is the token's subject: kept in the memo (encrypted by the codec), never in the id.
@@ -269,7 +266,7 @@ export function createApp(deps: AppDeps): express.Express {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       const existing = await client.workflow.getHandle(id).describe();
       if (existing.memo?.requestHash !== hash) {
-        throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different application');
+        throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', API_MESSAGES.idempotencyKeyReusedApplication);
       }
       return replayed();
     }
@@ -282,7 +279,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/applications/:id', async (req: Request<{ id: string }>, res: Response) => {
     const { id } = req.params;
-    if (!isApplicationId(id)) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    if (!isApplicationId(id)) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
     // The workflow's SLA figures are as of its last activation; bring the running clocks to now.
     // Personal data is masked unless an operator asks for it with a reason (checked, and logged, first).
     const reveal = revealRequested(req, res, id);
@@ -293,7 +290,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/applications/:id/application', async (req: Request<{ id: string }>, res: Response) => {
     const { id } = req.params;
-    if (!isApplicationId(id)) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    if (!isApplicationId(id)) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
     // What the applicant submitted, with the corrections they made since: what a reviewer checks the findings against.
     const reveal = revealRequested(req, res, id);
     const application = await readApplication(client, id);
@@ -403,7 +400,7 @@ export function createApp(deps: AppDeps): express.Express {
   for (const router of deps.routers ?? []) app.use(router);
 
   app.use((_req, res) => {
-    sendError(res, 404, 'NOT_FOUND', 'no such route');
+    sendError(res, 404, 'NOT_FOUND', API_MESSAGES.routeNotFound);
   });
   app.use(errorHandler);
   return app;

@@ -1,7 +1,8 @@
 /** The API's one error shape and the single place where errors become HTTP answers. */
 import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { ErrorRequestHandler, Response } from 'express';
-import type { Problem } from '../domain/problems';
+import { languageFrom, type Problem } from '../domain/problems';
+import { API_MESSAGES, type Localized } from './messages';
 
 /** Seconds a caller is asked to wait (Retry-After) when Temporal cannot be reached. */
 const TEMPORAL_RETRY_AFTER_SECONDS = 5;
@@ -21,46 +22,57 @@ function temporalUnavailable(err: unknown): boolean {
   return false;
 }
 
+/**
+ * A refusal the API answers with. Its message in both languages (api/messages.ts), answered in the caller's; a plain
+ * string is answered as it is (one already in the caller's language, or one for machines: agencies' callbacks).
+ * `message` is the English, for logs.
+ */
 export class HttpError extends Error {
+  readonly localized: Localized;
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string,
+    message: Localized | string,
     readonly issues?: Problem[],
   ) {
-    super(message);
+    const localized = typeof message === 'string' ? { zh: message, en: message } : message;
+    super(localized.en);
+    this.localized = localized;
   }
 }
 
-export function sendError(res: Response, status: number, code: string, message: string, issues?: Problem[]): void {
-  res.status(status).json({ error: { code, message, ...(issues ? { issues } : {}), requestId: res.locals.requestId } });
+/** The one error body, its message in the request's language (Accept-Language, zh-CN by default). */
+export function sendError(
+  res: Response,
+  status: number,
+  code: string,
+  message: Localized | string,
+  issues?: Problem[],
+): void {
+  const text = typeof message === 'string' ? message : message[languageFrom(res.req.get('accept-language'))];
+  res
+    .status(status)
+    .json({ error: { code, message: text, ...(issues ? { issues } : {}), requestId: res.locals.requestId } });
 }
 
 /** Body-parser failures carry `type` and `status`; anything else is a 500 without internals. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message, err.issues);
+  if (err instanceof HttpError) return sendError(res, err.status, err.code, err.localized, err.issues);
   const type = (err as { type?: string }).type;
-  if (type === 'entity.too.large')
-    return sendError(res, 413, 'BODY_TOO_LARGE', 'the request body is larger than the limit');
-  if (type === 'entity.parse.failed')
-    return sendError(res, 400, 'MALFORMED_JSON', 'the request body is not valid JSON');
+  if (type === 'entity.too.large') return sendError(res, 413, 'BODY_TOO_LARGE', API_MESSAGES.bodyTooLarge);
+  if (type === 'entity.parse.failed') return sendError(res, 400, 'MALFORMED_JSON', API_MESSAGES.bodyMalformed);
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
-    return sendError(res, 415, 'UNSUPPORTED_ENCODING', 'send the body as UTF-8 JSON');
+    return sendError(res, 415, 'UNSUPPORTED_ENCODING', API_MESSAGES.bodyEncoding);
   // Any other unreadable request (aborted upload, bad Content-Length…): the caller's fault, no internals.
   const status = (err as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return sendError(res, status, 'REQUEST_UNREADABLE', 'the request could not be read');
+    return sendError(res, status, 'REQUEST_UNREADABLE', API_MESSAGES.requestUnreadable);
   }
   if (temporalUnavailable(err)) {
     req.log?.warn({ err }, 'Temporal unavailable');
     res.setHeader('retry-after', String(TEMPORAL_RETRY_AFTER_SECONDS));
-    return sendError(
-      res,
-      503,
-      'TEMPORAL_UNAVAILABLE',
-      'the workflow service cannot be reached; try again shortly (a submission repeated with the same Idempotency-Key starts at most one application)',
-    );
+    return sendError(res, 503, 'TEMPORAL_UNAVAILABLE', API_MESSAGES.temporalUnavailable);
   }
   req.log?.error({ err }, 'unhandled error');
-  return sendError(res, 500, 'INTERNAL', 'internal error; quote the request id when reporting it');
+  return sendError(res, 500, 'INTERNAL', API_MESSAGES.internal);
 };

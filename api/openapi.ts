@@ -20,7 +20,11 @@ const errorSchema = {
       required: ['code', 'message'],
       properties: {
         code: { type: 'string' },
-        message: { type: 'string' },
+        message: {
+          type: 'string',
+          description:
+            "In the caller's language: Chinese (zh-CN) unless Accept-Language prefers English (en). The answers to agencies' callbacks are in English. Programs read `code`",
+        },
         requestId: { type: 'string' },
         issues: {
           type: 'array',
@@ -72,7 +76,7 @@ const acceptLanguage = {
   in: 'header',
   required: false,
   schema: { type: 'string' },
-  description: "zh (default) or en: the language of the body's problems and of a refusal's message",
+  description: "zh (default) or en: the language of every error's message, the body's problems among them",
 };
 
 /** An operator's or applicant's action: a Temporal update, accepted or refused at once. */

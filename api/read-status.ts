@@ -6,6 +6,7 @@ import type { Application } from '../domain/application';
 import { applicationQuery, statusQuery } from '../workflows/messages';
 import { rejectingClosedQueries } from './closed-queries';
 import { HttpError } from './errors';
+import { API_MESSAGES } from './messages';
 import { endedInTemporal } from './visibility';
 
 /**
@@ -17,7 +18,7 @@ export async function readStatus(client: Client, id: string): Promise<Applicatio
   try {
     return await statusOf(client, id);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
     throw err;
   }
 }
@@ -45,7 +46,7 @@ export async function readApplication(client: Client, id: string): Promise<Appli
   try {
     return await client.workflow.getHandle(id).query(applicationQuery);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+    if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
     throw err;
   }
 }

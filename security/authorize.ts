@@ -15,6 +15,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { HttpError } from '../api/errors';
+import { API_MESSAGES } from '../api/messages';
 import { isApplicationId } from '../api/ids';
 import {
   AuthenticationError,
@@ -113,17 +114,16 @@ export interface AuthorizeOptions {
 
 function bearerToken(req: Request): string {
   const header = req.headers.authorization;
-  if (!header)
-    throw new AuthenticationError('TOKEN_MISSING', 'this route needs a bearer token: Authorization: Bearer <token>');
+  if (!header) throw new AuthenticationError('TOKEN_MISSING', API_MESSAGES.tokenMissing);
   const match = /^Bearer ([A-Za-z0-9_.~+/=-]{1,8192})$/i.exec(header);
-  if (!match) throw new AuthenticationError('TOKEN_INVALID', 'the Authorization header must be "Bearer <token>"');
+  if (!match) throw new AuthenticationError('TOKEN_INVALID', API_MESSAGES.tokenMalformed);
   return match[1]!;
 }
 
 function unauthorized(res: Response, err: AuthenticationError): HttpError {
   const error = err.code === 'TOKEN_MISSING' ? '' : `, error="invalid_token"`;
   res.setHeader('www-authenticate', `Bearer realm="kaiban"${error}`);
-  return new HttpError(401, err.code, err.message);
+  return new HttpError(401, err.code, err.localized);
 }
 
 /** The middleware: finds the route's decision, authenticates, checks the role and ownership. */
@@ -149,7 +149,7 @@ export function authorize(options: AuthorizeOptions): express.Router {
       }
       if (err instanceof AuthenticationUnavailableError) {
         req.log?.error({ err }, 'bearer tokens cannot be verified');
-        throw new HttpError(503, 'AUTH_UNAVAILABLE', 'tokens cannot be checked at the moment; try again shortly');
+        throw new HttpError(503, 'AUTH_UNAVAILABLE', API_MESSAGES.authUnavailable);
       }
       throw err;
     }
@@ -159,16 +159,16 @@ export function authorize(options: AuthorizeOptions): express.Router {
 
     const access = decision.roles[identity.role];
     if (!access) {
-      const allowed = Object.keys(decision.roles).join(' or ');
+      const allowed = Object.keys(decision.roles) as Role[];
       req.log?.info({ route: `${policy.method.toUpperCase()} ${policy.path}` }, 'role not allowed');
-      throw new HttpError(403, 'FORBIDDEN', `a ${identity.role} may not do this; it needs the role ${allowed}`);
+      throw new HttpError(403, 'FORBIDDEN', API_MESSAGES.roleForbidden(identity.role, allowed));
     }
     if (access === 'own') {
       const param = req.params.id;
       const id = typeof param === 'string' ? param : '';
       const owner = isApplicationId(id) ? await options.ownerOf(id) : undefined;
       // Not "forbidden": whether someone else's application exists is not the caller's business.
-      if (owner !== identity.subject) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+      if (owner !== identity.subject) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
     }
     next('router');
   };
@@ -188,7 +188,7 @@ export function authorize(options: AuthorizeOptions): express.Router {
   // No decision, no route: the same 404 as an unknown path.
   router.use((req: Request) => {
     req.log?.debug({ method: req.method, path: req.path }, 'no authorization decision for this path');
-    throw new HttpError(404, 'NOT_FOUND', 'no such route');
+    throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.routeNotFound);
   });
   (router as unknown as Record<symbol, boolean>)[AUTHORIZE_ROUTER] = true;
   return router;

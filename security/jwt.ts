@@ -11,6 +11,7 @@
  */
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { API_MESSAGES, type Localized } from '../api/messages';
 import { ConfigError, type Config } from '../config';
 import { devSecretFile } from './secret-files';
 
@@ -25,13 +26,14 @@ export interface Identity {
 
 export const SUBJECT_MAX = 200;
 
+/** The caller's token is missing or not good: a 401, its message in both languages (the English is `message`). */
 export class AuthenticationError extends Error {
   override name = 'AuthenticationError';
   constructor(
     readonly code: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED',
-    message: string,
+    readonly localized: Localized,
   ) {
-    super(message);
+    super(localized.en);
   }
 }
 
@@ -127,25 +129,35 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       try {
         payload = await check(token);
       } catch (err) {
-        if (err instanceof errors.JWTExpired)
-          throw new AuthenticationError('TOKEN_EXPIRED', 'the bearer token has expired');
+        if (err instanceof errors.JWTExpired) throw new AuthenticationError('TOKEN_EXPIRED', API_MESSAGES.tokenExpired);
         if (err instanceof errors.JWSSignatureVerificationFailed) {
-          throw new AuthenticationError('TOKEN_INVALID', `${SIGNED_ELSEWHERE[source]} (${err.code})`);
+          throw new AuthenticationError(
+            'TOKEN_INVALID',
+            API_MESSAGES.tokenInvalid(`${SIGNED_ELSEWHERE[source]} (${err.code})`),
+          );
         }
         if (err instanceof errors.JOSEError && !(err instanceof errors.JWKSTimeout)) {
-          throw new AuthenticationError('TOKEN_INVALID', `the bearer token is not valid (${err.code})`);
+          throw new AuthenticationError(
+            'TOKEN_INVALID',
+            API_MESSAGES.tokenInvalid(`the bearer token is not valid (${err.code})`),
+          );
         }
         throw new AuthenticationUnavailableError(`token keys unavailable: ${(err as Error).message}`, { cause: err });
       }
       const subject = payload.sub;
       if (typeof subject !== 'string' || subject.length === 0 || subject.length > SUBJECT_MAX) {
-        throw new AuthenticationError('TOKEN_INVALID', `the bearer token's sub must be 1 to ${SUBJECT_MAX} characters`);
+        throw new AuthenticationError(
+          'TOKEN_INVALID',
+          API_MESSAGES.tokenInvalid(`the bearer token's sub must be 1 to ${SUBJECT_MAX} characters`),
+        );
       }
       const role = roleOf(payload[env.AUTH_ROLE_CLAIM]);
       if (!role) {
         throw new AuthenticationError(
           'TOKEN_INVALID',
-          `the bearer token has no Kaiban role in "${env.AUTH_ROLE_CLAIM}" (${ROLES.join(', ')})`,
+          API_MESSAGES.tokenInvalid(
+            `the bearer token has no Kaiban role in "${env.AUTH_ROLE_CLAIM}" (${ROLES.join(', ')})`,
+          ),
         );
       }
       return { subject, role };

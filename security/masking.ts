@@ -8,6 +8,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../api/errors';
+import { API_MESSAGES } from '../api/messages';
 import { auditLog, maskIdNumber, maskPersonalData } from '../observability/logger';
 import { identityOf } from './authorize';
 
@@ -71,14 +72,12 @@ const revealQuery = z.object({
 export function revealRequested(req: Request, res: Response, applicationId: string): (() => void) | undefined {
   const parsed = revealQuery.safeParse({ reveal: req.query.reveal, reason: req.query.reason });
   if (!parsed.success) {
-    throw new HttpError(400, 'REVEAL_INVALID', 'reveal=true needs reason=<why, 5 to 500 characters>, each given once');
+    throw new HttpError(400, 'REVEAL_INVALID', API_MESSAGES.revealInvalid);
   }
   if (parsed.data.reveal !== 'true') return undefined;
   const identity = identityOf(res);
-  if (identity?.role !== 'operator')
-    throw new HttpError(403, 'REVEAL_FORBIDDEN', 'only operators may reveal personal data');
-  if (!parsed.data.reason)
-    throw new HttpError(400, 'REVEAL_REASON_REQUIRED', 'reveal=true needs reason=<why, 5 to 500 characters>');
+  if (identity?.role !== 'operator') throw new HttpError(403, 'REVEAL_FORBIDDEN', API_MESSAGES.revealForbidden);
+  if (!parsed.data.reason) throw new HttpError(400, 'REVEAL_REASON_REQUIRED', API_MESSAGES.revealReasonRequired);
   const reason = parsed.data.reason;
   return () =>
     req.log &&

@@ -9,6 +9,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
 import type { Config } from '../config';
 import { HttpError, sendError } from '../api/errors';
+import { API_MESSAGES } from '../api/messages';
 import { identityOf } from './authorize';
 
 /** Per window: submissions per caller and per address, and every request with a token per caller. */
@@ -45,13 +46,7 @@ export function identityRateLimit(limits: RateLimits): (req: Request, res: Respo
     keyGenerator: (_req, res) => `sub:${identityOf(res)!.subject}`,
     handler: (req: Request, _res: Response, next, options) => {
       req.log?.warn({ limit: options.limit }, 'request rate limit reached');
-      next(
-        new HttpError(
-          429,
-          'RATE_LIMITED',
-          `too many requests; try again in ${Math.ceil(limits.windowMs / 1000)} seconds`,
-        ),
-      );
+      next(new HttpError(429, 'RATE_LIMITED', API_MESSAGES.tooManyRequests(Math.ceil(limits.windowMs / 1000))));
     },
   });
   return (req, res) =>
@@ -67,12 +62,7 @@ export function submissionRateLimit(limits: RateLimits): RequestHandler[] {
     legacyHeaders: false,
     handler: (req: Request, res: Response, _next, options) => {
       req.log?.warn({ limit: options.limit }, 'submission rate limit reached');
-      sendError(
-        res,
-        429,
-        'RATE_LIMITED',
-        `too many submissions; try again in ${Math.ceil(limits.windowMs / 1000)} seconds`,
-      );
+      sendError(res, 429, 'RATE_LIMITED', API_MESSAGES.tooManySubmissions(Math.ceil(limits.windowMs / 1000)));
     },
   };
   return [

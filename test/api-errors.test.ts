@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import express from 'express';
 import { errorHandler } from '../api/errors';
+import { API_MESSAGES, type Localized } from '../api/messages';
 
 /** A gRPC error as @grpc/grpc-js raises it. */
 function grpcError(code: number, details: string): Error {
@@ -50,5 +51,63 @@ it('when Temporal answers with an error of its own (INVALID_ARGUMENT), then it i
     status: 500,
     retryAfter: null,
     code: 'INTERNAL',
+  });
+});
+
+it("when Temporal cannot answer, then the message is in the caller's language: Chinese by default, English when asked", async () => {
+  const app = express();
+  app.get('/', () => {
+    throw grpcError(14, 'No connection established');
+  });
+  app.use(errorHandler);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const messageOf = async (headers: Record<string, string>) =>
+      ((await (await fetch(url, { headers })).json()) as { error: { message: string } }).error.message;
+    expect(await messageOf({})).toBe(API_MESSAGES.temporalUnavailable.zh);
+    expect(await messageOf({ 'accept-language': 'en' })).toBe(API_MESSAGES.temporalUnavailable.en);
+    expect(await messageOf({ 'accept-language': 'zh-CN,en;q=0.8' })).toBe(API_MESSAGES.temporalUnavailable.zh);
+  } finally {
+    server.close();
+  }
+});
+
+describe("the API's messages (api/messages.ts)", () => {
+  const samples: Record<string, unknown[]> = {
+    stepNotFound: ['taxes'],
+    consoleRole: [['operator', 'supervisor']],
+    idempotencyKeyInvalid: [200],
+    idempotencyKeyReusedAction: ['withdraw'],
+    tokenInvalid: ['the bearer token is not valid (ERR_JWS_INVALID)'],
+    roleForbidden: ['applicant', ['operator', 'supervisor']],
+    tooManyRequests: [60],
+    tooManySubmissions: [60],
+  };
+  const entries = Object.entries(API_MESSAGES).map(([name, message]) => {
+    const localized =
+      typeof message === 'function'
+        ? (message as (...args: unknown[]) => Localized)(...(samples[name] ?? []))
+        : message;
+    return [name, localized] as const;
+  });
+
+  it.each(entries)('%s is Chinese in zh and English in en', (_, localized) => {
+    expect(localized.zh).toMatch(/[\u4e00-\u9fff]/);
+    expect(localized.en).toMatch(/^[\x20-\x7e]+$/);
+  });
+
+  it('keeps the English the API answered with before it answered in Chinese (an article mended)', () => {
+    expect(API_MESSAGES.applicationNotFound.en).toBe('no such application');
+    expect(API_MESSAGES.idempotencyKeyReusedAction('withdraw').en).toBe(
+      'this Idempotency-Key was used for another withdraw request; use a new key for a new request',
+    );
+    expect(API_MESSAGES.roleForbidden('applicant', ['operator', 'supervisor']).en).toBe(
+      'an applicant may not do this; it needs the role operator or supervisor',
+    );
+    expect(API_MESSAGES.roleForbidden('applicant', ['operator', 'supervisor']).zh).toBe(
+      '申请人无权执行此操作：需要运营人员或监察人员角色',
+    );
   });
 });

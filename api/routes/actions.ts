@@ -33,6 +33,7 @@ import {
 } from '../../workflows/messages';
 import { readStatus } from '../read-status';
 import { HttpError } from '../errors';
+import { API_MESSAGES } from '../messages';
 import { isApplicationId, requestHash } from '../ids';
 import { actorOf } from '../identity';
 
@@ -70,7 +71,7 @@ function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
     throw new HttpError(
       400,
       'VALIDATION_FAILED',
-      'the request body has problems; see issues',
+      API_MESSAGES.bodyProblems,
       problemsFromZodError(parsed.error, languageFrom(req.headers['accept-language'])),
     );
   }
@@ -88,7 +89,7 @@ function actionIdentity(req: Request, action: string, body: unknown): { actionId
   const key = req.header('idempotency-key');
   if (key === undefined) return { actionId: randomUUID() };
   if (key.length === 0 || key.length > 200)
-    throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key must be 1 to 200 characters');
+    throw new HttpError(400, 'IDEMPOTENCY_KEY_INVALID', API_MESSAGES.idempotencyKeyInvalid(200));
   return { actionId: `${action}:${key}`, inputHash: requestHash(body).slice(0, 32) };
 }
 
@@ -117,7 +118,7 @@ async function earlierResult(client: Client, id: string, actionId: string): Prom
 }
 
 function applicationIdOf(req: Request<{ id: string }>): string {
-  if (!isApplicationId(req.params.id)) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+  if (!isApplicationId(req.params.id)) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
   return req.params.id;
 }
 
@@ -193,7 +194,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       }
       return await send(handle);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', 'no such application');
+      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const code = err.cause.type as ActionRejection;
         if (ACTION_REJECTIONS[code]) {
@@ -211,11 +212,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
   /** The action's result; a first result of the same key for another request is a conflict. */
   const answer = (res: Response, result: ActionResult, inputHash: string | undefined) => {
     if (result.inputHash !== undefined && inputHash !== undefined && result.inputHash !== inputHash) {
-      throw new HttpError(
-        409,
-        'IDEMPOTENCY_KEY_REUSED',
-        `this Idempotency-Key was used for another ${result.action} request; use a new key for a new request`,
-      );
+      throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', API_MESSAGES.idempotencyKeyReusedAction(result.action));
     }
     res.status(200).json(result);
   };
@@ -287,12 +284,12 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       if (taken) return answer(res, taken, identity.inputHash);
       if (!status.pendingTasks.includes('correction')) throw refusal('NO_CORRECTION_PENDING', {}, lang);
       if (!merged.ok || told.length > 0)
-        throw new HttpError(400, 'VALIDATION_FAILED', 'the corrected application has problems; see issues', [
+        throw new HttpError(400, 'VALIDATION_FAILED', API_MESSAGES.correctionProblems, [
           ...(merged.ok ? [] : merged.problems),
           ...told,
         ]);
       const asked = status.review?.correction?.fields ?? [];
-      throw new HttpError(400, 'VALIDATION_FAILED', 'the correction names nothing; see issues', [
+      throw new HttpError(400, 'VALIDATION_FAILED', API_MESSAGES.correctionEmpty, [
         problem(asked.length > 0 ? [asked.join(', ')] : [], 'NOTHING_CHANGED', lang),
       ]);
     }
@@ -306,7 +303,7 @@ export function actionsRouter(deps: { client: Client }): express.Router {
       async (req: Request<{ id: string; step: string }>, res) => {
         const id = applicationIdOf(req);
         const { step } = req.params;
-        if (!isStepId(step)) throw new HttpError(404, 'NOT_FOUND', `no step '${step}'`);
+        if (!isStepId(step)) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.stepNotFound(step));
         const body = parseBody(stepBody, req);
         // `false` asks what its absence asks: the same request under the same Idempotency-Key.
         const { onlyInIncident, ...unconditional } = body;

@@ -15,6 +15,7 @@ import type { Config } from '../../config';
 import { signToken, type Role } from '../../security/jwt';
 import { isProduction } from '../../security/secret-files';
 import { HttpError } from '../errors';
+import { API_MESSAGES } from '../messages';
 
 export const CONSOLE_DIST = path.resolve(__dirname, '../../console/dist');
 export const DEV_TOKEN_TTL = '8h';
@@ -90,10 +91,9 @@ export function consoleRouter(options: ConsoleOptions = {}): express.Router {
   });
 
   router.post('/console/dev-token', async (req, res) => {
-    if (!devSignIn(req)) throw new HttpError(404, 'NOT_FOUND', 'no such route');
+    if (!devSignIn(req)) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.routeNotFound);
     const parsed = devTokenBody.safeParse(req.body);
-    if (!parsed.success)
-      throw new HttpError(400, 'VALIDATION_FAILED', `role must be one of ${CONSOLE_ROLES.join(', ')}`);
+    if (!parsed.success) throw new HttpError(400, 'VALIDATION_FAILED', API_MESSAGES.consoleRole(CONSOLE_ROLES));
     const { role } = parsed.data;
     req.log?.info({ role }, 'development token issued for the console');
     res.setHeader('cache-control', 'no-store');

@@ -27,6 +27,7 @@ import { APPLICATION_STATES, type ApplicationStatus, type ApplicationSummary } f
 import { identityOf } from '../../security/authorize';
 import type { OwnerTag } from '../../security/owner-index';
 import { HttpError } from '../errors';
+import { API_MESSAGES } from '../messages';
 import { readStatus } from '../read-status';
 import {
   applicationCounter,
@@ -169,18 +170,14 @@ export function operatorRouter(deps: {
       throw new HttpError(
         400,
         'VALIDATION_FAILED',
-        'bad filters; see issues',
+        API_MESSAGES.filterProblems,
         problemsFromZodError(parsed.error, languageFrom(req.headers['accept-language'])),
       );
     }
     const { pageSize, pageToken, ...filters } = parsed.data;
     const identity = identityOf(res)!;
     if (identity.role === 'applicant' && !searchAttributes) {
-      throw new HttpError(
-        501,
-        'SEARCH_ATTRIBUTES_OFF',
-        "an applicant's applications are found by Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false): each application is read at the id its submission answered",
-      );
+      throw new HttpError(501, 'SEARCH_ATTRIBUTES_OFF', API_MESSAGES.applicantListOff);
     }
     const owner = identity.role === 'applicant' ? deps.ownerTag(identity.subject) : undefined;
     if (!searchAttributes) {
@@ -192,7 +189,7 @@ export function operatorRouter(deps: {
         throw new HttpError(
           400,
           'VALIDATION_FAILED',
-          'bad filters; see issues',
+          API_MESSAGES.filterProblems,
           refused.map((f) => problem([f], 'NEEDS_SEARCH_ATTRIBUTES', lang)),
         );
       }
@@ -204,7 +201,7 @@ export function operatorRouter(deps: {
     // An empty token is the first page, as a client that sends `pageToken=${next ?? ''}` means it.
     const serverToken = !pageToken ? undefined : serverPageToken(query, pageToken);
     if (serverToken === null) {
-      throw new HttpError(400, 'VALIDATION_FAILED', 'bad filters; see issues', [
+      throw new HttpError(400, 'VALIDATION_FAILED', API_MESSAGES.filterProblems, [
         problem(['pageToken'], 'PAGE_TOKEN_INVALID', languageFrom(req.headers['accept-language'])),
       ]);
     }
@@ -297,11 +294,7 @@ export function operatorRouter(deps: {
 
   router.get('/v1/stats', async (_req, res) => {
     if (!searchAttributes) {
-      throw new HttpError(
-        501,
-        'SEARCH_ATTRIBUTES_OFF',
-        "the dashboard's figures are counted from Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false): register them in the namespace (infra/search-attributes.ts) and set it to true",
-      );
+      throw new HttpError(501, 'SEARCH_ATTRIBUTES_OFF', API_MESSAGES.statsOff);
     }
     const base = applicationsOf(taskQueue);
     const count = applicationCounter(client, taskQueue);

@@ -12,7 +12,7 @@ import { securityTestEnv, TEST_CODEC_KEYS, tokenFor } from '../helpers/auth';
 import { freshApplication } from '../helpers/fixtures';
 import { startStack, type Stack } from '../helpers/stack';
 import { startDevServer } from '../helpers/temporal';
-import { call, capturingLogger } from './support';
+import { call, capturingLogger, type Answer } from './support';
 
 const capture = capturingLogger();
 let env: TestWorkflowEnvironment;
@@ -300,6 +300,55 @@ describe('headers and errors', () => {
     }
     expect(cases[5]!.headers.get('x-request-id')).toBe('trace-me-42');
     expect(cases[1]!.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it("answers every refusal in the caller's language: Chinese by default, English when Accept-Language asks", async () => {
+    const applicant = await tokenFor('applicant', 'applicant-languages');
+    const supervisor = await tokenFor('supervisor', 'sup-languages');
+    const unknown = `/v1/applications/kb-${'0'.repeat(32)}`;
+    const key = { 'idempotency-key': 'languages-key' };
+    expect((await submit('applicant-languages', freshApplication(), key)).status).toBe(202);
+    const requests: Array<[string, (headers: Record<string, string>) => Promise<Answer>]> = [
+      ['TOKEN_MISSING', (headers) => call(stack.api.url, 'GET', unknown, { headers })],
+      ['NOT_FOUND', (headers) => call(stack.api.url, 'GET', unknown, { token: applicant, headers })],
+      ['NOT_FOUND', (headers) => call(stack.api.url, 'GET', '/no/such/route', { headers })],
+      ['FORBIDDEN', (headers) => call(stack.api.url, 'GET', '/v1/stats', { token: applicant, headers })],
+      [
+        'REVEAL_FORBIDDEN',
+        (headers) =>
+          call(stack.api.url, 'GET', `${unknown}?reveal=true&reason=checking`, { token: supervisor, headers }),
+      ],
+      [
+        'MALFORMED_JSON',
+        (headers) =>
+          call(stack.api.url, 'POST', '/v1/applications', {
+            token: applicant,
+            raw: '{"applicant":',
+            headers: { ...headers, 'content-type': 'application/json' },
+          }),
+      ],
+      [
+        'UNSUPPORTED_MEDIA_TYPE',
+        (headers) =>
+          call(stack.api.url, 'POST', '/v1/applications', {
+            token: applicant,
+            raw: 'name=x',
+            headers: { ...headers, 'content-type': 'text/plain' },
+          }),
+      ],
+      [
+        'IDEMPOTENCY_KEY_REUSED',
+        (headers) => submit('applicant-languages', freshApplication(), { ...headers, ...key }),
+      ],
+    ];
+    for (const [code, request] of requests) {
+      const zh = await request({});
+      const en = await request({ 'accept-language': 'en-GB,en;q=0.9,zh;q=0.5' });
+      expect([zh.body.error.code, en.body.error.code]).toEqual([code, code]);
+      expect(zh.status).toBe(en.status);
+      expect(zh.body.error.message).toMatch(/[\u4e00-\u9fff]/);
+      expect(en.body.error.message).toMatch(/^[\x20-\x7e]+$/);
+    }
   });
 });
 
