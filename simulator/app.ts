@@ -124,7 +124,13 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
   let config = parseSimulatorConfig(input);
   const logger = options.logger ?? createSimulatorLogger();
   const random = new SeededRandom(config.seed);
-  const store = new RecordStore(options.recordsFile);
+  const store = new RecordStore(options.recordsFile, {
+    compactionFailed: (err) =>
+      logger.warn(
+        { err, file: options.recordsFile },
+        'records file not compacted; it keeps growing until the next try',
+      ),
+  });
   const callbacks = new CallbackSender(logger.child({ component: 'callbacks' }));
   const decisionTimers = new Map<string, NodeJS.Timeout>();
   const attemptCounters = new Map<string, number>();

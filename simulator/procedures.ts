@@ -122,7 +122,22 @@ function usccProblem(uscc: string, ctx: DecisionContext): Decision | undefined {
       `The registration that issued ${uscc} has been revoked`,
     );
   }
+  if (ofAnotherApplication(registration, ctx)) {
+    return reject(
+      'REGISTRATION_OF_ANOTHER_APPLICATION',
+      `统一社会信用代码${uscc}是为另一申请登记的企业所核发`,
+      `${uscc} was issued to the company of another application`,
+    );
+  }
   return undefined;
+}
+
+/**
+ * A record this simulator issued for another application than the filing's: one application's filing may quote only
+ * its own reservation, registration and seals (a mistyped id of an operator's skip, or someone else's).
+ */
+function ofAnotherApplication(record: AgencyRecord | undefined, ctx: DecisionContext): boolean {
+  return record !== undefined && record.reference.applicationId !== ctx.applicationId;
 }
 
 const DAY_MS = 86_400_000;
@@ -191,6 +206,13 @@ const RULES: { [P in Procedure]: Rule<P> } = {
         'RESERVATION_NOT_HELD',
         `名称申报记录${payload.reservationId}已释放，不再保留名称`,
         `The name reservation ${payload.reservationId} has been released`,
+      );
+    }
+    if (ofAnotherApplication(reservation, ctx)) {
+      return reject(
+        'RESERVATION_OF_ANOTHER_APPLICATION',
+        `名称申报记录${payload.reservationId}属于另一申请`,
+        `The name reservation ${payload.reservationId} was made for another application`,
       );
     }
     const reservedName = reservation?.result?.reservedName;
@@ -305,6 +327,14 @@ const RULES: { [P in Procedure]: Rule<P> } = {
         'SEAL_RECORD_NOT_IN_FORCE',
         `印章备案记录${cancelled}已注销，不能用于印鉴卡`,
         `The seal record ${cancelled} has been cancelled: the signature card cannot use it`,
+      );
+    }
+    const foreign = payload.sealRecordIds.find((id) => ofAnotherApplication(ctx.issued.sealFiling(id), ctx));
+    if (foreign !== undefined) {
+      return reject(
+        'SEAL_RECORD_OF_ANOTHER_APPLICATION',
+        `印章备案记录${foreign}属于另一申请的企业`,
+        `The seal record ${foreign} belongs to the company of another application`,
       );
     }
     const appointmentRef = ctx.unique('appointment', (n) => 'YY' + draw(ctx).chars(ALPHANUMERIC, 12, 'appointment', n));

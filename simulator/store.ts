@@ -167,17 +167,20 @@ export class RecordStore {
   private fd: number | undefined;
   private linesInFile = 0;
   private readonly compactAfterLines: number;
+  private readonly compactionFailed: (error: unknown) => void;
   readonly readBack: ReadBack | undefined;
 
   /**
    * `compactAfterLines`: the file is rewritten compactly once it holds this many lines more than twice its compact
    * size (every change of a record appends the whole record), so a long run does not grow it without bound.
+   * `compactionFailed` hears of a rewrite that failed along the way (the file is kept as it was, every line in it).
    */
   constructor(
     private readonly file?: string,
-    options: { compactAfterLines?: number } = {},
+    options: { compactAfterLines?: number; compactionFailed?: (error: unknown) => void } = {},
   ) {
     this.compactAfterLines = options.compactAfterLines ?? 100_000;
+    this.compactionFailed = options.compactionFailed ?? (() => undefined);
     if (file === undefined) return;
     mkdirSync(path.dirname(file), { recursive: true });
     const truncatedLastLine = existsSync(file) ? this.read(file) : false;
@@ -366,8 +369,9 @@ export class RecordStore {
     if (this.linesInFile <= 2 * compactSize + this.compactAfterLines) return;
     try {
       this.compact(this.file);
-    } catch {
+    } catch (error) {
       this.linesInFile = 0;
+      this.compactionFailed(error);
     }
   }
 

@@ -182,8 +182,13 @@ const registrationFiling = (name: string, district = DISTRICT, applicationId = '
 });
 
 /** Registers a company and returns its USCC. */
-async function registeredUscc(sim: Agencies, key: string): Promise<string> {
-  const { body } = await file(sim, 'market', key, registrationFiling('南昌赣江云数科技有限公司'));
+async function registeredUscc(sim: Agencies, key: string, applicationId?: string): Promise<string> {
+  const { body } = await file(
+    sim,
+    'market',
+    key,
+    registrationFiling('南昌赣江云数科技有限公司', DISTRICT, applicationId),
+  );
   const record = await decided(sim, 'market', body.ticket);
   return record.result.uscc as string;
 }
@@ -648,7 +653,7 @@ describe('agency simulator: undo', () => {
     expect((await records(sim, '?applicationId=app-undo&live=true')).body.records).toEqual([]);
   });
 
-  it('when a filing quotes a record that is no longer in force or reserves another name, then its agency refuses it; ids it never issued are taken on trust', async () => {
+  it("when a filing quotes a record that is no longer in force, reserves another name or is another application's, then its agency refuses it; ids it never issued are taken on trust", async () => {
     const sim = await simulator({ agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0 }])) });
     const app = 'app-quoted';
     const reserved = await file(sim, 'market', 'q-name', nameFiling('南昌引用记录科技有限公司', app));
@@ -668,16 +673,42 @@ describe('agency simulator: undo', () => {
 
     const seal = await file(sim, 'police', 'q-seal', {
       procedure: 'seal_filing',
+      applicationId: app,
       payload: { uscc, seals: ['official'], electronicSeals: false },
     });
     const sealRecordIds = (seal.body.result.seals as Json[]).map((s) => s.recordId as string);
     const bankPayload = { uscc, bank: 'JXBANK', branch: '红谷滩支行', preferredDate: null, sealRecordIds };
-    expect(
-      (await file(sim, 'bank', 'q-bank', { procedure: 'account_appointment', payload: bankPayload })).body.status,
-    ).toBe('approved');
+    const appointment = { procedure: 'account_appointment', applicationId: app, payload: bankPayload };
+    expect((await file(sim, 'bank', 'q-bank', appointment)).body.status).toBe('approved');
+
+    // Another application's filings may not quote this one's reservation, USCC or seal records.
+    const intruder = 'app-intruder';
+    const theirRegistration = registrationFiling('南昌引用记录科技有限公司', DISTRICT, intruder);
+    const foreign = [
+      await file(sim, 'market', 'q-foreign-reg', {
+        ...theirRegistration,
+        payload: { ...theirRegistration.payload, reservationId },
+      }),
+      await file(sim, 'tax', 'q-foreign-tax', {
+        procedure: 'taxpayer_registration',
+        applicationId: intruder,
+        payload: { uscc, invoiceTypes: [], taxUkey: false },
+      }),
+      await file(sim, 'bank', 'q-foreign-bank', {
+        procedure: 'account_appointment',
+        applicationId: intruder,
+        payload: { ...bankPayload, uscc: buildUscc(DISTRICT, '8XTRUDE1') },
+      }),
+    ];
+    expect(foreign.map((f) => [f.body.status, f.body.reason?.code])).toEqual([
+      ['rejected', 'RESERVATION_OF_ANOTHER_APPLICATION'],
+      ['rejected', 'REGISTRATION_OF_ANOTHER_APPLICATION'],
+      ['rejected', 'SEAL_RECORD_OF_ANOTHER_APPLICATION'],
+    ]);
+
     // A cancelled seal filing's records can no longer go on a signature card.
     await cancel(sim, 'police', seal.body.ticket);
-    const afterSeal = await file(sim, 'bank', 'q-bank-2', { procedure: 'account_appointment', payload: bankPayload });
+    const afterSeal = await file(sim, 'bank', 'q-bank-2', appointment);
     expect(afterSeal.body).toMatchObject({
       status: 'rejected',
       reason: { code: 'SEAL_RECORD_NOT_IN_FORCE', message_en: expect.stringContaining(sealRecordIds[0]!) },
@@ -692,7 +723,7 @@ describe('agency simulator: undo', () => {
       ['fund', 'fund_account_opening', { uscc, depositRatePercent: 5, contributors: 1 }],
       ['bank', 'account_appointment', { ...bankPayload, sealRecordIds: ['GA-counter-1'] }],
     ] as const) {
-      const answer = await file(sim, agency, `q-revoked-${agency}`, { procedure, payload });
+      const answer = await file(sim, agency, `q-revoked-${agency}`, { procedure, applicationId: app, payload });
       expect(answer.body).toMatchObject({ status: 'rejected', reason: { code: 'REGISTRATION_NOT_IN_FORCE' } });
     }
 
@@ -710,6 +741,7 @@ describe('agency simulator: undo', () => {
     );
     const counterBank = await file(sim, 'bank', 'q-bank-counter', {
       procedure: 'account_appointment',
+      applicationId: app,
       payload: { ...bankPayload, uscc: counterUscc, sealRecordIds: ['GA-counter-1'] },
     });
     expect(counterBank.body.status).toBe('approved');
@@ -727,7 +759,7 @@ describe('agency simulator: undo', () => {
     const sim = await simulator({ agencies: Object.fromEntries(AGENCY_IDS.map((a) => [a, { processingMs: 0 }])) });
     const a1 = await file(sim, 'market', 'f-1', nameFiling('南昌过滤一号有限公司', 'app-f1'));
     await file(sim, 'market', 'f-2', nameFiling('南昌过滤二号有限公司', 'app-f2'));
-    const uscc = await registeredUscc(sim, 'f-3');
+    const uscc = await registeredUscc(sim, 'f-3', 'app-f1');
     await file(sim, 'hrss', 'f-4', {
       procedure: 'social_insurance_registration',
       applicationId: 'app-f1',
@@ -738,11 +770,12 @@ describe('agency simulator: undo', () => {
     const f1 = (await records(sim, '?applicationId=app-f1')).body.records as Json[];
     expect(f1.map((r) => [r.agency, r.status, r.live])).toEqual([
       ['market', 'revoked', false],
+      ['market', 'approved', true],
       ['hrss', 'approved', true],
     ]);
     expect(f1[0]).toMatchObject({ procedure: 'name_reservation', idempotencyKey: 'f-1', reference: { step: 'name' } });
     expect(f1[0]).not.toHaveProperty('payload');
-    expect((await records(sim, '?applicationId=app-f1&live=true')).body.records).toHaveLength(1);
+    expect((await records(sim, '?applicationId=app-f1&live=true')).body.records).toHaveLength(2);
     expect((await records(sim, '?applicationId=app-f1&live=false&agency=market')).body.records).toHaveLength(1);
     expect((await records(sim, '?agency=market')).body.records).toHaveLength(3);
     expect((await records(sim, '?live=maybe')).status).toBe(400);
@@ -1053,6 +1086,42 @@ describe('agency simulator: records kept across a crash', () => {
       status: 'pending',
     });
     expect(readBack.pending().map((p) => p.input.procedure)).toEqual(['name_reservation']);
+    readBack.close();
+  });
+
+  it('when a compaction fails, then it is reported, the file keeps every change, and a later compaction succeeds', () => {
+    const recordsFile = path.join(dir, 'stuck.jsonl');
+    const failures: unknown[] = [];
+    const store = new RecordStore(recordsFile, { compactAfterLines: 2, compactionFailed: (err) => failures.push(err) });
+    const record: AgencyRecord = {
+      agency: 'market',
+      procedure: 'name_reservation',
+      ticket: 'MARKET-STUCK',
+      idempotencyKey: 'stuck-1',
+      reference: { applicationId: 'app-stuck', step: 'name' },
+      status: 'pending',
+      createdAt: new Date(0).toISOString(),
+    };
+    store.add(record, {
+      procedure: 'name_reservation',
+      payload: { companyName: '南昌卡壳科技有限公司', district: DISTRICT, entityType: 'limited_liability_company' },
+    });
+    const lines = () => readFileSync(recordsFile, 'utf8').trim().split('\n').length;
+    // The rewrite cannot replace the file (a read-only directory, say): the change is kept, the failure told.
+    const stuck = jest.spyOn(fs, 'renameSync').mockImplementation(() => {
+      throw Object.assign(new Error('EROFS: read-only file system, rename'), { code: 'EROFS' });
+    });
+    for (let i = 0; i < 4; i++) store.update(record, { cancelReason: `change ${i}` });
+    stuck.mockRestore();
+    expect(failures).toEqual([expect.objectContaining({ code: 'EROFS' })]);
+    expect(lines()).toBe(5); // the first line and four changes: nothing compacted, nothing lost
+    // As many lines again, and the next compaction goes through.
+    for (let i = 4; i < 10; i++) store.update(record, { cancelReason: `change ${i}` });
+    expect(failures).toHaveLength(1);
+    expect(lines()).toBeLessThan(5);
+    store.close();
+    const readBack = new RecordStore(recordsFile);
+    expect(readBack.findByTicket('market', 'MARKET-STUCK')?.cancelReason).toBe('change 9');
     readBack.close();
   });
 
