@@ -42,7 +42,7 @@ import type { ApiSecurity } from '../security';
 import { authorize, identityOf, ownerFromMemo } from '../security/authorize';
 import { CALLBACK_TOLERANCE_S, checkCallbackSignature, SeenSignatures } from '../security/callback-signature';
 import { codecCors, codecRouter } from '../security/codec-server';
-import { requireJsonBodies } from '../security/input';
+import { refuseDeepBodies, requireJsonBodies } from '../security/input';
 import { maskPersonalFields, revealRequested } from '../security/masking';
 import { identityRateLimit, submissionRateLimit } from '../security/rate-limit';
 
@@ -164,6 +164,7 @@ export function createApp(deps: AppDeps): express.Express {
         (req as RawBodyRequest).rawBody = buf;
       },
     }),
+    refuseDeepBodies,
   );
 
   app.get('/healthz', (_req, res) => {
@@ -231,11 +232,16 @@ export function createApp(deps: AppDeps): express.Express {
     };
     if (told.length > 0) {
       // A repeat of a submission taken before (its bank date was today then) is answered as the first was.
+      // Only "never started" means no earlier submission: Temporal out of reach is a 503 (the repeat is answered once it
+      // is back), not a 400 that would have the applicant mend the date and submit the same company twice.
       const earlier = key
         ? await client.workflow
             .getHandle(id)
             .describe()
-            .catch(() => undefined)
+            .catch((err: unknown) => {
+              if (err instanceof WorkflowNotFoundError) return undefined;
+              throw err;
+            })
         : undefined;
       if (earlier?.memo?.requestHash !== hash) throw new HttpError(400, 'VALIDATION_FAILED', message, told);
       return replayed();
@@ -339,7 +345,8 @@ export function createApp(deps: AppDeps): express.Express {
     }
     // An approval the next steps cannot build on (a license without a valid USCC) is no decision to signal.
     if (status === 'approved') {
-      const problems = approvedResultProblems(reference.step, result, languageFrom(req.headers['accept-language']));
+      // Read by the agency's engineers, as every answer to a callback: English (api/errors.ts).
+      const problems = approvedResultProblems(reference.step, result, 'en');
       if (problems.length > 0) {
         throw new HttpError(
           400,

@@ -1,7 +1,7 @@
 /** The API's one error shape and the single place where errors become HTTP answers. */
 import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import type { ErrorRequestHandler, Response } from 'express';
-import { languageFrom, type Problem } from '../domain/problems';
+import type { ErrorRequestHandler, Request, Response } from 'express';
+import { languageFrom, type Language, type Problem } from '../domain/problems';
 import { API_MESSAGES, type Localized } from './messages';
 
 /** Seconds a caller is asked to wait (Retry-After) when Temporal cannot be reached. */
@@ -41,7 +41,16 @@ export class HttpError extends Error {
   }
 }
 
-/** The one error body, its message in the request's language (Accept-Language, zh-CN by default). */
+/** Routes only machines and engineers call — agencies' callbacks, the Temporal Web UI's codec server — answer English. */
+const ENGLISH_PATHS = ['/v1/agency-callbacks/', '/codec/'];
+
+/** The language of a request's answers: English on machines' routes, else Accept-Language's (zh-CN by default). */
+export function answerLanguage(req: Request): Language {
+  if (ENGLISH_PATHS.some((prefix) => req.path.startsWith(prefix))) return 'en';
+  return languageFrom(req.get('accept-language'));
+}
+
+/** The one error body, its message in the request's language (answerLanguage). */
 export function sendError(
   res: Response,
   status: number,
@@ -49,7 +58,7 @@ export function sendError(
   message: Localized | string,
   issues?: Problem[],
 ): void {
-  const text = typeof message === 'string' ? message : message[languageFrom(res.req.get('accept-language'))];
+  const text = typeof message === 'string' ? message : message[answerLanguage(res.req)];
   res
     .status(status)
     .json({ error: { code, message: text, ...(issues ? { issues } : {}), requestId: res.locals.requestId } });

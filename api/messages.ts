@@ -24,6 +24,10 @@ export const API_MESSAGES = {
   bodyNotJson: { zh: '请以 application/json 发送请求内容', en: 'send the body as application/json' },
   bodyTooLarge: { zh: '请求内容超过了大小上限', en: 'the request body is larger than the limit' },
   bodyMalformed: { zh: '请求内容不是有效的 JSON', en: 'the request body is not valid JSON' },
+  bodyTooDeep: (max: number): Localized => ({
+    zh: `请求内容嵌套超过 ${max} 层，详见 issues`,
+    en: `the request body nests deeper than ${max} levels; see issues`,
+  }),
   bodyEncoding: { zh: '请以 UTF-8 编码的 JSON 发送请求内容', en: 'send the body as UTF-8 JSON' },
   requestUnreadable: { zh: '无法读取这个请求', en: 'the request could not be read' },
 

@@ -76,6 +76,7 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
     en: () => 'the page token is not one this list gave out; start again from the first page',
   },
   TOO_SHORT: { zh: (p) => `长度至少为 ${p.minimum}`, en: (p) => `must have at least ${p.minimum} characters or items` },
+  TOO_DEEP: { zh: (p) => `嵌套超过 ${p.maximum} 层`, en: (p) => `nests deeper than ${p.maximum} levels` },
   TOO_LONG: { zh: (p) => `长度不能超过 ${p.maximum}`, en: (p) => `must have at most ${p.maximum} characters or items` },
   NOT_INTEGER: { zh: () => '应为整数', en: () => 'must be a whole number' },
   INVALID_FORMAT: { zh: (p) => `格式不正确（${p.format}）`, en: (p) => `wrong format (${p.format})` },

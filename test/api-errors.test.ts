@@ -7,6 +7,7 @@ import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@tempora
 import express from 'express';
 import { errorHandler } from '../api/errors';
 import { API_MESSAGES, type Localized } from '../api/messages';
+import { MAX_BODY_DEPTH, tooDeepAt } from '../security/input';
 
 /** A gRPC error as @grpc/grpc-js raises it. */
 function grpcError(code: number, details: string): Error {
@@ -109,5 +110,28 @@ describe("the API's messages (api/messages.ts)", () => {
     expect(API_MESSAGES.roleForbidden('applicant', ['operator', 'supervisor']).zh).toBe(
       '申请人无权执行此操作：需要运营人员或监察人员角色',
     );
+  });
+});
+
+describe('how deep a body may nest (security/input.ts)', () => {
+  const nested = (levels: number): unknown => {
+    let value: unknown = 'leaf';
+    for (let i = 1; i < levels; i++) value = i % 2 === 0 ? { a: value } : [value];
+    return { top: value };
+  };
+
+  it('takes a body of MAX_BODY_DEPTH levels and names the first place past it, arrays by index', () => {
+    expect(tooDeepAt(nested(MAX_BODY_DEPTH), MAX_BODY_DEPTH)).toBeUndefined();
+    expect(tooDeepAt(nested(MAX_BODY_DEPTH + 1), MAX_BODY_DEPTH)).toEqual([
+      'top',
+      ...Array.from({ length: MAX_BODY_DEPTH - 1 }, (_, i) => ((MAX_BODY_DEPTH - i) % 2 === 0 ? 'a' : 0)),
+    ]);
+    expect(tooDeepAt('text', 1)).toBeUndefined();
+    expect(tooDeepAt({ a: 1, b: [1, 2, { c: {} }] }, 3)).toEqual(['b', 2, 'c']);
+    expect(tooDeepAt({ a: 1, b: [1, 2, { c: 'leaf' }] }, 3)).toBeUndefined();
+  });
+
+  it('walks 100,000 levels without running out of stack', () => {
+    expect(tooDeepAt(nested(100_000), MAX_BODY_DEPTH)).toHaveLength(MAX_BODY_DEPTH);
   });
 });

@@ -58,18 +58,21 @@ describe('Temporal server restarted mid-run', () => {
     // Agencies decide meanwhile; their callbacks fail against an API that cannot reach Temporal. So does a submission,
     // once the client's own retries are spent (some 20 s): a 503 that says to try again, not a 500.
     const late = freshApplication();
-    const refused = await fetch(`${stack.apiUrl}/v1/applications`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'idempotency-key': 'server-restart-late',
-        ...(await authHeaders('applicant')),
-      },
-      body: JSON.stringify(late),
-    });
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toBe('5');
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('TEMPORAL_UNAVAILABLE');
+    // A keyed submission whose bank date has passed may be the repeat of one taken when that date was today: the
+    // answer waits for Temporal (503), not a 400 that would have the applicant mend the date and submit twice.
+    const overdue = freshApplication((a) => void (a.services.bank.preferredDate = '2021-01-04'));
+    const send = async (application: unknown, key: string) =>
+      fetch(`${stack.apiUrl}/v1/applications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key, ...(await authHeaders('applicant')) },
+        body: JSON.stringify(application),
+      });
+    const answers = await Promise.all([send(late, 'server-restart-late'), send(overdue, 'server-restart-overdue')]);
+    for (const refused of answers) {
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('TEMPORAL_UNAVAILABLE');
+    }
     await stack.temporal.start();
     expect(stack.temporal.pid).not.toBe(pidBefore);
     // Sent again with its key once the server is back: one application.

@@ -7,6 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig } from '../../config';
 import { AesGcmCodec, ENCRYPTED_ENCODING, parseCodecKeys } from '../../security/codec';
+import { MAX_BODY_DEPTH } from '../../security/input';
 import { maskPersonalFields } from '../../security/masking';
 import { securityTestEnv, TEST_CODEC_KEYS, tokenFor } from '../helpers/auth';
 import { freshApplication } from '../helpers/fixtures';
@@ -300,6 +301,53 @@ describe('headers and errors', () => {
     }
     expect(cases[5]!.headers.get('x-request-id')).toBe('trace-me-42');
     expect(cases[1]!.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('when a body nests deeper than any request needs, then 400 BODY_TOO_DEEP naming where, not a 500', async () => {
+    const id = (await submit('applicant-deep', freshApplication())).body.id as string;
+    const token = await tokenFor('applicant', 'applicant-deep');
+    // 2,000 levels in 12 KB: far under the size limit, deep enough to exhaust the stack of code that recurses.
+    const deep = `{"applicant":${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}}`;
+    const sent = [
+      await call(stack.api.url, 'POST', `/v1/applications/${id}/corrections`, {
+        token,
+        raw: deep,
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'deep-1', 'accept-language': 'en' },
+      }),
+      await call(stack.api.url, 'POST', '/v1/applications', {
+        token,
+        raw: deep,
+        headers: { 'content-type': 'application/json' },
+      }),
+    ];
+    const within = ['applicant', ...Array.from({ length: MAX_BODY_DEPTH - 1 }, () => 'a')].join('.');
+    for (const res of sent) {
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'BODY_TOO_DEEP', issues: [{ path: within, code: 'TOO_DEEP' }] });
+    }
+    expect(sent[0]!.body.error.message).toBe(`the request body nests deeper than ${MAX_BODY_DEPTH} levels; see issues`);
+    expect(sent[1]!.body.error.issues[0].message).toBe(`嵌套超过 ${MAX_BODY_DEPTH} 层`);
+    expect(capture.lines.join('')).not.toContain('RangeError');
+  });
+
+  it("answers an agency's callback in English whatever the failure, as machines read it", async () => {
+    const malformed = await call(stack.api.url, 'POST', '/v1/agency-callbacks/tax', {
+      raw: '{"ticket":',
+      headers: { 'content-type': 'application/json' },
+    });
+    const notJson = await call(stack.api.url, 'POST', '/v1/agency-callbacks/tax', {
+      raw: 'ticket=1',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect([malformed.status, notJson.status]).toEqual([400, 415]);
+    expect(malformed.body.error).toMatchObject({
+      code: 'MALFORMED_JSON',
+      message: 'the request body is not valid JSON',
+    });
+    expect(notJson.body.error).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'send the body as application/json',
+    });
   });
 
   it("answers every refusal in the caller's language: Chinese by default, English when Accept-Language asks", async () => {
