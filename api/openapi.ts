@@ -88,7 +88,9 @@ function action(summary: string, body: z.ZodType, parameters: unknown[], refusal
       requestBody: { required: bodyRequired, content: { 'application/json': { schema: jsonSchemaOf(body) } } },
       responses: {
         '200': jsonResponse('Accepted (or the first result of the same Idempotency-Key)', 'ActionResult'),
-        '400': errorResponse('A bad body (issues by field and rule), or what the action needs is missing'),
+        '400': errorResponse(
+          'A bad body (issues by field and rule; BODY_TOO_DEEP past 32 levels of nesting), or what the action needs is missing',
+        ),
         '404': errorResponse('Unknown application'),
         '409': errorResponse(`Not possible now: ${refusals}`),
         '413': errorResponse('Body larger than 64 kB'),
@@ -180,7 +182,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               },
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
             },
-            '400': errorResponse('Invalid application: every problem listed in issues by field path'),
+            '400': errorResponse(
+              'Invalid application: every problem listed in issues by field path (BODY_TOO_DEEP past 32 levels of nesting)',
+            ),
             '409': errorResponse('The Idempotency-Key was used for a different application'),
             '413': errorResponse('Body larger than 64 kB'),
             '415': errorResponse('Body not JSON'),
