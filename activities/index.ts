@@ -127,6 +127,11 @@ export interface Dossier {
   applicantNotified?: NotificationReceipt;
   /** The platform refused the notification itself (a mobile number it cannot send to): why, scrubbed. */
   notificationRefused?: string;
+  /**
+   * The activity's attempt that sealed it (1 on the first): the workflow counts it in the step's attempts and keeps it
+   * out of the step's output. Absent in results recorded before it: counted as one.
+   */
+  attempt?: number;
 }
 
 /**
@@ -303,6 +308,8 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async archiveDossier(input: DossierInput): Promise<Dossier> {
+      // Which attempt sealed it: the workflow counts the step's attempts by it.
+      const { attempt } = Context.current().info;
       const covers = DOSSIER_PARTS.filter((part) => input[part] !== undefined);
       const document = Object.fromEntries([
         ['applicationId', input.applicationId],
@@ -319,14 +326,14 @@ export function createActivities(deps: ActivityDeps) {
         { applicationId: input.applicationId, dossierId: dossier.dossierId, covers },
         'dossier archived',
       );
-      if (!deps.notifications || input.notify === false) return dossier;
+      if (!deps.notifications || input.notify === false) return { ...dossier, attempt };
       if (!input.application) {
         // Scheduled by workflow code from before the dossier held the materials: nobody to address. Said, not silent.
         deps.logger.warn(
           { applicationId: input.applicationId, dossierId: dossier.dossierId },
           'the applicant is not notified: this archive was scheduled without the materials (older workflow code)',
         );
-        return dossier;
+        return { ...dossier, attempt };
       }
       const notification = applicantNotification(input.applicationId, input.application, input.outputs, dossier);
       let receipt: NotificationReceipt;
@@ -336,7 +343,7 @@ export function createActivities(deps: ActivityDeps) {
         if (err instanceof NotificationRefusedError) {
           // Sending it again changes nothing: the dossier is sealed, and says so (an operator tells the applicant).
           deps.logger.error({ applicationId: input.applicationId, err }, 'the applicant could not be notified');
-          return { ...dossier, notificationRefused: err.message };
+          return { ...dossier, notificationRefused: err.message, attempt };
         }
         if (err instanceof NotificationUnavailableError) throw ApplicationFailure.retryable(err.message, err.name);
         throw err;
@@ -345,7 +352,7 @@ export function createActivities(deps: ActivityDeps) {
         { applicationId: input.applicationId, notificationId: receipt.notificationId },
         'applicant notified',
       );
-      return { ...dossier, applicantNotified: receipt };
+      return { ...dossier, applicantNotified: receipt, attempt };
     },
 
     ...sla,

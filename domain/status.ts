@@ -18,7 +18,7 @@ export type EndedInTemporal = (typeof ENDED_IN_TEMPORAL_STATES)[number];
 
 export const STEP_STATES = [
   'waiting', // prerequisites not done
-  'filing', // sending the request to the agency
+  'filing', // sending the request to the agency (the archive: sealing the dossier and notifying the applicant)
   'pending', // filed; the agency has not decided
   'review', // waiting for an operator's review decision (license only)
   'correction', // waiting for the applicant to correct the application (license only)

@@ -75,6 +75,10 @@ it('when an application completes, then its applicant is notified once, with the
   expect(archive(status).output).toMatchObject({
     applicantNotified: { notificationId: `NTF-${handle.workflowId}`, acceptedAt: sent[0]!.acceptedAt },
   });
+  // Counted in the step, not part of its output.
+  expect(archive(status).attempts).toBe(1);
+  expect(archive(status).output).not.toHaveProperty('attempt');
+  expect(status.results.dossier).not.toHaveProperty('attempt');
 
   // The same notification again (a retried attempt whose answer was lost) is the same message, not a second one.
   const again = await fetch(`${stack.simulator.url}/notifications`, {
@@ -97,9 +101,13 @@ it('when the message platform cannot be reached, then the archive step is an inc
   });
   expect(submitted.status).toBe(202);
   const handle = env.client.workflow.getHandle(((await submitted.json()) as { id: string }).id);
+  // Under way while its attempts fail (not `waiting`, as if its prerequisites were not done).
+  const running = await waitForStatus(handle, (s) => archive(s).startedAt !== undefined, 60_000);
+  expect(archive(running).state).toBe('filing');
   const incident = await waitForStatus(handle, (s) => s.pendingTasks.includes('incident:archive'), 60_000);
   expect(archive(incident)).toMatchObject({
     state: 'incident',
+    attempts: 2, // the stack's agencyMaxAttempts, each of them failed
     error: { code: 'STEP_INCIDENT', message: expect.stringContaining('message platform is unreachable') },
   });
   // Not the platform's address: a token in it would be in every incident's message.
@@ -129,6 +137,7 @@ it('when the message platform cannot be reached, then the archive step is an inc
   expect(status.compensations).toEqual([]);
   expect(schemaProblems('ApplicationStatus', status)).toEqual([]);
   expect(status.results.dossier).toMatchObject({ applicantNotified: { notificationId: `NTF-${handle.workflowId}` } });
+  expect(archive(status)).toMatchObject({ state: 'done', attempts: 3 });
   const sent = await fetch(`${unreachable.simulator.url}/notifications?applicationId=${handle.workflowId}`);
   expect(((await sent.json()) as { notifications: Sent[] }).notifications).toHaveLength(1);
 });

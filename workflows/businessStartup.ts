@@ -1009,9 +1009,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
 
   async function attemptStep(id: StepId): Promise<Record<string, unknown>> {
     if (id === 'archive') {
-      const dossier = await agencyActivities.archiveDossier(dossierDocument());
-      stepStatus(id).attempts += 1;
-      return { ...dossier };
+      // Under way: sealing the dossier and notifying the applicant (it used to show `waiting` until done).
+      stepStatus(id).state = 'filing';
+      const { attempt = 1, ...dossier } = await agencyActivities.archiveDossier(dossierDocument());
+      stepStatus(id).attempts += attempt;
+      return dossier;
     }
     // An operator retries the license after the corrected name's reservation failed: the name first (it used to
     // file the license on the old, released reservation).
@@ -1081,6 +1083,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
           stepStatus(failedStep ?? id).attempts +=
             filingFailure.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
         }
+        // The archive's attempts that failed (the message platform down) count as a filing's do.
+        if (err instanceof ActivityFailure && err.activityType === 'archiveDossier') {
+          step.attempts += err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? config.agencyMaxAttempts : 1;
+        }
         const silent = err instanceof AgencySilent ? err : undefined;
         step.error =
           refusal ??
@@ -1115,8 +1121,11 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         if (action.action === 'skip' && id === 'archive' && patched(ARCHIVE_TOLD_OFFLINE)) {
           // The applicant told otherwise: the dossier is sealed all the same, without the notification — retried
           // until it is (a failure here would end a started business unsuccessfully, and compensate it).
-          const dossier = await sealingActivities.archiveDossier({ ...dossierDocument(), notify: false });
-          step.attempts += 1;
+          const { attempt = 1, ...dossier } = await sealingActivities.archiveDossier({
+            ...dossierDocument(),
+            notify: false,
+          });
+          step.attempts += attempt;
           const output = { ...dossier, applicantToldOffline: { reason: action.reason ?? '' } };
           outputs[id] = output;
           step.output = output;
