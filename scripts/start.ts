@@ -7,29 +7,49 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../config';
-import { startDevServer, type DevServer } from '../infra/dev-server';
+import { portFree, PortInUseError, startDevServer, type DevServer } from '../infra/dev-server';
 import { createLogger } from '../observability/logger';
 import { startApi } from '../api/server';
+import { apiSecurityFromConfig } from '../security';
 import { dataConverter } from '../security/codec';
 import { startSimulator } from '../simulator/server';
+import { loadSlaConfig } from '../config/sla';
 import {
   activityDepsFromConfig,
   createKaibanWorker,
   installTemporalRuntime,
   workerTuningFromConfig,
 } from '../worker/worker';
+import type { ActivityDeps } from '../activities';
+import type { DataConverter } from '@temporalio/common';
+
+/** A setting that cannot work, told in one line before anything starts (not a stack trace once half of it runs). */
+function refuse(err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n(README.md, Configuration, lists every variable)\n`);
+  process.exit(1);
+}
 
 async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n(README.md, Configuration, lists every variable)\n`);
-    process.exit(1);
+    refuse(err);
   }
   const { env } = config;
   const logger = createLogger({ level: env.LOG_LEVEL });
+  // Everything else the configuration decides, checked before anything starts.
+  let activityDeps: ActivityDeps;
+  let converter: DataConverter;
+  try {
+    loadSlaConfig(config);
+    apiSecurityFromConfig(config);
+    activityDeps = activityDepsFromConfig(config, logger);
+    converter = dataConverter(config);
+  } catch (err) {
+    refuse(err);
+  }
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
   const stopAll = async (code: number) => {
@@ -43,7 +63,7 @@ async function main(): Promise<void> {
   };
   // A second signal while stopping (a second Ctrl-C, the terminal closing) exits at once; the dev server, in its own
   // process group, is killed on the way out (infra/dev-server.ts), not left running.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
     process.on(signal, () => (stopping ? process.exit(1) : void stopAll(0)));
   }
 
@@ -67,6 +87,10 @@ async function main(): Promise<void> {
       stops.push(devServer.stop);
       address = devServer.address;
     }
+    // The ports this process listens on, before it starts anything on them (the dev server first: a second start on
+    // the same data folder is told so, not that the API's port is taken).
+    await portFree(env.PORT, 'PORT', 'the API', env.HOST);
+    if (env.EMBEDDED_SIMULATOR) await portFree(env.SIMULATOR_PORT, 'SIMULATOR_PORT', 'the agency simulator');
 
     if (env.EMBEDDED_SIMULATOR) {
       const simulator = await startSimulator({
@@ -80,15 +104,16 @@ async function main(): Promise<void> {
       stops.push(simulator.close);
     }
 
-    installTemporalRuntime(logger);
+    // This process stops its parts itself (above): the SDK is not to stop the worker on a signal of its own choosing
+    // (SIGQUIT, SIGUSR2), which would leave the API taking applications that nothing works on.
+    installTemporalRuntime(logger, { shutdownSignals: [] });
     // One encrypting converter (keys from KAIBAN_CODEC_KEYS or the data folder) for worker and client.
-    const converter = dataConverter(config);
     const workerConnection = await NativeConnection.connect({ address });
     const worker = await createKaibanWorker({
       connection: workerConnection,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
-      activityDeps: activityDepsFromConfig(config, logger),
+      activityDeps,
       dataConverter: converter,
       tuning: workerTuningFromConfig(config),
     });
@@ -98,10 +123,17 @@ async function main(): Promise<void> {
       await workerRun;
       await workerConnection.close();
     });
-    workerRun.catch((err) => {
-      logger.fatal({ err }, 'worker failed');
-      void stopAll(1);
-    });
+    workerRun.then(
+      () => {
+        if (stopping) return;
+        logger.fatal('the worker stopped: stopping Kaiban, start it again');
+        void stopAll(1);
+      },
+      (err) => {
+        logger.fatal({ err }, 'worker failed');
+        void stopAll(1);
+      },
+    );
 
     const connection = await Connection.connect({ address });
     stops.push(() => connection.close());
@@ -127,7 +159,8 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(lines.filter((l) => l !== undefined).join('\n') + '\n');
   } catch (err) {
-    logger.fatal({ err }, 'start-up failed');
+    if (err instanceof PortInUseError) logger.fatal(err.message);
+    else logger.fatal({ err }, 'start-up failed');
     await stopAll(1);
   }
 }

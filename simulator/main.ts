@@ -2,6 +2,7 @@
  * The agency simulator as a standalone process: `npx tsx simulator/main.ts`
  * (environment variables in simulator/README.md).
  */
+import { z } from 'zod';
 import { readSimulatorEnv } from './env';
 import { createSimulatorLogger } from './logger';
 import { startSimulator } from './server';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // The logger may not exist yet (bad environment); stderr always does.
-  console.error('agency simulator failed to start:', error);
+  // A bad variable is listed by name, not as a raw ZodError.
+  console.error('agency simulator failed to start:', error instanceof z.ZodError ? z.prettifyError(error) : error);
   process.exit(1);
 });

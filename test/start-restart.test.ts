@@ -138,6 +138,36 @@ describe('npm start, stopped and started again on its data folder', () => {
     expect((await statusWhen(id, (s) => s.status === 'completed')).results.uscc).toEqual(expect.any(String));
   });
 
+  it("when a setting is wrong or the API's port is taken, then npm start says which in one line and leaves nothing running", async () => {
+    if (!running) await start();
+    const elsewhere = async () => {
+      const [temporal, ui, simulator] = await Promise.all([freePort(), freePort(), freePort()]);
+      const own = mkdtempSync(path.join(os.tmpdir(), 'kaiban-start-refused-'));
+      return {
+        ...env,
+        KAIBAN_DATA_DIR: own,
+        TEMPORAL_PORT: String(temporal),
+        TEMPORAL_UI_PORT: String(ui),
+        SIMULATOR_PORT: String(simulator),
+      };
+    };
+    // A bad office-hours setting: refused before the Temporal server starts (no pid file in its data folder).
+    const badEnv = await elsewhere();
+    const bad = startTsProcess('scripts/start.ts', { ...badEnv, SLA_OFFICE_HOURS: '9-17' }, 'npm-start-bad');
+    expect(await bad.exited).toMatchObject({ code: 1 });
+    expect(bad.output()).toContain("SLA_OFFICE_HOURS: period 1 '9-17' is not HH:MM-HH:MM");
+    expect(bad.output()).not.toMatch(/\n\s+at /); // no stack trace
+    expect(existsSync(path.join(badEnv.KAIBAN_DATA_DIR!, PID_FILE))).toBe(false);
+    // The API's port taken (by the first start): told by its setting, and the Temporal server it had started stopped.
+    const busyEnv = await elsewhere();
+    const busy = startTsProcess('scripts/start.ts', busyEnv, 'npm-start-busy');
+    expect(await busy.exited).toMatchObject({ code: 1 });
+    expect(busy.output()).toContain(`port ${env.PORT} is in use by another process: set PORT to a free port`);
+    expect(existsSync(path.join(busyEnv.KAIBAN_DATA_DIR!, PID_FILE))).toBe(false);
+    for (const own of [badEnv, busyEnv]) rmSync(own.KAIBAN_DATA_DIR!, { recursive: true, force: true });
+    expect((await fetch(`${apiUrl}/readyz`)).status).toBe(200);
+  });
+
   it('when a second npm start is run on the same data folder, then it refuses, naming the first, and the first goes on', async () => {
     if (!running) await start();
     const [api, temporal, ui, simulator] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);

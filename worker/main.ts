@@ -1,6 +1,6 @@
 /** Standalone worker process: `npm run start:worker` (TEMPORAL_ADDRESS required). */
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
 import { processMetrics, startMetricsServer } from '../observability/metrics';
 import { dataConverter } from '../security/codec';
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // A bad setting in one line, naming the variable; anything else with its stack.
+  console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);
 });

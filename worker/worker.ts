@@ -28,7 +28,12 @@ import type { SlaSinks } from '../workflows/sla';
 let runtimeInstalled = false;
 
 /** Routes the Temporal Core SDK's logs into pino (once per process). */
-export function installTemporalRuntime(logger: Logger): void {
+/**
+ * `shutdownSignals`: the signals on which the SDK shuts the worker down by itself (its default: SIGINT, SIGTERM,
+ * SIGQUIT, SIGUSR2). A process that stops its parts itself (`npm start`) passes none, so that the worker is not stopped
+ * behind its back while the API goes on taking applications.
+ */
+export function installTemporalRuntime(logger: Logger, options: { shutdownSignals?: NodeJS.Signals[] } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const temporalLogger = logger.child({ component: 'temporal' });
@@ -54,6 +59,7 @@ export function installTemporalRuntime(logger: Logger): void {
     // Core's native logs (connection, polling, activation errors) through the same logger instead of straight to
     // stderr; they arrive with `sdkComponent: 'core'` and `target` in their metadata.
     telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level }) } },
+    ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
   });
 }
 
