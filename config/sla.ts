@@ -129,8 +129,16 @@ export function loadSlaConfig(config: Config): SlaConfig {
     .split(',')
     .map((u) => u.trim())
     .filter(Boolean);
-  for (const url of urls) {
+  for (const [i, url] of urls.entries()) {
     if (!webhookUrl.safeParse(url).success) throw new ConfigError(`SLA_WEBHOOK_URLS: '${url}' is not an http(s) URL`);
+    // fetch refuses such a URL on every attempt (its alerts would never go), and it would be logged with them. Not
+    // echoed: it holds a password.
+    const { username, password } = new URL(url);
+    if (username || password) {
+      throw new ConfigError(
+        `SLA_WEBHOOK_URLS: URL ${i + 1} carries a user name or password, which cannot be sent that way: receivers authenticate alerts by X-Kaiban-Signature (SLA_WEBHOOK_SECRET)`,
+      );
+    }
   }
   if (urls.length > 0 && !env.SLA_WEBHOOK_SECRET) {
     throw new ConfigError(

@@ -430,18 +430,18 @@ export function scopeStatus(
 }
 
 /**
- * Brings a running application's SLA figures from the workflow's `asOf` (its last activation) to `now`, for the
- * API: only the working time since `asOf` is counted with the caller's calendar, so the figures recorded by the
- * workflow with the calendar of its history stay as they were. Levels only ever go up here; the workflow's timers
- * raise the alerts.
+ * Brings a running or paused application's SLA figures from the workflow's `asOf` (its last activation) to `now`, for
+ * the API: only the working time since `asOf` is counted with the caller's calendar, so the figures recorded by the
+ * workflow with the calendar of its history stay as they were. A running clock counts it as elapsed (levels only ever
+ * go up here; the workflow's timers raise the alerts); a paused one as paused, its deadlines shown as if it resumed
+ * now — nothing wakes the workflow while the applicant corrects, and its own figures say "if resumed" at the pause's
+ * start, a deadline long past by the next day. An application ended in Temporal (terminated…) counts nothing more.
  */
-export function refreshSla<T extends { sla?: ApplicationSla; steps: { sla?: SlaScopeStatus }[] }>(
-  status: T,
-  calendar: WorkingCalendar,
-  now: number,
-): T {
+export function refreshSla<
+  T extends { sla?: ApplicationSla; steps: { sla?: SlaScopeStatus }[]; endedInTemporal?: string },
+>(status: T, calendar: WorkingCalendar, now: number): T {
   const sla = status.sla;
-  if (!sla || sla.state !== 'running') return status;
+  if (!sla || (sla.state !== 'running' && sla.state !== 'paused') || status.endedInTemporal) return status;
   const asOf = Date.parse(sla.asOf);
   if (!(now > asOf)) return status;
   let delta: number;
@@ -451,6 +451,7 @@ export function refreshSla<T extends { sla?: ApplicationSla; steps: { sla?: SlaS
     return status; // a year the API's calendar lacks: show the workflow's figures as they are
   }
   const extend = (scope: SlaScopeStatus | undefined): SlaScopeStatus | undefined => {
+    if (scope?.clock === 'paused') return resumedNow(scope);
     if (!scope || scope.clock !== 'running') return scope;
     const elapsed = scope.elapsedWorkingMs + delta;
     const budget = scope.committedBudget.workingMs;
@@ -461,9 +462,41 @@ export function refreshSla<T extends { sla?: ApplicationSla; steps: { sla?: SlaS
       level: worseLevel(scope.level, levelFor(elapsed, budget)),
     };
   };
+  /** A paused scope: the pause grows; a threshold not yet reached falls as far after now as it had left to count. */
+  const resumedNow = (scope: SlaScopeStatus): SlaScopeStatus => {
+    const moved: SlaScopeStatus = { ...scope, pausedWorkingMs: scope.pausedWorkingMs + delta };
+    const budget = scope.committedBudget.workingMs;
+    try {
+      for (const [field, level] of [
+        ['warningAt', 'warning'],
+        ['dueAt', 'breached'],
+      ] as const) {
+        const left = thresholdMs(budget, level) - scope.elapsedWorkingMs;
+        if (left > 0) moved[field] = formatShanghai(calendar.addWorkingTime(now, left));
+      }
+    } catch (err) {
+      if (!(err instanceof CalendarYearMissingError)) throw err;
+      // A deadline in a year the API's calendar lacks: left out, as the workflow leaves it out (scopeStatus).
+      delete moved.warningAt;
+      delete moved.dueAt;
+      moved.deadlineYearMissing = err.year;
+    }
+    return moved;
+  };
+  const paused =
+    sla.state === 'paused'
+      ? {
+          ...sla.paused,
+          totalWorkingMs: sla.paused.totalWorkingMs + delta,
+          totalMs: sla.paused.totalMs + (now - asOf),
+          intervals: sla.paused.intervals.map((i) =>
+            i.to === undefined ? { ...i, workingMs: i.workingMs + delta } : i,
+          ),
+        }
+      : sla.paused;
   return {
     ...status,
-    sla: { ...sla, asOf: formatShanghai(now), application: extend(sla.application) },
+    sla: { ...sla, asOf: formatShanghai(now), paused, application: extend(sla.application) },
     steps: status.steps.map((s) => ({ ...s, sla: extend(s.sla) })),
   };
 }

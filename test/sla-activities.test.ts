@@ -258,6 +258,17 @@ describe('configuration', () => {
       /SLA_WEBHOOK_SECRET is required/,
     );
     expect(() => loadSlaConfig(loadConfig({ ...base, SLA_BUDGETS: '{"lisence": 2}' }))).toThrow(ConfigError);
+    // A user name and password in a webhook URL: fetch would refuse it on every alert; the password is not repeated.
+    const withPassword = () =>
+      loadSlaConfig(
+        loadConfig({
+          ...base,
+          SLA_WEBHOOK_URLS: 'https://a.example/x, https://ops:s3cret@b.example/y',
+          SLA_WEBHOOK_SECRET: 'x'.repeat(32),
+        }),
+      );
+    expect(withPassword).toThrow(/^SLA_WEBHOOK_URLS: URL 2 carries a user name or password/);
+    expect(withPassword).not.toThrow(/s3cret/);
     expect(() => parseOfficeHours('9-12')).toThrow(/SLA_OFFICE_HOURS/);
     /** What loading the SLA configuration with `variable` set to `text` says ('accepted' when it loads). */
     const configError = (variable: 'SLA_OFFICE_HOURS' | 'SLA_BUDGETS', text: string) => {

@@ -276,8 +276,62 @@ describe('live figures in the API', () => {
     expect(refreshed.sla!.asOf).toBe('2026-03-02T15:00:00+08:00');
   });
 
-  it('leaves paused and stopped applications as the workflow reported them', () => {
-    const status = { sla: sla('paused', '2026-03-02T14:00:00+08:00'), steps: [] };
-    expect(refreshSla(status, calendar, at('2026-03-03T15:00:00+08:00'))).toBe(status);
+  it('counts the working time since a pause began as paused, and shows the deadlines as if the clock resumed now', () => {
+    // Started Monday 2026-03-02 09:00; a correction asked at 12:00 (3 h counted); read on Wednesday at 10:00.
+    const paused = (scope: SlaScopeStatus, elapsed: number, warningAt: string, dueAt: string): SlaScopeStatus => ({
+      ...scope,
+      clock: 'paused',
+      elapsedWorkingMs: elapsed,
+      consumedFraction: elapsed / scope.committedBudget.workingMs,
+      warningAt,
+      dueAt,
+    });
+    const license = { ...running(0), scope: 'license' as const, committedBudget: { hours: 3, workingMs: 3 * H } };
+    const status = {
+      sla: {
+        ...sla('paused', '2026-03-02T12:00:00+08:00'),
+        application: paused(running(0), 3 * H, '2026-03-02T15:45:00+08:00', '2026-03-02T17:30:00+08:00'),
+        paused: {
+          now: true,
+          totalWorkingMs: 0,
+          totalMs: 0,
+          intervals: [{ from: '2026-03-02T12:00:00+08:00', reason: 'correction requested', workingMs: 0 }],
+        },
+      },
+      steps: [
+        { sla: paused(license, H, '2026-03-02T15:45:00+08:00', '2026-03-02T15:30:00+08:00') },
+        { sla: { ...running(H), clock: 'stopped' as const, dueAt: '2026-03-02T10:00:00+08:00' } },
+      ],
+    };
+    const refreshed = refreshSla(status, calendar, at('2026-03-04T10:00:00+08:00'));
+    // Monday afternoon 4 h, Tuesday 7 h, Wednesday 09:00–10:00 1 h.
+    expect(refreshed.sla!.paused).toEqual({
+      now: true,
+      totalWorkingMs: 12 * H,
+      totalMs: 46 * H,
+      intervals: [{ from: '2026-03-02T12:00:00+08:00', reason: 'correction requested', workingMs: 12 * H }],
+    });
+    expect(refreshed.sla!.application).toMatchObject({
+      clock: 'paused',
+      elapsedWorkingMs: 3 * H,
+      pausedWorkingMs: 12 * H,
+      level: 'on_track',
+      warningAt: '2026-03-04T13:45:00+08:00', // 2.25 h left: 10:00–12:00, then 13:30–13:45
+      dueAt: '2026-03-04T15:30:00+08:00',
+    });
+    // The license: 1.25 h and 2 h left — a budget that ends at 12:00 is due at 12:00, not at 13:30.
+    expect(refreshed.steps[0]!.sla).toMatchObject({
+      warningAt: '2026-03-04T11:15:00+08:00',
+      dueAt: '2026-03-04T12:00:00+08:00',
+    });
+    expect(refreshed.steps[1]!.sla).toBe(status.steps[1]!.sla);
+    expect(refreshed.sla!.asOf).toBe('2026-03-04T10:00:00+08:00');
+  });
+
+  it('leaves stopped applications, and those ended in Temporal, as the workflow reported them', () => {
+    const stopped = { sla: sla('stopped', '2026-03-02T14:00:00+08:00'), steps: [] };
+    expect(refreshSla(stopped, calendar, at('2026-03-03T15:00:00+08:00'))).toBe(stopped);
+    const terminated = { sla: sla('running', '2026-03-02T14:00:00+08:00'), steps: [], endedInTemporal: 'terminated' };
+    expect(refreshSla(terminated, calendar, at('2026-03-03T15:00:00+08:00'))).toBe(terminated);
   });
 });
