@@ -1120,7 +1120,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         }
         if (action.action === 'skip' && id === 'archive' && patched(ARCHIVE_TOLD_OFFLINE)) {
           // The applicant told otherwise: the dossier is sealed all the same, without the notification — retried
-          // until it is (a failure here would end a started business unsuccessfully, and compensate it).
+          // until it is (a failure here would end a started business unsuccessfully, and compensate it). Under way
+          // meanwhile, not the incident it answered (whose error stays, as a skipped step's does: why it was skipped).
+          step.state = 'filing';
           const { attempt = 1, ...dossier } = await sealingActivities.archiveDossier({
             ...dossierDocument(),
             notify: false,
