@@ -706,6 +706,27 @@ describe('the operator console', () => {
     await page.context().close();
   });
 
+  it('when the regulator refused the company name, then its review offers no approval, only a correction or a rejection', async () => {
+    const { page, errors } = await openTab();
+    await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));
+    await page.getByRole('heading', { name: '申请列表' }).waitFor();
+    await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: ['name_reservation'] } } });
+    try {
+      const refused = await submit();
+      await row(page, refused.id).locator('.badge.task-review').waitFor({ timeout: 30_000 });
+      await row(page, refused.id).locator('th a').click();
+      await page.getByTestId('review-form').waitFor();
+      // The workflow would refuse an approval (NAME_REFUSED): correct the name, or reject.
+      await expect(page.getByTestId('decision-approve').isDisabled()).resolves.toBe(true);
+      await expect(page.getByTestId('decision-request_correction').isDisabled()).resolves.toBe(false);
+      await expect(page.getByTestId('decision-reject').isDisabled()).resolves.toBe(false);
+    } finally {
+      await patchSimulator(stack.simulator, { agencies: { market: { rejectProcedures: [] } } });
+    }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('when an applicant answers a correction request, then the audit trail names the fields changed, and marks those not asked for', async () => {
     const { page, errors } = await openTab();
     await signInWithToken(page, stack.api.url, await tokenFor('operator', 'op-console'));

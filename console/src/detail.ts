@@ -58,8 +58,26 @@ function dl(entries: [string, Child][]): HTMLElement {
   );
 }
 
+const LEVEL_RANK: Record<string, number> = { on_track: 0, warning: 1, breached: 2 };
+
+/**
+ * The worst level of the application's clock and its steps' — what the list shows and filters on (KaibanSlaLevel) —
+ * naming the step when one is worse than the whole application (a seal over its 2 h, the application on track).
+ */
+function headerSla(status: ApplicationStatus, applicationLevel: string | undefined): HTMLElement {
+  let worst: { level: string | undefined; step?: string } = { level: applicationLevel };
+  for (const step of status.steps) {
+    const level = step.sla?.level;
+    if (level && (LEVEL_RANK[level] ?? 0) > (LEVEL_RANK[worst.level ?? 'on_track'] ?? 0))
+      worst = { level, step: step.id };
+  }
+  return slaPill(worst.level, worst.step && stepTitle(worst.step));
+}
+
 function value(v: unknown): Child {
   if (v === undefined || v === null || v === '') return '—';
+  // An instant (a dossier's archivedAt, a notification's acceptedAt) in Shanghai time, as every other time here.
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return formatTime(v);
   if (typeof v === 'string' && /^https?:\/\//.test(v))
     return h('a', { href: v, rel: 'noopener noreferrer', target: '_blank' }, v);
   if (Array.isArray(v))
@@ -616,11 +634,20 @@ function reviewForm(ctx: ActionContext): HTMLElement {
       ),
     ),
   );
-  const radio = (value: string, label: MessageKey) =>
+  // A name the regulator refused cannot be approved (the workflow refuses NAME_REFUSED): correct it, or reject.
+  const nameRefused = ctx.status.steps.find((s) => s.id === 'name')?.state === 'rejected';
+  const radio = (value: string, label: MessageKey, disabled = false) =>
     h(
       'label',
       { class: 'check' },
-      h('input', { type: 'radio', name: 'decision', value, required: true, 'data-testid': `decision-${value}` }),
+      h('input', {
+        type: 'radio',
+        name: 'decision',
+        value,
+        required: true,
+        disabled,
+        'data-testid': `decision-${value}`,
+      }),
       t(label),
     );
   const form = h(
@@ -638,7 +665,7 @@ function reviewForm(ctx: ActionContext): HTMLElement {
       'fieldset',
       { class: 'decision' },
       h('legend', null, t('decision')),
-      radio('approve', 'approve'),
+      radio('approve', 'approve', nameRefused),
       radio('reject', 'reject'),
       radio('request_correction', 'requestCorrection'),
     ),
@@ -729,7 +756,8 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
       'data-testid': `retry-${step.id}`,
       onclick: async () => {
         if (await confirmAction(t(undo ? 'confirmRetryUndo' : 'confirmRetry', { step: title }), t('retry')))
-          await send(ctx, `/steps/${step.id}/retry`, {}, retryKey);
+          // From an incident, only that incident: a colleague's retry may have sent the step to its agency already.
+          await send(ctx, `/steps/${step.id}/retry`, waiting ? {} : { onlyInIncident: true }, retryKey);
       },
     },
     t('retry'),
@@ -777,7 +805,14 @@ function incidentForm(ctx: ActionContext, step: StepStatus, undo?: CompensationR
         { step: title, since: formatTime(step.waitingSince) },
       ),
     ),
-    error && !waiting ? h('p', { class: 'error-text' }, `${error.code}: ${error.message}`) : null,
+    error && !waiting
+      ? h(
+          'p',
+          { class: 'error-text' },
+          // An agency's refusal in the console's language, as the steps table gives it.
+          `${error.code}: ${('reason' in error && error.reason && lang2(error.reason)) || error.message}`,
+        )
+      : null,
     // A step done offline is undone offline: nothing to retry at the agency.
     error?.code === 'UNDO_OFFLINE' ? null : h('div', { class: 'buttons' }, retry),
     skip,
@@ -918,7 +953,7 @@ export function detailPage(id: string, role: string): Page {
         'div',
         { class: 'status-line', 'data-testid': 'detail-status', 'data-status': status.status },
         statusPill(status.status, status.endedInTemporal),
-        slaPill(sla?.application?.level),
+        headerSla(status, sla?.application?.level),
         taskBadges(status.endedInTemporal ? [] : status.pendingTasks, stepTitle),
       ),
       dl([

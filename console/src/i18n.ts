@@ -7,7 +7,6 @@ const zh = {
   navList: '申请列表',
   navDashboard: '监察看板',
   switchLang: 'English',
-  switchLangLabel: '切换到英文',
   signOut: '退出',
   signedInAs: '已登录：{who}',
   // sign-in
@@ -290,7 +289,6 @@ const en: Record<MessageKey, string> = {
   navList: 'Applications',
   navDashboard: 'Supervision dashboard',
   switchLang: '中文',
-  switchLangLabel: 'Switch to Chinese',
   signOut: 'Sign out',
   signedInAs: 'Signed in: {who}',
   signInTitle: 'Sign in',
@@ -654,5 +652,6 @@ export function formatDuration(ms: number | undefined): string {
 
 export function formatPercent(fraction: number | undefined | null): string {
   if (fraction === undefined || fraction === null || !Number.isFinite(fraction)) return '—';
-  return `${Math.round(fraction * 100)}%`;
+  // Down, as the levels count: 74.6 % is on track and shows 74 %, not the 75 % at which the warning comes.
+  return `${Math.floor(fraction * 100)}%`;
 }

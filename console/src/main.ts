@@ -42,7 +42,6 @@ function header(session: Session | undefined, hash: string): HTMLElement {
           type: 'button',
           class: 'link-button',
           lang: lang() === 'zh' ? 'en' : 'zh-CN',
-          'aria-label': t('switchLangLabel'),
           'data-testid': 'lang',
           onclick: () => {
             setLang(lang() === 'zh' ? 'en' : 'zh');
