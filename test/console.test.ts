@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { build as esbuild } from 'esbuild';
 import { chromium, type Browser, type Page, type Route } from 'playwright-core';
 import { startApi, type RunningApi } from '../api/server';
 import { loadConfig } from '../config';
@@ -125,6 +126,62 @@ async function signInWithToken(page: Page, baseUrl: string, token: string): Prom
 const row = (page: Page, id: string) => page.locator(`tr[data-id="${id}"]`);
 
 describe('the operator console', () => {
+  it('when a page part is rebuilt by a refresh, then what the user typed, chose and opened there, and the focus, come back (console/src/dom.ts)', async () => {
+    // The console's own DOM helpers, bundled for the browser alone: the refresh of a real page is not timed at will.
+    const bundle = await esbuild({
+      stdin: {
+        contents:
+          "import { h, replaceKeepingFocus } from './dom'; Object.assign(window, { dom: { h, replaceKeepingFocus } });",
+        resolveDir: path.resolve(__dirname, '../console/src'),
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      format: 'iife',
+    });
+    const { page, errors } = await openTab();
+    await page.setContent('<main id="part"></main>');
+    await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
+    // In the page (plain JavaScript: the test's own types know no DOM).
+    const kept = await page.evaluate<Record<string, unknown>>(`(() => {
+      const { h, replaceKeepingFocus } = window.dom;
+      const part = document.getElementById('part');
+      let changes = 0;
+      const form = () =>
+        h(
+          'form',
+          { onchange: () => void changes++ },
+          h('textarea', { id: 'reason' }),
+          h('input', { type: 'radio', name: 'decision', value: 'approve' }),
+          h('input', { type: 'radio', name: 'decision', value: 'reject' }),
+          h('details', null, h('summary', null, 'data table'), 'rows'),
+          h('details', null, h('summary', null, 'data table'), 'rows'),
+        );
+      replaceKeepingFocus(part, form());
+      part.querySelector('#reason').value = '已电话联系';
+      part.querySelector('input[value="reject"]').checked = true;
+      part.querySelectorAll('details')[1].open = true;
+      part.querySelector('#reason').focus();
+      replaceKeepingFocus(part, form()); // the 3 s refresh
+      return {
+        reason: part.querySelector('#reason').value,
+        decision: part.querySelector('input[name="decision"]:checked')?.value,
+        open: [...part.querySelectorAll('details')].map((d) => d.open),
+        focused: document.activeElement?.id,
+        changes,
+      };
+    })()`);
+    expect(kept).toEqual({
+      reason: '已电话联系',
+      decision: 'reject',
+      open: [false, true],
+      focused: 'reason',
+      changes: 1,
+    });
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('serves the built page and its hashed assets with their content types and cache headers', async () => {
     const index = await fetch(`${stack.api.url}/console`);
     expect(index.status).toBe(200);

@@ -79,7 +79,7 @@ function value(v: unknown): Child {
   // An instant (a dossier's archivedAt, a notification's acceptedAt) in Shanghai time, as every other time here.
   if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return formatTime(v);
   if (typeof v === 'string' && /^https?:\/\//.test(v))
-    return h('a', { href: v, rel: 'noopener noreferrer', target: '_blank' }, v);
+    return h('a', { href: v, rel: 'noopener noreferrer', target: '_blank', 'data-focus-key': `link:${v}` }, v);
   if (Array.isArray(v))
     return h(
       'ul',
@@ -948,7 +948,7 @@ export function detailPage(id: string, role: string): Page {
     document.title = `${status.company.name} · ${t('appName')}`;
     replaceKeepingFocus(
       head,
-      h('p', { class: 'crumbs' }, h('a', { href: '#/applications' }, `← ${t('back')}`)),
+      h('p', { class: 'crumbs' }, h('a', { href: '#/applications', 'data-focus-key': 'back' }, `← ${t('back')}`)),
       h(
         'div',
         { class: 'status-line', 'data-testid': 'detail-status', 'data-status': status.status },

@@ -47,10 +47,63 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   append(parent, children);
 }
 
-/** Replaces `parent`'s content, keeping keyboard focus on the element with the same data-focus-key if it comes back. */
+/** An element's name across a rebuild: its data-focus-key, id, a radio's name and value, a disclosure's summary. */
+function keyOf(el: Element): string | undefined {
+  if (el instanceof HTMLElement && el.dataset.focusKey) return `key:${el.dataset.focusKey}`;
+  if (el.id) return `id:${el.id}`;
+  if (el instanceof HTMLInputElement && el.type === 'radio' && el.name) return `radio:${el.name}=${el.value}`;
+  if (el instanceof HTMLDetailsElement) return `details:${el.querySelector('summary')?.textContent ?? ''}`;
+  return undefined;
+}
+
+/** `parent`'s nameable elements by key; a key met again (several "data table" disclosures) is numbered in order. */
+function keyed(parent: Element): Map<string, Element> {
+  const found = new Map<string, Element>();
+  const seen = new Map<string, number>();
+  for (const el of parent.querySelectorAll('[data-focus-key], [id], input[type="radio"][name], details')) {
+    const key = keyOf(el);
+    if (key === undefined) continue;
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    found.set(n === 0 ? key : `${key}#${n}`, el);
+  }
+  return found;
+}
+
+type Entered = { value: string } | { checked: boolean } | { open: boolean };
+
+const isTextField = (el: Element): el is HTMLInputElement | HTMLTextAreaElement =>
+  el instanceof HTMLTextAreaElement ||
+  (el instanceof HTMLInputElement && !['radio', 'checkbox', 'hidden', 'submit', 'button'].includes(el.type));
+
+/**
+ * Replaces `parent`'s content as a refresh does, giving back what the user had there: keyboard focus, text typed into a
+ * field, a choice made, a disclosure opened — on the element of the same key if it comes back. A form rebuilt while an
+ * operator writes its reason keeps the reason.
+ */
 export function replaceKeepingFocus(parent: Element, ...children: Child[]): void {
   const active = document.activeElement;
-  const key = active instanceof HTMLElement && parent.contains(active) ? active.dataset.focusKey : undefined;
+  let focused: string | undefined;
+  const entered = new Map<string, Entered>();
+  for (const [key, el] of keyed(parent)) {
+    if (el === active) focused = key;
+    if (isTextField(el)) entered.set(key, { value: el.value });
+    else if (el instanceof HTMLInputElement && (el.type === 'radio' || el.type === 'checkbox'))
+      entered.set(key, { checked: el.checked });
+    else if (el instanceof HTMLDetailsElement) entered.set(key, { open: el.open });
+  }
   replaceChildren(parent, ...children);
-  if (key) parent.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(key)}"]`)?.focus({ preventScroll: true });
+  if (entered.size === 0 && focused === undefined) return;
+  const now = keyed(parent);
+  for (const [key, was] of entered) {
+    const el = now.get(key);
+    if (!el) continue;
+    if ('value' in was && isTextField(el) && el.value === '' && was.value !== '') el.value = was.value;
+    if ('checked' in was && el instanceof HTMLInputElement && el.checked !== was.checked) {
+      el.checked = was.checked;
+      el.dispatchEvent(new Event('change', { bubbles: true })); // what depends on the choice (a form's fields) follows
+    }
+    if ('open' in was && el instanceof HTMLDetailsElement) el.open = was.open;
+  }
+  if (focused !== undefined) (now.get(focused) as HTMLElement | undefined)?.focus({ preventScroll: true });
 }
