@@ -115,6 +115,14 @@ export function defaultSlaDeps(logger: Logger): SlaActivityDeps {
   };
 }
 
+/**
+ * Attempts at an alert channel the worker does not know before it is given up (AlertChannelUnknown): about 27 minutes
+ * at the delivery's backoff (1 s doubling to 10 min), long enough for a rolling deploy, or a replica started without
+ * SLA_WEBHOOK_URLS, to be replaced by workers that know it; short of holding an application open for a webhook
+ * removed everywhere.
+ */
+export const UNKNOWN_CHANNEL_ATTEMPTS = 12;
+
 export function createSlaActivities(deps: SlaActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const send = deps.fetch ?? fetch;
@@ -218,6 +226,14 @@ export function createSlaActivities(deps: SlaActivityDeps) {
       const webhook = webhooks.get(channel);
       const targets = webhook ? [webhook] : replacementsOf(channel, input.channels);
       if (targets.length === 0) {
+        // This worker knows no webhook for it: one started without the setting, or mid-deploy, while others know it —
+        // tried again a while (another worker may take the retry) before it counts as removed.
+        if (attempt < UNKNOWN_CHANNEL_ATTEMPTS) {
+          throw ApplicationFailure.retryable(
+            `alert channel ${channel} is not configured on this worker (attempt ${attempt} of ${UNKNOWN_CHANNEL_ATTEMPTS})`,
+            'AlertChannelNotConfiguredHere',
+          );
+        }
         // The webhook was removed from the configuration since the application was accepted, with none in its place.
         throw ApplicationFailure.nonRetryable(
           `alert channel ${channel} is not configured any more`,

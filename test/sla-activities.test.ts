@@ -9,6 +9,7 @@ import {
   createSlaActivities,
   recordSlaOutcome,
   signAlertBody,
+  UNKNOWN_CHANNEL_ATTEMPTS,
   type AlertDelivered,
   type SlaActivityDeps,
   type SlaPlan,
@@ -154,10 +155,18 @@ describe('deliverAlert', () => {
     );
   });
 
-  it('does not retry a channel removed from the configuration', async () => {
+  it('retries a channel this worker does not know for a while (another worker may know it), then gives it up', async () => {
     const { run } = activities();
+    const unknown = { channel: 'webhook:000000000000', alert };
+    await expect(new MockActivityEnvironment().run(run.deliverAlert, unknown)).rejects.toMatchObject({
+      type: 'AlertChannelNotConfiguredHere',
+      nonRetryable: false,
+    });
     await expect(
-      new MockActivityEnvironment().run(run.deliverAlert, { channel: 'webhook:000000000000', alert }),
+      new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS - 1 }).run(run.deliverAlert, unknown),
+    ).rejects.toMatchObject({ type: 'AlertChannelNotConfiguredHere', nonRetryable: false });
+    await expect(
+      new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS }).run(run.deliverAlert, unknown),
     ).rejects.toMatchObject({ type: 'AlertChannelUnknown', nonRetryable: true });
   });
 
@@ -169,12 +178,13 @@ describe('deliverAlert', () => {
     await new MockActivityEnvironment().run(run.deliverAlert, { channel: 'webhook:000000000001', alert, channels });
     expect(receiver.received.slice(before).map((r) => r.headers['x-kaiban-alert-id'])).toEqual([alert.alertId]);
     expect(lines.at(-1)).toMatchObject({ replacedBy: [current] });
+    const last = new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS });
     await expect(
-      new MockActivityEnvironment().run(run.deliverAlert, { channel: 'webhook:000000000002', alert, channels }),
+      last.run(run.deliverAlert, { channel: 'webhook:000000000002', alert, channels }),
     ).rejects.toMatchObject({ type: 'AlertChannelUnknown', nonRetryable: true });
     // A plan that has the configured webhook already: nothing stands in for the removed one.
     await expect(
-      new MockActivityEnvironment().run(run.deliverAlert, {
+      new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS }).run(run.deliverAlert, {
         channel: 'webhook:000000000001',
         alert,
         channels: ['log', 'webhook:000000000001', current],
