@@ -97,6 +97,15 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
   const log = options.logger.child({ component: 'temporal-dev-server' });
   const pidFile = path.resolve(options.dataDir, PID_FILE);
   await stopLeftover(pidFile, dbFile, log);
+  // The CLI creates the database's tables only for a file that does not exist yet: a first start stopped midway (a
+  // Ctrl-C, a kill) leaves a file every later start fails on. The marker says the database was never finished; it
+  // then holds no application (nothing was served from it) and is made again.
+  const creating = `${dbFile}.creating`;
+  if (existsSync(creating)) {
+    log.warn({ dbFile }, 'making again the database a first start left unfinished');
+    for (const file of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(file, { force: true });
+  }
+  if (!existsSync(dbFile)) writeFileSync(creating, '');
   // Another server on these ports would answer in this one's place, with another database.
   await portFree(options.port, 'TEMPORAL_PORT');
   await portFree(options.uiPort, 'TEMPORAL_UI_PORT');
@@ -203,10 +212,10 @@ async function startOnce(options: DevServerOptions): Promise<DevServer> {
     }
   }
   started = true;
+  rmSync(creating, { force: true });
   return { address, uiUrl: `http://127.0.0.1:${options.uiPort}`, stop };
 }
 
-/** Resolves if nothing listens on 127.0.0.1:`port`; otherwise a clear error naming the setting that moves it. */
 /**
  * Fails with a message naming `setting` when something listens on `port` already (`host`: where it would listen). A
  * start checks every port before it starts anything, rather than fail on the last one with the rest running.

@@ -138,11 +138,40 @@ describe('embedded dev server, its ports and its process', () => {
       await expect(
         startDevServer({ dataDir: dir, port, uiPort: await freePort(), namespace: 'default', logger: quiet }),
       ).rejects.toThrow(
-        `port ${port} is in use by another process (a Temporal server of your own?): set TEMPORAL_PORT`,
+        `port ${port} is in use by another process: set TEMPORAL_PORT to a free port (a Temporal server of your own? set TEMPORAL_ADDRESS`,
       );
       rmSync(dir, { recursive: true, force: true });
     } finally {
       other.close();
+    }
+  });
+
+  it('when a first start was stopped while it created the database, then the next start makes it again instead of failing on it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kaiban-dev-server-unfinished-'));
+    try {
+      // What a Ctrl-C during the first start leaves: a database file the CLI will not create tables in, and the marker.
+      const dbFile = path.join(dir, 'temporal.sqlite');
+      writeFileSync(dbFile, 'SQLite format 3\0 cut short');
+      writeFileSync(`${dbFile}.creating`, '');
+      const server = await startDevServer({
+        dataDir: dir,
+        port: await freePort(),
+        uiPort: await freePort(),
+        namespace: 'default',
+        logger: quiet,
+      });
+      try {
+        const connection = await Connection.connect({ address: server.address });
+        const { namespaceInfo } = await connection.workflowService.describeNamespace({ namespace: 'default' });
+        expect(namespaceInfo?.name).toBe('default');
+        await connection.close();
+      } finally {
+        await server.stop();
+      }
+      expect(existsSync(`${dbFile}.creating`)).toBe(false);
+      expect(readFileSync(dbFile).includes('cut short')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
