@@ -38,9 +38,10 @@ export interface FileRequest {
 /**
  * The agency could not be reached or answered with a server error: worth retrying. `outcomeUnknown`: the request may
  * have been carried out all the same — it was sent and no answer came (a timeout, a connection cut), or an answer that
- * does not say nothing happened (500, 502, 504, a success without a record). False only when the request certainly
- * changed nothing: the connection was refused or the host unknown (it was never sent), or the agency answered 503 or
- * 429 (not taken: the protocol's "unavailable, retry later", simulator/README.md).
+ * does not say nothing happened (500, 502, 504, a success without a record or with another filing's, a proxy's 503
+ * page). False only when the request certainly changed nothing: the connection was refused or the host unknown (it was
+ * never sent), or the agency itself answered 503 or 429 with the protocol's error body (not taken: its "unavailable,
+ * retry later", simulator/README.md).
  */
 export class AgencyUnavailableError extends Error {
   override name = 'AgencyUnavailableError';
@@ -78,6 +79,34 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
 /** Errors of a request that never left this host. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/**
+ * The most of an answer read: a record or a refusal is a few kB. A larger body (a misrouted download, a broken proxy)
+ * is cut off unread — held whole, it would take the worker's memory, and masking it its event loop.
+ */
+export const ANSWER_MAX_BYTES = 1024 * 1024;
+
+export class AnswerTooLarge extends Error {
+  override name = 'AnswerTooLarge';
+  constructor() {
+    super(`the answer is larger than ${ANSWER_MAX_BYTES} bytes`);
+  }
+}
+
+/** The body as text, or AnswerTooLarge past `ANSWER_MAX_BYTES` (the rest not read, the connection dropped). */
+export async function readCapped(body: AsyncIterable<Uint8Array> & { destroy(): unknown }): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > ANSWER_MAX_BYTES) {
+      body.destroy();
+      throw new AnswerTooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** The agency refused the request itself (bad request, unknown ticket): retrying will not help. */
 export class AgencyRequestError extends Error {
   override name = 'AgencyRequestError';
@@ -103,7 +132,7 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ) {
+  ): Promise<{ record: AgencyRecord; json: unknown }> {
     const url = `${options.urls[agency]}${path}`;
     let statusCode: number;
     let text: string;
@@ -121,8 +150,14 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
       });
       statusCode = response.statusCode;
       retryAfter = response.headers['retry-after'];
-      text = await response.body.text();
+      text = await readCapped(response.body);
     } catch (err) {
+      if (err instanceof AnswerTooLarge) {
+        throw new AgencyUnavailableError(
+          `${agency} agency answered ${method} ${path} with more than ${ANSWER_MAX_BYTES} bytes: no answer`,
+          true,
+        );
+      }
       const code = (err as { code?: string }).code;
       throw new AgencyUnavailableError(
         `${agency} agency unreachable at ${method} ${url}: ${(err as Error).message}`,
@@ -136,7 +171,9 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
       // A non-JSON answer is handled by the status checks below.
     }
     if (statusCode >= 500 || statusCode === 429 || statusCode === 408) {
-      const notTaken = statusCode === 503 || statusCode === 429;
+      // "Not taken, retry later" is the agency's own word (the protocol's error body): a proxy's 503 page after the
+      // agency saved the filing and then failed says nothing of the kind.
+      const notTaken = (statusCode === 503 || statusCode === 429) && isProtocolError(json);
       throw new AgencyUnavailableError(
         `${agency} agency answered ${statusCode} to ${method} ${path}`,
         !notTaken,
@@ -144,11 +181,13 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
         notTaken ? retryAfterMs(retryAfter) : undefined,
       );
     }
-    // Only the agency's own refusal ({"error": {"code": …}}) says the request is wrong. A gateway's HTML 404 while the
-    // agency redeploys, a redirect to a maintenance page: the agency did not answer; try again.
-    if ((statusCode < 200 || statusCode > 299) && !isProtocolError(json)) {
+    // Only the agency's own refusal ({"error": {"code": …}}) with a 4xx says the request is wrong. A gateway's HTML 404
+    // while the agency redeploys, a redirect to a maintenance page (with a body of any kind): the agency did not
+    // answer; try again.
+    const refused = statusCode >= 400 && statusCode <= 499 && isProtocolError(json);
+    if ((statusCode < 200 || statusCode > 299) && !refused) {
       throw new AgencyUnavailableError(
-        `${agency} agency did not answer ${method} ${path}: ${statusCode} without the protocol's error body`,
+        `${agency} agency did not answer ${method} ${path}: ${statusCode}${statusCode >= 400 ? " without the protocol's error body" : ''}`,
         true,
         statusCode,
       );
@@ -162,7 +201,7 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
         json,
       );
     }
-    return toRecord(agency, json);
+    return { record: toRecord(agency, json), json };
   }
 
   return {
@@ -173,7 +212,7 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
         '/requests',
         { procedure: r.procedure, reference: r.reference, callbackUrl: r.callbackUrl, payload: r.payload },
         { 'idempotency-key': r.idempotencyKey },
-      ),
+      ).then(ofFiling(r)),
     get: (agency, ticket) =>
       call(agency, 'GET', `/requests/${encodeURIComponent(ticket)}`).then(ofTicket(agency, ticket)),
     cancel: (agency, ticket, reason) =>
@@ -182,12 +221,33 @@ export function createAgencyClient(options: { urls: Record<AgencyId, string>; ti
 }
 
 /**
+ * A filing's answer must be that filing's record: where the agency says whose it is (its Idempotency-Key, the
+ * reference it was filed with, as the protocol returns them), another's — a cache in between, an agency's bug — is no
+ * answer, or another company's reservation or USCC would become this application's.
+ */
+const ofFiling =
+  (filing: FileRequest) =>
+  ({ record, json }: { record: AgencyRecord; json: unknown }): AgencyRecord => {
+    const said = json as { idempotencyKey?: unknown; reference?: { applicationId?: unknown; step?: unknown } };
+    const mismatch =
+      (typeof said.idempotencyKey === 'string' && said.idempotencyKey !== filing.idempotencyKey) ||
+      (typeof said.reference?.applicationId === 'string' &&
+        said.reference.applicationId !== filing.reference.applicationId) ||
+      (typeof said.reference?.step === 'string' && said.reference.step !== filing.reference.step);
+    if (!mismatch) return record;
+    throw new AgencyUnavailableError(
+      `${filing.agency} agency answered filing ${filing.idempotencyKey} with the record of another filing (ticket ${record.ticket}): no answer`,
+      true,
+    );
+  };
+
+/**
  * The record must be the one asked about: another ticket's (a cache in between, an agency's bug) is no answer — it
  * was taken, and another company's USCC became this license, another record's cancellation this undo.
  */
 const ofTicket =
   (agency: AgencyId, ticket: string) =>
-  (record: AgencyRecord): AgencyRecord => {
+  ({ record }: { record: AgencyRecord }): AgencyRecord => {
     if (record.ticket === ticket) return record;
     throw new AgencyUnavailableError(
       `${agency} agency answered about ticket ${record.ticket} when asked about ${ticket}: no answer`,

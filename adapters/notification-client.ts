@@ -6,6 +6,7 @@
  */
 import { request } from 'undici';
 import { maskPersonalData } from '../observability/logger';
+import { readCapped } from './agency-client';
 
 export interface ApplicantNotification {
   /** `NTF-<application id>`: one per application; the platform takes a repeat as the same notification. */
@@ -39,15 +40,19 @@ export class NotificationUnavailableError extends Error {
 }
 
 /**
- * The platform refused the notification itself (400, 409, 422: a mobile number it cannot send to): sending it again
- * changes nothing. The dossier is sealed all the same and says the applicant was not notified.
+ * The platform refused the notification itself (400, 422: a mobile number it cannot send to), in its own error body:
+ * sending it again changes nothing. The dossier is sealed all the same and says the applicant was not notified.
  */
 export class NotificationRefusedError extends Error {
   override name = 'NotificationRefusedError';
 }
 
-/** The answers that refuse the notification itself; any other non-2xx is the platform not taking it now. */
-const REFUSALS = new Set([400, 409, 410, 413, 422]);
+/**
+ * The answers that refuse the notification itself, given with the platform's error body (`{"error": {"code": …}}`);
+ * any other non-2xx is the platform not taking it now — a 409 too, which under an Idempotency-Key says "the first
+ * attempt is still being sent", not "no".
+ */
+const REFUSALS = new Set([400, 410, 413, 422]);
 
 export interface NotificationClient {
   notify(notification: ApplicantNotification): Promise<NotificationReceipt>;
@@ -70,13 +75,20 @@ export function createNotificationClient(options: { url: string; timeoutMs: numb
           signal: AbortSignal.timeout(options.timeoutMs),
         });
         statusCode = response.statusCode;
-        text = await response.body.text();
+        text = await readCapped(response.body);
       } catch (err) {
         // Not the URL: a platform authenticated by a token in its address would have it in every incident's message.
         throw new NotificationUnavailableError(`the message platform is unreachable: ${(err as Error).message}`);
       }
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        // no body, or not JSON
+      }
       if (statusCode < 200 || statusCode > 299) {
-        if (!REFUSALS.has(statusCode)) {
+        const error = (json as { error?: { code?: unknown } } | undefined)?.error;
+        if (!REFUSALS.has(statusCode) || typeof error?.code !== 'string') {
           throw new NotificationUnavailableError(`the message platform answered ${statusCode}`);
         }
         // The platform may quote the phone number it refused: scrubbed before it reaches the history and the logs.
@@ -84,13 +96,15 @@ export function createNotificationClient(options: { url: string; timeoutMs: numb
           `the message platform refused the notification with ${statusCode}: ${maskPersonalData(text).slice(0, 300)}`,
         );
       }
-      // Taken: its own instant if it gives one, else the answer's (a 204 is taken too).
-      let acceptedAt: unknown;
-      try {
-        acceptedAt = (JSON.parse(text) as { acceptedAt?: unknown }).acceptedAt;
-      } catch {
-        // no body, or not JSON
+      // Taken when the platform says so: a 204, or its receipt for this notification. Any other success — a web page
+      // served for every path, a login form — is an address that is not the platform's: retried into an incident.
+      const receipt = json as { notificationId?: unknown; acceptedAt?: unknown } | undefined;
+      if (statusCode !== 204 && receipt?.notificationId !== notification.notificationId) {
+        throw new NotificationUnavailableError(
+          `the message platform answered ${statusCode} without a receipt for ${notification.notificationId}: is APPLICANT_NOTIFY_URL its address?`,
+        );
       }
+      const acceptedAt = receipt?.acceptedAt;
       const given = typeof acceptedAt === 'string' ? Date.parse(acceptedAt) : Number.NaN;
       return {
         notificationId: notification.notificationId,

@@ -9,10 +9,17 @@ import type { AddressInfo } from 'node:net';
 import {
   AgencyRequestError,
   AgencyUnavailableError,
+  ANSWER_MAX_BYTES,
   createAgencyClient,
   RETRY_AFTER_MAX_MS,
   retryAfterMs,
 } from '../adapters/agency-client';
+import {
+  createNotificationClient,
+  NotificationRefusedError,
+  NotificationUnavailableError,
+  type ApplicantNotification,
+} from '../adapters/notification-client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type ActivityDeps, type Dossier, type DossierInput } from '../activities';
@@ -115,6 +122,9 @@ describe('a failed filing says whether the agency may have carried it out', () =
     ["a gateway's HTML 404", 404, 'text/html', '<html><body>Not Found</body></html>'],
     ['a redirect to a maintenance page', 302, 'text/html', ''],
     ["a 409 without the protocol's error body", 409, 'application/json', '{"message":"busy"}'],
+    ["a proxy's 503 page (the agency may have saved the filing, then failed)", 503, 'text/html', '<h1>503</h1>'],
+    ["a proxy's 429 without the protocol's error body", 429, 'text/plain', 'slow down'],
+    ["a redirect carrying the protocol's error body", 302, 'application/json', '{"error":{"code":"MOVED"}}'],
   ])('%s is no refusal by the agency: unavailable, outcome unknown', async (_what, status, type, body) => {
     answer = (res) => res.writeHead(status, { 'content-type': type, location: '/maintenance' }).end(body);
     const err = await failureOf();
@@ -174,6 +184,38 @@ describe('an agency refusal quoting personal data', () => {
 });
 
 describe('an answer about another ticket is no answer', () => {
+  it("a filing answered with another filing's record (its key or its reference) is retried, not taken", async () => {
+    const record = { ticket: 'FUND-OTHER', status: 'approved', result: { fundAccountNumber: 'F-1' } };
+    for (const other of [
+      { idempotencyKey: 'k-2', reference: filing.reference },
+      { idempotencyKey: filing.idempotencyKey, reference: { applicationId: 'kb-2', step: 'fund' } },
+      { idempotencyKey: filing.idempotencyKey, reference: { applicationId: 'kb-1', step: 'social' } },
+    ]) {
+      answer = json(202, { ...record, ...other });
+      const err = await failureOf();
+      expect(err).toBeInstanceOf(AgencyUnavailableError);
+      expect(err).toMatchObject({ outcomeUnknown: true });
+      expect((err as Error).message).toContain('with the record of another filing (ticket FUND-OTHER)');
+    }
+    // Its own record, as the protocol returns it (or without the fields, as an older agency may): taken.
+    answer = json(202, { ...record, idempotencyKey: filing.idempotencyKey, reference: filing.reference });
+    await expect(clientAt(base).file(filing)).resolves.toMatchObject({ ticket: 'FUND-OTHER' });
+    answer = json(202, record);
+    await expect(clientAt(base).file(filing)).resolves.toMatchObject({ ticket: 'FUND-OTHER' });
+  });
+
+  it('an answer larger than the limit is cut off unread: unavailable, outcome unknown', async () => {
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`{"ticket":"FUND-1","status":"approved","pad":"`);
+      res.end(`${'x'.repeat(ANSWER_MAX_BYTES)}"}`);
+    };
+    const err = await failureOf();
+    expect(err).toBeInstanceOf(AgencyUnavailableError);
+    expect(err).toMatchObject({ outcomeUnknown: true });
+    expect((err as Error).message).toContain(`with more than ${ANSWER_MAX_BYTES} bytes`);
+  });
+
   it('a poll or a cancellation answered with another record is retried, not taken', async () => {
     // A cache in between, or an agency's bug: the license would have taken another company's USCC, the undo another
     // record's cancellation.
@@ -446,5 +488,47 @@ describe('the dossier', () => {
     const older = await archive({ applicationId: 'kb-1', outputs: input.outputs });
     expect(older.covers).toEqual(['outputs']);
     expect(older.digest).toBe(sha256({ applicationId: 'kb-1', outputs: input.outputs }));
+  });
+});
+
+describe("the message platform's answers (adapters/notification-client.ts)", () => {
+  const notification: ApplicantNotification = {
+    notificationId: 'NTF-kb-1',
+    applicationId: 'kb-1',
+    event: 'business-started',
+    to: { name: '张三', phone: '13807910001' },
+    message: { zh: '已办结', en: 'started' },
+    results: {},
+    dossier: { dossierId: 'DOS-kb-1' },
+  };
+  const notify = () => createNotificationClient({ url: `${base}/notifications`, timeoutMs: 1000 }).notify(notification);
+
+  it('takes its receipt for this notification, or a 204', async () => {
+    answer = json(201, { notificationId: 'NTF-kb-1', acceptedAt: '2026-11-30T05:00:00.000Z' });
+    await expect(notify()).resolves.toEqual({ notificationId: 'NTF-kb-1', acceptedAt: '2026-11-30T05:00:00.000Z' });
+    answer = (res) => res.writeHead(204).end();
+    await expect(notify()).resolves.toMatchObject({ notificationId: 'NTF-kb-1' });
+  });
+
+  it.each([
+    ['a web page served for every path', 200, 'text/html', '<html>app</html>'],
+    ["another notification's receipt", 201, 'application/json', '{"notificationId":"NTF-kb-2"}'],
+    [
+      '"the first attempt is still being sent" (409 under the same key)',
+      409,
+      'application/json',
+      '{"error":{"code":"IN_PROGRESS"}}',
+    ],
+    ["a 400 without the platform's error body", 400, 'text/html', '<h1>Bad Request</h1>'],
+  ])('%s: not taken, retried (the archive step ends in an incident if it lasts)', async (_what, status, type, body) => {
+    answer = (res) => res.writeHead(status, { 'content-type': type }).end(body);
+    await expect(notify()).rejects.toBeInstanceOf(NotificationUnavailableError);
+  });
+
+  it("refuses the notification itself only in the platform's own words, the number it quotes masked", async () => {
+    answer = json(422, { error: { code: 'PHONE_UNREACHABLE', message: 'cannot send to 13807910001' } });
+    const err = await notify().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotificationRefusedError);
+    expect((err as Error).message).not.toContain('13807910001');
   });
 });
