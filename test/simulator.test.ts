@@ -82,6 +82,8 @@ async function receiver(failFirst = 0) {
 }
 
 afterEach(async () => {
+  // A disk fault injected by a test that failed before restoring it must not reach the next test.
+  jest.restoreAllMocks();
   await Promise.all(running.splice(0).map((sim) => sim.close()));
   await Promise.all(receivers.splice(0).map((r) => r.close()));
 });
