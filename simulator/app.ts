@@ -134,6 +134,11 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
   const callbacks = new CallbackSender(logger.child({ component: 'callbacks' }));
   const decisionTimers = new Map<string, NodeJS.Timeout>();
   const attemptCounters = new Map<string, number>();
+  /**
+   * What the faults did since the start (GET /admin/faults): a test of Kaiban under faults shows with them that the
+   * faults it claims happened — a spike, a 503, a filing sent again under its key and answered with its first record.
+   */
+  const faultCounts = { latencySpikes: 0, transientFailures: 0, repeatedFilings: 0 };
   const shutdown = new AbortController();
 
   /**
@@ -151,10 +156,12 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     attemptCounters.set(counterKey, attempt);
     const spike = config.agencies[agency];
     if (spike.latencySpikeMs > 0 && random.roll(agency, key, attempt, route, 'latency') < spike.latencySpikeRate) {
+      faultCounts.latencySpikes += 1;
       await sleep(spike.latencySpikeMs, undefined, { signal: shutdown.signal });
     }
     if (random.roll(agency, key, attempt, route, 'unavailable') < config.agencies[agency].transientFailureRate) {
       logger.info({ agency, route, attempt }, 'transient failure injected');
+      faultCounts.transientFailures += 1;
       res.status(503).json({
         error: { code: 'AGENCY_UNAVAILABLE', message: `agency '${agency}' is temporarily unavailable; retry later` },
       });
@@ -297,6 +304,7 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
     // From here to store.add nothing awaits, so two filings with one key cannot both create a record.
     const existing = store.findByIdempotencyKey(agency, idempotencyKey);
     if (existing) {
+      faultCounts.repeatedFilings += 1;
       res.status(200).json(recordView(existing));
       return;
     }
@@ -438,6 +446,10 @@ export function createSimulator(input: SimulatorConfigInput, options: SimulatorO
 
   app.get('/admin/config', (_req, res) => {
     res.json(publicConfigView(config));
+  });
+
+  app.get('/admin/faults', (_req, res) => {
+    res.json(faultCounts);
   });
 
   app.patch('/admin/config', (req, res) => {

@@ -155,9 +155,16 @@ describe('agency faults', () => {
       expect(status.compensations.every((c) => c.state === 'done')).toBe(true);
     }
 
-    // The faults were real: steps needed more than one attempt.
+    // The faults were real: steps needed more than one attempt; the agencies answered 503s and held calls past the
+    // adapter's timeout; filings were sent again under a key already taken and answered with their first record (a
+    // call given up on at the timeout that the agency had carried out, or one made again to learn a ticket to undo) —
+    // and none made a second record, as filingCounts shows below.
     const retried = [...first.values(), ...second.values()].flatMap((s) => s.steps).filter((step) => step.attempts > 1);
     expect(retried.length).toBeGreaterThan(0);
+    const faults = (await (await fetch(`${stack.simulator.url}/admin/faults`)).json()) as Record<string, number>;
+    expect(faults.transientFailures).toBeGreaterThan(0);
+    expect(faults.latencySpikes).toBeGreaterThan(0);
+    expect(faults.repeatedFilings).toBeGreaterThan(0);
 
     const all = [...normal, ...forbidden, ...reviewed, ...bankRejected];
     expect(await filingCounts(all)).toEqual([]);

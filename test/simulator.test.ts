@@ -213,6 +213,12 @@ describe('agency simulator: idempotency', () => {
     const third = await file(sim, 'market', 'k-1', nameFiling('南昌青云一号科技有限公司'));
     expect(third).toMatchObject({ status: 200, body: { ticket: first.body.ticket, status: 'approved' } });
     expect((await records(sim, '?agency=market')).body.records).toHaveLength(1);
+    // Counted for tests of Kaiban under faults: two filings sent again, no fault configured.
+    expect((await call(`${sim.url}/admin/faults`)).body).toEqual({
+      latencySpikes: 0,
+      transientFailures: 0,
+      repeatedFilings: 2,
+    });
   });
 
   it('when the same filing arrives concurrently (with latency spikes), then exactly one record is created', async () => {
