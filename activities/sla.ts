@@ -116,10 +116,10 @@ export function defaultSlaDeps(logger: Logger): SlaActivityDeps {
 }
 
 /**
- * Attempts at an alert channel the worker does not know before it is given up (AlertChannelUnknown): about 27 minutes
- * at the delivery's backoff (1 s doubling to 10 min), long enough for a rolling deploy, or a replica started without
- * SLA_WEBHOOK_URLS, to be replaced by workers that know it; short of holding an application open for a webhook
- * removed everywhere.
+ * Attempts in a row at an alert channel that no worker running them knew, before it is given up (AlertChannelUnknown):
+ * at the delivery's backoff (1 s doubling to 10 min) at least some 27 minutes, nearer two hours once the backoff has
+ * reached 10 minutes — long enough for a rolling deploy, or a replica started without SLA_WEBHOOK_URLS, to be replaced
+ * by workers that know it; short of holding an application open for ever for a webhook removed everywhere.
  */
 export const UNKNOWN_CHANNEL_ATTEMPTS = 12;
 
@@ -199,7 +199,7 @@ export function createSlaActivities(deps: SlaActivityDeps) {
 
     async deliverAlert(input: DeliverAlertInput): Promise<AlertDelivered> {
       const { alert, channel } = input;
-      const { attempt } = Context.current().info;
+      const { attempt, heartbeatDetails } = Context.current().info;
       // `slaLevel`, not `level`: pino's own `level` field must stay the log level.
       const fields = {
         alertId: alert.alertId,
@@ -227,10 +227,16 @@ export function createSlaActivities(deps: SlaActivityDeps) {
       const targets = webhook ? [webhook] : replacementsOf(channel, input.channels);
       if (targets.length === 0) {
         // This worker knows no webhook for it: one started without the setting, or mid-deploy, while others know it —
-        // tried again a while (another worker may take the retry) before it counts as removed.
-        if (attempt < UNKNOWN_CHANNEL_ATTEMPTS) {
+        // tried again a while (another worker may take the retry) before it counts as removed. The attempts counted
+        // are those in a row that found no webhook (the first of them in the heartbeat details, which reach the next
+        // attempt), not those a receiver that was down spent before.
+        const since = (heartbeatDetails as { unknownSince?: unknown } | undefined)?.unknownSince;
+        const unknownSince = typeof since === 'number' && since <= attempt ? since : attempt;
+        const unknownAttempts = attempt - unknownSince + 1;
+        if (unknownAttempts < UNKNOWN_CHANNEL_ATTEMPTS) {
+          Context.current().heartbeat({ unknownSince });
           throw ApplicationFailure.retryable(
-            `alert channel ${channel} is not configured on this worker (attempt ${attempt} of ${UNKNOWN_CHANNEL_ATTEMPTS})`,
+            `alert channel ${channel} is not configured on this worker (attempt ${unknownAttempts} of ${UNKNOWN_CHANNEL_ATTEMPTS} without it)`,
             'AlertChannelNotConfiguredHere',
           );
         }
@@ -273,6 +279,8 @@ export function createSlaActivities(deps: SlaActivityDeps) {
         return { deliveredAt: now().toISOString(), attempts: attempt };
       }
       const failure = failures.join('; ');
+      // A worker that knows the channel: a later one that does not starts counting afresh.
+      Context.current().heartbeat({});
       deps.metrics?.slaAlertDeliveryFailures.inc({ channel });
       logger.warn({ ...fields, failure }, 'SLA alert delivery failed; retrying');
       throw ApplicationFailure.retryable(failure, 'AlertDeliveryFailed');

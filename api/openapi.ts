@@ -23,7 +23,7 @@ const errorSchema = {
         message: {
           type: 'string',
           description:
-            "In the caller's language: Chinese (zh-CN) unless Accept-Language prefers English (en). The answers to agencies' callbacks are in English. Programs read `code`",
+            "In the caller's language: Chinese (zh-CN) unless Accept-Language prefers English (en). The answers to agencies' callbacks and the due-date calculator's are in English. Programs read `code`",
         },
         requestId: { type: 'string' },
         issues: {

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   };
   // A second signal while stopping (a second Ctrl-C, the terminal closing) exits at once; the dev server, in its own
   // process group, is killed on the way out (infra/dev-server.ts), not left running.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const) {
     process.on(signal, () => (stopping ? process.exit(1) : void stopAll(0)));
   }
 

@@ -43,7 +43,8 @@ export function tooDeepAt(value: unknown, max: number): Array<string | number> |
     const entries: Array<[string | number, unknown]> = Array.isArray(node)
       ? node.map((item, i) => [i, item])
       : Object.entries(node);
-    for (const [key, child] of entries) pending.push({ node: child, path: [...path, key] });
+    // Pushed last first, so that the walk meets them in document order: the place named is the first one.
+    for (const [key, child] of entries.reverse()) pending.push({ node: child, path: [...path, key] });
   }
   return undefined;
 }

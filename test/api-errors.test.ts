@@ -85,6 +85,7 @@ describe("the API's messages (api/messages.ts)", () => {
     roleForbidden: ['applicant', ['operator', 'supervisor']],
     tooManyRequests: [60],
     tooManySubmissions: [60],
+    bodyTooDeep: [32],
   };
   const entries = Object.entries(API_MESSAGES).map(([name, message]) => {
     const localized =
@@ -128,6 +129,9 @@ describe('how deep a body may nest (security/input.ts)', () => {
     ]);
     expect(tooDeepAt('text', 1)).toBeUndefined();
     expect(tooDeepAt({ a: 1, b: [1, 2, { c: {} }] }, 3)).toEqual(['b', 2, 'c']);
+    // The first place in document order.
+    expect(tooDeepAt({ a: { x: {} }, b: { y: {} } }, 2)).toEqual(['a', 'x']);
+    expect(tooDeepAt([[1], [[2]], [[3]]], 2)).toEqual([1, 0]);
     expect(tooDeepAt({ a: 1, b: [1, 2, { c: 'leaf' }] }, 3)).toBeUndefined();
   });
 

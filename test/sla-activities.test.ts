@@ -166,8 +166,24 @@ describe('deliverAlert', () => {
       new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS - 1 }).run(run.deliverAlert, unknown),
     ).rejects.toMatchObject({ type: 'AlertChannelNotConfiguredHere', nonRetryable: false });
     await expect(
-      new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS }).run(run.deliverAlert, unknown),
+      new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS, heartbeatDetails: { unknownSince: 1 } }).run(
+        run.deliverAlert,
+        unknown,
+      ),
     ).rejects.toMatchObject({ type: 'AlertChannelUnknown', nonRetryable: true });
+    // Counted from the first attempt in a row without it (the heartbeat details say which), not from the first of
+    // all: an alert whose receiver was down for an hour is not dropped by the first replica that lacks its webhook.
+    const after = (attempt: number, heartbeatDetails?: unknown) =>
+      new MockActivityEnvironment({ attempt, heartbeatDetails }).run(run.deliverAlert, unknown);
+    await expect(after(30)).rejects.toMatchObject({ type: 'AlertChannelNotConfiguredHere', nonRetryable: false });
+    await expect(after(30, { unknownSince: 20 })).rejects.toMatchObject({ type: 'AlertChannelNotConfiguredHere' });
+    await expect(after(31, { unknownSince: 20 })).rejects.toMatchObject({ type: 'AlertChannelUnknown' });
+    // Each attempt without it passes the count on; a failed delivery by a worker that knows it starts it afresh.
+    const beats: unknown[] = [];
+    const env = new MockActivityEnvironment({ attempt: 25, heartbeatDetails: { unknownSince: 20 } });
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    await expect(env.run(run.deliverAlert, unknown)).rejects.toMatchObject({ type: 'AlertChannelNotConfiguredHere' });
+    expect(beats).toEqual([{ unknownSince: 20 }]);
   });
 
   it('sends a planned webhook the configuration no longer has to the configured ones the plan lacks, once: the first such channel takes them, the others none', async () => {
@@ -178,17 +194,23 @@ describe('deliverAlert', () => {
     await new MockActivityEnvironment().run(run.deliverAlert, { channel: 'webhook:000000000001', alert, channels });
     expect(receiver.received.slice(before).map((r) => r.headers['x-kaiban-alert-id'])).toEqual([alert.alertId]);
     expect(lines.at(-1)).toMatchObject({ replacedBy: [current] });
-    const last = new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS });
+    const last = new MockActivityEnvironment({
+      attempt: UNKNOWN_CHANNEL_ATTEMPTS,
+      heartbeatDetails: { unknownSince: 1 },
+    });
     await expect(
       last.run(run.deliverAlert, { channel: 'webhook:000000000002', alert, channels }),
     ).rejects.toMatchObject({ type: 'AlertChannelUnknown', nonRetryable: true });
     // A plan that has the configured webhook already: nothing stands in for the removed one.
     await expect(
-      new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS }).run(run.deliverAlert, {
-        channel: 'webhook:000000000001',
-        alert,
-        channels: ['log', 'webhook:000000000001', current],
-      }),
+      new MockActivityEnvironment({ attempt: UNKNOWN_CHANNEL_ATTEMPTS, heartbeatDetails: { unknownSince: 1 } }).run(
+        run.deliverAlert,
+        {
+          channel: 'webhook:000000000001',
+          alert,
+          channels: ['log', 'webhook:000000000001', current],
+        },
+      ),
     ).rejects.toMatchObject({ type: 'AlertChannelUnknown' });
     expect(receiver.received.length).toBe(before + 1);
   });

@@ -163,6 +163,7 @@ describe('npm start, stopped and started again on its data folder', () => {
     const busy = startTsProcess('scripts/start.ts', busyEnv, 'npm-start-busy');
     expect(await busy.exited).toMatchObject({ code: 1 });
     expect(busy.output()).toContain(`port ${env.PORT} is in use by another process: set PORT to a free port`);
+    expect(busy.output()).not.toMatch(/\n\s+at /); // no stack trace
     expect(existsSync(path.join(busyEnv.KAIBAN_DATA_DIR!, PID_FILE))).toBe(false);
     for (const own of [badEnv, busyEnv]) rmSync(own.KAIBAN_DATA_DIR!, { recursive: true, force: true });
     expect((await fetch(`${apiUrl}/readyz`)).status).toBe(200);

@@ -653,5 +653,5 @@ export function formatDuration(ms: number | undefined): string {
 export function formatPercent(fraction: number | undefined | null): string {
   if (fraction === undefined || fraction === null || !Number.isFinite(fraction)) return '—';
   // Down, as the levels count: 74.6 % is on track and shows 74 %, not the 75 % at which the warning comes.
-  return `${Math.floor(fraction * 100)}%`;
+  return `${Math.floor(fraction * 100 + 1e-9)}%`; // 0.57 × 100 is 56.999…: not 56 %
 }
