@@ -131,7 +131,8 @@ export function loadSlaConfig(config: Config): SlaConfig {
     .filter(Boolean);
   for (const [i, url] of urls.entries()) {
     // By position, not the URL itself: it may hold a password.
-    if (!webhookUrl.safeParse(url).success) throw new ConfigError(`SLA_WEBHOOK_URLS: URL ${i + 1} is not an http(s) URL`);
+    if (!webhookUrl.safeParse(url).success)
+      throw new ConfigError(`SLA_WEBHOOK_URLS: URL ${i + 1} is not an http(s) URL`);
     // fetch refuses such a URL on every attempt (its alerts would never go), and it would be logged with them. Not
     // echoed: it holds a password.
     const { username, password } = new URL(url);
