@@ -22,6 +22,14 @@ const FAULTS = { processingMs: 200, transientFailureRate: 0.3, latencySpikeRate:
 
 let stack: ReliabilityStack;
 
+/**
+ * How long the applications may take to end. An undo backs off to 5 minutes between attempts (workflow code), and a
+ * third of the calls fail: one cancellation in some thirty making seven failed attempts in a row (about 1 in 2,000
+ * each) is at its 8th attempt after 127 s and its 9th after 255 s — a run in 2026-11-30's CI waited 100 s and failed
+ * so. 280 s leaves room for eight in a row (about 1 in 6,000 each).
+ */
+const UNDONE_WITHIN_MS = 280_000;
+
 beforeAll(async () => {
   stack = await startReliabilityStack({
     simulator: { agencies: Object.fromEntries(AGENCIES.map((a) => [a, FAULTS])) },
@@ -120,7 +128,7 @@ describe('agency faults', () => {
       }),
     );
 
-    const first = await waitForResults(stack.client, [...normal, ...forbidden, ...reviewed], 100_000);
+    const first = await waitForResults(stack.client, [...normal, ...forbidden, ...reviewed], UNDONE_WITHIN_MS);
     expect(normal.map((id) => first.get(id)!.status)).toEqual(normal.map(() => 'completed'));
     expect(forbidden.map((id) => first.get(id)!.status)).toEqual(forbidden.map(() => 'rejected'));
     expect(reviewed.map((id) => first.get(id)!.status)).toEqual(reviewed.map(() => 'rejected'));
@@ -140,7 +148,7 @@ describe('agency faults', () => {
         expect(await abort(id)).toBe(200);
       }),
     );
-    const second = await waitForResults(stack.client, bankRejected, 100_000);
+    const second = await waitForResults(stack.client, bankRejected, UNDONE_WITHIN_MS);
     for (const id of bankRejected) {
       const status = second.get(id)!;
       expect(status.status).toBe('aborted');
@@ -172,7 +180,7 @@ describe('agency faults', () => {
     const byApplication = await recordsByStep(stack.simulator);
     for (const id of normal)
       expect([...(byApplication.get(id)?.keys() ?? [])].sort()).toEqual([...AGENCY_STEPS].sort());
-    // Each wait above fails on its own after its timeout (60 + 100 + 60 + 100 s at most): the test's must be longer, so that a
+    // Each wait above fails on its own after its timeout (60 + 280 + 60 + 280 s at most): the test's must be longer, so that a
     // slow run fails with the wait that was slow, not with Jest's timeout and calls still running into the next file.
-  }, 390_000);
+  }, 720_000);
 });
