@@ -255,7 +255,8 @@ const ofTicket =
     );
   };
 
-function isProtocolError(json: unknown): boolean {
+/** The protocol's error body, `{"error": {"code": …}}`: the agency's (or the message platform's) own word. */
+export function isProtocolError(json: unknown): boolean {
   const error = (json as { error?: { code?: unknown } } | undefined)?.error;
   return typeof error === 'object' && error !== null && typeof error.code === 'string';
 }

@@ -6,7 +6,7 @@
  */
 import { request } from 'undici';
 import { maskPersonalData } from '../observability/logger';
-import { readCapped } from './agency-client';
+import { isProtocolError, readCapped } from './agency-client';
 
 export interface ApplicantNotification {
   /** `NTF-<application id>`: one per application; the platform takes a repeat as the same notification. */
@@ -87,8 +87,7 @@ export function createNotificationClient(options: { url: string; timeoutMs: numb
         // no body, or not JSON
       }
       if (statusCode < 200 || statusCode > 299) {
-        const error = (json as { error?: { code?: unknown } } | undefined)?.error;
-        if (!REFUSALS.has(statusCode) || typeof error?.code !== 'string') {
+        if (!REFUSALS.has(statusCode) || !isProtocolError(json)) {
           throw new NotificationUnavailableError(`the message platform answered ${statusCode}`);
         }
         // The platform may quote the phone number it refused: scrubbed before it reaches the history and the logs.

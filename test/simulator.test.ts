@@ -195,6 +195,25 @@ async function registeredUscc(sim: Agencies, key: string, applicationId?: string
   return record.result.uscc as string;
 }
 
+/** A pending name reservation added to `store` directly (ticket MARKET-<name>, key <name>-1, application app-<name>). */
+function addPendingReservation(store: RecordStore, name: string, companyName: string): AgencyRecord {
+  const id = name.toLowerCase();
+  const record: AgencyRecord = {
+    agency: 'market',
+    procedure: 'name_reservation',
+    ticket: `MARKET-${name}`,
+    idempotencyKey: `${id}-1`,
+    reference: { applicationId: `app-${id}`, step: 'name' },
+    status: 'pending',
+    createdAt: new Date(0).toISOString(),
+  };
+  store.add(record, {
+    procedure: 'name_reservation',
+    payload: { companyName, district: DISTRICT, entityType: 'limited_liability_company' },
+  });
+  return record;
+}
+
 // ---------------------------------------------------------------- tests
 
 describe('agency simulator: idempotency', () => {
@@ -1042,19 +1061,7 @@ describe('agency simulator: records kept across a crash', () => {
   it('when records change many times, then the file is compacted along the way and still reads back to the latest state', () => {
     const recordsFile = path.join(dir, 'busy.jsonl');
     const store = new RecordStore(recordsFile, { compactAfterLines: 10 });
-    const record: AgencyRecord = {
-      agency: 'market',
-      procedure: 'name_reservation',
-      ticket: 'MARKET-BUSY',
-      idempotencyKey: 'busy-1',
-      reference: { applicationId: 'app-busy', step: 'name' },
-      status: 'pending',
-      createdAt: new Date(0).toISOString(),
-    };
-    store.add(record, {
-      procedure: 'name_reservation',
-      payload: { companyName: '南昌繁忙科技有限公司', district: DISTRICT, entityType: 'limited_liability_company' },
-    });
+    const record = addPendingReservation(store, 'BUSY', '南昌繁忙科技有限公司');
     // The file as a restart would read it: each ticket's last record line.
     const inFile = () => {
       const lines = readFileSync(recordsFile, 'utf8').trim().split('\n');
@@ -1101,19 +1108,7 @@ describe('agency simulator: records kept across a crash', () => {
     const recordsFile = path.join(dir, 'stuck.jsonl');
     const failures: unknown[] = [];
     const store = new RecordStore(recordsFile, { compactAfterLines: 2, compactionFailed: (err) => failures.push(err) });
-    const record: AgencyRecord = {
-      agency: 'market',
-      procedure: 'name_reservation',
-      ticket: 'MARKET-STUCK',
-      idempotencyKey: 'stuck-1',
-      reference: { applicationId: 'app-stuck', step: 'name' },
-      status: 'pending',
-      createdAt: new Date(0).toISOString(),
-    };
-    store.add(record, {
-      procedure: 'name_reservation',
-      payload: { companyName: '南昌卡壳科技有限公司', district: DISTRICT, entityType: 'limited_liability_company' },
-    });
+    const record = addPendingReservation(store, 'STUCK', '南昌卡壳科技有限公司');
     const lines = () => readFileSync(recordsFile, 'utf8').trim().split('\n').length;
     // The rewrite cannot replace the file (a read-only directory, say): the change is kept, the failure told.
     const stuck = jest.spyOn(fs, 'renameSync').mockImplementation(() => {
