@@ -389,8 +389,24 @@ export const PATHS: PathRecipe[] = [
     // regulator down): an incident of the license; its retry reserves the name first (patch reserve-owed-name).
     name: 'corrected-name-retried',
     expect: 'completed',
+    frozen:
+      'the older branch of license-waits-for-owed-name (the license stayed `incident` while the name was reserved)',
     async run(ctx) {
       const handle = await correctedNameTurnedAway(ctx, 'corrected-name-retried');
+      await handle.executeUpdate(stepActionUpdate, {
+        args: [{ ...action(operator), step: 'license', action: 'retry' }],
+      });
+      await approveCorrected(handle, '已更正');
+      return handle;
+    },
+  },
+  {
+    // As corrected-name-retried, with the license shown `waiting` while its retry reserves the owed name (patch
+    // license-waits-for-owed-name).
+    name: 'corrected-name-retried-license-waits',
+    expect: 'completed',
+    async run(ctx) {
+      const handle = await correctedNameTurnedAway(ctx, 'corrected-name-retried-license-waits');
       await handle.executeUpdate(stepActionUpdate, {
         args: [{ ...action(operator), step: 'license', action: 'retry' }],
       });

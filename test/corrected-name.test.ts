@@ -172,13 +172,15 @@ it('when reserving the corrected name fails for good, then an operator retry of 
 it("when a license's retry is reserving the owed name, then a second action on the license is refused: it would have been kept for the license's next incident", async () => {
   const handle = await askedForAnotherName();
   await correctedNameTurnedAway(handle);
-  // The regulator is back but slow: the retried license waits on the new name's reservation, still `incident`.
+  // The regulator is back but slow: the retried license waits on the new name's reservation (patch
+  // license-waits-for-owed-name: it stayed `incident`, without its error and with no one asked to act).
   await patchSimulator(stack.simulator, { agencies: { market: { transientFailureRate: 0, processingMs: 600_000 } } });
   await handle.executeUpdate(stepActionUpdate, {
     args: [{ actionId: randomUUID(), by: operator, step: 'license', action: 'retry' }],
   });
   const retrying = await waitForStatus(handle, (s) => step(s, 'name').state === 'pending', 30_000);
-  expect(step(retrying, 'license').state).toBe('incident');
+  expect(step(retrying, 'license').state).toBe('waiting');
+  expect(step(retrying, 'license').error).toBeUndefined();
   expect(retrying.pendingTasks).not.toContain('incident:license');
   expect(
     await updateRejection(
@@ -199,6 +201,20 @@ it("when a license's retry is reserving the owed name, then a second action on t
     type: 'STEP_NOT_IN_INCIDENT',
     message: "step license is neither in an incident nor waiting for its agency's decision",
   });
+  await handle.terminate('test done');
+});
+
+it('when the applicant answers a correction with another name, then the license waits while the name is reserved again, no longer shown as waiting for the correction', async () => {
+  const handle = await askedForAnotherName();
+  await patchSimulator(stack.simulator, { agencies: { market: { processingMs: 600_000 } } });
+  await handle.executeUpdate(correctionUpdate, {
+    args: [{ actionId: randomUUID(), by: applicant, application: freshApplication() }],
+  });
+  // The old reservation released, the new name filed: the regulator has yet to decide.
+  const reserving = await waitForStatus(handle, (s) => step(s, 'name').state === 'pending', 30_000);
+  expect(step(reserving, 'license').state).toBe('waiting');
+  expect(reserving.pendingTasks).toEqual([]);
+  expect(reserving.review?.correction?.answeredAt).toEqual(expect.any(String));
   await handle.terminate('test done');
 });
 

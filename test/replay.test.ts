@@ -34,6 +34,7 @@ const EXPECTED_PATHS = [
   'correction-moved-district',
   'correction-moved-district-name-reserved',
   'corrected-name-retried',
+  'corrected-name-retried-license-waits',
   'corrected-name-license-skipped',
   'incident-retried',
   'refused-step-retried',
@@ -120,6 +121,10 @@ describe('replay of recorded histories', () => {
   it('keeps a history of each patched branch, which holds its marker', () => {
     expect(patchesIn('withdrawn-before-acceptance')).toEqual(['no-filing-after-end']);
     expect(patchesIn('corrected-name-retried')).toEqual(['reserve-owed-name']);
+    expect(patchesIn('corrected-name-retried-license-waits')).toEqual([
+      'reserve-owed-name',
+      'license-waits-for-owed-name',
+    ]);
     // The license done offline while the corrected name was owed (the license itself never filed: no other patch).
     expect(patchesIn('corrected-name-license-skipped')).toEqual(['owed-name-done-with-license']);
     expect(patchesIn('correction-moved-district')).toEqual(['upsert-corrected-district']);

@@ -81,6 +81,12 @@ import { SlaClock } from './sla';
 const NO_FILING_AFTER_END = 'no-filing-after-end';
 /** RESERVE_OWED_NAME: a retried license first reserves the corrected name whose reservation had failed. */
 const RESERVE_OWED_NAME = 'reserve-owed-name';
+/**
+ * LICENSE_WAITS_FOR_OWED_NAME: a license retried while its corrected name is owed shows `waiting` while the name is
+ * reserved (it stayed `incident`, without its error and with no one asked to act). Status only, but the compensation
+ * reads the state: histories from before keep the incident.
+ */
+const LICENSE_WAITS_FOR_OWED_NAME = 'license-waits-for-owed-name';
 /** UPSERT_CORRECTED_DISTRICT: a correction that moves the company to another district updates KaibanDistrict. */
 const UPSERT_CORRECTED_DISTRICT = 'upsert-corrected-district';
 /** CANCEL_FILING_ON_SKIP: a step skipped (done offline) withdraws the filing the agency holds for it. */
@@ -912,6 +918,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
       const corrected = correctedApplication!;
       correctedApplication = undefined;
       setPending('correction', false);
+      // Until the corrected name is reserved (if it needs to be), the license waits on it, as on any step it needs.
+      step.state = 'waiting';
       sla.resume();
       status.review.correction.answeredAt = nowIso();
       const nameChanged = corrected.company.name !== application.company.name;
@@ -1018,6 +1026,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     // An operator retries the license after the corrected name's reservation failed: the name first (it used to
     // file the license on the old, released reservation).
     if (id === 'license' && nameOwed && patched(RESERVE_OWED_NAME)) {
+      if (patched(LICENSE_WAITS_FOR_OWED_NAME)) stepStatus(id).state = 'waiting';
       try {
         await reserveOwedName();
       } catch (err) {
