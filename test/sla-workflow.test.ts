@@ -576,11 +576,12 @@ describe('webhooks changed while applications run', () => {
 // Last in the file: it moves the time-skipping server's clock into the year after the test year, and the server's clock
 // only moves forward.
 describe('a year the calendar data lack, after it began', () => {
-  it('when the workers come back after New Year to an application whose thresholds passed in the old year, then its clock waits for the unpublished year without arming a timer round after round', async () => {
+  it('when the workers come back after New Year to an application whose thresholds passed in the old year, then it is warned and breached at once with its deadline in the old year, and its clock waits for the unpublished year without arming a timer round after round', async () => {
     // Submitted Thursday 31 December 16:00 and promised in 30 working minutes (SLA_BUDGETS; the steps in 3 each, so
     // the chain fits): 75 % at 16:22:30, due 16:30, both in the data. No worker takes it up until Monday 4 January
     // 09:30, in a year nobody has published: the clock cannot be counted up to now, while its thresholds, computable,
-    // are past. Parked in review, the application stays open.
+    // are past (patch sla-reached-before-missing-year: they waited for the year's data). Parked in review, the
+    // application stays open.
     const submitted = at(`${TEST_YEAR}-12-31T16:00:00+08:00`);
     const accepted = at(`${TEST_YEAR + 1}-01-04T09:30:00+08:00`);
     const steps = ['name', 'license', 'seal', 'tax', 'social', 'fund', 'bank', 'archive'];
@@ -607,15 +608,41 @@ describe('a year the calendar data lack, after it began', () => {
         handle,
         (s) => s.pendingTasks.includes('review') && s.sla?.missingCalendarYear === TEST_YEAR + 1,
       );
+      const alerts = await eventually(
+        () => receiver.accepted(handle.workflowId),
+        (a) => a.some((x) => x.scope === 'application' && x.level === 'breached'),
+        30_000,
+      );
+      const dueAt = iso(at(`${TEST_YEAR}-12-31T16:30:00+08:00`));
+      // Delivered side by side: in either order.
+      const byLevel = [...alerts].sort((a, b) => a.thresholdAt.localeCompare(b.thresholdAt));
+      expect(byLevel.map((a) => [a.scope, a.level, a.thresholdAt, a.deadline])).toEqual([
+        ['application', 'warning', iso(at(`${TEST_YEAR}-12-31T16:22:30+08:00`)), dueAt],
+        ['application', 'breached', dueAt, dueAt],
+      ]);
+      // Counted up to the end of the data: the whole budget at least.
+      expect(byLevel[1]!.consumedFraction).toBeGreaterThanOrEqual(1);
       // Real time, none skipped: a clock that re-armed its past threshold would start a timer every few milliseconds.
       await new Promise((r) => setTimeout(r, 3000));
+      expect(receiver.accepted(handle.workflowId)).toHaveLength(2); // the steps' clocks, begun in January, wait
       const history = await handle.fetchHistory();
       const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes);
       // At most the hourly ask for the year's data, and a step's alarm.
       expect(timers.length).toBeLessThanOrEqual(2);
       const status = await handle.query(statusQuery);
       expect(status.status).toBe('running');
+      expect(status.sla?.alerts.map((a) => `${a.scope}:${a.level}`)).toEqual([
+        'application:warning',
+        'application:breached',
+      ]);
       await handle.terminate('test done');
+      const ended = await handle.fetchHistory();
+      expect(patchMarkers(ended).sort()).toEqual(['sla-reached-before-missing-year', 'sla-scopes-wait-apart']);
+      await Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle(), dataConverter: testDataConverter(), sinks: replaySinks() },
+        ended,
+        handle.workflowId,
+      );
     } finally {
       await halfHour.close();
     }

@@ -83,6 +83,14 @@ const LEVEL_RAISED_WITH_ITS_DEADLINE = 'level-raised-with-its-deadline';
  * warning fell in January. Asked only when that happens.
  */
 const SCOPES_WAIT_APART = 'sla-scopes-wait-apart';
+/**
+ * REACHED_BEFORE_MISSING_YEAR: a clock that cannot be counted up to now, because now lies in a year the data lack, has
+ * counted at least what it had when that year began: the levels it had reached by then are raised at once, with the
+ * deadline the data give (a breach's is its own threshold). They waited for the year's data, so an application due on
+ * 31 December whose workers were away over New Year was not breached until the schedule was deployed. Asked only when
+ * such a level is there.
+ */
+const REACHED_BEFORE_MISSING_YEAR = 'sla-reached-before-missing-year';
 
 const { computeDeadlines } = proxyActivities<SlaActivities>({
   startToCloseTimeout: '30 seconds',
@@ -438,12 +446,43 @@ export class SlaClock {
         }
       } catch (err) {
         if (!this.waitsApart(err)) throw err;
-        // This clock cannot be counted now (it has run into the year the data lack): its levels wait for the data, and
-        // no wake is armed for them (a threshold already past would ring again at once, round after round).
+        // This clock cannot be counted now (it has run into the year the data lack): the levels it reached before that
+        // year are raised, the others wait for the data, and no wake is armed for them (a threshold already past would
+        // ring again at once, round after round).
+        this.raiseReachedBefore(scope, clock, err.year, now);
         for (const level of ALERT_LEVELS) {
           if (!this.raised.has(`${scope}:${level}`)) this.deferred.add(`${scope}:${level}`);
         }
         this.needYear(err.year); // the others go on
+      }
+    }
+  }
+
+  /**
+   * Raises the levels a clock had reached when the year the data lack began (REACHED_BEFORE_MISSING_YEAR): counted up
+   * to then, with the data there are. A level whose deadline lies in that year stays for the data (raise defers it).
+   */
+  private raiseReachedBefore(scope: SlaScope, clock: Clock, year: number, now: number): void {
+    const yearBegins = shanghaiMidnight(parseIsoDate(`${year}-01-01`));
+    if (now < yearBegins || clock.startedAt >= yearBegins) return;
+    let counted: number;
+    try {
+      counted = countedWorkingTime(this.calendar!, clock, this.pauses, yearBegins);
+    } catch (err) {
+      if (err instanceof CalendarYearMissingError) return; // an earlier year missing too: nothing is known
+      throw err;
+    }
+    for (const level of ALERT_LEVELS) {
+      const key = `${scope}:${level}`;
+      if (this.raised.has(key)) continue;
+      // Not reached by then, or already found to wait for the data (the count up to the year's start never changes).
+      if (counted < thresholdMs(clock.budgetMs, level) || this.deferred.has(key)) return;
+      if (!patched(REACHED_BEFORE_MISSING_YEAR)) return;
+      try {
+        this.raise(scope, clock, level, counted, now);
+      } catch (err) {
+        if (err instanceof CalendarYearMissingError) return; // its deadline lies in that year: deferred by raise
+        throw err;
       }
     }
   }
