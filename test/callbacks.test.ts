@@ -338,7 +338,12 @@ describe('agency callbacks', () => {
         { ticket: 'MARKET-LATE', status: 'approved', reference, result: LICENSE_RESULT },
         own.api.url,
       );
-      await sleep(1000);
+      // Closed once the callback's query is out (no worker answers it): the callback is then surely waiting. A fixed
+      // pause here could, under load, close the workflow before the callback came in, which is another case.
+      for (let waited = 0; (await callbackCounters()).queries === before.queries; waited += 50) {
+        if (waited > 15_000) throw new Error('the callback never asked the application');
+        await sleep(50);
+      }
       await handle.terminate('closed by an administrator while a callback waits');
       expect(await answer).toBe(204);
       expect(await signalsIn(handle.workflowId)).toBe(0);
