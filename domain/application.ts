@@ -25,6 +25,31 @@ const personName = z
   .max(30)
   .meta({ description: 'Full name as on the ID card', example: '张三' });
 
+/** Full-width digits and Latin letters (from a Chinese input method) as their ASCII forms. */
+function halfWidth(text: string): string {
+  return text.replace(/[\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A\uFF0B\uFF0D]/g, (c) =>
+    String.fromCharCode(c.charCodeAt(0) - 0xfee0),
+  );
+}
+
+/**
+ * An ID number as people type it: spaces anywhere (grouped, or around it), full-width characters, a lower-case x.
+ * The number itself is not changed.
+ */
+export function normalizeIdNumber(text: string): string {
+  return halfWidth(text).replace(/\s+/g, '').toUpperCase();
+}
+
+/**
+ * A mobile number as people type it: grouped by spaces or dashes, full-width, with the country code (+86, 0086).
+ * Anything else is left as sent, for the rule to refuse.
+ */
+export function normalizeMobile(text: string): string {
+  const compact = halfWidth(text).replace(/[\s-]+/g, '');
+  const national = /^(?:\+86|0086)(1\d{10})$/.exec(compact);
+  return national ? national[1]! : compact;
+}
+
 /** Today's date in Asia/Shanghai as YYYYMMDD, like an ID number's birth date. */
 const shanghaiToday = (): string => shanghaiIsoDate(Date.now()).replaceAll('-', '');
 
@@ -35,6 +60,7 @@ const shanghaiToday = (): string => shanghaiIsoDate(Date.now()).replaceAll('-', 
  */
 const idNumber = z
   .string()
+  .overwrite(normalizeIdNumber)
   .superRefine((v, ctx) => {
     const problem = !/^\d{17}[\dX]$/.test(v)
       ? 'ID_NUMBER_FORMAT'
@@ -45,15 +71,23 @@ const idNumber = z
           : undefined;
     if (problem) ctx.addIssue({ code: 'custom', message: 'Invalid input', ...rule(problem) });
   })
-  .meta({ description: 'Resident identity card number (GB 11643-1999, 18 characters)', example: '360102199003071236' });
+  .meta({
+    description:
+      'Resident identity card number (GB 11643-1999, 18 characters); spaces, full-width characters and a lower-case x are taken as the number',
+    example: '360102199003071236',
+  });
 
 /** A mainland mobile number: 11 digits, 1 then 3–9 (the applicant's, and whom the message platform can reach). */
 export const MOBILE_NUMBER = /^1[3-9]\d{9}$/;
 
 const mobilePhone = z
   .string()
+  .overwrite(normalizeMobile)
   .refine((v) => MOBILE_NUMBER.test(v), rule('PHONE_INVALID'))
-  .meta({ description: 'Mainland mobile number, 11 digits', example: '13807910001' });
+  .meta({
+    description: 'Mainland mobile number, 11 digits (spaces, dashes and +86 or 0086 before it are taken out)',
+    example: '13807910001',
+  });
 
 const yuan = z.number().int().positive().max(100_000_000_000);
 
@@ -139,7 +173,7 @@ export const applicationSchema = z
     (app, ctx) => {
       // Also runs when unrelated fields failed (see `when`), so guard the fields it reads.
       const shareholders: unknown = app.people?.shareholders;
-      if (!Array.isArray(shareholders) || typeof app.company?.registeredCapitalCny !== 'number') return;
+      if (!Array.isArray(shareholders) || !yuan.safeParse(app.company?.registeredCapitalCny).success) return;
       if (!shareholders.every((s) => isObject(s) && typeof s.contributionCny === 'number')) return;
       const contributed = app.people.shareholders.reduce((sum, s) => sum + s.contributionCny, 0);
       if (contributed !== app.company.registeredCapitalCny) {
@@ -219,11 +253,81 @@ export function inputProblems(value: unknown, lang: Language, changed?: readonly
   }
   const date = at(['services', 'bank', 'preferredDate']);
   const today = shanghaiIsoDate(Date.now());
-  if (typeof date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(date) && date < today) {
+  // A day that does not exist (30 February) is the schema's to refuse, not also a past one.
+  if (typeof date === 'string' && isRealDate(date) && date < today) {
     found(['services', 'bank', 'preferredDate'], 'DATE_IN_PAST', { today });
+  }
+  for (const path of personNamePaths(at)) {
+    const name = at(path.map(String));
+    if (typeof name === 'string' && !PERSON_NAME.test(name.trim()) && name.trim() !== '')
+      found(path, 'NAME_CHARACTERS');
+  }
+  for (const path of freeTextPaths(at)) {
+    const text = at(path.map(String));
+    if (typeof text === 'string' && NOT_TEXT.test(text)) found(path, 'TEXT_CHARACTERS');
+  }
+  const entity = at(['company', 'entityType']);
+  const owners = at(['people', 'shareholders']);
+  const rule = typeof entity === 'string' ? OWNERS[entity] : undefined;
+  if (rule && Array.isArray(owners) && owners.length > 0) {
+    const wrong = rule.exactly !== undefined ? owners.length !== rule.exactly : owners.length < rule.atLeast!;
+    // Told when either side of the rule is sent (a correction of the entity type, or of the shareholders).
+    const sent = !changed || ['company.entityType', 'people.shareholders'].some((p) => withinFields(p, changed));
+    if (wrong && sent) problems.push(problem(['people', 'shareholders'], 'SHAREHOLDER_COUNT', lang, rule));
   }
   return problems;
 }
+
+/** YYYY-MM-DD naming a day of the calendar. */
+function isRealDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const day = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text;
+}
+
+/**
+ * A person's name: letters of any script (with their combining marks), the middle dot of minority and foreign names
+ * in Chinese (·, and its look-alikes), and the spaces, hyphens, apostrophes and periods of names in Latin letters.
+ */
+const PERSON_NAME = /^[\p{L}\p{M}](?:[\p{L}\p{M}·・‧•.'’ -]*[\p{L}\p{M}.])?$/u;
+/** What no free text of an application holds: control, invisible or private-use characters, and emoji. */
+const NOT_TEXT = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Extended_Pictographic}]/u;
+
+/** The paths of every person's name the application holds (shareholders by index). */
+function personNamePaths(at: (path: string[]) => unknown): (string | number)[][] {
+  const shareholders = at(['people', 'shareholders']);
+  const count = Array.isArray(shareholders) ? Math.min(shareholders.length, 100) : 0;
+  return [
+    ['applicant', 'name'],
+    ['people', 'legalRepresentative', 'name'],
+    ['people', 'supervisor', 'name'],
+    ['people', 'financeOfficer', 'name'],
+    ...Array.from({ length: count }, (_, i) => ['people', 'shareholders', i, 'name']),
+  ];
+}
+
+/** The paths of the application's free text: the company's name and address, scope items, the bank's branch. */
+function freeTextPaths(at: (path: string[]) => unknown): (string | number)[][] {
+  const scope = at(['company', 'businessScope']);
+  const count = Array.isArray(scope) ? Math.min(scope.length, 100) : 0;
+  return [
+    ['company', 'name'],
+    ['company', 'address'],
+    ['services', 'bank', 'branch'],
+    ...Array.from({ length: count }, (_, i) => ['company', 'businessScope', i]),
+  ];
+}
+
+/** How many owners each entity type has (the shareholders' list names them: investors, partners). */
+const OWNERS: Partial<Record<string, { exactly?: number; atLeast?: number; entity_zh: string; entity_en: string }>> = {
+  one_person_limited_liability_company: {
+    exactly: 1,
+    entity_zh: '一人有限责任公司',
+    entity_en: 'one-person limited liability company',
+  },
+  sole_proprietorship: { exactly: 1, entity_zh: '个人独资企业', entity_en: 'sole proprietorship' },
+  partnership: { atLeast: 2, entity_zh: '合伙企业', entity_en: 'partnership' },
+};
 
 /** The paths of the values a partial body sends (`company.address`, `services.seals`): what a correction answers. */
 export function sentPaths(body: unknown, path = ''): string[] {

@@ -14,6 +14,16 @@ export interface Problem {
 }
 
 type Params = Record<string, unknown>;
+/** zod's names of types and formats, as a Chinese message says them. */
+const TYPE_NAMES_ZH: Record<string, string> = {
+  string: '文本（字符串）',
+  number: '数字',
+  boolean: '布尔值（true 或 false）',
+  object: '对象',
+  array: '数组',
+  nan: '数字',
+};
+const FORMAT_NAMES_ZH: Record<string, string> = { email: '电子邮箱地址', date: '日期 YYYY-MM-DD' };
 const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => string }> = {
   ID_NUMBER_FORMAT: {
     zh: () => '身份证号码应为18位（末位可为X）',
@@ -31,7 +41,27 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
     zh: () => '统一社会信用代码无效（18位，末位为校验码）',
     en: () => 'not a valid unified social credit code (18 characters, the last a check character)',
   },
-  PHONE_INVALID: { zh: () => '手机号码应为11位，以1开头', en: () => 'a mobile number has 11 digits and starts with 1' },
+  PHONE_INVALID: {
+    zh: () => '手机号码应为11位数字，前两位为13至19',
+    en: () => 'a mobile number has 11 digits and starts with 13 to 19',
+  },
+  NAME_CHARACTERS: {
+    zh: () => '姓名只能包含文字，以及间隔号（·）、空格、连字符、撇号或句点',
+    en: () => 'a name holds letters only, and the middle dot (·), spaces, hyphens, apostrophes or periods',
+  },
+  TEXT_CHARACTERS: {
+    zh: () => '含有控制字符、不可见字符或表情符号',
+    en: () => 'holds a control character, an invisible character or an emoji',
+  },
+  SHAREHOLDER_COUNT: {
+    zh: (p) => (p.exactly === 1 ? `${p.entity_zh}只能有一名投资人` : `${p.entity_zh}至少需要两名合伙人`),
+    en: (p) =>
+      p.exactly === 1 ? `a ${p.entity_en} has exactly one owner` : `a ${p.entity_en} needs at least two partners`,
+  },
+  DATE_INVALID: {
+    zh: () => '应为真实存在的日期，格式 YYYY-MM-DD',
+    en: () => 'must be a real calendar date, as YYYY-MM-DD',
+  },
   DISTRICT_UNKNOWN: {
     zh: () => '不是南昌市的县级行政区划代码',
     en: () => 'not a county-level division code of Nanchang',
@@ -66,7 +96,11 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
     en: () => 'expected at least one letter or digit to search for',
   },
   REQUIRED: { zh: () => '必填', en: () => 'required' },
-  INVALID_TYPE: { zh: (p) => `类型错误，应为 ${p.expected}`, en: (p) => `wrong type, expected ${p.expected}` },
+  INVALID_TYPE: {
+    zh: (p) =>
+      `类型错误，应为${TYPE_NAMES_ZH[String(p.expected)] ?? ` ${String(p.expected)}`}${p.null ? '；不填请省略此字段' : ''}`,
+    en: (p) => `wrong type, expected ${String(p.expected)}${p.null ? '; to leave it out, omit the field' : ''}`,
+  },
   TOO_SMALL: { zh: (p) => `不能小于 ${p.minimum}`, en: (p) => `must be at least ${p.minimum}` },
   TOO_BIG: { zh: (p) => `不能大于 ${p.maximum}`, en: (p) => `must be at most ${p.maximum}` },
   NOT_ABOVE: { zh: (p) => `必须大于 ${p.minimum}`, en: (p) => `must be more than ${p.minimum}` },
@@ -79,10 +113,22 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
   TOO_DEEP: { zh: (p) => `嵌套超过 ${p.maximum} 层`, en: (p) => `nests deeper than ${p.maximum} levels` },
   TOO_LONG: { zh: (p) => `长度不能超过 ${p.maximum}`, en: (p) => `must have at most ${p.maximum} characters or items` },
   NOT_INTEGER: { zh: () => '应为整数', en: () => 'must be a whole number' },
-  INVALID_FORMAT: { zh: (p) => `格式不正确（${p.format}）`, en: (p) => `wrong format (${p.format})` },
+  INVALID_FORMAT: {
+    zh: (p) => `格式不正确（${FORMAT_NAMES_ZH[String(p.format)] ?? String(p.format)}）`,
+    en: (p) => `wrong format (${String(p.format)})`,
+  },
   NOT_ALLOWED_VALUE: { zh: (p) => `取值应为：${p.values}`, en: (p) => `must be one of: ${p.values}` },
   INVALID: { zh: () => '取值不正确', en: () => 'invalid value' },
 };
+
+/**
+ * An unknown field's name as an answer repeats it: at most 40 characters, and long runs of digits starred (a client
+ * that keys an object by a mobile or ID number would have it quoted back, and perhaps logged).
+ */
+function toldKey(key: string): string {
+  const cut = key.length > 40 ? `${key.slice(0, 40)}…` : key;
+  return cut.replace(/\d{6,}[\dXx]?/g, (run) => '*'.repeat(run.length));
+}
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
@@ -116,7 +162,10 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
     }
     switch (issue.code) {
       case 'unrecognized_keys':
-        for (const key of issue.keys) problems.push(problem([...issue.path, key], 'UNKNOWN_FIELD', lang, { key }));
+        for (const key of issue.keys) {
+          const told = toldKey(key);
+          problems.push(problem([...issue.path, told], 'UNKNOWN_FIELD', lang, { key: told }));
+        }
         break;
       case 'invalid_type':
         problems.push(
@@ -124,6 +173,7 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
             ? problem(issue.path, 'REQUIRED', lang)
             : problem(issue.path, issue.expected === 'int' ? 'NOT_INTEGER' : 'INVALID_TYPE', lang, {
                 expected: issue.expected,
+                null: issue.input === null,
               }),
         );
         break;
@@ -141,7 +191,12 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
         break;
       }
       case 'invalid_format':
-        problems.push(problem(issue.path, 'INVALID_FORMAT', lang, { format: issue.format }));
+        // A date is told as the rule it breaks (a real day, written YYYY-MM-DD), not as zod's name of the format.
+        problems.push(
+          issue.format === 'date'
+            ? problem(issue.path, 'DATE_INVALID', lang)
+            : problem(issue.path, 'INVALID_FORMAT', lang, { format: issue.format }),
+        );
         break;
       case 'invalid_value':
         problems.push(problem(issue.path, 'NOT_ALLOWED_VALUE', lang, { values: issue.values.map(String).join(', ') }));

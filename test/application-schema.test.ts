@@ -134,9 +134,9 @@ describe('the application schema', () => {
     const message = (parseApplication(huge, 'en') as { problems: { message: string }[] }).problems[0]!.message;
     expect(message).toBe('must be at least 0');
     // A positive amount far below zero: its own rule only, not the safe-integer bound beside it.
+    // Nor a mismatch of the contributions with a capital that is itself refused.
     expect(codesOf(variant((a) => void (a.company.registeredCapitalCny = -(2 ** 60))))).toEqual([
       'company.registeredCapitalCny NOT_ABOVE',
-      'people.shareholders CONTRIBUTIONS_MISMATCH',
     ]);
   });
 
@@ -193,6 +193,145 @@ describe('the application schema', () => {
       message: 'must be more than 0',
     });
     expect(zh.problems.find((p) => p.path === 'company.registeredCapitalCny')?.message).toBe('必须大于 0');
+  });
+
+  it('takes ID and mobile numbers as people type them: spaces, full-width characters, a lower-case x, +86', () => {
+    const withX = `36011119851112456`;
+    const idWithX = `${withX}${idNumberCheckCharacter(withX)}`;
+    expect(idWithX.endsWith('X')).toBe(true);
+    const fullWidth = (text: string) => text.replace(/[0-9X]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    const cases: [string, string, string, string][] = [
+      [` ${idWithX.toLowerCase()} `, '+86 138 0791 0001', idWithX, '13807910001'],
+      [fullWidth(idWithX), '0086-138-0791-0001', idWithX, '13807910001'],
+      ['360102 19900307 1236', '１３８０７９１０００１', '360102199003071236', '13807910001'],
+    ];
+    for (const [id, phone, idAs, phoneAs] of cases) {
+      const result = parseApplication(
+        variant((a) => {
+          a.applicant.idNumber = id;
+          a.applicant.phone = phone;
+        }),
+      );
+      if (!result.ok) throw new Error(JSON.stringify(result.problems));
+      expect([result.value.applicant.idNumber, result.value.applicant.phone]).toEqual([idAs, phoneAs]);
+    }
+    // Anything else is still refused, and the message says the rule the number breaks.
+    for (const phone of ['12345678901', '+1 138 0791 0001', '138079100011']) {
+      const result = parseApplication(
+        variant((a) => void (a.applicant.phone = phone)),
+        'en',
+      );
+      expect(result.ok ? [] : result.problems).toEqual([
+        {
+          path: 'applicant.phone',
+          code: 'PHONE_INVALID',
+          message: 'a mobile number has 11 digits and starts with 13 to 19',
+        },
+      ]);
+    }
+    const zh = parseApplication(variant((a) => void (a.applicant.phone = '11012345678')));
+    expect(!zh.ok && zh.problems[0]!.message).toBe('手机号码应为11位数字，前两位为13至19');
+  });
+
+  it('tells a day that does not exist as such, and not also as a past one', () => {
+    for (const date of ['2027-02-29', '2026-02-30', '2026-13-01']) {
+      const input = variant((a) => void (a.services.bank.preferredDate = date));
+      const en = parseApplication(input, 'en');
+      const zh = parseApplication(input, 'zh');
+      expect(en.ok ? [] : en.problems).toEqual([
+        {
+          path: 'services.bank.preferredDate',
+          code: 'DATE_INVALID',
+          message: 'must be a real calendar date, as YYYY-MM-DD',
+        },
+      ]);
+      expect(!zh.ok && zh.problems[0]!.message).toBe('应为真实存在的日期，格式 YYYY-MM-DD');
+      expect(told(input)).toEqual([]);
+    }
+  });
+
+  it('tells names holding anything but letters, and free text holding control characters or emoji', () => {
+    const named = (name: string) => variant((a) => void (a.people.shareholders[1].name = name));
+    for (const name of ['12', '\u200b\u200b', '张\u0000三', '张三😀', '张三3']) {
+      expect(told(named(name))).toEqual(['people.shareholders[1].name NAME_CHARACTERS']);
+    }
+    for (const name of ['阿依古丽·买买提', 'Mary-Jane O’Neil', 'José Núñez Jr.', '欧阳 修']) {
+      expect(told(named(name))).toEqual([]);
+      expect(parseApplication(named(name)).ok).toBe(true);
+    }
+    const text = variant((a) => {
+      a.company.name = '南昌😀科技有限公司';
+      a.company.address = '红谷滩区丰和中大道\u00001099号';
+      a.company.businessScope[1] = '软件开发\u200d';
+      a.services.bank.branch = '南昌红谷滩支行';
+    });
+    expect(told(text).sort()).toEqual(
+      [
+        'company.address TEXT_CHARACTERS',
+        'company.businessScope[1] TEXT_CHARACTERS',
+        'company.name TEXT_CHARACTERS',
+      ].sort(),
+    );
+    // Digits, Latin letters and brackets are a company name's as much as Chinese characters are.
+    expect(told(variant((a) => void (a.company.name = '南昌ABC123（江西）科技有限公司')))).toEqual([]);
+    const zh = inputProblems(named('12'), 'zh');
+    expect(zh[0]!.message).toBe('姓名只能包含文字，以及间隔号（·）、空格、连字符、撇号或句点');
+  });
+
+  it('tells an entity type whose number of owners the list of shareholders does not match, on either side', () => {
+    const typed = (entityType: string, owners: number) =>
+      variant((a) => {
+        a.company.entityType = entityType;
+        a.people.shareholders = a.people.shareholders.slice(0, owners);
+        a.company.registeredCapitalCny = a.people.shareholders.reduce(
+          (sum: number, s: { contributionCny: number }) => sum + s.contributionCny,
+          0,
+        );
+      });
+    expect(told(typed('one_person_limited_liability_company', 2))).toEqual(['people.shareholders SHAREHOLDER_COUNT']);
+    expect(told(typed('sole_proprietorship', 2))).toEqual(['people.shareholders SHAREHOLDER_COUNT']);
+    expect(told(typed('partnership', 1))).toEqual(['people.shareholders SHAREHOLDER_COUNT']);
+    for (const [type, owners] of [
+      ['one_person_limited_liability_company', 1],
+      ['sole_proprietorship', 1],
+      ['partnership', 2],
+      ['limited_liability_company', 1],
+      ['limited_liability_company', 2],
+    ] as const) {
+      expect(told(typed(type, owners))).toEqual([]);
+    }
+    const one = typed('one_person_limited_liability_company', 2);
+    expect(inputProblems(one, 'en')[0]!.message).toBe('a one-person limited liability company has exactly one owner');
+    expect(inputProblems(typed('partnership', 1), 'zh')[0]!.message).toBe('合伙企业至少需要两名合伙人');
+    // A correction is held to what it sends: the entity type, or the shareholders.
+    expect(told(one, ['company.entityType'])).toEqual(['people.shareholders SHAREHOLDER_COUNT']);
+    expect(told(one, ['people.shareholders'])).toEqual(['people.shareholders SHAREHOLDER_COUNT']);
+    expect(told(one, ['company.address'])).toEqual([]);
+  });
+
+  it('says the expected type in Chinese, that a null field is left out by omitting it, and stars a number used as a field name', () => {
+    const input = variant((a) => {
+      a.applicant.email = null;
+      a.company.employees = '12';
+      a.applicant['13807910001'] = true;
+    });
+    const zh = parseApplication(input, 'zh');
+    const en = parseApplication(input, 'en');
+    if (zh.ok || en.ok) throw new Error('expected the application to be rejected');
+    expect(zh.problems.find((p) => p.path === 'company.employees')?.message).toBe('类型错误，应为数字');
+    expect(zh.problems.find((p) => p.path === 'applicant.email')?.message).toBe(
+      '类型错误，应为文本（字符串）；不填请省略此字段',
+    );
+    expect(en.problems.find((p) => p.path === 'applicant.email')?.message).toBe(
+      'wrong type, expected string; to leave it out, omit the field',
+    );
+    const unknown = en.problems.find((p) => p.code === 'UNKNOWN_FIELD')!;
+    expect(unknown).toEqual({
+      path: 'applicant.***********',
+      code: 'UNKNOWN_FIELD',
+      message: "unknown field '***********'",
+    });
+    expect(JSON.stringify(zh.problems)).not.toContain('13807910001');
   });
 
   it('rejects a body that is not an object', () => {
