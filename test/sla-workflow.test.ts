@@ -468,6 +468,34 @@ describe('a year the calendar data lack', () => {
       );
       const id = handle.workflowId;
       await waitForStatus(handle, (s) => s.pendingTasks.includes('review') && s.sla?.state === 'running');
+
+      // Meanwhile, at 10:00, an application that needs no review, due one working day on: Monday 4 January, in the
+      // year nobody has published. Its seal (the same slow bureau) is warned at 11:30 and due at 12:00 of that day, on
+      // time (patch sla-starts-without-missing-year: every clock waited for the next year's data, no alert at all).
+      const morning = await acceptAtInstant(at(`${TEST_YEAR}-12-31T10:00:00+08:00`), undefined, deployed);
+      const morningFiled = await waitForStatus(morning, (s) => step(s, 'seal').state === 'pending');
+      const morningSeal = Date.parse(step(morningFiled, 'seal').startedAt!);
+      expect(morningSeal - at(`${TEST_YEAR}-12-31T10:00:00+08:00`)).toBeLessThan(60_000);
+      expect(morningFiled.sla).toMatchObject({ state: 'running', missingCalendarYear: TEST_YEAR + 1 });
+      const morningSealDue = reference.add(morningSeal, 2 * H);
+      await skipTo(env, morningSealDue + 60_000);
+      const morningAlerts = await eventually(
+        () => receiver.accepted(morning.workflowId),
+        (a) => a.some((x) => x.scope === 'seal' && x.level === 'breached'),
+        30_000,
+      );
+      expect(
+        [...morningAlerts]
+          .sort((a, b) => a.thresholdAt.localeCompare(b.thresholdAt))
+          .map((a) => [a.scope, a.level, a.thresholdAt, a.deadline]),
+      ).toEqual([
+        ['seal', 'warning', iso(reference.add(morningSeal, 1.5 * H)), iso(morningSealDue)],
+        ['seal', 'breached', iso(morningSealDue), iso(morningSealDue)],
+      ]);
+      // The application's own deadline waits for the data: shown as such, not guessed.
+      const morningStatus = await morning.query(statusQuery);
+      expect(morningStatus.sla?.application).toMatchObject({ deadlineYearMissing: TEST_YEAR + 1 });
+
       await skipTo(env, approvedAt);
       await whenOffered(() =>
         handle.executeUpdate(reviewUpdate, {
@@ -522,6 +550,27 @@ describe('a year the calendar data lack', () => {
       expect(warnings[0]!.thresholdAt).toBe(iso(warningAt));
       expect(warnings[0]!.deadline).toBe(iso(at(`${TEST_YEAR + 1}-01-04T09:15:00+08:00`) + lag));
       await handle.terminate('test done');
+
+      // The morning application's warning (75 % of its 7 hours: 16:45) waited for the data too; it asks for them on
+      // its own backing-off timers (10:00, 11:00, 13:00, 17:00, then 01:00), and is warned with its deadline then.
+      await skipTo(env, at(`${TEST_YEAR + 1}-01-01T01:30:00+08:00`));
+      const morningWarned = await eventually(
+        () => receiver.accepted(morning.workflowId),
+        (a) => a.some((x) => x.scope === 'application' && x.level === 'warning'),
+        30_000,
+      );
+      expect(morningWarned.find((x) => x.scope === 'application')).toMatchObject({
+        thresholdAt: iso(at(`${TEST_YEAR}-12-31T16:45:00+08:00`)),
+        deadline: iso(at(`${TEST_YEAR + 1}-01-04T10:00:00+08:00`)),
+      });
+      await morning.terminate('test done');
+      const morningHistory = await morning.fetchHistory();
+      expect(patchMarkers(morningHistory).sort()).toEqual(['sla-scopes-wait-apart', 'sla-starts-without-missing-year']);
+      await Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle(), dataConverter: testDataConverter(), sinks: replaySinks() },
+        morningHistory,
+        morning.workflowId,
+      );
       // The history took the patched branch (its marker) and replays on the current code.
       const history = await handle.fetchHistory();
       expect(patchMarkers(history)).toEqual(['sla-scopes-wait-apart']);

@@ -37,7 +37,7 @@ import {
   formatShanghai,
   type WorkingCalendar,
 } from '../domain/calendar';
-import { parseIsoDate, shanghaiMidnight } from '../domain/calendar/time';
+import { parseIsoDate, shanghaiDayAndOffset, shanghaiMidnight, yearOfDayNumber } from '../domain/calendar/time';
 import {
   ALERT_LEVELS,
   budgetMs,
@@ -91,6 +91,14 @@ const SCOPES_WAIT_APART = 'sla-scopes-wait-apart';
  * such a level is there.
  */
 const REACHED_BEFORE_MISSING_YEAR = 'sla-reached-before-missing-year';
+/**
+ * STARTS_WITHOUT_MISSING_YEAR: an application whose own deadline lies in a year the data lack (submitted on 31 December,
+ * due in January) starts its clocks with the data there are: its steps are warned and breached on time, and only what
+ * needs that year waits for it, beside the loop (SCOPES_WAIT_APART). Every clock waited for the year's data, so no
+ * step of an application submitted on the last working day of the data was alerted until the schedule was deployed.
+ * Asked only for such a plan, and not when the clock starts in the missing year itself (nothing can be counted).
+ */
+const STARTS_WITHOUT_MISSING_YEAR = 'sla-starts-without-missing-year';
 
 const { computeDeadlines } = proxyActivities<SlaActivities>({
   startToCloseTimeout: '30 seconds',
@@ -308,10 +316,13 @@ export class SlaClock {
   // ---- the loop ----------------------------------------------------------------------------
 
   private async run(initial: SlaPlan): Promise<void> {
-    // A complete plan starts the loop synchronously (see start); one lacking a year waits for the data.
-    const first = initial.missingYear === undefined ? initial : await this.obtainPlan(undefined, initial);
-    if (!first) return;
-    this.usePlan(first);
+    // A complete plan starts the loop synchronously (see start), and so does one lacking a later year than the clock's
+    // start, which the clocks that reach that year wait for apart; one lacking more waits for the data.
+    if (!this.startedWithout(initial)) {
+      const first = initial.missingYear === undefined ? initial : await this.obtainPlan(undefined, initial);
+      if (!first) return;
+      this.usePlan(first);
+    }
     for (;;) {
       const now = Date.now();
       try {
@@ -396,19 +407,35 @@ export class SlaClock {
     }
   }
 
-  private usePlan(plan: SlaPlan): void {
-    this.plan = plan;
-    this.calendar = createWorkingCalendar({ officeHours: plan.officeHours, schedules: plan.schedules });
-    if (!this.clocks.has('application')) {
-      const budget = effectiveBudgetMs(
-        this.calendar,
-        'application',
-        plan.countingRule,
-        this.clockStartedAt,
-        plan.budgets.application,
-      );
-      this.clocks.set('application', { startedAt: this.clockStartedAt, budgetMs: budget });
+  /**
+   * Starts with a plan lacking a year later than the clock's start (STARTS_WITHOUT_MISSING_YEAR), when the
+   * application's budget can be worked out without it (not under `next-day` when its due day lies in that year).
+   */
+  private startedWithout(plan: SlaPlan): boolean {
+    const missing = plan.missingYear;
+    if (missing === undefined) return false;
+    const startYear = yearOfDayNumber(shanghaiDayAndOffset(this.clockStartedAt).dayNumber);
+    if (missing <= startYear || !plan.schedules.years.some((y) => y.year === startYear)) return false;
+    if (!patched(STARTS_WITHOUT_MISSING_YEAR)) return false;
+    try {
+      this.usePlan(plan);
+    } catch (err) {
+      if (err instanceof CalendarYearMissingError) return false;
+      throw err;
     }
+    if (this.status.sla) this.status.sla.missingCalendarYear = missing;
+    return true;
+  }
+
+  private usePlan(plan: SlaPlan): void {
+    const calendar = createWorkingCalendar({ officeHours: plan.officeHours, schedules: plan.schedules });
+    // Worked out before anything is set: a budget that needs a missing year leaves the clock as it was.
+    const budget = this.clocks.has('application')
+      ? undefined
+      : effectiveBudgetMs(calendar, 'application', plan.countingRule, this.clockStartedAt, plan.budgets.application);
+    this.plan = plan;
+    this.calendar = calendar;
+    if (budget !== undefined) this.clocks.set('application', { startedAt: this.clockStartedAt, budgetMs: budget });
   }
 
   /** Starts and stops clocks from what the workflow recorded in the status. */
