@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
 import { inputProblems, parseApplication } from '../domain/application';
-import { languageFrom } from '../domain/problems';
+import { languageFrom, problemsFromZodError } from '../domain/problems';
 import { AGENCY_IDS, stepDefinition, type AgencyId } from '../domain/steps';
 import type { BusinessStartupInput } from '../workflows/businessStartup';
 import { agencyCallbackSchema } from './agency-callback';
@@ -331,8 +331,13 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(204).end();
       return;
     }
-    const parsed = agencyCallbackSchema.safeParse(req.body);
-    if (!parsed.success) throw new HttpError(400, 'CALLBACK_INVALID', z.prettifyError(parsed.error));
+    // reportInput: a value of the wrong type is told apart from a missing one (problemsFromZodError).
+    const parsed = agencyCallbackSchema.safeParse(req.body, { reportInput: true });
+    if (!parsed.success) {
+      // Issues by field and rule, as an application's; in English, as every answer to a callback.
+      const issues = problemsFromZodError(parsed.error, 'en');
+      throw new HttpError(400, 'CALLBACK_INVALID', z.prettifyError(parsed.error), issues);
+    }
     const { reference, ticket, status, result, reason } = parsed.data;
     // A signature proves which agency sent the callback; it may speak only for that agency's own steps.
     if (stepDefinition(reference.step).agency !== agency) {

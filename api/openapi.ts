@@ -23,7 +23,7 @@ const errorSchema = {
         message: {
           type: 'string',
           description:
-            "In the caller's language: Chinese (zh-CN) unless Accept-Language prefers English (en). The answers to agencies' callbacks and the due-date calculator's are in English. Programs read `code`",
+            "In the caller's language: Chinese (zh-CN) unless Accept-Language prefers English (en). The answers to agencies' callbacks, the codec's (/codec/) and the due-date calculator's are in English. Programs read `code`",
         },
         requestId: { type: 'string' },
         issues: {
@@ -45,6 +45,53 @@ const STEP_REFUSALS =
 
 function errorResponse(description: string) {
   return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+}
+
+/**
+ * What the body parsing in front of every route with a body refuses (api/errors.ts, security/input.ts), by status: the
+ * JSON parser's own failures, and a body nested too deep (refused after parsing, except on /codec/*, whose routes parse
+ * their own bodies).
+ */
+const BODY_REFUSALS = {
+  400: 'MALFORMED_JSON (a body that is not valid JSON), REQUEST_UNREADABLE (a request whose body could not be read: cut short, or not as long as its Content-Length)',
+  tooDeep: 'BODY_TOO_DEEP (past 32 levels of nesting; issues names where)',
+  415: 'UNSUPPORTED_MEDIA_TYPE (a body that is not application/json), UNSUPPORTED_ENCODING (a charset or Content-Encoding the parser does not read)',
+  413: (limit: string) => `Body larger than ${limit} (BODY_TOO_LARGE)`,
+};
+
+/** An Idempotency-Key refused (api/app.ts, api/routes/actions.ts). */
+const KEY_INVALID = 'IDEMPOTENCY_KEY_INVALID (an Idempotency-Key empty or longer than 200 characters)';
+
+/**
+ * The fields of an application that answers mask unless an operator reveals them (security/masking.ts): ID and mobile
+ * numbers and e-mail addresses, and the free text that may quote them.
+ */
+const MASKED_FIELDS: Record<string, string> = {
+  idNumber: 'ID number, masked (3601**********1236) unless revealed',
+  phone: 'Mobile number, masked (138****0001) unless revealed',
+  email: 'E-mail address, masked (z***@example.com) unless revealed',
+  address: 'ID and mobile numbers and e-mail addresses quoted in it masked unless revealed',
+  branch: 'ID and mobile numbers and e-mail addresses quoted in it masked unless revealed',
+};
+
+/**
+ * The application's JSON Schema as answers show it: each masked field a plain string, since a masked value (`z***@…`)
+ * fails the rules a submitted one must meet.
+ */
+function maskedView(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(maskedView);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const view = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, maskedView(value)]));
+  const properties = (schema as { properties?: unknown }).properties;
+  if (properties && typeof properties === 'object') {
+    view.properties = Object.fromEntries(
+      Object.entries(properties).map(([name, value]) => [
+        name,
+        MASKED_FIELDS[name] ? { type: 'string', description: MASKED_FIELDS[name] } : maskedView(value),
+      ]),
+    );
+  }
+  return view;
 }
 
 function jsonResponse(description: string, schemaName: string) {
@@ -89,18 +136,57 @@ function action(summary: string, body: z.ZodType, parameters: unknown[], refusal
       responses: {
         '200': jsonResponse('Accepted (or the first result of the same Idempotency-Key)', 'ActionResult'),
         '400': errorResponse(
-          'A bad body (issues by field and rule; BODY_TOO_DEEP past 32 levels of nesting), or what the action needs is missing',
+          `A bad body (VALIDATION_FAILED, issues by field and rule), or what the action needs is missing; ${BODY_REFUSALS[400]}, ${BODY_REFUSALS.tooDeep}, ${KEY_INVALID}`,
         ),
         '404': errorResponse('Unknown application'),
-        '409': errorResponse(`Not possible now: ${refusals}`),
-        '413': errorResponse('Body larger than 64 kB'),
-        '415': errorResponse('A body that is not JSON'),
+        '409': errorResponse(
+          `Not possible now: ${refusals}; or IDEMPOTENCY_KEY_REUSED (the key was sent before with another body for this action)`,
+        ),
+        '413': errorResponse(BODY_REFUSALS[413]('64 kB')),
+        '415': errorResponse(BODY_REFUSALS[415]),
       },
     },
   };
 }
 
+/**
+ * The answers every operation shares, after the authorization table's (security/authorize.ts): a bearer route's 401
+ * with the token check's codes and challenge (security/authorize.ts bearerToken, security/jwt.ts), and the 500 any
+ * route answers on an unexpected failure (api/errors.ts).
+ */
+function withSharedResponses<T extends Record<string, unknown>>(doc: T): T {
+  const paths = doc.paths as Record<
+    string,
+    Record<string, { security?: unknown[]; responses?: Record<string, unknown> }>
+  >;
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      const responses = (operation.responses ??= {});
+      if (operation.security?.length) responses['401'] = { $ref: '#/components/responses/Unauthorized' };
+      responses['500'] ??= { $ref: '#/components/responses/Internal' };
+    }
+  }
+  return doc;
+}
+
 const stringMap = { type: 'object', additionalProperties: { type: 'integer' } };
+
+/** One counting rule's answer of the due-date calculator (api/routes/calendar.ts). */
+const calendarRuleResult = {
+  type: 'object',
+  required: ['rule', 'due', 'workingTimeMs'],
+  properties: {
+    rule: { type: 'string', enum: ['working-time', 'next-day'] },
+    days: {
+      type: 'integer',
+      description:
+        'next-day only: the working days counted (the days asked for, or the budget in working days, rounded up)',
+    },
+    due: { type: 'string', format: 'date-time', description: 'The due instant, ISO 8601 with +08:00' },
+    workingTimeMs: { type: 'integer', description: 'Working time from `from` to `due`, in milliseconds' },
+  },
+  additionalProperties: false,
+} as const;
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   // The schema's meta id makes zod answer { $ref: '#/$defs/Application', $defs }; in OpenAPI a '#/…' reference points
@@ -129,8 +215,15 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       description: 'Why the reveal is needed; required with reveal=true',
     },
   ];
+  // Checked in this order (security/masking.ts): the parameters, the caller's role, the reason.
+  const revealRefusals = {
+    '400': errorResponse(
+      'REVEAL_INVALID: reveal other than true or false, a reason shorter than 5 or longer than 500 characters (trimmed), or either given twice; REVEAL_REASON_REQUIRED: reveal=true without a reason',
+    ),
+    '403': errorResponse('reveal=true from an applicant or a supervisor (REVEAL_FORBIDDEN): only operators reveal'),
+  };
   // Security requirements, roles and 401/403 answers come from the authorization table.
-  return documentAuthorization({
+  const doc = documentAuthorization({
     openapi: '3.1.0',
     info: {
       title: 'Kaiban API',
@@ -142,13 +235,16 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary:
             "Applications through Temporal visibility: those running first, newest first, then those ended, last ended first. Staff see every application; an applicant sees only their own (those their token's subject submitted), with the same filters and paging",
-          parameters: Object.entries(
-            (jsonSchemaOf(listQuerySchema).properties ?? {}) as Record<string, Record<string, unknown>>,
-          ).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+          parameters: [
+            ...Object.entries(
+              (jsonSchemaOf(listQuerySchema).properties ?? {}) as Record<string, Record<string, unknown>>,
+            ).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+            acceptLanguage,
+          ],
           responses: {
             '200': jsonResponse('One page; nextPageToken is null on the last', 'ApplicationPage'),
             '400': errorResponse(
-              'Bad filters (issues by field; NEEDS_SEARCH_ATTRIBUTES for a filter other than an id where TEMPORAL_SEARCH_ATTRIBUTES=false; PAGE_TOKEN_INVALID for a token given out for other filters or to someone else)',
+              "Bad filters: VALIDATION_FAILED, issues by field and rule. Besides the schema's rules, an issue NEEDS_SEARCH_ATTRIBUTES names a filter other than an id where TEMPORAL_SEARCH_ATTRIBUTES=false, and PAGE_TOKEN_INVALID a pageToken given out for other filters or to someone else",
             ),
             '501': errorResponse(
               "An applicant's own applications are found by Kaiban's search attributes, which this deployment does not use (TEMPORAL_SEARCH_ATTRIBUTES=false): SEARCH_ATTRIBUTES_OFF",
@@ -183,11 +279,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
             },
             '400': errorResponse(
-              'Invalid application: every problem listed in issues by field path (BODY_TOO_DEEP past 32 levels of nesting)',
+              `Invalid application (VALIDATION_FAILED): every problem listed in issues by field path and rule (besides the schema's: MASKED_VALUE, ITEM_DUPLICATE, DATE_IN_PAST, NAME_CHARACTERS, TEXT_CHARACTERS, SHAREHOLDER_COUNT); ${BODY_REFUSALS[400]}, ${BODY_REFUSALS.tooDeep}, ${KEY_INVALID}`,
             ),
-            '409': errorResponse('The Idempotency-Key was used for a different application'),
-            '413': errorResponse('Body larger than 64 kB'),
-            '415': errorResponse('Body not JSON'),
+            '409': errorResponse('The Idempotency-Key was used for a different application (IDEMPOTENCY_KEY_REUSED)'),
+            '413': errorResponse(BODY_REFUSALS[413]('64 kB')),
+            '415': errorResponse(`${BODY_REFUSALS[415]}; also a request without a body (UNSUPPORTED_MEDIA_TYPE)`),
             '429': errorResponse(
               'Too many submissions from this identity or address in the window (RATE_LIMITED); Retry-After says when to try again',
             ),
@@ -197,15 +293,13 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/applications/{id}': {
         get: {
           summary: 'Status of an application: steps, times, attempts, outputs, results',
-          parameters: [idParam, ...revealParams],
+          parameters: [idParam, ...revealParams, acceptLanguage],
           responses: {
             '200': jsonResponse(
               `The whole picture. \`endedInTemporal\` (${ENDED_IN_TEMPORAL_STATES.join(', ')}) when Temporal closed the workflow without Kaiban: the rest is the status as of that moment, and no compensation ran.`,
               'ApplicationStatus',
             ),
-            '400': errorResponse(
-              'reveal without a reason, or reveal/reason given twice (REVEAL_REASON_REQUIRED, REVEAL_INVALID)',
-            ),
+            ...revealRefusals,
             '404': errorResponse('Unknown application'),
           },
         },
@@ -214,7 +308,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary:
             'The application as submitted, with the corrections made since: the materials a reviewer checks (personal data masked unless revealed)',
-          parameters: [idParam, ...revealParams],
+          parameters: [idParam, ...revealParams, acceptLanguage],
           responses: {
             '200': {
               description: 'The materials',
@@ -225,15 +319,13 @@ export function buildOpenApiDocument(): Record<string, unknown> {
                     required: ['id', 'application'],
                     properties: {
                       id: { type: 'string' },
-                      application: { $ref: '#/components/schemas/Application' },
+                      application: { $ref: '#/components/schemas/ApplicationAsRead' },
                     },
                   },
                 },
               },
             },
-            '400': errorResponse(
-              'reveal without a reason, or reveal/reason given twice (REVEAL_REASON_REQUIRED, REVEAL_INVALID)',
-            ),
+            ...revealRefusals,
             '404': errorResponse('Unknown application'),
           },
         },
@@ -246,7 +338,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         false,
       ),
       '/v1/applications/{id}/corrections': action(
-        "The applicant answers a correction request with the changed sections (merged, then validated whole; the sections sent as they are confirm them). 400 issues besides the schema's: NOTHING_CHANGED (an empty body), and on what the answer changes MASKED_VALUE (a masked number sent back), ITEM_DUPLICATE, DATE_IN_PAST",
+        "The applicant answers a correction request with the changed sections (merged, then validated whole; the sections sent as they are confirm them). 400 issues besides the schema's: NOTHING_CHANGED (an empty body), and on what the answer changes MASKED_VALUE (a masked number sent back), ITEM_DUPLICATE, DATE_IN_PAST, NAME_CHARACTERS, TEXT_CHARACTERS, SHAREHOLDER_COUNT (on a change of the entity type or the shareholders)",
         correctionBody,
         [idParam],
         'APPLICATION_FINISHED, NO_CORRECTION_PENDING',
@@ -282,6 +374,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/stats': {
         get: {
           summary: "The supervisors' dashboard figures, from Temporal visibility",
+          parameters: [acceptLanguage],
           responses: {
             '200': jsonResponse('The figures', 'Stats'),
             '501': errorResponse(
@@ -326,7 +419,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
                 'Taken: signalled to the application, or nothing to do (a "pending" report, or a decision the application already has from the agency\'s answer or an earlier callback). A callback that arrives before the agency\'s answer to the filing has reached the application is held up to 4 s for that answer, then signalled if it is still missing.',
             },
             '400': errorResponse(
-              "Not a callback body, or an approval without what the next steps need: the name's result.reservationId, the license's valid result.uscc, the seal's result.seals[].recordId (CALLBACK_INVALID, issues naming the field)",
+              `Not a callback body, or an approval without what the next steps need: the name's result.reservationId, the license's valid result.uscc, the seal's result.seals[].recordId (CALLBACK_INVALID, issues naming the field and rule); before the signature is checked, ${BODY_REFUSALS[400]}, ${BODY_REFUSALS.tooDeep}`,
             ),
             '401': errorResponse(
               'A signature that does not match the timestamp and body (SIGNATURE_INVALID), or a timestamp more than 5 minutes off (SIGNATURE_STALE)',
@@ -334,8 +427,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '403': errorResponse("reference.step is another agency's procedure (AGENCY_MISMATCH)"),
             '404': errorResponse('No such application'),
             '409': errorResponse("The ticket is another step's in this application (TICKET_MISMATCH)"),
-            '413': errorResponse('Body larger than 64 kB'),
-            '415': errorResponse('A body that is not JSON'),
+            '413': errorResponse(BODY_REFUSALS[413]('64 kB')),
+            '415': errorResponse(BODY_REFUSALS[415]),
             '503': errorResponse(
               'Temporal cannot be reached (TEMPORAL_UNAVAILABLE); Retry-After says when to send it again',
             ),
@@ -369,9 +462,39 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
           ],
           responses: {
-            '200': { description: 'The due instant, ISO 8601 with +08:00' },
-            '400': errorResponse('Bad instant, hours, rule or days, or an unknown parameter (issues by parameter)'),
-            '422': errorResponse('No calendar data for that year'),
+            '200': jsonResponse(
+              'The due instant by the rule asked for, and by the other rule for comparison',
+              'CalendarDue',
+            ),
+            '400': errorResponse(
+              'Bad instant, hours, rule or days, or an unknown parameter (VALIDATION_FAILED, issues by parameter)',
+            ),
+            '422': {
+              description:
+                'The rule asked for needs a year whose official schedule is not deployed (CALENDAR_YEAR_MISSING; error.year names it)',
+              content: {
+                'application/json': {
+                  schema: {
+                    allOf: [
+                      { $ref: '#/components/schemas/Error' },
+                      {
+                        type: 'object',
+                        properties: {
+                          error: {
+                            type: 'object',
+                            required: ['year'],
+                            properties: {
+                              code: { const: 'CALENDAR_YEAR_MISSING' },
+                              year: { type: 'integer', description: 'The year without an official schedule' },
+                            },
+                          },
+                        },
+                      },
+                    ],
+                  },
+                },
+              },
+            },
           },
         },
       },
@@ -391,9 +514,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
                   content: { 'application/json': { schema: jsonSchemaOf(codecBodySchema) } },
                 },
                 '400': errorResponse(
-                  'Not a codec body (CODEC_BODY_INVALID), or payloads the keys cannot open (CODEC_FAILED)',
+                  `Not a codec body (CODEC_BODY_INVALID), or payloads the keys cannot open (CODEC_FAILED); ${BODY_REFUSALS[400]}`,
                 ),
-                '413': errorResponse('Body larger than 4 MB'),
+                '413': errorResponse(BODY_REFUSALS[413]('4 MB')),
+                '415': errorResponse(BODY_REFUSALS[415]),
               },
             },
           },
@@ -434,6 +558,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         post: {
           summary:
             'The embedded default only, called from this machine: a development token for a console role (subject dev-<role>); 404 anywhere else',
+          parameters: [acceptLanguage],
           requestBody: {
             required: true,
             content: {
@@ -465,8 +590,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
                 },
               },
             },
-            '400': errorResponse('role is not a console role (VALIDATION_FAILED)'),
+            '400': errorResponse(
+              `role is not a console role (VALIDATION_FAILED); ${BODY_REFUSALS[400]}, ${BODY_REFUSALS.tooDeep}`,
+            ),
             '404': errorResponse('Not the embedded default, or not called from this machine'),
+            '413': errorResponse(BODY_REFUSALS[413]('64 kB')),
+            '415': errorResponse(BODY_REFUSALS[415]),
           },
         },
       },
@@ -474,6 +603,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary:
             'Prometheus metrics: agency callbacks, open applications by SLA level and by task, SLA alerts and completion times (a worker run on its own serves its SLA series at WORKER_METRICS_PORT)',
+          parameters: [acceptLanguage],
           responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': {} } } },
         },
       },
@@ -492,10 +622,75 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     },
     components: {
+      responses: {
+        Unauthorized: {
+          description:
+            'No bearer token (TOKEN_MISSING); one that is not a valid token of this API (TOKEN_INVALID: not "Bearer <token>", signed with another key, another issuer or audience, no sub or no Kaiban role); or one that has expired (TOKEN_EXPIRED)',
+          headers: {
+            'WWW-Authenticate': {
+              description: 'Bearer realm="kaiban", with error="invalid_token" unless the token is missing',
+              schema: { type: 'string' },
+            },
+          },
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+        Internal: errorResponse(
+          'An unexpected failure (INTERNAL); the message gives no detail: requestId finds it in the logs',
+        ),
+      },
       schemas: {
         ...definitions,
         ...STATUS_SCHEMAS,
         Application: application,
+        ApplicationAsRead: {
+          ...(maskedView(application) as Record<string, unknown>),
+          description:
+            'The application as GET /v1/applications/{id}/application answers it: ID and mobile numbers, e-mail addresses and the free text that may quote them are masked unless an operator reveals them (reveal=true), so those fields are plain strings here',
+        },
+        CalendarDue: {
+          type: 'object',
+          required: ['from', 'hours', 'rule', 'due', 'workingTimeMs', 'officeHours', 'alternative'],
+          properties: {
+            from: { type: 'string', format: 'date-time', description: 'The instant asked about, with +08:00' },
+            hours: { type: 'number', description: 'The working hours asked for' },
+            ...calendarRuleResult.properties,
+            officeHours: {
+              type: 'array',
+              description: "The calendar's working periods of a working day, Shanghai time",
+              items: {
+                type: 'object',
+                required: ['start', 'end'],
+                properties: {
+                  start: { type: 'string', pattern: '^[0-9]{2}:[0-9]{2}$' },
+                  end: { type: 'string', pattern: '^[0-9]{2}:[0-9]{2}$', description: "Exclusive; '24:00' allowed" },
+                },
+                additionalProperties: false,
+              },
+            },
+            alternative: {
+              description:
+                "The other rule's answer for comparison, or, when it needs a year whose official schedule is not deployed, the rule and that error (CALENDAR_YEAR_MISSING): the answer stands",
+              oneOf: [
+                calendarRuleResult,
+                {
+                  type: 'object',
+                  required: ['rule', 'error'],
+                  properties: {
+                    rule: calendarRuleResult.properties.rule,
+                    error: {
+                      type: 'object',
+                      required: ['code', 'message'],
+                      properties: { code: { type: 'string' }, message: { type: 'string' } },
+                      additionalProperties: false,
+                    },
+                  },
+                  additionalProperties: false,
+                },
+              ],
+            },
+          },
+          additionalProperties: false,
+        },
         Accepted: {
           type: 'object',
           required: ['id', 'status'],
@@ -618,4 +813,5 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     },
   });
+  return withSharedResponses(doc);
 }

@@ -5,6 +5,8 @@
  */
 import { buildOpenApiDocument } from '../api/openapi';
 import { POLICY } from '../security/authorize';
+import { maskPersonalFields } from '../security/masking';
+import { sampleApplication } from './helpers/fixtures';
 import { schemaProblems } from './helpers/openapi';
 
 type Operation = {
@@ -31,15 +33,24 @@ describe('the OpenAPI document', () => {
       }
       if (policy.method === 'post') expect(operation?.requestBody).toBeDefined();
       // A route behind a bearer token answers 503 when tokens cannot be checked (security/authorize.ts).
-      // and 429 when its caller sends too many requests (security/rate-limit.ts).
+      // and 429 when its caller sends too many requests (security/rate-limit.ts); 401 names the token's codes.
       if (policy.decision.kind === 'roles') {
         expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(['429', '503']));
+        expect(operation?.responses?.['401']).toEqual({ $ref: '#/components/responses/Unauthorized' });
+        // Its errors are in the caller's language (api/errors.ts), but on /codec/, which answers English.
+        if (!policy.path.startsWith('/codec/')) {
+          expect(operation?.parameters).toEqual(
+            expect.arrayContaining([expect.objectContaining({ name: 'Accept-Language', in: 'header' })]),
+          );
+        }
       }
+      // Any route answers 500 INTERNAL on an unexpected failure.
+      expect(operation?.responses?.['500']).toEqual({ $ref: '#/components/responses/Internal' });
     },
   );
 
   it("gives the list's filters from the schema that validates them, and its item's endedInTemporal", () => {
-    const names = doc.paths['/v1/applications']?.get?.parameters?.map((p) => p.name);
+    const names = doc.paths['/v1/applications']?.get?.parameters?.filter((p) => p.in === 'query').map((p) => p.name);
     expect(names).toEqual(['status', 'sla', 'district', 'task', 'q', 'pageSize', 'pageToken']);
     const schemas = (
       doc as unknown as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } }
@@ -87,6 +98,17 @@ describe('the OpenAPI document', () => {
     expect(schemaProblems('ApplicationStatus', { ...status, results })).toEqual([]);
     expect(schemaProblems('ApplicationStatus', { ...status, results: { ...results, seals: 'GA1' } })).toEqual([
       expect.stringContaining('/results/seals'),
+    ]);
+  });
+
+  it("describes the application a reader gets: masked personal data fail the submitted application's rules, not the answer's", () => {
+    const masked = maskPersonalFields(sampleApplication());
+    expect(masked.applicant.email).toMatch(/\*\*\*@/);
+    expect(schemaProblems('Application', masked)).toEqual([expect.stringContaining('/applicant/email')]);
+    expect(schemaProblems('ApplicationAsRead', masked)).toEqual([]);
+    expect(schemaProblems('ApplicationAsRead', sampleApplication())).toEqual([]);
+    expect(schemaProblems('ApplicationAsRead', { ...masked, surprise: 1 })).toEqual([
+      expect.stringContaining('must NOT have additional properties'),
     ]);
   });
 });
