@@ -395,7 +395,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(204).end();
   });
 
-  app.use(actionsRouter({ client }));
+  app.use(actionsRouter({ client, updateIdOf: deps.security.updateIdOf }));
   app.use(
     operatorRouter({
       client,

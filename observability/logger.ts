@@ -20,8 +20,13 @@ const DEPTHS = ['', '*.', '*.*.', '*.*.*.', '*.*.*.*.', '*.*.*.*.*.'];
 /** Paths up to six levels deep: `idNumber`, `*.idNumber`, `*.*.idNumber`, … (pino redaction has no `**`). */
 export const REDACT_PATHS = [...PERSONAL_FIELDS, ...PERSON_NAMES].flatMap((f) => DEPTHS.map((d) => `${d}${f}`));
 
-/** 18 characters not inside a longer run of digits (letters around it do not hide it: `ID:3601…1236abc`). */
-const ID_NUMBER = /(?<![0-9])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9])/g;
+/**
+ * 18 characters not inside a longer run of digits (letters around it do not hide it: `ID:3601…1236abc`; nor does a digit
+ * after its X: `…123X1`).
+ */
+const ID_NUMBER = /(?<![0-9])(\d{4})\d{10}(\d{3}(?:\d(?![0-9])|[Xx]))/g;
+/** The same grouped by single spaces or hyphens (`360102 19900307 1236`, `3601-0219-9003-0712-36`). */
+const GROUPED_ID_NUMBER = /(?<![0-9])\d{2,}(?:[ -]\d+){1,8}(?:[ -]?[Xx])?(?![0-9])/g;
 /** A first-generation ID number (15 digits, still on old records). */
 const OLD_ID_NUMBER = /(?<![0-9A-Za-z])(\d{4})\d{8}(\d{3})(?![0-9A-Za-z])/g;
 const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
@@ -29,11 +34,14 @@ const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]
  * A mainland mobile number, also with the country code or grouped (`+86 138…`, `(+86)13807910001`,
  * `138-0791-0001`, `138.0791.0001`, `(138) 0791 0001`).
  */
-const MOBILE = /(?<![0-9])((?:\(?\+?86\)?[- ]?)?\(?1[3-9]\d\)?)([-. ]?)\d{4}([-. ]?)(\d{4})(?![0-9])/g;
+const MOBILE = /(?<![0-9])((?:\(?\+?86\)?[- ]?)?\(?1[3-9]\d\)?)((?:[-. ]?\d){4})([-. ]?)(\d{4})(?![0-9])/g;
 /** Full-width digits and X (`１３８…`), read as the ASCII ones they look like. */
 const FULL_WIDTH = /[\uFF10-\uFF19\uFF38\uFF58]/g;
-/** Separators between digit groups that are not ASCII: the ideographic space and the full-width hyphen. */
-const WIDE_SEPARATORS = /[\u3000\uFF0D]/g;
+/**
+ * Separators between digit groups that are not ASCII: any space but the ASCII one (no-break, ideographic, thin, …) and
+ * any dash (full-width hyphen, en and em dashes, …), read as a space and a hyphen.
+ */
+const WIDE_SEPARATORS = /[\p{Zs}\p{Pd}]/gu;
 /** A JSON `\uXXXX` escape (an agency's body with non-ASCII escaped): its last hex digit hid the number after it. */
 const JSON_ESCAPE = /\\u([0-9A-Fa-f]{4})/g;
 
@@ -61,11 +69,23 @@ function scrubbed(text: string): string {
   return text
     .replace(JSON_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
     .replace(FULL_WIDTH, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
-    .replace(WIDE_SEPARATORS, (c) => (c === '\u3000' ? ' ' : '-'))
+    .replace(WIDE_SEPARATORS, (c) => (/\p{Zs}/u.test(c) ? ' ' : '-'))
     .replace(ID_NUMBER, '$1**********$2')
+    .replace(GROUPED_ID_NUMBER, groupedIdNumber)
     .replace(OLD_ID_NUMBER, '$1********$2')
-    .replace(MOBILE, '$1$2****$3$4')
+    .replace(MOBILE, (_, head: string, middle: string, separator: string, last: string) =>
+      [head, middle.replace(/\d/g, '*'), separator, last].join(''),
+    )
     .replace(EMAIL, '$1***@$2');
+}
+
+/** A run of grouped digits is masked as an ID number when its characters make one: 17 digits, then a digit or X. */
+function groupedIdNumber(run: string): string {
+  const compact = run.replace(/[ -]/g, '');
+  if (!/^\d{17}[\dXx]$/.test(compact)) return run;
+  let seen = 0;
+  // Separators kept; the characters between the first four and the last four starred.
+  return run.replace(/[\dXx]/g, (c) => (++seen <= 4 || seen > 14 ? c : '*'));
 }
 
 function percentDecoded(text: string): string {

@@ -10,6 +10,7 @@ import { codecCorsOrigins } from './codec-server';
 import { createTokenVerifier, type TokenVerifier } from './jwt';
 import { noOwnerIndex, ownerIndexKeyFromConfig, ownerTagger, type OwnerTag } from './owner-index';
 import { rateLimitsFromConfig, trustProxySetting, type RateLimits } from './rate-limit';
+import { updateIdsFrom, type UpdateIdOf } from './update-ids';
 
 export interface ApiSecurity {
   verifier: TokenVerifier;
@@ -19,12 +20,16 @@ export interface ApiSecurity {
   trustProxy: boolean | number | string;
   /** The KaibanOwner value of an applicant's applications (security/owner-index.ts). */
   ownerTag: OwnerTag;
+  /** The Temporal update id of an action: a keyed digest of its action id (security/update-ids.ts). */
+  updateIdOf: UpdateIdOf;
 }
 
 export function apiSecurityFromConfig(config: Config): ApiSecurity {
+  const codecKeys = codecKeysFromConfig(config);
   return {
     verifier: createTokenVerifier(config),
-    codec: new AesGcmCodec(codecKeysFromConfig(config)),
+    codec: new AesGcmCodec(codecKeys),
+    updateIdOf: updateIdsFrom(codecKeys[0]!),
     codecCorsOrigins: codecCorsOrigins(config),
     rateLimits: rateLimitsFromConfig(config),
     trustProxy: trustProxySetting(config.env.TRUST_PROXY),

@@ -36,6 +36,7 @@ import { HttpError } from '../errors';
 import { API_MESSAGES } from '../messages';
 import { isApplicationId, requestHash } from '../ids';
 import { actorOf } from '../identity';
+import type { UpdateIdOf } from '../../security/update-ids';
 
 const reason = z.string().trim().min(1).max(500);
 export const withdrawBody = z.strictObject({ reason: z.string().trim().max(500).optional() });
@@ -170,7 +171,7 @@ function refusal(
   return new HttpError(ACTION_REJECTIONS[code], code, message, issues);
 }
 
-export function actionsRouter(deps: { client: Client }): express.Router {
+export function actionsRouter(deps: { client: Client; updateIdOf: UpdateIdOf }): express.Router {
   const { client } = deps;
   const router = express.Router();
 
@@ -217,7 +218,10 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     res.status(200).json(result);
   };
 
-  /** Sends an action as the workflow update it is (its action id as the update id) and answers with its result. */
+  /**
+   * Sends an action as the workflow update it is and answers with its result. The update id is a keyed digest of the
+   * action id, which may hold a caller's key made of personal data (security/update-ids.ts).
+   */
   async function act<I extends { actionId: string; inputHash?: string; step?: StepId }>(
     req: Request,
     res: Response,
@@ -228,7 +232,11 @@ export function actionsRouter(deps: { client: Client }): express.Router {
     const options = { actionId: input.actionId, step: input.step, language: languageFrom(req.get('accept-language')) };
     answer(
       res,
-      await run(id, (h) => h.executeUpdate(update, { args: [input], updateId: input.actionId }), options),
+      await run(
+        id,
+        (h) => h.executeUpdate(update, { args: [input], updateId: deps.updateIdOf(input.actionId) }),
+        options,
+      ),
       input.inputHash,
     );
   }

@@ -75,6 +75,38 @@ describe('idempotency keys', () => {
     expect(peek.status).toBe(404);
   });
 
+  it("when an action's Idempotency-Key is a mobile number, then Temporal's history holds it nowhere in the clear (the update id is a keyed digest), and a repeat still answers the first result", async () => {
+    const subject = 'applicant-idem-phone';
+    const parked = freshApplication((a) => void (a.company.name = a.company.name.replace('科技', '投资')));
+    const id = (await submit(subject, parked)).body.id as string;
+    const handle = env.client.workflow.getHandle(id);
+    for (let waited = 0; !(await handle.query<{ pendingTasks: string[] }>('status')).pendingTasks.includes('review');) {
+      if ((waited += 100) > 30_000) throw new Error('the application never reached the review');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const key = '13807910001';
+    const withdraw = async () =>
+      call(stack.api.url, 'POST', `/v1/applications/${id}/withdraw`, {
+        token: await tokenFor('applicant', subject),
+        json: { reason: '不再开办' },
+        headers: { 'idempotency-key': key },
+      });
+    const first = await withdraw();
+    const again = await withdraw();
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(again.body).toEqual(first.body);
+    const history = await handle.fetchHistory();
+    const updateIds = (history.events ?? []).flatMap((e) => [
+      e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId,
+      e.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId,
+    ]);
+    const seen = updateIds.filter((u): u is string => typeof u === 'string');
+    expect(seen.length).toBeGreaterThan(0);
+    for (const updateId of seen) expect(updateId).toMatch(/^a1:[A-Za-z0-9_-]{43}$/);
+    // Nowhere else either: payloads are encrypted, and the digest cannot be checked against a guess without the key.
+    expect(JSON.stringify(history)).not.toContain(key);
+  });
+
   it('when the key is empty or longer than 200 characters, then 400', async () => {
     for (const key of ['', 'k'.repeat(201)]) {
       const res = await submit('applicant-idem-a', freshApplication(), { 'idempotency-key': key });

@@ -150,6 +150,15 @@ describe('scrubbing free text', () => {
     ],
     ['run 0e113807-9100-4a1b-8c2d-a13807910001 retried', 'run 0e113807-9100-4a1b-8c2d-a13807910001 retried'],
     ['filing kb-360102199003071236aaaaaaaaaaaaaa:tax', 'filing kb-360102199003071236aaaaaaaaaaaaaa:tax'],
+    // Grouped ID numbers, any Unicode space or dash between groups, a 4-3-4 grouping, a digit right after an X.
+    ['ID 360102 19900307 1236 on file', 'ID 3601** ******** 1236 on file'],
+    ['ID 3601-0219-9003-0712-36.', 'ID 3601-****-****-**12-36.'],
+    ['tel 138\u00a00791\u00a00001, 138\u20140791\u20140001', 'tel 138 **** 0001, 138-****-0001'],
+    ['call 1380 791 0001 now', 'call 138* *** 0001 now'],
+    ['x36010219900307123X1', 'x3601**********123X1'],
+    // Not an ID number: too few digits, or a date and a time.
+    ['at 2026-11-30 15:48:29 +08', 'at 2026-11-30 15:48:29 +08'],
+    ['order 2026 1130 0042 7', 'order 2026 1130 0042 7'],
     // Only the exact shapes: a longer run of hex is not an id, and what it holds is masked.
     ['kb-4f13807910001a2b3c4d5e6f7a8b9c0d1', 'kb-4f138****0001a2b3c4d5e6f7a8b9c0d1'],
   ])('%s', (text, masked) => {
