@@ -135,7 +135,9 @@ export const peopleSchema = z.strictObject({
     .array(z.strictObject({ name: personName, idNumber, contributionCny: yuan }))
     .refine((items) => items.length > 0, rule('SHAREHOLDERS_EMPTY'))
     .max(50),
-  supervisor: z.strictObject({ name: personName, idNumber }),
+  // None in a sole proprietorship or a partnership; a small company's shareholders may agree to have none (Company Law
+  // 2023 art. 83), which the review checks (SUPERVISOR_ABSENT).
+  supervisor: z.strictObject({ name: personName, idNumber }).optional(),
   financeOfficer: z.strictObject({ name: personName, idNumber, phone: mobilePhone }),
 });
 

@@ -113,6 +113,12 @@ export function reviewRulesEdition(id: string | undefined): ReviewRules {
 
 const ADULT_AGE = 18;
 
+/** The entity types that are companies (公司), with a supervisor unless their shareholders agreed to none. */
+const COMPANY_TYPES: ReadonlySet<string> = new Set([
+  'limited_liability_company',
+  'one_person_limited_liability_company',
+]);
+
 function finding(code: string, path: string, zh: string, en: string): Finding {
   return { code, path, reason: { zh, en } };
 }
@@ -195,7 +201,7 @@ export function assessApplication(
   const persons = [
     app.applicant,
     people.legalRepresentative,
-    people.supervisor,
+    ...(people.supervisor ? [people.supervisor] : []),
     people.financeOfficer,
     ...people.shareholders,
   ];
@@ -212,8 +218,23 @@ export function assessApplication(
       );
     }
   }
+  // A company without a supervisor: lawful only if every shareholder agreed (Company Law 2023 art. 83), which a
+  // reviewer checks; a sole proprietorship or a partnership has none.
+  if (!people.supervisor && COMPANY_TYPES.has(company.entityType)) {
+    findings.push(
+      finding(
+        'SUPERVISOR_ABSENT',
+        'people.supervisor',
+        '公司未设监事：须经全体股东一致同意（《公司法》第八十三条），请核对股东决定',
+        'a company without a supervisor: every shareholder must have agreed (Company Law art. 83); check their decision',
+      ),
+    );
+  }
   // Company Law art. 76/51: a director or senior manager may not be the supervisor.
-  if ([people.legalRepresentative.idNumber, people.financeOfficer.idNumber].includes(people.supervisor.idNumber)) {
+  if (
+    people.supervisor &&
+    [people.legalRepresentative.idNumber, people.financeOfficer.idNumber].includes(people.supervisor.idNumber)
+  ) {
     findings.push(
       finding(
         'SUPERVISOR_CONFLICT',
@@ -228,7 +249,7 @@ export function assessApplication(
     ['people.supervisor', people.supervisor],
     ['people.financeOfficer', people.financeOfficer],
   ] as const) {
-    if (ageOn(person.idNumber, today) < ADULT_AGE) {
+    if (person && ageOn(person.idNumber, today) < ADULT_AGE) {
       findings.push(finding('PERSON_MINOR', path, '担任职务的人员未满18周岁', 'a person in this role is under 18'));
     }
   }

@@ -334,6 +334,19 @@ describe('the application schema', () => {
     expect(JSON.stringify(zh.problems)).not.toContain('13807910001');
   });
 
+  it('takes an application without a supervisor (a sole proprietorship or a partnership has none)', () => {
+    const result = parseApplication(
+      variant((a) => {
+        a.company.entityType = 'sole_proprietorship';
+        a.people.shareholders = a.people.shareholders.slice(0, 1);
+        a.company.registeredCapitalCny = a.people.shareholders[0].contributionCny;
+        delete a.people.supervisor;
+      }),
+    );
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.value.people.supervisor).toBeUndefined();
+  });
+
   it('rejects a body that is not an object', () => {
     expect(codesOf([])).toEqual(['(body) INVALID_TYPE']);
     expect(codesOf(null)).toEqual(['(body) INVALID_TYPE']);

@@ -51,7 +51,7 @@ describe('automatic approval rules (智能秒办)', () => {
     ],
     [
       'one ID number with two names',
-      (a) => void (a.people.financeOfficer.idNumber = a.people.supervisor.idNumber),
+      (a) => void (a.people.financeOfficer.idNumber = a.people.supervisor!.idNumber),
       ['people PEOPLE_INCONSISTENT', 'people.supervisor SUPERVISOR_CONFLICT'],
     ],
     [
@@ -65,6 +65,11 @@ describe('automatic approval rules (智能秒办)', () => {
       ['people.financeOfficer PERSON_MINOR'],
     ],
     [
+      'a company without a supervisor (lawful if every shareholder agreed)',
+      (a) => void delete a.people.supervisor,
+      ['people.supervisor SUPERVISOR_ABSENT'],
+    ],
+    [
       'more insured employees than employees',
       (a) => void (a.services.socialSecurity.insuredEmployees = 9),
       ['services.socialSecurity.insuredEmployees EMPLOYEES_INCONSISTENT'],
@@ -76,6 +81,17 @@ describe('automatic approval rules (智能秒办)', () => {
     for (const f of assessment.findings) {
       expect(f.reason.zh.length).toBeGreaterThan(3);
       expect(f.reason.en.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('asks no supervisor of a sole proprietorship or a partnership', () => {
+    for (const entityType of ['sole_proprietorship', 'partnership'] as const) {
+      expect(
+        codes((a) => {
+          a.company.entityType = entityType;
+          delete a.people.supervisor;
+        }),
+      ).toEqual([]);
     }
   });
 

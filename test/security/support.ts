@@ -38,7 +38,7 @@ export function samplePersonalData(): { idNumbers: string[]; phones: string[]; n
   const people = [
     app.applicant,
     app.people.legalRepresentative,
-    app.people.supervisor,
+    ...(app.people.supervisor ? [app.people.supervisor] : []),
     app.people.financeOfficer,
     ...app.people.shareholders,
   ];
