@@ -279,8 +279,8 @@ describe('operator API', () => {
     });
     expect(typed.status).toBe(400);
     expect(typed.body.error.issues).toEqual([
-      expect.objectContaining({ path: 'reason', code: 'INVALID_TYPE', message: '类型错误，应为 string' }),
-      expect.objectContaining({ path: 'fields', code: 'INVALID_TYPE', message: '类型错误，应为 array' }),
+      expect.objectContaining({ path: 'reason', code: 'INVALID_TYPE', message: '类型错误，应为文本（字符串）' }),
+      expect.objectContaining({ path: 'fields', code: 'INVALID_TYPE', message: '类型错误，应为数组' }),
     ]);
   });
 
@@ -640,4 +640,57 @@ describe('operator API without search attributes (TEMPORAL_SEARCH_ATTRIBUTES=fal
       body: JSON.stringify({ reason: 'test done' }),
     });
   });
+});
+
+describe('an action while no worker runs', () => {
+  it("when no worker takes the application's update, then the action answers 503 TEMPORAL_UNAVAILABLE after its deadline instead of hanging; sent again with its key once a worker is back, it is taken once", async () => {
+    const own = await startStack(env);
+    const ownCall = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${own.api.url}${path}`, {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(await authHeaders('operator')),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    try {
+      const submitted = await fetch(`${own.api.url}/v1/applications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(await authHeaders('applicant')) },
+        body: JSON.stringify(freshApplication((a) => void (a.company.name = a.company.name.replace('科技', '投资')))),
+      });
+      const { id } = (await submitted.json()) as { id: string };
+      await until(
+        () => ownCall('GET', `/v1/applications/${id}`),
+        (r) => r.body.pendingTasks?.includes('review'),
+      );
+      own.worker.shutdown();
+      while (own.worker.getState() !== 'STOPPED') await new Promise((r) => setTimeout(r, 50));
+
+      const abort = () =>
+        ownCall('POST', `/v1/applications/${id}/abort`, { reason: '申请人放弃' }, { 'idempotency-key': 'k-1' });
+      const t0 = Date.now();
+      const waited = await abort();
+      // Before, the request hung for as long as no worker ran.
+      expect(waited.status).toBe(503);
+      expect(waited.body.error.code).toBe('TEMPORAL_UNAVAILABLE');
+      expect(Date.now() - t0).toBeLessThan(60_000);
+
+      await own.redeployWorker({});
+      const again = await abort();
+      expect(again.status).toBe(200);
+      const ended = await until(
+        () => ownCall('GET', `/v1/applications/${id}`),
+        (r) => r.body.status === 'aborted',
+        60_000,
+      );
+      expect(ended.body.audit.filter((a: { action: string }) => a.action === 'abort')).toHaveLength(1);
+    } finally {
+      await own.close();
+    }
+  }, 150_000);
 });

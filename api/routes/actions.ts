@@ -171,6 +171,13 @@ function refusal(
   return new HttpError(ACTION_REJECTIONS[code], code, message, issues);
 }
 
+/**
+ * How long an action waits for the workflow to take it: with no worker running, an update waits for ever, and so did
+ * the request. Past it, `503 TEMPORAL_UNAVAILABLE`: the update may still be taken once a worker is back, and a repeat
+ * with the same Idempotency-Key is the same update (its id), so it is safe.
+ */
+export const ACTION_DEADLINE_MS = 30_000;
+
 export function actionsRouter(deps: { client: Client; updateIdOf: UpdateIdOf }): express.Router {
   const { client } = deps;
   const router = express.Router();
@@ -234,7 +241,10 @@ export function actionsRouter(deps: { client: Client; updateIdOf: UpdateIdOf }):
       res,
       await run(
         id,
-        (h) => h.executeUpdate(update, { args: [input], updateId: deps.updateIdOf(input.actionId) }),
+        (h) =>
+          client.connection.withDeadline(Date.now() + ACTION_DEADLINE_MS, () =>
+            h.executeUpdate(update, { args: [input], updateId: deps.updateIdOf(input.actionId) }),
+          ),
         options,
       ),
       input.inputHash,
