@@ -50,6 +50,11 @@ export interface WorkflowSettings {
    * Kaiban goes on retrying it every half hour. Absent in histories before it existed: retried without limit, unseen.
    */
   undoAttemptsBeforeIncident?: number;
+  /**
+   * Events an application's history may hold before polls stop and undos wait for an operator alone (Temporal keeps at
+   * most 51,200). Absent in histories before it existed: 20,000.
+   */
+  historyEventBudget?: number;
   /** Whether the Temporal namespace has Kaiban's custom search attributes registered. */
   searchAttributes: boolean;
   /** The edition of the automatic review's reference data (domain/review-rules.ts). Absent in older histories: the first. */

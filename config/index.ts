@@ -64,6 +64,9 @@ const envSchema = z.object({
   // well inside Temporal's limit of 51,200; at most 30 days, and 1,000 polls (loadConfig: the default is shorter when
   // polls are more frequent than every 10 minutes).
   AGENCY_SILENT_INCIDENT_HOURS: z.coerce.number().positive().max(720).optional(),
+  // Events an application's history may hold before polls stop and undos wait for an operator alone (Temporal ends a
+  // workflow at 51,200, with nothing undone); an application needs a few hundred.
+  WORKFLOW_HISTORY_EVENT_BUDGET: z.coerce.number().int().min(100).max(45_000).default(20_000),
 
   // Worker tuning (worker/worker.ts); the defaults come from bench/ measurements, see README "Benchmarks".
   // 500 cached applications keep a worker (heap capped at 768 MB) under 1 GiB RSS with 10,000 parked.

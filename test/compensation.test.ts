@@ -12,6 +12,7 @@ import type { StepId } from '../domain/steps';
 import { abortUpdate, correctionUpdate, reviewUpdate, stepActionUpdate, withdrawUpdate } from '../workflows/messages';
 import { authHeaders } from './helpers/auth';
 import { freshApplication, startApplication } from './helpers/fixtures';
+import { patchMarkers } from './helpers/histories';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startDevServer } from './helpers/temporal';
 import { updateRejection, waitForStatus } from './helpers/wait';
@@ -526,6 +527,28 @@ describe('incidents', () => {
     await expect(
       handle.executeUpdate(abortUpdate, { args: [{ actionId: action(), by: operator, reason: 'again' }] }),
     ).rejects.toThrow();
+  });
+});
+
+describe('a cancel in Temporal', () => {
+  it('when an administrator cancels an application in Temporal while a step waits, then it ends as an abort does: compensated, its SLA figures written, its final status its result', async () => {
+    await patchSimulator(stack.simulator, { agencies: { police: { processingMs: 600_000 } } });
+    const handle = await start();
+    await waitForStatus(handle, (s) => step(s, 'seal').state === 'pending' && step(s, 'fund').state === 'done');
+    await handle.cancel();
+    // Before, the SLA's wait rejected in the cancelled scope: the workflow closed as cancelled, with no result.
+    const status = (await handle.result()) as ApplicationStatus;
+    expect(status.status).toBe('aborted');
+    expect(status.outcome?.by).toMatchObject({ subject: 'kaiban', role: 'system' });
+    expect(status.compensations.map((c) => c.step).sort()).toEqual(
+      ['fund', 'license', 'name', 'seal', 'social', 'tax'].sort(),
+    );
+    expect(status.compensations.every((c) => c.state === 'done')).toBe(true);
+    await expectNothingLive(handle.workflowId);
+    expect(status.sla).toMatchObject({ state: 'stopped' });
+    expect(status.sla?.application?.elapsedWorkingMs).toEqual(expect.any(Number));
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect(patchMarkers(await handle.fetchHistory())).toEqual(['ends-after-temporal-cancel']);
   });
 });
 

@@ -23,6 +23,9 @@ let env: TestWorkflowEnvironment;
 let patient: Stack;
 let strict: Stack;
 let impatient: Stack;
+/** A history budget of 150 events (patience of a week): what a few agencies silent at once would reach in days. */
+let budgeted: Stack;
+const HISTORY_BUDGET = 150;
 const SETTINGS = { agencyMaxAttempts: 2, pollInitialMs: 200, pollMaxMs: 400 };
 /** How long `impatient`'s filings may stay undecided before they are incidents. */
 const SILENCE_MS = 1500;
@@ -33,12 +36,14 @@ beforeAll(async () => {
   patient = await startStack(env, { settings: { ...SETTINGS, pollFailuresBeforeIncident: 100 } });
   strict = await startStack(env, { settings: { ...SETTINGS, pollFailuresBeforeIncident: 2 } });
   impatient = await startStack(env, { settings: { ...SETTINGS, agencySilenceMs: SILENCE_MS } });
+  budgeted = await startStack(env, { settings: { ...SETTINGS, historyEventBudget: HISTORY_BUDGET } });
 });
 
 afterAll(async () => {
   await patient?.close();
   await strict?.close();
   await impatient?.close();
+  await budgeted?.close();
   await env?.teardown();
 });
 
@@ -231,6 +236,26 @@ it('when an operator retries a silent step, then the agency is asked again and g
     expect(await activities(handle, 'pollAgencyRequest')).toBeGreaterThan(before);
     const taxRecords = (await agencyRecords(impatient.simulator, handle.workflowId)).filter((r) => r.agency === 'tax');
     expect(taxRecords.map((r) => r.status)).toEqual(['pending']); // the same filing, asked again
+  } finally {
+    await handle.terminate('test done');
+  }
+});
+
+it("when the application's history reaches its budget while a filing waits, then polling stops as for a silent agency (Temporal ends a workflow at 51,200 events, nothing undone)", async () => {
+  await taxDecidingLater(budgeted, 600_000);
+  const handle = await startApplication(env.client, { taskQueue: budgeted.taskQueue });
+  try {
+    const incident = await waitForStatus(handle, silent, 30_000);
+    expect(tax(incident).error!.message).toMatch(
+      /tax has not decided filing .+, and the application's history holds \d+ events \(Temporal keeps at most 51,200\): polling stopped/,
+    );
+    const events = Number(/holds (\d+) events/.exec(tax(incident).error!.message)![1]);
+    expect(events).toBeGreaterThanOrEqual(HISTORY_BUDGET);
+    // Polls every 0.2–0.4 s stopped: none more while the week's patience would have gone on.
+    const polls = await activities(handle, 'pollAgencyRequest');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await activities(handle, 'pollAgencyRequest')).toBe(polls);
+    expect(patchMarkers(await handle.fetchHistory())).toEqual(['polls-within-history-budget']);
   } finally {
     await handle.terminate('test done');
   }

@@ -79,6 +79,7 @@ export function activityDepsFromConfig(config: Config, logger: Logger): Activity
       pollFailuresBeforeIncident: config.env.AGENCY_POLL_FAILURES_BEFORE_INCIDENT,
       undoAttemptsBeforeIncident: config.env.AGENCY_UNDO_ATTEMPTS_BEFORE_INCIDENT,
       agencySilenceMs: config.agencySilenceMs,
+      historyEventBudget: config.env.WORKFLOW_HISTORY_EVENT_BUDGET,
       agencyCallTimeoutMs: config.env.AGENCY_TIMEOUT_MS,
       searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
       reviewRules: CURRENT_REVIEW_RULES,

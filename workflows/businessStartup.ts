@@ -87,6 +87,28 @@ const RESERVE_OWED_NAME = 'reserve-owed-name';
  * reads the state: histories from before keep the incident.
  */
 const LICENSE_WAITS_FOR_OWED_NAME = 'license-waits-for-owed-name';
+/**
+ * POLLS_WITHIN_HISTORY_BUDGET: Temporal keeps at most 51,200 events of one workflow's history and ends it there, with
+ * nothing undone; each poll of a pending filing adds about 11. Several agencies silent at once, or an operator's retries
+ * each beginning a new wait, could reach that limit within the patience of each wait. Once the history holds
+ * `historyEventBudget` events, a poll that finds the filing still pending ends the wait as a silent agency's does (an
+ * `AGENCY_SILENT` incident; the callback is still taken), and an undo out of attempts waits for an operator without
+ * Kaiban's own retries. Asked only past the budget.
+ */
+const POLLS_WITHIN_HISTORY_BUDGET = 'polls-within-history-budget';
+/**
+ * UNDO_REST_GROWS: an undo out of attempts is tried again by Kaiban after a rest that doubles each time, from half an
+ * hour up to a day (it was half an hour each time, for ever: about 375 history events a day for one undo). Asked only
+ * from the second rest on.
+ */
+const UNDO_REST_GROWS = 'undo-rest-grows';
+/**
+ * ENDS_AFTER_TEMPORAL_CANCEL: an application cancelled in Temporal (an administrator's cancel in the Web UI or the CLI,
+ * not Kaiban's withdrawal or abort) ends as an abort does, all of it: after its compensation, the SLA's final figures,
+ * the alerts still being delivered and the withdrawals running beside the chain. The SLA's wait rejected in the
+ * cancelled scope, so the workflow closed as cancelled with those left undone. Asked only when so cancelled.
+ */
+const ENDS_AFTER_TEMPORAL_CANCEL = 'ends-after-temporal-cancel';
 /** UPSERT_CORRECTED_DISTRICT: a correction that moves the company to another district updates KaibanDistrict. */
 const UPSERT_CORRECTED_DISTRICT = 'upsert-corrected-district';
 /** CANCEL_FILING_ON_SKIP: a step skipped (done offline) withdraws the filing the agency holds for it. */
@@ -259,6 +281,10 @@ const sealingActivities = proxyActivities<Activities>({
 
 /** How long an undo that ran out of attempts waits for an operator before Kaiban tries it again by itself. */
 const UNDO_RETRY_REST_MS = 30 * 60_000;
+/** The longest such rest (UNDO_REST_GROWS): half an hour, doubling each time, up to a day. */
+const UNDO_RETRY_REST_MAX_MS = 24 * 3_600_000;
+/** The history budget where the settings give none (histories from before it): see POLLS_WITHIN_HISTORY_BUDGET. */
+const HISTORY_EVENT_BUDGET_BEFORE_SETTING = 20_000;
 
 const SYSTEM: Actor = { subject: 'kaiban', role: 'system' };
 
@@ -806,6 +832,17 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             ticket,
           );
         }
+        const budget = config.historyEventBudget ?? HISTORY_EVENT_BUDGET_BEFORE_SETTING;
+        const events = workflowInfo().historyLength;
+        if (events >= budget && !decisions.has(key) && patched(POLLS_WITHIN_HISTORY_BUDGET)) {
+          throw new AgencySilent(
+            `${agency} has not decided filing ${ticket} in ${duration(Date.now() - waitingSince)}, and the ` +
+              `application's history holds ${events} events (Temporal keeps at most 51,200): polling stopped, its ` +
+              'callback is still taken; retry to ask the agency again, or mark the step done offline',
+            step.id,
+            ticket,
+          );
+        }
         delay = Math.min(delay * 2, config.pollMaxMs);
       }
     } catch (err) {
@@ -1225,6 +1262,7 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
     if (!agency) return;
     const entry: CompensationRecord = { step: id, action, state: 'running', startedAt: nowIso(), attempts: 0 };
     status.compensations.push(entry);
+    let rests = 0;
     for (;;) {
       try {
         const undone = await undoAtAgency(id, agency, reason, target);
@@ -1246,10 +1284,21 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // not know) is tried again by Kaiban after a rest, unless an operator acts first: it stayed `running` for
         // ever, retried unseen, and no operator could step in.
         const outOfAttempts = err instanceof ActivityFailure && err.retryState === 'MAXIMUM_ATTEMPTS_REACHED';
-        const rest = outOfAttempts ? new CancellationScope({ cancellable: true }) : undefined;
+        // Past the history's budget, only an operator's action goes on (POLLS_WITHIN_HISTORY_BUDGET).
+        const overBudget =
+          outOfAttempts &&
+          workflowInfo().historyLength >= (config.historyEventBudget ?? HISTORY_EVENT_BUDGET_BEFORE_SETTING) &&
+          patched(POLLS_WITHIN_HISTORY_BUDGET);
+        const rest = outOfAttempts && !overBudget ? new CancellationScope({ cancellable: true }) : undefined;
+        const restMs = !rest
+          ? 0
+          : rests > 0 && patched(UNDO_REST_GROWS)
+            ? Math.min(UNDO_RETRY_REST_MS * 2 ** rests, UNDO_RETRY_REST_MAX_MS)
+            : UNDO_RETRY_REST_MS;
+        if (rest) rests++;
         let rested = false;
         void rest
-          ?.run(() => sleep(UNDO_RETRY_REST_MS))
+          ?.run(() => sleep(restMs))
           .then(
             () => (rested = true),
             () => undefined,
@@ -1489,9 +1538,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   status.finishedAt = nowIso();
   syncVisibility();
   log.warn('application ended without success', { applicationId, status: finalState });
-  await sla.finish();
-  await Promise.all(withdrawals);
-  return status;
+  const endOfApplication = async (): Promise<ApplicationStatus> => {
+    await sla.finish();
+    await Promise.all(withdrawals);
+    return status;
+  };
+  // Cancelled in Temporal: what is left is done all the same (ENDS_AFTER_TEMPORAL_CANCEL).
+  if (CancellationScope.current().consideredCancelled && patched(ENDS_AFTER_TEMPORAL_CANCEL)) {
+    return CancellationScope.nonCancellable(endOfApplication);
+  }
+  return endOfApplication();
 }
 
 /** The parts of an application the workflow reads; the full schema is the API's (domain/application.ts). */

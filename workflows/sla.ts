@@ -281,6 +281,8 @@ export class SlaClock {
     this.version++;
     await condition(() => this.loopDone || this.waitingForCalendar || !this.status.sla);
     await Promise.all(this.deliveries);
+    // The loop stops the clocks as it ends; one cancelled with the workflow (a cancel in Temporal) could not.
+    if (this.loopDone && this.stoppedAt === undefined && this.plan && this.calendar) this.observe(Date.now());
     this.finished = true;
     if (!this.plan || !this.calendar || !this.status.sla) {
       if (this.status.sla) this.status.sla.state = 'stopped';
