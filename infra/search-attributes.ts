@@ -109,7 +109,21 @@ export function changedSearchAttributes(
  * operator's `q=赣江` can match every name containing 赣 and 江 (companySearchQuery).
  */
 export function companySearchText(name: string): string {
-  return `${name} ${[...name].filter((c) => c.trim()).join(' ')}`;
+  const safe = tsvectorSafe(name);
+  return `${safe} ${[...safe].filter((c) => c.trim()).join(' ')}`;
+}
+
+/**
+ * ASCII characters that PostgreSQL's visibility cannot take in a Text attribute (it casts the value to `tsvector`,
+ * whose syntax gives `'` quoting, `:` positions and `\` escapes a meaning: the whole visibility record of such an
+ * application failed to be written, so it was in no list), as their full-width forms; companyNameFromSearchText maps
+ * them back. SQLite, the dev server's store, takes them as they are.
+ */
+const TSVECTOR_SPECIAL: Record<string, string> = { "'": '\uFF07', ':': '\uFF1A', '\\': '\uFF3C' };
+const TSVECTOR_SAFE = Object.fromEntries(Object.entries(TSVECTOR_SPECIAL).map(([ascii, wide]) => [wide, ascii]));
+
+function tsvectorSafe(text: string): string {
+  return text.replace(/['\:\\]/g, (c) => TSVECTOR_SPECIAL[c]!);
 }
 
 /** The characters of a search that the name's search text holds as tokens (letters and digits). */
@@ -132,12 +146,16 @@ export function companySearchQuery(q: string): string {
  * The company name back from its search text (for lists). A name may hold spaces itself, so the name is the first
  * tokens that are followed by exactly one token per character of theirs (companySearchText).
  */
+function asciiAgain(text: string): string {
+  return text.replace(/[\uFF07\uFF1A\uFF3C]/g, (c) => TSVECTOR_SAFE[c]!);
+}
+
 export function companyNameFromSearchText(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const tokens = text.split(' ');
   for (let k = 1; k < tokens.length; k++) {
     const name = tokens.slice(0, k).join(' ');
-    if ([...name].filter((c) => c.trim()).length === tokens.length - k) return name;
+    if ([...name].filter((c) => c.trim()).length === tokens.length - k) return asciiAgain(name);
   }
-  return tokens[0];
+  return tokens[0] === undefined ? undefined : asciiAgain(tokens[0]);
 }

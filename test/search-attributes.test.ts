@@ -85,10 +85,22 @@ describe('changedSearchAttributes', () => {
 });
 
 describe('the company name in visibility', () => {
-  it.each(['南昌青山科技有限公司', '南昌 赣江云数科技有限公司', 'Nanchang  Blue Sky Ltd', '南昌\u3000青山'])(
-    'comes back whole from its search text: %s',
-    (name) => {
-      expect(companyNameFromSearchText(companySearchText(name))).toBe(name);
-    },
-  );
+  it("holds none of the characters PostgreSQL's visibility cannot take in a Text attribute (' : \\), and gives them back in the name", () => {
+    const name = "Li's Tech: A\\B（南昌）有限公司";
+    const text = companySearchText(name);
+    expect(text).not.toMatch(/['\\:]/);
+    expect(companyNameFromSearchText(text)).toBe(name);
+    // Search text written before: its name as it was.
+    expect(companyNameFromSearchText('南昌青山 南 昌 青 山')).toBe('南昌青山');
+  });
+
+  it.each([
+    '南昌青山科技有限公司',
+    '南昌 赣江云数科技有限公司',
+    'Nanchang  Blue Sky Ltd',
+    '南昌\u3000青山',
+    "O'Brien Ltd: 1",
+  ])('comes back whole from its search text: %s', (name) => {
+    expect(companyNameFromSearchText(companySearchText(name))).toBe(name);
+  });
 });
