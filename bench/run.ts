@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { temporalCliPath } from '../infra/temporal-binaries';
 import { workerTuningFromConfig } from '../worker/worker';
-import { measureApi, type ApiResult } from './api-load';
+import { measureApi, type ApiResult, type LoadFigures } from './api-load';
 import { measureCapacity, type CapacityResult } from './capacity';
 import { startBenchEnvironment, workerNodeOptions } from './environment';
 import {
@@ -32,7 +32,7 @@ import {
 } from './orchestration';
 import { measureReplay, type ReplayResult } from './replay';
 import { measureSlaPrecision, type SlaResult } from './sla-precision';
-import { fmt, mib, ratio, renderTable, type Row } from './stats';
+import { fmt, mib, percentileLabel, ratio, renderTable, type Row } from './stats';
 
 const PHASES = ['throughput', 'replay', 'latency', 'api', 'capacity', 'sla'] as const;
 type Phase = (typeof PHASES)[number];
@@ -97,14 +97,16 @@ function machine() {
   };
 }
 
-function rows(results: {
+type Results = {
   throughput?: ThroughputResult;
   replay?: ReplayResult;
   latency?: LatencyResult;
   api?: ApiResult;
   capacity?: CapacityResult;
   sla?: SlaResult;
-}): Row[] {
+};
+
+function rows(results: Results): Row[] {
   const out: Row[] = [];
   const ms = (v: number) => `${fmt(v)} ms`;
   /** Each round's own ratio, when there is more than one: the spread the machine put into the mean. */
@@ -118,6 +120,7 @@ function rows(results: {
       kaiban: fmt(throughput.kaibanPerSecond),
       baseline: fmt(throughput.baselinePerSecond),
       ratio: `${fmt(throughput.ratio, 2)}×${byRound(throughput.roundRatios.kaiban)}`,
+      better: 'higher',
       goal: '≥ 0.9×',
     });
     const cpu = throughput.cpuMsPerApplication;
@@ -146,6 +149,7 @@ function rows(results: {
             process === 'server' || process === 'worker'
               ? `${fmt(ratio(kaiban[process], cpu.baseline[process]), 2)}×`
               : '—',
+          better: 'lower',
         });
       }
       out.push({
@@ -154,6 +158,7 @@ function rows(results: {
         kaiban: fmt(total(kaiban)),
         baseline: fmt(total(cpu.baseline)),
         ratio: `${fmt(ratio(total(kaiban), total(cpu.baseline)), 2)}×`,
+        better: 'lower',
       });
     }
     const server = throughput.server;
@@ -173,6 +178,7 @@ function rows(results: {
           kaiban: fmt(kaiban[key]),
           baseline: fmt(server.baseline[key]),
           ratio: `${fmt(ratio(kaiban[key], server.baseline[key]), 2)}×`,
+          better: 'lower',
         });
       }
     }
@@ -187,6 +193,7 @@ function rows(results: {
         kaiban: `${per(taken)}, ${per(throughput.callbacks.queries)}, ${per((outcomes.signalled ?? 0) + (outcomes.signalled_in_doubt ?? 0))} (${per(outcomes.signalled_in_doubt ?? 0)})`,
         baseline: '',
         ratio: '',
+        better: '',
       });
     }
     if (throughput.noCallbacksPerSecond !== undefined) {
@@ -196,6 +203,7 @@ function rows(results: {
         kaiban: fmt(throughput.noCallbacksPerSecond),
         baseline: fmt(throughput.baselinePerSecond),
         ratio: `${fmt(throughput.noCallbacksRatio ?? NaN, 2)}×${byRound(throughput.roundRatios.noCallbacks ?? [])}`,
+        better: 'higher',
       });
     }
   }
@@ -207,80 +215,104 @@ function rows(results: {
       kaiban: fmt(replay.kaibanCpuMs, 2),
       baseline: fmt(replay.baselineCpuMs, 2),
       ratio: `${fmt(replay.ratio, 2)}×`,
+      better: 'lower',
     });
     out.push({
       section,
       metric: 'history events, KiB',
       kaiban: `${replay.history.kaiban.events}, ${fmt(replay.history.kaiban.bytes / 1024)}`,
       baseline: `${replay.history.baseline.events}, ${fmt(replay.history.baseline.bytes / 1024)}`,
-      ratio: `${fmt(ratio(replay.history.kaiban.bytes, replay.history.baseline.bytes), 2)}×`,
+      ratio: `${fmt(ratio(replay.history.kaiban.bytes, replay.history.baseline.bytes), 2)}× (KiB)`,
+      better: 'lower',
     });
   }
   if (latency) {
-    for (const p of ['p50', 'p95', 'p99'] as const) {
+    for (const p of [50, 95, 99] as const) {
+      const key = `p${p}` as const;
       out.push({
         section: `latency (1 app, ${latency.samples}×)`,
-        metric: p,
-        kaiban: ms(latency.kaiban[p]),
-        baseline: ms(latency.baseline[p]),
-        ratio: `${fmt(ratio(latency.kaiban[p], latency.baseline[p]), 2)}×`,
+        metric: percentileLabel(p, latency.kaiban.count, latency.baseline.count),
+        kaiban: ms(latency.kaiban[key]),
+        baseline: ms(latency.baseline[key]),
+        ratio: `${fmt(ratio(latency.kaiban[key], latency.baseline[key]), 2)}×`,
+        better: 'lower',
       });
     }
   }
   if (api) {
     const c = `${api.connections} conn`;
-    out.push({
-      section: `POST /v1/applications (${c})`,
-      metric: 'requests / s',
-      kaiban: fmt(api.post.perSecond),
-      baseline: fmt(api.postBaseline.perSecond),
-      ratio: `${fmt(ratio(api.post.perSecond, api.postBaseline.perSecond), 2)}×`,
-    });
-    out.push({
-      section: `POST /v1/applications (${c})`,
-      metric: 'p99',
-      kaiban: ms(api.post.latency.p99),
-      baseline: ms(api.postBaseline.latency.p99),
-      ratio: `${fmt(ratio(api.post.latency.p99, api.postBaseline.latency.p99), 2)}×`,
-    });
-    out.push({
-      section: `GET /v1/applications/:id (${c})`,
-      metric: 'requests / s',
-      kaiban: fmt(api.get.perSecond),
-      baseline: fmt(api.getBaseline.perSecond),
-      ratio: `${fmt(ratio(api.get.perSecond, api.getBaseline.perSecond), 2)}×`,
-    });
-    out.push({
-      section: `GET /v1/applications/:id (${c})`,
-      metric: 'p99',
-      kaiban: ms(api.get.latency.p99),
-      baseline: ms(api.getBaseline.latency.p99),
-      ratio: `${fmt(ratio(api.get.latency.p99, api.getBaseline.latency.p99), 2)}×`,
-    });
+    for (const [section, kaiban, baseline] of [
+      [`POST /v1/applications (${c})`, api.post, api.postBaseline],
+      [`GET /v1/applications/:id (${c})`, api.get, api.getBaseline],
+    ] as const) {
+      out.push({
+        section,
+        metric: 'requests / s (2xx)',
+        kaiban: fmt(kaiban.perSecond),
+        baseline: fmt(baseline.perSecond),
+        ratio: `${fmt(ratio(kaiban.perSecond, baseline.perSecond), 2)}×`,
+        better: 'higher',
+      });
+      out.push({
+        section,
+        metric: percentileLabel(99, kaiban.latency.count, baseline.latency.count),
+        kaiban: ms(kaiban.latency.p99),
+        baseline: ms(baseline.latency.p99),
+        ratio: `${fmt(ratio(kaiban.latency.p99, baseline.latency.p99), 2)}×`,
+        better: 'lower',
+      });
+      // Failed requests do not fail the run; they are shown here, loudly, whenever there are any.
+      const failed = (f: LoadFigures) =>
+        `${f.failures ? 'FAILED ' : ''}${f.failures} of ${f.requests}${f.non2xx ? ` (${f.non2xx} non-2xx)` : ''}`;
+      out.push({
+        section,
+        metric: 'failed requests (non-2xx, errors)',
+        kaiban: failed(kaiban),
+        baseline: failed(baseline),
+        ratio: '',
+        better: 'lower',
+      });
+    }
   }
   if (capacity) {
     const s = `capacity (${capacity.parked} parked)`;
+    const { kaiban, baseline } = capacity;
     out.push({
       section: s,
-      metric: 'worker RSS',
-      kaiban: mib(capacity.kaiban.workerRss),
-      baseline: mib(capacity.baseline.workerRss),
-      ratio: `${fmt(ratio(capacity.kaiban.workerRss, capacity.baseline.workerRss), 2)}×`,
+      metric: 'worker RSS after parking (current)',
+      kaiban: mib(kaiban.workerRssAfterParking),
+      baseline: mib(baseline.workerRssAfterParking),
+      ratio: `${fmt(ratio(kaiban.workerRssAfterParking, baseline.workerRssAfterParking), 2)}×`,
+      better: 'lower',
       goal: '< 1 GiB',
     });
     out.push({
       section: s,
-      metric: 'worker peak RSS',
-      kaiban: mib(capacity.kaiban.workerPeakRss),
-      baseline: mib(capacity.baseline.workerPeakRss),
-      ratio: `${fmt(ratio(capacity.kaiban.workerPeakRss, capacity.baseline.workerPeakRss), 2)}×`,
+      metric: 'worker RSS, lifetime peak (includes earlier phases)',
+      kaiban: mib(kaiban.workerLifetimePeakRss),
+      baseline: mib(baseline.workerLifetimePeakRss),
+      ratio: `${fmt(ratio(kaiban.workerLifetimePeakRss, baseline.workerLifetimePeakRss), 2)}×`,
+      better: 'lower',
     });
     out.push({
       section: s,
-      metric: 'dev-server RSS growth',
-      kaiban: mib(capacity.kaiban.serverRssGrowth),
-      baseline: mib(capacity.baseline.serverRssGrowth),
-      ratio: `${fmt(ratio(capacity.kaiban.serverRssGrowth, capacity.baseline.serverRssGrowth), 2)}×`,
+      metric: 'runs seen parked before memory was read',
+      kaiban: `${kaiban.parkedVerified} / ${capacity.parked}`,
+      baseline: `${baseline.parkedVerified} / ${capacity.parked}`,
+      ratio: '',
+      better: '',
+    });
+    out.push({
+      section: s,
+      metric: 'dev-server RSS growth (one after the other, see notes)',
+      kaiban: mib(kaiban.serverRssGrowth),
+      baseline: mib(baseline.serverRssGrowth),
+      // Measured in sequence on the same server: a delta at or below zero is the heap reused, not a figure to divide.
+      ratio:
+        kaiban.serverRssGrowth > 0 && baseline.serverRssGrowth > 0
+          ? `${fmt(ratio(kaiban.serverRssGrowth, baseline.serverRssGrowth), 2)}×`
+          : 'n/a (server heap reused)',
+      better: 'lower',
     });
     out.push({
       section: s,
@@ -288,38 +320,54 @@ function rows(results: {
       kaiban: mib(capacity.serverRssEnd),
       baseline: '',
       ratio: '',
+      better: '',
     });
     out.push({
       section: s,
-      metric: 'list p99 (API vs bare visibility)',
+      metric: `list ${percentileLabel(99, capacity.list.count, capacity.listBaseline.count)}, API vs bare visibility`,
       kaiban: ms(capacity.list.p99),
       baseline: ms(capacity.listBaseline.p99),
       ratio: `${fmt(ratio(capacity.list.p99, capacity.listBaseline.p99), 2)}×`,
+      better: 'lower',
       goal: '< 200 ms',
     });
     out.push({
       section: s,
-      metric: 'list p50',
+      metric: `list ${percentileLabel(50, capacity.list.count, capacity.listBaseline.count)}`,
       kaiban: ms(capacity.list.p50),
       baseline: ms(capacity.listBaseline.p50),
       ratio: `${fmt(ratio(capacity.list.p50, capacity.listBaseline.p50), 2)}×`,
+      better: 'lower',
     });
   }
   if (sla) {
     if (sla.available) {
       out.push({
         section: 'SLA alert delay (due → webhook)',
-        metric: 'p50',
+        metric: percentileLabel(50, sla.delay.count, sla.timerDelay.count),
         kaiban: ms(sla.delay.p50),
         baseline: ms(sla.timerDelay.p50),
         ratio: `${fmt(ratio(sla.delay.p50, sla.timerDelay.p50), 2)}×`,
+        better: 'lower',
       });
       out.push({
         section: 'SLA alert delay (due → webhook)',
-        metric: 'p99 / max',
+        metric: `${percentileLabel(99, sla.delay.count, sla.timerDelay.count)} / max`,
         kaiban: `${ms(sla.delay.p99)} / ${ms(sla.delay.max)}`,
         baseline: `${ms(sla.timerDelay.p99)} / ${ms(sla.timerDelay.max)}`,
         ratio: '',
+        better: 'lower',
+      });
+      // Missing alerts do not fail the run; they are shown here, loudly, whenever there are any.
+      const arrived = (missing: number) =>
+        `${sla.expected - missing} / ${sla.expected}${missing ? ` (MISSING ${missing})` : ''}`;
+      out.push({
+        section: 'SLA alert delay (due → webhook)',
+        metric: 'alerts arrived / expected',
+        kaiban: arrived(sla.missing.kaiban),
+        baseline: arrived(sla.missing.baseline),
+        ratio: '',
+        better: '',
       });
     } else {
       out.push({
@@ -328,9 +376,32 @@ function rows(results: {
         kaiban: '–',
         baseline: '–',
         ratio: '',
+        better: '',
         goal: sla.reason,
       });
     }
+  }
+  return out;
+}
+
+/** What the table alone would let a reader get wrong, printed under it and kept in the JSON. */
+function notes(results: Results, table: readonly Row[]): string[] {
+  const out = [
+    "ratio = Kaiban / baseline; 'better' says which way is good: above 1× is good for 'higher' rows (rates), bad for 'lower' ones (times, CPU, memory, counts).",
+  ];
+  if (table.some((r) => r.metric.includes('= max'))) {
+    out.push(
+      'percentiles are nearest-rank: with fewer than 100 samples p99 is the maximum (p95 with fewer than 20), marked "= max"; n is the sample count of each side.',
+    );
+  }
+  if (results.api) {
+    out.push("API: autocannon's percentiles come from its histogram (it reports p97.5, kept as p97_5 in the JSON).");
+  }
+  if (results.capacity) {
+    out.push(
+      "capacity: dev-server RSS growth is measured one side after the other on the same server, Kaiban first; the baseline's grows a heap Kaiban's runs already grew (Go keeps freed memory), so the deltas are not comparable and no ratio is given when either is ≤ 0.",
+      "capacity: worker RSS after parking is the current VmRSS 2 s after the runs parked; the lifetime peak (VmHWM) includes every earlier phase of this run. Kaiban's runs count as parked by their filings at the simulator, the baseline's by describing each run (no activity or workflow task pending).",
+    );
   }
   return out;
 }
@@ -346,7 +417,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   // A dead process fails the run at once instead of leaving a phase waiting for it.
   const guard = <T>(phase: Promise<T>) => Promise.race([phase, env.crashed]);
-  const results: Parameters<typeof rows>[0] = {};
+  const results: Results = {};
   try {
     if (opts.only.has('throughput')) {
       results.throughput = await guard(
@@ -384,6 +455,8 @@ async function main(): Promise<void> {
     await env.close();
   }
 
+  const table = rows(results);
+  const tableNotes = notes(results, table);
   const report = {
     at: new Date().toISOString(),
     options: { ...opts, only: [...opts.only] },
@@ -396,6 +469,9 @@ async function main(): Promise<void> {
       throughput: results.throughput && { ...results.throughput, completedIds: undefined },
       capacity: results.capacity && { ...results.capacity, parkedIds: undefined },
     },
+    // The printed table as rows (each with its 'better' direction), and the notes printed under it.
+    table,
+    notes: tableNotes,
   };
   const dir = path.resolve(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
@@ -406,7 +482,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nKaiban benchmarks — ${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.platform}, Node ${m.node}\n` +
       `${m.temporal.split('\n')[0]}; worker tuning ${JSON.stringify(report.tuning)}, NODE_OPTIONS '${report.workerNodeOptions}'\n\n` +
-      renderTable(rows(results)) +
+      renderTable(table) +
+      `\n\n${tableNotes.map((note) => `- ${note}`).join('\n')}` +
       `\n\n${file} (${report.durationSeconds.toFixed(0)} s)\n`,
   );
 }

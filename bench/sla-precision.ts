@@ -18,8 +18,20 @@ import type { BenchEnvironment } from './environment';
 import { percentiles, sleep, type Percentiles } from './stats';
 import { benchApplication, newId, startKaibanWith } from './workloads';
 
+/**
+ * `samples` is the number of alerts that arrived; `expected` how many each side should have delivered (4 per
+ * application, 4 per bare-timer probe) and `missing` how many did not arrive in time on each side. Missing alerts do
+ * not fail the run: the table prints them in a row of their own.
+ */
 export type SlaResult =
-  | { available: true; samples: number; delay: Percentiles; timerDelay: Percentiles }
+  | {
+      available: true;
+      samples: number;
+      delay: Percentiles;
+      timerDelay: Percentiles;
+      expected: number;
+      missing: { kaiban: number; baseline: number };
+    }
   | { available: false; reason: string };
 
 /** Seconds after the clock start, e.g. license 20 s (warning at 15 s), application 40 s (warning at 30 s). */
@@ -106,14 +118,23 @@ export async function measureSlaPrecision(
         timerDelays.push(at - body.dueAt);
       }
     }
-    if (delays.length < options.samples * ALERTS_PER_APPLICATION) {
-      options.log(`sla: only ${delays.length} of ${options.samples * ALERTS_PER_APPLICATION} alerts arrived in time`);
+    const perSide = options.samples * ALERTS_PER_APPLICATION;
+    const missing = {
+      kaiban: Math.max(0, perSide - delays.length),
+      baseline: Math.max(0, perSide - timerDelays.length),
+    };
+    if (missing.kaiban || missing.baseline) {
+      options.log(
+        `sla: MISSING alerts: ${missing.kaiban} of ${perSide} Kaiban alerts and ${missing.baseline} of ${perSide} bare-timer POSTs did not arrive in time`,
+      );
     }
     return {
       available: true,
       samples: delays.length,
       delay: percentiles(delays),
       timerDelay: percentiles(timerDelays),
+      expected: perSide,
+      missing,
     };
   } finally {
     await worker.stop();
