@@ -192,6 +192,9 @@ export function replaySinks(): InjectedSinks<SlaSinks> {
   return { sla: { outcome: { fn: () => undefined, callDuringReplay: false } } };
 }
 
+/** The longest a worker's stop waits for its activities under way (docker-compose.yml gives 30 s before SIGKILL). */
+export const WORKER_SHUTDOWN_FORCE_TIME = '25s';
+
 export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<Worker> {
   topologicalOrder(); // a bad edit to the step table fails here, not mid-application
   return Worker.create({
@@ -204,6 +207,9 @@ export async function createKaibanWorker(options: KaibanWorkerOptions): Promise<
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.activityDeps),
     sinks: kaibanSinks(options.activityDeps),
+    // A stop waits for the activities under way (an agency call, an alert's delivery: they finish, they do not watch
+    // for cancellation), up to 25 s, inside Docker's 30 s before SIGKILL; an attempt cut off then is retried.
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_TIME,
     ...(options.tuning ? applyWorkerTuning(options.tuning) : {}),
   });
 }
