@@ -1,6 +1,7 @@
 /**
  * An undo that ran out of its attempts becomes an incident, and Kaiban tries it again by itself after a rest of half an
- * hour if no operator acts first (workflows/businessStartup.ts, UNDO_RETRY_REST_MS). The half hour passes on the
+ * hour if no operator acts first, then after rests that double up to a day (workflows/businessStartup.ts,
+ * UNDO_RETRY_REST_MS, patch undo-rest-grows). The half hour passes on the
  * time-skipping server, with the real agency simulator; the agencies decide in their answers and do not call back
  * (the time-skipping server mishandles bursts of callback signals, see workflow.test.ts).
  */
@@ -10,6 +11,7 @@ import type { ApplicationStatus, CompensationRecord, StepStatus } from '../domai
 import type { StepId } from '../domain/steps';
 import { withdrawUpdate } from '../workflows/messages';
 import { startApplication } from './helpers/fixtures';
+import { patchMarkers } from './helpers/histories';
 import { agencyRecords, patchSimulator, startStack, type Stack } from './helpers/stack';
 import { startTimeSkippingServer } from './helpers/temporal';
 import { waitForStatus } from './helpers/wait';
@@ -70,4 +72,36 @@ it('an undo incident no operator settles is tried again by Kaiban after half an 
   const records = await agencyRecords(stack.simulator, handle.workflowId);
   expect(records.filter((r) => r.live)).toEqual([]);
   expect(records.find((r) => r.agency === 'fund')).toMatchObject({ status: 'revoked' });
+});
+
+it('an undo that keeps failing is tried again after rests that double from half an hour (not every half hour for ever)', async () => {
+  await patchSimulator(stack.simulator, {
+    agencies: { bank: { processingMs: 600_000 }, fund: { transientFailureRate: 0 } },
+  });
+  const handle = await startApplication(env.client, { taskQueue: stack.taskQueue });
+  try {
+    await waitForStatus(handle, (s) => step(s, 'fund').state === 'done' && step(s, 'bank').state === 'pending');
+    await patchSimulator(stack.simulator, { agencies: { fund: { transientFailureRate: 1 } } });
+    await handle.executeUpdate(withdrawUpdate, {
+      args: [{ actionId: randomUUID(), by: { subject: 'applicant-1', role: 'applicant' } }],
+    });
+    await waitForStatus(handle, (s) => undoOf(s, 'fund')?.state === 'incident', 60_000);
+    // Four hours on the server's clock: rests of half an hour, an hour and two hours fit, with the attempts between.
+    await env.sleep(4 * 3_600_000);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const withdrawnAt = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    const rests = events
+      .slice(withdrawnAt)
+      .flatMap((e) =>
+        e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout!.seconds)] : [],
+      );
+    expect(rests.slice(0, 3)).toEqual([1800, 3600, 7200]);
+    // (The server's clock may have run into a year the shipped calendar lacks: the SLA's own patches may be there too.)
+    expect(patchMarkers(await handle.fetchHistory())).toContain('undo-rest-grows');
+  } finally {
+    await patchSimulator(stack.simulator, {
+      agencies: { fund: { transientFailureRate: 0 }, bank: { processingMs: 0 } },
+    });
+    await handle.terminate('test done');
+  }
 });
