@@ -99,6 +99,11 @@ export function changedSearchAttributes(
     if (next instanceof Date) {
       return !(now instanceof Date) || Math.abs(now.getTime() - next.getTime()) >= DUE_AT_TOLERANCE_MS;
     }
+    // A name's search text set by an API from before tsvectorSafe is the same name: no upsert for it (a replay of an
+    // application submitted then issues none, as its first run did not).
+    if (pair.key.name === companyNameKey.name && typeof now === 'string' && typeof next === 'string') {
+      return tsvectorSafe(now) !== tsvectorSafe(next);
+    }
     return now !== next;
   });
 }

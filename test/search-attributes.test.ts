@@ -92,6 +92,11 @@ describe('the company name in visibility', () => {
     expect(companyNameFromSearchText(text)).toBe(name);
     // Search text written before: its name as it was.
     expect(companyNameFromSearchText('南昌青山 南 昌 青 山')).toBe('南昌青山');
+    // Written so by an API from before, at the submission: the same name, so the workflow's acceptance (replayed too)
+    // upserts nothing for it.
+    const before = `${name} ${[...name].filter((c) => c.trim()).join(' ')}`;
+    const current = new TypedSearchAttributes([{ key: companyNameKey, value: before }]);
+    expect(changedSearchAttributes([{ key: companyNameKey, value: text }], current)).toEqual([]);
   });
 
   it.each([
