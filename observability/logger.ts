@@ -25,8 +25,12 @@ export const REDACT_PATHS = [...PERSONAL_FIELDS, ...PERSON_NAMES].flatMap((f) =>
  * after its X: `…123X1`).
  */
 const ID_NUMBER = /(?<![0-9])(\d{4})\d{10}(\d{3}(?:\d(?![0-9])|[Xx]))/g;
-/** The same grouped by single spaces or hyphens (`360102 19900307 1236`, `3601-0219-9003-0712-36`). */
-const GROUPED_ID_NUMBER = /(?<![0-9])\d{2,}(?:[ -]\d+){1,8}(?:[ -]?[Xx])?(?![0-9])/g;
+/**
+ * The same grouped as people write them, by single spaces or hyphens: 6-8-4 (region, birth date, sequence and check:
+ * `360102 19900307 1236`) or by fours (`3601 0219 9003 0712 36`). Other groupings (dates, order numbers) are left.
+ */
+const GROUPED_ID_NUMBER =
+  /(?<![0-9])(?:(\d{4})(\d{2}[ -]\d{4})(\d{4}[ -]\d{3}[\dXx])|(\d{4})([ -]\d{4}[ -]\d{4}[ -]\d{2})(\d{2}[ -]\d[\dXx]))(?![0-9])/g;
 /** A first-generation ID number (15 digits, still on old records). */
 const OLD_ID_NUMBER = /(?<![0-9A-Za-z])(\d{4})\d{8}(\d{3})(?![0-9A-Za-z])/g;
 const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
@@ -34,14 +38,16 @@ const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]
  * A mainland mobile number, also with the country code or grouped (`+86 138…`, `(+86)13807910001`,
  * `138-0791-0001`, `138.0791.0001`, `(138) 0791 0001`).
  */
-const MOBILE = /(?<![0-9])((?:\(?\+?86\)?[- ]?)?\(?1[3-9]\d\)?)((?:[-. ]?\d){4})([-. ]?)(\d{4})(?![0-9])/g;
+const MOBILE = /(?<![0-9])((?:\(?\+?86\)?[- ]?)?\(?1[3-9]\d\)?)([-. ]?)\d{4}([-. ]?)(\d{4})(?![0-9])/g;
+/** The same grouped 4-3-4 (`1380 791 0001`). */
+const MOBILE_434 = /(?<![0-9])((?:\+?86[- ]?)?1[3-9]\d\d)([-. ])\d{3}([-. ])(\d{4})(?![0-9])/g;
 /** Full-width digits and X (`１３８…`), read as the ASCII ones they look like. */
 const FULL_WIDTH = /[\uFF10-\uFF19\uFF38\uFF58]/g;
 /**
- * Separators between digit groups that are not ASCII: any space but the ASCII one (no-break, ideographic, thin, …) and
- * any dash (full-width hyphen, en and em dashes, …), read as a space and a hyphen.
+ * Separators between digits that are not ASCII: any space but the ASCII one (no-break, ideographic, thin, …) and any
+ * dash (full-width hyphen, en and em dashes, …), read as a space and a hyphen. Elsewhere text keeps its own.
  */
-const WIDE_SEPARATORS = /[\p{Zs}\p{Pd}]/gu;
+const WIDE_SEPARATORS = /(?<=\d)[\p{Zs}\p{Pd}](?=\d)/gu;
 /** A JSON `\uXXXX` escape (an agency's body with non-ASCII escaped): its last hex digit hid the number after it. */
 const JSON_ESCAPE = /\\u([0-9A-Fa-f]{4})/g;
 
@@ -73,19 +79,17 @@ function scrubbed(text: string): string {
     .replace(ID_NUMBER, '$1**********$2')
     .replace(GROUPED_ID_NUMBER, groupedIdNumber)
     .replace(OLD_ID_NUMBER, '$1********$2')
-    .replace(MOBILE, (_, head: string, middle: string, separator: string, last: string) =>
-      [head, middle.replace(/\d/g, '*'), separator, last].join(''),
-    )
+    .replace(MOBILE, '$1$2****$3$4')
+    .replace(MOBILE_434, '$1$2***$3$4')
     .replace(EMAIL, '$1***@$2');
 }
 
-/** A run of grouped digits is masked as an ID number when its characters make one: 17 digits, then a digit or X. */
-function groupedIdNumber(run: string): string {
-  const compact = run.replace(/[ -]/g, '');
-  if (!/^\d{17}[\dXx]$/.test(compact)) return run;
-  let seen = 0;
-  // Separators kept; the characters between the first four and the last four starred.
-  return run.replace(/[\dXx]/g, (c) => (++seen <= 4 || seen > 14 ? c : '*'));
+/** A grouped ID number: its first four and last four characters kept, the separators too, the rest starred. */
+function groupedIdNumber(_: string, ...groups: (string | undefined)[]): string {
+  const star = (text: string) => text.replace(/\d/g, '*');
+  const [a1, a2, a3, b1, b2, b3] = groups;
+  // 6-8-4: the last group's digits before its final four starred; by fours: the last two groups as they are.
+  return a1 !== undefined ? `${a1}${star(a2!)}${a3!.replace(/^\d+/, star)}` : `${b1!}${star(b2!)}${b3!}`;
 }
 
 function percentDecoded(text: string): string {
