@@ -33,11 +33,13 @@ function halfWidth(text: string): string {
 }
 
 /**
- * An ID number as people type it: spaces anywhere (grouped, or around it), full-width characters, a lower-case x.
- * The number itself is not changed.
+ * An ID number as people type it: spaces or dashes anywhere (grouped, or around it), full-width characters, a
+ * lower-case x. The number itself is not changed.
  */
 export function normalizeIdNumber(text: string): string {
-  return halfWidth(text).replace(/\s+/g, '').toUpperCase();
+  return halfWidth(text)
+    .replace(/[\s\p{Pd}]+/gu, '')
+    .toUpperCase();
 }
 
 /**
@@ -137,7 +139,8 @@ export const peopleSchema = z.strictObject({
     .max(50),
   // None in a sole proprietorship or a partnership; a small company's shareholders may agree to have none (Company Law
   // 2023 art. 83), which the review checks (SUPERVISOR_ABSENT).
-  supervisor: z.strictObject({ name: personName, idNumber }).optional(),
+  // null as absent: what a correction sends to remove one (a field left out of a correction keeps its value).
+  supervisor: z.strictObject({ name: personName, idNumber }).nullable().optional(),
   financeOfficer: z.strictObject({ name: personName, idNumber, phone: mobilePhone }),
 });
 
@@ -291,9 +294,12 @@ function isRealDate(text: string): boolean {
  * A person's name: letters of any script (with their combining marks), the middle dot of minority and foreign names
  * in Chinese (·, and its look-alikes), and the spaces, hyphens, apostrophes and periods of names in Latin letters.
  */
-const PERSON_NAME = /^[\p{L}\p{M}](?:[\p{L}\p{M}·・‧•.'’ -]*[\p{L}\p{M}.])?$/u;
-/** What no free text of an application holds: control, invisible or private-use characters, and emoji. */
-const NOT_TEXT = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Extended_Pictographic}]/u;
+const PERSON_NAME = /^[\p{L}\p{M}〇](?:[\p{L}\p{M}〇·・‧•.'’ \p{Pd}]*[\p{L}\p{M}〇.])?$/u;
+/**
+ * What no free text of an application holds: control, invisible or private-use characters, and emoji (pictographs,
+ * but not the ©, ® and ™ of a trade mark).
+ */
+const NOT_TEXT = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}]|(?![©®™])\p{Extended_Pictographic}/u;
 
 /** The paths of every person's name the application holds (shareholders by index). */
 function personNamePaths(at: (path: string[]) => unknown): (string | number)[][] {

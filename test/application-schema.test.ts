@@ -204,6 +204,7 @@ describe('the application schema', () => {
       [` ${idWithX.toLowerCase()} `, '+86 138 0791 0001', idWithX, '13807910001'],
       [fullWidth(idWithX), '0086-138-0791-0001', idWithX, '13807910001'],
       ['360102 19900307 1236', '１３８０７９１０００１', '360102199003071236', '13807910001'],
+      ['360102-19900307-1236', '138 0791 0001', '360102199003071236', '13807910001'],
     ];
     for (const [id, phone, idAs, phoneAs] of cases) {
       const result = parseApplication(
@@ -255,7 +256,7 @@ describe('the application schema', () => {
     for (const name of ['12', '\u200b\u200b', '张\u0000三', '张三😀', '张三3']) {
       expect(told(named(name))).toEqual(['people.shareholders[1].name NAME_CHARACTERS']);
     }
-    for (const name of ['阿依古丽·买买提', 'Mary-Jane O’Neil', 'José Núñez Jr.', '欧阳 修']) {
+    for (const name of ['阿依古丽·买买提', 'Mary-Jane O’Neil', 'José Núñez Jr.', '欧阳 修', '王〇', 'Anne–Marie']) {
       expect(told(named(name))).toEqual([]);
       expect(parseApplication(named(name)).ok).toBe(true);
     }
@@ -272,7 +273,8 @@ describe('the application schema', () => {
         'company.name TEXT_CHARACTERS',
       ].sort(),
     );
-    // Digits, Latin letters and brackets are a company name's as much as Chinese characters are.
+    // Digits, Latin letters, brackets and a trade mark's signs are a company name's as much as Chinese characters are.
+    expect(told(variant((a) => void (a.company.name = '南昌Kaiban™科技有限公司')))).toEqual([]);
     expect(told(variant((a) => void (a.company.name = '南昌ABC123（江西）科技有限公司')))).toEqual([]);
     const zh = inputProblems(named('12'), 'zh');
     expect(zh[0]!.message).toBe('姓名只能包含文字，以及间隔号（·）、空格、连字符、撇号或句点');
@@ -345,6 +347,9 @@ describe('the application schema', () => {
     );
     expect(result.ok).toBe(true);
     expect(result.ok && result.value.people.supervisor).toBeUndefined();
+    // A correction removes one by sending null (leaving the field out keeps it).
+    const removed = parseApplication(variant((a) => void (a.people.supervisor = null)));
+    expect(removed.ok && removed.value.people.supervisor).toBeNull();
   });
 
   it('rejects a body that is not an object', () => {
