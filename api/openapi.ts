@@ -144,6 +144,9 @@ function action(summary: string, body: z.ZodType, parameters: unknown[], refusal
         ),
         '413': errorResponse(BODY_REFUSALS[413]('64 kB')),
         '415': errorResponse(BODY_REFUSALS[415]),
+        '503': errorResponse(
+          'TEMPORAL_UNAVAILABLE: Temporal cannot be reached, or the workflow has not taken the action within 30 s (no worker running); it may still be taken once a worker is back, and sent again with the same Idempotency-Key it is taken once',
+        ),
       },
     },
   };
