@@ -18,6 +18,7 @@ import {
   activityDepsFromConfig,
   createKaibanWorker,
   installTemporalRuntime,
+  runUntilStopped,
   workerTuningFromConfig,
 } from '../worker/worker';
 import type { ActivityDeps } from '../activities';
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
       dataConverter: converter,
       tuning: workerTuningFromConfig(config),
     });
-    const workerRun = worker.run();
+    const workerRun = runUntilStopped(worker, logger);
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;

@@ -4,7 +4,13 @@ import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
 import { processMetrics, startMetricsServer } from '../observability/metrics';
 import { dataConverter } from '../security/codec';
-import { activityDepsFromConfig, createKaibanWorker, installTemporalRuntime, workerTuningFromConfig } from './worker';
+import {
+  activityDepsFromConfig,
+  createKaibanWorker,
+  installTemporalRuntime,
+  runUntilStopped,
+  workerTuningFromConfig,
+} from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -27,7 +33,7 @@ async function main(): Promise<void> {
       : await startMetricsServer(processMetrics(), { port: config.env.WORKER_METRICS_PORT, host: config.env.HOST });
   if (metrics) logger.info({ url: metrics.url }, 'worker metrics');
   // The SDK shuts the worker down gracefully on SIGINT/SIGTERM.
-  await worker.run();
+  await runUntilStopped(worker, logger);
   await metrics?.close();
   await connection.close();
 }

@@ -4,6 +4,7 @@
 import { CURRENT_REVIEW_RULES } from '../domain/review-rules';
 import {
   DefaultLogger,
+  GracefulShutdownPeriodExpiredError,
   makeTelemetryFilterString,
   NativeConnection,
   Runtime,
@@ -190,6 +191,21 @@ export function kaibanSinks(deps: ActivityDeps): InjectedSinks<SlaSinks> {
 /** The same sinks for a replay worker (runReplayHistory): registered, so replay logs no error; never called. */
 export function replaySinks(): InjectedSinks<SlaSinks> {
   return { sla: { outcome: { fn: () => undefined, callDuringReplay: false } } };
+}
+
+/**
+ * Runs the worker until it stops. A stop that gave up waiting for its activities under way (WORKER_SHUTDOWN_FORCE_TIME)
+ * is a stop all the same, not a failure: those attempts are retried by Temporal.
+ */
+export async function runUntilStopped(worker: Worker, logger: Logger): Promise<void> {
+  try {
+    await worker.run();
+  } catch (err) {
+    if (!(err instanceof GracefulShutdownPeriodExpiredError)) throw err;
+    logger.warn(
+      `the worker stopped without waiting longer than ${WORKER_SHUTDOWN_FORCE_TIME} for its activities under way: Temporal retries them`,
+    );
+  }
 }
 
 /** The longest a worker's stop waits for its activities under way (docker-compose.yml gives 30 s before SIGKILL). */
