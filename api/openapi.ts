@@ -152,21 +152,12 @@ function action(summary: string, body: z.ZodType, parameters: unknown[], refusal
   };
 }
 
-/**
- * The answers every operation shares, after the authorization table's (security/authorize.ts): a bearer route's 401
- * with the token check's codes and challenge (security/authorize.ts bearerToken, security/jwt.ts), and the 500 any
- * route answers on an unexpected failure (api/errors.ts).
- */
-function withSharedResponses<T extends Record<string, unknown>>(doc: T): T {
-  const paths = doc.paths as Record<
-    string,
-    Record<string, { security?: unknown[]; responses?: Record<string, unknown> }>
-  >;
+/** The 500 any route answers on an unexpected failure (api/errors.ts), on every operation. */
+function withInternalError<T extends Record<string, unknown>>(doc: T): T {
+  const paths = doc.paths as Record<string, Record<string, { responses?: Record<string, unknown> }>>;
   for (const operations of Object.values(paths)) {
     for (const operation of Object.values(operations)) {
-      const responses = (operation.responses ??= {});
-      if (operation.security?.length) responses['401'] = { $ref: '#/components/responses/Unauthorized' };
-      responses['500'] ??= { $ref: '#/components/responses/Internal' };
+      (operation.responses ??= {})['500'] ??= { $ref: '#/components/responses/Internal' };
     }
   }
   return doc;
@@ -625,18 +616,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     },
     components: {
+      // Unauthorized: written by documentAuthorization (security/authorize.ts), with the bearer routes' 401.
       responses: {
-        Unauthorized: {
-          description:
-            'No bearer token (TOKEN_MISSING); one that is not a valid token of this API (TOKEN_INVALID: not "Bearer <token>", signed with another key, another issuer or audience, no sub or no Kaiban role); or one that has expired (TOKEN_EXPIRED)',
-          headers: {
-            'WWW-Authenticate': {
-              description: 'Bearer realm="kaiban", with error="invalid_token" unless the token is missing',
-              schema: { type: 'string' },
-            },
-          },
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        },
         Internal: errorResponse(
           'An unexpected failure (INTERNAL); the message gives no detail: requestId finds it in the logs',
         ),
@@ -816,5 +797,5 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     },
   });
-  return withSharedResponses(doc);
+  return withInternalError(doc);
 }

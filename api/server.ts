@@ -5,8 +5,8 @@ import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { urlHost, type Config } from '../config';
-import { apiSecurityFromConfig } from '../security';
-import { loadSlaConfig } from '../config/sla';
+import { apiSecurityFromConfig, type ApiSecurity } from '../security';
+import { loadSlaConfig, type SlaConfig } from '../config/sla';
 import { createApp, settleAgencyCallbacks } from './app';
 import { devTokenMinter } from './routes/console';
 
@@ -27,15 +27,18 @@ export async function startApi(options: {
   client: Client;
   logger: Logger;
   port?: number;
+  /** What `config` gives, when the caller has read it already (`npm start` checks every setting first). */
+  sla?: SlaConfig;
+  security?: ApiSecurity;
 }): Promise<RunningApi> {
   const { config, client, logger } = options;
-  const sla = loadSlaConfig(config);
+  const sla = options.sla ?? loadSlaConfig(config);
   const app = createApp({
     client,
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
     logger,
     agencyCallbackSecrets: config.agencyCallbackSecrets,
-    security: apiSecurityFromConfig(config),
+    security: options.security ?? apiSecurityFromConfig(config),
     console: { devToken: devTokenMinter(config), roleClaim: config.env.AUTH_ROLE_CLAIM },
     searchAttributes: config.env.TEMPORAL_SEARCH_ATTRIBUTES,
     calendar: sla.calendar,

@@ -131,6 +131,11 @@ function tsvectorSafe(text: string): string {
   return text.replace(/['\:\\]/g, (c) => TSVECTOR_SPECIAL[c]!);
 }
 
+/** The ASCII characters tsvectorSafe replaced, back. */
+function asciiAgain(text: string): string {
+  return text.replace(/[\uFF07\uFF1A\uFF3C]/g, (c) => TSVECTOR_SAFE[c]!);
+}
+
 /** The characters of a search that the name's search text holds as tokens (letters and digits). */
 export function searchableCharacters(q: string): string[] {
   return [...new Set([...q].filter((c) => /[\p{L}\p{N}]/u.test(c)))];
@@ -151,10 +156,6 @@ export function companySearchQuery(q: string): string {
  * The company name back from its search text (for lists). A name may hold spaces itself, so the name is the first
  * tokens that are followed by exactly one token per character of theirs (companySearchText).
  */
-function asciiAgain(text: string): string {
-  return text.replace(/[\uFF07\uFF1A\uFF3C]/g, (c) => TSVECTOR_SAFE[c]!);
-}
-
 export function companyNameFromSearchText(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const tokens = text.split(' ');

@@ -189,6 +189,16 @@ async function correctedNameTurnedAway(ctx: Context, name: string): Promise<Work
   return handle;
 }
 
+/** The corrected name turned away (correctedNameTurnedAway); the license retried, the correction approved. */
+async function correctedNameRetried(ctx: Context, name: string): Promise<WorkflowHandle> {
+  const handle = await correctedNameTurnedAway(ctx, name);
+  await handle.executeUpdate(stepActionUpdate, {
+    args: [{ ...action(operator), step: 'license', action: 'retry' }],
+  });
+  await approveCorrected(handle, '已更正');
+  return handle;
+}
+
 /** An operator marks `step`, in an incident, done offline at the agency's window. */
 function markDoneOffline(
   handle: WorkflowHandle,
@@ -391,28 +401,14 @@ export const PATHS: PathRecipe[] = [
     expect: 'completed',
     frozen:
       'the older branch of license-waits-for-owed-name (the license stayed `incident` while the name was reserved)',
-    async run(ctx) {
-      const handle = await correctedNameTurnedAway(ctx, 'corrected-name-retried');
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [{ ...action(operator), step: 'license', action: 'retry' }],
-      });
-      await approveCorrected(handle, '已更正');
-      return handle;
-    },
+    run: (ctx) => correctedNameRetried(ctx, 'corrected-name-retried'),
   },
   {
     // As corrected-name-retried, with the license shown `waiting` while its retry reserves the owed name (patch
     // license-waits-for-owed-name).
     name: 'corrected-name-retried-license-waits',
     expect: 'completed',
-    async run(ctx) {
-      const handle = await correctedNameTurnedAway(ctx, 'corrected-name-retried-license-waits');
-      await handle.executeUpdate(stepActionUpdate, {
-        args: [{ ...action(operator), step: 'license', action: 'retry' }],
-      });
-      await approveCorrected(handle, '已更正');
-      return handle;
-    },
+    run: (ctx) => correctedNameRetried(ctx, 'corrected-name-retried-license-waits'),
   },
   {
     // As corrected-name-retried, but the regulator refuses the owed name on the license's retry: reviewed (patch

@@ -10,10 +10,10 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { portFree, PortInUseError, startDevServer, type DevServer } from '../infra/dev-server';
 import { createLogger } from '../observability/logger';
 import { startApi } from '../api/server';
-import { apiSecurityFromConfig } from '../security';
+import { apiSecurityFromConfig, type ApiSecurity } from '../security';
 import { dataConverter } from '../security/codec';
 import { startSimulator } from '../simulator/server';
-import { loadSlaConfig } from '../config/sla';
+import { loadSlaConfig, type SlaConfig } from '../config/sla';
 import {
   activityDepsFromConfig,
   createKaibanWorker,
@@ -43,9 +43,11 @@ async function main(): Promise<void> {
   // Everything else the configuration decides, checked before anything starts.
   let activityDeps: ActivityDeps;
   let converter: DataConverter;
+  let sla: SlaConfig;
+  let security: ApiSecurity;
   try {
-    loadSlaConfig(config);
-    apiSecurityFromConfig(config);
+    sla = loadSlaConfig(config);
+    security = apiSecurityFromConfig(config);
     activityDeps = activityDepsFromConfig(config, logger);
     converter = dataConverter(config);
   } catch (err) {
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: converter });
-    const api = await startApi({ config, client, logger });
+    const api = await startApi({ config, client, logger, sla, security });
     stops.push(api.close);
 
     const lines = [

@@ -255,7 +255,7 @@ export function documentAuthorization<T extends Record<string, unknown>>(doc: T)
       operation.security = [{ bearerAuth: [] }];
       operation['x-kaiban-roles'] = policy.decision.roles;
       const responses = (operation.responses ??= {});
-      responses['401'] ??= error('No bearer token, or not a valid one');
+      responses['401'] ??= { $ref: '#/components/responses/Unauthorized' };
       responses['403'] ??= error('The role may not do this');
       responses['429'] ??= error(
         'Too many requests from this caller in the window (RATE_LIMITED, RATE_LIMIT_REQUESTS_PER_IDENTITY); Retry-After says when to try again',
@@ -268,6 +268,21 @@ export function documentAuthorization<T extends Record<string, unknown>>(doc: T)
     }
   }
   const components = ((doc as Record<string, unknown>).components ??= {}) as Record<string, unknown>;
+  // The token check's answer (bearerToken, security/jwt.ts): its codes and its challenge.
+  components.responses = {
+    ...(components.responses as Record<string, unknown> | undefined),
+    Unauthorized: {
+      description:
+        'No bearer token (TOKEN_MISSING); one that is not a valid token of this API (TOKEN_INVALID: not "Bearer <token>", signed with another key, another issuer or audience, no sub or no Kaiban role); or one that has expired (TOKEN_EXPIRED)',
+      headers: {
+        'WWW-Authenticate': {
+          description: 'Bearer realm="kaiban", with error="invalid_token" unless the token is missing',
+          schema: { type: 'string' },
+        },
+      },
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    },
+  };
   components.securitySchemes = {
     bearerAuth: {
       type: 'http',

@@ -29,8 +29,15 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${stack.api.url}${path}`, {
+/** A request to the API at `apiUrl`, as an operator: its status and its body, parsed. */
+async function callAt(
+  apiUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${apiUrl}${path}`, {
     method,
     headers: {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -42,6 +49,9 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
+
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  callAt(stack.api.url, method, path, body, headers);
 
 async function submit(edit?: Parameters<typeof freshApplication>[0]) {
   const app = freshApplication(edit);
@@ -645,18 +655,8 @@ describe('operator API without search attributes (TEMPORAL_SEARCH_ATTRIBUTES=fal
 describe('an action while no worker runs', () => {
   it("when no worker takes the application's update, then the action answers 503 TEMPORAL_UNAVAILABLE after its deadline instead of hanging; sent again with its key once a worker is back, it is taken once", async () => {
     const own = await startStack(env);
-    const ownCall = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-      const res = await fetch(`${own.api.url}${path}`, {
-        method,
-        headers: {
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(await authHeaders('operator')),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-    };
+    const ownCall = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+      callAt(own.api.url, method, path, body, headers);
     try {
       const submitted = await fetch(`${own.api.url}/v1/applications`, {
         method: 'POST',

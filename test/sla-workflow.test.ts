@@ -134,6 +134,17 @@ async function whenOffered(send: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** The patch markers of an application's history (sorted), once it has replayed on the current code. */
+async function replayedMarkers(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  await Worker.runReplayHistory(
+    { workflowBundle: await workflowBundle(), dataConverter: testDataConverter(), sinks: replaySinks() },
+    history,
+    handle.workflowId,
+  );
+  return patchMarkers(history).sort();
+}
+
 /** Until the workflow has completed (in real time: time is skipped only by the test). */
 async function completed(handle: WorkflowHandle): Promise<ApplicationStatus> {
   await eventually(
@@ -564,21 +575,9 @@ describe('a year the calendar data lack', () => {
         deadline: iso(at(`${TEST_YEAR + 1}-01-04T10:00:00+08:00`)),
       });
       await morning.terminate('test done');
-      const morningHistory = await morning.fetchHistory();
-      expect(patchMarkers(morningHistory).sort()).toEqual(['sla-scopes-wait-apart', 'sla-starts-without-missing-year']);
-      await Worker.runReplayHistory(
-        { workflowBundle: await workflowBundle(), dataConverter: testDataConverter(), sinks: replaySinks() },
-        morningHistory,
-        morning.workflowId,
-      );
+      expect(await replayedMarkers(morning)).toEqual(['sla-scopes-wait-apart', 'sla-starts-without-missing-year']);
       // The history took the patched branch (its marker) and replays on the current code.
-      const history = await handle.fetchHistory();
-      expect(patchMarkers(history)).toEqual(['sla-scopes-wait-apart']);
-      await Worker.runReplayHistory(
-        { workflowBundle: await workflowBundle(), dataConverter: testDataConverter(), sinks: replaySinks() },
-        history,
-        id,
-      );
+      expect(await replayedMarkers(handle)).toEqual(['sla-scopes-wait-apart']);
     } finally {
       await deployed.close();
     }
@@ -685,13 +684,7 @@ describe('a year the calendar data lack, after it began', () => {
         'application:breached',
       ]);
       await handle.terminate('test done');
-      const ended = await handle.fetchHistory();
-      expect(patchMarkers(ended).sort()).toEqual(['sla-reached-before-missing-year', 'sla-scopes-wait-apart']);
-      await Worker.runReplayHistory(
-        { workflowBundle: await workflowBundle(), dataConverter: testDataConverter(), sinks: replaySinks() },
-        ended,
-        handle.workflowId,
-      );
+      expect(await replayedMarkers(handle)).toEqual(['sla-reached-before-missing-year', 'sla-scopes-wait-apart']);
     } finally {
       await halfHour.close();
     }

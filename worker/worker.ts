@@ -28,11 +28,11 @@ import type { SlaSinks } from '../workflows/sla';
 
 let runtimeInstalled = false;
 
-/** Routes the Temporal Core SDK's logs into pino (once per process). */
 /**
- * `shutdownSignals`: the signals on which the SDK shuts the worker down by itself (its default: SIGINT, SIGTERM,
- * SIGQUIT, SIGUSR2). A process that stops its parts itself (`npm start`) passes none, so that the worker is not stopped
- * behind its back while the API goes on taking applications.
+ * Routes the Temporal Core SDK's logs into pino (once per process). `shutdownSignals`: the signals on which the SDK
+ * shuts the worker down by itself (its default: SIGINT, SIGTERM, SIGQUIT, SIGUSR2). A process that stops its parts
+ * itself (`npm start`) passes none, so that the worker is not stopped behind its back while the API goes on taking
+ * applications.
  */
 export function installTemporalRuntime(logger: Logger, options: { shutdownSignals?: NodeJS.Signals[] } = {}): void {
   if (runtimeInstalled) return;

@@ -450,6 +450,9 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   const sla = new SlaClock(applicationId, status);
 
   const finished = () => status.status !== 'running';
+  /** Whether the history holds its budget of events (POLLS_WITHIN_HISTORY_BUDGET): read once the settings are known. */
+  const historyOverBudget = () =>
+    workflowInfo().historyLength >= (config.historyEventBudget ?? HISTORY_EVENT_BUDGET_BEFORE_SETTING);
 
   function syncVisibility(): void {
     if (!searchAttributesEnabled) return;
@@ -832,12 +835,10 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
             ticket,
           );
         }
-        const budget = config.historyEventBudget ?? HISTORY_EVENT_BUDGET_BEFORE_SETTING;
-        const events = workflowInfo().historyLength;
-        if (events >= budget && !decisions.has(key) && patched(POLLS_WITHIN_HISTORY_BUDGET)) {
+        if (historyOverBudget() && !decisions.has(key) && patched(POLLS_WITHIN_HISTORY_BUDGET)) {
           throw new AgencySilent(
             `${agency} has not decided filing ${ticket} in ${duration(Date.now() - waitingSince)}, and the ` +
-              `application's history holds ${events} events (Temporal keeps at most 51,200): polling stopped, its ` +
+              `application's history holds ${workflowInfo().historyLength} events (Temporal keeps at most 51,200): polling stopped, its ` +
               'callback is still taken; retry to ask the agency again, or mark the step done offline',
             step.id,
             ticket,
@@ -1285,17 +1286,16 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
         // ever, retried unseen, and no operator could step in.
         const outOfAttempts = err instanceof ActivityFailure && err.retryState === 'MAXIMUM_ATTEMPTS_REACHED';
         // Past the history's budget, only an operator's action goes on (POLLS_WITHIN_HISTORY_BUDGET).
-        const overBudget =
-          outOfAttempts &&
-          workflowInfo().historyLength >= (config.historyEventBudget ?? HISTORY_EVENT_BUDGET_BEFORE_SETTING) &&
-          patched(POLLS_WITHIN_HISTORY_BUDGET);
-        const rest = outOfAttempts && !overBudget ? new CancellationScope({ cancellable: true }) : undefined;
-        const restMs = !rest
-          ? 0
-          : rests > 0 && patched(UNDO_REST_GROWS)
-            ? Math.min(UNDO_RETRY_REST_MS * 2 ** rests, UNDO_RETRY_REST_MAX_MS)
-            : UNDO_RETRY_REST_MS;
-        if (rest) rests++;
+        const overBudget = outOfAttempts && historyOverBudget() && patched(POLLS_WITHIN_HISTORY_BUDGET);
+        let rest: CancellationScope | undefined;
+        let restMs = UNDO_RETRY_REST_MS;
+        if (outOfAttempts && !overBudget) {
+          rest = new CancellationScope({ cancellable: true });
+          if (rests > 0 && patched(UNDO_REST_GROWS)) {
+            restMs = Math.min(UNDO_RETRY_REST_MS * 2 ** rests, UNDO_RETRY_REST_MAX_MS);
+          }
+          rests++;
+        }
         let rested = false;
         void rest
           ?.run(() => sleep(restMs))
