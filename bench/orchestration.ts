@@ -157,8 +157,9 @@ function metricsUrlOf(env: BenchEnvironment): string {
 
 /**
  * The server's counters once the round's trailing work is in them: closed workflows' visibility records are written
- * by a queue after the result is out, and the server publishes its metrics every second or so. Waits until the
- * round's `applications` closed records are counted (at most 10 s).
+ * by a queue after the result is out, and the server publishes its metrics every second or so — later on a loaded
+ * machine just after it started (a fresh clone's first warm-up round found nothing counted after 10 s). Waits until
+ * the round's `applications` closed records are counted (at most 60 s).
  */
 async function roundCounters(
   metricsUrl: string,
@@ -167,7 +168,7 @@ async function roundCounters(
 ): Promise<ServerCounters> {
   const closed = (counters: ServerCounters) => counters.persistence.get('RecordWorkflowExecutionClosed') ?? 0;
   let now = await serverCounters(metricsUrl);
-  for (const deadline = Date.now() + 10_000; closed(now) - closed(before) < applications && Date.now() < deadline;) {
+  for (const deadline = Date.now() + 60_000; closed(now) - closed(before) < applications && Date.now() < deadline;) {
     await sleep(250);
     now = await serverCounters(metricsUrl);
   }
