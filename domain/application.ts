@@ -33,13 +33,17 @@ function halfWidth(text: string): string {
 }
 
 /**
+ * What people put between the groups of a number: spaces (any width, tabs) and dashes. Not JavaScript's `\s`, which
+ * also takes invisible characters (a byte-order mark, a line separator): a number holding one is refused, not mended.
+ */
+const GROUP_SEPARATORS = /[\p{Zs}\t\p{Pd}]+/gu;
+
+/**
  * An ID number as people type it: spaces or dashes anywhere (grouped, or around it), full-width characters, a
  * lower-case x. The number itself is not changed.
  */
 export function normalizeIdNumber(text: string): string {
-  return halfWidth(text)
-    .replace(/[\s\p{Pd}]+/gu, '')
-    .toUpperCase();
+  return halfWidth(text).replace(GROUP_SEPARATORS, '').toUpperCase();
 }
 
 /**
@@ -47,7 +51,7 @@ export function normalizeIdNumber(text: string): string {
  * Anything else is left as sent, for the rule to refuse.
  */
 export function normalizeMobile(text: string): string {
-  const compact = halfWidth(text).replace(/[\s-]+/g, '');
+  const compact = halfWidth(text).replace(GROUP_SEPARATORS, '');
   const national = /^(?:\+86|0086)(1\d{10})$/.exec(compact);
   return national ? national[1]! : compact;
 }

@@ -216,6 +216,20 @@ describe('the application schema', () => {
       if (!result.ok) throw new Error(JSON.stringify(result.problems));
       expect([result.value.applicant.idNumber, result.value.applicant.phone]).toEqual([idAs, phoneAs]);
     }
+    // Invisible characters are not separators: a number holding one is refused, not mended.
+    for (const odd of ['\ufeff', '\u2028', '\u200b']) {
+      const result = parseApplication(
+        variant((a) => {
+          a.applicant.idNumber = `360${odd}102199003071236`;
+          a.applicant.phone = `138${odd}07910001`;
+        }),
+        'en',
+      );
+      expect(result.ok ? [] : result.problems.map((p) => `${p.path} ${p.code}`)).toEqual([
+        'applicant.idNumber ID_NUMBER_FORMAT',
+        'applicant.phone PHONE_INVALID',
+      ]);
+    }
     // Anything else is still refused, and the message says the rule the number breaks.
     for (const phone of ['12345678901', '+1 138 0791 0001', '138079100011']) {
       const result = parseApplication(
