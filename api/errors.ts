@@ -34,6 +34,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: Localized | string,
     readonly issues?: Problem[],
+    /** Seconds after which the request may be sent again (Retry-After). */
+    readonly retryAfterSeconds?: number,
   ) {
     const localized = typeof message === 'string' ? { zh: message, en: message } : message;
     super(localized.en);
@@ -66,7 +68,10 @@ export function sendError(
 
 /** Body-parser failures carry `type` and `status`; anything else is a 500 without internals. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  if (err instanceof HttpError) return sendError(res, err.status, err.code, err.localized, err.issues);
+  if (err instanceof HttpError) {
+    if (err.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(err.retryAfterSeconds));
+    return sendError(res, err.status, err.code, err.localized, err.issues);
+  }
   const type = (err as { type?: string }).type;
   if (type === 'entity.too.large') return sendError(res, 413, 'BODY_TOO_LARGE', API_MESSAGES.bodyTooLarge);
   if (type === 'entity.parse.failed') return sendError(res, 400, 'MALFORMED_JSON', API_MESSAGES.bodyMalformed);

@@ -103,6 +103,10 @@ export const API_MESSAGES = {
     zh: '暂时无法连接流程服务，请稍后重试（以同一 Idempotency-Key 重复提交，至多开办一份申请）',
     en: 'the workflow service cannot be reached; try again shortly (a submission repeated with the same Idempotency-Key starts at most one application)',
   },
+  applicationStalled: {
+    zh: '该申请的办理因开办系统自身的故障暂停（并非申请人或办理部门的原因）：已办结的事项均未撤销，故障排除后自动继续；请稍后再试',
+    en: 'this application is held up by a fault in Kaiban itself (nothing the applicant or an agency did): nothing done has been undone, and it goes on by itself once the fault is mended; try again later',
+  },
   internal: {
     zh: '系统内部错误；反馈时请提供请求编号（requestId）',
     en: 'internal error; quote the request id when reporting it',

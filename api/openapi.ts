@@ -126,6 +126,13 @@ const acceptLanguage = {
   description: "zh (default) or en: the language of every error's message, the body's problems among them",
 };
 
+/** The answer of a running application held up by a fault of Kaiban's (README, "Kaiban's own faults"). */
+const STALLED =
+  "APPLICATION_STALLED (Retry-After: 60): the application's workflow task has failed and is being retried, a fault of Kaiban's own (or a worker that died with it); nothing done has been undone, and it goes on once the fault is mended";
+
+/** What a read of a running application answers when it cannot be read now. */
+const readUnavailable = errorResponse(`TEMPORAL_UNAVAILABLE (Retry-After: 5): Temporal cannot be reached. ${STALLED}`);
+
 /** An operator's or applicant's action: a Temporal update, accepted or refused at once. */
 function action(summary: string, body: z.ZodType, parameters: unknown[], refusals: string, bodyRequired = true) {
   return {
@@ -145,7 +152,7 @@ function action(summary: string, body: z.ZodType, parameters: unknown[], refusal
         '413': errorResponse(BODY_REFUSALS[413]('64 kB')),
         '415': errorResponse(BODY_REFUSALS[415]),
         '503': errorResponse(
-          'TEMPORAL_UNAVAILABLE: Temporal cannot be reached, or the workflow has not taken the action within 30 s (no worker running); it may still be taken once a worker is back, and sent again with the same Idempotency-Key it is taken once',
+          `TEMPORAL_UNAVAILABLE: Temporal cannot be reached, or the workflow has not taken the action within 30 s (no worker running); it may still be taken once a worker is back, and sent again with the same Idempotency-Key it is taken once. ${STALLED}`,
         ),
       },
     },
@@ -295,6 +302,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             ),
             ...revealRefusals,
             '404': errorResponse('Unknown application'),
+            '503': readUnavailable,
           },
         },
       },
@@ -321,6 +329,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
             ...revealRefusals,
             '404': errorResponse('Unknown application'),
+            '503': readUnavailable,
           },
         },
       },

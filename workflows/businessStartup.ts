@@ -11,6 +11,8 @@
  *   abort); it does not by itself fail the application.
  * - Withdrawal, rejection and abort compensate: completed steps are undone in reverse dependency
  *   order (in parallel where the graph allows), each undo retried until it succeeds.
+ * - A fault of this code that escapes the step graph fails the workflow task: Temporal retries it,
+ *   and a corrected worker goes on from there. Nothing is undone for Kaiban's own bug.
  */
 import {
   ActivityFailure,
@@ -24,6 +26,7 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  TemporalFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -109,6 +112,13 @@ const UNDO_REST_GROWS = 'undo-rest-grows';
  * cancelled scope, so the workflow closed as cancelled with those left undone. Asked only when so cancelled.
  */
 const ENDS_AFTER_TEMPORAL_CANCEL = 'ends-after-temporal-cancel';
+/**
+ * CODE_FAULT_FAILS_TASK: a fault of Kaiban's own code that escapes the step graph (a TypeError in a step's error
+ * handling, say: nothing an agency, the applicant or an operator did) fails the workflow task instead of aborting the
+ * application. Temporal retries the task, and a corrected worker goes on where it stopped; the abort undid the
+ * founder's completed procedures for Kaiban's bug. Asked only when such a fault happens.
+ */
+const CODE_FAULT_FAILS_TASK = 'code-fault-fails-task';
 /** UPSERT_CORRECTED_DISTRICT: a correction that moves the company to another district updates KaibanDistrict. */
 const UPSERT_CORRECTED_DISTRICT = 'upsert-corrected-district';
 /** CANCEL_FILING_ON_SKIP: a step skipped (done offline) withdraws the filing the agency holds for it. */
@@ -1484,6 +1494,8 @@ export async function businessStartup(input: BusinessStartupInput): Promise<Appl
   try {
     await graph.run(() => Promise.all(STEPS.map((s) => schedule(s.id))));
   } catch (err) {
+    // Kaiban's own fault: the task fails and is retried until a corrected worker takes it (CODE_FAULT_FAILS_TASK).
+    if (isCodeFault(err) && patched(CODE_FAULT_FAILS_TASK)) throw err;
     failure = err;
     // The first failure cancels whatever else is still in flight.
     graph.cancel();
@@ -1559,6 +1571,20 @@ function isApplicationShaped(value: unknown): value is Application {
     typeof company.district === 'string' &&
     typeof (value as Application).people === 'object' &&
     (value as Application).people !== null
+  );
+}
+
+/**
+ * Whether an error that ended the step graph is a fault of this code (a TypeError, a RangeError, an invariant's Error):
+ * neither Temporal's failures (an activity's, a cancellation) nor the application's own ends (a refusal, a rejection
+ * in review, a silent agency).
+ */
+function isCodeFault(err: unknown): boolean {
+  return !(
+    err instanceof TemporalFailure ||
+    err instanceof StepRejected ||
+    err instanceof ReviewRejected ||
+    err instanceof AgencySilent
   );
 }
 

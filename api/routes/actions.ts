@@ -31,7 +31,7 @@ import {
   type ActionRejection,
   type ActionResult,
 } from '../../workflows/messages';
-import { readStatus } from '../read-status';
+import { readStatus, stalledOrThrow } from '../read-status';
 import { HttpError } from '../errors';
 import { API_MESSAGES } from '../messages';
 import { isApplicationId, requestHash } from '../ids';
@@ -213,7 +213,7 @@ export function actionsRouter(deps: { client: Client; updateIdOf: UpdateIdOf }):
           throw refusal(code, params, language, message, options.step);
         }
       }
-      throw err;
+      return stalledOrThrow(client, id, err);
     }
   }
 

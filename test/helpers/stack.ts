@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { startApi, type RunningApi } from '../../api/server';
 import type { ActivityDeps, WorkflowSettings } from '../../activities';
@@ -27,9 +27,10 @@ export interface Stack {
   taskQueue: string;
   /**
    * A deployment of the worker with changed configuration (e.g. SLA_CALENDAR_FILE with a newly published year): the
-   * running worker drains and stops, and one built from the configuration with `env` over it takes the task queue.
+   * running worker drains and stops, and one built from the configuration with `env` over it takes the task queue, with
+   * `workflowCode` (default the project's: a worker whose code was given at the start is replaced by the project's).
    */
-  redeployWorker(env: Record<string, string>): Promise<void>;
+  redeployWorker(env: Record<string, string>, workflowCode?: WorkflowBundleWithSourceMap): Promise<void>;
   /** Stops the worker, the API and the simulator (not the Temporal server). */
   close(): Promise<void>;
 }
@@ -48,6 +49,8 @@ export async function startStack(
     activityDeps?: (deps: ActivityDeps) => ActivityDeps;
     /** Worker tuning (e.g. maxCachedWorkflows 0: every workflow task replays the history, as after a crash). */
     tuning?: WorkerTuning;
+    /** The worker's workflow code (default the project's: workflowBundle()). */
+    workflowCode?: WorkflowBundleWithSourceMap;
   } = {},
 ): Promise<Stack> {
   const taskQueue = `kaiban-test-${randomUUID()}`;
@@ -83,7 +86,7 @@ export async function startStack(
     });
   const config = configWith();
   const api = await startApi({ config, client: options.client ?? env.client, logger, port: 0 });
-  const createWorker = async (workerConfig: typeof config) => {
+  const createWorker = async (workerConfig: typeof config, workflowCode = options.workflowCode) => {
     const deps = activityDepsFromConfig(workerConfig, logger);
     const activityDeps: ActivityDeps = {
       ...deps,
@@ -99,7 +102,7 @@ export async function startStack(
       taskQueue,
       activityDeps: options.activityDeps ? options.activityDeps(activityDeps) : activityDeps,
       dataConverter: dataConverter(workerConfig),
-      workflowBundle: await workflowBundle(),
+      workflowBundle: workflowCode ?? (await workflowBundle()),
       ...(options.tuning ? { tuning: options.tuning } : {}),
     });
   };
@@ -112,11 +115,11 @@ export async function startStack(
       return worker;
     },
     taskQueue,
-    async redeployWorker(overrides) {
+    async redeployWorker(overrides, workflowCode) {
       // One worker per task queue in a process: the old one stops first.
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
-      worker = await createWorker(configWith(overrides));
+      worker = await createWorker(configWith(overrides), workflowCode ?? (await workflowBundle()));
       running = worker.run();
     },
     async close() {

@@ -44,6 +44,19 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
+/**
+ * The workflow code with test interceptors (`interceptorModules`: modules exporting `interceptors`) bundled in: what a
+ * worker with a planted fault, or with an observer, runs. Built anew for every call.
+ */
+export function workflowBundleWith(interceptorModules: string[]): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: interceptorModules,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietBundlerLogger,
+  });
+}
+
 const quietBundlerLogger = {
   log() {},
   trace() {},
