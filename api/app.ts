@@ -159,7 +159,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(
     express.json({
       limit: BODY_LIMIT,
-      strict: true,
+      // Any JSON value: a body of null, a number, a string or true is the wrong type, named as an array is by the
+      // route's own validation (strict mode called it not JSON at all).
+      strict: false,
       verify: (req, _res, buf) => {
         (req as RawBodyRequest).rawBody = buf;
       },

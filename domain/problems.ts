@@ -173,7 +173,8 @@ export function problemsFromZodError(error: z.ZodError, lang: Language): Problem
             ? problem(issue.path, 'REQUIRED', lang)
             : problem(issue.path, issue.expected === 'int' ? 'NOT_INTEGER' : 'INVALID_TYPE', lang, {
                 expected: issue.expected,
-                null: issue.input === null,
+                // A field may be left out, not the body.
+                null: issue.input === null && issue.path.length > 0,
               }),
         );
         break;

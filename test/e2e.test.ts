@@ -351,6 +351,37 @@ describe('a request the API refuses', () => {
     expect(res.body.error.code).toBe('MALFORMED_JSON');
   });
 
+  it('when the body is JSON but not an object (null, a number, a string, true), then 400 naming the body and the rule, as for an array', async () => {
+    const onQueueBefore = await settledCount(queueQuery());
+    for (const raw of ['null', '5', '"x"', 'true', '[]']) {
+      const res = await call('POST', '/v1/applications', {
+        raw,
+        headers: { 'content-type': 'application/json', 'accept-language': 'en' },
+      });
+      // Strict JSON parsing called these not JSON at all (MALFORMED_JSON), and a null told to omit the field.
+      expect({ raw, status: res.status, code: res.body.error.code, issues: res.body.error.issues }).toEqual({
+        raw,
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        issues: [{ path: '(body)', code: 'INVALID_TYPE', message: 'wrong type, expected object' }],
+      });
+    }
+    // An action's body too: the applicant withdrawing with a body of null is told so, and nothing is withdrawn.
+    const accepted = await submit(freshApplication());
+    expect(accepted.status).toBe(202);
+    const withdraw = await call('POST', `/v1/applications/${accepted.body.id}/withdraw`, {
+      raw: 'null',
+      headers: { 'content-type': 'application/json', 'accept-language': 'en' },
+    });
+    expect({ status: withdraw.status, code: withdraw.body.error.code, issues: withdraw.body.error.issues }).toEqual({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      issues: [{ path: '(body)', code: 'INVALID_TYPE', message: 'wrong type, expected object' }],
+    });
+    expect((await waitForFinalStatus(accepted.body.id)).status).toBe('completed');
+    expect(await settledCount(queueQuery(), onQueueBefore + 1)).toBe(onQueueBefore + 1);
+  });
+
   it('when the id is unknown, then 404', async () => {
     for (const id of [`kb-${'0'.repeat(32)}`, 'not-an-id']) {
       const res = await call('GET', `/v1/applications/${id}`);

@@ -67,7 +67,8 @@ export const correctionBody = z.strictObject({
 
 function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
   // reportInput: a value of the wrong type is told apart from a missing one (problemsFromZodError).
-  const parsed = schema.safeParse(req.body ?? {}, { reportInput: true });
+  // No body at all is an empty one; a body of null is not.
+  const parsed = schema.safeParse(req.body === undefined ? {} : req.body, { reportInput: true });
   if (!parsed.success) {
     throw new HttpError(
       400,
