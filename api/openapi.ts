@@ -280,7 +280,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } },
             },
             '400': errorResponse(
-              `Invalid application (VALIDATION_FAILED): every problem listed in issues by field path and rule (besides the schema's: MASKED_VALUE, ITEM_DUPLICATE, DATE_IN_PAST, NAME_CHARACTERS, TEXT_CHARACTERS, SHAREHOLDER_COUNT); ${BODY_REFUSALS[400]}, ${BODY_REFUSALS.tooDeep}, ${KEY_INVALID}`,
+              `Invalid application (VALIDATION_FAILED): every problem listed in issues by field path and rule (besides the schema's: MASKED_VALUE, ITEM_DUPLICATE, DATE_IN_PAST, DATE_TOO_FAR (a bank date more than 90 days ahead), NAME_CHARACTERS, TEXT_CHARACTERS, SHAREHOLDER_COUNT); ${BODY_REFUSALS[400]}, ${BODY_REFUSALS.tooDeep}, ${KEY_INVALID}`,
             ),
             '409': errorResponse('The Idempotency-Key was used for a different application (IDEMPOTENCY_KEY_REUSED)'),
             '413': errorResponse(BODY_REFUSALS[413]('64 kB')),
@@ -341,7 +341,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         false,
       ),
       '/v1/applications/{id}/corrections': action(
-        "The applicant answers a correction request with the changed sections (merged, then validated whole; the sections sent as they are confirm them). 400 issues besides the schema's: NOTHING_CHANGED (an empty body), and on what the answer changes MASKED_VALUE (a masked number sent back), ITEM_DUPLICATE, DATE_IN_PAST, NAME_CHARACTERS, TEXT_CHARACTERS, SHAREHOLDER_COUNT (on a change of the entity type or the shareholders)",
+        "The applicant answers a correction request with the changed sections (merged, then validated whole; the sections sent as they are confirm them). 400 issues besides the schema's: NOTHING_CHANGED (an empty body), and on what the answer changes MASKED_VALUE (a masked number sent back), ITEM_DUPLICATE, DATE_IN_PAST, DATE_TOO_FAR, NAME_CHARACTERS, TEXT_CHARACTERS, SHAREHOLDER_COUNT (on a change of the entity type or the shareholders)",
         correctionBody,
         [idParam],
         'APPLICATION_FINISHED, NO_CORRECTION_PENDING',

@@ -76,6 +76,10 @@ const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => s
     en: () => 'holds a masked number (****): answers mask personal numbers; send the text as written',
   },
   DATE_IN_PAST: { zh: (p) => `日期不能早于今天（${p.today}）`, en: (p) => `must not be before today (${p.today})` },
+  DATE_TOO_FAR: {
+    zh: (p) => `日期不能晚于 ${p.latest}（今天起 ${p.days} 天内）`,
+    en: (p) => `must be within ${p.days} days of today (at most ${p.latest})`,
+  },
   NOTHING_CHANGED: {
     zh: () => '补正未提交任何内容：请提交修改后的字段；如材料无误，原样提交这些字段以确认',
     en: () => 'the correction names nothing: send the corrected fields, or these fields as they are to confirm them',

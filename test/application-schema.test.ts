@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { inputProblems, parseApplication, sentPaths, type Application } from '../domain/application';
+import {
+  BANK_DATE_HORIZON_DAYS,
+  inputProblems,
+  parseApplication,
+  sentPaths,
+  type Application,
+} from '../domain/application';
 import { idNumberCheckCharacter } from '../domain/codes';
 import { languageFrom } from '../domain/problems';
 
@@ -105,12 +111,17 @@ describe('the application schema', () => {
     ]);
   });
 
-  it('tells a bank date before today (Asia/Shanghai), and free text holding a masked number', () => {
+  it('tells a bank date before today or more than 90 days ahead (Asia/Shanghai), and free text holding a masked number', () => {
     const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
     const yesterday = new Date(Date.now() + (8 - 24) * 3_600_000).toISOString().slice(0, 10);
     const dated = (date: string) => variant((a) => void (a.services.bank.preferredDate = date));
     expect(told(dated(yesterday))).toEqual(['services.bank.preferredDate DATE_IN_PAST']);
     expect(told(dated(today))).toEqual([]);
+    // 90 days ahead is the furthest a bank date may be; a slip of the year (2099) is told, as the day after the limit.
+    const ahead = (days: number) => new Date(Date.now() + 8 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10);
+    expect(told(dated(ahead(BANK_DATE_HORIZON_DAYS)))).toEqual([]);
+    expect(told(dated(ahead(BANK_DATE_HORIZON_DAYS + 1)))).toEqual(['services.bank.preferredDate DATE_TOO_FAR']);
+    expect(told(dated('2099-03-01'))).toEqual(['services.bank.preferredDate DATE_TOO_FAR']);
     // What an answer shows of an address with a contact number in it, sent back by a client that edits what it read.
     const masked = variant((a) => {
       a.company.address = '红谷滩区丰和中大道1099号 联系人 138****0001';
