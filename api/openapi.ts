@@ -128,7 +128,7 @@ const acceptLanguage = {
 
 /** The answer of a running application held up by a fault of Kaiban's (README, "Kaiban's own faults"). */
 const STALLED =
-  "APPLICATION_STALLED (Retry-After: 60): the application's workflow task has failed and is being retried, a fault of Kaiban's own (or a worker that died with it); nothing done has been undone, and it goes on once the fault is mended";
+  "APPLICATION_STALLED (Retry-After: 60): the application's workflow task fails in Kaiban's code and is being retried until a corrected worker is deployed; nothing done has been undone, and it goes on by itself then (an action is refused before it is sent)";
 
 /** What a read of a running application answers when it cannot be read now. */
 const readUnavailable = errorResponse(`TEMPORAL_UNAVAILABLE (Retry-After: 5): Temporal cannot be reached. ${STALLED}`);

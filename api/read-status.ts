@@ -7,6 +7,7 @@ import { applicationQuery, statusQuery } from '../workflows/messages';
 import { rejectingClosedQueries } from './closed-queries';
 import { HttpError } from './errors';
 import { API_MESSAGES } from './messages';
+import { stalledOrThrow } from './stalled';
 import { endedInTemporal } from './visibility';
 
 /**
@@ -21,33 +22,6 @@ export async function readStatus(client: Client, id: string): Promise<Applicatio
     if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
     return stalledOrThrow(client, id, err);
   }
-}
-
-/** Seconds a caller is asked to wait (Retry-After) before reading or acting on a stalled application again. */
-const STALLED_RETRY_AFTER_SECONDS = 60;
-
-/**
- * Why a running application answered no query and took no update: `503 APPLICATION_STALLED` when its workflow task
- * has been tried more than once — a fault of Kaiban's code that fails it (CODE_FAULT_FAILS_TASK in
- * workflows/businessStartup.ts) until a corrected worker is deployed, or a worker that died with it —, which Temporal
- * answers with a refused query or a query out of time; else `err` itself (Temporal unreachable, say).
- */
-export async function stalledOrThrow(client: Client, id: string, err: unknown): Promise<never> {
-  if (err instanceof HttpError || err instanceof WorkflowNotFoundError) throw err;
-  let attempt: number | null | undefined;
-  try {
-    attempt = (await client.workflow.getHandle(id).describe()).raw.pendingWorkflowTask?.attempt;
-  } catch {
-    throw err;
-  }
-  if ((attempt ?? 0) < 2) throw err;
-  throw new HttpError(
-    503,
-    'APPLICATION_STALLED',
-    API_MESSAGES.applicationStalled,
-    undefined,
-    STALLED_RETRY_AFTER_SECONDS,
-  );
 }
 
 async function statusOf(client: Client, id: string): Promise<ApplicationStatus> {

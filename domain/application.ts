@@ -148,6 +148,12 @@ export const peopleSchema = z.strictObject({
   financeOfficer: z.strictObject({ name: personName, idNumber, phone: mobilePhone }),
 });
 
+/**
+ * How far ahead a bank appointment may be asked for, in days from today (Asia/Shanghai): the account is opened in the
+ * days after the license, and a date years ahead is a typing slip the bank would hold a slot for.
+ */
+export const BANK_DATE_HORIZON_DAYS = 90;
+
 export const servicesSchema = z.strictObject({
   seals: z
     .array(z.enum(SEAL_TYPES))
@@ -166,7 +172,12 @@ export const servicesSchema = z.strictObject({
   bank: z.strictObject({
     bank: z.enum(BANKS),
     branch: z.string().trim().min(2).max(60),
-    preferredDate: z.iso.date().nullable(),
+    preferredDate: z.iso
+      .date()
+      .nullable()
+      .describe(
+        `The appointment's day (Asia/Shanghai), from today to ${BANK_DATE_HORIZON_DAYS} days ahead (DATE_IN_PAST, DATE_TOO_FAR); null: the bank chooses`,
+      ),
   }),
   licenseDelivery: z.enum(['electronic', 'mail', 'pickup']),
 });
@@ -224,17 +235,12 @@ export function parseApplication(input: unknown, lang: Language = 'zh'): ParseRe
 }
 
 /**
- * How far ahead a bank appointment may be asked for, in days from today (Asia/Shanghai): the account is opened in the
- * days after the license, and a date years ahead is a typing slip the bank would hold a slot for.
- */
-export const BANK_DATE_HORIZON_DAYS = 90;
-
-/**
  * Rules on what a caller sends now, beside the schema (which also reads materials stored before these rules, and
  * replays of earlier requests): free text holding a masked number (what an answer shows of an address with a contact
  * mobile, sent back by a client that edits what it read), an item listed twice (two official seals would be two
- * filings), a bank date already past (the applicant's clock) or beyond BANK_DATE_HORIZON_DAYS. `changed`: only problems on these paths (a correction is
- * held to what it sends, not to the materials as they stood). Reads any value: problems of shape are the schema's.
+ * filings), a bank date already past (the applicant's clock) or beyond BANK_DATE_HORIZON_DAYS. `changed`: only
+ * problems on these paths (a correction is held to what it sends, not to the materials as they stood). Reads any
+ * value: problems of shape are the schema's.
  */
 export function inputProblems(value: unknown, lang: Language, changed?: readonly string[]): Problem[] {
   const problems: Problem[] = [];
@@ -267,12 +273,13 @@ export function inputProblems(value: unknown, lang: Language, changed?: readonly
     });
   }
   const date = at(['services', 'bank', 'preferredDate']);
-  const today = shanghaiIsoDate(Date.now());
+  const now = Date.now();
+  const today = shanghaiIsoDate(now);
   // A day that does not exist (30 February) is the schema's to refuse, not also a past one.
   if (typeof date === 'string' && isRealDate(date) && date < today) {
     found(['services', 'bank', 'preferredDate'], 'DATE_IN_PAST', { today });
   }
-  const latest = shanghaiIsoDate(Date.now() + BANK_DATE_HORIZON_DAYS * 86_400_000);
+  const latest = shanghaiIsoDate(now + BANK_DATE_HORIZON_DAYS * 86_400_000);
   if (typeof date === 'string' && isRealDate(date) && date > latest) {
     found(['services', 'bank', 'preferredDate'], 'DATE_TOO_FAR', { latest, days: BANK_DATE_HORIZON_DAYS });
   }

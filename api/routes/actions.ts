@@ -31,7 +31,8 @@ import {
   type ActionRejection,
   type ActionResult,
 } from '../../workflows/messages';
-import { readStatus, stalledOrThrow } from '../read-status';
+import { readStatus } from '../read-status';
+import { isStalled, stalledError, stalledOrThrow } from '../stalled';
 import { HttpError } from '../errors';
 import { API_MESSAGES } from '../messages';
 import { isApplicationId, requestHash } from '../ids';
@@ -195,12 +196,15 @@ export function actionsRouter(deps: { client: Client; updateIdOf: UpdateIdOf }):
     const { actionId, language } = options;
     const handle = client.workflow.getHandle(id);
     try {
-      const { status } = await handle.describe();
+      const { status, raw } = await handle.describe();
       if (status.name !== 'RUNNING') {
         const earlier = actionId === undefined ? undefined : await earlierResult(client, id, actionId);
         if (earlier) return earlier;
         throw refusal('APPLICATION_FINISHED', { message: 'closed' }, language);
       }
+      // Not sent to an application held up by a fault: it would wait there, to be carried out whenever it goes on.
+      // (A check that fails leaves the action to be sent: it is not what the caller asked for.)
+      if (await isStalled(client, id, raw.pendingWorkflowTask).catch(() => false)) throw stalledError();
       return await send(handle);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
