@@ -38,20 +38,18 @@ export function stalledError(): HttpError {
 /**
  * Whether application `id` is stalled: its pending workflow task tried more than once, and the last one that ended
  * failed in the workflow code — not one that timed out (a worker killed mid-task, a slow machine: cleared in seconds),
- * nor one failed for Temporal's own reasons. `pending`: the pending task's attempt, when a describe was made already.
+ * nor one failed for Temporal's own reasons. `described`: the workflow's description, when one was read already.
  */
 export async function isStalled(
   client: Client,
   id: string,
-  pending?: { attempt?: number | null } | null,
+  described?: { pendingWorkflowTask?: { attempt?: number | null } | null },
 ): Promise<boolean> {
   const namespace = client.options.namespace;
   const execution = { workflowId: id };
   return client.connection.withDeadline(Date.now() + STALL_CHECK_DEADLINE_MS, async () => {
-    const task =
-      pending === undefined
-        ? (await client.workflowService.describeWorkflowExecution({ namespace, execution })).pendingWorkflowTask
-        : pending;
+    const { pendingWorkflowTask: task } =
+      described ?? (await client.workflowService.describeWorkflowExecution({ namespace, execution }));
     if ((task?.attempt ?? 0) < 2) return false;
     const { history } = await client.workflowService.getWorkflowExecutionHistoryReverse({
       namespace,

@@ -204,7 +204,7 @@ export function actionsRouter(deps: { client: Client; updateIdOf: UpdateIdOf }):
       }
       // Not sent to an application held up by a fault: it would wait there, to be carried out whenever it goes on.
       // (A check that fails leaves the action to be sent: it is not what the caller asked for.)
-      if (await isStalled(client, id, raw.pendingWorkflowTask).catch(() => false)) throw stalledError();
+      if (await isStalled(client, id, raw).catch(() => false)) throw stalledError();
       return await send(handle);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'NOT_FOUND', API_MESSAGES.applicationNotFound);
