@@ -55,6 +55,7 @@ async function asOperator(method: string, path: string, body?: unknown) {
     retryAfter: res.headers.get('retry-after'),
   };
 }
+
 const AGENCY_STEPS_BEFORE_BANK = STEPS.filter((s) => s.agency && s.id !== 'bank').map((s) => s.id);
 
 it("when Kaiban's own code faults while handling a failed step, then the application waits for a corrected worker with nothing undone, and goes on under it", async () => {
@@ -81,8 +82,8 @@ it("when Kaiban's own code faults while handling a failed step, then the applica
   const scheduled = history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
   expect(scheduled).not.toContain('cancelAgencyRequest');
   expect((await handle.describe()).status.name).toBe('RUNNING');
-  // Operators and the applicant are told why the application does not answer, and that nothing was undone — not
-  // that Temporal cannot be reached.
+  // An operator is told why the application does not answer, and that nothing was undone — not that Temporal cannot
+  // be reached.
   for (const path of ['', '/application']) {
     const read = await asOperator('GET', `/v1/applications/${handle.workflowId}${path}`);
     expect({ path, status: read.status, code: read.body.error?.code }).toEqual({
