@@ -14,10 +14,14 @@ const TEMPORAL_RETRY_AFTER_SECONDS = 5;
 function temporalUnavailable(err: unknown): boolean {
   // An update's call that ran out of time (the update may or may not have been taken: its id makes a repeat safe).
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
-  // The gRPC error, as thrown or as the cause of the client's (ServiceError and others): 14 UNAVAILABLE,
-  // 4 DEADLINE_EXCEEDED.
+  // 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED.
+  return hasGrpcCode(err, [14, 4]);
+}
+
+/** Whether `err` is a gRPC error with one of `codes`, as thrown or as the cause of the client's (ServiceError…). */
+export function hasGrpcCode(err: unknown, codes: readonly number[]): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (isGrpcServiceError(e) && (e.code === 14 || e.code === 4)) return true;
+    if (isGrpcServiceError(e) && codes.includes(e.code)) return true;
   }
   return false;
 }

@@ -3,9 +3,9 @@
  * worker is deployed (CODE_FAULT_FAILS_TASK in workflows/businessStartup.ts, or a worker whose code no longer replays
  * the history). Meanwhile Temporal refuses its queries, or lets them run out of time, and updates wait unanswered.
  */
-import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { HttpError } from './errors';
+import { hasGrpcCode, HttpError } from './errors';
 import { API_MESSAGES } from './messages';
 
 /** Seconds a caller is asked to wait (Retry-After) before reading or acting on a stalled application again. */
@@ -67,20 +67,13 @@ export async function isStalled(
   });
 }
 
-/** Temporal's frontend unreachable (14 UNAVAILABLE): nothing to ask it. */
-function unreachable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (isGrpcServiceError(e) && e.code === 14) return true;
-  }
-  return false;
-}
-
 /**
  * Why a running application answered no query, or took no update in time: `503 APPLICATION_STALLED` if it is stalled
  * (isStalled), else `err` itself (Temporal unreachable, a query out of time on a busy server…).
  */
 export async function stalledOrThrow(client: Client, id: string, err: unknown): Promise<never> {
-  if (err instanceof HttpError || err instanceof WorkflowNotFoundError || unreachable(err)) throw err;
+  // Temporal's frontend unreachable (14 UNAVAILABLE): nothing to ask it.
+  if (err instanceof HttpError || err instanceof WorkflowNotFoundError || hasGrpcCode(err, [14])) throw err;
   let stalled = false;
   try {
     stalled = await isStalled(client, id);

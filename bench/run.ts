@@ -109,6 +109,8 @@ type Results = {
 function rows(results: Results): Row[] {
   const out: Row[] = [];
   const ms = (v: number) => `${fmt(v)} ms`;
+  /** Kaiban's figure over the baseline's, as the table shows a ratio. */
+  const times = (kaiban: number, baseline: number) => `${fmt(ratio(kaiban, baseline), 2)}×`;
   /** Each round's own ratio, when there is more than one: the spread the machine put into the mean. */
   const byRound = (ratios: number[]) =>
     ratios.length > 1 ? ` (rounds ${ratios.map((r) => fmt(r, 2)).join(', ')})` : '';
@@ -145,10 +147,7 @@ function rows(results: Results): Row[] {
           kaiban: fmt(kaiban[process]),
           baseline: fmt(cpu.baseline[process]),
           // The baseline has no API work and no agencies: a ratio against its idle figure would say nothing.
-          ratio:
-            process === 'server' || process === 'worker'
-              ? `${fmt(ratio(kaiban[process], cpu.baseline[process]), 2)}×`
-              : '—',
+          ratio: process === 'server' || process === 'worker' ? times(kaiban[process], cpu.baseline[process]) : '—',
           better: 'lower',
         });
       }
@@ -157,7 +156,7 @@ function rows(results: Results): Row[] {
         metric: `all processes CPU ms / app${label}`,
         kaiban: fmt(total(kaiban)),
         baseline: fmt(total(cpu.baseline)),
-        ratio: `${fmt(ratio(total(kaiban), total(cpu.baseline)), 2)}×`,
+        ratio: times(total(kaiban), total(cpu.baseline)),
         better: 'lower',
       });
     }
@@ -177,7 +176,7 @@ function rows(results: Results): Row[] {
           metric: `${metric} / app${label}`,
           kaiban: fmt(kaiban[key]),
           baseline: fmt(server.baseline[key]),
-          ratio: `${fmt(ratio(kaiban[key], server.baseline[key]), 2)}×`,
+          ratio: times(kaiban[key], server.baseline[key]),
           better: 'lower',
         });
       }
@@ -222,7 +221,7 @@ function rows(results: Results): Row[] {
       metric: 'history events, KiB',
       kaiban: `${replay.history.kaiban.events}, ${fmt(replay.history.kaiban.bytes / 1024)}`,
       baseline: `${replay.history.baseline.events}, ${fmt(replay.history.baseline.bytes / 1024)}`,
-      ratio: `${fmt(ratio(replay.history.kaiban.bytes, replay.history.baseline.bytes), 2)}× (KiB)`,
+      ratio: `${times(replay.history.kaiban.bytes, replay.history.baseline.bytes)} (KiB)`,
       better: 'lower',
     });
   }
@@ -234,7 +233,7 @@ function rows(results: Results): Row[] {
         metric: percentileLabel(p, latency.kaiban.count, latency.baseline.count),
         kaiban: ms(latency.kaiban[key]),
         baseline: ms(latency.baseline[key]),
-        ratio: `${fmt(ratio(latency.kaiban[key], latency.baseline[key]), 2)}×`,
+        ratio: times(latency.kaiban[key], latency.baseline[key]),
         better: 'lower',
       });
     }
@@ -250,7 +249,7 @@ function rows(results: Results): Row[] {
         metric: 'requests / s (2xx)',
         kaiban: fmt(kaiban.perSecond),
         baseline: fmt(baseline.perSecond),
-        ratio: `${fmt(ratio(kaiban.perSecond, baseline.perSecond), 2)}×`,
+        ratio: times(kaiban.perSecond, baseline.perSecond),
         better: 'higher',
       });
       out.push({
@@ -258,7 +257,7 @@ function rows(results: Results): Row[] {
         metric: percentileLabel(99, kaiban.latency.count, baseline.latency.count),
         kaiban: ms(kaiban.latency.p99),
         baseline: ms(baseline.latency.p99),
-        ratio: `${fmt(ratio(kaiban.latency.p99, baseline.latency.p99), 2)}×`,
+        ratio: times(kaiban.latency.p99, baseline.latency.p99),
         better: 'lower',
       });
       // Failed requests do not fail the run; they are shown here, loudly, whenever there are any.
@@ -282,7 +281,7 @@ function rows(results: Results): Row[] {
       metric: 'worker RSS after parking (current)',
       kaiban: mib(kaiban.workerRssAfterParking),
       baseline: mib(baseline.workerRssAfterParking),
-      ratio: `${fmt(ratio(kaiban.workerRssAfterParking, baseline.workerRssAfterParking), 2)}×`,
+      ratio: times(kaiban.workerRssAfterParking, baseline.workerRssAfterParking),
       better: 'lower',
       goal: '< 1 GiB',
     });
@@ -291,7 +290,7 @@ function rows(results: Results): Row[] {
       metric: 'worker RSS, lifetime peak (includes earlier phases)',
       kaiban: mib(kaiban.workerLifetimePeakRss),
       baseline: mib(baseline.workerLifetimePeakRss),
-      ratio: `${fmt(ratio(kaiban.workerLifetimePeakRss, baseline.workerLifetimePeakRss), 2)}×`,
+      ratio: times(kaiban.workerLifetimePeakRss, baseline.workerLifetimePeakRss),
       better: 'lower',
     });
     out.push({
@@ -310,7 +309,7 @@ function rows(results: Results): Row[] {
       // Measured in sequence on the same server: a delta at or below zero is the heap reused, not a figure to divide.
       ratio:
         kaiban.serverRssGrowth > 0 && baseline.serverRssGrowth > 0
-          ? `${fmt(ratio(kaiban.serverRssGrowth, baseline.serverRssGrowth), 2)}×`
+          ? times(kaiban.serverRssGrowth, baseline.serverRssGrowth)
           : 'n/a (server heap reused)',
       better: 'lower',
     });
@@ -327,7 +326,7 @@ function rows(results: Results): Row[] {
       metric: `list ${percentileLabel(99, capacity.list.count, capacity.listBaseline.count)}, API vs bare visibility`,
       kaiban: ms(capacity.list.p99),
       baseline: ms(capacity.listBaseline.p99),
-      ratio: `${fmt(ratio(capacity.list.p99, capacity.listBaseline.p99), 2)}×`,
+      ratio: times(capacity.list.p99, capacity.listBaseline.p99),
       better: 'lower',
       goal: '< 200 ms',
     });
@@ -336,7 +335,7 @@ function rows(results: Results): Row[] {
       metric: `list ${percentileLabel(50, capacity.list.count, capacity.listBaseline.count)}`,
       kaiban: ms(capacity.list.p50),
       baseline: ms(capacity.listBaseline.p50),
-      ratio: `${fmt(ratio(capacity.list.p50, capacity.listBaseline.p50), 2)}×`,
+      ratio: times(capacity.list.p50, capacity.listBaseline.p50),
       better: 'lower',
     });
   }
@@ -347,7 +346,7 @@ function rows(results: Results): Row[] {
         metric: percentileLabel(50, sla.delay.count, sla.timerDelay.count),
         kaiban: ms(sla.delay.p50),
         baseline: ms(sla.timerDelay.p50),
-        ratio: `${fmt(ratio(sla.delay.p50, sla.timerDelay.p50), 2)}×`,
+        ratio: times(sla.delay.p50, sla.timerDelay.p50),
         better: 'lower',
       });
       out.push({

@@ -273,15 +273,14 @@ export function inputProblems(value: unknown, lang: Language, changed?: readonly
     });
   }
   const date = at(['services', 'bank', 'preferredDate']);
-  const now = Date.now();
-  const today = shanghaiIsoDate(now);
-  // A day that does not exist (30 February) is the schema's to refuse, not also a past one.
-  if (typeof date === 'string' && isRealDate(date) && date < today) {
-    found(['services', 'bank', 'preferredDate'], 'DATE_IN_PAST', { today });
-  }
-  const latest = shanghaiIsoDate(now + BANK_DATE_HORIZON_DAYS * 86_400_000);
-  if (typeof date === 'string' && isRealDate(date) && date > latest) {
-    found(['services', 'bank', 'preferredDate'], 'DATE_TOO_FAR', { latest, days: BANK_DATE_HORIZON_DAYS });
+  // A day that does not exist (30 February) is the schema's to refuse, not also a past or distant one.
+  if (typeof date === 'string' && isRealDate(date)) {
+    const now = Date.now();
+    const today = shanghaiIsoDate(now);
+    const latest = shanghaiIsoDate(now + BANK_DATE_HORIZON_DAYS * 86_400_000);
+    if (date < today) found(['services', 'bank', 'preferredDate'], 'DATE_IN_PAST', { today });
+    if (date > latest)
+      found(['services', 'bank', 'preferredDate'], 'DATE_TOO_FAR', { latest, days: BANK_DATE_HORIZON_DAYS });
   }
   for (const path of personNamePaths(at)) {
     const name = at(path.map(String));

@@ -23,7 +23,7 @@ const TYPE_NAMES_ZH: Record<string, string> = {
   array: '数组',
   nan: '数字',
 };
-const FORMAT_NAMES_ZH: Record<string, string> = { email: '电子邮箱地址', date: '日期 YYYY-MM-DD' };
+const FORMAT_NAMES_ZH: Record<string, string> = { email: '电子邮箱地址' };
 const MESSAGES: Record<string, { zh: (p: Params) => string; en: (p: Params) => string }> = {
   ID_NUMBER_FORMAT: {
     zh: () => '身份证号码应为18位（末位可为X）',
